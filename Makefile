@@ -1,0 +1,44 @@
+# oncopanel: the two commands are `make demo` and `make test`; both set up everything they need first.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Rules call the `oncopanel` command: put the virtualenv first on PATH for every recipe.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+CORES ?= 2
+DEMO_OUT ?= results/demo
+PYTEST_LONG_TIMEOUT ?= 3600
+
+.PHONY: setup demo demo-data test test-long test-cluster lint bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo-data: setup
+	$(BIN)/python scripts/make_demo.py --out demo/generated
+
+## Run the whole workflow on the bundled demo batch; ends with per-sample reports under $(DEMO_OUT).
+demo: demo-data
+	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml \
+	  --config samples=demo/generated/samples.tsv results=$(DEMO_OUT) \
+	  --cores $(CORES) --keep-going --rerun-incomplete --printshellcmds
+	@echo
+	@echo "Demo batch done: reports in $(DEMO_OUT)/reports/, QC in $(DEMO_OUT)/qc/, batch summary in $(DEMO_OUT)/batch/"
+
+## Fast suite (CI); the slow checks are `make test-long`.
+test: setup
+	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+	$(BIN)/pytest -q
+
+test-long: setup
+	$(BIN)/pytest -q -m long; rc=$$?; [ $$rc -eq 5 ] && echo "no long tests collected" && rc=0; exit $$rc
+
+test-cluster: setup
+	$(BIN)/pytest -q -m cluster
+
+lint: setup
+	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+
+clean:
+	rm -rf results .snakemake demo/generated

@@ -1,0 +1,274 @@
+"""Config and sample-sheet validation: every problem found at once, each naming file, row, column and rule.
+
+The sample sheet has one row per sequencing lane. Problems with the sheet itself (bad values, duplicate ids,
+unknown panels or tumour types, path traversal) refuse the whole sheet up front. Problems with a sample's data
+(missing or corrupt files) are not the sheet's: they fail that sample alone, later, in the input check.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+import jsonschema
+import yaml
+
+from oncopanel import paths
+from oncopanel.errors import ValidationError
+from oncopanel.panels import load_panels
+
+SAMPLE_COLUMNS = (
+    "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
+    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "language",
+)  # fmt: skip
+# Columns that describe the sample, not the lane: they must agree across a sample's lanes.
+SAMPLE_LEVEL = (
+    "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
+    "received_date", "control", "language",
+)  # fmt: skip
+GERMLINE_ONLY_SPECIMENS = ("blood_germline", "saliva")
+
+
+@dataclass(frozen=True)
+class Lane:
+    lane: str
+    fastq_1: str = ""
+    fastq_2: str = ""
+    bam: str = ""
+    i7: str = ""
+    i5: str = ""
+
+
+@dataclass
+class Sample:
+    sample_id: str
+    patient: str
+    batch: str
+    site: str
+    specimen_type: str
+    tumour_content: float | None
+    oncotree_code: str
+    panels: tuple[str, ...]
+    received_date: str = ""
+    control: str = ""
+    language: str = ""
+    lanes: list[Lane] = field(default_factory=list)
+
+    @property
+    def is_germline_specimen(self) -> bool:
+        return self.specimen_type in GERMLINE_ONLY_SPECIMENS
+
+    @property
+    def input_files(self) -> list[str]:
+        out: list[str] = []
+        for lane in self.lanes:
+            out.extend(f for f in (lane.fastq_1, lane.fastq_2, lane.bam) if f)
+        return out
+
+    @property
+    def from_bam(self) -> bool:
+        return any(lane.bam for lane in self.lanes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sample_id": self.sample_id, "patient": self.patient, "batch": self.batch, "site": self.site,
+            "specimen_type": self.specimen_type, "tumour_content": self.tumour_content,
+            "oncotree_code": self.oncotree_code, "panels": list(self.panels),
+            "received_date": self.received_date, "control": self.control, "language": self.language,
+        }  # fmt: skip
+
+
+def _load_schema(name: str) -> dict:
+    return yaml.safe_load((paths.SCHEMAS / name).read_text())
+
+
+def validate_config(config: dict, source: str = "config") -> None:
+    """Schema-check the config; raise ValidationError listing every problem."""
+    validator = jsonschema.Draft202012Validator(_load_schema("config.schema.yaml"))
+    problems = [
+        f"{source}: {'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
+        for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if problems:
+        raise ValidationError(problems)
+
+
+def _decode(path: Path) -> tuple[str, list[str]]:
+    """Text of the sheet, or the lines whose bytes are not UTF-8."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        bad = []
+        for lineno, line in enumerate(raw.split(b"\n"), start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append(f"{path}: line {lineno}: bytes that are not UTF-8 at column {exc.start + 1}")
+        return "", bad
+
+
+def _has_traversal(value: str) -> bool:
+    return ".." in PurePath(value).parts
+
+
+def _row_problems(path: Path, lineno: int, row: dict[str, str], validator, panels: set[str]) -> list[str]:
+    where = f"{path}: row {lineno}"
+    sid = row.get("sample_id") or "?"
+    problems = []
+    doc: dict[str, Any] = {k: v for k, v in row.items() if k in SAMPLE_COLUMNS}
+    tc = doc.get("tumour_content", "")
+    if tc in ("", None):
+        doc["tumour_content"] = None
+    else:
+        try:
+            doc["tumour_content"] = float(tc)
+        except ValueError:
+            problems.append(f"{where} (sample {sid}): column tumour_content: '{tc}' is not a number")
+            doc["tumour_content"] = None
+    for err in validator.iter_errors(doc):
+        column = err.absolute_path[0] if err.absolute_path else None
+        if column is None and err.validator == "required":
+            problems.append(f"{where} (sample {sid}): {err.message}")
+        else:
+            problems.append(f"{where} (sample {sid}): column {column}: {err.message}")
+    for name in (p.strip() for p in row.get("panels", "").split(",") if p.strip()):
+        if name not in panels:
+            problems.append(
+                f"{where} (sample {sid}): column panels: unknown panel '{name}' (known: {', '.join(sorted(panels))})"
+            )
+    has_fastq = bool(row.get("fastq_1") or row.get("fastq_2"))
+    if has_fastq and row.get("bam"):
+        problems.append(f"{where} (sample {sid}): give either fastq_1/fastq_2 or bam for a lane, not both")
+    elif not has_fastq and not row.get("bam"):
+        problems.append(f"{where} (sample {sid}): no input: give fastq_1 and fastq_2, or bam")
+    elif has_fastq and not (row.get("fastq_1") and row.get("fastq_2")):
+        problems.append(f"{where} (sample {sid}): paired-end input needs both fastq_1 and fastq_2")
+    for column in ("fastq_1", "fastq_2", "bam"):
+        if row.get(column) and _has_traversal(row[column]):
+            problems.append(f"{where} (sample {sid}): column {column}: path traversal ('..') is not allowed")
+    return problems
+
+
+def _oncotree_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    try:
+        from oncopanel.knowledge import oncotree
+    except ImportError:  # knowledge package not built yet: the schema pattern still applies
+        return []
+    problems = []
+    for lineno, row in rows:
+        code = row.get("oncotree_code", "")
+        if code and not oncotree.is_valid_code(code):
+            near = ", ".join(oncotree.closest_codes(code, n=3))
+            problems.append(
+                f"{path}: row {lineno} (sample {row.get('sample_id')}): column oncotree_code: "
+                f"'{code}' is not an OncoTree code (closest: {near})"
+            )
+    return problems
+
+
+def read_sample_sheet(path: Path | str) -> dict[str, Sample]:
+    """Parse and validate the sample sheet; raise ValidationError with every problem found."""
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError([f"{path}: sample sheet not found"])
+    text, problems = _decode(path)
+    if problems:
+        raise ValidationError(problems)
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t")
+    header = reader.fieldnames or []
+    required = _load_schema("samples.schema.yaml")["required"]
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in SAMPLE_COLUMNS]
+    if missing:
+        problems.append(f"{path}: header: missing required column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"{path}: header: unknown column(s): {', '.join(unknown)}")
+    if problems:
+        raise ValidationError(problems)
+
+    validator = jsonschema.Draft202012Validator(_load_schema("samples.schema.yaml"))
+    panels = set(load_panels())
+    rows: list[tuple[int, dict[str, str]]] = []
+    for lineno, row in enumerate(reader, start=2):
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        if None in row:
+            problems.append(f"{path}: row {lineno}: more fields than the header has columns")
+        row = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        rows.append((lineno, row))
+        problems.extend(_row_problems(path, lineno, row, validator, panels))
+    if not rows:
+        problems.append(f"{path}: no samples")
+    problems.extend(_oncotree_problems(path, rows))
+    problems.extend(_cross_row_problems(path, rows))
+    if problems:
+        raise ValidationError(problems)
+    return _build_samples(rows)
+
+
+def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    problems = []
+    seen_lane: dict[tuple[str, str], int] = {}
+    first: dict[str, tuple[int, dict[str, str]]] = {}
+    indexes: dict[tuple[str, str, str], tuple[int, str]] = {}
+    for lineno, row in rows:
+        sid = row.get("sample_id", "")
+        key = (sid, row.get("lane", ""))
+        if key in seen_lane:
+            problems.append(
+                f"{path}: row {lineno}: duplicate sample_id '{sid}' with lane '{key[1]}' (first at row {seen_lane[key]})"
+            )
+        else:
+            seen_lane[key] = lineno
+        if sid in first:
+            line0, row0 = first[sid]
+            for column in SAMPLE_LEVEL:
+                if row.get(column, "") != row0.get(column, ""):
+                    problems.append(
+                        f"{path}: row {lineno} (sample {sid}): column {column}: '{row.get(column, '')}' differs "
+                        f"from row {line0} ('{row0.get(column, '')}'); sample-level columns must agree across lanes"
+                    )
+        else:
+            first[sid] = (lineno, row)
+        panel_names = [p.strip() for p in row.get("panels", "").split(",") if p.strip()]
+        if row.get("specimen_type") in GERMLINE_ONLY_SPECIMENS:
+            somatic_only = [p for p in panel_names if p in load_panels() and "germline" not in load_panels()[p].modes]
+            if somatic_only and not row.get("control"):
+                problems.append(
+                    f"{path}: row {lineno} (sample {sid}): column panels: {', '.join(somatic_only)} is a somatic "
+                    f"panel and cannot be tested on a {row['specimen_type']} specimen"
+                )
+        if row.get("i7"):
+            ikey = (row.get("batch", ""), row.get("lane", ""), row["i7"] + "+" + row.get("i5", ""))
+            if ikey in indexes and indexes[ikey][1] != sid:
+                problems.append(
+                    f"{path}: row {lineno} (sample {sid}): columns i7/i5: index pair {ikey[2]} collides with "
+                    f"sample {indexes[ikey][1]} (row {indexes[ikey][0]}) in lane {ikey[1]}"
+                )
+            indexes.setdefault(ikey, (lineno, sid))
+    return problems
+
+
+def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:
+    samples: dict[str, Sample] = {}
+    for _lineno, row in rows:
+        sid = row["sample_id"]
+        if sid not in samples:
+            tc = row.get("tumour_content", "")
+            samples[sid] = Sample(
+                sample_id=sid, patient=row["patient"], batch=row["batch"], site=row["site"],
+                specimen_type=row["specimen_type"], tumour_content=float(tc) if tc else None,
+                oncotree_code=row["oncotree_code"],
+                panels=tuple(p.strip() for p in row["panels"].split(",") if p.strip()),
+                received_date=row.get("received_date", ""), control=row.get("control", ""),
+                language=row.get("language", ""),
+            )  # fmt: skip
+        samples[sid].lanes.append(
+            Lane(row["lane"], row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""),
+                 row.get("i7", ""), row.get("i5", ""))
+        )  # fmt: skip
+    return samples

@@ -1,0 +1,611 @@
+"""Read simulation for the demo batch and the calling benchmark: ART reads from the embedded GRCh38 with spiked
+variants at known allele fractions, and optional library artefacts (FFPE deamination, 8-oxoG) on one read
+orientation.
+
+How a sample is built:
+- each target region is padded by about a fragment length and overlapping ones merged into *windows*, so the
+  targets themselves keep full depth (ART draws whole fragments inside the sequence it is given);
+- each window gets a reference haplotype and one alternate haplotype per spiked variant inside it; ART simulates
+  read pairs separately per haplotype with an exact pair count (``-c``), so the alternate share of fragments is
+  the requested VAF (a heterozygous germline variant is 0.5);
+- artefacts change bases in a chosen fraction of the fragments covering a site, only in fragments of one pair
+  orientation (F1R2 or F2R1), which is how pre-library DNA damage shows up in real tumour data;
+- reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the seed,
+  and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from oncopanel import paths
+from oncopanel.errors import InputError
+from oncopanel.model import Variant
+
+ArtefactKind = Literal["ffpe_deamination", "oxog"]
+Orientation = Literal["F1R2", "F2R1"]
+Origin = Literal["somatic", "germline"]
+
+DEFAULT_REFERENCE = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
+ART_PROFILES = ("HS25", "HSXt", "MSv3", "HSXn", "NS50")
+
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+# (kind, reference base on the plus strand) -> base read instead
+_ARTEFACT_ALT = {
+    ("ffpe_deamination", "C"): "T",
+    ("ffpe_deamination", "G"): "A",
+    ("oxog", "G"): "T",
+    ("oxog", "C"): "A",
+}
+
+
+class SeqSource(Protocol):
+    def fetch(self, chrom: str, start0: int, end: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A variant to simulate at an allele fraction (share of fragments carrying it)."""
+
+    variant: Variant
+    vaf: float
+    origin: Origin = "somatic"
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """Library damage at one site: the changed base appears in ``fraction`` of the fragments covering it, all of one
+    pair orientation.
+
+    F1R2 = read 1 maps to the forward strand and read 2 to the reverse (the fragment came from the original plus
+    strand). Damage on the plus strand (C>T deamination at a reference C, 8-oxoG G>T at a reference G) shows in F1R2
+    fragments only; its reverse-complement forms (G>A, C>A) come from the minus strand and show in F2R1.
+    ``mates="both"`` changes every mate that covers the site (DNA damage, present in the template); ``"read1"``
+    changes read 1 only, like a strand-specific sequencing error.
+    """
+
+    chrom: str
+    pos: int  # 1-based
+    kind: ArtefactKind
+    fraction: float
+    orientation: Orientation
+    mates: Literal["both", "read1"] = "both"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of reference simulated as one ART sequence (0-based, half-open)."""
+
+    chrom: str
+    start0: int
+    end: int
+    targets: tuple[str, ...] = ()
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start0
+
+    def contains(self, chrom: str, pos: int, length: int = 1) -> bool:
+        return chrom == self.chrom and self.start0 < pos and pos - 1 + length <= self.end
+
+
+@dataclass(frozen=True)
+class Haplotype:
+    """One window's sequence carrying zero or more variants, and the read pairs to draw from it."""
+
+    window: Window
+    variants: tuple[Variant, ...]
+    seq: str
+    pairs: int
+
+
+@dataclass
+class Mate:
+    """One simulated read as ART aligned it to its haplotype (sequence in reference orientation)."""
+
+    pos0: int
+    cigar: str
+    reverse: bool
+    seq: str
+    qual: str
+
+    def fastq_seq(self) -> str:
+        return self.seq.translate(_COMPLEMENT)[::-1] if self.reverse else self.seq
+
+    def fastq_qual(self) -> str:
+        return self.qual[::-1] if self.reverse else self.qual
+
+
+@dataclass
+class ReadPair:
+    haplotype: int  # index into the plan
+    read1: Mate
+    read2: Mate
+
+    @property
+    def orientation(self) -> Orientation:
+        return "F2R1" if self.read1.reverse else "F1R2"
+
+    @property
+    def span(self) -> tuple[int, int]:
+        starts = (self.read1.pos0, self.read2.pos0)
+        ends = (
+            self.read1.pos0 + _ref_length(self.read1.cigar),
+            self.read2.pos0 + _ref_length(self.read2.cigar),
+        )
+        return min(starts), max(ends)
+
+
+@dataclass(frozen=True)
+class ReadFormat:
+    """Illumina-style read header fields: @SIM:1:<flowcell>:<lane>:<tile>:<x>:<y> <mate>:N:0:<index>."""
+
+    flowcell: str = "SIMFC0001"
+    lane: int = 1
+    i7: str = ""
+    i5: str = ""
+    instrument: str = "SIM"
+    run: int = 1
+
+    @property
+    def index(self) -> str:
+        if self.i7 and self.i5:
+            return f"{self.i7}+{self.i5}"
+        return self.i7 or "1"
+
+
+@dataclass(frozen=True)
+class ArtSettings:
+    profile: str = "HS25"
+    read_length: int = 150
+    fragment_mean: int = 300
+    fragment_sd: int = 50
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- windows and haplotypes -----------------------------------------------------------------------------------
+
+
+def sequencing_windows(regions: Iterable[Sequence[object]], padding: int) -> list[Window]:
+    """Pad each (chrom, start0, end[, name]) region and merge overlaps, per chromosome, in coordinate order."""
+    rows = sorted(
+        (str(r[0]), max(0, int(r[1]) - padding), int(r[2]) + padding, str(r[3]) if len(r) > 3 else "")
+        for r in regions
+    )
+    windows: list[Window] = []
+    for chrom, start0, end, name in rows:
+        last = windows[-1] if windows else None
+        if last and last.chrom == chrom and start0 <= last.end:
+            windows[-1] = Window(chrom, last.start0, max(last.end, end), (*last.targets, name))
+        else:
+            windows.append(Window(chrom, start0, end, (name,)))
+    return windows
+
+
+def apply_variants(seq: str, start0: int, variants: Iterable[Variant]) -> str:
+    """Apply VCF-style variants to a sequence that begins at 0-based ``start0``; reference bases are checked."""
+    out = seq
+    # right to left, so earlier offsets stay valid
+    for v in sorted(variants, key=lambda v: v.pos, reverse=True):
+        off = v.pos - 1 - start0
+        found = out[off : off + len(v.ref)] if off >= 0 else ""
+        if found != v.ref:
+            raise InputError(f"{v.key}: reference has {found or 'nothing'} at {v.chrom}:{v.pos}, not {v.ref}")
+        out = out[:off] + v.alt + out[off + len(v.ref) :]
+    return out
+
+
+def haplotype_offset(window: Window, variants: Iterable[Variant], pos: int) -> int | None:
+    """0-based offset in a haplotype of reference position ``pos``; None where a variant replaced that base."""
+    off = pos - 1 - window.start0
+    for v in variants:
+        ref_end = v.pos + len(v.ref) - 1
+        if ref_end < pos:
+            off += len(v.alt) - len(v.ref)
+        elif v.pos <= pos and not (pos == v.pos and v.ref[0] == v.alt[0]):
+            return None
+    return off
+
+
+def pairs_for_depth(depth: float, window: Window, art: ArtSettings) -> int:
+    """Read pairs giving ``depth`` away from the window edges (fragments start anywhere in L - fragment)."""
+    usable = max(window.length - art.fragment_mean, art.read_length)
+    return max(1, round(depth * usable / (2 * art.read_length)))
+
+
+def plan_haplotypes(
+    windows: Sequence[Window],
+    spikes: Sequence[Spike],
+    depth: float,
+    sequence: SeqSource,
+    art: ArtSettings,
+) -> list[Haplotype]:
+    """Reference and alternate haplotypes per window, with pair counts split by VAF."""
+    placed: dict[int, list[Spike]] = {}
+    for spike in spikes:
+        v = spike.variant
+        if not 0 < spike.vaf <= 1:
+            raise InputError(f"{v.key}: VAF {spike.vaf} is not in (0, 1]")
+        hits = [i for i, w in enumerate(windows) if w.contains(v.chrom, v.pos, len(v.ref))]
+        if not hits:
+            raise InputError(f"{v.key}: outside the simulated regions")
+        placed.setdefault(hits[0], []).append(spike)
+    plan: list[Haplotype] = []
+    for i, w in enumerate(windows):
+        ref_seq = sequence.fetch(w.chrom, w.start0, w.end).upper()
+        total = pairs_for_depth(depth, w, art)
+        mine = placed.get(i, [])
+        if sum(s.vaf for s in mine) > 1 + 1e-9:
+            raise InputError(f"{w.chrom}:{w.start0 + 1}-{w.end}: spiked VAFs add up to more than 1")
+        alt_pairs = [round(s.vaf * total) for s in mine]
+        plan.append(Haplotype(w, (), ref_seq, total - sum(alt_pairs)))
+        for spike, n in zip(mine, alt_pairs, strict=True):
+            alt_seq = apply_variants(ref_seq, w.start0, [spike.variant])
+            plan.append(Haplotype(w, (spike.variant,), alt_seq, n))
+    return plan
+
+
+# --- ART ------------------------------------------------------------------------------------------------------
+
+
+def subseed(seed: int, *keys: object) -> int:
+    """A stable per-run seed (Python's hash() is salted per process)."""
+    digest = hashlib.sha256(repr((seed, *keys)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2_147_483_647
+
+
+def _ref_length(cigar: str) -> int:
+    n, total = "", 0
+    for ch in cigar:
+        if ch.isdigit():
+            n += ch
+        else:
+            if ch in "M=XDN":
+                total += int(n)
+            n = ""
+    return total
+
+
+def query_offset(mate: Mate, ref_off: int) -> int | None:
+    """Index in the read (reference orientation) of haplotype offset ``ref_off``; None if not covered/deleted."""
+    ref, query, n = mate.pos0, 0, ""
+    for ch in mate.cigar:
+        if ch.isdigit():
+            n += ch
+            continue
+        length, n = int(n), ""
+        if ch in "M=X":
+            if ref <= ref_off < ref + length:
+                return query + ref_off - ref
+            ref += length
+            query += length
+        elif ch in "DN":
+            if ref <= ref_off < ref + length:
+                return None
+            ref += length
+        elif ch in "IS":
+            query += length
+    return None
+
+
+def parse_art_sam(text: str, haplotype: int) -> list[ReadPair]:
+    """Pair ART's SAM records by name, in the order ART wrote them."""
+    mates: dict[str, dict[int, Mate]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("@"):
+            continue
+        f = line.split("\t")
+        flag = int(f[1])
+        mate = Mate(pos0=int(f[3]) - 1, cigar=f[5], reverse=bool(flag & 16), seq=f[9], qual=f[10])
+        mates.setdefault(f[0], {})[1 if flag & 64 else 2] = mate
+    return [ReadPair(haplotype, m[1], m[2]) for m in mates.values() if 1 in m and 2 in m]
+
+
+def run_art(hap: Haplotype, index: int, seed: int, art: ArtSettings, workdir: Path) -> list[ReadPair]:
+    if hap.pairs <= 0:
+        return []
+    fasta = workdir / f"h{index}.fa"
+    fasta.write_text(f">h{index}\n{hap.seq}\n")
+    prefix = workdir / f"h{index}_"
+    cmd = [
+        "art_illumina", "-ss", art.profile, "-p", "-l", str(art.read_length), "-m", str(art.fragment_mean),
+        "-s", str(art.fragment_sd), "-c", str(hap.pairs), "-rs", str(seed), "-sam",
+        "-i", str(fasta), "-o", str(prefix), *art.extra,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"art_illumina failed on {hap.window.chrom}:{hap.window.start0 + 1}: {proc.stderr[-500:]}"
+        )
+    pairs = parse_art_sam(Path(f"{prefix}.sam").read_text(), index)
+    for suffix in (".sam", "1.fq", "2.fq", "1.aln", "2.aln"):
+        Path(f"{prefix}{suffix}").unlink(missing_ok=True)
+    fasta.unlink()
+    return pairs
+
+
+# --- artefacts ------------------------------------------------------------------------------------------------
+
+
+def artefact_alt(kind: str, ref_base: str) -> str:
+    try:
+        return _ARTEFACT_ALT[(kind, ref_base.upper())]
+    except KeyError:
+        raise InputError(f"a {kind} artefact needs a C or G reference base, not {ref_base}") from None
+
+
+def natural_orientation(kind: ArtefactKind, ref_base: str) -> Orientation:
+    """Orientation in which real damage shows: plus-strand damage (C>T, G>T) in F1R2, its complement in F2R1."""
+    plus_strand_base = "C" if kind == "ffpe_deamination" else "G"
+    return "F1R2" if ref_base.upper() == plus_strand_base else "F2R1"
+
+
+def artefact_variant(artefact: Artefact, sequence: SeqSource) -> Variant:
+    ref = sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos).upper()
+    return Variant(artefact.chrom, artefact.pos, ref, artefact_alt(artefact.kind, ref))
+
+
+def apply_artefact(
+    pairs: list[ReadPair],
+    plan: Sequence[Haplotype],
+    artefact: Artefact,
+    alt_base: str,
+    rng: np.random.Generator,
+) -> int:
+    """Change the base in round(fraction x fragments covering the site) fragments of the artefact's orientation.
+
+    Returns how many fragments were changed (fewer than asked only when the orientation runs out of fragments).
+    """
+    covering: list[tuple[ReadPair, int]] = []
+    for pair in pairs:
+        hap = plan[pair.haplotype]
+        if not hap.window.contains(artefact.chrom, artefact.pos):
+            continue
+        off = haplotype_offset(hap.window, hap.variants, artefact.pos)
+        start, end = pair.span
+        if off is not None and start <= off < end:
+            covering.append((pair, off))
+    eligible = [i for i, (p, _) in enumerate(covering) if p.orientation == artefact.orientation]
+    wanted = min(round(artefact.fraction * len(covering)), len(eligible))
+    chosen = sorted(rng.choice(len(eligible), size=wanted, replace=False)) if wanted else []
+    for k in chosen:
+        pair, off = covering[eligible[k]]
+        mates = (pair.read1,) if artefact.mates == "read1" else (pair.read1, pair.read2)
+        for mate in mates:
+            q = query_offset(mate, off)
+            if q is not None:
+                mate.seq = mate.seq[:q] + alt_base + mate.seq[q + 1 :]
+    return wanted
+
+
+def pick_artefact_sites(
+    regions: Iterable[Sequence[object]],
+    n: int,
+    kind: ArtefactKind,
+    seed: int,
+    sequence: SeqSource | None = None,
+    fraction: tuple[float, float] = (0.01, 0.04),
+    exclude: Iterable[tuple[str, int]] = (),
+) -> list[Artefact]:
+    """``n`` artefact sites at C/G bases inside the regions (not their padding), each with a fraction drawn from
+    ``fraction`` and the orientation real damage of that kind shows. The same seed gives the same sites, so one
+    call can make sites recurring across samples and another (per-sample seed) sites unique to a sample."""
+    from oncopanel.reference import SliceSequence
+
+    sequence = sequence or SliceSequence()
+    rng = np.random.default_rng(subseed(seed, "artefact-sites", kind))
+    skip = set(exclude)
+    candidates: list[tuple[str, int, str]] = []
+    for r in regions:
+        chrom, start0, end = str(r[0]), int(r[1]), int(r[2])
+        seq = sequence.fetch(chrom, start0, end).upper()
+        candidates.extend(
+            (chrom, start0 + i + 1, b)
+            for i, b in enumerate(seq)
+            if b in "CG" and (chrom, start0 + i + 1) not in skip
+        )
+    candidates = sorted(set(candidates))
+    if n > len(candidates):
+        raise InputError(f"only {len(candidates)} C/G sites in the regions, {n} artefact sites asked")
+    picks = sorted(rng.choice(len(candidates), size=n, replace=False))
+    out = []
+    for i in picks:
+        chrom, pos, base = candidates[i]
+        frac = round(float(rng.uniform(*fraction)), 4)
+        out.append(Artefact(chrom, pos, kind, frac, natural_orientation(kind, base)))
+    return out
+
+
+# --- FASTQ ----------------------------------------------------------------------------------------------------
+
+
+def read_name(i: int, fmt: ReadFormat) -> str:
+    """Illumina-style name from the read's index in the (shuffled) output: unique, and says nothing of its origin."""
+    tile, rem = 1101 + i // 50_000, i % 50_000
+    x, y = 1000 + (rem % 250) * 100, 1000 + (rem // 250) * 100
+    return f"{fmt.instrument}:{fmt.run}:{fmt.flowcell}:{fmt.lane}:{tile}:{x}:{y}"
+
+
+def write_fastq_gz(path: Path, records: Iterable[str]) -> None:
+    """gzip with mtime 0 and no file name in the header, written atomically: same records, same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+    ):
+        for chunk in records:
+            gz.write(chunk.encode())
+    tmp.replace(path)
+
+
+def fastq_records(pairs: Sequence[ReadPair], mate: int, fmt: ReadFormat) -> Iterable[str]:
+    for i, pair in enumerate(pairs):
+        m = pair.read1 if mate == 1 else pair.read2
+        yield f"@{read_name(i, fmt)} {mate}:N:0:{fmt.index}\n{m.fastq_seq()}\n+\n{m.fastq_qual()}\n"
+
+
+# --- the sample -----------------------------------------------------------------------------------------------
+
+
+def simulate_sample(
+    out_prefix: Path | str,
+    regions: Iterable[Sequence[object]],
+    spikes: Sequence[Spike],
+    depth: float,
+    seed: int,
+    read_length: int = 150,
+    fragment_mean: int = 300,
+    fragment_sd: int = 50,
+    artefacts: Sequence[Artefact] = (),
+    profile: str = "HS25",
+    read_format: ReadFormat | None = None,
+    sequence: SeqSource | None = None,
+    padding: int | None = None,
+) -> tuple[Path, Path]:
+    """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
+
+    ``depth`` is the read depth over the targets; ``padding`` (default: one fragment length) widens each region
+    so fragments overlapping its edges are drawn too, as in a hybrid-capture library.
+    """
+    from oncopanel.reference import SliceSequence
+
+    if profile not in ART_PROFILES:
+        raise InputError(f"unknown ART profile {profile}; use one of {', '.join(ART_PROFILES)}")
+    art = ArtSettings(profile, read_length, fragment_mean, fragment_sd)
+    sequence = sequence or SliceSequence()
+    windows = sequencing_windows(regions, fragment_mean if padding is None else padding)
+    plan = plan_haplotypes(windows, spikes, depth, sequence, art)
+    pairs: list[ReadPair] = []
+    with tempfile.TemporaryDirectory(prefix="oncopanel-art-") as tmp:
+        for i, hap in enumerate(plan):
+            pairs.extend(run_art(hap, i, subseed(seed, "art", i), art, Path(tmp)))
+    for j, artefact in enumerate(artefacts):
+        if not 0 < artefact.fraction < 1:
+            raise InputError(
+                f"artefact {artefact.chrom}:{artefact.pos}: fraction {artefact.fraction} not in (0, 1)"
+            )
+        if not any(w.contains(artefact.chrom, artefact.pos) for w in windows):
+            raise InputError(f"artefact {artefact.chrom}:{artefact.pos}: outside the simulated regions")
+        alt = artefact_alt(artefact.kind, sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos))
+        apply_artefact(pairs, plan, artefact, alt, np.random.default_rng(subseed(seed, "artefact", j)))
+    order = np.random.default_rng(subseed(seed, "shuffle")).permutation(len(pairs))
+    shuffled = [pairs[i] for i in order]
+    fmt = read_format or ReadFormat()
+    out_prefix = Path(out_prefix)
+    r1 = out_prefix.with_name(out_prefix.name + "_R1.fastq.gz")
+    r2 = out_prefix.with_name(out_prefix.name + "_R2.fastq.gz")
+    write_fastq_gz(r1, fastq_records(shuffled, 1, fmt))
+    write_fastq_gz(r2, fastq_records(shuffled, 2, fmt))
+    return r1, r2
+
+
+def planned_pairs(
+    regions: Iterable[Sequence[object]], depth: float, read_length: int = 150, fragment_mean: int = 300
+) -> int:
+    """How many read pairs simulate_sample will write for these regions and depth (for budgeting a batch)."""
+    art = ArtSettings(read_length=read_length, fragment_mean=fragment_mean)
+    return sum(pairs_for_depth(depth, w, art) for w in sequencing_windows(regions, fragment_mean))
+
+
+# --- truth ----------------------------------------------------------------------------------------------------
+
+
+def _contig_lines(reference: Path) -> list[str]:
+    fai = Path(str(reference) + ".fai")
+    if not fai.exists():
+        raise InputError(f"{reference}: no .fai index next to the reference")
+    rows = [line.split("\t") for line in fai.read_text().splitlines() if line]
+    return [f"##contig=<ID={r[0]},length={r[1]}>" for r in rows]
+
+
+def truth_vcf_text(spikes: Sequence[Spike], sample: str, reference: Path) -> str:
+    """The spiked variants as a VCF (before normalisation), one record per spike with its VAF and origin."""
+    header = [
+        "##fileformat=VCFv4.2",
+        "##source=oncopanel.simulate",
+        f"##reference={reference.name}",
+        *_contig_lines(reference),
+        '##INFO=<ID=VAF,Number=1,Type=Float,Description="Simulated allele fraction (share of fragments)">',
+        '##INFO=<ID=ORIGIN,Number=1,Type=String,Description="somatic or germline">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Simulated allele fraction">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample]),
+    ]
+    order = _contig_order(reference)
+    body = []
+    for s in sorted(spikes, key=lambda s: (order.get(s.variant.chrom, 999), s.variant.pos, s.variant.alt)):
+        v = s.variant
+        gt = "1/1" if s.vaf >= 0.99 else "0/1"
+        vaf = f"{s.vaf:.4g}"
+        body.append(
+            f"{v.chrom}\t{v.pos}\t.\t{v.ref}\t{v.alt}\t.\tPASS\tVAF={vaf};ORIGIN={s.origin}\tGT:AF\t{gt}:{vaf}"
+        )
+    return "\n".join(header + body) + "\n"
+
+
+def _contig_order(reference: Path) -> dict[str, int]:
+    fai = Path(str(reference) + ".fai")
+    return {line.split("\t")[0]: i for i, line in enumerate(fai.read_text().splitlines()) if line}
+
+
+def write_truth_vcf(
+    path: Path | str, spikes: Sequence[Spike], sample: str, reference: Path | None = None
+) -> Path:
+    """bgzipped, tabix-indexed truth VCF, left-aligned and normalised with ``bcftools norm`` against the reference."""
+    reference = Path(reference or DEFAULT_REFERENCE)
+    if not reference.exists():
+        raise InputError(f"{reference}: reference missing (build it with `oncopanel reference prepare`)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.vcf.gz")
+    cmd = [
+        "bcftools",
+        "norm",
+        "--no-version",
+        "-c",
+        "e",
+        "-m",
+        "-any",
+        "-f",
+        str(reference),
+        "-Oz",
+        "-o",
+        str(tmp),
+    ]
+    proc = subprocess.run(
+        cmd, input=truth_vcf_text(spikes, sample, reference), capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise InputError(f"{path}: bcftools norm refused the truth set: {proc.stderr.strip()}")
+    tmp.replace(path)
+    subprocess.run(["tabix", "-f", "-p", "vcf", str(path)], check=True)
+    return path
+
+
+def write_artefact_table(
+    path: Path | str, artefacts: Sequence[Artefact], sequence: SeqSource | None = None
+) -> Path:
+    """The injected artefacts as a TSV (what a filter should remove), with the base they read as."""
+    from oncopanel.reference import SliceSequence
+
+    sequence = sequence or SliceSequence()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["chrom\tpos\tref\talt\tkind\tfraction\torientation\tmates"]
+    for a in sorted(artefacts, key=lambda a: (a.chrom, a.pos)):
+        v = artefact_variant(a, sequence)
+        lines.append(
+            f"{a.chrom}\t{a.pos}\t{v.ref}\t{v.alt}\t{a.kind}\t{a.fraction}\t{a.orientation}\t{a.mates}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path

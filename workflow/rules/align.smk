@@ -1,0 +1,153 @@
+# Reads to a duplicate-marked BAM: fastp per lane, minimap2 -ax sr (or bwa mem) with read groups from the sample
+# sheet, samtools fixmate/sort per lane, merge + markdup + index per sample. BAM input of GRCh38 is re-sorted and
+# re-marked; BAM of GRCh37 is refused unless realign: true, when its reads are extracted and realigned.
+
+
+def lane_fastqs(wc):
+    lane = get_lane(wc.sample, wc.lane)
+    if lane.bam:  # realign: reads extracted from the BAM
+        return {
+            "r1": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R1.fastq.gz",
+            "r2": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R2.fastq.gz",
+        }
+    return {"r1": lane.fastq_1, "r2": lane.fastq_2}
+
+
+def lane_bams(wc):
+    out = []
+    for lane in get_sample(wc.sample).lanes:
+        kind = "imported" if lane.bam and not config["realign"] else "aligned"
+        out.append(f"{R}/work/{wc.sample}/{lane.lane}.{kind}.bam")
+    return out
+
+
+def aligner_index():
+    if config["aligner"] == "bwa":
+        return multiext(f"{INDEX_DIR}/bwa/{REF_NAME}", ".amb", ".ann", ".bwt", ".pac", ".sa")
+    return [f"{INDEX_DIR}/{REF_NAME}.mmi"]
+
+
+rule bam_to_fastq:
+    input:
+        bam=lambda wc: get_lane(wc.sample, wc.lane).bam,
+    output:
+        r1=temp(f"{R}/work/{{sample}}/{{lane}}.frombam_R1.fastq.gz"),
+        r2=temp(f"{R}/work/{{sample}}/{{lane}}.frombam_R2.fastq.gz"),
+    log:
+        f"{LOGS}/bam_to_fastq/{{sample}}.{{lane}}.log",
+    benchmark:
+        f"{BENCH}/bam_to_fastq/{{sample}}.{{lane}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        "(samtools collate -u -O -@ {threads} {input.bam} "
+        "| samtools fastq -n -F 0x900 -1 {output.r1} -2 {output.r2} -0 /dev/null -s /dev/null -) 2> {log}"
+
+
+rule fastp:
+    input:
+        unpack(lane_fastqs),
+    output:
+        r1=temp(f"{R}/work/{{sample}}/{{lane}}.trimmed_R1.fastq.gz"),
+        r2=temp(f"{R}/work/{{sample}}/{{lane}}.trimmed_R2.fastq.gz"),
+        json=f"{R}/qc/fastp/{{sample}}.{{lane}}.fastp.json",
+        html=f"{R}/qc/fastp/{{sample}}.{{lane}}.fastp.html",
+    params:
+        extra=config["fastp"]["extra"],
+    log:
+        f"{LOGS}/fastp/{{sample}}.{{lane}}.log",
+    benchmark:
+        f"{BENCH}/fastp/{{sample}}.{{lane}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../envs/qc.yaml"
+    shell:
+        "fastp -i {input.r1} -I {input.r2} -o {output.r1} -O {output.r2} -w {threads} -z 1 {params.extra} "
+        "-j {output.json} -h {output.html} -R '{wildcards.sample}.{wildcards.lane}' > {log} 2>&1"
+
+
+rule align_lane:
+    input:
+        r1=f"{R}/work/{{sample}}/{{lane}}.trimmed_R1.fastq.gz",
+        r2=f"{R}/work/{{sample}}/{{lane}}.trimmed_R2.fastq.gz",
+        index=aligner_index(),
+    output:
+        temp(f"{R}/work/{{sample}}/{{lane}}.aligned.bam"),
+    params:
+        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
+        aligner=config["aligner"],
+        bwa_prefix=f"{INDEX_DIR}/bwa/{REF_NAME}",
+    log:
+        f"{LOGS}/align/{{sample}}.{{lane}}.log",
+    benchmark:
+        f"{BENCH}/align/{{sample}}.{{lane}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        "if [ {params.aligner} = bwa ]; then "
+        "  bwa mem -t {threads} -R '{params.rg}' {params.bwa_prefix} {input.r1} {input.r2}; "
+        "else "
+        "  minimap2 -ax sr -t {threads} -R '{params.rg}' {input.index[0]} {input.r1} {input.r2}; "
+        "fi 2> {log} "
+        "| samtools fixmate -m -u - - 2>> {log} "
+        "| samtools sort -@ {threads} -m 500M -T {output}.sorttmp -o {output} - 2>> {log}"
+
+
+rule import_bam:
+    input:
+        bam=lambda wc: get_lane(wc.sample, wc.lane).bam,
+    output:
+        temp(f"{R}/work/{{sample}}/{{lane}}.imported.bam"),
+    params:
+        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
+    log:
+        f"{LOGS}/import_bam/{{sample}}.{{lane}}.log",
+    benchmark:
+        f"{BENCH}/import_bam/{{sample}}.{{lane}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        "(samtools collate -u -O -@ {threads} {input.bam} "
+        "| samtools addreplacerg -u -m overwrite_all -r '{params.rg}' - "
+        "| samtools fixmate -m -u - - "
+        "| samtools sort -@ {threads} -m 500M -T {output}.sorttmp -o {output} -) 2> {log}"
+
+
+rule markdup:
+    input:
+        lane_bams,
+    output:
+        bam=f"{R}/bam/{{sample}}.bam",
+        bai=f"{R}/bam/{{sample}}.bam.bai",
+        stats=f"{R}/qc/markdup/{{sample}}.markdup.txt",
+    log:
+        f"{LOGS}/markdup/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/markdup/{{sample}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished.
+        "(samtools merge -u -f -o - {input} "
+        "| samtools markdup -c -@ {threads} -f {output.stats} -T {output.bam}.mdtmp - {output.bam}.tmp.bam "
+        "&& samtools index {output.bam}.tmp.bam {output.bai} "
+        "&& mv {output.bam}.tmp.bam {output.bam}) > {log} 2>&1"

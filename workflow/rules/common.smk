@@ -1,0 +1,67 @@
+# Shared set-up: config and sample-sheet validation (before anything runs), sample lookups, output paths.
+import json
+import os
+from pathlib import Path
+
+from oncopanel.errors import ValidationError
+from oncopanel.samplesheet import read_sample_sheet, validate_config
+
+
+shell.prefix("set -euo pipefail; ")
+
+try:
+    validate_config(config, source="config")
+    SAMPLE_TABLE = read_sample_sheet(config["samples"])
+except ValidationError as exc:
+    raise WorkflowError(
+        f"{len(exc.problems)} problem(s) in the configuration or sample sheet:\n  " + "\n  ".join(exc.problems)
+    )
+
+SAMPLES = sorted(SAMPLE_TABLE)
+R = config["results"].rstrip("/")
+REF = config["reference"]["fasta"]
+REF_NAME = Path(REF).name.removesuffix(".gz").removesuffix(".fa").removesuffix(".fasta")
+INDEX_DIR = config["index_dir"].rstrip("/")
+LOGS = f"{R}/logs"
+BENCH = f"{R}/benchmarks"
+
+
+wildcard_constraints:
+    sample="[A-Za-z0-9][A-Za-z0-9_-]*",
+    lane="[A-Za-z0-9_.-]+",
+
+
+def get_sample(sample_id):
+    """The validated sample-sheet record (a Sample dataclass) of one sample."""
+    return SAMPLE_TABLE[sample_id]
+
+
+def germline_samples():
+    return [s for s in SAMPLES if SAMPLE_TABLE[s].is_germline_specimen and not SAMPLE_TABLE[s].control]
+
+
+normal_samples = germline_samples
+
+
+def existing_inputs(wildcards):
+    """Input files that exist: a missing one fails its sample in check_inputs, not the whole DAG."""
+    return [f for f in get_sample(wildcards.sample).input_files if os.path.exists(f)]
+
+
+def inputs_ok(sample_id):
+    """Read the sample's input check (a checkpoint): True when its reads can go on."""
+    path = checkpoints.check_inputs.get(sample=sample_id).output.status
+    with open(path) as fh:
+        return json.load(fh)["status"] == "ok"
+
+
+def lane_ids(sample_id):
+    return [lane.lane for lane in get_sample(sample_id).lanes]
+
+
+def get_lane(sample_id, lane_id):
+    return next(l for l in get_sample(sample_id).lanes if l.lane == lane_id)
+
+
+def all_outputs():
+    return [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/multiqc/multiqc_report.html"]

@@ -1,0 +1,117 @@
+# QC: samtools stats, mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality, duplicates excluded,
+# overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
+
+
+rule samtools_stats:
+    input:
+        bam=f"{R}/bam/{{sample}}.bam",
+        targets=f"{R}/targets/{{sample}}.bed",
+    output:
+        stats=f"{R}/qc/samtools/{{sample}}.stats.txt",
+        flagstat=f"{R}/qc/samtools/{{sample}}.flagstat.txt",
+    log:
+        f"{LOGS}/samtools_stats/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/samtools_stats/{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        "(samtools stats {input.bam} > {output.stats} && samtools flagstat {input.bam} > {output.flagstat}) 2> {log}"
+
+
+rule mosdepth:
+    input:
+        bam=f"{R}/bam/{{sample}}.bam",
+        bai=f"{R}/bam/{{sample}}.bam.bai",
+        targets=f"{R}/targets/{{sample}}.bed",
+    output:
+        regions=f"{R}/coverage/{{sample}}.regions.bed.gz",
+        thresholds=f"{R}/coverage/{{sample}}.thresholds.bed.gz",
+        summary=f"{R}/coverage/{{sample}}.mosdepth.summary.txt",
+        dist=f"{R}/coverage/{{sample}}.mosdepth.region.dist.txt",
+    params:
+        prefix=f"{R}/coverage/{{sample}}",
+        mapq=config["qc"]["min_mapping_quality"],
+        thresholds=",".join(str(t) for t in config["qc"]["depth_thresholds"]),
+    log:
+        f"{LOGS}/mosdepth/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/mosdepth/{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/qc.yaml"
+    shell:
+        "mosdepth -n --by {input.targets} --mapq {params.mapq} --thresholds {params.thresholds} "
+        "{params.prefix} {input.bam} > {log} 2>&1"
+
+
+def qc_inputs(wc):
+    inputs = {"check": f"{R}/inputs/{wc.sample}.inputs.json"}
+    if not inputs_ok(wc.sample):
+        return inputs
+    sample = get_sample(wc.sample)
+    fastq_lanes = [l.lane for l in sample.lanes if not l.bam or config["realign"]]
+    inputs.update(
+        fastp=[f"{R}/qc/fastp/{wc.sample}.{lane}.fastp.json" for lane in fastq_lanes],
+        stats=f"{R}/qc/samtools/{wc.sample}.stats.txt",
+        regions=f"{R}/coverage/{wc.sample}.regions.bed.gz",
+        thresholds=f"{R}/coverage/{wc.sample}.thresholds.bed.gz",
+    )
+    return inputs
+
+
+rule qc_summary:
+    input:
+        unpack(qc_inputs),
+    output:
+        f"{R}/qc/{{sample}}.qc.json",
+    params:
+        gates=config["qc"]["gates"],
+        thresholds=config["qc"]["depth_thresholds"],
+    log:
+        f"{LOGS}/qc_summary/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/qc_summary/{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../../scripts/qc_summary.py"
+
+
+def multiqc_inputs(wc):
+    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
+    for s in SAMPLES:
+        if inputs_ok(s):
+            files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
+    return files
+
+
+rule multiqc:
+    input:
+        multiqc_inputs,
+    output:
+        f"{R}/multiqc/multiqc_report.html",
+    params:
+        dirs=[f"{R}/qc", f"{R}/coverage"],
+        outdir=f"{R}/multiqc",
+    log:
+        f"{LOGS}/multiqc.log",
+    benchmark:
+        f"{BENCH}/multiqc.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/qc.yaml"
+    shell:
+        "multiqc --force --no-data-dir -o {params.outdir} -n multiqc_report.html {params.dirs} > {log} 2>&1"
