@@ -102,12 +102,16 @@ def _decode(path: Path) -> tuple[str, list[str]]:
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError:
+        lines = raw.split(b"\n")
+        header = lines[0].decode("utf-8", errors="replace").rstrip("\r").split("\t")
         bad = []
-        for lineno, line in enumerate(raw.split(b"\n"), start=1):
+        for lineno, line in enumerate(lines, start=1):
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                bad.append(f"{path}: line {lineno}: bytes that are not UTF-8 at column {exc.start + 1}")
+                field_index = line[: exc.start].count(b"\t")
+                column = header[field_index] if field_index < len(header) else f"#{field_index + 1}"
+                bad.append(f"{path}: line {lineno}: column {column}: bytes that are not UTF-8 (byte {exc.start + 1})")
         return "", bad
 
 

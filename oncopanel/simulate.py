@@ -1,17 +1,18 @@
-"""Read simulation for the demo batch and the calling benchmark: ART reads from the embedded GRCh38 with spiked
-variants at known allele fractions, and optional library artefacts (FFPE deamination, 8-oxoG) on one read
-orientation.
+"""Read simulation for the demo batch and the calling benchmark.
+
+ART reads from the embedded GRCh38 with spiked variants at known allele fractions, and optional library
+artefacts (FFPE deamination, 8-oxoG) on one read orientation.
 
 How a sample is built:
 - each target region is padded by about a fragment length and overlapping ones merged into *windows*, so the
   targets themselves keep full depth (ART draws whole fragments inside the sequence it is given);
-- each window gets a reference haplotype and one alternate haplotype per spiked variant inside it; ART simulates
-  read pairs separately per haplotype with an exact pair count (``-c``), so the alternate share of fragments is
-  the requested VAF (a heterozygous germline variant is 0.5);
+- each window gets a reference haplotype and one alternate haplotype per spiked variant inside it; ART
+  simulates read pairs separately per haplotype with an exact pair count (``-c``), so the alternate share of
+  fragments is the requested VAF (a heterozygous germline variant is 0.5);
 - artefacts change bases in a chosen fraction of the fragments covering a site, only in fragments of one pair
   orientation (F1R2 or F2R1), which is how pre-library DNA damage shows up in real tumour data;
-- reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the seed,
-  and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
+- reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the
+  seed, and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
 """
 
 from __future__ import annotations
@@ -63,14 +64,14 @@ class Spike:
 
 @dataclass(frozen=True)
 class Artefact:
-    """Library damage at one site: the changed base appears in ``fraction`` of the fragments covering it, all of one
-    pair orientation.
+    """Library damage at one site: the changed base is in ``fraction`` of the fragments covering it, all of
+    one pair orientation.
 
-    F1R2 = read 1 maps to the forward strand and read 2 to the reverse (the fragment came from the original plus
-    strand). Damage on the plus strand (C>T deamination at a reference C, 8-oxoG G>T at a reference G) shows in F1R2
-    fragments only; its reverse-complement forms (G>A, C>A) come from the minus strand and show in F2R1.
-    ``mates="both"`` changes every mate that covers the site (DNA damage, present in the template); ``"read1"``
-    changes read 1 only, like a strand-specific sequencing error.
+    F1R2 = read 1 maps to the forward strand and read 2 to the reverse (the fragment came from the original
+    plus strand). Damage on the plus strand (C>T deamination at a reference C, 8-oxoG G>T at a reference G)
+    shows in F1R2 fragments only; its reverse-complement forms (G>A, C>A) come from the minus strand and show
+    in F2R1. ``mates="both"`` changes every mate that covers the site (DNA damage, present in the template);
+    ``"read1"`` changes read 1 only, like a strand-specific sequencing error.
     """
 
     chrom: str
@@ -172,11 +173,11 @@ class ArtSettings:
     extra: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- windows and haplotypes -----------------------------------------------------------------------------------
+# --- windows and haplotypes ---------------------------------------------------------------------------------
 
 
 def sequencing_windows(regions: Iterable[Sequence[object]], padding: int) -> list[Window]:
-    """Pad each (chrom, start0, end[, name]) region and merge overlaps, per chromosome, in coordinate order."""
+    """Pad each (chrom, start0, end[, name]) region; merge overlaps, per chromosome, in coordinate order."""
     rows = sorted(
         (str(r[0]), max(0, int(r[1]) - padding), int(r[2]) + padding, str(r[3]) if len(r) > 3 else "")
         for r in regions
@@ -192,7 +193,7 @@ def sequencing_windows(regions: Iterable[Sequence[object]], padding: int) -> lis
 
 
 def apply_variants(seq: str, start0: int, variants: Iterable[Variant]) -> str:
-    """Apply VCF-style variants to a sequence that begins at 0-based ``start0``; reference bases are checked."""
+    """Apply VCF-style variants to a sequence beginning at 0-based ``start0``; reference bases are checked."""
     out = seq
     # right to left, so earlier offsets stay valid
     for v in sorted(variants, key=lambda v: v.pos, reverse=True):
@@ -205,7 +206,7 @@ def apply_variants(seq: str, start0: int, variants: Iterable[Variant]) -> str:
 
 
 def haplotype_offset(window: Window, variants: Iterable[Variant], pos: int) -> int | None:
-    """0-based offset in a haplotype of reference position ``pos``; None where a variant replaced that base."""
+    """0-based offset in a haplotype of reference position ``pos``; None where a variant replaced the base."""
     off = pos - 1 - window.start0
     for v in variants:
         ref_end = v.pos + len(v.ref) - 1
@@ -254,7 +255,7 @@ def plan_haplotypes(
     return plan
 
 
-# --- ART ------------------------------------------------------------------------------------------------------
+# --- ART ----------------------------------------------------------------------------------------------------
 
 
 def subseed(seed: int, *keys: object) -> int:
@@ -276,7 +277,7 @@ def _ref_length(cigar: str) -> int:
 
 
 def query_offset(mate: Mate, ref_off: int) -> int | None:
-    """Index in the read (reference orientation) of haplotype offset ``ref_off``; None if not covered/deleted."""
+    """Index in the read (reference orientation) of haplotype offset ``ref_off``; None if absent/deleted."""
     ref, query, n = mate.pos0, 0, ""
     for ch in mate.cigar:
         if ch.isdigit():
@@ -333,7 +334,7 @@ def run_art(hap: Haplotype, index: int, seed: int, art: ArtSettings, workdir: Pa
     return pairs
 
 
-# --- artefacts ------------------------------------------------------------------------------------------------
+# --- artefacts ----------------------------------------------------------------------------------------------
 
 
 def artefact_alt(kind: str, ref_base: str) -> str:
@@ -344,7 +345,7 @@ def artefact_alt(kind: str, ref_base: str) -> str:
 
 
 def natural_orientation(kind: ArtefactKind, ref_base: str) -> Orientation:
-    """Orientation in which real damage shows: plus-strand damage (C>T, G>T) in F1R2, its complement in F2R1."""
+    """Orientation real damage shows in: plus-strand damage (C>T, G>T) in F1R2, its complement in F2R1."""
     plus_strand_base = "C" if kind == "ffpe_deamination" else "G"
     return "F1R2" if ref_base.upper() == plus_strand_base else "F2R1"
 
@@ -361,9 +362,9 @@ def apply_artefact(
     alt_base: str,
     rng: np.random.Generator,
 ) -> int:
-    """Change the base in round(fraction x fragments covering the site) fragments of the artefact's orientation.
+    """Change the base in round(fraction x fragments covering the site) fragments of one orientation.
 
-    Returns how many fragments were changed (fewer than asked only when the orientation runs out of fragments).
+    Returns how many fragments were changed (fewer than asked only when that orientation runs out).
     """
     covering: list[tuple[ReadPair, int]] = []
     for pair in pairs:
@@ -396,9 +397,12 @@ def pick_artefact_sites(
     fraction: tuple[float, float] = (0.01, 0.04),
     exclude: Iterable[tuple[str, int]] = (),
 ) -> list[Artefact]:
-    """``n`` artefact sites at C/G bases inside the regions (not their padding), each with a fraction drawn from
-    ``fraction`` and the orientation real damage of that kind shows. The same seed gives the same sites, so one
-    call can make sites recurring across samples and another (per-sample seed) sites unique to a sample."""
+    """``n`` artefact sites at C/G bases inside the regions (not their padding), each with a fraction drawn
+    from ``fraction`` and the orientation real damage of that kind shows.
+
+    The same seed gives the same sites: one call makes sites recurring across samples, another (with a
+    per-sample seed) sites unique to one sample.
+    """
     from oncopanel.reference import SliceSequence
 
     sequence = sequence or SliceSequence()
@@ -425,11 +429,11 @@ def pick_artefact_sites(
     return out
 
 
-# --- FASTQ ----------------------------------------------------------------------------------------------------
+# --- FASTQ --------------------------------------------------------------------------------------------------
 
 
 def read_name(i: int, fmt: ReadFormat) -> str:
-    """Illumina-style name from the read's index in the (shuffled) output: unique, and says nothing of its origin."""
+    """Illumina-style name from the read's index in the shuffled output: unique, tells nothing of origin."""
     tile, rem = 1101 + i // 50_000, i % 50_000
     x, y = 1000 + (rem % 250) * 100, 1000 + (rem // 250) * 100
     return f"{fmt.instrument}:{fmt.run}:{fmt.flowcell}:{fmt.lane}:{tile}:{x}:{y}"
@@ -454,7 +458,7 @@ def fastq_records(pairs: Sequence[ReadPair], mate: int, fmt: ReadFormat) -> Iter
         yield f"@{read_name(i, fmt)} {mate}:N:0:{fmt.index}\n{m.fastq_seq()}\n+\n{m.fastq_qual()}\n"
 
 
-# --- the sample -----------------------------------------------------------------------------------------------
+# --- the sample ---------------------------------------------------------------------------------------------
 
 
 def simulate_sample(
@@ -474,8 +478,8 @@ def simulate_sample(
 ) -> tuple[Path, Path]:
     """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
 
-    ``depth`` is the read depth over the targets; ``padding`` (default: one fragment length) widens each region
-    so fragments overlapping its edges are drawn too, as in a hybrid-capture library.
+    ``depth`` is the read depth over the targets; ``padding`` (default: one fragment length) widens each
+    region so fragments overlapping its edges are drawn too, as in a hybrid-capture library.
     """
     from oncopanel.reference import SliceSequence
 
@@ -517,7 +521,7 @@ def planned_pairs(
     return sum(pairs_for_depth(depth, w, art) for w in sequencing_windows(regions, fragment_mean))
 
 
-# --- truth ----------------------------------------------------------------------------------------------------
+# --- truth --------------------------------------------------------------------------------------------------
 
 
 def _contig_lines(reference: Path) -> list[str]:
@@ -561,7 +565,7 @@ def _contig_order(reference: Path) -> dict[str, int]:
 def write_truth_vcf(
     path: Path | str, spikes: Sequence[Spike], sample: str, reference: Path | None = None
 ) -> Path:
-    """bgzipped, tabix-indexed truth VCF, left-aligned and normalised with ``bcftools norm`` against the reference."""
+    """bgzipped, tabix-indexed truth VCF, left-aligned and split by ``bcftools norm`` on the reference."""
     reference = Path(reference or DEFAULT_REFERENCE)
     if not reference.exists():
         raise InputError(f"{reference}: reference missing (build it with `oncopanel reference prepare`)")

@@ -1,15 +1,18 @@
 """Name a normalised VCF allele on its MANE Select transcript: consequence (SO terms), HGVS g./c./p.
 
 Conventions followed (HGVS 21.x recommendations, as ClinVar writes them):
-- indels are shifted to the most 3' position on the transcript strand (genomic plus strand for g.), also
-  across exon/intron borders, as pyhgvs and ClinVar do;
-- an insertion equal to the bases just 5' of it is a duplication; deleted/duplicated bases are not spelled out;
-- p. is predicted, so it is written in parentheses with three-letter codes; protein-level indels are shifted to
-  the most C-terminal position as well.
+- indels are shifted to the most 3' position on the transcript strand (genomic plus strand for g.),
+  also across exon/intron borders, as pyhgvs and ClinVar do;
+- an insertion equal to the bases just 5' of it is a duplication; deleted/duplicated bases are not
+  spelled out;
+- p. is predicted, so it is written in parentheses with three-letter codes; protein-level indels are
+  shifted to the most C-terminal position as well.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +41,8 @@ SEVERITY = (
 )
 _RANK = {term: i for i, term in enumerate(SEVERITY)}
 FLANK_READ = 3000  # genomic bases past the transcript's 3' end read for frameshifts and stop losses
+_C_POS = r"[-*]?\d+(?:[-+]\d+)?"
+_C_NAME = re.compile(rf"c\.({_C_POS})(?:_({_C_POS}))?(delins|del|dup|ins|[ACGTN]>)(.*)")
 _ALLELE = frozenset("ACGTN")
 
 
@@ -75,7 +80,7 @@ def trim(variant: Variant) -> Edit:
     ref, alt, pos = variant.ref.upper(), variant.alt.upper(), variant.pos
     for allele in (ref, alt):
         if not allele or set(allele) - _ALLELE:
-            raise InputError(f"{variant.key}: alleles must be A/C/G/T/N bases (symbolic alleles are not named)")
+            raise InputError(f"{variant.key}: alleles must be A/C/G/T/N bases (no symbolic alleles)")
     i = 0
     while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
         i += 1
@@ -98,11 +103,9 @@ class _Window:
 
     def _load(self, lo: int, hi: int) -> None:
         lo = max(lo, 0)
-        try:
+        # near the edge of the available sequence: keep what we have
+        with contextlib.suppress(InputError):
             self.text, self.lo = self.seq.fetch(self.chrom, lo, hi), lo
-        except InputError:
-            # near the edge of the available sequence: keep what we have
-            pass
 
     def base(self, i: int) -> str | None:
         if not self.lo <= i < self.lo + len(self.text):
@@ -189,7 +192,8 @@ class Annotator:
             tx = revcomp(genomic) if t.minus else genomic
             try:
                 if t.minus:
-                    flank = revcomp(self.sequence.fetch(t.chrom, max(t.start - 1 - FLANK_READ, 0), t.start - 1))
+                    lo = max(t.start - 1 - FLANK_READ, 0)
+                    flank = revcomp(self.sequence.fetch(t.chrom, lo, t.start - 1))
                 else:
                     flank = self.sequence.fetch(t.chrom, t.end, t.end + FLANK_READ)
             except InputError:
@@ -208,6 +212,45 @@ class Annotator:
             elif edit.start0 < t.end and edit.end0 > t.start - 1:
                 return t
         return None
+
+    def transcript(self, name: str) -> Transcript:
+        """A model by gene symbol or RefSeq accession (the version may be left off)."""
+        for t in self.transcripts:
+            if name in (t.gene, t.accession, t.accession.split(".")[0], t.ensembl, t.ensembl.split(".")[0]):
+                return t
+        raise InputError(f"{name}: not a panel MANE Select transcript")
+
+    def variant_from_c(self, transcript: str, hgvs_c: str) -> Variant:
+        """The left-anchored VCF allele of a c. substitution, deletion, duplication, insertion or delins.
+
+        For mapping knowledge-base and hotspot definitions written in c. onto GRCh38.
+        """
+        t = self.transcript(transcript)
+        m = _C_NAME.fullmatch(hgvs_c.split(":")[-1])
+        if not m:
+            raise InputError(f"{hgvs_c}: not a c. name this mapper reads")
+        p1, p2, kind, rest = m.group(1), m.group(2) or m.group(1), m.group(3), m.group(4)
+        g1, g2 = t.genomic(p1), t.genomic(p2)
+        lo, hi = min(g1, g2), max(g1, g2)
+        fetch = self.sequence.fetch
+        if kind.endswith(">"):
+            alt = rest
+            return Variant(t.chrom, lo, fetch(t.chrom, lo - 1, lo), revcomp(alt) if t.minus else alt)
+        inserted = "".join(ch for ch in rest if ch in "ACGTN")
+        inserted = revcomp(inserted) if t.minus else inserted
+        if kind == "ins":
+            # between lo and hi: anchor on lo
+            base = fetch(t.chrom, lo - 1, lo)
+            return Variant(t.chrom, lo, base, base + inserted)
+        if kind == "dup":
+            dup = fetch(t.chrom, lo - 1, hi)
+            base = fetch(t.chrom, lo - 2, lo - 1)
+            return Variant(t.chrom, lo - 1, base, base + dup)
+        span = fetch(t.chrom, lo - 1, hi)
+        if kind == "del":
+            base = fetch(t.chrom, lo - 2, lo - 1)
+            return Variant(t.chrom, lo - 1, base + span, base)
+        return Variant(t.chrom, lo, span, inserted)  # delins
 
     # ---- annotation
     def annotate(self, variant: Variant) -> Annotation:
@@ -230,7 +273,9 @@ class Annotator:
         edit = shift(edit, window, to_right=not t.minus)
         return self._on_transcript(variant, t, edit, window, g)
 
-    def _on_transcript(self, variant: Variant, t: Transcript, edit: Edit, window: _Window, g: str) -> Annotation:
+    def _on_transcript(
+        self, variant: Variant, t: Transcript, edit: Edit, window: _Window, g: str
+    ) -> Annotation:
         ref_t = revcomp(edit.ref) if t.minus else edit.ref
         alt_t = revcomp(edit.alt) if t.minus else edit.alt
         if edit.is_insertion:
@@ -243,7 +288,7 @@ class Annotator:
         hgvs_c = self._hgvs_c(t, edit, window, first, last, ref_t, alt_t)
         exon, intron = _exon_intron(t, first, last)
         terms = set(_splice_terms(t, edit))
-        inside = 0 <= first.index and last.index < t.length
+        inside = first.index >= 0 and last.index < t.length
         exonic = (
             inside
             and first.offset == 0
@@ -336,28 +381,30 @@ class Annotator:
             x = translate(mid, stop=False)
             new_stop = "*" in x
             if new_stop:
-                alt_p = protein[:q0] + x[: x.index("*") + 1]
+                alt_p, tail = protein[:q0] + x[: x.index("*") + 1], 0
             else:
-                alt_p = protein[:q0] + x + protein[q1:]
+                alt_p, tail = protein[:q0] + x + protein[q1:], len(protein) - q1
         else:
-            new_stop = False
-            tail = s.ext[cs + 3 * q0 : i0] + alt_t + s.ext[i1:]
-            alt_p = protein[:q0] + translate(tail)
+            new_stop, tail = False, 0
+            rest = s.ext[cs + 3 * q0 : i0] + alt_t + s.ext[i1:]
+            alt_p = protein[:q0] + translate(rest)
         frameshift = delta % 3 != 0
-        p_terms, p = name_protein(protein, alt_p, q0, q1, frameshift, new_stop)
+        p_terms, p = name_protein(protein, alt_p, q0, q1, frameshift, new_stop, tail)
         return terms | p_terms, p
 
 
 def name_protein(
-    ref: str, alt: str, q0: int, q1: int, frameshift: bool, new_stop: bool = False
+    ref: str, alt: str, q0: int, q1: int, frameshift: bool, new_stop: bool = False, tail: int = 0
 ) -> tuple[set[str], str]:
     """HGVS p. and SO terms from reference and variant proteins ('*'-terminated).
 
     The proteins agree before residue index ``q0``; the change touched reference residues [q0, q1).
-    ``new_stop``: the variant protein ends at a stop created by the change (no common C-terminus).
+    ``new_stop``: the variant protein ends at a stop created by the change (no common C-terminus);
+    ``tail``: length of C-terminus known to be shared (saves walking long proteins residue by residue).
     """
     n = min(len(ref), len(alt))
-    k = q0
+    same = len(ref) == len(alt) and ref[q0 : len(ref) - tail] == alt[q0 : len(alt) - tail]
+    k = n if same else q0
     while k < n and ref[k] == alt[k]:
         k += 1
     if k == n and len(ref) == len(alt):
@@ -385,7 +432,7 @@ def name_protein(
         # an in-frame change that creates a stop after the first changed residue
         return {"stop_gained"}, f"p.({_p_range(ref, k, max(q1, k + 1) - 1)}delins{three(alt[k:])})"
     # common suffix, never reaching back past k
-    m = 0
+    m = min(tail, n - k)
     while m < n - k and ref[-1 - m] == alt[-1 - m]:
         m += 1
     deleted, inserted = ref[k : len(ref) - m], alt[k : len(alt) - m]
@@ -435,10 +482,12 @@ def _splice_terms(t: Transcript, edit: Edit) -> list[str]:
         if t.minus:
             # intron lies between down.end+1 .. up.start-1 on the genome
             donor, acceptor = (up[0] - 2, up[0] - 1), (down[1] + 1, down[1] + 2)
-            region = [(up[0], up[0] + 2), (up[0] - 8, up[0] - 3), (down[1] - 2, down[1]), (down[1] + 3, down[1] + 8)]
+            region = [(up[0], up[0] + 2), (up[0] - 8, up[0] - 3)]
+            region += [(down[1] - 2, down[1]), (down[1] + 3, down[1] + 8)]
         else:
             donor, acceptor = (up[1] + 1, up[1] + 2), (down[0] - 2, down[0] - 1)
-            region = [(up[1] - 2, up[1]), (up[1] + 3, up[1] + 8), (down[0] - 8, down[0] - 3), (down[0], down[0] + 2)]
+            region = [(up[1] - 2, up[1]), (up[1] + 3, up[1] + 8)]
+            region += [(down[0] - 8, down[0] - 3), (down[0], down[0] + 2)]
         if edit.is_insertion:
             # an insertion hits a site only when inserted between two of its bases
             if donor[0] <= lo and hi <= donor[1]:

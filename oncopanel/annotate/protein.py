@@ -42,6 +42,6 @@ _THREE_RE = re.compile("|".join(v for v in THREE.values()))
 
 
 def one_letter(hgvs_p: str) -> str:
-    """Short one-letter form used for knowledge matching: p.(Gly12Cys) -> G12C, p.(Glu23ValfsTer17) -> E23Vfs*17."""
+    """Short form for knowledge matching: p.(Gly12Cys) -> G12C, p.(Glu23ValfsTer17) -> E23Vfs*17."""
     body = hgvs_p.removeprefix("p.").removeprefix("(").removesuffix(")")
     return _THREE_RE.sub(lambda m: ONE[m.group(0)], body)

@@ -1,0 +1,217 @@
+"""Evidence behind one biallelic record: freebayes INFO/FORMAT counts, and read-level counts from the BAM.
+
+freebayes reports strand (SAF/SAR), placement (RPL/RPR), mapping quality (MQM) and base-quality sums (QA) but not
+read orientation (F1R2/F2R1), distance to read ends or the pseudogene signature: those are counted here with pysam.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
+
+
+@dataclass(frozen=True)
+class RecordEvidence:
+    """Counts for one alt allele as freebayes saw them (after multi-allelic splitting)."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    qual: float
+    depth: int
+    ref_reads: int
+    alt_reads: int
+    alt_fwd: int = 0
+    alt_rev: int = 0
+    ref_fwd: int = 0
+    ref_rev: int = 0
+    alt_left: float = 0.0
+    alt_right: float = 0.0
+    alt_mapq: float = 60.0
+    alt_qual_sum: float = 0.0
+    gq: float | None = None
+    genotype: tuple[int | None, ...] = ()
+
+    @property
+    def vaf(self) -> float:
+        """Alt reads over all reads at the locus (freebayes DP), never over ref+alt only (multi-allelic sites)."""
+        denom = max(self.depth, self.ref_reads + self.alt_reads)
+        return self.alt_reads / denom if denom else 0.0
+
+    @property
+    def is_snv(self) -> bool:
+        return len(self.ref) == 1 and len(self.alt) == 1
+
+    @property
+    def is_indel(self) -> bool:
+        return len(self.ref) != len(self.alt)
+
+    @property
+    def mean_alt_base_quality(self) -> float:
+        return self.alt_qual_sum / self.alt_reads if self.alt_reads else 0.0
+
+
+def _first(value: Any, default: Any = 0) -> Any:
+    """INFO/FORMAT values of Number=A come as tuples; after splitting they hold one value."""
+    if value is None:
+        return default
+    if isinstance(value, tuple):
+        return value[0] if value and value[0] is not None else default
+    return value
+
+
+def from_freebayes(rec: Any) -> RecordEvidence:
+    """Evidence from a split, normalised freebayes pysam record (one ALT)."""
+    info = rec.info
+    sample = rec.samples[0] if len(rec.samples) else {}
+    fmt = dict(sample.items()) if sample else {}
+    ad = fmt.get("AD") or (info.get("RO", 0), _first(info.get("AO")))
+    ref_reads = int(ad[0] or 0) if len(ad) > 0 else 0
+    alt_reads = int(ad[1] or 0) if len(ad) > 1 else 0
+    depth = fmt.get("DP")
+    depth = int(depth) if depth is not None else int(info.get("DP", ref_reads + alt_reads))
+    return RecordEvidence(
+        chrom=rec.chrom, pos=rec.pos, ref=rec.ref, alt=rec.alts[0], qual=float(rec.qual or 0.0),
+        depth=depth, ref_reads=ref_reads, alt_reads=alt_reads,
+        alt_fwd=int(_first(info.get("SAF"))), alt_rev=int(_first(info.get("SAR"))),
+        ref_fwd=int(info.get("SRF", 0) or 0), ref_rev=int(info.get("SRR", 0) or 0),
+        alt_left=float(_first(info.get("RPL"))), alt_right=float(_first(info.get("RPR"))),
+        alt_mapq=float(_first(info.get("MQM"), 60.0)), alt_qual_sum=float(_first(info.get("QA"))),
+        gq=float(fmt["GQ"]) if fmt.get("GQ") is not None else None,
+        genotype=tuple(fmt.get("GT") or ()),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReadEvidence:
+    """What the reads at the locus say beyond freebayes' counts."""
+
+    alt_f1r2: int = 0
+    alt_f2r1: int = 0
+    ref_f1r2: int = 0
+    ref_f2r1: int = 0
+    alt_median_end_distance: float | None = None
+    alt_paralogue_like: int = 0
+    ref_paralogue_like: int = 0
+
+    @property
+    def alt_reads(self) -> int:
+        return self.alt_f1r2 + self.alt_f2r1
+
+    @property
+    def ref_reads(self) -> int:
+        return self.ref_f1r2 + self.ref_f2r1
+
+    def paralogue_excess(self) -> float:
+        """Fraction of alt reads with the pseudogene signature minus the same fraction among ref reads."""
+        if not self.alt_reads:
+            return 0.0
+        ref_frac = self.ref_paralogue_like / self.ref_reads if self.ref_reads else 0.0
+        return self.alt_paralogue_like / self.alt_reads - ref_frac
+
+
+def is_f1r2(read: Any) -> bool:
+    """Read orientation relative to the fragment: read 1 forward or read 2 reverse."""
+    if read.is_paired and read.is_read2:
+        return read.is_reverse
+    return not read.is_reverse
+
+
+def _supports(read: Any, pos0: int, ref: str, alt: str, min_bq: int) -> tuple[str | None, int | None]:
+    """('alt'|'ref'|None, query position) for a read over a SNV or a simple indel at 0-based ``pos0``."""
+    if len(ref) == len(alt):  # SNV or MNP: compare the aligned bases over the allele
+        want = range(pos0, pos0 + len(ref))
+        pairs = {r: q for q, r in read.get_aligned_pairs(matches_only=True) if pos0 <= r < pos0 + len(ref)}
+        if any(r not in pairs for r in want):
+            return None, None
+        quals = read.query_qualities
+        if quals is not None and min(quals[pairs[r]] for r in want) < min_bq:
+            return None, None
+        seen = "".join(read.query_sequence[pairs[r]] for r in want)
+        return ("alt" if seen == alt else "ref" if seen == ref else None), pairs[pos0]
+    # simple indel anchored at pos0: look for an I/D operation right after the anchor
+    want_op, want_len = (2, len(ref) - len(alt)) if len(ref) > len(alt) else (1, len(alt) - len(ref))
+    if ref[0] != alt[0] or min(len(ref), len(alt)) != 1:
+        return None, None
+    rpos, qpos = read.reference_start, 0
+    for op, length in read.cigartuples or ():
+        if op in (0, 7, 8):
+            if rpos <= pos0 < rpos + length and pos0 + 1 < rpos + length:
+                return "ref", qpos + pos0 - rpos
+            rpos, qpos = rpos + length, qpos + length
+        elif op in (1, 2):
+            if rpos == pos0 + 1:
+                return ("alt" if (op, length) == (want_op, want_len) else None), qpos
+            if op == 2:
+                rpos += length
+            else:
+                qpos += length
+        elif op == 4:
+            qpos += length
+        elif op == 3:
+            rpos += length
+    return None, None
+
+
+def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) -> bool:
+    """The signature of a read from a processed pseudogene forced onto the parent gene."""
+    cig = read.cigartuples or ()
+    clipped = any(op == 4 and n >= min_clip for op, n in (cig[:1] + cig[-1:]))
+    misplaced = read.is_paired and (read.mate_is_unmapped or not read.is_proper_pair)
+    nm = read.get_tag("NM") if read.has_tag("NM") else 0
+    return clipped or misplaced or nm - own_edit >= min_extra_mm
+
+
+def read_evidence(
+    reads: Iterable[Any],
+    pos: int,
+    ref: str,
+    alt: str,
+    min_mapq: int = 20,
+    min_bq: int = 20,
+    min_clip: int = 5,
+    min_extra_mm: int = 2,
+) -> ReadEvidence:
+    """Count orientation, end distance and pseudogene signature over reads covering a 1-based ``pos``."""
+    pos0 = pos - 1
+    counts = {"alt_f1r2": 0, "alt_f2r1": 0, "ref_f1r2": 0, "ref_f2r1": 0, "alt_par": 0, "ref_par": 0}
+    end_dist: list[int] = []
+    own_edit = max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt))
+    for read in reads:
+        if read.flag & SKIP_FLAGS or read.mapping_quality < min_mapq:
+            continue
+        side, qpos = _supports(read, pos0, ref, alt, min_bq)
+        if side is None:
+            continue
+        orient = "f1r2" if is_f1r2(read) else "f2r1"
+        counts[f"{side}_{orient}"] += 1
+        edit = own_edit if side == "alt" else 0
+        counts[f"{side}_par"] += _paralogue_like(read, edit, min_clip, min_extra_mm)
+        if side == "alt" and qpos is not None:
+            end_dist.append(min(qpos - read.query_alignment_start, read.query_alignment_end - 1 - qpos))
+    return ReadEvidence(
+        alt_f1r2=counts["alt_f1r2"], alt_f2r1=counts["alt_f2r1"],
+        ref_f1r2=counts["ref_f1r2"], ref_f2r1=counts["ref_f2r1"],
+        alt_median_end_distance=statistics.median(end_dist) if end_dist else None,
+        alt_paralogue_like=counts["alt_par"], ref_paralogue_like=counts["ref_par"],
+    )  # fmt: skip
+
+
+def homopolymer_run(seq: str, idx: int) -> int:
+    """Length of the run of identical bases through ``seq[idx]`` (case-insensitive)."""
+    if not 0 <= idx < len(seq):
+        return 0
+    s = seq.upper()
+    base = s[idx]
+    left = idx
+    while left > 0 and s[left - 1] == base:
+        left -= 1
+    right = idx
+    while right + 1 < len(s) and s[right + 1] == base:
+        right += 1
+    return right - left + 1

@@ -1,0 +1,96 @@
+"""Filters as pure functions: evidence + thresholds (data) -> FILTER reasons. Each reason is declared in FILTERS."""
+
+from __future__ import annotations
+
+from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
+from oncopanel.calling.settings import Balance, GermlineFilters, LikelyGermline, SomaticFilters
+from oncopanel.calling.stats import binom_cdf
+
+# FILTER id -> header description. The VCF declares every one of these, used or not.
+FILTERS: dict[str, str] = {
+    "low_qual": "QUAL below calling.*.filters.min_qual",
+    "low_depth": "Depth below calling.germline.filters.min_depth",
+    "low_gq": "Genotype quality below calling.germline.filters.min_gq",
+    "not_called": "Germline genotype carries no alternate allele",
+    "low_alt_reads": "Alt-supporting reads below calling.*.filters.min_alt_reads",
+    "low_vaf": "Allele fraction below calling.somatic.filters.min_vaf",
+    "low_base_quality": "Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality",
+    "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
+    "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
+    "orientation_bias": "Alt reads in one read orientation (F1R2/F2R1): FFPE deamination / oxoG-like artefact",
+    "read_position": "Alt reads placed on one side of the allele (RPL/RPR) or at read ends",
+    "homopolymer": "Low-fraction indel in a homopolymer run of calling.somatic.filters.homopolymer.min_run or more",
+    "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",
+    "paralogue": "Alt reads carry a processed-pseudogene signature (e.g. PTENP1 on PTEN): not a somatic call",
+}
+
+
+def imbalanced(a: float, b: float, expected_a: float, rule: Balance) -> bool:
+    """True when the minor of (a, b) is both a small fraction and improbable under the expected split."""
+    a, b = round(a), round(b)
+    n = a + b
+    if n == 0:
+        return False
+    expected_a = min(0.95, max(0.05, expected_a))  # a lopsided reference pile must not excuse everything
+    minor, p_minor = (a, expected_a) if a <= b else (b, 1.0 - expected_a)
+    return minor / n < rule.min_minor_fraction and binom_cdf(minor, n, p_minor) < rule.max_p
+
+
+def _expected(fwd: int, rev: int) -> float:
+    return fwd / (fwd + rev) if fwd + rev else 0.5
+
+
+def germline_reasons(ev: RecordEvidence, f: GermlineFilters) -> list[str]:
+    reasons = []
+    if ev.genotype and not any(a not in (None, 0) for a in ev.genotype):
+        reasons.append("not_called")
+    if ev.qual < f.min_qual:
+        reasons.append("low_qual")
+    if ev.depth < f.min_depth:
+        reasons.append("low_depth")
+    if ev.gq is not None and ev.gq < f.min_gq:
+        reasons.append("low_gq")
+    if ev.alt_reads < f.min_alt_reads:
+        reasons.append("low_alt_reads")
+    return reasons
+
+
+def somatic_reasons(
+    ev: RecordEvidence,
+    f: SomaticFilters,
+    reads: ReadEvidence | None = None,
+    homopolymer_len: int = 0,
+) -> list[str]:
+    """FILTER reasons for one tumour-only call (PoN and paralogue are sample-level: see vcf.finalize)."""
+    reasons = []
+    if ev.qual < f.min_qual:
+        reasons.append("low_qual")
+    if ev.alt_reads < f.min_alt_reads:
+        reasons.append("low_alt_reads")
+    if ev.vaf < f.min_vaf:
+        reasons.append("low_vaf")
+    if ev.alt_reads and ev.mean_alt_base_quality < f.min_mean_alt_base_quality:
+        reasons.append("low_base_quality")
+    if ev.alt_reads and ev.alt_mapq < f.min_mapping_quality:
+        reasons.append("low_mapping_quality")
+    if imbalanced(ev.alt_fwd, ev.alt_rev, _expected(ev.ref_fwd, ev.ref_rev), f.strand_bias):
+        reasons.append("strand_bias")
+    if reads is not None and imbalanced(
+        reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), f.orientation_bias
+    ):
+        reasons.append("orientation_bias")
+    near_end = (
+        reads is not None
+        and reads.alt_median_end_distance is not None
+        and reads.alt_median_end_distance < f.min_median_distance_to_read_end
+    )
+    if near_end or imbalanced(ev.alt_left, ev.alt_right, 0.5, f.read_position):
+        reasons.append("read_position")
+    if ev.is_indel and homopolymer_len >= f.homopolymer.min_run and ev.vaf < f.homopolymer.max_vaf:
+        reasons.append("homopolymer")
+    return reasons
+
+
+def likely_germline(vaf: float, rule: LikelyGermline) -> bool:
+    """Tumour-only: a fraction near 0.5 or 1 is what a constitutional variant looks like (flag, never drop)."""
+    return abs(vaf - 0.5) <= rule.het_window or vaf >= rule.hom_min_vaf

@@ -1,0 +1,35 @@
+"""freebayes command-line arguments; the workflow rules and the benchmark both build them here."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from oncopanel.calling.settings import CallingSettings, FreebayesSettings
+
+
+def freebayes_args(fb: FreebayesSettings) -> list[str]:
+    """Options for one freebayes run (reference, regions, BAM and output are added by the caller)."""
+    args = [
+        "--min-alternate-fraction", str(fb.min_alternate_fraction),
+        "--min-alternate-count", str(fb.min_alternate_count),
+        "--min-mapping-quality", str(fb.min_mapping_quality),
+        "--min-base-quality", str(fb.min_base_quality),
+        "--limit-coverage", str(fb.limit_coverage),
+        "--use-best-n-alleles", str(fb.use_best_n_alleles),
+    ]  # fmt: skip
+    return args + shlex.split(fb.extra)
+
+
+def mode_args(settings: CallingSettings, mode: str) -> str:
+    """The freebayes options for ``germline`` or ``somatic`` mode as one shell-quoted string."""
+    fb = {"germline": settings.germline_freebayes, "somatic": settings.somatic_freebayes}[mode]
+    return shlex.join(freebayes_args(fb))
+
+
+def target_name_regex(genes: tuple[str, ...] | list[str]) -> str:
+    """An awk/ERE regex matching target BED names of these genes (names look like ``BRCA1_exon11``)."""
+    for gene in genes:
+        if not re.fullmatch(r"[A-Za-z0-9-]+", gene):
+            raise ValueError(f"gene name {gene!r} is not a plain symbol")
+    return "^(" + "|".join(genes) + ")_"

@@ -1,0 +1,141 @@
+"""Typed view of the ``calling:`` config block (config/calling.yaml); thresholds stay data, never code paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from oncopanel import paths
+
+
+@dataclass(frozen=True)
+class FreebayesSettings:
+    min_alternate_fraction: float
+    min_alternate_count: int
+    min_mapping_quality: int
+    min_base_quality: int
+    limit_coverage: int
+    use_best_n_alleles: int
+    extra: str = ""
+
+
+@dataclass(frozen=True)
+class GermlineFilters:
+    min_qual: float
+    min_depth: int
+    min_gq: int
+    min_alt_reads: int
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A two-sided balance test: fails when the minor side is both small and improbable."""
+
+    min_minor_fraction: float
+    max_p: float
+
+
+@dataclass(frozen=True)
+class Homopolymer:
+    min_run: int
+    max_vaf: float
+
+
+@dataclass(frozen=True)
+class LikelyGermline:
+    het_window: float
+    hom_min_vaf: float
+
+
+@dataclass(frozen=True)
+class SomaticFilters:
+    min_qual: float
+    min_alt_reads: int
+    min_vaf: float
+    min_mean_alt_base_quality: float
+    min_mapping_quality: float
+    strand_bias: Balance
+    orientation_bias: Balance
+    read_position: Balance
+    min_median_distance_to_read_end: int
+    homopolymer: Homopolymer
+    likely_germline: LikelyGermline
+
+
+@dataclass(frozen=True)
+class PonSettings:
+    min_normals: int
+    min_normals_with_alt: int
+    min_alt_reads: int
+
+
+@dataclass(frozen=True)
+class ParalogueRegion:
+    gene: str
+    paralogue: str
+    chrom: str
+    start0: int
+    end: int
+
+    def contains(self, chrom: str, pos: int) -> bool:
+        return chrom == self.chrom and self.start0 < pos <= self.end
+
+
+@dataclass(frozen=True)
+class ParalogueRead:
+    min_soft_clip: int
+    min_extra_mismatches: int
+    min_fraction: float
+
+
+@dataclass(frozen=True)
+class CallingSettings:
+    plain_fasta: str
+    germline_genes: tuple[str, ...]
+    germline_freebayes: FreebayesSettings
+    germline_filters: GermlineFilters
+    somatic_freebayes: FreebayesSettings
+    somatic_filters: SomaticFilters
+    pon: PonSettings
+    paralogues: tuple[ParalogueRegion, ...] = field(default_factory=tuple)
+    paralogue_read: ParalogueRead = ParalogueRead(5, 2, 0.3)
+    force_hotspots: bool = True
+
+
+def from_dict(block: dict[str, Any]) -> CallingSettings:
+    """Build settings from the ``calling:`` block (already schema-validated)."""
+    g, s = block["germline"], block["somatic"]
+    sf = s["filters"]
+    return CallingSettings(
+        plain_fasta=block["plain_fasta"],
+        germline_genes=tuple(g["genes"]),
+        germline_freebayes=FreebayesSettings(**g["freebayes"]),
+        germline_filters=GermlineFilters(**g["filters"]),
+        somatic_freebayes=FreebayesSettings(**s["freebayes"]),
+        somatic_filters=SomaticFilters(
+            min_qual=sf["min_qual"],
+            min_alt_reads=sf["min_alt_reads"],
+            min_vaf=sf["min_vaf"],
+            min_mean_alt_base_quality=sf["min_mean_alt_base_quality"],
+            min_mapping_quality=sf["min_mapping_quality"],
+            strand_bias=Balance(**sf["strand_bias"]),
+            orientation_bias=Balance(**sf["orientation_bias"]),
+            read_position=Balance(**sf["read_position"]),
+            min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
+            homopolymer=Homopolymer(**sf["homopolymer"]),
+            likely_germline=LikelyGermline(**sf["likely_germline"]),
+        ),
+        pon=PonSettings(**s["pon"]),
+        paralogues=tuple(ParalogueRegion(**p) for p in s.get("paralogues", [])),
+        paralogue_read=ParalogueRead(**s["paralogue_read"]),
+        force_hotspots=bool(block.get("force_hotspots", True)),
+    )
+
+
+def load(path: Path | None = None) -> CallingSettings:
+    """Settings from config/calling.yaml (or another file with a top-level ``calling:`` key)."""
+    path = path or paths.CONFIG / "calling.yaml"
+    return from_dict(yaml.safe_load(Path(path).read_text())["calling"])

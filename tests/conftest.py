@@ -1,0 +1,44 @@
+"""Shared fixtures: the repository root, a sample-sheet writer, and a runner for the workflow on small batches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oncopanel.samplesheet import SAMPLE_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def write_sheet(path: Path, rows: list[dict]) -> Path:
+    lines = ["\t".join(SAMPLE_COLUMNS)]
+    for row in rows:
+        base = {
+            "patient": "P0001", "batch": "B1", "site": "Anxian County", "specimen_type": "blood_germline",
+            "tumour_content": "", "oncotree_code": "BREAST", "panels": "BRCA", "lane": "L001",
+        }  # fmt: skip
+        base.update(row)
+        lines.append("\t".join(str(base.get(c, "")) for c in SAMPLE_COLUMNS))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_workflow(samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run Snakemake from the repository root on a batch; returns the completed process (not checked)."""
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+    cmd = [
+        str(VENV_BIN / "snakemake"), "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
+        "--config", f"samples={samples}", f"results={results}", "--cores", "2", "--keep-going", "--nolock",
+        "--rerun-incomplete", *extra, *targets,
+    ]  # fmt: skip
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

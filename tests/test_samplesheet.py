@@ -1,0 +1,98 @@
+"""Sample-sheet validation: every problem at once, each naming file, row, column and the rule broken."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import write_sheet
+from oncopanel.errors import ValidationError
+from oncopanel.samplesheet import read_sample_sheet, validate_config
+
+FQ = {"fastq_1": "demo/real_reads/NA12878_BRCA1/BRCA1_R1.fastq.gz", "fastq_2": "demo/real_reads/NA12878_BRCA1/BRCA1_R2.fastq.gz"}
+
+
+def problems_of(path) -> list[str]:
+    with pytest.raises(ValidationError) as exc:
+        read_sample_sheet(path)
+    return exc.value.problems
+
+
+def test_valid_sheet_groups_lanes_into_samples(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "s.tsv",
+        [
+            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "tumour_content": "40", "oncotree_code": "LUAD",
+             "panels": "EGFR_KRAS,BRCA", "lane": "L001", **FQ},
+            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "tumour_content": "40", "oncotree_code": "LUAD",
+             "panels": "EGFR_KRAS,BRCA", "lane": "L002", **FQ},
+        ],
+    )  # fmt: skip
+    samples = read_sample_sheet(sheet)
+    assert list(samples) == ["T1"]
+    t1 = samples["T1"]
+    assert [lane.lane for lane in t1.lanes] == ["L001", "L002"]
+    assert t1.panels == ("EGFR_KRAS", "BRCA")
+    assert t1.tumour_content == 40.0
+
+
+def test_all_problems_listed_at_once_with_row_and_column(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "bad.tsv",
+        [
+            {"sample_id": "S1", **FQ},
+            {"sample_id": "S1", **FQ},  # duplicate id + lane
+            {"sample_id": "S2", "panels": "BRCA,LUNGX", **FQ},  # unknown panel
+            {"sample_id": "S3", "specimen_type": "urine", **FQ},  # unknown specimen type
+            {"sample_id": "S4", "fastq_1": "../../etc/passwd", "fastq_2": FQ["fastq_2"]},  # traversal
+            {"sample_id": "S5", "tumour_content": "high", **FQ},
+            {"sample_id": "S6"},  # no input
+            {"sample_id": "S7", "panels": "EGFR_KRAS", **FQ},  # somatic panel on blood
+        ],
+    )
+    problems = problems_of(sheet)
+    text = "\n".join(problems)
+    assert f"{sheet}: row 3: duplicate sample_id 'S1' with lane 'L001' (first at row 2)" in problems
+    assert f"{sheet}: row 4 (sample S2): column panels: unknown panel 'LUNGX'" in text
+    assert f"{sheet}: row 5 (sample S3): column specimen_type: 'urine' is not one of" in text
+    assert f"{sheet}: row 6 (sample S4): column fastq_1: path traversal ('..') is not allowed" in problems
+    assert f"{sheet}: row 7 (sample S5): column tumour_content: 'high' is not a number" in problems
+    assert f"{sheet}: row 8 (sample S6): no input: give fastq_1 and fastq_2, or bam" in problems
+    assert "row 9 (sample S7): column panels: EGFR_KRAS is a somatic panel" in text
+    assert len(problems) >= 7
+
+
+def test_index_collision_in_a_lane_is_refused(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "idx.tsv",
+        [
+            {"sample_id": "S1", "i7": "ACGTACGT", "i5": "TTGCAAGC", **FQ},
+            {"sample_id": "S2", "i7": "ACGTACGT", "i5": "TTGCAAGC", **FQ},
+        ],
+    )
+    assert any("index pair ACGTACGT+TTGCAAGC collides with sample S1" in p for p in problems_of(sheet))
+
+
+def test_non_utf8_bytes_named_by_line(tmp_path):
+    sheet = write_sheet(tmp_path / "enc.tsv", [{"sample_id": "S1", **FQ}])
+    sheet.write_bytes(sheet.read_bytes().replace(b"Anxian", b"An\xe9xian"))
+    assert problems_of(sheet) == [f"{sheet}: line 2: column site: bytes that are not UTF-8 (byte 15)"]
+
+
+def test_missing_column_named(tmp_path):
+    sheet = tmp_path / "cols.tsv"
+    sheet.write_text("sample_id\tbatch\nS1\tB1\n")
+    problems = problems_of(sheet)
+    assert problems[0].startswith(f"{sheet}: header: missing required column(s): patient, site, specimen_type")
+
+
+def test_config_schema_names_key(repo_root):
+    import yaml
+
+    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    validate_config(config)
+    config["aligner"] = "bowtie"
+    config["qc"]["gates"][0]["op"] = "~"
+    with pytest.raises(ValidationError) as exc:
+        validate_config(config)
+    assert "config: aligner: 'bowtie' is not one of ['minimap2', 'bwa']" in exc.value.problems
+    assert any(p.startswith("config: qc/gates/0/op:") for p in exc.value.problems)
