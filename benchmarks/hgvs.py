@@ -63,22 +63,40 @@ def name_classes(c: str) -> list[str]:
 class Tally:
     total: Counter = field(default_factory=Counter)
     exact: Counter = field(default_factory=Counter)
+    outside: Counter = field(default_factory=Counter)
     mismatches: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, classes: list[str], ok: bool, cause: str = "", line: str = "") -> None:
         for c in ["overall", *classes]:
             self.total[c] += 1
             self.exact[c] += ok
+            self.outside[c] += cause == OUTSIDE
         if not ok:
             self.mismatches[cause].append(line)
 
 
-def mismatch_cause(truth: str, got: str, gene: str) -> str:
+OUTSIDE = (
+    "outside the MANE Select transcript (the truth names it on a longer, older RefSeq version or continues "
+    "c.-N / c.*N numbering into the flanking genome; the annotator calls it intergenic by design)"
+)
+
+
+def mismatch_cause(annotator: Annotator, gene: str, truth: str, got: str, v: Variant) -> str:
+    """Sort a mismatch into a cause by checking it against the reference, never by its identity."""
     if not got:
-        return "outside the MANE Select transcript (the older RefSeq version used by the truth is longer)"
-    if gene == "BRCA2" and BRCA2_DIFFERENCE in truth.replace("_", " ").replace("c.", "c.").split("del")[0] + truth:
+        return OUTSIDE
+    positions = re.match(r"c\.([-*\d+_]+)", truth)
+    if gene == "BRCA2" and positions and re.search(r"(^|_)7397($|_)", positions.group(1)):
         return "GRCh38 base differs from NM_000059.3 at BRCA2 c.7397 (T vs C)"
-    return "other"
+    try:
+        same = annotator.same_allele(annotator.variant_from_c(gene, truth), v)
+    except InputError:
+        return "truth name cannot be mapped back to GRCh38"
+    if not same:
+        return "truth name denotes a different allele from the VCF record"
+    if "ins" in truth and "dup" in got:
+        return "same allele: the truth writes a duplication as an insertion (HGVS: dup)"
+    return "same allele: the truth is not at the most 3' position (HGVS 3' rule)"
 
 
 def brca_exchange(annotator: Annotator) -> tuple[Tally, Counter, int]:
@@ -98,7 +116,7 @@ def brca_exchange(annotator: Annotator) -> tuple[Tally, Counter, int]:
                 excluded[f"not annotatable: {str(exc).split(': ', 1)[1]}"] += 1
                 continue
             ok = got == truth
-            cause = "" if ok else mismatch_cause(truth, got, row["Gene_Symbol"])
+            cause = "" if ok else mismatch_cause(annotator, row["Gene_Symbol"], truth, got, v)
             tally.add(name_classes(truth), ok, cause, f"`{v.key}` truth `{truth}` got `{got or '(intergenic)'}`")
     return tally, excluded, rows
 
@@ -115,7 +133,8 @@ def enigma(annotator: Annotator) -> tuple[Tally, Tally, Counter]:
             truth_c = drop_spelled_bases(row["hgvs_c"])
             ok = a.hgvs_c == truth_c
             line = f"`{v.key}` truth `{truth_c}` got `{a.hgvs_c or '(intergenic)'}`"
-            c_tally.add(name_classes(truth_c), ok, "" if ok else mismatch_cause(truth_c, a.hgvs_c, row["gene"]), line)
+            cause = "" if ok else mismatch_cause(annotator, row["gene"], truth_c, a.hgvs_c, v)
+            c_tally.add(name_classes(truth_c), ok, cause, line)
             truth_p = row["hgvs_p"].strip()
             if truth_p in ("", "p.?"):
                 excluded[f"p. {truth_p or 'empty'}"] += 1
@@ -123,7 +142,7 @@ def enigma(annotator: Annotator) -> tuple[Tally, Tally, Counter]:
             # ENIGMA writes a silent change as p.(=); current HGVS names the residue: p.(Leu858=)
             got_p = re.sub(r"\(\w{3}\d+=\)", "(=)", a.hgvs_p) if truth_p == "p.(=)" else a.hgvs_p
             ok = got_p == truth_p
-            cause = "" if ok else mismatch_cause(truth_c, a.hgvs_c, row["gene"])
+            cause = "" if ok else mismatch_cause(annotator, row["gene"], truth_c, a.hgvs_c, v)
             p_tally.add(["p."], ok, cause, f"`{v.key}` {truth_c} truth `{truth_p}` got `{a.hgvs_p}`")
     return c_tally, p_tally, excluded
 
@@ -152,7 +171,14 @@ def civic(annotator: Annotator) -> tuple[Tally, Counter]:
             # CIViC writes p. without the parentheses of a predicted change
             got = a.hgvs_p.replace("p.(", "p.").removesuffix(")")
             ok = got == p
-            cause = "" if ok else "CIViC p. disagrees with its own c. on the reference"
+            cause = ""
+            if not ok:
+                cause = (
+                    "CIViC's p. expression disagrees with its own variant name and the reference protein; "
+                    "ours matches the name"
+                    if a.protein_change == row["variant"]
+                    else "other"
+                )
             tally.add([row["gene"]], ok, cause, f"{row['gene']} {row['variant']} `{c}` CIViC `{p}` got `{a.hgvs_p}`")
     return tally, skipped
 
@@ -173,10 +199,14 @@ def speed_set(annotator: Annotator, n: int = 10_000) -> list[Variant]:
     return out[:n]
 
 
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.2f}%" if b else "–"
+
+
 def rate(t: Tally, c: str) -> str:
-    if not t.total[c]:
-        return "| – | 0 | – |"
-    return f"| {t.exact[c]} | {t.total[c]} | {100 * t.exact[c] / t.total[c]:.2f}% |"
+    """exact | rows | rate | rows on a MANE transcript | rate there."""
+    on_tx = t.total[c] - t.outside[c]
+    return f"| {t.exact[c]} | {t.total[c]} | {_pct(t.exact[c], t.total[c])} | {on_tx} | {_pct(t.exact[c], on_tx)} |"
 
 
 def mismatch_section(t: Tally) -> list[str]:
@@ -185,6 +215,10 @@ def mismatch_section(t: Tally) -> list[str]:
         lines.append(f"- **{cause}** ({len(items)})")
         lines += [f"  - {x}" for x in items]
     return lines or ["- none"]
+
+
+TABLE_HEAD = "| class | exact | rows | rate | rows on a MANE transcript | rate on a MANE transcript |"
+TABLE_RULE = "|---|---|---|---|---|---|"
 
 
 def main() -> str:
@@ -218,8 +252,8 @@ def main() -> str:
         "",
         "Excluded: " + (", ".join(f"{k}: {v}" for k, v in sorted(be_excluded.items())) or "none") + ".",
         "",
-        "| class | exact | rows | rate |",
-        "|---|---|---|---|",
+        TABLE_HEAD,
+        TABLE_RULE,
         *[f"| {c} {rate(be, c)}" for c in ("overall", *CLASSES)],
         "",
         "Mismatches by cause:",
@@ -228,8 +262,8 @@ def main() -> str:
         "",
         "## ENIGMA (ClinVar SCV submissions): HGVS c.",
         "",
-        "| class | exact | rows | rate |",
-        "|---|---|---|---|",
+        TABLE_HEAD,
+        TABLE_RULE,
         *[f"| {c} {rate(en_c, c)}" for c in ("overall", *CLASSES)],
         "",
         "Mismatches by cause:",
@@ -241,8 +275,8 @@ def main() -> str:
         "Excluded: " + ", ".join(f"{k}: {v}" for k, v in sorted(excluded.items())) + ".",
         "ENIGMA's `p.(=)` is compared with our `p.(Xaa123=)` as the same statement.",
         "",
-        "| | exact | rows | rate |",
-        "|---|---|---|---|",
+        TABLE_HEAD,
+        TABLE_RULE,
         f"| p. {rate(en_p, 'overall')}",
         "",
         "Mismatches by cause:",
@@ -254,8 +288,8 @@ def main() -> str:
         "Each variant's own c. expression is mapped to GRCh38 and annotated; CIViC's p. has no parentheses.",
         "Not compared: " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) + ".",
         "",
-        "| gene | exact | rows | rate |",
-        "|---|---|---|---|",
+        TABLE_HEAD.replace("class", "gene"),
+        TABLE_RULE,
         *[f"| {c} {rate(cv, c)}" for c in ("overall", "EGFR", "KRAS")],
         "",
         "Mismatches by cause:",

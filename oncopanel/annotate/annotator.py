@@ -252,6 +252,15 @@ class Annotator:
             return Variant(t.chrom, lo - 1, base + span, base)
         return Variant(t.chrom, lo, span, inserted)  # delins
 
+    def same_allele(self, a: Variant, b: Variant) -> bool:
+        """Whether two VCF alleles describe the same change once both are trimmed and left-aligned."""
+        if a.chrom != b.chrom:
+            return False
+        ea, eb = trim(a), trim(b)
+        ea = shift(ea, _Window(self.sequence, ea.chrom, ea.start0), to_right=False)
+        eb = shift(eb, _Window(self.sequence, eb.chrom, eb.start0), to_right=False)
+        return ea == eb
+
     # ---- annotation
     def annotate(self, variant: Variant) -> Annotation:
         edit = trim(variant)

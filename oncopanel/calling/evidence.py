@@ -1,7 +1,7 @@
 """Evidence behind one biallelic record: freebayes INFO/FORMAT counts, and read-level counts from the BAM.
 
-freebayes reports strand (SAF/SAR), placement (RPL/RPR), mapping quality (MQM) and base-quality sums (QA) but not
-read orientation (F1R2/F2R1), distance to read ends or the pseudogene signature: those are counted here with pysam.
+freebayes reports strand (SAF/SAR), placement (RPL/RPR), mapping quality (MQM) and base-quality sums (QA)
+but not read orientation (F1R2/F2R1), distance to read ends or the pseudogene signature: pysam counts those.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class RecordEvidence:
 
     @property
     def vaf(self) -> float:
-        """Alt reads over all reads at the locus (freebayes DP), never over ref+alt only (multi-allelic sites)."""
+        """Alt reads over all reads at the locus (freebayes DP), not ref+alt only (multi-allelic sites)."""
         denom = max(self.depth, self.ref_reads + self.alt_reads)
         return self.alt_reads / denom if denom else 0.0
 
@@ -181,7 +181,11 @@ def read_evidence(
     pos0 = pos - 1
     counts = {"alt_f1r2": 0, "alt_f2r1": 0, "ref_f1r2": 0, "ref_f2r1": 0, "alt_par": 0, "ref_par": 0}
     end_dist: list[int] = []
-    own_edit = max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt))
+    own_edit = (
+        max(len(ref), len(alt)) - 1
+        if len(ref) != len(alt)
+        else sum(a != b for a, b in zip(ref, alt, strict=True))
+    )
     for read in reads:
         if read.flag & SKIP_FLAGS or read.mapping_quality < min_mapq:
             continue

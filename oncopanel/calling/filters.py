@@ -1,4 +1,4 @@
-"""Filters as pure functions: evidence + thresholds (data) -> FILTER reasons. Each reason is declared in FILTERS."""
+"""Filters as pure functions: evidence + thresholds (data) -> FILTER reasons, each declared in FILTERS."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ FILTERS: dict[str, str] = {
     "not_called": "Germline genotype carries no alternate allele",
     "low_alt_reads": "Alt-supporting reads below calling.*.filters.min_alt_reads",
     "low_vaf": "Allele fraction below calling.somatic.filters.min_vaf",
-    "low_base_quality": "Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality",
+    "low_base_quality": (
+        "Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"
+    ),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
     "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
-    "orientation_bias": "Alt reads in one read orientation (F1R2/F2R1): FFPE deamination / oxoG-like artefact",
+    "orientation_bias": "Alt reads in one read orientation (F1R2/F2R1): FFPE deamination / oxoG-like",
     "read_position": "Alt reads placed on one side of the allele (RPL/RPR) or at read ends",
-    "homopolymer": "Low-fraction indel in a homopolymer run of calling.somatic.filters.homopolymer.min_run or more",
+    "homopolymer": "Low-fraction indel in a homopolymer run (calling.somatic.filters.homopolymer)",
     "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",
     "paralogue": "Alt reads carry a processed-pseudogene signature (e.g. PTENP1 on PTEN): not a somatic call",
 }
@@ -92,5 +94,5 @@ def somatic_reasons(
 
 
 def likely_germline(vaf: float, rule: LikelyGermline) -> bool:
-    """Tumour-only: a fraction near 0.5 or 1 is what a constitutional variant looks like (flag, never drop)."""
+    """Tumour-only: a fraction near 0.5 or 1 looks constitutional (flag, never drop)."""
     return abs(vaf - 0.5) <= rule.het_window or vaf >= rule.hom_min_vaf

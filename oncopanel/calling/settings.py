@@ -1,4 +1,4 @@
-"""Typed view of the ``calling:`` config block (config/calling.yaml); thresholds stay data, never code paths."""
+"""Typed view of the ``calling:`` config block (config/calling.yaml); thresholds stay data."""
 
 from __future__ import annotations
 

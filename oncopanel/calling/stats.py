@@ -16,7 +16,8 @@ def binom_cdf(k: int, n: int, p: float) -> float:
     lp, lq = math.log(p), math.log1p(-p)
     total = 0.0
     for i in range(k + 1):
-        total += math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
+        log_choose = math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+        total += math.exp(log_choose + i * lp + (n - i) * lq)
     return min(1.0, total)
 
 

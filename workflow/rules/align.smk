@@ -3,30 +3,6 @@
 # re-marked; BAM of GRCh37 is refused unless realign: true, when its reads are extracted and realigned.
 
 
-def lane_fastqs(wc):
-    lane = get_lane(wc.sample, wc.lane)
-    if lane.bam:  # realign: reads extracted from the BAM
-        return {
-            "r1": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R1.fastq.gz",
-            "r2": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R2.fastq.gz",
-        }
-    return {"r1": lane.fastq_1, "r2": lane.fastq_2}
-
-
-def lane_bams(wc):
-    out = []
-    for lane in get_sample(wc.sample).lanes:
-        kind = "imported" if lane.bam and not config["realign"] else "aligned"
-        out.append(f"{R}/work/{wc.sample}/{lane.lane}.{kind}.bam")
-    return out
-
-
-def aligner_index():
-    if config["aligner"] == "bwa":
-        return multiext(f"{INDEX_DIR}/bwa/{REF_NAME}", ".amb", ".ann", ".bwt", ".pac", ".sa")
-    return [f"{INDEX_DIR}/{REF_NAME}.mmi"]
-
-
 rule bam_to_fastq:
     input:
         bam=lambda wc: get_lane(wc.sample, wc.lane).bam,

@@ -65,3 +65,50 @@ def get_lane(sample_id, lane_id):
 
 def all_outputs():
     return [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/multiqc/multiqc_report.html"]
+
+
+def lane_fastqs(wc):
+    lane = get_lane(wc.sample, wc.lane)
+    if lane.bam:  # realign: reads extracted from the BAM
+        return {
+            "r1": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R1.fastq.gz",
+            "r2": f"{R}/work/{wc.sample}/{wc.lane}.frombam_R2.fastq.gz",
+        }
+    return {"r1": lane.fastq_1, "r2": lane.fastq_2}
+
+
+def lane_bams(wc):
+    out = []
+    for lane in get_sample(wc.sample).lanes:
+        kind = "imported" if lane.bam and not config["realign"] else "aligned"
+        out.append(f"{R}/work/{wc.sample}/{lane.lane}.{kind}.bam")
+    return out
+
+
+def aligner_index():
+    if config["aligner"] == "bwa":
+        return multiext(f"{INDEX_DIR}/bwa/{REF_NAME}", ".amb", ".ann", ".bwt", ".pac", ".sa")
+    return [f"{INDEX_DIR}/{REF_NAME}.mmi"]
+
+
+def qc_inputs(wc):
+    inputs = {"check": f"{R}/inputs/{wc.sample}.inputs.json"}
+    if not inputs_ok(wc.sample):
+        return inputs
+    sample = get_sample(wc.sample)
+    fastq_lanes = [l.lane for l in sample.lanes if not l.bam or config["realign"]]
+    inputs.update(
+        fastp=[f"{R}/qc/fastp/{wc.sample}.{lane}.fastp.json" for lane in fastq_lanes],
+        stats=f"{R}/qc/samtools/{wc.sample}.stats.txt",
+        regions=f"{R}/coverage/{wc.sample}.regions.bed.gz",
+        thresholds=f"{R}/coverage/{wc.sample}.thresholds.bed.gz",
+    )
+    return inputs
+
+
+def multiqc_inputs(wc):
+    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
+    for s in SAMPLES:
+        if inputs_ok(s):
+            files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
+    return files

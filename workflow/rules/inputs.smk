@@ -19,5 +19,7 @@ checkpoint check_inputs:
     resources:
         mem_mb=500,
         runtime=20,
+    conda:
+        "../../envs/oncopanel.yaml"
     script:
         "../../scripts/check_inputs.py"

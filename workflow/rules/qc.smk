@@ -34,7 +34,7 @@ rule mosdepth:
         summary=f"{R}/coverage/{{sample}}.mosdepth.summary.txt",
         dist=f"{R}/coverage/{{sample}}.mosdepth.region.dist.txt",
     params:
-        prefix=f"{R}/coverage/{{sample}}",
+        prefix=lambda wc, output: output.regions.removesuffix(".regions.bed.gz"),
         mapq=config["qc"]["min_mapping_quality"],
         thresholds=",".join(str(t) for t in config["qc"]["depth_thresholds"]),
     log:
@@ -50,21 +50,6 @@ rule mosdepth:
     shell:
         "mosdepth -n --by {input.targets} --mapq {params.mapq} --thresholds {params.thresholds} "
         "{params.prefix} {input.bam} > {log} 2>&1"
-
-
-def qc_inputs(wc):
-    inputs = {"check": f"{R}/inputs/{wc.sample}.inputs.json"}
-    if not inputs_ok(wc.sample):
-        return inputs
-    sample = get_sample(wc.sample)
-    fastq_lanes = [l.lane for l in sample.lanes if not l.bam or config["realign"]]
-    inputs.update(
-        fastp=[f"{R}/qc/fastp/{wc.sample}.{lane}.fastp.json" for lane in fastq_lanes],
-        stats=f"{R}/qc/samtools/{wc.sample}.stats.txt",
-        regions=f"{R}/coverage/{wc.sample}.regions.bed.gz",
-        thresholds=f"{R}/coverage/{wc.sample}.thresholds.bed.gz",
-    )
-    return inputs
 
 
 rule qc_summary:
@@ -83,16 +68,10 @@ rule qc_summary:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
     script:
         "../../scripts/qc_summary.py"
-
-
-def multiqc_inputs(wc):
-    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
-    for s in SAMPLES:
-        if inputs_ok(s):
-            files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
-    return files
 
 
 rule multiqc:
@@ -102,7 +81,7 @@ rule multiqc:
         f"{R}/multiqc/multiqc_report.html",
     params:
         dirs=[f"{R}/qc", f"{R}/coverage"],
-        outdir=f"{R}/multiqc",
+        outdir=lambda wc, output: os.path.dirname(output[0]),
     log:
         f"{LOGS}/multiqc.log",
     benchmark:

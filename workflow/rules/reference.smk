@@ -15,6 +15,8 @@ rule masked_reference:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/oncopanel.yaml"
     shell:
         "oncopanel reference prepare --masked --out {output.fasta} --threads {threads} > {log} 2>&1"
 
@@ -44,7 +46,7 @@ rule bwa_index:
     output:
         multiext(f"{INDEX_DIR}/bwa/{REF_NAME}", ".amb", ".ann", ".bwt", ".pac", ".sa"),
     params:
-        prefix=f"{INDEX_DIR}/bwa/{REF_NAME}",
+        prefix=lambda wc, output: output[0].removesuffix(".amb"),
     log:
         f"{INDEX_DIR}/logs/bwa_index.log",
     benchmark:
@@ -73,6 +75,8 @@ rule reference_checksums:
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        "../../envs/oncopanel.yaml"
     shell:
         "oncopanel reference checksums {input.fasta} --out {output} > {log} 2>&1"
 
@@ -94,5 +98,7 @@ rule sample_targets:
     resources:
         mem_mb=200,
         runtime=5,
+    conda:
+        "../../envs/oncopanel.yaml"
     shell:
         "oncopanel reference targets --panels {params.panels} --out {output} > {log} 2>&1"

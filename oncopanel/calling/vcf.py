@@ -1,0 +1,284 @@
+"""The output contract VCF: header definitions and the finalising pass over freebayes' calls.
+
+freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (AF, filters, ORIGIN,
+PoN, paralogue and likely-germline flags, hotspot force-in) -> bcftools norm -f ref -m- | bcftools sort,
+bgzip, tabix (rule calling_index; the second normalisation left-aligns the forced-in hotspot alleles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from oncopanel import __version__
+from oncopanel.calling.evidence import (
+    ReadEvidence,
+    RecordEvidence,
+    from_freebayes,
+    homopolymer_run,
+    read_evidence,
+)
+from oncopanel.calling.filters import FILTERS, germline_reasons, likely_germline, somatic_reasons
+from oncopanel.calling.pon import PanelOfNormals
+from oncopanel.calling.settings import CallingSettings, ParalogueRegion
+from oncopanel.model import HotspotResult, Variant
+
+Mode = Literal["germline", "somatic"]
+
+INFO_DEFS: list[tuple[str, str, str, str]] = [
+    ("ORIGIN", "1", "String", "germline (constitutional calling, blood/saliva) | somatic (tumour-only "
+     "low-fraction calling) | hotspot (detected by hotspot genotyping, absent from freebayes' calls, "
+     "forced in with its counts)"),
+    ("LIKELY_GERMLINE", "0", "Flag", "Tumour-only call at a germline-like fraction (calling.somatic.filters."
+     "likely_germline): flagged, not dropped; confirm on a blood sample"),
+    ("HOTSPOT", "1", "String", "Hotspot id(s) from annotation/hotspots.tsv matching this allele"),
+    ("PARALOGUE", "1", "String", "Pseudogene whose reads carry this allele (FILTER paralogue)"),
+    ("PARALOGUE_REGION", "0", "Flag", "In a region with a processed pseudogene (calling.somatic.paralogues)"),
+    ("HOMOPOLYMER", "1", "Integer", "Reference homopolymer run length at an indel"),
+    ("PON_NORMALS", "1", "Integer", "Normals of the batch panel of normals carrying this allele"),
+    ("ORIENT", "2", "Integer", "Alt reads in F1R2,F2R1 orientation (pysam count)"),
+    ("END_DIST", "1", "Float", "Median distance of the alt base to the nearer read end (pysam count)"),
+]  # fmt: skip
+FORMAT_AF = (
+    "AF", "A", "Float",
+    "Alt allele fraction: alt reads / all reads at the locus (FORMAT DP); computed by oncopanel",
+)  # fmt: skip
+KEY_RE = re.compile(r"(chr[0-9XYM]+):(\d+):([ACGTN]+)>([ACGTN]+)")
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    passed: int = 0
+    forced: list[str] = field(default_factory=list)
+    unforced: list[str] = field(default_factory=list)  # detected hotspots with no usable VCF allele
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    sample_id: str
+    mode: Mode
+    reference: str  # indexed FASTA (bgzipped is fine for pysam)
+    bam: str | None = None
+    pon: PanelOfNormals | None = None
+    hotspots: tuple[HotspotResult, ...] = ()
+
+
+def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any:
+    """Output header: freebayes' definitions and contigs, our INFO/FORMAT/FILTER, provenance lines."""
+    import pysam
+
+    hdr = pysam.VariantHeader()
+    for rec in src.records:
+        if rec.key in ("reference", "source", "commandline"):
+            continue
+        hdr.add_record(rec)
+    hdr.add_line(f"##oncopanel_version={__version__}")
+    hdr.add_line(f"##reference={ctx.reference}")
+    hdr.add_line(f"##oncopanel_calling_mode={ctx.mode}")
+    hdr.add_line("##source=freeBayes v1.3.6 + oncopanel.calling")
+    if ctx.mode == "somatic":
+        pon = ctx.pon.status(settings.pon) if ctx.pon else "not_applied (no panel of normals given)"
+        hdr.add_line(f"##oncopanel_pon={pon}")
+    for fid, desc in FILTERS.items():
+        hdr.filters.add(fid, None, None, desc)
+    for iid, number, typ, desc in INFO_DEFS:
+        if iid not in hdr.info:
+            hdr.info.add(iid, number, typ, desc)
+    if "AF" not in hdr.formats:
+        hdr.formats.add(*FORMAT_AF)
+    for fid, number, typ, desc in (
+        ("GT", "1", "String", "Genotype"),
+        ("DP", "1", "Integer", "Read depth"),
+        ("AD", "R", "Integer", "Reads per allele (ref, alt)"),
+    ):
+        if fid not in hdr.formats:
+            hdr.formats.add(fid, number, typ, desc)
+    hdr.add_sample(ctx.sample_id)
+    return hdr
+
+
+def parse_keys(observed: str) -> list[Variant]:
+    """VCF keys (``chr7:55174771:AGGAATTAAGAGAAGC>A``) inside a hotspot result's ``observed`` text."""
+    return [Variant(c, int(p), r, a) for c, p, r, a in KEY_RE.findall(observed or "")]
+
+
+def _paralogue(ctx: SampleContext, settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
+    return next((p for p in settings.paralogues if p.contains(chrom, pos)), None)
+
+
+def _copy_record(out: Any, rec: Any) -> Any:
+    new = out.header.new_record(
+        contig=rec.chrom, start=rec.start, stop=rec.stop, alleles=rec.alleles, qual=rec.qual, id=rec.id
+    )
+    for key, value in rec.info.items():
+        if key in out.header.info:
+            new.info[key] = value
+    if len(rec.samples):
+        src = rec.samples[0]
+        dst = new.samples[0]
+        for key, value in src.items():
+            if key == "GT":
+                dst["GT"] = value
+            elif value is not None and key in out.header.formats:
+                dst[key] = value
+    return new
+
+
+def _fill_format(new: Any, ev: RecordEvidence) -> None:
+    s = new.samples[0]
+    if s.get("GT") is None or all(a is None for a in s["GT"]):
+        s["GT"] = (0, 1)
+    s["DP"] = ev.depth
+    s["AD"] = (ev.ref_reads, ev.alt_reads)
+    s["AF"] = (round(ev.vaf, 5),)
+
+
+def _somatic_annotate(
+    new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any
+) -> list[str]:
+    f = settings.somatic_filters
+    reads: ReadEvidence | None = None
+    if ctx.bam:
+        import pysam
+
+        pr = settings.paralogue_read
+        fb = settings.somatic_freebayes
+        with pysam.AlignmentFile(ctx.bam) as bam:
+            reads = read_evidence(
+                bam.fetch(ev.chrom, ev.pos - 1, ev.pos), ev.pos, ev.ref, ev.alt,
+                fb.min_mapping_quality, fb.min_base_quality, pr.min_soft_clip, pr.min_extra_mismatches,
+            )  # fmt: skip
+        if reads.alt_reads:
+            new.info["ORIENT"] = (reads.alt_f1r2, reads.alt_f2r1)
+        if reads.alt_median_end_distance is not None:
+            new.info["END_DIST"] = float(reads.alt_median_end_distance)
+    run = 0
+    if ev.is_indel:
+        start0 = max(0, ev.pos - 30)
+        window = fasta.fetch(ev.chrom, start0, ev.pos + 30)
+        run = homopolymer_run(window, ev.pos - start0)  # the base right after the VCF anchor
+        new.info["HOMOPOLYMER"] = run
+    reasons = somatic_reasons(ev, f, reads, run)
+    reasons += _sample_level(new, ev.chrom, ev.pos, ev.ref, ev.alt, ev.vaf, ctx, settings, reads)
+    return reasons
+
+
+def _sample_level(
+    new: Any, chrom: str, pos: int, ref: str, alt: str, vaf: float,
+    ctx: SampleContext, settings: CallingSettings, reads: ReadEvidence | None,
+) -> list[str]:  # fmt: skip
+    """Flags that need the batch or the region, shared by freebayes calls and forced hotspots."""
+    reasons = []
+    key = f"{chrom}:{pos}:{ref}>{alt}"
+    if ctx.pon is not None:
+        n = ctx.pon.counts.get(key, 0)
+        if n:
+            new.info["PON_NORMALS"] = n
+        if ctx.pon.flags(key, settings.pon):
+            reasons.append("pon")
+    region = _paralogue(ctx, settings, chrom, pos)
+    if region is not None:
+        new.info["PARALOGUE_REGION"] = True
+        if reads is not None and reads.paralogue_excess() >= settings.paralogue_read.min_fraction:
+            reasons.append("paralogue")
+            new.info["PARALOGUE"] = region.paralogue
+    if likely_germline(vaf, settings.somatic_filters.likely_germline):
+        new.info["LIKELY_GERMLINE"] = True
+    return reasons
+
+
+def _hotspot_ids(hotspots: Iterable[HotspotResult]) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for h in hotspots:
+        if h.status == "detected":
+            for v in parse_keys(h.observed):
+                ids.setdefault(v.key, []).append(h.hotspot_id)
+    return ids
+
+
+def finalize(
+    raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, settings: CallingSettings
+) -> Summary:
+    """Write the contract VCF (uncompressed, unsorted) from freebayes' split, normalised calls."""
+    import pysam
+
+    summary = Summary()
+    hotspot_ids = _hotspot_ids(ctx.hotspots)
+    written: set[str] = set()
+    with (
+        pysam.VariantFile(str(raw_vcf)) as src,
+        pysam.FastaFile(ctx.reference) as fasta,
+    ):
+        hdr = build_header(src.header, ctx, settings)
+        with pysam.VariantFile(str(out_vcf), "w", header=hdr) as out:
+            for rec in src:
+                for alt in rec.alts or ():
+                    if len(rec.alts) > 1:  # normally split upstream; tolerate an unsplit input
+                        continue
+                    ev = from_freebayes(rec)
+                    new = _copy_record(out, rec)
+                    _fill_format(new, ev)
+                    key = f"{rec.chrom}:{rec.pos}:{rec.ref}>{alt}"
+                    if ctx.mode == "germline":
+                        reasons = germline_reasons(ev, settings.germline_filters)
+                        new.info["ORIGIN"] = "germline"
+                    else:
+                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta)
+                        new.info["ORIGIN"] = "somatic"
+                    if key in hotspot_ids:
+                        new.info["HOTSPOT"] = ",".join(hotspot_ids[key])
+                    _set_filter(new, reasons)
+                    out.write(new)
+                    written.add(key)
+                    summary.records += 1
+                    summary.passed += not reasons
+            if ctx.mode == "somatic" and settings.force_hotspots:
+                _force_hotspots(out, ctx, settings, fasta, written, summary)
+    return summary
+
+
+def _set_filter(new: Any, reasons: list[str]) -> None:
+    new.filter.clear()
+    for r in dict.fromkeys(reasons) or ["PASS"]:
+        new.filter.add(r)
+
+
+def _force_hotspots(
+    out: Any, ctx: SampleContext, settings: CallingSettings, fasta: Any, written: set[str], summary: Summary
+) -> None:
+    """Write detected hotspot alleles freebayes missed, with the hotspot engine's counts (ORIGIN=hotspot)."""
+    for h in ctx.hotspots:
+        if h.status != "detected":
+            continue
+        variants = parse_keys(h.observed)
+        if not variants:
+            summary.unforced.append(h.hotspot_id)
+            continue
+        for v in variants:
+            if v.key in written:
+                continue
+            if fasta.fetch(v.chrom, v.pos - 1, v.pos - 1 + len(v.ref)).upper() != v.ref:
+                summary.unforced.append(h.hotspot_id)
+                continue
+            new = out.header.new_record(
+                contig=v.chrom, start=v.pos - 1, stop=v.pos - 1 + len(v.ref), alleles=(v.ref, v.alt)
+            )
+            new.info["ORIGIN"] = "hotspot"
+            new.info["HOTSPOT"] = h.hotspot_id
+            s = new.samples[0]
+            s["GT"] = (0, 1)
+            s["DP"] = h.depth
+            s["AD"] = (max(0, h.depth - h.alt_count), h.alt_count)
+            s["AF"] = (round(h.vaf if h.vaf is not None else h.alt_count / max(1, h.depth), 5),)
+            vaf = s["AF"][0]
+            reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, vaf, ctx, settings, None)
+            _set_filter(new, reasons)
+            out.write(new)
+            written.add(v.key)
+            summary.forced.append(v.key)
+            summary.records += 1
+            summary.passed += not reasons

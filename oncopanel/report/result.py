@@ -1,0 +1,350 @@
+"""The per-sample result document: the contract between analysis and rendering (and the hospital system).
+
+``build_result(...)`` assembles one JSON-ready dict, valid against ``workflow/schemas/result.schema.json``
+(``schema_version`` "1.0"). It never carries patient identity: the patient is referenced by pseudonym only; name,
+resident ID and the like live in the protected identity manifest (``workflow/schemas/identity.schema.yaml``) and are
+given to the PDF renderer separately.
+
+Input shapes (plain dicts; the dataclasses of ``oncopanel.model`` are accepted wherever a record is named):
+
+``sample``
+    ``{"sample_id", "patient", "batch", "site", "specimen_type": tumour_ffpe|tumour_fresh|blood_germline|
+    plasma_cfdna|saliva, "tumour_content": percent|None, "oncotree_code", "tumour_type": name, "panels": [str] or
+    "A,B", "received_date": "YYYY-MM-DD"|"", "germline_consent": "yes"|"no"|"unknown", "language": "zh"|"en"|""}``
+``qc``
+    the QC JSON of ``oncopanel.qc.summarise``: ``{"status": "pass"|"fail"|"failed", "failure_stage", "reasons":
+    [str], "metrics": {name: value}, "gates": [{"metric", "op", "threshold", "value", "pass"}], "genes": {gene:
+    {"mean_depth", "fraction_ge_<N>x", ...}}}`` (``targets`` is dropped).
+``assay`` (optional)
+    ``{"stated_lod": 0.05, "genes_tested": [gene], "coverage_threshold": 100, "reference": "GRCh38 ..."}``
+``somatic``
+    items ``{"annotation": Annotation|dict, "call": Call|dict, "tier": "IA"|"IB"|"IIC"|"IID"|"III"|"IV"}``
+``germline``
+    items ``{"annotation": Annotation|dict, "call": Call|dict|None, "classification": GermlineClassification|dict}``
+``hotspots``
+    ``HotspotResult`` or its dict
+``therapies``
+    ``Therapy`` or its dict; optionally with ``"approvals": [{"agency", "indication", "date", "status"}]`` and
+    ``"finding_ids"``; ``formulary`` is ``{"available", "reimbursed", "monthly_cost", "note"}``
+``provenance``
+    ``{"pipeline_version", "reference": {"name", "checksum"}, "knowledge_base": {"version", "checksum"},
+    "annotation": {"version"}, "tools": {name: version}, "inputs": {file name: sha256}}``
+
+A failed sample (QC ``fail``/``failed``, or ``failure`` given) gets ``status: "failed"`` with the stage and reasons,
+and carries no findings, hotspot statuses or therapies, so nothing in it can be read as a negative result.
+Germline findings are kept only when ``germline_consent`` is "yes".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from oncopanel import __version__
+from oncopanel.errors import InputError
+from oncopanel.paths import SCHEMAS
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = SCHEMAS / "result.schema.json"
+ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
+REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
+GERMLINE_SPECIMENS = ("blood_germline", "saliva")
+REGULATORS = ("NMPA", "FDA", "EMA")
+# Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
+INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
+
+
+def _plain(obj: Any) -> Any:
+    """Dataclasses, tuples and mappings → JSON-ready dicts and lists."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _plain(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, float):
+        return round(obj, 6)
+    return obj
+
+
+def _panels(value: str | Iterable[str]) -> list[str]:
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return list(value)
+
+
+def sample_block(sample: Mapping) -> dict:
+    consent = str(sample.get("germline_consent") or "unknown").lower()
+    return {
+        "sample_id": sample["sample_id"],
+        "patient": sample["patient"],
+        "batch": sample["batch"],
+        "site": sample["site"],
+        "specimen_type": sample["specimen_type"],
+        "tumour_content": sample.get("tumour_content"),
+        "oncotree_code": sample["oncotree_code"],
+        "tumour_type": sample.get("tumour_type") or sample["oncotree_code"],
+        "panels": _panels(sample["panels"]),
+        "received_date": sample.get("received_date") or "",
+        "germline_consent": consent if consent in ("yes", "no") else "unknown",
+        "language": sample.get("language") or "",
+    }
+
+
+def qc_block(qc: Mapping, assay: Mapping) -> dict:
+    status = qc.get("status", "pass")
+    return {
+        "status": "pass" if status == "pass" else "fail",
+        "failure_stage": qc.get("failure_stage", "") or ("" if status == "pass" else "qc"),
+        "reasons": list(qc.get("reasons", [])),
+        "metrics": _plain(dict(qc.get("metrics", {}))),
+        "gates": _plain(list(qc.get("gates", []))),
+        "genes": _plain(dict(qc.get("genes", {}))),
+        "coverage_threshold": int(assay.get("coverage_threshold", 100)),
+    }
+
+
+def _variant_fields(item: Mapping) -> dict:
+    ann = _plain(item["annotation"])
+    call = _plain(item.get("call") or {})
+    variant = ann.get("variant") or call.get("variant") or {}
+    return {
+        "gene": ann["gene"],
+        "transcript": ann.get("transcript", ""),
+        "hgvs_c": ann["hgvs_c"],
+        "hgvs_p": ann.get("hgvs_p", ""),
+        "hgvs_g": ann.get("hgvs_g", ""),
+        "protein_change": ann.get("protein_change", ""),
+        "exon": ann.get("exon", ""),
+        "intron": ann.get("intron", ""),
+        "consequence": list(ann.get("consequence", [])),
+        "variant": {k: variant[k] for k in ("chrom", "pos", "ref", "alt")} if variant else None,
+        "vaf": call.get("vaf"),
+        "depth": call.get("depth"),
+        "alt_depth": call.get("alt_depth"),
+        "genotype": call.get("genotype", ""),
+        "filters": [f for f in call.get("filters", []) if f],
+    }
+
+
+def somatic_block(items: Iterable[Mapping]) -> list[dict]:
+    out = []
+    for n, item in enumerate(items, start=1):
+        row = _variant_fields(item)
+        row["id"] = f"S{n}"
+        row["tier"] = item.get("tier", "III")
+        row["reported"] = row["tier"] != "IV" and all(f in INFORMATIONAL_FILTERS for f in row["filters"])
+        out.append(row)
+    return out
+
+
+def germline_block(items: Iterable[Mapping], sample: dict) -> dict:
+    consent = sample["germline_consent"]
+    confirmed = sample["specimen_type"] in GERMLINE_SPECIMENS
+    if consent != "yes":
+        return {"consent": consent, "reported": False, "origin_confirmed": confirmed, "findings": []}
+    findings = []
+    for n, item in enumerate(items, start=1):
+        row = _variant_fields(item)
+        cls = _plain(item["classification"])
+        row.update(
+            id=f"G{n}",
+            classification=cls["classification"],
+            source=cls.get("source", ""),
+            classification_date=cls.get("date", ""),
+            criteria=list(cls.get("criteria", [])),
+            citation=cls.get("citation", ""),
+            origin_confirmed=confirmed,
+        )
+        findings.append(row)
+    return {"consent": consent, "reported": True, "origin_confirmed": confirmed, "findings": findings}
+
+
+def hotspot_block(items: Iterable[Any]) -> list[dict]:
+    keys = ("hotspot_id", "gene", "label", "status", "depth", "alt_count", "vaf", "vaf_ci_low", "vaf_ci_high", "lod")
+    out = []
+    for item in items:
+        h = _plain(item)
+        row = {k: h.get(k) for k in keys}
+        row["observed"] = h.get("observed", "") or ""
+        row["reason"] = h.get("reason", "") or ""
+        out.append(row)
+    return out
+
+
+def _approval(therapy: Mapping) -> dict:
+    agencies = sorted(
+        {e["source"] for e in therapy.get("evidence", []) if e.get("source") in REGULATORS and e.get("level") == "approved"}
+        | {a["agency"] for a in therapy.get("approvals", []) if a.get("agency")},
+        key=lambda a: (REGULATORS.index(a) if a in REGULATORS else 99, a),
+    )
+    if not agencies:
+        status = "not_approved"
+    else:
+        status = "approved_here" if therapy.get("on_label") else "off_label"
+    return {"status": status, "agencies": agencies}
+
+
+def _links(therapy: Mapping, findings: list[dict]) -> list[str]:
+    if therapy.get("finding_ids"):
+        return list(therapy["finding_ids"])
+    same_gene = [f for f in findings if f["gene"] == therapy["gene"]]
+    exact = [f for f in same_gene if f.get("protein_change") and f["protein_change"] == therapy.get("biomarker")]
+    return [f["id"] for f in (exact or same_gene)]
+
+
+def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: set[str]) -> list[dict]:
+    out = []
+    for item in items:
+        t = _plain(item)
+        links = _links(t, findings)
+        if not links and t["gene"] in withheld_genes:
+            continue  # would reveal a germline finding the patient did not consent to
+        formulary = t.get("formulary") or {}
+        out.append(
+            {
+                "regimen": t["regimen"],
+                "drugs": list(t.get("drugs", [])),
+                "gene": t["gene"],
+                "biomarker": t.get("biomarker", ""),
+                "significance": t.get("significance", ""),
+                "level": t.get("level", ""),
+                "on_label": bool(t.get("on_label")),
+                "resistance": bool(t.get("resistance")),
+                "approval": _approval(t),
+                "formulary": {k: str(v) for k, v in formulary.items()},
+                "evidence": [
+                    {k: e.get(k, "") for k in ("source", "level", "citation", "oncotree_code", "significance",
+                                               "direction", "setting", "row_id")}
+                    for e in t.get("evidence", [])
+                ],
+                "rank": int(t.get("rank", 0)),
+                "finding_ids": links,
+            }
+        )
+    return sorted(out, key=lambda t: (t["rank"], t["resistance"], t["regimen"]))
+
+
+def provenance_block(provenance: Mapping | None) -> dict:
+    p = dict(provenance or {})
+    return {
+        "pipeline_version": p.get("pipeline_version", __version__),
+        "reference": {"name": "", "checksum": "", **p.get("reference", {})},
+        "knowledge_base": {"version": "", "checksum": "", **p.get("knowledge_base", {})},
+        "annotation": {"version": "", **p.get("annotation", {})},
+        "tools": dict(sorted(p.get("tools", {}).items())),
+        "inputs": dict(sorted(p.get("inputs", {}).items())),
+    }
+
+
+def build_result(
+    sample: Mapping,
+    qc: Mapping,
+    somatic: Iterable[Mapping] = (),
+    germline: Iterable[Mapping] = (),
+    hotspots: Iterable[Any] = (),
+    therapies: Iterable[Any] = (),
+    provenance: Mapping | None = None,
+    *,
+    assay: Mapping | None = None,
+    report_id: str | None = None,
+    reported_date: str = "",
+    failure: Mapping | None = None,
+    amendment: Mapping | None = None,
+) -> dict:
+    """One sample's result document (see the module docstring for the input shapes)."""
+    assay = dict(assay or {})
+    s = sample_block(sample)
+    q = qc_block(qc, assay)
+    failed = failure is not None or q["status"] == "fail"
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "report_id": report_id or f"OP-{s['batch']}-{s['sample_id']}",
+        "status": "failed" if failed else "reported",
+        "reported_date": reported_date,
+        "sample": s,
+        "assay": {
+            "stated_lod": assay.get("stated_lod"),
+            "genes_tested": list(assay.get("genes_tested") or sorted(q["genes"])),
+            "reference": assay.get("reference", ""),
+        },
+        "qc": q,
+        "failure": None,
+        "somatic": [],
+        "germline": {"consent": s["germline_consent"], "reported": False, "origin_confirmed": False, "findings": []},
+        "hotspots": [],
+        "therapies": [],
+        "provenance": provenance_block(provenance),
+        "amendment": _plain(dict(amendment)) if amendment else None,
+    }
+    if failed:
+        f = dict(failure or {})
+        result["failure"] = {
+            "stage": f.get("stage") or q["failure_stage"] or "qc",
+            "reasons": list(f.get("reasons") or q["reasons"]),
+            "gates_failed": [g for g in q["gates"] if not g.get("pass")],
+        }
+        return result
+    germline_items = list(germline)
+    result["somatic"] = somatic_block(somatic)
+    result["germline"] = germline_block(germline_items, s)
+    withheld = {_plain(g["annotation"])["gene"] for g in germline_items} if not result["germline"]["reported"] else set()
+    findings = [v for v in result["somatic"] if v["reported"]] + [
+        g for g in result["germline"]["findings"] if g["classification"] in REPORTED_GERMLINE
+    ]
+    result["hotspots"] = hotspot_block(hotspots)
+    result["therapies"] = therapy_block(therapies, findings, withheld)
+    return result
+
+
+def canonical_json(result: Mapping) -> bytes:
+    """The one serialisation of a result: sorted keys, 2-space indent, UTF-8, trailing newline."""
+    return (json.dumps(result, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def result_sha256(result: Mapping) -> str:
+    """SHA-256 of the canonical JSON; equals `sha256sum` of the file written by ``write_result``."""
+    return hashlib.sha256(canonical_json(result)).hexdigest()
+
+
+def write_result(result: Mapping, path: str | Path) -> str:
+    """Validate, write atomically, return the SHA-256 of the bytes written."""
+    validate_result(result)
+    path = Path(path)
+    data = canonical_json(result)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_result(path: str | Path) -> dict:
+    result = json.loads(Path(path).read_text(encoding="utf-8"))
+    validate_result(result, source=str(path))
+    return result
+
+
+def validate_result(result: Mapping, source: str = "result") -> None:
+    """Raise InputError naming every schema violation."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = [
+        f"{source}: /{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+        for e in sorted(validator.iter_errors(result), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if problems:
+        raise InputError("result does not match result.schema.json:\n  " + "\n  ".join(problems))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
