@@ -1,11 +1,12 @@
 """HGVS naming accuracy and speed of oncopanel.annotate against public truth sets.
 
-    .venv/bin/python benchmarks/hgvs.py            # prints the markdown report, writes benchmarks/results/hgvs.md
+    .venv/bin/python benchmarks/hgvs.py    # prints the markdown report, writes benchmarks/results/hgvs.md
 
 Truth sets (copies in annotation/, provenance in annotation/*/SOURCES.md):
 - BRCA Exchange, 4,000 GRCh38 alleles: HGVS c. from the `pyhgvs_cDNA` column (3'-shifted; the deleted or
   duplicated bases it spells out are dropped before comparing, as current HGVS does).
-- ENIGMA expert classifications (ClinVar submissions): c. and p. where given (p.? and empty p. excluded, counted).
+- ENIGMA expert classifications (ClinVar submissions): c. and p. where given (p.? and empty p. excluded
+  and counted).
 - CIViC 01-Aug-2021 EGFR/KRAS variants carrying an NP_ p. expression: p. only (counts).
 
 Names are compared without the transcript accession: the truth is on NM_000059.3 / NM_007294.3, whose coding
@@ -44,10 +45,14 @@ def drop_spelled_bases(name: str) -> str:
 def name_classes(c: str) -> list[str]:
     """Type class from the truth name, plus intronic / UTR location classes."""
     kind = (
-        "delins" if "delins" in c
-        else "deletion" if "del" in c
-        else "duplication" if "dup" in c
-        else "insertion" if "ins" in c
+        "delins"
+        if "delins" in c
+        else "deletion"
+        if "del" in c
+        else "duplication"
+        if "dup" in c
+        else "insertion"
+        if "ins" in c
         else "SNV"
     )
     out = [kind]
@@ -117,7 +122,9 @@ def brca_exchange(annotator: Annotator) -> tuple[Tally, Counter, int]:
                 continue
             ok = got == truth
             cause = "" if ok else mismatch_cause(annotator, row["Gene_Symbol"], truth, got, v)
-            tally.add(name_classes(truth), ok, cause, f"`{v.key}` truth `{truth}` got `{got or '(intergenic)'}`")
+            tally.add(
+                name_classes(truth), ok, cause, f"`{v.key}` truth `{truth}` got `{got or '(intergenic)'}`"
+            )
     return tally, excluded, rows
 
 
@@ -128,7 +135,9 @@ def enigma(annotator: Annotator) -> tuple[Tally, Tally, Counter]:
             if not row["grch38_pos"]:
                 excluded["no GRCh38 position"] += 1
                 continue
-            v = Variant("chr" + row["grch38_chrom"], int(row["grch38_pos"]), row["grch38_ref"], row["grch38_alt"])
+            v = Variant(
+                "chr" + row["grch38_chrom"], int(row["grch38_pos"]), row["grch38_ref"], row["grch38_alt"]
+            )
             a = annotator.annotate(v)
             truth_c = drop_spelled_bases(row["hgvs_c"])
             ok = a.hgvs_c == truth_c
@@ -179,12 +188,14 @@ def civic(annotator: Annotator) -> tuple[Tally, Counter]:
                     if a.protein_change == row["variant"]
                     else "other"
                 )
-            tally.add([row["gene"]], ok, cause, f"{row['gene']} {row['variant']} `{c}` CIViC `{p}` got `{a.hgvs_p}`")
+            tally.add(
+                [row["gene"]], ok, cause, f"{row['gene']} {row['variant']} `{c}` CIViC `{p}` got `{a.hgvs_p}`"
+            )
     return tally, skipped
 
 
 def speed_set(annotator: Annotator, n: int = 10_000) -> list[Variant]:
-    """The 4,000 BRCA Exchange alleles plus seeded random SNVs over the ten transcripts (exons and introns)."""
+    """The BRCA Exchange alleles plus seeded random SNVs over the ten transcripts (exons and introns)."""
     out = []
     with open(GERMLINE / "brca_exchange_grch38_hgvs_c_sample4000.tsv") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
@@ -206,7 +217,8 @@ def _pct(a: int, b: int) -> str:
 def rate(t: Tally, c: str) -> str:
     """exact | rows | rate | rows on a MANE transcript | rate there."""
     on_tx = t.total[c] - t.outside[c]
-    return f"| {t.exact[c]} | {t.total[c]} | {_pct(t.exact[c], t.total[c])} | {on_tx} | {_pct(t.exact[c], on_tx)} |"
+    cells = (t.exact[c], t.total[c], _pct(t.exact[c], t.total[c]), on_tx, _pct(t.exact[c], on_tx))
+    return "| " + " | ".join(str(x) for x in cells) + " |"
 
 
 def mismatch_section(t: Tally) -> list[str]:
@@ -238,6 +250,7 @@ def main() -> str:
     for v in variants:
         fresh.annotate(v)
     elapsed = time.perf_counter() - t0
+    per_1000 = 1000 * elapsed / len(variants) * 1000
 
     out = [
         "# HGVS naming benchmark (oncopanel.annotate)",
@@ -245,8 +258,8 @@ def main() -> str:
         f"Command: `{' '.join(['.venv/bin/python', *sys.argv])}`",
         "",
         "Names compared without the transcript accession (truth on NM_007294.3 / NM_000059.3, same coding",
-        "numbering as the MANE versions). A row counts in its type class and, where it applies, in `intronic` and",
-        "`UTR` too (so class counts add up to more than the total).",
+        "numbering as the MANE versions). A row counts in its type class and, where it applies, in",
+        "`intronic` and `UTR` too (so class counts add up to more than the total).",
         "",
         f"## BRCA Exchange: HGVS c. ({rows} alleles)",
         "",
@@ -298,10 +311,10 @@ def main() -> str:
         "",
         "## Speed",
         "",
-        f"- {len(variants):,} variants (the BRCA Exchange alleles + seeded random SNVs over the ten transcripts)",
-        f"  annotated in {elapsed:.2f} s: **{1000 * elapsed / len(variants) * 1000:.0f} ms per 1,000 variants**",
+        f"- {len(variants):,} variants (the BRCA Exchange alleles + seeded random SNVs over the ten",
+        f"  transcripts) annotated in {elapsed:.2f} s: **{per_1000:.0f} ms per 1,000 variants**",
         "  (one process, transcript sequences already loaded).",
-        f"- One-off setup (load models, splice ten transcripts from the embedded GRCh38 loci): {setup:.2f} s.",
+        f"- One-off setup (load models, splice the ten transcripts from the embedded loci): {setup:.2f} s.",
         "",
     ]
     text = "\n".join(out)

@@ -23,21 +23,52 @@ from oncopanel.model import Annotation, Variant
 
 # GRCh38 RefSeq chromosome accessions, for g. names
 NC_GRCH38 = {
-    "chr1": "NC_000001.11", "chr2": "NC_000002.12", "chr3": "NC_000003.12", "chr4": "NC_000004.12",
-    "chr5": "NC_000005.10", "chr6": "NC_000006.12", "chr7": "NC_000007.14", "chr8": "NC_000008.11",
-    "chr9": "NC_000009.12", "chr10": "NC_000010.11", "chr11": "NC_000011.10", "chr12": "NC_000012.12",
-    "chr13": "NC_000013.11", "chr14": "NC_000014.9", "chr15": "NC_000015.10", "chr16": "NC_000016.10",
-    "chr17": "NC_000017.11", "chr18": "NC_000018.10", "chr19": "NC_000019.10", "chr20": "NC_000020.11",
-    "chr21": "NC_000021.9", "chr22": "NC_000022.11", "chrX": "NC_000023.11", "chrY": "NC_000024.10",
+    "chr1": "NC_000001.11",
+    "chr2": "NC_000002.12",
+    "chr3": "NC_000003.12",
+    "chr4": "NC_000004.12",
+    "chr5": "NC_000005.10",
+    "chr6": "NC_000006.12",
+    "chr7": "NC_000007.14",
+    "chr8": "NC_000008.11",
+    "chr9": "NC_000009.12",
+    "chr10": "NC_000010.11",
+    "chr11": "NC_000011.10",
+    "chr12": "NC_000012.12",
+    "chr13": "NC_000013.11",
+    "chr14": "NC_000014.9",
+    "chr15": "NC_000015.10",
+    "chr16": "NC_000016.10",
+    "chr17": "NC_000017.11",
+    "chr18": "NC_000018.10",
+    "chr19": "NC_000019.10",
+    "chr20": "NC_000020.11",
+    "chr21": "NC_000021.9",
+    "chr22": "NC_000022.11",
+    "chrX": "NC_000023.11",
+    "chrY": "NC_000024.10",
     "chrM": "NC_012920.1",
 }
 
 # most severe first (Ensembl VEP's order)
 SEVERITY = (
-    "splice_acceptor_variant", "splice_donor_variant", "stop_gained", "frameshift_variant", "stop_lost",
-    "start_lost", "inframe_insertion", "inframe_deletion", "missense_variant", "protein_altering_variant",
-    "splice_region_variant", "stop_retained_variant", "synonymous_variant", "coding_sequence_variant",
-    "5_prime_UTR_variant", "3_prime_UTR_variant", "intron_variant",
+    "splice_acceptor_variant",
+    "splice_donor_variant",
+    "stop_gained",
+    "frameshift_variant",
+    "stop_lost",
+    "start_lost",
+    "inframe_insertion",
+    "inframe_deletion",
+    "missense_variant",
+    "protein_altering_variant",
+    "splice_region_variant",
+    "stop_retained_variant",
+    "synonymous_variant",
+    "coding_sequence_variant",
+    "5_prime_UTR_variant",
+    "3_prime_UTR_variant",
+    "intron_variant",
 )
 _RANK = {term: i for i, term in enumerate(SEVERITY)}
 FLANK_READ = 3000  # genomic bases past the transcript's 3' end read for frameshifts and stop losses
@@ -84,6 +115,8 @@ def trim(variant: Variant) -> Edit:
     i = 0
     while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
         i += 1
+    if ref == alt:
+        raise InputError(f"{variant.key}: REF and ALT are the same allele")
     ref, alt, pos = ref[i:], alt[i:], pos + i
     j = 0
     while j < min(len(ref), len(alt)) and ref[-1 - j] == alt[-1 - j]:
@@ -234,6 +267,9 @@ class Annotator:
         lo, hi = min(g1, g2), max(g1, g2)
         fetch = self.sequence.fetch
         if kind.endswith(">"):
+            ref = fetch(t.chrom, lo - 1, lo)
+            if (revcomp(ref) if t.minus else ref) != kind[0]:
+                raise InputError(f"{t.accession}:{hgvs_c}: the reference base there is not {kind[0]}")
             alt = rest
             return Variant(t.chrom, lo, fetch(t.chrom, lo - 1, lo), revcomp(alt) if t.minus else alt)
         inserted = "".join(ch for ch in rest if ch in "ACGTN")
@@ -455,8 +491,11 @@ def name_protein(
             return {"inframe_insertion"}, f"p.({_p_range(ref, k - size, k - 1)}dup)"
         return {"inframe_insertion"}, f"p.({three(ref[k - 1])}{k}_{three(ref[k])}{k + 1}ins{three(inserted)})"
     term = (
-        "inframe_insertion" if len(inserted) > len(deleted)
-        else "inframe_deletion" if len(inserted) < len(deleted) else "missense_variant"
+        "inframe_insertion"
+        if len(inserted) > len(deleted)
+        else "inframe_deletion"
+        if len(inserted) < len(deleted)
+        else "missense_variant"
     )
     return {term}, f"p.({_p_range(ref, k, k + len(deleted) - 1)}delins{three(inserted)})"
 

@@ -236,26 +236,29 @@ def plan_runs(
     return plan
 
 
-def _lp_run_cost(reads: float, count: int, lab: LabConfig) -> float:
-    """Least cost of fractional runs covering `reads` read pairs and `count` index slots (2-row LP, by vertices)."""
+def _lp_run_cost(reads: float, count: int, smallest: int, lab: LabConfig) -> float:
+    """Least cost of fractional runs covering `reads` read pairs and `count` samples (a 2-row LP, by vertices).
+
+    A run of type k holds at most min(index slots, capacity / smallest sample) samples: without that, a small
+    cheap run would be counted as offering all its index slots to samples it has no reads for.
+    """
     if count == 0:
         return 0.0
-    slots = lab.max_samples_per_run
+    offers = [(rt.cost, rt.read_pairs, min(lab.max_samples_per_run, rt.read_pairs // smallest)) for rt in lab.run_types]
     best = math.inf
-    types = lab.run_types
-    for rt in types:
-        best = min(best, rt.cost * max(reads / rt.read_pairs, count / slots))
-    for a in types:
-        for b in types:
-            det = a.read_pairs * slots - b.read_pairs * slots
-            if a is b or det == 0:
+    for cost, cap, slots in offers:
+        best = min(best, cost * max(reads / cap, count / slots))
+    for cost_a, cap_a, slots_a in offers:  # both rows tight: solve the 2x2 system
+        for cost_b, cap_b, slots_b in offers:
+            det = cap_a * slots_b - cap_b * slots_a
+            if det == 0:
                 continue
-            x = (reads * slots - b.read_pairs * count) / det
-            y = (a.read_pairs * count - reads * slots) / det
+            x = (reads * slots_b - cap_b * count) / det
+            y = (cap_a * count - slots_a * reads) / det
             if x >= 0 and y >= 0:
-                best = min(best, a.cost * x + b.cost * y)
-    fewest_runs = math.ceil(max(reads / max(rt.read_pairs for rt in types), count / slots))
-    return max(best, fewest_runs * min(rt.cost for rt in types))
+                best = min(best, cost_a * x + cost_b * y)
+    fewest_runs = math.ceil(max(reads / max(o[1] for o in offers), count / max(o[2] for o in offers)))
+    return max(best, fewest_runs * min(o[0] for o in offers))
 
 
 def lower_bound(samples: Sequence[PendingSample], lab: LabConfig) -> float:
@@ -263,30 +266,32 @@ def lower_bound(samples: Sequence[PendingSample], lab: LabConfig) -> float:
     if not samples:
         return 0.0
     day0 = min(s.received for s in samples)
-    items = _items(samples, lab, day0)
     fastest = min(rt.run_days for rt in lab.run_types)
-    windows = [(i.ready, i.due - lab.analysis_days - fastest, i.reads) for i in items]
+    windows = [(i.ready, i.due - lab.analysis_days - fastest, i.reads) for i in _items(samples, lab, day0)]
     lo = min(w[0] for w in windows)
     hi = max(max(w[1] for w in windows), lo)
     span = hi - lo + 1
-    # count[e, l] and reads[e, l]: samples whose start window is [e, l]; suffix in e, prefix in l.
-    count = np.zeros((span + 1, span + 1))
-    reads = np.zeros((span + 1, span + 1))
+    # Per start window [e, l]: sample count, read pairs and smallest sample; then accumulated so that cell
+    # [s, t] covers every window with e >= s and l <= t.
+    count = np.zeros((span, span))
+    reads = np.zeros((span, span))
+    smallest = np.full((span, span), np.inf)
     for ready, latest, r in windows:
-        count[ready - lo, min(max(latest, ready), hi) - lo] += 1
-        reads[ready - lo, min(max(latest, ready), hi) - lo] += r
-    count_c = count[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
-    reads_c = reads[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
-    best = np.zeros(span + 1)  # best[t]: bound from intervals ending before day lo + t
+        e, l = ready - lo, min(max(latest, ready), hi) - lo
+        count[e, l] += 1
+        reads[e, l] += r
+        smallest[e, l] = min(smallest[e, l], r)
+    count = count[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
+    reads = reads[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
+    smallest = np.minimum.accumulate(np.minimum.accumulate(smallest[::-1], axis=0)[::-1], axis=1)
+    best = np.zeros(span + 1)  # best[t]: bound from disjoint intervals within days lo .. lo + t - 1
     for t in range(1, span + 1):
         best[t] = best[t - 1]
         for s in range(t):
-            # samples with window inside days [s, t-1]
-            n = count_c[s, t - 1] - (count_c[s, s - 1] if s > 0 else 0)
-            if n <= 0:
-                continue
-            q = reads_c[s, t - 1] - (reads_c[s, s - 1] if s > 0 else 0)
-            best[t] = max(best[t], best[s] + _lp_run_cost(q, int(round(n)), lab))
+            n = round(count[s, t - 1])
+            if n > 0:
+                run_cost = _lp_run_cost(reads[s, t - 1], n, int(smallest[s, t - 1]), lab)
+                best[t] = max(best[t], best[s] + run_cost)
     return float(best[span]) + len(samples) * lab.per_sample_cost
 
 

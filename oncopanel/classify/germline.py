@@ -1,13 +1,14 @@
 """Germline classification of BRCA1/BRCA2 variants.
 
-Order of authority: an ENIGMA expert-panel classification (matched on the normalised GRCh38 allele, else on the
-HGVS c. name) first; otherwise the conservative PVS1-only rules in ``annotation/germline/germline_rules.yaml``
-(ACMG/AMP 2015 read as Bayesian points, PVS1 as specified by the ClinGen ENIGMA BRCA1/2 VCEP). Anything the rules
-cannot call stays uncertain significance.
+Order of authority: an ENIGMA expert-panel classification (matched on the normalised GRCh38 allele, else on
+the HGVS c. name) first; otherwise the conservative PVS1-only rules in
+``annotation/germline/germline_rules.yaml`` (ACMG/AMP 2015 read as Bayesian points, PVS1 as specified by the
+ClinGen ENIGMA BRCA1/2 VCEP). Anything the rules cannot call stays uncertain significance.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -132,7 +133,9 @@ def parse_germline_rules(raw: dict) -> GermlineRules:
         version=str(raw["version"]),
         citation=" ".join(raw["citation"].split()),
         points=points,
-        thresholds=tuple((int(t["min_points"]), t["classification"]) for t in raw["classification_thresholds"]),
+        thresholds=tuple(
+            (int(t["min_points"]), t["classification"]) for t in raw["classification_thresholds"]
+        ),
         pvs1_labels=dict(raw["pvs1_labels"]),
         truncating=frozenset(raw["consequences"]["truncating"]),
         canonical_splice=frozenset(raw["consequences"]["canonical_splice"]),
@@ -186,7 +189,8 @@ class EnigmaRecord:
     @property
     def citation(self) -> str:
         where = f"ClinVar {self.scv}" if self.scv else "ClinVar accession not given in source"
-        return f"ENIGMA expert panel, {where}; {self.transcript}:{self.hgvs_c}; via BRCA Exchange ({self.batch})"
+        name = f"{self.transcript}:{self.hgvs_c}"
+        return f"ENIGMA expert panel, {where}; {name}; via BRCA Exchange ({self.batch})"
 
 
 @dataclass(frozen=True)
@@ -249,9 +253,16 @@ def read_enigma(path: Path, sequence: SequenceSource) -> EnigmaIndex:
             variant=variant,
         )
         if variant is not None:
-            by_variant.setdefault(variant, record)
-        by_hgvs.setdefault((row.gene, canonical_c(row.hgvs_c)), record)
+            _keep_latest(by_variant, variant, record)
+        _keep_latest(by_hgvs, (row.gene, canonical_c(row.hgvs_c)), record)
     return EnigmaIndex(by_variant, by_hgvs)
+
+
+def _keep_latest(index: dict, key: object, record: EnigmaRecord) -> None:
+    """A variant evaluated twice keeps its latest evaluation (BRCA2 c.476-2A>G: P in 2015, VUS in 2016)."""
+    held = index.get(key)
+    if held is None or record.date > held.date:
+        index[key] = record
 
 
 @functools.cache
@@ -273,10 +284,8 @@ def enigma_match(
     """The ENIGMA row for this allele and how it was matched, or None."""
     variant = annotation.variant
     if sequence is not None:
-        try:
+        with contextlib.suppress(InputError):  # outside the embedded loci: match on the allele as given
             variant = normalise_variant(variant, sequence)
-        except InputError:
-            pass  # outside the embedded loci: match on the allele as given
     elif not variant.chrom.startswith("chr"):
         variant = Variant(f"chr{variant.chrom}", variant.pos, variant.ref, variant.alt)
     record = index.by_variant.get(variant)
@@ -290,8 +299,9 @@ def enigma_match(
                 return record, f"reference difference: {diff.note}"
     if name:
         record = index.by_hgvs.get((annotation.gene, name))
-        if record is not None and _same_transcript(record.transcript, annotation.transcript or record.transcript):
-            return record, f"HGVS {annotation.transcript or record.transcript}:{name}"
+        transcript = annotation.transcript or (record.transcript if record else "")
+        if record is not None and _same_transcript(record.transcript, transcript):
+            return record, f"HGVS {transcript}:{name}"
     return None
 
 
@@ -327,20 +337,24 @@ def _truncation(annotation: Annotation, gene: GeneRules) -> Pvs1Call:
         if region.c_start <= c_start <= region.c_end:
             return Pvs1Call(region.strength, f"truncation in exon {region.exons}: {region.why}")
     stop = stop_codon_position(annotation.hgvs_p)
-    stop_c = None if stop is None else (stop - 1) * 3 + 1
-    if stop_c is not None and stop_c < gene.nmd_escape_from_c:
-        return Pvs1Call("very_strong", f"premature stop at codon {stop}, upstream of c.{gene.nmd_escape_from_c}: NMD predicted")
-    if codon <= gene.last_pathogenic_ptc_codon and (stop_c is not None or c_start >= gene.nmd_escape_from_c):
+    if stop is not None and (stop - 1) * 3 + 1 < gene.nmd_escape_from_c:
+        reason = f"premature stop at codon {stop}, 5' of c.{gene.nmd_escape_from_c}: NMD predicted"
+        return Pvs1Call("very_strong", reason)
+    # Without the new stop, NMD escape is certain only when the change starts in the NMD-escaping 3' part.
+    if stop is None and c_start < gene.nmd_escape_from_c:
+        shown = annotation.hgvs_p or "no p. name"
+        return Pvs1Call("not_applicable", f"new stop position not given ({shown}): NMD not assessable")
+    last = gene.last_pathogenic_ptc_codon
+    if codon <= last:
         return Pvs1Call(
             "strong",
-            f"NMD not predicted; truncation from codon {codon} removes residues up to the last known pathogenic "
-            f"truncation (codon {gene.last_pathogenic_ptc_codon})",
+            f"NMD not predicted; truncation from codon {codon} removes the region up to the last known "
+            f"pathogenic truncation (codon {last})",
         )
-    if codon > gene.last_pathogenic_ptc_codon:
-        return Pvs1Call(
-            "not_applicable", f"truncation 3' of the last known pathogenic truncation (codon {gene.last_pathogenic_ptc_codon})"
-        )
-    return Pvs1Call("not_applicable", f"new stop position not given by {annotation.hgvs_p or 'the p. name'}: NMD not assessable")
+    return Pvs1Call(
+        "not_applicable",
+        f"NMD not predicted and truncation starts 3' of codon {last}, the last known pathogenic truncation",
+    )
 
 
 def _splice_position(hgvs_c: str) -> CPosition | None:
@@ -355,18 +369,19 @@ def _canonical_splice(annotation: Annotation, gene: GeneRules, rules: GermlineRu
     if position is None:
         return Pvs1Call("not_applicable", f"no canonical +/-1,2 position in {annotation.hgvs_c}")
     if position.in_utr:
-        return Pvs1Call(rules.utr_splice_site_strength, "splice site of a UTR intron: coding sequence untouched")
+        return Pvs1Call(rules.utr_splice_site_strength, "splice site of a UTR intron: coding sequence intact")
     if position.offset == 2 and annotation.hgvs_c.endswith("+2T>C"):
         return Pvs1Call(rules.donor_plus2_t_to_c_strength, "GT>GC donor may still splice; needs RNA evidence")
     site = f"{position.base}{'+' if position.offset > 0 else '-'}"
     rule = gene.splice_sites.get(site)
     if rule is not None:
         return Pvs1Call(rule.strength, f"c.{site}{abs(position.offset)}: {rule.why}")
-    return Pvs1Call("very_strong", f"canonical splice site c.{site}{abs(position.offset)}: out-of-frame or critical-region loss")
+    where = f"c.{site}{abs(position.offset)}"
+    return Pvs1Call("very_strong", f"canonical splice site {where}: frameshift or loss of a critical region")
 
 
 def assess_pvs1(annotation: Annotation, rules: GermlineRules) -> Pvs1Call | None:
-    """PVS1 at the strongest strength any null mechanism of the variant reaches; None if it is not a null variant."""
+    """PVS1 at the strongest strength any null mechanism of the variant reaches; None if not null."""
     gene = rules.genes.get(annotation.gene)
     if gene is None:
         return None
@@ -392,8 +407,9 @@ def classification_for_points(points: int, rules: GermlineRules) -> str:
 
 def classify_by_rules(annotation: Annotation, rules: GermlineRules) -> GermlineClassification:
     if annotation.gene not in rules.genes:
+        where = annotation.gene or "this locus"
         return GermlineClassification(
-            "uncertain_significance", rules.source, criteria=(f"no germline rules for {annotation.gene or 'this locus'}",)
+            "uncertain_significance", rules.source, criteria=(f"no germline rules for {where}",)
         )
     gene = rules.genes[annotation.gene]
     if annotation.transcript and not _same_transcript(annotation.transcript, gene.transcript):
@@ -408,7 +424,7 @@ def classify_by_rules(annotation: Annotation, rules: GermlineRules) -> GermlineC
         return GermlineClassification(
             "uncertain_significance",
             rules.source,
-            criteria=("no ENIGMA classification; not a null variant, and no other evidence reaches this stage",),
+            criteria=("no ENIGMA classification; not a null variant; no other evidence reaches this stage",),
             citation=rules.citation,
         )
     points = rules.points[call.strength]
@@ -452,7 +468,7 @@ def mane_exon_number(annotation: Annotation) -> int | None:
 
 
 def legacy_exon_label(gene: str, mane_exon: int, rules: GermlineRules | None = None) -> str:
-    """The legacy (BIC) exon number of a MANE exon: BRCA1 MANE exon 10 -> '11'; unchanged where numbering agrees."""
+    """Legacy (BIC) number of a MANE exon: BRCA1 MANE exon 10 -> '11'; the same where numbering agrees."""
     rules = rules or load_germline_rules()
     skipped = rules.genes[gene].legacy_exon_numbers_skip if gene in rules.genes else ()
     legacy = 0

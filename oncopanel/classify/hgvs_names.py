@@ -1,7 +1,7 @@
 """Reading positions out of HGVS c./p. names: only what classification needs, not a full HGVS parser.
 
-The annotator writes ClinVar-style names (c.68_69del, c.4185+1G>A, p.(Glu23ValfsTer17)); the ENIGMA table carries
-older spellings (c.68_69delAG, c.1175_1214del40, c.215_215delAinsTT). Both are read here.
+The annotator writes ClinVar-style names (c.68_69del, c.4185+1G>A, p.(Glu23ValfsTer17)); the ENIGMA table
+carries older spellings (c.68_69delAG, c.1175_1214del40, c.215_215delAinsTT). Both are read here.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def c_positions(hgvs_c: str) -> tuple[CPosition, ...]:
 def canonical_c(hgvs_c: str) -> str:
     """A c. name in the ClinVar spelling, so old and new forms compare equal.
 
-    Drops deleted/duplicated bases and counts (delAG, del40, dupA -> del, dup) and collapses a one-position range
-    written as a range (c.215_215delAinsTT -> c.215delinsTT).
+    Drops deleted/duplicated bases and counts (delAG, del40, dupA -> del, dup) and collapses a one-position
+    range written as a range (c.215_215delAinsTT -> c.215delinsTT).
     """
     name = strip_reference(hgvs_c).strip().replace(" ", "")
     name = re.sub(r"(del|dup)(?:[ACGTN]+|\d+)", r"\1", name)
