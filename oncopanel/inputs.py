@@ -5,6 +5,7 @@ A failed check fails that sample alone; the workflow routes it to a "test failed
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -66,7 +67,7 @@ class FastqError(Exception):
 
 
 def _open_text(path: Path) -> tuple[io.BufferedReader, _HashingReader, BinaryIO]:
-    raw = open(path, "rb")
+    raw = open(path, "rb")  # noqa: SIM115 (closed by the caller, after hashing to the end)
     hasher = _HashingReader(raw)
     buffered = io.BufferedReader(hasher, buffer_size=1 << 20)
     if path.suffix == ".gz":
@@ -140,10 +141,8 @@ def check_fastq_pair(sample_id: str, r1: Path, r2: Path) -> tuple[list[str], lis
         problems.append(f"sample {sample_id}: {current}: malformed FASTQ, {exc}")
     finally:
         for fh in (f1, f2):
-            try:
+            with contextlib.suppress(EOFError, gzip.BadGzipFile, zlib.error, OSError):
                 fh.read()  # finish hashing the raw bytes even after an early stop
-            except (EOFError, gzip.BadGzipFile, zlib.error, OSError):
-                pass
         raw1.close()
         raw2.close()
     checks[0].sha256, checks[1].sha256 = h1.sha256.hexdigest(), h2.sha256.hexdigest()

@@ -224,7 +224,8 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
         key = (sid, row.get("lane", ""))
         if key in seen_lane:
             problems.append(
-                f"{path}: row {lineno}: duplicate sample_id '{sid}' with lane '{key[1]}' (first at row {seen_lane[key]})"
+                f"{path}: row {lineno}: duplicate sample_id '{sid}' with lane '{key[1]}' "
+                f"(first at row {seen_lane[key]})"
             )
         else:
             seen_lane[key] = lineno
@@ -240,7 +241,8 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
             first[sid] = (lineno, row)
         panel_names = [p.strip() for p in row.get("panels", "").split(",") if p.strip()]
         if row.get("specimen_type") in GERMLINE_ONLY_SPECIMENS:
-            somatic_only = [p for p in panel_names if p in load_panels() and "germline" not in load_panels()[p].modes]
+            panels = load_panels()
+            somatic_only = [p for p in panel_names if p in panels and "germline" not in panels[p].modes]
             if somatic_only and not row.get("control"):
                 problems.append(
                     f"{path}: row {lineno} (sample {sid}): column panels: {', '.join(somatic_only)} is a somatic "

@@ -6,7 +6,7 @@ Writes, under --out (git-ignored):
   fastq/<sample>_R1/_R2.fastq.gz   ART reads from the embedded GRCh38 over the sample's panel targets
   truth/<sample>.vcf.gz(+.tbi)     the spiked variants with their VAF, normalised with bcftools norm
   truth/<sample>.artefacts.tsv     library artefacts injected into the sample (what a filter must remove)
-  samples.tsv                      the workflow sample sheet (one row per lane; paths relative to the repository)
+  samples.tsv                      the workflow sample sheet (one row per lane; paths from the repo root)
   identity.tsv                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
   simulation.tsv                   per simulated sample: depth, read pairs, spikes, artefacts, seed
 
@@ -75,29 +75,45 @@ class DemoSample:
     lanes: tuple[tuple[str, str, str], ...] = ()  # real reads: (lane, fastq_1, fastq_2) relative to the repo
 
 
-# Unique dual indexes (IDT for Illumina UD set, i5 in forward-strand orientation), one pair per simulated sample.
+# Unique dual indexes (IDT for Illumina UD set; i5 forward-strand), one pair per simulated sample.
 UDI = [
     ("CCGCGGTT", "AGCGCTAG"), ("TTATAACC", "GATATCGA"), ("GGACTTGG", "CGCAGACG"), ("AAGTCCAA", "TATGAGTA"),
     ("ATCCACTG", "AGGTGCGT"), ("GCTTGTCA", "GAACATAC"), ("CAAGCTAG", "ACATAGCG"),
 ]  # fmt: skip
 
+LUNG, BRCA_ONLY, WIDE = ("EGFR_KRAS",), ("BRCA",), ("EGFR_KRAS", "EXTENDED")
+
 SIMULATED = [
-    DemoSample("DEMO-T01", "P0001", "Anxian County", "tumour_ffpe", 30, "LUAD", ("EGFR_KRAS",), "2026-11-16",
-               depth=1000, spikes=(Spike(EGFR_L858R, 0.08),), ffpe=True),
-    DemoSample("DEMO-T02", "P0002", "Beiling County", "tumour_ffpe", 40, "LUAD", ("EGFR_KRAS",), "2026-11-16",
-               depth=1000, spikes=(Spike(EGFR_E746_A750DEL, 0.15),), ffpe=True),
-    DemoSample("DEMO-T03", "P0003", "Chengxi County", "tumour_fresh", 50, "LUAD", ("EGFR_KRAS",), "2026-11-17",
-               depth=1000, spikes=(Spike(KRAS_G12C, 0.20),)),
+    DemoSample(
+        "DEMO-T01", "P0001", "Anxian County", "tumour_ffpe", 30, "LUAD", LUNG, "2026-11-16",
+        depth=1000, spikes=(Spike(EGFR_L858R, 0.08),), ffpe=True,
+    ),
+    DemoSample(
+        "DEMO-T02", "P0002", "Beiling County", "tumour_ffpe", 40, "LUAD", LUNG, "2026-11-16",
+        depth=1000, spikes=(Spike(EGFR_E746_A750DEL, 0.15),), ffpe=True,
+    ),
+    DemoSample(
+        "DEMO-T03", "P0003", "Chengxi County", "tumour_fresh", 50, "LUAD", LUNG, "2026-11-17",
+        depth=1000, spikes=(Spike(KRAS_G12C, 0.20),),
+    ),
     # Wild type; EXTENDED too (RAS/BRAF matter in colorectal cancer): 400x keeps it under ~80k read pairs.
-    DemoSample("DEMO-T04", "P0004", "Dongshan County", "tumour_ffpe", 60, "COAD", ("EGFR_KRAS", "EXTENDED"),
-               "2026-11-17", depth=400, ffpe=True),
-    DemoSample("DEMO-G01", "P0005", "Anxian County", "blood_germline", None, "BRCA", ("BRCA",), "2026-11-18",
-               depth=300, spikes=(Spike(BRCA1_C68_69DEL, 0.5, "germline"),)),
-    DemoSample("DEMO-G02", "P0006", "Beiling County", "blood_germline", None, "HGSOC", ("BRCA",), "2026-11-18",
-               depth=300, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),)),
-    # The same patient's ovarian tumour: the germline BRCA2 variant at 0.5 in the tumour (no loss of the wild type).
-    DemoSample("DEMO-T05", "P0006", "Beiling County", "tumour_ffpe", 70, "HGSOC", ("BRCA",), "2026-11-18",
-               depth=600, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),), ffpe=True),
+    DemoSample(
+        "DEMO-T04", "P0004", "Dongshan County", "tumour_ffpe", 60, "COAD", WIDE, "2026-11-17",
+        depth=400, ffpe=True,
+    ),
+    DemoSample(
+        "DEMO-G01", "P0005", "Anxian County", "blood_germline", None, "BRCA", BRCA_ONLY, "2026-11-18",
+        depth=300, spikes=(Spike(BRCA1_C68_69DEL, 0.5, "germline"),),
+    ),
+    DemoSample(
+        "DEMO-G02", "P0006", "Beiling County", "blood_germline", None, "HGSOC", BRCA_ONLY, "2026-11-18",
+        depth=300, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),),
+    ),
+    # The same patient's ovarian tumour: her germline BRCA2 variant at 0.5 (no loss of the wild-type allele).
+    DemoSample(
+        "DEMO-T05", "P0006", "Beiling County", "tumour_ffpe", 70, "HGSOC", BRCA_ONLY, "2026-11-18",
+        depth=600, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),), ffpe=True,
+    ),
 ]  # fmt: skip
 SIMULATED = [replace(s, i7=i7, i5=i5) for s, (i7, i5) in zip(SIMULATED, UDI, strict=True)]
 
@@ -114,25 +130,35 @@ def _giab_lane(name: str) -> tuple[tuple[str, str, str], ...]:
     return (("L001", f"{base}_R1_001.fastq.gz", f"{base}_R2_001.fastq.gz"),)
 
 
+NA12878_READS = "demo/real_reads/NA12878_BRCA1/BRCA1"
+REF = "Reference material"
 REAL = [
-    DemoSample("NA12878", "P0007", "Reference material", "blood_germline", None, "BREAST", ("BRCA",), "2026-11-19",
-               lanes=(("L001", "demo/real_reads/NA12878_BRCA1/BRCA1_R1.fastq.gz",
-                       "demo/real_reads/NA12878_BRCA1/BRCA1_R2.fastq.gz"),)),
-    DemoSample("COLO829T", "P0008", "Reference material", "tumour_fresh", 100, "SKCM", ("EGFR_KRAS", "EXTENDED"),
-               "2026-11-19", lanes=_colo829_lanes("COLO829T", "S12")),
+    DemoSample(
+        "NA12878", "P0007", REF, "blood_germline", None, "BREAST", BRCA_ONLY, "2026-11-19",
+        lanes=(("L001", f"{NA12878_READS}_R1.fastq.gz", f"{NA12878_READS}_R2.fastq.gz"),),
+    ),
+    DemoSample(
+        "COLO829T", "P0008", REF, "tumour_fresh", 100, "SKCM", WIDE, "2026-11-19",
+        lanes=_colo829_lanes("COLO829T", "S12"),
+    ),
     # The matched normal of COLO829, run on the tumour's panels as the negative control for BRAF V600E.
-    DemoSample("COLO829BL", "P0008", "Reference material", "blood_germline", None, "SKCM",
-               ("EGFR_KRAS", "EXTENDED"), "2026-11-19", control="negative_control",
-               lanes=_colo829_lanes("COLO829BL", "S13")),
+    DemoSample(
+        "COLO829BL", "P0008", REF, "blood_germline", None, "SKCM", WIDE, "2026-11-19",
+        control="negative_control", lanes=_colo829_lanes("COLO829BL", "S13"),
+    ),
     # Two unrelated GIAB individuals' cancer-panel reads, wild type: negative controls (tumour type unknown).
-    DemoSample("GIABNEG-A", "P0009", "Reference material", "tumour_fresh", None, "NSCLC", ("EGFR_KRAS", "EXTENDED"),
-               "2026-11-19", control="negative_control", lanes=_giab_lane("GIABNEG-A")),
-    DemoSample("GIABNEG-B", "P0010", "Reference material", "tumour_fresh", None, "NSCLC", ("EGFR_KRAS", "EXTENDED"),
-               "2026-11-19", control="negative_control", lanes=_giab_lane("GIABNEG-B")),
+    DemoSample(
+        "GIABNEG-A", "P0009", REF, "tumour_fresh", None, "NSCLC", WIDE, "2026-11-19",
+        control="negative_control", lanes=_giab_lane("GIABNEG-A"),
+    ),
+    DemoSample(
+        "GIABNEG-B", "P0010", REF, "tumour_fresh", None, "NSCLC", WIDE, "2026-11-19",
+        control="negative_control", lanes=_giab_lane("GIABNEG-B"),
+    ),
 ]  # fmt: skip
 
 
-# --- fake identities ------------------------------------------------------------------------------------------
+# --- fake identities ----------------------------------------------------------------------------------------
 
 
 # Invented hospitals, keyed by the record-number prefix.
@@ -147,7 +173,7 @@ HOSPITALS = {
 
 @dataclass(frozen=True)
 class Patient:
-    """An invented person: given names are words like 示例 'example' and 测试 'test' so nobody mistakes them."""
+    """An invented person: given names are words like 示例 'example' and 测试 'test' (nobody real)."""
 
     pseudonym: str
     name_zh: str
@@ -215,7 +241,8 @@ def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[De
     """The protected manifest: created with mode 600 before any byte is written."""
     columns = [
         "patient", "name_zh", "name_pinyin", "sex", "birth_date", "resident_id", "hospital", "hospital_en",
-        "record_number", "ordering_clinician", "collection_date", "received_date", "germline_consent", "sample_ids",
+        "record_number", "ordering_clinician", "collection_date", "received_date", "germline_consent",
+        "sample_ids",
     ]  # fmt: skip
     lines = ["\t".join(columns)]
     for p in patients:
@@ -233,7 +260,7 @@ def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[De
     os.chmod(path, 0o600)  # in case a umask or an old file got in the way
 
 
-# --- artefacts ------------------------------------------------------------------------------------------------
+# --- artefacts ----------------------------------------------------------------------------------------------
 
 
 def hotspot_windows() -> list[tuple[str, int, int]]:
@@ -276,7 +303,7 @@ def demo_artefacts(samples: Sequence[DemoSample], seed: int) -> dict[str, list[A
         mine: list[Artefact] = []
         if s.ffpe:
             if "EGFR_KRAS" in s.panels:
-                # the batch's recurrent sites, each at this sample's own fraction (damage varies with fixation)
+                # the batch's recurrent sites, at this sample's own fraction (damage varies with fixation)
                 rng = np.random.default_rng(subseed(seed, s.sample_id, "recurrent"))
                 mine += [replace(a, fraction=round(float(rng.uniform(0.01, 0.04)), 4)) for a in recurrent]
             mine += pick_artefact_sites(coding, 2, "ffpe_deamination", subseed(seed, s.sample_id, "ffpe"),
@@ -286,7 +313,7 @@ def demo_artefacts(samples: Sequence[DemoSample], seed: int) -> dict[str, list[A
     return out
 
 
-# --- the batch ------------------------------------------------------------------------------------------------
+# --- the batch ----------------------------------------------------------------------------------------------
 
 
 def repo_relative(path: Path) -> str:

@@ -13,10 +13,10 @@ summary = summarise(
     check,
     gates=[Gate(g["metric"], g["op"], float(g["threshold"])) for g in smk.params.gates],
     thresholds=list(smk.params.thresholds),
-    fastp_jsons=[Path(p) for p in inp.get("fastp", [])],
-    samtools_stats=Path(inp.stats) if "stats" in inp.keys() else None,
-    regions_bed=Path(inp.regions) if "regions" in inp.keys() else None,
-    thresholds_bed=Path(inp.thresholds) if "thresholds" in inp.keys() else None,
+    fastp_jsons=[Path(p) for p in getattr(inp, "fastp", [])],
+    samtools_stats=Path(inp.stats) if hasattr(inp, "stats") else None,
+    regions_bed=Path(inp.regions) if hasattr(inp, "regions") else None,
+    thresholds_bed=Path(inp.thresholds) if hasattr(inp, "thresholds") else None,
 )
 tmp = Path(smk.output[0] + ".tmp")
 tmp.write_text(json.dumps(summary, indent=2) + "\n")

@@ -28,7 +28,9 @@ def write_sheet(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run_workflow(samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def run_workflow(
+    samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """Run Snakemake from the repository root on a batch; returns the completed process (not checked)."""
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     cmd = [

@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 from fixtures import drop_last_records, grch37_bam, reads_from_region, truncated_copy
+
 from oncopanel.inputs import check_bam, check_fastq_pair
 from oncopanel.reference import identify_build, read_chromosome_lengths
 
@@ -51,7 +52,8 @@ def test_r1_r2_count_differs(tmp_path):
 
 def test_sequence_quality_length_mismatch(tmp_path):
     r1, r2 = reads_from_region(tmp_path / "q", "chr12", 25245000, 25245700, n_pairs=5)
-    lines = gzip.open(r1, "rt").read().splitlines()
+    with gzip.open(r1, "rt") as fh:
+        lines = fh.read().splitlines()
     lines[7] = lines[7][:-3]  # quality of record 2 three bases short
     bad = tmp_path / "qual_R1.fastq.gz"
     bad.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))

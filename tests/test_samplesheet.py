@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import write_sheet
+
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 
-FQ = {"fastq_1": "demo/real_reads/NA12878_BRCA1/BRCA1_R1.fastq.gz", "fastq_2": "demo/real_reads/NA12878_BRCA1/BRCA1_R2.fastq.gz"}
+FQ = {
+    "fastq_1": "demo/real_reads/NA12878_BRCA1/BRCA1_R1.fastq.gz",
+    "fastq_2": "demo/real_reads/NA12878_BRCA1/BRCA1_R2.fastq.gz",
+}
 
 
 def problems_of(path) -> list[str]:

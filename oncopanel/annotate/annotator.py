@@ -223,14 +223,18 @@ class Annotator:
             parts = [self.sequence.fetch(t.chrom, s - 1, e) for s, e in sorted(t.exons)]
             genomic = "".join(parts)
             tx = revcomp(genomic) if t.minus else genomic
-            try:
-                if t.minus:
-                    lo = max(t.start - 1 - FLANK_READ, 0)
-                    flank = revcomp(self.sequence.fetch(t.chrom, lo, t.start - 1))
-                else:
-                    flank = self.sequence.fetch(t.chrom, t.end, t.end + FLANK_READ)
-            except InputError:
-                flank = ""
+            flank = ""
+            for size in (FLANK_READ, 1000, 300, 100):
+                # as much 3' flank as the available sequence holds
+                try:
+                    if t.minus:
+                        lo = max(t.start - 1 - size, 0)
+                        flank = revcomp(self.sequence.fetch(t.chrom, lo, t.start - 1))
+                    else:
+                        flank = self.sequence.fetch(t.chrom, t.end, t.end + size)
+                    break
+                except InputError:
+                    continue
             cds = tx[t.cds_first_index : t.cds_last_index + 1]
             cached = _TxSeq(tx, tx + flank, cds, translate(cds, stop=False))
             self._seqs[t.accession] = cached

@@ -182,9 +182,7 @@ def read_evidence(
     counts = {"alt_f1r2": 0, "alt_f2r1": 0, "ref_f1r2": 0, "ref_f2r1": 0, "alt_par": 0, "ref_par": 0}
     end_dist: list[int] = []
     own_edit = (
-        max(len(ref), len(alt)) - 1
-        if len(ref) != len(alt)
-        else sum(a != b for a, b in zip(ref, alt, strict=True))
+        max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
     for read in reads:
         if read.flag & SKIP_FLAGS or read.mapping_quality < min_mapq:

@@ -14,9 +14,7 @@ FILTERS: dict[str, str] = {
     "not_called": "Germline genotype carries no alternate allele",
     "low_alt_reads": "Alt-supporting reads below calling.*.filters.min_alt_reads",
     "low_vaf": "Allele fraction below calling.somatic.filters.min_vaf",
-    "low_base_quality": (
-        "Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"
-    ),
+    "low_base_quality": ("Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
     "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
     "orientation_bias": "Alt reads in one read orientation (F1R2/F2R1): FFPE deamination / oxoG-like",

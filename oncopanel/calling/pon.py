@@ -22,9 +22,7 @@ class PanelOfNormals:
         """The header line value: applied or not, with the reason."""
         n = len(self.normals)
         if self.applied(s):
-            return (
-                f"applied (batch {self.batch}: {n} normals; site needs >= {s.min_normals_with_alt} of them)"
-            )
+            return f"applied (batch {self.batch}: {n} normals; site needs >= {s.min_normals_with_alt} of them)"
         return f"not_applied (batch {self.batch}: {n} normals; needs >= {s.min_normals})"
 
     def flags(self, key: str, s: PonSettings) -> bool:

@@ -7,7 +7,6 @@ bgzip, tabix (rule calling_index; the second normalisation left-aligns the force
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from oncopanel.calling.evidence import (
 from oncopanel.calling.filters import FILTERS, germline_reasons, likely_germline, somatic_reasons
 from oncopanel.calling.pon import PanelOfNormals
 from oncopanel.calling.settings import CallingSettings, ParalogueRegion
-from oncopanel.model import HotspotResult, Variant
+from oncopanel.model import Variant
 
 Mode = Literal["germline", "somatic"]
 
@@ -46,7 +45,16 @@ FORMAT_AF = (
     "AF", "A", "Float",
     "Alt allele fraction: alt reads / all reads at the locus (FORMAT DP); computed by oncopanel",
 )  # fmt: skip
-KEY_RE = re.compile(r"(chr[0-9XYM]+):(\d+):([ACGTN]+)>([ACGTN]+)")
+
+
+@dataclass(frozen=True)
+class HotspotAllele:
+    """A hotspot allele detected by oncopanel.hotspots, with that engine's counts (for HOTSPOT / force-in)."""
+
+    hotspot_id: str
+    variant: Variant
+    depth: int
+    alt_count: int
 
 
 @dataclass
@@ -64,7 +72,7 @@ class SampleContext:
     reference: str  # indexed FASTA (bgzipped is fine for pysam)
     bam: str | None = None
     pon: PanelOfNormals | None = None
-    hotspots: tuple[HotspotResult, ...] = ()
+    hotspots: tuple[HotspotAllele, ...] = ()
 
 
 def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any:
@@ -101,9 +109,23 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
     return hdr
 
 
-def parse_keys(observed: str) -> list[Variant]:
-    """VCF keys (``chr7:55174771:AGGAATTAAGAGAAGC>A``) inside a hotspot result's ``observed`` text."""
-    return [Variant(c, int(p), r, a) for c, p, r, a in KEY_RE.findall(observed or "")]
+def left_align(v: Variant, fetch: Any) -> Variant:
+    """Trim shared bases and shift an indel left as far as the reference allows (bcftools norm's rule).
+
+    ``fetch(chrom, start0, end)`` returns reference bases. Keys then match freebayes' normalised records.
+    """
+    chrom, pos, ref, alt = v.chrom, v.pos, v.ref.upper(), v.alt.upper()
+    changed = True
+    while changed:  # Tan et al. 2015: trim the right end, extend left when an allele empties
+        changed = False
+        if ref and alt and ref[-1] == alt[-1]:
+            ref, alt, changed = ref[:-1], alt[:-1], True
+        if (not ref or not alt) and pos > 1:
+            before = fetch(chrom, pos - 2, pos - 1).upper()
+            ref, alt, pos, changed = before + ref, before + alt, pos - 1, True
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return Variant(chrom, pos, ref, alt)
 
 
 def _paralogue(ctx: SampleContext, settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
@@ -191,28 +213,27 @@ def _sample_level(
     return reasons
 
 
-def _hotspot_ids(hotspots: Iterable[HotspotResult]) -> dict[str, list[str]]:
+def _hotspot_ids(hotspots: Iterable[HotspotAllele]) -> dict[str, list[str]]:
     ids: dict[str, list[str]] = {}
     for h in hotspots:
-        if h.status == "detected":
-            for v in parse_keys(h.observed):
-                ids.setdefault(v.key, []).append(h.hotspot_id)
+        ids.setdefault(h.variant.key, []).append(h.hotspot_id)
     return ids
 
 
-def finalize(
-    raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, settings: CallingSettings
-) -> Summary:
+def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, settings: CallingSettings) -> Summary:
     """Write the contract VCF (uncompressed, unsorted) from freebayes' split, normalised calls."""
     import pysam
 
     summary = Summary()
-    hotspot_ids = _hotspot_ids(ctx.hotspots)
     written: set[str] = set()
     with (
         pysam.VariantFile(str(raw_vcf)) as src,
         pysam.FastaFile(ctx.reference) as fasta,
     ):
+        hotspots = tuple(
+            HotspotAllele(h.hotspot_id, left_align(h.variant, fasta.fetch), h.depth, h.alt_count) for h in ctx.hotspots
+        )
+        hotspot_ids = _hotspot_ids(hotspots)
         hdr = build_header(src.header, ctx, settings)
         with pysam.VariantFile(str(out_vcf), "w", header=hdr) as out:
             for rec in src:
@@ -237,7 +258,7 @@ def finalize(
                     summary.records += 1
                     summary.passed += not reasons
             if ctx.mode == "somatic" and settings.force_hotspots:
-                _force_hotspots(out, ctx, settings, fasta, written, summary)
+                _force_hotspots(out, hotspots, ctx, settings, fasta, written, summary)
     return summary
 
 
@@ -248,37 +269,37 @@ def _set_filter(new: Any, reasons: list[str]) -> None:
 
 
 def _force_hotspots(
-    out: Any, ctx: SampleContext, settings: CallingSettings, fasta: Any, written: set[str], summary: Summary
+    out: Any,
+    hotspots: tuple[HotspotAllele, ...],
+    ctx: SampleContext,
+    settings: CallingSettings,
+    fasta: Any,
+    written: set[str],
+    summary: Summary,
 ) -> None:
     """Write detected hotspot alleles freebayes missed, with the hotspot engine's counts (ORIGIN=hotspot)."""
-    for h in ctx.hotspots:
-        if h.status != "detected":
+    for h in hotspots:
+        v = h.variant
+        if v.key in written:
             continue
-        variants = parse_keys(h.observed)
-        if not variants:
+        if fasta.fetch(v.chrom, v.pos - 1, v.pos - 1 + len(v.ref)).upper() != v.ref:
             summary.unforced.append(h.hotspot_id)
             continue
-        for v in variants:
-            if v.key in written:
-                continue
-            if fasta.fetch(v.chrom, v.pos - 1, v.pos - 1 + len(v.ref)).upper() != v.ref:
-                summary.unforced.append(h.hotspot_id)
-                continue
-            new = out.header.new_record(
-                contig=v.chrom, start=v.pos - 1, stop=v.pos - 1 + len(v.ref), alleles=(v.ref, v.alt)
-            )
-            new.info["ORIGIN"] = "hotspot"
-            new.info["HOTSPOT"] = h.hotspot_id
-            s = new.samples[0]
-            s["GT"] = (0, 1)
-            s["DP"] = h.depth
-            s["AD"] = (max(0, h.depth - h.alt_count), h.alt_count)
-            s["AF"] = (round(h.vaf if h.vaf is not None else h.alt_count / max(1, h.depth), 5),)
-            vaf = s["AF"][0]
-            reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, vaf, ctx, settings, None)
-            _set_filter(new, reasons)
-            out.write(new)
-            written.add(v.key)
-            summary.forced.append(v.key)
-            summary.records += 1
-            summary.passed += not reasons
+        new = out.header.new_record(
+            contig=v.chrom, start=v.pos - 1, stop=v.pos - 1 + len(v.ref), alleles=(v.ref, v.alt)
+        )
+        new.info["ORIGIN"] = "hotspot"
+        new.info["HOTSPOT"] = h.hotspot_id
+        vaf = round(h.alt_count / h.depth, 5) if h.depth else 0.0
+        s = new.samples[0]
+        s["GT"] = (0, 1)
+        s["DP"] = h.depth
+        s["AD"] = (max(0, h.depth - h.alt_count), h.alt_count)
+        s["AF"] = (vaf,)
+        reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, vaf, ctx, settings, None)
+        _set_filter(new, reasons)
+        out.write(new)
+        written.add(v.key)
+        summary.forced.append(v.key)
+        summary.records += 1
+        summary.passed += not reasons

@@ -66,6 +66,10 @@ class TruncationRegion:
 class SpliceSiteRule:
     strength: str
     why: str
+    allele_strengths: dict[str, str] = field(default_factory=dict)  # "-1A" -> strength for c.N-1>A
+
+    def strength_for(self, offset: int, alt: str) -> str:
+        return self.allele_strengths.get(f"{offset:+d}{alt}", self.strength)
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,7 @@ def parse_germline_rules(raw: dict) -> GermlineRules:
         version=str(raw["version"]),
         citation=" ".join(raw["citation"].split()),
         points=points,
-        thresholds=tuple(
-            (int(t["min_points"]), t["classification"]) for t in raw["classification_thresholds"]
-        ),
+        thresholds=tuple((int(t["min_points"]), t["classification"]) for t in raw["classification_thresholds"]),
         pvs1_labels=dict(raw["pvs1_labels"]),
         truncating=frozenset(raw["consequences"]["truncating"]),
         canonical_splice=frozenset(raw["consequences"]["canonical_splice"]),
@@ -158,6 +160,7 @@ def parse_germline_rules(raw: dict) -> GermlineRules:
     for g in rules.genes.values():
         used |= {g.start_loss_strength, *(r.strength for r in g.truncation_regions)}
         used |= {s.strength for s in g.splice_sites.values()}
+        used |= {a for s in g.splice_sites.values() for a in s.allele_strengths.values()}
     unknown = used - points.keys()
     if unknown:
         raise InputError(f"germline rules: strengths {sorted(unknown)} have no points in 'points'")
@@ -357,6 +360,12 @@ def _truncation(annotation: Annotation, gene: GeneRules) -> Pvs1Call:
     )
 
 
+def _snv_alt(hgvs_c: str) -> str:
+    """'c.4097-1G>A' -> 'A'; '' for anything but a substitution."""
+    head, _, alt = hgvs_c.partition(">")
+    return alt.strip() if head and len(alt.strip()) == 1 else ""
+
+
 def _splice_position(hgvs_c: str) -> CPosition | None:
     for position in c_positions(hgvs_c):
         if abs(position.offset) in (1, 2):
@@ -375,7 +384,9 @@ def _canonical_splice(annotation: Annotation, gene: GeneRules, rules: GermlineRu
     site = f"{position.base}{'+' if position.offset > 0 else '-'}"
     rule = gene.splice_sites.get(site)
     if rule is not None:
-        return Pvs1Call(rule.strength, f"c.{site}{abs(position.offset)}: {rule.why}")
+        strength = rule.strength_for(position.offset, _snv_alt(annotation.hgvs_c))
+        why = rule.why if strength == rule.strength else "allele-specific outcome in the VCEP splice-site table"
+        return Pvs1Call(strength, f"c.{site}{abs(position.offset)}: {why}")
     where = f"c.{site}{abs(position.offset)}"
     return Pvs1Call("very_strong", f"canonical splice site {where}: frameshift or loss of a critical region")
 

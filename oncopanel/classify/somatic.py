@@ -121,15 +121,11 @@ def supporting_evidence(annotation: Annotation, evidence: Iterable[Evidence]) ->
     """Rows that may lift a tier: same gene, and not 'Does Not Support'."""
     gene = annotation.gene.upper()
     return [
-        e
-        for e in evidence
-        if e.direction.strip().lower() != NOT_SUPPORTING and (not e.gene or e.gene.upper() == gene)
+        e for e in evidence if e.direction.strip().lower() != NOT_SUPPORTING and (not e.gene or e.gene.upper() == gene)
     ]
 
 
-def _without_evidence(
-    annotation: Annotation, known_benign: bool, cancer_genes: Collection[str] | None
-) -> TierResult:
+def _without_evidence(annotation: Annotation, known_benign: bool, cancer_genes: Collection[str] | None) -> TierResult:
     consequences = set(annotation.consequence)
     if known_benign:
         return TierResult("IV", "benign or likely benign (e.g. common polymorphism); no cancer evidence")
