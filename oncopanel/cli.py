@@ -12,6 +12,7 @@ from oncopanel.errors import OncopanelError
 # Modules exposing `register(subparsers)`; each adds its subcommands with set_defaults(func=...).
 SUBCOMMAND_MODULES = (
     "oncopanel.reference_cli",
+    "oncopanel.commands",
     "oncopanel.batch.cli",
 )
 

@@ -137,13 +137,7 @@ def load_hotspots(path: Path | None = None) -> list[Hotspot]:
 
 
 def _log_pmf(k: int, n: int, p: float) -> float:
-    return (
-        math.lgamma(n + 1)
-        - math.lgamma(k + 1)
-        - math.lgamma(n - k + 1)
-        + k * math.log(p)
-        + (n - k) * math.log1p(-p)
-    )
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
 
 
 def binom_sf(k: int, n: int, p: float) -> float:
@@ -317,13 +311,7 @@ class HotspotCounts:
 
 def _usable(read, min_mapping_quality: int) -> bool:
     return (
-        not (
-            read.is_unmapped
-            or read.is_duplicate
-            or read.is_secondary
-            or read.is_supplementary
-            or read.is_qcfail
-        )
+        not (read.is_unmapped or read.is_duplicate or read.is_secondary or read.is_supplementary or read.is_qcfail)
         and read.mapping_quality >= min_mapping_quality
     )
 
@@ -375,20 +363,18 @@ class _Event:
 
 
 def _read_events(read, ref: str, ref_start0: int, min_bq: int) -> list[_Event] | None:
-    """Differences from the reference within the fetched sequence; None if an insertion is low quality."""
+    """Indels within the fetched sequence, plus the mismatches near them (a delins is often written as an
+    indel next to mismatches); None if an insertion is low quality. Reads without indels cost one CIGAR pass."""
     seq, quals = read.query_sequence, read.query_qualities
     qpos, rpos = 0, read.reference_start
     ref_end = ref_start0 + len(ref)
     events: list[_Event] = []
+    blocks: list[tuple[int, int]] = []  # (ref start, query start) of aligned blocks, with their lengths below
+    lengths: list[int] = []
     for op, length in read.cigartuples:
         if op in (0, 7, 8):
-            for i in range(length):
-                r = rpos + i
-                if ref_start0 <= r < ref_end:
-                    base = seq[qpos + i].upper()
-                    good = quals is None or quals[qpos + i] >= min_bq
-                    if good and base != "N" and base != ref[r - ref_start0]:
-                        events.append(_Event(r, r + 1, base, False))
+            blocks.append((rpos, qpos))
+            lengths.append(length)
             qpos += length
             rpos += length
         elif op == 1:
@@ -405,7 +391,18 @@ def _read_events(read, ref: str, ref_start0: int, min_bq: int) -> list[_Event] |
             rpos += length
         elif op == 3:
             rpos += length
-    return events
+    if not events:
+        return events
+    margin = 4 * EVENT_MERGE_GAP
+    near = [(e.start0 - margin, e.end0 + margin) for e in events]
+    for (r0, q0), length in zip(blocks, lengths, strict=True):
+        for lo, hi in near:
+            for r in range(max(r0, lo, ref_start0), min(r0 + length, hi, ref_end)):
+                q = q0 + r - r0
+                base = seq[q].upper()
+                if (quals is None or quals[q] >= min_bq) and base != "N" and base != ref[r - ref_start0]:
+                    events.append(_Event(r, r + 1, base, False))
+    return list(dict.fromkeys(events))  # a mismatch near two indels is found twice
 
 
 def _clusters(events: list[_Event]) -> list[list[_Event]]:
@@ -441,9 +438,7 @@ def _cluster_allele(group: list[_Event], ref: str, ref_start0: int) -> tuple[int
     return start0, end0, alt_seq
 
 
-def _shift_3prime(
-    start0: int, end0: int, alt: str, ref: str, ref_start0: int, strand: str
-) -> tuple[int, int, str]:
+def _shift_3prime(start0: int, end0: int, alt: str, ref: str, ref_start0: int, strand: str) -> tuple[int, int, str]:
     """Move a pure deletion or insertion as far 3' (transcript orientation) as the sequence allows."""
     i, j = start0 - ref_start0, end0 - ref_start0
     if alt and i == j:  # insertion before ref[i]
@@ -527,9 +522,7 @@ def _codon_allele(hotspot: Hotspot, plus_bases: str) -> tuple[str, Variant, str]
         return None
     diffs = [i for i, (a, b) in enumerate(zip(ref_plus, plus_bases, strict=True)) if a != b]
     first, last = diffs[0], diffs[-1]
-    variant = Variant(
-        hotspot.chrom, hotspot.start + first, ref_plus[first : last + 1], plus_bases[first : last + 1]
-    )
+    variant = Variant(hotspot.chrom, hotspot.start + first, ref_plus[first : last + 1], plus_bases[first : last + 1])
     error_class = substitution_class(ref_plus[first], plus_bases[first]) if len(diffs) == 1 else "mnv"
     tx_bases = plus_bases if hotspot.strand == "+" else reverse_complement(plus_bases)
     if hotspot.kind == "snv":
@@ -568,11 +561,7 @@ def count_hotspot(
     fetch0 = min(hotspot.start, hotspot.window_start) - 1
     fetch_end = max(hotspot.end, hotspot.window_end)
     ref_start0 = max(0, fetch0 - REFERENCE_FLANK)
-    ref = (
-        reference.fetch(hotspot.chrom, ref_start0, fetch_end + REFERENCE_FLANK).upper()
-        if hotspot.is_class
-        else ""
-    )
+    ref = reference.fetch(hotspot.chrom, ref_start0, fetch_end + REFERENCE_FLANK).upper() if hotspot.is_class else ""
     per_read: dict[str, list[str]] = defaultdict(list)
     alleles: dict[str, tuple[str, Variant, str]] = {}
     for read in bam.fetch(hotspot.chrom, fetch0, fetch_end):
@@ -675,22 +664,18 @@ def _call(
     )
 
 
-def assess_hotspot(
-    counts: HotspotCounts, thresholds: Thresholds, background: BackgroundError
-) -> HotspotEvaluation:
+def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: BackgroundError) -> HotspotEvaluation:
     """Status, VAF with Wilson 95% CI, and LoD for one hotspot from its counts."""
     hs, depth = counts.hotspot, counts.depth
     if hs.is_class:
         total = counts.class_alt_count
         rate = background.rate(hs.hotspot_id, "*", "deletion" if hs.kind == "deletion_class" else "insertion")
         top = counts.alleles[0] if counts.alleles else None
-        forms = [a.form for a in counts.alleles if a.alt_count >= max(2, 0.1 * total)] or (
-            [top.form] if top else []
-        )
+        forms = [a.form for a in counts.alleles if a.alt_count >= max(2, 0.1 * total)] or ([top.form] if top else [])
         calls = (
-            _call(
-                hs.hotspot_id, ";".join(forms), top.variant if top else None, total, depth, rate, thresholds
-            ),
+            (_call(hs.hotspot_id, ";".join(forms), top.variant if top else None, total, depth, rate, thresholds),)
+            if total
+            else ()
         )
     else:
         calls = tuple(
@@ -714,10 +699,7 @@ def assess_hotspot(
     ci = wilson_interval(alt, depth) if depth else (None, None)
     vaf = alt / depth if depth else None
     lod_text = f"{lod:.2%}" if lod is not None else "none"
-    seen = (
-        ", ".join(f"{c.form} {c.alt_count}/{depth} (p={c.p_value:.2g})" for c in calls)
-        or "no alternate reads"
-    )
+    seen = ", ".join(f"{c.form} {c.alt_count}/{depth} (p={c.p_value:.2g})" for c in calls) or "no alternate reads"
     extra = f"; {counts.discordant} discordant overlapping fragments left out" if counts.discordant else ""
     if detected:
         status, observed = "detected", ";".join(dict.fromkeys(c.form for c in detected))
@@ -923,9 +905,7 @@ RESULT_COLUMNS = ["sample_id"] + [f.name for f in fields(HotspotResult)]
 _FLOAT_COLUMNS = ("vaf", "vaf_ci_low", "vaf_ci_high", "lod")
 
 
-def _rows(
-    results: Mapping[str, Sequence[HotspotResult]] | Sequence[HotspotResult], sample_id: str
-) -> list[dict]:
+def _rows(results: Mapping[str, Sequence[HotspotResult]] | Sequence[HotspotResult], sample_id: str) -> list[dict]:
     by_sample = results if isinstance(results, Mapping) else {sample_id: results}
     return [{"sample_id": s, **asdict(r)} for s, rs in by_sample.items() for r in rs]
 

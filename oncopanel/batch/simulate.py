@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 # Panel mix of a regional centre (share of requests); tumour-only panels dominate.
@@ -45,3 +47,83 @@ def write_manifest(rows: list[dict[str, str]], path: Path | str) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+@dataclass
+class PooledRun:
+    """What a pooled FASTQ pair should demultiplex into: the records each sample must get back, exactly."""
+
+    expected: dict[str, list[tuple[bytes, bytes]]]  # sample -> [(R1 record, R2 record)] as demux must write them
+    hopped: int
+    unknown: int
+    corrected: dict[str, int]
+
+
+def _mutate(seq: str, rng: random.Random) -> str:
+    pos = rng.randrange(len(seq))
+    return seq[:pos] + rng.choice([b for b in "ACGTN" if b != seq[pos]]) + seq[pos + 1 :]
+
+
+def pool_reads(
+    reads: dict[str, list[tuple[str, str, str, str]]], indexes: dict[str, tuple[str, str]], r1_out: Path | str,
+    r2_out: Path | str, platform: str = "illumina", i5_orientation: str = "forward", error_rate: float = 0.05,
+    hop_rate: float = 0.02, unknown_rate: float = 0.01, seed: int = 11,
+) -> PooledRun:  # fmt: skip
+    """Write a pooled, shuffled FASTQ pair (gzip) from each sample's reads [(seq1, qual1, seq2, qual2)].
+
+    Index errors: with `error_rate` a read gets one substitution (A/C/G/T/N) in i7, in i5, or one in each.
+    `hop_rate` of reads carry another sample's i5 (index hopping); `unknown_rate` carry a random barcode.
+    i5 indexes are given forward strand and written as the instrument in `i5_orientation` would read them.
+    """
+    rng = random.Random(seed)
+    names = sorted(reads)
+    order = [(sid, n) for sid in names for n in range(len(reads[sid]))]
+    rng.shuffle(order)
+    expected: dict[str, list[tuple[bytes, bytes]]] = {sid: [] for sid in names}
+    corrected = dict.fromkeys(names, 0)
+    hopped = unknown = 0
+    with gzip.open(r1_out, "wb", compresslevel=1) as out1, gzip.open(r2_out, "wb", compresslevel=1) as out2:
+        for serial, (sid, n) in enumerate(order, start=1):
+            seq1, qual1, seq2, qual2 = reads[sid][n]
+            i7, i5 = indexes[sid]
+            kind = rng.random()
+            if kind < hop_rate and len(names) > 1:
+                i5 = indexes[rng.choice([s for s in names if s != sid])][1]
+                hopped += 1
+            elif kind < hop_rate + unknown_rate:
+                i7 = "".join(rng.choice("ACGT") for _ in i7)
+                i5 = "".join(rng.choice("ACGT") for _ in i5)
+                unknown += 1
+            elif kind < hop_rate + unknown_rate + error_rate:
+                which = rng.choice(("i7", "i5", "both"))
+                i7 = _mutate(i7, rng) if which in ("i7", "both") else i7
+                i5 = _mutate(i5, rng) if which in ("i5", "both") else i5
+                corrected[sid] += 1
+            read_i5 = _revcomp(i5) if i5_orientation == "reverse_complement" else i5
+            if platform == "mgi":
+                name = f"V350000001L1C{1 + serial // 1_000_000:03d}R{serial % 1000:03d}{serial:07d}"
+                rec1 = f"@{name}/1\n{seq1}\n+\n{qual1}\n"
+                rec2 = f"@{name}/2\n{seq2}\n+\n{qual2}\n"
+                raw2 = f"@{name}/2\n{seq2}{i7}{read_i5}\n+\n{qual2}{'F' * (len(i7) + len(i5))}\n"
+            else:
+                name = f"OPSIM:7:HPOOLAAXX:1:1101:{1000 + serial % 30000}:{serial}"
+                rec1 = f"@{name} 1:N:0:{i7}+{read_i5}\n{seq1}\n+\n{qual1}\n"
+                rec2 = raw2 = f"@{name} 2:N:0:{i7}+{read_i5}\n{seq2}\n+\n{qual2}\n"
+            out1.write(rec1.encode())
+            out2.write(raw2.encode())
+            if kind >= hop_rate + unknown_rate or (kind < hop_rate and len(names) == 1):
+                expected[sid].append((rec1.encode(), rec2.encode()))
+    return PooledRun(expected, hopped, unknown, corrected)
+
+
+def _revcomp(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
+
+
+def random_reads(n: int, length: int, rng: random.Random) -> list[tuple[str, str, str, str]]:
+    """Read pairs of random bases and qualities (content does not matter to demultiplexing)."""
+    return [
+        ("".join(rng.choices("ACGT", k=length)), "".join(rng.choices("FFF:,", k=length)),
+         "".join(rng.choices("ACGT", k=length)), "".join(rng.choices("FFF:,", k=length)))
+        for _ in range(n)
+    ]  # fmt: skip

@@ -112,3 +112,28 @@ def multiqc_inputs(wc):
         if inputs_ok(s):
             files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
     return files
+
+
+# ---- audit log: one chained entry when a run starts and when it ends ----------------------------------------
+AUDIT_LOG = Path(f"{R}/audit.log")
+DELIVERABLES = ("qc/*.qc.json", "calls/*.vcf.gz", "hotspots/*.tsv", "result/*.json", "reports/*.pdf")
+
+
+def audit_event(event):
+    import sys
+
+    from oncopanel.audit import append_entry
+    from oncopanel.provenance import pipeline_version, sha256_file
+
+    details = {
+        "pipeline_version": pipeline_version(),
+        "command": " ".join(sys.argv[1:]),
+        "reference": REF,
+        "samples": SAMPLES,
+        "sample_sheet_sha256": sha256_file(config["samples"]),
+    }
+    if event != "run_started":
+        details["outputs"] = {
+            str(p.relative_to(R)): sha256_file(p) for pattern in DELIVERABLES for p in sorted(Path(R).glob(pattern))
+        }
+    append_entry(AUDIT_LOG, event, details)

@@ -1,0 +1,307 @@
+"""Demultiplexing a pooled run delivered as undetermined FASTQ into per-sample gzipped FASTQ pairs.
+
+Where the index sequences are:
+- Illumina (bcl2fastq / BCL Convert "Undetermined" output): in the read header comment, `@inst:run:flowcell:
+  lane:tile:x:y 1:N:0:ACGTACGT+TTGCAAGC` — i7, then `+`, then i5 as the instrument read it.
+- MGI/DNBSEQ: reads are named `@V350012345L1C001R0010000001/1` (flowcell, lane, column, row, DNB) and carry no
+  index in the name. We follow MGI's splitBarcode convention that the barcode is sequenced after the insert on
+  the 3' end of read 2 (splitBarcode's `-b <start> <length> <mismatch>` counts positions along read 2): read 2 =
+  insert + i7 barcode + i5 ("dual") barcode. The barcode bases are trimmed from read 2 on output, so each
+  sample's read 2 is the insert alone, as splitBarcode writes it.
+
+Samples are given with i5 as the kit gives it (forward strand). `i5_orientation="reverse_complement"` means the
+instrument reads the reverse complement (e.g. NextSeq 500/550, MiniSeq, NovaSeq 6000 v1.5 reagents).
+
+Matching: each index is looked up in a dict holding every exact index and every variant within
+`max_mismatches` substitutions (N included); a variant within reach of two indexes is dropped, so a corrected
+read is never ambiguous. Both indexes resolved to one sample: assigned. Both resolved but to different samples
+(only possible with unique dual indexes): an index-hopped pair, counted and written to Undetermined. Otherwise
+undetermined, with the most common unknown barcodes reported.
+
+Output, written to temporary names and renamed when complete: `<sample>_R1.fastq.gz`, `<sample>_R2.fastq.gz`,
+`Undetermined_R1.fastq.gz`, `Undetermined_R2.fastq.gz`, `demux_report.json`, `demux_counts.tsv`. Compression is
+gzip level 1 in independent gzip members (a valid gzip stream), compressed on a worker thread: zlib releases the
+GIL, so parsing and compression overlap.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import itertools
+import json
+import os
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from oncopanel.batch.indexes import reverse_complement
+from oncopanel.errors import InputError
+
+UNDETERMINED = "Undetermined"
+_FLUSH_BYTES = 1 << 20
+_HOPPED, _UNKNOWN = -1, -2
+
+
+@dataclass
+class DemuxStats:
+    platform: str
+    i5_orientation: str
+    max_mismatches: int
+    read_pairs: int = 0
+    assigned: dict[str, int] = field(default_factory=dict)
+    corrected: dict[str, int] = field(default_factory=dict)  # assigned with >= 1 mismatch in an index
+    hopped_pairs: dict[str, int] = field(default_factory=dict)  # "i7 of A + i5 of B" -> read pairs
+    undetermined: int = 0  # not assigned, hopped pairs included
+    top_unknown_barcodes: dict[str, int] = field(default_factory=dict)
+    ambiguous_variants: int = 0  # mismatch variants dropped because two indexes reach them
+
+    @property
+    def hopped(self) -> int:
+        return sum(self.hopped_pairs.values())
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "hopped": self.hopped}
+
+
+def _variants(seq: str, max_mismatches: int) -> set[str]:
+    out = {seq}
+    for positions in itertools.combinations(range(len(seq)), max_mismatches):
+        for bases in itertools.product("ACGTN", repeat=max_mismatches):
+            s = list(seq)
+            for pos, base in zip(positions, bases, strict=True):
+                s[pos] = base
+            out.add("".join(s))
+    if max_mismatches > 1:
+        out |= _variants(seq, max_mismatches - 1)
+    return out
+
+
+def index_lookup(indexes: Sequence[str], max_mismatches: int) -> tuple[dict[bytes, tuple[int, int]], int]:
+    """Observed sequence -> (position in `indexes`, mismatches), and how many variants were ambiguous."""
+    table: dict[bytes, tuple[int, int]] = {}
+    ambiguous: set[bytes] = set()
+    for n, seq in enumerate(indexes):
+        for variant in _variants(seq, max_mismatches) if max_mismatches else {seq}:
+            key = variant.encode()
+            d = sum(a != b for a, b in zip(variant, seq, strict=True))
+            if key in table and table[key][0] != n:
+                if table[key][1] == d:
+                    ambiguous.add(key)
+                elif d < table[key][1]:
+                    table[key] = (n, d)
+                    ambiguous.discard(key)
+            else:
+                table[key] = (n, d)
+    for key in ambiguous:
+        del table[key]
+    return table, len(ambiguous)
+
+
+class _GzipSink:
+    """Buffered writer of gzip members; compression runs on a shared thread pool, members written in order."""
+
+    def __init__(self, path: Path, pool: ThreadPoolExecutor):
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.path = path
+        self.handle = self.tmp.open("wb")
+        self.pool = pool
+        self.buffer: list[bytes] = []
+        self.size = 0
+        self.pending: list[Future] = []
+
+    def add(self, record: bytes) -> None:
+        self.buffer.append(record)
+        self.size += len(record)
+        if self.size >= _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.pending.append(self.pool.submit(gzip.compress, b"".join(self.buffer), 1, mtime=0))
+            self.buffer, self.size = [], 0
+        while self.pending and self.pending[0].done():
+            self.handle.write(self.pending.pop(0).result())
+
+    def close(self) -> None:
+        self.flush()
+        for future in self.pending:
+            self.handle.write(future.result())
+        if self.handle.tell() == 0:
+            self.handle.write(gzip.compress(b"", 1, mtime=0))  # an empty but valid gzip file
+        self.handle.close()
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _open_fastq(path: Path | str):
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: FASTQ not found")
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def demultiplex(
+    r1: Path | str,
+    r2: Path | str,
+    samples: Sequence[tuple[str, str, str]],
+    out_dir: Path | str,
+    platform: str = "illumina",
+    i5_orientation: str = "forward",
+    max_mismatches: int = 1,
+) -> DemuxStats:
+    """Split a pooled read pair file by (sample_id, i7, i5 forward strand); see the module docstring."""
+    if platform not in ("illumina", "mgi"):
+        raise InputError(f"platform must be illumina or mgi, not {platform!r}")
+    if i5_orientation not in ("forward", "reverse_complement"):
+        raise InputError(f"i5_orientation must be forward or reverse_complement, not {i5_orientation!r}")
+    ids = [s[0] for s in samples]
+    if len(set(ids)) != len(ids) or not ids:
+        raise InputError("demultiplex: sample ids must be unique and at least one sample given")
+    i7s = [s[1].upper() for s in samples]
+    i5s = [(reverse_complement(s[2].upper()) if i5_orientation == "reverse_complement" else s[2].upper())
+           for s in samples]  # fmt: skip
+    i7_table, amb7 = index_lookup(i7s, max_mismatches)
+    i5_table, amb5 = index_lookup(i5s, max_mismatches)
+    i7_len, i5_len = len(i7s[0]), len(i5s[0])
+    if platform == "mgi" and any(len(a) != i7_len or len(b) != i5_len for a, b in zip(i7s, i5s, strict=True)):
+        raise InputError("demultiplex: MGI barcodes are cut from read 2 by length: all i7 (and all i5) must match")
+    stats = DemuxStats(platform, i5_orientation, max_mismatches, ambiguous_variants=amb7 + amb5)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = [*ids, UNDETERMINED]
+    with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
+        sinks = [(_GzipSink(out / f"{n}_R1.fastq.gz", pool), _GzipSink(out / f"{n}_R2.fastq.gz", pool)) for n in names]
+        try:
+            counts, corrected, hops, unknown = _split(
+                r1, r2, platform, i7_table, i5_table, i7_len + i5_len, i7_len, sinks, len(ids)
+            )
+            for a, b in sinks:
+                a.close()
+                b.close()
+        except BaseException:
+            for a, b in sinks:
+                a.discard()
+                b.discard()
+            raise
+    for a, b in sinks:
+        a.commit()
+        b.commit()
+    stats.read_pairs = sum(counts)
+    stats.assigned = {sid: counts[n] for n, sid in enumerate(ids)}
+    stats.corrected = {sid: corrected[n] for n, sid in enumerate(ids)}
+    stats.undetermined = counts[len(ids)]
+    stats.hopped_pairs = {f"{i7s[a]}+{i5s[b]} ({ids[a]} i7, {ids[b]} i5)": c for (a, b), c in hops.most_common()}
+    stats.top_unknown_barcodes = {b.decode(errors="replace"): c for b, c in unknown.most_common(20)}
+    _write_reports(out, stats, samples)
+    return stats
+
+
+def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_samples):
+    """The hot loop: one pass over both files; resolution of each distinct barcode is cached."""
+    counts = [0] * (n_samples + 1)
+    corrected = [0] * n_samples
+    hops: Counter = Counter()
+    unknown: Counter = Counter()
+    cache: dict[bytes, tuple[int, bool]] = {}
+    mgi = platform == "mgi"
+    adds = [(a.add, b.add) for a, b in sinks]
+    with _open_fastq(r1) as f1, _open_fastq(r2) as f2:
+        # strict zips: a truncated record or files of unequal length raise instead of losing reads quietly.
+        pairs = zip(zip(f1, f1, f1, f1, strict=True), zip(f2, f2, f2, f2, strict=True), strict=True)
+        try:
+            for (h1, s1, p1, q1), (h2, s2, p2, q2) in pairs:
+                if mgi:
+                    same_name = h1[:-3] == h2[:-3]
+                    barcode = s2[-barcode_len - 1 : -1]
+                else:
+                    space = h1.find(b" ")
+                    same_name = h1[:space] == h2[:space]
+                    barcode = h1[h1.rfind(b":") + 1 : -1]
+                if not same_name:
+                    raise InputError(f"{r1} / {r2}: mates out of step: {h1.strip()!r} vs {h2.strip()!r}")
+                hit = cache.get(barcode)
+                if hit is None:
+                    hit = _resolve(barcode, mgi, i7_len, i7_table, i5_table)
+                    if len(cache) < 1_000_000:
+                        cache[barcode] = hit
+                target, was_corrected = hit
+                if target >= 0:
+                    counts[target] += 1
+                    corrected[target] += was_corrected
+                    if mgi:
+                        s2, q2 = s2[: -barcode_len - 1] + b"\n", q2[: -barcode_len - 1] + b"\n"
+                else:
+                    counts[n_samples] += 1
+                    if target == _HOPPED:
+                        hops[_resolve_pair(barcode, mgi, i7_len, i7_table, i5_table)] += 1
+                    elif len(unknown) < 100_000 or barcode in unknown:
+                        unknown[barcode] += 1
+                    target = n_samples
+                add1, add2 = adds[target]
+                add1(h1 + s1 + p1 + q1)
+                add2(h2 + s2 + p2 + q2)
+        except ValueError as exc:
+            raise InputError(
+                f"{r1} / {r2}: truncated FASTQ record or different numbers of reads "
+                f"(after {sum(counts)} read pairs): {exc}"
+            ) from exc
+    return counts, corrected, hops, unknown
+
+
+def _split_barcode(barcode: bytes, mgi: bool, i7_len: int) -> tuple[bytes, bytes]:
+    if mgi:
+        return barcode[:i7_len], barcode[i7_len:]
+    i7, _, i5 = barcode.partition(b"+")
+    return i7, i5
+
+
+def _resolve(barcode, mgi, i7_len, i7_table, i5_table) -> tuple[int, bool]:
+    i7, i5 = _split_barcode(barcode, mgi, i7_len)
+    a, b = i7_table.get(i7), i5_table.get(i5)
+    if a is None or b is None:
+        return _UNKNOWN, False
+    if a[0] != b[0]:
+        return _HOPPED, False
+    return a[0], bool(a[1] or b[1])
+
+
+def _resolve_pair(barcode, mgi, i7_len, i7_table, i5_table) -> tuple[int, int]:
+    i7, i5 = _split_barcode(barcode, mgi, i7_len)
+    return i7_table[i7][0], i5_table[i5][0]
+
+
+def _write_reports(out: Path, stats: DemuxStats, samples: Sequence[tuple[str, str, str]]) -> None:
+    report = out / "demux_report.json"
+    tmp = report.with_name(f".{report.name}.tmp")
+    tmp.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
+    os.replace(tmp, report)
+    table = out / "demux_counts.tsv"
+    tmp = table.with_name(f".{table.name}.tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["sample_id", "i7", "i5", "read_pairs", "corrected_index", "fraction"])
+        total = max(stats.read_pairs, 1)
+        for sid, i7, i5 in samples:
+            n = stats.assigned[sid]
+            writer.writerow([sid, i7, i5, n, stats.corrected[sid], f"{n / total:.4f}"])
+        writer.writerow([UNDETERMINED, "", "", stats.undetermined, "", f"{stats.undetermined / total:.4f}"])
+        writer.writerow(["index_hopped", "", "", stats.hopped, "", f"{stats.hopped / total:.4f}"])
+    os.replace(tmp, table)
+
+
+def crc_of_fastq(path: Path | str) -> int:
+    """CRC32 of a FASTQ's decompressed bytes: a cheap identity check for tests and benchmarks."""
+    crc = 0
+    with _open_fastq(path) as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc

@@ -1,0 +1,366 @@
+"""Build the knowledge base from its sources: CIViC 01-Aug-2021, the curated approvals table and the DOID -> OncoTree
+crosswalk. The built table (kb.tsv) is never edited by hand.
+
+Versioning: version = build date + the first 12 hex digits of the SHA-256 of the built table. A rebuild that changes
+nothing keeps the previous version. Every new version gets a CHANGELOG.md section (rows added, removed, changed).
+A biomarker-drug-tumour match of the previous version that disappears fails the build unless
+acknowledged_removals.tsv (the changelog's hand-written part) lists it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from oncopanel.errors import OncopanelError, ValidationError
+from oncopanel.knowledge.biomarker import normalised_name, parse_biomarker
+from oncopanel.knowledge.oncotree import OncoTree, read_oncotree
+from oncopanel.paths import ANNOTATION
+
+PANEL_GENES = ("BRCA1", "BRCA2", "EGFR", "KRAS", "TP53", "PIK3CA", "BRAF", "NRAS", "ALK", "PTEN")
+KB_DIR = ANNOTATION / "knowledge"
+CIVIC_RELEASE = "01-Aug-2021"
+CIVIC_EVIDENCE = KB_DIR / "sources" / "civic" / f"{CIVIC_RELEASE}-ClinicalEvidenceSummaries.tsv"
+ONCOTREE_FLAT = KB_DIR / "sources" / "oncotree" / "oncotree_2025_10_03_flat.tsv"
+APPROVALS = KB_DIR / "approvals.tsv"
+CROSSWALK = KB_DIR / "doid_oncotree_crosswalk.tsv"
+ACKNOWLEDGED = KB_DIR / "acknowledged_removals.tsv"
+
+KB_COLUMNS = (
+    "row_id", "source", "gene", "biomarker", "variant_name", "matchable", "evidence_type", "direction",
+    "significance", "level", "drugs", "drug_interaction", "regimen", "disease", "doid", "oncotree_code",
+    "placement", "excluded_oncotree_codes", "variant_origin", "setting", "status", "label_date", "status_date",
+    "nrdl_status", "nrdl_year", "citation", "source_release",
+)
+MATCH_KEY = ("gene", "biomarker", "regimen", "oncotree_code", "significance")
+AGENCIES = ("FDA", "EMA", "NMPA")
+APPROVAL_STATUSES = ("approved", "accelerated", "conditional", "narrowed", "withdrawn")
+ACTIVE_STATUSES = ("approved", "accelerated", "conditional", "narrowed")
+SIGNIFICANCES = ("Sensitivity/Response", "Resistance")
+ORIGINS = ("somatic", "germline", "germline or somatic")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+class KnowledgeBuildError(OncopanelError):
+    """The knowledge base cannot be built (bad source, or a match of the previous version silently lost)."""
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """DOID -> (OncoTree code or '' when unplaced, relation or 'unplaced: why')."""
+
+    codes: dict[str, str]
+    placement: dict[str, str]
+
+
+@dataclass
+class BuildResult:
+    table: pd.DataFrame
+    version: str
+    checksum: str
+    previous_version: str = ""
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    lost_matches: list[tuple[str, ...]] = field(default_factory=list)
+    acknowledged: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.removed or self.changed) and bool(self.previous_version)
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+
+
+def read_civic(path: Path = CIVIC_EVIDENCE, genes: tuple[str, ...] = PANEL_GENES) -> pd.DataFrame:
+    evidence = read_tsv(path)
+    return evidence[evidence["gene"].isin(genes) & (evidence["evidence_status"] == "accepted")]
+
+
+def read_crosswalk(path: Path, tree: OncoTree) -> Crosswalk:
+    table = read_tsv(path)
+    problems = [
+        f"{path}: row {i + 2}: OncoTree code {code!r} not in OncoTree {tree.release}"
+        for i, code in enumerate(table["oncotree_code"])
+        if code and not tree.is_valid_code(code)
+    ]
+    problems += [
+        f"{path}: row {i + 2}: unplaced DOID {doid} must say why in the note"
+        for i, (doid, code, note) in enumerate(zip(table["doid"], table["oncotree_code"], table["note"], strict=True))
+        if not code and not note.startswith("unplaced")
+    ]
+    if problems:
+        raise ValidationError(problems)
+    placement = {
+        doid: relation if code else note
+        for doid, code, relation, note in zip(
+            table["doid"], table["oncotree_code"], table["relation"], table["note"], strict=True
+        )
+    }
+    return Crosswalk(dict(zip(table["doid"], table["oncotree_code"], strict=True)), placement)
+
+
+def validate_approvals(table: pd.DataFrame, tree: OncoTree, path: Path) -> list[str]:
+    problems: list[str] = []
+    for i, row in enumerate(table.to_dict("records")):
+        where = f"{path}: row {i + 2} ({row['approval_id']})"
+        if row["agency"] not in AGENCIES:
+            problems.append(f"{where}: agency {row['agency']!r} not one of {AGENCIES}")
+        if row["status"] not in APPROVAL_STATUSES:
+            problems.append(f"{where}: status {row['status']!r} not one of {APPROVAL_STATUSES}")
+        if row["significance"] not in SIGNIFICANCES:
+            problems.append(f"{where}: significance {row['significance']!r} not one of {SIGNIFICANCES}")
+        if row["variant_origin"] not in ORIGINS:
+            problems.append(f"{where}: variant_origin {row['variant_origin']!r} not one of {ORIGINS}")
+        if not _DATE.match(row["label_date"]):
+            problems.append(f"{where}: label_date {row['label_date']!r} is not YYYY[-MM[-DD]]")
+        if row["status"] in ("withdrawn", "narrowed") and not _DATE.match(row["status_date"]):
+            problems.append(f"{where}: a {row['status']} indication needs its status_date")
+        if row["gene"] not in PANEL_GENES:
+            problems.append(f"{where}: gene {row['gene']!r} is not a panel gene")
+        if not all(b.matchable for b in parse_biomarker(row["biomarker"])):
+            problems.append(f"{where}: biomarker {row['biomarker']!r} cannot be matched to a small variant")
+        for code in filter(None, (row["oncotree_codes"] + "," + row["excluded_oncotree_codes"]).split(",")):
+            if not tree.is_valid_code(code):
+                problems.append(f"{where}: OncoTree code {code!r} not in OncoTree {tree.release}")
+        if not row["citation"].startswith(row["agency"]):
+            problems.append(f"{where}: citation must name the {row['agency']} label")
+    duplicated = table["approval_id"][table["approval_id"].duplicated()].tolist()
+    problems += [f"{path}: approval_id {dup} used twice" for dup in duplicated]
+    return problems
+
+
+def read_approvals(path: Path, tree: OncoTree) -> pd.DataFrame:
+    table = read_tsv(path)
+    problems = validate_approvals(table, tree, path)
+    if problems:
+        raise ValidationError(problems)
+    return table
+
+
+def civic_regimen(drugs: list[str], interaction: str) -> str:
+    if interaction == "Combination":
+        return " + ".join(drugs)
+    if interaction == "Sequential":
+        return ", then ".join(drugs)
+    return drugs[0] if len(drugs) == 1 else ""  # Substitutes: one regimen per drug, made at matching time
+
+
+def civic_citation(row: dict[str, str]) -> str:
+    if row["source_type"] == "PubMed":
+        return f"{row['citation']}, PMID:{row['citation_id']}"
+    return f"{row['citation']}, {row['source_type']} abstract {row['asco_abstract_id'] or row['citation_id']}"
+
+
+def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk) -> list[dict[str, str]]:
+    rows = []
+    for row in evidence.to_dict("records"):
+        doid = f"DOID:{row['doid']}" if row["doid"] else ""
+        drugs = [d.strip().lower() for d in row["drugs"].split(",") if d.strip()]
+        parsed = parse_biomarker(row["variant"])
+        rows.append({
+            "row_id": f"CIViC:EID{row['evidence_id']}",
+            "source": "CIViC",
+            "gene": row["gene"],
+            "biomarker": normalised_name(row["variant"]),
+            "variant_name": row["variant"],
+            "matchable": str(all(b.matchable for b in parsed)),
+            "evidence_type": row["evidence_type"],
+            "direction": row["evidence_direction"],
+            "significance": row["clinical_significance"],
+            "level": row["evidence_level"],
+            "drugs": "|".join(drugs),
+            "drug_interaction": row["drug_interaction_type"],
+            "regimen": civic_regimen(drugs, row["drug_interaction_type"]) if drugs else "",
+            "disease": row["disease"],
+            "doid": doid,
+            "oncotree_code": crosswalk.codes.get(doid, ""),
+            "placement": crosswalk.placement.get(doid, "unplaced: DOID not in the crosswalk"),
+            "excluded_oncotree_codes": "",
+            "variant_origin": row["variant_origin"],
+            "setting": "",
+            "status": row["evidence_status"],
+            "label_date": "",
+            "status_date": "",
+            "nrdl_status": "",
+            "nrdl_year": "",
+            "citation": civic_citation(row),
+            "source_release": f"CIViC {CIVIC_RELEASE}",
+        })
+    return rows
+
+
+def approval_rows(approvals: pd.DataFrame, tree: OncoTree) -> list[dict[str, str]]:
+    rows = []
+    for row in approvals.to_dict("records"):
+        codes = [c for c in row["oncotree_codes"].split(",") if c]
+        drugs = [d.strip() for d in row["regimen"].split(" + ")]
+        for code in codes:
+            rows.append({
+                "row_id": f"{row['approval_id']}:{code}" if len(codes) > 1 else row["approval_id"],
+                "source": row["agency"],
+                "gene": row["gene"],
+                "biomarker": normalised_name(row["biomarker"]),
+                "variant_name": row["biomarker"],
+                "matchable": "True",
+                "evidence_type": "Predictive",
+                "direction": "Supports",
+                "significance": row["significance"],
+                "level": "approved" if row["status"] in ACTIVE_STATUSES else row["status"],
+                "drugs": "|".join(drugs),
+                "drug_interaction": "Combination" if len(drugs) > 1 else "",
+                "regimen": row["regimen"],
+                "disease": row["indication"],
+                "doid": "",
+                "oncotree_code": code,
+                "placement": "label",
+                "excluded_oncotree_codes": row["excluded_oncotree_codes"],
+                "variant_origin": row["variant_origin"],
+                "setting": row["setting"],
+                "status": row["status"],
+                "label_date": row["label_date"],
+                "status_date": row["status_date"],
+                "nrdl_status": row["nrdl_status"],
+                "nrdl_year": row["nrdl_year"],
+                "citation": row["citation"],
+                "source_release": "curated approvals table",
+            })
+    return rows
+
+
+def build_table(civic: pd.DataFrame, approvals: pd.DataFrame, crosswalk: Crosswalk, tree: OncoTree) -> pd.DataFrame:
+    rows = civic_rows(civic, crosswalk) + approval_rows(approvals, tree)
+    table = pd.DataFrame(rows, columns=list(KB_COLUMNS))
+    return table.sort_values("row_id", kind="stable").reset_index(drop=True)
+
+
+def table_bytes(table: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    table.to_csv(buffer, sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\")
+    return buffer.getvalue().encode()
+
+
+def content_checksum(table: pd.DataFrame) -> str:
+    return hashlib.sha256(table_bytes(table)).hexdigest()
+
+
+def match_keys(table: pd.DataFrame) -> set[tuple[str, ...]]:
+    """Biomarker-drug-tumour matches a table offers: supporting, matchable, active, with a drug."""
+    usable = table[
+        (table["direction"] == "Supports")
+        & (table["matchable"] == "True")
+        & (table["drugs"] != "")
+        & (table["status"] != "withdrawn")
+    ]
+    return {tuple(key) for key in usable[list(MATCH_KEY)].itertuples(index=False, name=None)}
+
+
+def read_acknowledged(path: Path) -> set[tuple[str, ...]]:
+    if not Path(path).exists():
+        return set()
+    table = read_tsv(path)
+    return {tuple(key) for key in table[list(MATCH_KEY)].itertuples(index=False, name=None)}
+
+
+def diff_rows(previous: pd.DataFrame, table: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    before = previous.set_index("row_id")
+    after = table.set_index("row_id")
+    added = sorted(set(after.index) - set(before.index))
+    removed = sorted(set(before.index) - set(after.index))
+    common = sorted(set(after.index) & set(before.index))
+    columns = [c for c in KB_COLUMNS if c != "row_id" and c in before.columns]
+    changed = [r for r in common if not before.loc[r, columns].equals(after.loc[r, columns])]
+    return added, removed, changed
+
+
+def compare(previous: pd.DataFrame | None, previous_version: str, table: pd.DataFrame, date: str,
+            acknowledged: set[tuple[str, ...]]) -> BuildResult:
+    """Version the new table against the previous one; raise when a match is lost without acknowledgement."""
+    checksum = content_checksum(table)
+    if previous is None:
+        return BuildResult(table, f"{date}+{checksum[:12]}", checksum, added=sorted(table["row_id"]))
+    added, removed, changed = diff_rows(previous, table)
+    lost = sorted(match_keys(previous) - match_keys(table))
+    silent = [key for key in lost if key not in acknowledged]
+    if silent:
+        lines = [" | ".join(key) for key in silent]
+        raise KnowledgeBuildError(
+            f"{len(silent)} biomarker-drug-tumour match(es) of knowledge base {previous_version} would disappear; "
+            f"list each in {ACKNOWLEDGED.name} (columns {', '.join(MATCH_KEY)}, reason) to acknowledge:\n"
+            + "\n".join(lines)
+        )
+    unchanged = list(previous.columns) == list(KB_COLUMNS) and content_checksum(previous) == checksum
+    version = previous_version if unchanged else f"{date}+{checksum[:12]}"
+    return BuildResult(table, version, checksum, previous_version, added, removed, changed, lost,
+                       [key for key in lost if key in acknowledged])
+
+
+def changelog_section(result: BuildResult) -> str:
+    lines = [f"## {result.version}", ""]
+    if not result.previous_version:
+        lines.append(f"Initial version: {len(result.table)} rows.")
+    else:
+        lines.append(f"Changes from {result.previous_version}: {len(result.added)} rows added, "
+                     f"{len(result.removed)} removed, {len(result.changed)} changed.")
+        for title, ids in (("Added", result.added), ("Removed", result.removed), ("Changed", result.changed)):
+            if ids:
+                lines.append(f"- {title}: {', '.join(ids)}")
+        for key in result.acknowledged:
+            lines.append(f"- Acknowledged removal of match: {' | '.join(key)}")
+    return "\n".join(lines) + "\n"
+
+
+def source_checksums(paths: list[Path]) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def build_knowledge(out_dir: Path = KB_DIR, date: str = "", civic_path: Path = CIVIC_EVIDENCE,
+                    approvals_path: Path = APPROVALS, crosswalk_path: Path = CROSSWALK,
+                    oncotree_path: Path = ONCOTREE_FLAT, acknowledged_path: Path | None = None) -> BuildResult:
+    """Build kb.tsv, kb_meta.json and the changelog in out_dir; nothing is written when the build fails."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    date = date or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
+    tree = read_oncotree(oncotree_path)
+    table = build_table(read_civic(civic_path), read_approvals(approvals_path, tree),
+                        read_crosswalk(crosswalk_path, tree), tree)
+    kb_path, meta_path = out_dir / "kb.tsv", out_dir / "kb_meta.json"
+    previous = read_tsv(kb_path) if kb_path.exists() else None
+    previous_version = json.loads(meta_path.read_text())["version"] if meta_path.exists() else ""
+    acknowledged = read_acknowledged(acknowledged_path or out_dir / ACKNOWLEDGED.name)
+    result = compare(previous, previous_version, table, date, acknowledged)
+    if result.unchanged:
+        return result
+    kb_path.write_bytes(table_bytes(table))
+    civic_table = table[table["source"] == "CIViC"]
+    meta = {
+        "version": result.version,
+        "previous_version": result.previous_version,
+        "checksum_sha256": result.checksum,
+        "built": date,
+        "rows": len(table),
+        "civic_rows": len(civic_table),
+        "civic_rows_unplaced": int((civic_table["oncotree_code"] == "").sum()),
+        "approval_rows": int((table["source"] != "CIViC").sum()),
+        "sources": {
+            "CIViC": f"{CIVIC_RELEASE} (CC0 1.0)",
+            "OncoTree": f"{tree.release} (CC BY 4.0)",
+            "approvals": "curated FDA/EMA/NMPA label table (public facts; each row cites its label)",
+        },
+        "source_sha256": source_checksums([civic_path, approvals_path, crosswalk_path, oncotree_path]),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    changelog = out_dir / "CHANGELOG.md"
+    header = "# Knowledge-base changelog (written by scripts/build_knowledge.py; newest first)\n\n"
+    old = changelog.read_text().removeprefix(header) if changelog.exists() else ""
+    changelog.write_text(header + changelog_section(result) + ("\n" + old if old else ""))
+    return result

@@ -1,0 +1,663 @@
+"""The clinician PDF: one result document (result.py) → one report in Chinese or English (reportlab platypus).
+
+Wording comes from the text sets (reports/text/<lang>.yaml); layout is here. Rendering is deterministic: reportlab's
+invariant mode, no clock, no random ids, so the same result (and identity) renders byte-identical.
+Order: header → amendment → result summary → somatic → germline → therapies → relevant negatives (hotspots, gene
+coverage, not tested) → QC → methods and limitations → versions → sign-off. A failed sample gets the failure
+notice, QC, not-tested list, methods, versions and sign-off, and nothing that can read as a negative result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as rl_canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from oncopanel.errors import InputError
+from oncopanel.paths import SCHEMAS
+from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, result_sha256
+from oncopanel.report.text import Fonts, Text, fonts_for, load_text
+
+PAGE_W, PAGE_H = A4
+MARGIN = 15 * mm
+FRAME_W = PAGE_W - 2 * MARGIN
+ACCENT = colors.HexColor("#1F4E79")
+BAND = colors.HexColor("#DCE6F0")
+GRID = colors.HexColor("#9AA5B1")
+HEAD_BG = colors.HexColor("#EEF2F6")
+WARN_BG = colors.HexColor("#FCEBC6")
+ALERT = colors.HexColor("#B00020")
+ALERT_BG = colors.HexColor("#FDE2E4")
+LOW_COVERAGE_FRACTION = 0.95  # a gene below this fraction at the coverage threshold is flagged
+
+
+# ---------------------------------------------------------------- formatting helpers (pure)
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def tumour_content_text(tc: float | None, t: Text) -> str:
+    return t("labels.not_stated") if tc is None else f"{tc:g}%"
+
+
+def tier_text(tier: str, t: Text) -> str:
+    return t.get(f"tiers.{tier}", tier)
+
+
+def drug_text(name: str, t: Text) -> str:
+    local = t.raw("drug_names").get(name.strip().lower()) if t.raw("drug_names") else None
+    return f"{local}（{name}）" if local else name
+
+
+def regimen_text(therapy: Mapping, t: Text) -> str:
+    drugs = therapy.get("drugs") or [d.strip() for d in therapy["regimen"].split("+")]
+    return " + ".join(drug_text(d, t) for d in drugs)
+
+
+def tumour_type_text(sample: Mapping, t: Text) -> str:
+    code = sample["oncotree_code"]
+    name = (t.raw("tumour_types") or {}).get(code) or sample.get("tumour_type") or code
+    return f"{name} ({code})" if name != code else code
+
+
+def consequence_text(terms: list[str], t: Text) -> str:
+    table = t.raw("consequences")
+    return ", ".join(table.get(term, term.replace("_", " ")) for term in terms)
+
+
+def level_text(level: str, t: Text) -> str:
+    if not level:
+        return "—"
+    return t("therapy.level_approved") if level == "approved" else t("therapy.level_prefix", level=level)
+
+
+def approval_text(approval: Mapping, t: Text) -> str:
+    agencies = ", ".join(approval.get("agencies", []))
+    status = approval.get("status", "not_approved")
+    return t(f"therapy.{status}", agencies=agencies) if status != "not_approved" else t("therapy.not_approved")
+
+
+def formulary_text(formulary: Mapping, t: Text) -> str:
+    if not formulary:
+        return t("therapy.formulary_unknown")
+    parts = []
+    available = formulary.get("available", "").lower()
+    if available:
+        parts.append(t("therapy.formulary_available" if available in ("yes", "true", "1") else "therapy.formulary_unavailable"))
+    reimbursed = formulary.get("reimbursed", "").lower()
+    if reimbursed:
+        parts.append(
+            t("therapy.formulary_reimbursed" if reimbursed in ("yes", "true", "1") else "therapy.formulary_not_reimbursed")
+        )
+    if formulary.get("monthly_cost"):
+        parts.append(t("therapy.formulary_cost", cost=formulary["monthly_cost"]))
+    if formulary.get("note"):
+        parts.append(formulary["note"])
+    return "; ".join(parts) or t("therapy.formulary_unknown")
+
+
+def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
+    cites = list(dict.fromkeys(e["citation"] for e in evidence if e.get("citation")))
+    shown = "; ".join(cites[:limit])
+    return shown + (f"; {t('therapy.more_citations', n=len(cites) - limit)}" if len(cites) > limit else "") or "—"
+
+
+def variant_name(v: Mapping) -> str:
+    return " ".join(x for x in (v["gene"], v["hgvs_c"], v.get("hgvs_p", "")) if x)
+
+
+def hotspot_detail(h: Mapping, stated_lod: float | None, t: Text) -> str:
+    if h["status"] == "detected":
+        observed = f" {h['observed']}" if h.get("observed") else ""
+        return t("negatives.detected_detail", vaf=pct(h["vaf"]), low=pct(h["vaf_ci_low"]), high=pct(h["vaf_ci_high"]),
+                 observed=observed)
+    if h["status"] == "not_detected":
+        return t("negatives.not_detected_detail", lod=pct(h["lod"]))
+    return t("negatives.not_assessable_detail", stated_lod=pct(stated_lod))
+
+
+def low_coverage_genes(qc: Mapping) -> list[str]:
+    key = f"fraction_ge_{qc['coverage_threshold']}x"
+    return [g for g, c in sorted(qc["genes"].items()) if key in c and c[key] < LOW_COVERAGE_FRACTION]
+
+
+def gate_text(gate: Mapping, t: Text) -> str:
+    value = gate.get("value")
+    return t(
+        "failure.gate",
+        metric=t.get(f"qc.metrics.{gate['metric']}", gate["metric"]),
+        value="—" if value is None else f"{value:.4g}",
+        op=gate["op"].replace(">=", "≥").replace("<=", "≤"),
+        threshold=f"{gate['threshold']:g}",
+    )
+
+
+# ---------------------------------------------------------------- styles and building blocks
+class Kit:
+    """Styles and paragraph/table factories bound to one language's text set and fonts."""
+
+    def __init__(self, language: str):
+        self.t = load_text(language)
+        self.f: Fonts = fonts_for(language)
+        wrap = "CJK" if language == "zh" else None
+        base = dict(fontName=self.f.regular, wordWrap=wrap)
+        self.body = ParagraphStyle("body", fontSize=8.5, leading=11.5, spaceAfter=2, **base)
+        self.small = ParagraphStyle("small", fontSize=7, leading=9, textColor=colors.HexColor("#333333"), **base)
+        self.cell = ParagraphStyle("cell", fontSize=7.5, leading=9.5, **base)
+        # HGVS and other long tokens: break anywhere rather than overflow the cell
+        self.code = ParagraphStyle("code", fontSize=7.5, leading=9.5, fontName=self.f.regular, wordWrap="CJK")
+        self.head = ParagraphStyle("head", fontSize=7.5, leading=9.5, textColor=ACCENT, **base)
+        self.title = ParagraphStyle("title", fontSize=15, leading=19, alignment=TA_CENTER, textColor=ACCENT, **base)
+        self.centre = ParagraphStyle("centre", fontSize=9.5, leading=12, alignment=TA_CENTER, **base)
+        self.section = ParagraphStyle("section", fontSize=10.5, leading=13, textColor=ACCENT, **base)
+        self.banner = ParagraphStyle("banner", fontSize=14, leading=18, alignment=TA_CENTER, textColor=ALERT, **base)
+
+    def p(self, text: Any, style: ParagraphStyle | None = None, bold: bool = False, color: str | None = None) -> Paragraph:
+        markup = self.f.markup(text, bold=bold)
+        if color:
+            markup = f'<font color="{color}">{markup}</font>'
+        return Paragraph(markup, style or self.body)
+
+    def section_head(self, key: str) -> list:
+        band = Table([[self.p(self.t(f"sections.{key}"), self.section, bold=True)]], colWidths=[FRAME_W])
+        band.setStyle(
+            TableStyle([("BACKGROUND", (0, 0), (-1, -1), BAND), ("LINEBELOW", (0, 0), (-1, -1), 1, ACCENT),
+                        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)])
+        )
+        return [CondPageBreak(30 * mm), Spacer(1, 4 * mm), band, Spacer(1, 2 * mm)]
+
+    def table(self, header: list[str], rows: list[list[Any]], widths_mm: list[float], extra: list | None = None) -> Table:
+        """A bordered table of Paragraph cells whose header row repeats on every page it spans."""
+        scale = FRAME_W / (sum(widths_mm) * mm)
+        cells = [[self.p(h, self.head, bold=True) for h in header]]
+        cells += [[c if not isinstance(c, str) else self.p(c, self.cell) for c in row] for row in rows]
+        tbl = Table(cells, colWidths=[w * mm * scale for w in widths_mm], repeatRows=1, hAlign="LEFT")
+        style = [
+            ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ]
+        tbl.setStyle(TableStyle(style + (extra or [])))
+        return tbl
+
+    def kv_table(self, pairs: list[tuple[str, Any]], columns: int = 2) -> Table:
+        """Label/value pairs laid out in `columns` label-value column pairs, no grid."""
+        rows, row = [], []
+        for label, value in pairs:
+            row += [self.p(label, self.head), self.p(value, self.code)]
+            if len(row) == 2 * columns:
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row + [""] * (2 * columns - len(row)))
+        label_w, value_w = 0.16 * FRAME_W * 2 / columns, 0.34 * FRAME_W * 2 / columns
+        tbl = Table(rows, colWidths=[label_w, value_w] * columns, hAlign="LEFT")
+        tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("LEFTPADDING", (0, 0), (-1, -1), 2)]))
+        return tbl
+
+    def boxed(self, flowables: list, background: colors.Color, border: colors.Color) -> Table:
+        box = Table([[flowables]], colWidths=[FRAME_W])
+        box.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), background), ("BOX", (0, 0), (-1, -1), 1, border),
+                                 ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+        return box
+
+
+# ---------------------------------------------------------------- identity
+def load_identity_schema() -> dict:
+    return yaml.safe_load((SCHEMAS / "identity.schema.yaml").read_text())
+
+
+def check_identity(identity: Mapping, result: Mapping) -> None:
+    """The identity record must be valid and belong to this result's sample and patient."""
+    import jsonschema
+
+    errors = [e.message for e in jsonschema.Draft202012Validator(load_identity_schema()).iter_errors(dict(identity))]
+    if errors:
+        raise InputError("identity record does not match identity.schema.yaml: " + "; ".join(sorted(errors)))
+    sample = result["sample"]
+    if identity["sample_id"] != sample["sample_id"] or identity["patient"] != sample["patient"]:
+        raise InputError(
+            f"identity record is for sample {identity['sample_id']} / patient {identity['patient']}, "
+            f"not {sample['sample_id']} / {sample['patient']}: refusing to print another patient's identity"
+        )
+
+
+# ---------------------------------------------------------------- sections
+def header(k: Kit, result: Mapping, identity: Mapping | None, centre: Mapping | None, language: str) -> list:
+    t, s = k.t, result["sample"]
+    centre = centre or {}
+    centre_name = centre.get("name_zh" if language == "zh" else "name") or centre.get("name", "")
+    germline_specimen = s["specimen_type"] in ("blood_germline", "saliva")
+    out: list = []
+    if centre_name:
+        out.append(k.p(centre_name, k.centre, bold=True))
+    out += [k.p(t("title_germline" if germline_specimen else "title"), k.title, bold=True), Spacer(1, 3 * mm)]
+    pairs = [
+        (t("labels.report_id"), result["report_id"]),
+        (t("labels.patient"), s["patient"]),
+        (t("labels.sample_id"), s["sample_id"]),
+        (t("labels.batch"), s["batch"]),
+        (t("labels.site"), s["site"]),
+        (t("labels.specimen"), t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])),
+        (t("labels.tumour_content"), tumour_content_text(s["tumour_content"], t)),
+        (t("labels.tumour_type"), tumour_type_text(s, t)),
+        (t("labels.panels"), ", ".join(s["panels"])),
+        (t("labels.received_date"), s["received_date"] or "—"),
+        (t("labels.report_date"), result["reported_date"] or "—"),
+    ]
+    out.append(k.kv_table(pairs))
+    if identity:
+        ident = [
+            (t("labels.name"), identity["name"]),
+            (t("labels.sex"), t.get(f"sex.{identity['sex']}", identity["sex"])),
+            (t("labels.birth_date"), identity["birth_date"]),
+            (t("labels.resident_id"), identity.get("resident_id", "") or "—"),
+            (t("labels.hospital"), identity["hospital"]),
+            (t("labels.record_number"), identity["record_number"]),
+            (t("labels.clinician"), identity["ordering_clinician"]),
+            (t("labels.collection_date"), identity.get("collection_date") or "—"),
+            (t("labels.receipt_date"), identity.get("receipt_date") or "—"),
+            (t("labels.germline_consent"), t(f"consent.{identity['germline_consent']}")),
+        ]
+        out += [Spacer(1, 2 * mm), k.p(t("labels.identity_heading"), k.small, bold=True), k.kv_table(ident)]
+    return out
+
+
+def amendment_block(k: Kit, result: Mapping, amends: str | None) -> list:
+    supersedes = amends or (result.get("amendment") or {}).get("supersedes")
+    if not supersedes:
+        return []
+    kb = result["provenance"]["knowledge_base"]["version"] or "—"
+    items = [k.p(k.t("amended_banner", supersedes=supersedes, kb_version=kb), k.body, bold=True, color="#B00020")]
+    reason = (result.get("amendment") or {}).get("reason")
+    if reason:
+        items.append(k.p(k.t("amended_reason", reason=reason)))
+    return [Spacer(1, 3 * mm), k.boxed(items, WARN_BG, ALERT)]
+
+
+def findings(result: Mapping) -> list[dict]:
+    """Reported findings in summary order: actionable somatic, then germline P/LP."""
+    somatic = [v for v in result["somatic"] if v["reported"]]
+    linked = {fid for th in result["therapies"] for fid in th["finding_ids"]}
+    out = [v for v in somatic if v["tier"] in ACTIONABLE_TIERS or v["id"] in linked]
+    out += [g for g in result["germline"]["findings"] if g["classification"] in REPORTED_GERMLINE]
+    return out
+
+
+def summary(k: Kit, result: Mapping) -> list:
+    t = k.t
+    out = k.section_head("summary")
+    rows = []
+    for f in findings(result):
+        therapies = [th for th in result["therapies"] if f["id"] in th["finding_ids"]]
+        if "classification" in f:
+            origin = t("summary.germline_origin") + ("" if f["origin_confirmed"] else f", {t('summary.germline_unconfirmed')}")
+            tier = t(f"classification.{f['classification']}")
+        else:
+            origin = t("summary.somatic_origin")
+            tier = tier_text(f["tier"], t)
+        what = f"{variant_name(f)}  ({origin}; VAF {pct(f['vaf'])})"
+        lines = []
+        for th in therapies:
+            if th["resistance"]:
+                lines.append(k.p(f"{t('therapy.resistance')}: {regimen_text(th, t)}", k.cell, color="#B00020"))
+            else:
+                lines.append(k.p(f"{regimen_text(th, t)} — {level_text(th['level'], t)}; "
+                                 f"{approval_text(th['approval'], t)}", k.cell))
+        rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
+    if rows:
+        out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
+    else:
+        out.append(k.p(t("summary.no_actionable")))
+    notes = []
+    na = [h for h in result["hotspots"] if h["status"] == "not_assessable"]
+    if na:
+        names = ", ".join(f"{h['gene']} {h['label']}" for h in na)
+        notes.append(k.p(t("summary.not_assessable_count", n=len(na), hotspots=names), color="#8A5A00"))
+    low = low_coverage_genes(result["qc"])
+    if low:
+        notes.append(k.p(t("summary.low_coverage_genes", genes=", ".join(low)), color="#8A5A00"))
+    if not result["germline"]["reported"]:
+        notes.append(k.p(t("summary.germline_withheld")))
+    return [*out, Spacer(1, 2 * mm), *notes]
+
+
+def somatic_section(k: Kit, result: Mapping) -> list:
+    t = k.t
+    out = k.section_head("somatic")
+    if result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+        return [*out, k.p(t("somatic.not_applicable"))]
+    shown = [v for v in result["somatic"] if v["reported"]]
+    rows = []
+    for v in shown:
+        gene = [k.p(v["gene"], k.cell, bold=True), k.p(v["transcript"], k.code)]
+        c = [k.p(v["hgvs_c"], k.code)]
+        if "likely_germline" in v["filters"]:
+            c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
+        depth = f"{v['alt_depth']}/{v['depth']}" if v["depth"] is not None else "—"
+        rows.append([gene, c, k.p(v["hgvs_p"] or "—", k.code), consequence_text(v["consequence"], t),
+                     pct(v["vaf"]), depth, tier_text(v["tier"], t)])
+    if rows:
+        out.append(k.table([t(f"somatic.{c}") for c in ("gene", "hgvs_c", "hgvs_p", "consequence", "vaf", "depth", "tier")],
+                           rows, [27, 36, 34, 22, 15, 19, 27]))
+    else:
+        out.append(k.p(t("somatic.none")))
+    filtered = sum(1 for v in result["somatic"] if not v["reported"] and v["tier"] != "IV")
+    tier_iv = sum(1 for v in result["somatic"] if v["tier"] == "IV")
+    if filtered:
+        out.append(k.p(t("somatic.filtered", n=filtered), k.small))
+    if tier_iv:
+        out.append(k.p(t("somatic.tier_iv", n=tier_iv), k.small))
+    return out
+
+
+def _germline_rows(k: Kit, items: list[Mapping]) -> list[list[Any]]:
+    t = k.t
+    rows = []
+    for g in items:
+        variant = [k.p(f"{g['gene']}  {g['transcript']}", k.code, bold=True), k.p(g["hgvs_c"], k.code),
+                   k.p(g["hgvs_p"] or "", k.code)]
+        evidence = [k.p(t("germline.classified_by", source=g["source"], date=g["classification_date"] or "—"), k.cell)]
+        if g["criteria"]:
+            evidence.append(k.p(t("germline.criteria", criteria=", ".join(g["criteria"])), k.cell))
+        if g.get("citation"):
+            evidence.append(k.p(g["citation"], k.code))
+        zyg = {"0/1": "germline.heterozygous", "1/1": "germline.homozygous"}.get(g.get("genotype", ""))
+        zygosity = ", ".join(x for x in ((t(zyg) if zyg else ""), f"VAF {pct(g['vaf'])}") if x)
+        rows.append([variant, t(f"classification.{g['classification']}"), zygosity, evidence])
+    return rows
+
+
+def germline_section(k: Kit, result: Mapping) -> list:
+    t, gl = k.t, result["germline"]
+    out = k.section_head("germline")
+    if not gl["reported"]:
+        return [*out, k.p(t("germline.withheld", consent=t(f"consent.{gl['consent']}")))]
+    header = [t("germline.hgvs"), t("germline.classification"), t("germline.zygosity"), t("germline.evidence")]
+    widths = [58, 30, 27, 65]
+    plp = [g for g in gl["findings"] if g["classification"] in REPORTED_GERMLINE]
+    vus = [g for g in gl["findings"] if g["classification"] == "uncertain_significance"]
+    if plp:
+        out.append(k.table(header, _germline_rows(k, plp), widths))
+        out.append(Spacer(1, 1.5 * mm))
+        origin = t("germline.confirmed") if gl["origin_confirmed"] else t("germline.tumour_only")
+        out.append(k.boxed([k.p(origin, bold=not gl["origin_confirmed"]), k.p(t("germline.counselling"))], WARN_BG, GRID))
+    else:
+        out.append(k.p(t("germline.none")))
+    out.append(Spacer(1, 2 * mm))
+    out.append(k.p(t("sections.germline_vus"), k.body, bold=True))
+    if vus:
+        out += [k.table(header, _germline_rows(k, vus), widths), k.p(t("germline.vus_note"), k.small)]
+    else:
+        out.append(k.p(t("germline.none_vus")))
+    return out
+
+
+def therapy_section(k: Kit, result: Mapping) -> list:
+    t = k.t
+    out = k.section_head("therapies")
+    if not result["therapies"]:
+        out.append(k.p(t("therapy.none")))
+    else:
+        rows, extra = [], []
+        for i, th in enumerate(result["therapies"], start=1):
+            regimen = [k.p(regimen_text(th, t), k.cell, bold=True)]
+            if th["resistance"]:
+                regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
+                extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
+            biomarker = f"{th['gene']} {th['biomarker']}".strip()
+            rows.append([regimen, k.p(biomarker, k.code), level_text(th["level"], t), approval_text(th["approval"], t),
+                         formulary_text(th["formulary"], t), k.p(citations_text(th["evidence"], t), k.code)])
+        cols = ("regimen", "biomarker", "level", "approval", "formulary", "citations")
+        out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [33, 25, 20, 34, 32, 36], extra))
+    kb = result["provenance"]["knowledge_base"]["version"] or "—"
+    out.append(k.p(t("therapy.kb_note", kb_version=kb), k.small))
+    return out
+
+
+def negatives_section(k: Kit, result: Mapping) -> list:
+    t, s = k.t, result["sample"]
+    out = k.section_head("negatives")
+    specimen = t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])
+    if s["specimen_type"] in ("blood_germline", "saliva"):
+        expected = t("negatives.germline_specimen")
+    elif s["tumour_content"] is None:
+        expected = t("negatives.expected_unknown")
+    else:
+        expected = t("negatives.expected_vaf", vaf=pct(s["tumour_content"] / 200))
+    out.append(k.p(t("negatives.context", specimen=specimen, tumour_content=tumour_content_text(s["tumour_content"], t),
+                     expected=expected)))
+    stated = result["assay"]["stated_lod"]
+    if stated is not None:
+        out.append(k.p(t("negatives.stated_lod", lod=pct(stated))))
+    if not result["hotspots"]:
+        out.append(k.p(t("negatives.none")))
+    else:
+        rows, extra = [], []
+        for i, h in enumerate(result["hotspots"], start=1):
+            status = t(f"negatives.{h['status']}")
+            if h["status"] == "detected":
+                status_cell = k.p(status, k.cell, bold=True, color="#B00020")
+            elif h["status"] == "not_assessable":
+                status_cell = k.p(status, k.cell, bold=True, color="#8A5A00")
+                extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
+            else:
+                status_cell = k.p(status, k.cell)
+            rows.append([h["gene"], k.p(h["label"], k.code), status_cell, f"{h['depth']}×",
+                         hotspot_detail(h, stated, t)])
+        cols = ("gene", "hotspot", "status", "depth", "detail")
+        out.append(k.table([t(f"negatives.{c}") for c in cols], rows, [18, 44, 26, 16, 76], extra))
+    out.append(Spacer(1, 3 * mm))
+    out += coverage_block(k, result)
+    out += not_tested_block(k, result)
+    return out
+
+
+def coverage_block(k: Kit, result: Mapping) -> list:
+    t, qc = k.t, result["qc"]
+    out = [k.p(t("sections.coverage"), k.section, bold=True)]
+    genes = qc["genes"]
+    if not genes:
+        return [*out, k.p(t("coverage.none"))]
+    levels = sorted({int(key[len("fraction_ge_"):-1]) for c in genes.values() for key in c if key.startswith("fraction_ge_")})
+    low = set(low_coverage_genes(qc))
+    header = [t("coverage.gene"), t("coverage.mean_depth"), *[t("coverage.fraction", threshold=lv) for lv in levels],
+              t("coverage.flag")]
+    rows, extra = [], []
+    for i, (gene, c) in enumerate(sorted(genes.items()), start=1):
+        rows.append([gene, f"{c['mean_depth']:.0f}×", *[pct(c.get(f"fraction_ge_{lv}x")) for lv in levels],
+                     t("coverage.low") if gene in low else ""])
+        if gene in low:
+            extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
+    widths = [24, 24, *[28] * len(levels), 40]
+    return [*out, k.table(header, rows, widths, extra)]
+
+
+def not_tested_block(k: Kit, result: Mapping) -> list:
+    t = k.t
+    items = [k.p(t("not_tested.intro"), k.body)]
+    items += [k.p(f"• {item}", k.body) for item in t.raw("not_tested.items")]
+    tested = set(result["assay"]["genes_tested"])
+    all_genes = set(result["qc"]["genes"]) | tested
+    missing = sorted(all_genes - tested)
+    if missing:
+        items.append(k.p(t("not_tested.genes_not_on_panels", genes=", ".join(missing))))
+    return [Spacer(1, 3 * mm), KeepTogether([k.p(t("sections.not_tested"), k.section, bold=True),
+                                             k.boxed(items, colors.white, ACCENT)])]
+
+
+def qc_section(k: Kit, result: Mapping) -> list:
+    t, qc = k.t, result["qc"]
+    out = k.section_head("qc")
+    status = t("qc.pass") if qc["status"] == "pass" else t("qc.fail")
+    out.append(k.p(f"{t('qc.status')}: {status}", bold=True, color=None if qc["status"] == "pass" else "#B00020"))
+    rows, extra = [], []
+    for i, g in enumerate(qc["gates"], start=1):
+        value = g.get("value")
+        rows.append([t.get(f"qc.metrics.{g['metric']}", g["metric"]), "—" if value is None else f"{value:.4g}",
+                     f"{g['op'].replace('>=', '≥').replace('<=', '≤')} {g['threshold']:g}",
+                     t("qc.pass") if g["pass"] else t("qc.fail")])
+        if not g["pass"]:
+            extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
+    if rows:
+        out.append(k.table([t("qc.metric"), t("qc.value"), t("qc.requirement"), t("qc.result")], rows, [70, 35, 45, 30],
+                           extra))
+    return out
+
+
+def failure_section(k: Kit, result: Mapping) -> list:
+    t, f = k.t, result["failure"]
+    out = [Spacer(1, 4 * mm),
+           k.boxed([k.p(t("test_failed_banner"), k.banner, bold=True), Spacer(1, 2 * mm),
+                    k.p(t("failure.not_negative"), bold=True)], ALERT_BG, ALERT)]
+    out += k.section_head("failure")
+    out.append(k.p(t("failure.stage", stage=t.get(f"failure.stages.{f['stage']}", f["stage"]))))
+    gate_lines = [gate_text(g, t) for g in f["gates_failed"]]
+    reasons = gate_lines or f["reasons"]
+    out += [k.p(f"• {r}") for r in reasons]
+    out.append(Spacer(1, 2 * mm))
+    out.append(k.p(t("failure.new_specimen"), bold=True))
+    return out
+
+
+def methods_section(k: Kit, result: Mapping) -> list:
+    reference = result["assay"]["reference"] or result["provenance"]["reference"]["name"] or "GRCh38"
+    out = k.section_head("methods")
+    return out + [k.p(p.format(reference=reference)) for p in k.t.raw("methods.paragraphs")]
+
+
+def versions_section(k: Kit, result: Mapping, sha: str) -> list:
+    t, pv = k.t, result["provenance"]
+    out = k.section_head("versions")
+    ref = pv["reference"]
+    kb = pv["knowledge_base"]
+    pairs = [
+        (t("versions.pipeline"), f"oncopanel {pv['pipeline_version']}"),
+        (t("versions.reference"), " ".join(x for x in (ref["name"], ref["checksum"]) if x) or "—"),
+        (t("versions.knowledge_base"), " ".join(x for x in (kb["version"], kb["checksum"]) if x) or "—"),
+        (t("versions.annotation"), pv["annotation"]["version"] or "—"),
+    ]
+    out.append(k.kv_table(pairs, columns=1))
+    if pv["tools"]:
+        tools = ", ".join(f"{name} {ver}" for name, ver in pv["tools"].items())
+        out.append(k.kv_table([(t("versions.tools"), tools)], columns=1))
+    if pv["inputs"]:
+        inputs = [k.p(f"{name}  {digest}", k.code) for name, digest in pv["inputs"].items()]
+        out.append(k.kv_table([(t("versions.inputs"), "")], columns=1))
+        out += inputs
+    out.append(Spacer(1, 2 * mm))
+    out.append(k.p(t("labels.result_sha256"), k.small, bold=True))
+    out.append(k.p(sha, k.code))
+    return out
+
+
+def signoff_section(k: Kit) -> list:
+    t = k.t
+    line = "_" * 28
+    rows = [[k.p(t("signoff.performed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
+            [k.p(t("signoff.reviewed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14]]
+    tbl = Table(rows, colWidths=[0.22 * FRAME_W, 0.40 * FRAME_W, 0.12 * FRAME_W, 0.26 * FRAME_W], rowHeights=[12 * mm] * 2)
+    tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("FONTNAME", (0, 0), (-1, -1), k.f.regular)]))
+    return [*k.section_head("signoff"), KeepTogether([tbl, Spacer(1, 2 * mm), k.p(t("signoff.note"), k.small)])]
+
+
+# ---------------------------------------------------------------- page furniture and document
+def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str]) -> type:
+    """A canvas that writes 'page x of y', the report id and the result checksum on every page (two passes)."""
+
+    class NumberedCanvas(rl_canvas.Canvas):
+        def __init__(self, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.setStrokeColor(GRID)
+                self.setLineWidth(0.5)
+                self.line(MARGIN, 12 * mm, PAGE_W - MARGIN, 12 * mm)
+                self.setFont(font, 7)
+                self.setFillColor(colors.HexColor("#333333"))
+                self.drawString(MARGIN, 8 * mm, left)
+                self.drawRightString(PAGE_W - MARGIN, 8 * mm, page_label(number, total))
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def story(result: Mapping, language: str, identity: Mapping | None, centre: Mapping | None, amends: str | None,
+          sha: str) -> list:
+    k = Kit(language)
+    flow = header(k, result, identity, centre, language) + amendment_block(k, result, amends)
+    if result["status"] == "failed":
+        flow += failure_section(k, result) + qc_section(k, result) + not_tested_block(k, result)
+    else:
+        flow += summary(k, result) + somatic_section(k, result) + germline_section(k, result)
+        flow += therapy_section(k, result) + negatives_section(k, result) + qc_section(k, result)
+    return flow + methods_section(k, result) + versions_section(k, result, sha) + signoff_section(k)
+
+
+def render_pdf(
+    result: dict,
+    out_pdf: str | Path,
+    language: str = "en",
+    identity: dict | None = None,
+    centre: dict | None = None,
+    amends: str | None = None,
+) -> Path:
+    """Render one result document to a PDF; identity (protected manifest record) is printed only when given."""
+    if identity is not None:
+        check_identity(identity, result)
+    t = load_text(language)
+    fonts = fonts_for(language)
+    sha = result_sha256(result)
+    out_pdf = Path(out_pdf)
+    left = f"{t('labels.report_id')}: {result['report_id']}   {t('labels.patient')}: {result['sample']['patient']}   " \
+           f"{t('labels.result_sha256_short')}: {sha[:16]}"
+    doc = SimpleDocTemplate(
+        str(out_pdf),
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=18 * mm,
+        title=f"{t('title')} {result['report_id']}",
+        author="oncopanel",
+        subject=result["report_id"],
+        creator="oncopanel",
+        producer="oncopanel",
+        invariant=1,
+    )
+    doc.build(
+        story(result, language, identity, centre, amends, sha),
+        canvasmaker=numbered_canvas(fonts.regular, left, lambda n, total: t("labels.page", page=n, pages=total)),
+    )
+    return out_pdf
