@@ -10,6 +10,17 @@ is the smallest VAF the same rule detects with probability ``power`` (95%), so "
 Hotspots are data (annotation/hotspots.tsv): codons (any missense, or listed amino acids), single bases,
 and two classes found from the CIGAR whatever their breakpoints: in-frame deletions (EGFR exon 19) and
 in-frame insertions (EGFR exon 20). Coordinates are GRCh38, 1-based inclusive.
+
+Counting is per fragment: duplicate, secondary, supplementary, QC-fail and low-MAPQ reads are skipped, bases
+below the base-quality threshold are not evidence, overlapping mates count once and mates that disagree are
+left out. An allele whose reads carry >= 2 other differences from the reference far more often than the
+reference reads do is set aside as paralogue/pseudogene reads (on the panel-masked reference, reads of e.g.
+the chr22 PIK3CA pseudogene land on PIK3CA). Background rates can be raised per allele from the batch's other
+samples (``genotype_batch``).
+
+Entry points: ``genotype_hotspots`` (one BAM -> HotspotResult per hotspot), ``evaluate_hotspots`` (the same
+with the allele tests, for VCF force-in), ``genotype_batch``, ``write_hotspot_table`` / ``read_hotspot_table``,
+``limit_of_detection`` and ``required_depth``.
 """
 
 from __future__ import annotations
@@ -141,21 +152,34 @@ def _log_pmf(k: int, n: int, p: float) -> float:
 
 
 def binom_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
+    """P(X >= k) for X ~ Binomial(n, p).
+
+    One log-space term, then the ratio recurrence walking away from the mode (terms only shrink): the shorter
+    side is summed, so both tiny tails (p-values) and tails near 1 (detection power) stay accurate and cheap.
+    """
     if k <= 0:
         return 1.0
     if k > n or p <= 0.0:
         return 0.0
     if p >= 1.0:
         return 1.0
-    if k - 1 < n * p:  # the lower tail is short and not tiny: 1 - cdf is accurate
-        return max(0.0, 1.0 - sum(math.exp(_log_pmf(i, n, p)) for i in range(k)))
+    odds = p / (1 - p)
+    if k - 1 < n * p:  # lower tail P(X <= k-1), summed downwards from its largest term
+        term = math.exp(_log_pmf(k - 1, n, p))
+        total = 0.0
+        for i in range(k - 1, -1, -1):
+            total += term
+            if term < total * 1e-17:
+                break
+            term *= i / ((n - i + 1) * odds)
+        return max(0.0, 1.0 - total)
+    term = math.exp(_log_pmf(k, n, p))
     total = 0.0
-    for i in range(k, n + 1):  # terms fall monotonically past the mode: stop once negligible
-        term = math.exp(_log_pmf(i, n, p))
+    for i in range(k, n + 1):  # upper tail summed upwards from its largest term
         total += term
-        if term < total * 1e-16:
+        if term < total * 1e-17:
             break
+        term *= (n - i) / (i + 1) * odds
     return min(1.0, total)
 
 
@@ -163,6 +187,9 @@ def wilson_interval(alt: int, depth: int, z: float = Z95) -> tuple[float, float]
     """Wilson score interval for alt/depth (95% by default); (0, 1) when depth is 0."""
     if depth <= 0:
         return 0.0, 1.0
+    if alt == 0 or alt == depth:  # closed-form ends, free of rounding
+        edge = z * z / (depth + z * z)
+        return (0.0, edge) if alt == 0 else (1.0 - edge, 1.0)
     p = alt / depth
     denom = 1 + z * z / depth
     centre = (p + z * z / (2 * depth)) / denom
@@ -199,6 +226,7 @@ def limit_of_detection(
     return hi
 
 
+@lru_cache(maxsize=1024)
 def required_depth(
     stated_lod: float,
     background: float = 0.002,
@@ -242,6 +270,9 @@ class Thresholds:
     alpha: float = 1e-3  # one-sided binomial test against the background error rate
     power: float = 0.95  # the LoD is the VAF detected with this probability
     stated_lod: float = 0.05
+    # alt fragments with >= 2 other differences from the reference, in excess of the reference fragments' share,
+    # above which the allele is taken for paralogue/pseudogene reads (e.g. PIK3CA exon 9-13 pseudogene on chr22)
+    paralog_excess: float = 0.3
 
 
 def _default_substitution_rates() -> dict[str, float]:
@@ -292,6 +323,7 @@ class AlleleCount:
     variant: Variant  # plus-strand VCF-style allele (indels anchored, not yet left-normalised)
     error_class: str  # a substitution class, "mnv", "deletion" or "insertion"
     alt_count: int
+    paralog_like: int = 0  # of alt_count: fragments with >= 2 other differences from the reference
 
 
 @dataclass(frozen=True)
@@ -303,6 +335,8 @@ class HotspotCounts:
     alleles: tuple[AlleleCount, ...]  # hotspot alleles only, most reads first
     discordant: int = 0  # fragments whose mates disagree: left out of depth
     note: str = ""  # why nothing could be counted (e.g. contig absent from the BAM)
+    ref_count: int = 0  # fragments without a hotspot allele
+    ref_paralog_like: int = 0  # of those, fragments with >= 2 differences from the reference
 
     @property
     def class_alt_count(self) -> int:
@@ -494,9 +528,9 @@ def _indel_variant(chrom: str, start0: int, end0: int, alt: str, ref: str, ref_s
 
 def _class_observation(
     read, hotspot: Hotspot, ref: str, ref_start0: int, min_bq: int
-) -> tuple[str, tuple[str, Variant] | None] | None:
-    """('alt', (form, variant)) for an in-frame event of the class, ('ref', None) for a read spanning
-    the window without one, None when the read is not informative."""
+) -> tuple[str, tuple[str, Variant, int] | None] | None:
+    """('alt', (form, variant, edit distance of the event)) for an in-frame event of the class, ('ref', None)
+    for a read spanning the window without one, None when the read is not informative."""
     events = _read_events(read, ref, ref_start0, min_bq)
     if events is None:
         return None
@@ -510,7 +544,8 @@ def _class_observation(
             hit = net < 0 and net % 3 == 0 and region0 <= start0 and end0 <= region_end
         if hit:
             form = indel_form(hotspot, start0, end0, alt, ref, ref_start0)
-            return "alt", (form, _indel_variant(hotspot.chrom, start0, end0, alt, ref, ref_start0))
+            edits = sum(max(e.end0 - e.start0, len(e.alt)) for e in group)  # as NM counts them
+            return "alt", (form, _indel_variant(hotspot.chrom, start0, end0, alt, ref, ref_start0), edits)
     spans = read.reference_start <= hotspot.window_start - 1 and read.reference_end >= hotspot.window_end
     return ("ref", None) if spans else None
 
@@ -535,16 +570,26 @@ def _codon_allele(hotspot: Hotspot, plus_bases: str) -> tuple[str, Variant, str]
     return f"{hotspot.ref_aa}{hotspot.aa_start}{aa}", variant, error_class
 
 
-def _fragment_calls(per_read: Mapping[str, list[str]]) -> tuple[Counter[str], int]:
-    """One observation per fragment: mates that agree count once; mates that disagree are left out."""
+def _other_edits(read, own: int) -> int:
+    """Differences from the reference besides the hotspot allele (NM tag; 0 when the aligner wrote none)."""
+    return read.get_tag("NM") - own if read.has_tag("NM") else 0
+
+
+def _fragment_calls(per_read: Mapping[str, list[tuple[str, bool]]]) -> tuple[Counter[str], Counter[str], int]:
+    """One observation per fragment: mates that agree count once; mates that disagree are left out.
+    Returns fragment counts per allele key, how many of them look paralogous (either mate), and discordant."""
     counts: Counter[str] = Counter()
+    paralog_like: Counter[str] = Counter()
     discordant = 0
     for observations in per_read.values():
-        if len(set(observations)) == 1:
-            counts[observations[0]] += 1
+        keys = {key for key, _ in observations}
+        if len(keys) == 1:
+            key = keys.pop()
+            counts[key] += 1
+            paralog_like[key] += any(multi for _, multi in observations)
         else:
             discordant += 1
-    return counts, discordant
+    return counts, paralog_like, discordant
 
 
 def count_hotspot(
@@ -562,7 +607,8 @@ def count_hotspot(
     fetch_end = max(hotspot.end, hotspot.window_end)
     ref_start0 = max(0, fetch0 - REFERENCE_FLANK)
     ref = reference.fetch(hotspot.chrom, ref_start0, fetch_end + REFERENCE_FLANK).upper() if hotspot.is_class else ""
-    per_read: dict[str, list[str]] = defaultdict(list)
+    # reads from a paralogue or pseudogene forced onto the masked reference differ at several places
+    per_read: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     alleles: dict[str, tuple[str, Variant, str]] = {}
     for read in bam.fetch(hotspot.chrom, fetch0, fetch_end):
         if not _usable(read, min_mapping_quality) or read.cigartuples is None:
@@ -571,10 +617,10 @@ def count_hotspot(
             obs = _class_observation(read, hotspot, ref, ref_start0, min_base_quality)
             if obs is None:
                 continue
-            key = "ref"
+            key, own = "ref", 0
             if obs[1] is not None:
-                form, variant = obs[1]
-                key = variant.key
+                form, variant, own = obs[1]
+                key = f"alt:{form}"  # the normalised name: mates whose aligner placed the event differently agree
                 alleles[key] = (
                     form,
                     variant,
@@ -588,13 +634,17 @@ def count_hotspot(
             key = "ref" if allele is None else allele[1].key  # synonymous/other changes count as non-hotspot
             if allele is not None:
                 alleles[key] = allele
-        per_read[read.query_name].append(key)
-    counts, discordant = _fragment_calls(per_read)
+            own = sum(a != b for a, b in zip(bases, hotspot.plus_ref, strict=True))
+        per_read[read.query_name].append((key, _other_edits(read, own) >= 2))
+    counts, paralog_like, discordant = _fragment_calls(per_read)
     found = sorted(
-        (AlleleCount(*alleles[k], alt_count=n) for k, n in counts.items() if k != "ref"),
+        (AlleleCount(*alleles[k], alt_count=n, paralog_like=paralog_like[k]) for k, n in counts.items() if k != "ref"),
         key=lambda a: (-a.alt_count, a.form),
     )
-    return HotspotCounts(hotspot, sum(counts.values()), tuple(found), discordant)
+    return HotspotCounts(
+        hotspot, sum(counts.values()), tuple(found), discordant,
+        ref_count=counts["ref"], ref_paralog_like=paralog_like["ref"],
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -613,7 +663,10 @@ class AlleleCall:
     vaf: float
     p_value: float
     background: float
-    detected: bool
+    passes_rule: bool  # min_alt and the binomial test
+    paralog_like: int  # alt fragments with >= 2 other differences from the reference
+    paralog_suspect: bool  # alt reads look like a paralogue/pseudogene forced onto the masked reference
+    detected: bool  # passes_rule and not paralog_suspect
 
 
 @dataclass(frozen=True)
@@ -648,35 +701,53 @@ def hotspot_background(hotspot: Hotspot, background: BackgroundError) -> float:
 
 
 def _call(
-    hotspot_id: str, form: str, variant: Variant | None, alt: int, depth: int, rate: float, th: Thresholds
+    hotspot_id: str,
+    form: str,
+    variant: Variant | None,
+    alt: int,
+    depth: int,
+    rate: float,
+    th: Thresholds,
+    *,
+    paralog_like: int,
+    ref_paralog_rate: float,
 ) -> AlleleCall:
     p = binom_sf(alt, depth, rate)
+    passes = alt >= th.min_alt and p < th.alpha
+    # a real somatic allele sits on reads that otherwise look like reference reads
+    paralog = paralog_like >= 2 and paralog_like / alt - ref_paralog_rate >= th.paralog_excess
+    vaf = alt / depth if depth else 0.0
     return AlleleCall(
-        hotspot_id,
-        form,
-        variant,
-        alt,
-        depth,
-        alt / depth if depth else 0.0,
-        p,
-        rate,
-        alt >= th.min_alt and p < th.alpha,
+        hotspot_id, form, variant, alt, depth, vaf, p, rate, passes, paralog_like, paralog, passes and not paralog
     )
+
+
+def _describe(call: AlleleCall) -> str:
+    text = f"{call.form} {call.alt_count}/{call.depth} (p={call.p_value:.2g})"
+    if call.paralog_suspect:
+        text += f" set aside: {call.paralog_like} of its fragments look paralogous"
+    return text
 
 
 def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: BackgroundError) -> HotspotEvaluation:
     """Status, VAF with Wilson 95% CI, and LoD for one hotspot from its counts."""
     hs, depth = counts.hotspot, counts.depth
+    ref_paralog_rate = counts.ref_paralog_like / counts.ref_count if counts.ref_count else 0.0
     if hs.is_class:
         total = counts.class_alt_count
         rate = background.rate(hs.hotspot_id, "*", "deletion" if hs.kind == "deletion_class" else "insertion")
         top = counts.alleles[0] if counts.alleles else None
         forms = [a.form for a in counts.alleles if a.alt_count >= max(2, 0.1 * total)] or ([top.form] if top else [])
+        paralog_like = sum(a.paralog_like for a in counts.alleles)
+        variant = top.variant if top else None
         calls = (
-            (_call(hs.hotspot_id, ";".join(forms), top.variant if top else None, total, depth, rate, thresholds),)
+            (
+                _call(hs.hotspot_id, ";".join(forms), variant, total, depth, rate, thresholds,
+                      paralog_like=paralog_like, ref_paralog_rate=ref_paralog_rate),
+            )
             if total
             else ()
-        )
+        )  # fmt: skip
     else:
         calls = tuple(
             _call(
@@ -687,6 +758,8 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
                 depth,
                 background.rate(hs.hotspot_id, a.form, a.error_class),
                 thresholds,
+                paralog_like=a.paralog_like,
+                ref_paralog_rate=ref_paralog_rate,
             )
             for a in counts.alleles
         )
@@ -694,16 +767,25 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
         depth, hotspot_background(hs, background), thresholds.min_alt, thresholds.alpha, thresholds.power
     )
     detected = [c for c in calls if c.detected]
-    lead = detected[0] if detected else (calls[0] if calls else None)
+    paralog = [c for c in calls if c.passes_rule and c.paralog_suspect]
+    lead = detected[0] if detected else paralog[0] if paralog else (calls[0] if calls else None)
     alt = lead.alt_count if lead else 0
     ci = wilson_interval(alt, depth) if depth else (None, None)
     vaf = alt / depth if depth else None
     lod_text = f"{lod:.2%}" if lod is not None else "none"
-    seen = ", ".join(f"{c.form} {c.alt_count}/{depth} (p={c.p_value:.2g})" for c in calls) or "no alternate reads"
+    seen = ", ".join(_describe(c) for c in calls) or "no alternate reads"
     extra = f"; {counts.discordant} discordant overlapping fragments left out" if counts.discordant else ""
     if detected:
         status, observed = "detected", ";".join(dict.fromkeys(c.form for c in detected))
         reason = f"{seen}; LoD {lod_text} at {depth}x{extra}"
+    elif paralog:
+        status, observed = "not_assessable", ""
+        c = paralog[0]
+        reason = (
+            f"{c.form} {c.alt_count}/{depth}, but {c.paralog_like} of those fragments carry >= 2 other differences "
+            f"from the reference ({counts.ref_paralog_like}/{counts.ref_count} reference fragments do): reads of a "
+            f"paralogue or pseudogene, not evidence of {hs.label}; LoD {lod_text} at {depth}x{extra}"
+        )
     elif lod is not None and lod <= thresholds.stated_lod:
         status, observed = "not_detected", ""
         reason = f"{seen}; LoD {lod_text} at {depth}x reached (stated {thresholds.stated_lod:.0%}){extra}"
@@ -827,10 +909,17 @@ def estimate_background(
     *,
     min_samples: int = 3,
     min_depth: int = 100,
+    max_error_fraction: float = 0.05,
 ) -> BackgroundError:
-    """Site rates from the batch's other samples: per allele, the median alt fraction over samples with
-    depth >= min_depth (the median ignores the few samples truly carrying the variant). Rates are only ever
-    raised above ``base``, never lowered, and need at least ``min_samples`` samples."""
+    """Site rates from the batch's other samples, so an artefact recurring across the batch (FFPE C>T, a
+    systematic error) is not called in one more sample.
+
+    Per allele (per class for class hotspots): the median alt fraction over the other samples with depth >=
+    min_depth, zeros included. Fractions >= max_error_fraction are taken for real variants and left out (a
+    batch of EGFR-positive tumours must not teach that exon 19 deletions are noise), and the median ignores a
+    minority of carriers below that. Rates are only raised above ``base``, never lowered, and need at least
+    ``min_samples`` usable samples.
+    """
     base = base or BackgroundError()
     fractions: dict[tuple[str, str], list[float]] = defaultdict(list)
     error_classes: dict[tuple[str, str], str] = {}
@@ -853,10 +942,11 @@ def estimate_background(
                     error_classes[(hid, a.form)] = a.error_class
     site = dict(base.site)
     for key, values in fractions.items():
-        if n_samples[key[0]] < min_samples:
-            continue
-        # batch-mates without the allele saw 0 reads
+        # batch-mates without the allele saw 0 reads; likely carriers are not noise
         values = values + [0.0] * (n_samples[key[0]] - len(values))
+        values = [v for v in values if v < max_error_fraction]
+        if len(values) < min_samples:
+            continue
         median = statistics.median(values)
         if median > base.rate(*key, error_classes[key]):
             site[key] = median
@@ -925,7 +1015,7 @@ def write_hotspot_table(
         {"sample_id": str, "depth": "int64", "alt_count": "int64", **dict.fromkeys(_FLOAT_COLUMNS, "float64")}
     )
     Path(tsv_path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(tsv_path, sep="\t", index=False, float_format="%.6g", na_rep="")
+    df.to_csv(tsv_path, sep="\t", index=False, na_rep="")  # shortest exact float text: round-trips
     if parquet_path is not None:
         df.to_parquet(parquet_path, index=False)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from oncopanel.calling import pon as pon_io
 from oncopanel.calling import settings as calling_settings
-from oncopanel.calling.vcf import HotspotAllele, SampleContext, finalize
-from oncopanel.hotspots import Thresholds, evaluate_hotspots, write_hotspot_table
+from oncopanel.calling.run import genotype_sample_hotspots
+from oncopanel.calling.vcf import SampleContext, finalize
+from oncopanel.hotspots import write_hotspot_table
 from oncopanel.panels import load_panels
-from oncopanel.reference import FastaSequence
 
 
 def main(smk) -> None:  # smk: the snakemake object
@@ -18,19 +18,8 @@ def main(smk) -> None:  # smk: the snakemake object
     settings = calling_settings.from_dict(smk.params.calling)
     panels = load_panels()
     stated_lod = min((panels[p].stated_lod for p in smk.params.panels), default=0.05)
-    evaluations = evaluate_hotspots(
-        smk.input.bam, sample_id, thresholds=Thresholds(stated_lod=stated_lod),
-        reference=FastaSequence(smk.params.reference),
-    )  # fmt: skip
-    results = [e.result for e in evaluations]
+    results, detected = genotype_sample_hotspots(smk.input.bam, sample_id, smk.params.reference, stated_lod)
     write_hotspot_table(results, smk.output.hotspots_tsv, smk.output.hotspots_parquet, sample_id=sample_id)
-    detected = tuple(
-        HotspotAllele(a.hotspot_id, a.variant, a.depth, a.alt_count)
-        for e in evaluations
-        if e.result.status == "detected"
-        for a in e.alleles
-        if a.detected and a.variant is not None
-    )
     pon = pon_io.read(smk.input.pon) if hasattr(smk.input, "pon") else None
     ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected)
     summary = finalize(smk.input.vcf, smk.output.vcf, ctx, settings)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncopanel import paths
+from oncopanel import paths, simulate
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.simulate import (
@@ -35,6 +37,7 @@ from oncopanel.simulate import (
     Spike,
     pick_artefact_sites,
     planned_pairs,
+    replace_if_changed,
     simulate_sample,
     subseed,
     write_artefact_table,
@@ -120,9 +123,7 @@ SIMULATED = [replace(s, i7=i7, i5=i5) for s, (i7, i5) in zip(SIMULATED, UDI, str
 
 def _colo829_lanes(prefix: str, s_number: str) -> tuple[tuple[str, str, str], ...]:
     base = f"demo/real_reads/COLO829/{prefix}_AHHKYHDSXX_{s_number}"
-    return tuple(
-        (f"L00{n}", f"{base}_L00{n}_R1_001.fastq.gz", f"{base}_L00{n}_R2_001.fastq.gz") for n in range(1, 5)
-    )
+    return tuple((f"L00{n}", f"{base}_L00{n}_R1_001.fastq.gz", f"{base}_L00{n}_R2_001.fastq.gz") for n in range(1, 5))
 
 
 def _giab_lane(name: str) -> tuple[tuple[str, str, str], ...]:
@@ -253,11 +254,14 @@ def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[De
             p.record_number, p.clinician, p.collection_date, received, p.germline_consent,
             ",".join(s.sample_id for s in mine),
         ]))  # fmt: skip
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)  # in case a umask or an old file got in the way
+    os.chmod(tmp, 0o600)  # whatever the umask
+    replace_if_changed(tmp, path)
+    os.chmod(path, 0o600)  # an older copy may have been more open
 
 
 # --- artefacts ----------------------------------------------------------------------------------------------
@@ -269,10 +273,7 @@ def hotspot_windows() -> list[tuple[str, int, int]]:
     if not path.exists():
         return []
     with open(path) as fh:
-        return [
-            (r["chrom"], int(r["window_start"]), int(r["window_end"]))
-            for r in csv.DictReader(fh, delimiter="\t")
-        ]
+        return [(r["chrom"], int(r["window_start"]), int(r["window_end"])) for r in csv.DictReader(fh, delimiter="\t")]
 
 
 def excluded_sites(samples: Sequence[DemoSample], margin: int = 10) -> list[tuple[str, int]]:
@@ -292,9 +293,7 @@ def demo_artefacts(samples: Sequence[DemoSample], seed: int) -> dict[str, list[A
     unique to each tumour (oxidation happens at shearing, fresh or fixed)."""
     exclude = excluded_sites(samples)
     shared_targets = target_bed_rows(genes_for(["EGFR_KRAS"]), 0)
-    recurrent = pick_artefact_sites(
-        shared_targets, 3, "ffpe_deamination", subseed(seed, "recurrent"), exclude=exclude
-    )
+    recurrent = pick_artefact_sites(shared_targets, 3, "ffpe_deamination", subseed(seed, "recurrent"), exclude=exclude)
     out: dict[str, list[Artefact]] = {}
     for s in samples:
         if s.specimen_type not in ("tumour_ffpe", "tumour_fresh"):
@@ -350,11 +349,39 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path) -> list[dict[str,
 
 def write_tsv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]]) -> None:
     lines = ["\t".join(columns)] + ["\t".join(str(r.get(c, "")) for c in columns) for r in rows]
-    path.write_text("\n".join(lines) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    replace_if_changed(tmp, path)
+
+
+def build_key(seed: int, artefacts: bool) -> str:
+    """Everything the batch's bytes depend on: a rerun with the same key has nothing to do."""
+    digest = hashlib.sha256(f"{seed}:{artefacts}".encode())
+    inputs = [
+        Path(__file__), Path(simulate.__file__), paths.ANNOTATION / "panels" / "panels.yaml",
+        paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv",
+        paths.ANNOTATION / "reference" / "grch38_panel10_slices.fa", paths.ANNOTATION / "hotspots.tsv",
+        Path(f"{simulate.DEFAULT_REFERENCE}.fai"),
+    ]  # fmt: skip
+    for path in inputs:
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    art = subprocess.run(["art_illumina"], capture_output=True, text=True)
+    digest.update(art.stdout.encode()[:300])  # its banner carries the version
+    return digest.hexdigest()
+
+
+def outputs(out: Path) -> list[Path]:
+    files = [out / "samples.tsv", out / "identity.tsv", out / "simulation.tsv"]
+    for s in SIMULATED:
+        files += [out / "fastq" / f"{s.sample_id}_R{m}.fastq.gz" for m in (1, 2)]
+        files += [out / "truth" / f"{s.sample_id}{ext}" for ext in (".vcf.gz", ".vcf.gz.tbi", ".artefacts.tsv")]
+    return files
 
 
 def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
-    """Simulate every demo sample and write the sheet, truth and manifests. Returns the simulation summary."""
+    """Simulate every demo sample and write the sheet, truth and manifests. Returns the simulation summary.
+
+    Files whose bytes do not change keep their modification time."""
     fastq_dir, truth_dir = out / "fastq", out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     injected = demo_artefacts(SIMULATED, seed) if artefacts else {}
@@ -391,9 +418,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=paths.ROOT / "demo" / "generated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-artefacts", action="store_true", help="clean reads: no FFPE/8-oxoG artefacts")
+    parser.add_argument("--force", action="store_true", help="rebuild even when nothing it depends on changed")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    key, stamp = build_key(args.seed, not args.no_artefacts), args.out / ".build_key"
+    if not args.force and stamp.exists() and stamp.read_text() == key and all(p.exists() for p in outputs(args.out)):
+        print(f"demo batch in {args.out} is up to date", file=sys.stderr)
+        return 0
+    stamp.unlink(missing_ok=True)
     build(args.out, args.seed, artefacts=not args.no_artefacts)
+    stamp.write_text(key)
     print(f"demo batch in {args.out} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
 

@@ -85,6 +85,45 @@ NAMED = [
     ),
     # delins: KRAS c.38_39delinsTT (GGC -> GTT) is a single missense
     (("chr12", 25245346, "GC", "AA"), "KRAS", "c.38_39delinsTT", "p.(Gly13Val)", "G13V", ("missense_variant",)),
+    # other exon 19/20 forms and common hotspots (ClinVar names)
+    (
+        ("chr7", 55174772, "GGAATTAAGAGAAGCA", "G"),
+        "EGFR",
+        "c.2236_2250del",
+        "p.(Glu746_Ala750del)",
+        "E746_A750del",
+        ("inframe_deletion",),
+    ),
+    (
+        ("chr7", 55174774, "AATTAAGAGAAGCAACATC", "T"),
+        "EGFR",
+        "c.2237_2255delinsT",
+        "p.(Glu746_Ser752delinsVal)",
+        "E746_S752delinsV",
+        ("inframe_deletion",),
+    ),
+    (
+        ("chr7", 55181311, "A", "AGCGTGGACA"),
+        "EGFR",
+        "c.2303_2311dup",
+        "p.(Ser768_Asp770dup)",
+        "S768_D770dup",
+        ("inframe_insertion",),
+    ),
+    (("chr3", 179234297, "A", "G"), "PIK3CA", "c.3140A>G", "p.(His1047Arg)", "H1047R", ("missense_variant",)),
+    (("chr17", 7674220, "C", "T"), "TP53", "c.743G>A", "p.(Arg248Gln)", "R248Q", ("missense_variant",)),
+    (("chr1", 114713908, "T", "C"), "NRAS", "c.182A>G", "p.(Gln61Arg)", "Q61R", ("missense_variant",)),
+    # the GRCh38 base at BRCA2 c.7397 is T: the common allele reads as Val2466Ala
+    (("chr13", 32355250, "T", "C"), "BRCA2", "c.7397T>C", "p.(Val2466Ala)", "V2466A", ("missense_variant",)),
+    # BRCA1 5382insC written as an insertion in the VCF (G>GG on the plus strand) is named as the dup
+    (
+        ("chr17", 43057065, "G", "GG"),
+        "BRCA1",
+        "c.5266dup",
+        "p.(Gln1756ProfsTer74)",
+        "Q1756Pfs*74",
+        ("frameshift_variant",),
+    ),
     # intronic and UTR positions
     (
         ("chr17", 43090943, "C", "T"),
@@ -155,6 +194,11 @@ def test_off_panel_is_intergenic_not_an_error(annotator):
     assert near.consequence == ("intergenic_variant",)
 
 
+def test_ensembl_style_chromosome_names(annotator):
+    a = annotator.annotate(Variant("12", 25245351, "C", "A"))
+    assert (a.gene, a.hgvs_c, a.hgvs_g) == ("KRAS", "c.34G>T", "NC_000012.12:g.25245351C>A")
+
+
 def test_ref_mismatch_is_an_input_error(annotator):
     with pytest.raises(InputError, match="does not match GRCh38"):
         annotator.annotate(Variant("chr12", 25245351, "G", "A"))
@@ -174,6 +218,22 @@ def test_models_translate_to_known_proteins(annotator):
         # the table's CDS includes the stop codon: exactly one stop, at the end
         assert protein.startswith("M") and protein.endswith("*") and protein.count("*") == 1
         assert len(protein) - 1 == t.protein_length == lengths.get(t.gene, t.protein_length)
+
+
+def test_models_have_canonical_splice_sites(annotator):
+    from oncopanel.annotate.protein import revcomp
+
+    gc_donors = []
+    for t in load_transcripts():
+        for k, ((s1, e1), (s2, e2)) in enumerate(zip(t.exons, t.exons[1:], strict=False), start=1):
+            lo, hi = (e2 + 1, s1 - 1) if t.minus else (e1 + 1, s2 - 1)
+            intron = annotator.sequence.fetch(t.chrom, lo - 1, hi)
+            intron = revcomp(intron) if t.minus else intron
+            assert intron[:2] in ("GT", "GC") and intron[-2:] == "AG", (t.gene, lo, hi)
+            if intron[:2] == "GC":
+                gc_donors.append(f"{t.gene} intron {k}")
+    # the two known minor-class GC-AG introns (BRCA2 c.7976+2 is C)
+    assert gc_donors == ["BRCA2 intron 17", "ALK intron 8"]
 
 
 def test_c_to_genomic_and_back(annotator):

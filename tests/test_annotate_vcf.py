@@ -119,3 +119,13 @@ def test_table_without_call_columns(tmp_path, annotator):
     columns = write_table(annotate_vcf(vcf, annotator), tmp_path / "t.tsv", sample_id="S1")
     assert columns[-1] == "hgvs_g"
     assert (tmp_path / "t.tsv").read_text().splitlines()[1].startswith("S1\tchr12\t25245351\tC\tA\tKRAS")
+
+
+def test_placeholder_alleles_skipped_symbolic_rejected(tmp_path, annotator):
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    vcf = tmp_path / "alleles.vcf"
+    vcf.write_text(head + "chr12\t25245351\t.\tC\tA,*\t.\t.\t.\nchr12\t25245350\t.\tC\t.\t.\t.\t.\n")
+    assert [r.annotation.hgvs_c for r in annotate_vcf(vcf, annotator)] == ["c.34G>T"]
+    vcf.write_text(head + "chr12\t25245351\t.\tC\t<DEL>\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"alleles\.vcf:3: ALT '<DEL>'"):
+        annotate_vcf(vcf, annotator)

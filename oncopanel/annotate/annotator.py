@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from oncopanel.annotate.protein import revcomp, three, translate
+from oncopanel.annotate.protein import one_letter, revcomp, three, translate
 from oncopanel.annotate.transcripts import Transcript, TxPos, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
@@ -123,7 +123,15 @@ def trim(variant: Variant) -> Edit:
         j += 1
     if j:
         ref, alt = ref[: len(ref) - j], alt[: len(alt) - j]
-    return Edit(variant.chrom, pos - 1, pos - 1 + len(ref), ref, alt)
+    return Edit(ucsc_name(variant.chrom), pos - 1, pos - 1 + len(ref), ref, alt)
+
+
+def ucsc_name(chrom: str) -> str:
+    """'17' -> 'chr17', 'MT' -> 'chrM' (the GRCh38 names the models and sequence use); others unchanged."""
+    if chrom.startswith("chr"):
+        return chrom
+    named = "chrM" if chrom == "MT" else f"chr{chrom}"
+    return named if named in NC_GRCH38 else chrom
 
 
 class _Window:
@@ -351,7 +359,7 @@ class Annotator:
             region_terms, hgvs_p = self._exonic(t, i0, i1, alt_t)
             terms.update(region_terms)
         else:
-            if first.offset or last.offset or edit.is_insertion:
+            if first.offset or last.offset or edit.is_insertion or first.exon != last.exon:
                 terms.add("intron_variant")
             if any(p.offset == 0 for p in (first, last)) and not edit.is_insertion:
                 # the change reaches into an exon from an intron: protein effect not predictable
@@ -359,8 +367,6 @@ class Annotator:
                 terms.add("coding_sequence_variant" if c1 else _utr_term(t, first, last))
                 hgvs_p = "p.?" if c1 else ""
         consequence = tuple(sorted(terms, key=_RANK.__getitem__))
-        from oncopanel.annotate.protein import one_letter
-
         return Annotation(
             variant,
             gene=t.gene,

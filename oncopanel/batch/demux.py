@@ -19,30 +19,41 @@ read is never ambiguous. Both indexes resolved to one sample: assigned. Both res
 undetermined, with the most common unknown barcodes reported.
 
 Output, written to temporary names and renamed when complete: `<sample>_R1.fastq.gz`, `<sample>_R2.fastq.gz`,
-`Undetermined_R1.fastq.gz`, `Undetermined_R2.fastq.gz`, `demux_report.json`, `demux_counts.tsv`. Compression is
-gzip level 1 in independent gzip members (a valid gzip stream), compressed on a worker thread: zlib releases the
-GIL, so parsing and compression overlap.
+`Undetermined_R1.fastq.gz`, `Undetermined_R2.fastq.gz`, `demux_report.json`, `demux_counts.tsv`.
+
+Throughput: input is decompressed by `gzip -dc` processes and output compressed by one `bgzip -l 1` process per
+file (htslib's deflate is several times faster than Python's zlib), so the Python loop only parses and routes
+records; without those tools it falls back to the gzip module and level-1 members compressed on a thread.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
 import itertools
 import json
 import os
+import shutil
+import subprocess
 import zlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from oncopanel.batch.indexes import reverse_complement
-from oncopanel.errors import InputError
+from oncopanel.batch.manifest import SAMPLE_ID
+from oncopanel.errors import InputError, ValidationError
 
 UNDETERMINED = "Undetermined"
-_FLUSH_BYTES = 1 << 20
+_FLUSH_BYTES = 1 << 18  # read buffer
+_FLUSH_LINES = 4096  # ~1,000 records (~300 kB at 2 x 150 bp) per chunk written to a sink
+_CHECK_EVERY = 4096  # read pairs between buffer checks
+_BGZIP = shutil.which("bgzip")
+_GZIP = shutil.which("gzip")
 _HOPPED, _UNKNOWN = -1, -2
 
 
@@ -56,7 +67,7 @@ class DemuxStats:
     corrected: dict[str, int] = field(default_factory=dict)  # assigned with >= 1 mismatch in an index
     hopped_pairs: dict[str, int] = field(default_factory=dict)  # "i7 of A + i5 of B" -> read pairs
     undetermined: int = 0  # not assigned, hopped pairs included
-    top_unknown_barcodes: dict[str, int] = field(default_factory=dict)
+    top_unknown_barcodes: dict[str, int] = field(default_factory=dict)  # "i7+i5" as read -> pairs (top 20)
     ambiguous_variants: int = 0  # mismatch variants dropped because two indexes reach them
 
     @property
@@ -101,33 +112,23 @@ def index_lookup(indexes: Sequence[str], max_mismatches: int) -> tuple[dict[byte
     return table, len(ambiguous)
 
 
-class _GzipSink:
-    """Buffered writer of gzip members; compression runs on a shared thread pool, members written in order."""
+class _ThreadGzipSink:
+    """Fallback writer when bgzip is not on PATH: each chunk becomes a gzip level 1 member compressed on a
+    thread pool (zlib releases the GIL); members are written in order."""
 
     def __init__(self, path: Path, pool: ThreadPoolExecutor):
         self.tmp = path.with_name(f".{path.name}.tmp")
         self.path = path
         self.handle = self.tmp.open("wb")
         self.pool = pool
-        self.buffer: list[bytes] = []
-        self.size = 0
         self.pending: list[Future] = []
 
-    def add(self, record: bytes) -> None:
-        self.buffer.append(record)
-        self.size += len(record)
-        if self.size >= _FLUSH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buffer:
-            self.pending.append(self.pool.submit(gzip.compress, b"".join(self.buffer), 1, mtime=0))
-            self.buffer, self.size = [], 0
+    def write(self, chunk: bytes) -> None:
+        self.pending.append(self.pool.submit(gzip.compress, chunk, 1, mtime=0))
         while self.pending and self.pending[0].done():
             self.handle.write(self.pending.pop(0).result())
 
     def close(self) -> None:
-        self.flush()
         for future in self.pending:
             self.handle.write(future.result())
         if self.handle.tell() == 0:
@@ -142,11 +143,59 @@ class _GzipSink:
         self.tmp.unlink(missing_ok=True)
 
 
+class _BgzipSink(_ThreadGzipSink):
+    """Writer through a `bgzip -l 1` process per output file: htslib's deflate is several times faster than
+    Python's zlib, runs beside the parsing loop, and the output is BGZF (valid gzip, indexable)."""
+
+    def __init__(self, path: Path, pool: ThreadPoolExecutor):
+        super().__init__(path, pool)
+        self.proc = subprocess.Popen([_BGZIP, "-l", "1", "-c"], stdin=subprocess.PIPE, stdout=self.handle)
+
+    def write(self, chunk: bytes) -> None:
+        self.proc.stdin.write(chunk)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        code = self.proc.wait()
+        self.handle.close()
+        if code:
+            raise InputError(f"{self.path}: bgzip exited with status {code}")
+
+    def discard(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        super().discard()
+
+
+@contextmanager
 def _open_fastq(path: Path | str):
+    """Lines of a FASTQ, plain or gzip. Gzip is decompressed by a `gzip -dc` process when available, so
+    decompression runs beside the parsing loop; its exit status is checked at the end."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: FASTQ not found")
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    if path.suffix != ".gz":
+        with path.open("rb") as handle:
+            yield handle
+    elif _GZIP is None:
+        with io.BufferedReader(gzip.GzipFile(path), _FLUSH_BYTES) as handle:
+            yield handle
+    else:
+        proc = subprocess.Popen([_GZIP, "-dc", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                bufsize=_FLUSH_BYTES)  # fmt: skip
+        try:
+            yield proc.stdout
+        finally:
+            proc.stdout.close()
+            finished = proc.poll() is not None
+            if not finished:
+                proc.kill()
+            code = proc.wait()
+            error = proc.stderr.read().decode(errors="replace").strip()
+            proc.stderr.close()
+        if finished and code:
+            raise InputError(f"{path}: not readable as gzip ({error or f'gzip exit status {code}'})")
 
 
 def demultiplex(
@@ -163,9 +212,8 @@ def demultiplex(
         raise InputError(f"platform must be illumina or mgi, not {platform!r}")
     if i5_orientation not in ("forward", "reverse_complement"):
         raise InputError(f"i5_orientation must be forward or reverse_complement, not {i5_orientation!r}")
+    _check_samples(samples)
     ids = [s[0] for s in samples]
-    if len(set(ids)) != len(ids) or not ids:
-        raise InputError("demultiplex: sample ids must be unique and at least one sample given")
     i7s = [s[1].upper() for s in samples]
     i5s = [(reverse_complement(s[2].upper()) if i5_orientation == "reverse_complement" else s[2].upper())
            for s in samples]  # fmt: skip
@@ -178,8 +226,9 @@ def demultiplex(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = [*ids, UNDETERMINED]
+    sink = _BgzipSink if _BGZIP else _ThreadGzipSink
     with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
-        sinks = [(_GzipSink(out / f"{n}_R1.fastq.gz", pool), _GzipSink(out / f"{n}_R2.fastq.gz", pool)) for n in names]
+        sinks = [(sink(out / f"{n}_R1.fastq.gz", pool), sink(out / f"{n}_R2.fastq.gz", pool)) for n in names]
         try:
             counts, corrected, hops, unknown = _split(
                 r1, r2, platform, i7_table, i5_table, i7_len + i5_len, i7_len, sinks, len(ids)
@@ -200,9 +249,29 @@ def demultiplex(
     stats.corrected = {sid: corrected[n] for n, sid in enumerate(ids)}
     stats.undetermined = counts[len(ids)]
     stats.hopped_pairs = {f"{i7s[a]}+{i5s[b]} ({ids[a]} i7, {ids[b]} i5)": c for (a, b), c in hops.most_common()}
-    stats.top_unknown_barcodes = {b.decode(errors="replace"): c for b, c in unknown.most_common(20)}
+    stats.top_unknown_barcodes = {
+        b"+".join(_split_barcode(b, platform == "mgi", i7_len)).decode(errors="replace"): c
+        for b, c in unknown.most_common(20)
+    }
     _write_reports(out, stats, samples)
     return stats
+
+
+def _check_samples(samples: Sequence[tuple[str, str, str]]) -> None:
+    """Sample ids become file names and indexes become lookup keys: refuse bad ones, listing every problem."""
+    problems = [] if samples else ["demultiplex: no samples given"]
+    seen: set[str] = set()
+    for sid, i7, i5 in samples:
+        if not SAMPLE_ID.match(sid) or sid == UNDETERMINED:
+            problems.append(f"demultiplex: sample id '{sid}' is not a pseudonymous id usable as a file name")
+        if sid in seen:
+            problems.append(f"demultiplex: sample id '{sid}' given twice")
+        seen.add(sid)
+        for name, seq in (("i7", i7), ("i5", i5)):
+            if not seq or set(seq.upper()) - set("ACGT"):
+                problems.append(f"demultiplex: sample {sid}: {name} '{seq}' is not an ACGT index")
+    if problems:
+        raise ValidationError(problems)
 
 
 def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_samples):
@@ -213,7 +282,9 @@ def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_s
     unknown: Counter = Counter()
     cache: dict[bytes, tuple[int, bool]] = {}
     mgi = platform == "mgi"
-    adds = [(a.add, b.add) for a, b in sinks]
+    # Records gather in per-output lists of lines and go to the sinks in chunks of >= _FLUSH_LINES lines.
+    buffers = [([], []) for _ in sinks]
+    pairno = 0
     with _open_fastq(r1) as f1, _open_fastq(r2) as f2:
         # strict zips: a truncated record or files of unequal length raise instead of losing reads quietly.
         pairs = zip(zip(f1, f1, f1, f1, strict=True), zip(f2, f2, f2, f2, strict=True), strict=True)
@@ -236,7 +307,8 @@ def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_s
                 target, was_corrected = hit
                 if target >= 0:
                     counts[target] += 1
-                    corrected[target] += was_corrected
+                    if was_corrected:
+                        corrected[target] += 1
                     if mgi:
                         s2, q2 = s2[: -barcode_len - 1] + b"\n", q2[: -barcode_len - 1] + b"\n"
                 else:
@@ -246,15 +318,28 @@ def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_s
                     elif len(unknown) < 100_000 or barcode in unknown:
                         unknown[barcode] += 1
                     target = n_samples
-                add1, add2 = adds[target]
-                add1(h1 + s1 + p1 + q1)
-                add2(h2 + s2 + p2 + q2)
+                out1, out2 = buffers[target]
+                out1 += (h1, s1, p1, q1)
+                out2 += (h2, s2, p2, q2)
+                pairno += 1
+                if not pairno % _CHECK_EVERY:
+                    _flush(buffers, sinks, _FLUSH_LINES)
+            _flush(buffers, sinks, 0)
         except ValueError as exc:
             raise InputError(
                 f"{r1} / {r2}: truncated FASTQ record or different numbers of reads "
                 f"(after {sum(counts)} read pairs): {exc}"
             ) from exc
     return counts, corrected, hops, unknown
+
+
+def _flush(buffers, sinks, min_lines: int) -> None:
+    for (out1, out2), (sink1, sink2) in zip(buffers, sinks, strict=True):
+        if out1 and len(out1) >= min_lines:
+            sink1.write(b"".join(out1))
+            sink2.write(b"".join(out2))
+            out1.clear()
+            out2.clear()
 
 
 def _split_barcode(barcode: bytes, mgi: bool, i7_len: int) -> tuple[bytes, bytes]:

@@ -86,13 +86,23 @@ def distance_problems(pairs: Sequence[IndexPair], min_distance: int = 3) -> list
     return problems
 
 
-def colour_balance(pairs: Sequence[IndexPair], chemistry: str = "two_colour") -> tuple[list[str], list[str]]:
-    """(problems that refuse the run, warnings) for each index cycle of i7 and i5 (i5 as the kit gives it)."""
+def _as_read(pair: IndexPair, read: str, i5_orientation: str) -> str:
+    """An index as the instrument reads it, cycle by cycle."""
+    if read == "i5" and i5_orientation == "reverse_complement":
+        return reverse_complement(pair.i5)
+    return getattr(pair, read)
+
+
+def colour_balance(
+    pairs: Sequence[IndexPair], chemistry: str = "two_colour", i5_orientation: str = "forward"
+) -> tuple[list[str], list[str]]:
+    """(problems that refuse the run, warnings) for each index cycle of i7 and i5, with i5 in the orientation
+    the instrument reads it (the complement swaps channels: A<->T, C<->G)."""
     channels = _TWO_COLOUR if chemistry == "two_colour" else _FOUR_COLOUR
     problems: list[str] = []
     warnings: list[str] = []
     for read in ("i7", "i5"):
-        seqs = [getattr(p, read) for p in pairs]
+        seqs = [_as_read(p, read, i5_orientation) for p in pairs]
         for cycle in range(max((len(s) for s in seqs), default=0)):
             bases = {s[cycle] for s in seqs if cycle < len(s)}
             red = any(channels[b][0] for b in bases)
@@ -107,22 +117,24 @@ def colour_balance(pairs: Sequence[IndexPair], chemistry: str = "two_colour") ->
     return problems, warnings
 
 
-def _balance_score(pairs: Sequence[IndexPair], chemistry: str) -> int:
-    """Lit (cycle, channel) slots: what the greedy choice maximises."""
+def _lit_slots(pair: IndexPair, chemistry: str, i5_orientation: str) -> set[tuple[str, int, int]]:
+    """(read, cycle, channel) slots this pair lights: what the greedy choice tries to cover."""
     channels = _TWO_COLOUR if chemistry == "two_colour" else _FOUR_COLOUR
-    score = 0
-    for read in ("i7", "i5"):
-        seqs = [getattr(p, read) for p in pairs]
-        for cycle in range(max(len(s) for s in seqs)):
-            bases = {s[cycle] for s in seqs if cycle < len(s)}
-            score += any(channels[b][0] for b in bases) + any(channels[b][1] for b in bases)
-    return score
+    return {
+        (read, cycle, ch)
+        for read in ("i7", "i5")
+        for cycle, base in enumerate(_as_read(pair, read, i5_orientation))
+        for ch in (0, 1)
+        if channels[base][ch]
+    }
 
 
-def check_index_set(pairs: Sequence[IndexPair], min_distance: int = 3, chemistry: str = "two_colour") -> list[str]:
+def check_index_set(
+    pairs: Sequence[IndexPair], min_distance: int = 3, chemistry: str = "two_colour", i5_orientation: str = "forward"
+) -> list[str]:
     """Raise ValidationError if the set is unsafe for one run; return the colour-balance warnings."""
     problems = distance_problems(pairs, min_distance)
-    balance_problems, warnings = colour_balance(pairs, chemistry)
+    balance_problems, warnings = colour_balance(pairs, chemistry, i5_orientation)
     problems += balance_problems
     if problems:
         raise ValidationError([f"index set refused: {p}" for p in problems])
@@ -131,27 +143,32 @@ def check_index_set(pairs: Sequence[IndexPair], min_distance: int = 3, chemistry
 
 def assign_indexes(
     sample_ids: Sequence[str], kit: Sequence[IndexPair], min_distance: int = 3, chemistry: str = "two_colour",
-    kit_name: str = "kit",
+    kit_name: str = "kit", i5_orientation: str = "forward",
 ) -> dict[str, IndexPair]:  # fmt: skip
     """A unique dual index pair per sample: greedy over the kit, keeping pairs at least `min_distance` from all
-    chosen ones and preferring pairs that light more (cycle, channel) slots. Refuses, saying why, when the kit
-    cannot index the run safely."""
+    chosen ones and preferring pairs that light more (cycle, channel) slots, with i5 as the instrument reads it
+    (`i5_orientation`). Refuses, saying why, when the kit cannot index the run safely."""
     if len(sample_ids) > len(kit):
         raise ValidationError([f"run has {len(sample_ids)} samples but {kit_name} has only {len(kit)} index pairs"])
     chosen: list[IndexPair] = []
     remaining = list(kit)
+    order = {p.pair_id: n for n, p in enumerate(kit)}
+    lit: set[tuple[str, int, int]] = set()
     while len(chosen) < len(sample_ids):
-        compatible = [p for p in remaining if not _conflicts(p, chosen, min_distance)]
+        # Pairs too close to the latest choice drop out; the rest stay compatible with every earlier one.
+        remaining = [p for p in remaining if not chosen or not _conflicts(p, chosen[-1:], min_distance)]
+        compatible = remaining
         if not compatible:
             conflicts = distance_problems(list(kit), min_distance)
             raise ValidationError(
                 [f"run has {len(sample_ids)} samples but only {len(chosen)} pairs of {kit_name} are mutually at "
                  f"Hamming distance >= {min_distance}"] + [f"{kit_name}: {c}" for c in conflicts]
             )  # fmt: skip
-        best = max(compatible, key=lambda p: (_balance_score([*chosen, p], chemistry), -kit.index(p)))
+        best = max(compatible, key=lambda p: (len(_lit_slots(p, chemistry, i5_orientation) - lit), -order[p.pair_id]))
         chosen.append(best)
-        remaining.remove(best)
-    problems, _warnings = colour_balance(chosen, chemistry)
+        remaining = [p for p in remaining if p is not best]
+        lit |= _lit_slots(best, chemistry, i5_orientation)
+    problems, _warnings = colour_balance(chosen, chemistry, i5_orientation)
     if problems:
         raise ValidationError([f"run cannot be indexed with {kit_name}: {p}" for p in problems])
     return dict(zip(sample_ids, chosen, strict=True))
@@ -174,7 +191,7 @@ def write_bclconvert_sample_sheet(
         "[Header]", "FileFormatVersion,2", f"RunName,{run_id}", "",
         "[Reads]", f"Read1Cycles,{read_cycles[0]}", f"Read2Cycles,{read_cycles[1]}",
         f"Index1Cycles,{i7_len}", f"Index2Cycles,{i5_len}", "",
-        "[BCLConvert_Settings]", "FileFormatVersion,2",
+        "[BCLConvert_Settings]",
         f"BarcodeMismatchesIndex1,{barcode_mismatches}", f"BarcodeMismatchesIndex2,{barcode_mismatches}",
         f"OverrideCycles,Y{read_cycles[0]};I{i7_len};I{i5_len};Y{read_cycles[1]}", "",
         "[BCLConvert_Data]", ("Lane," if lane else "") + "Sample_ID,Index,Index2",

@@ -5,6 +5,7 @@ Kept as data (config/lab.yaml) so a centre changes prices and instruments withou
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import yaml
 
 from oncopanel import paths
 from oncopanel.errors import ValidationError
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class LabConfig:
     index_kit: str = "annotation/index_kits/oncopanel_udi96.tsv"
     min_index_distance: int = 3
     chemistry: str = "two_colour"
+    run_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)  # days a run may start (0 = Monday)
+    i5_read_orientation: str = "forward"  # how the instrument reads i5: forward or reverse_complement
 
     @property
     def compute_cost_per_sample(self) -> float:
@@ -51,6 +56,27 @@ class LabConfig:
     def shortest_turnaround(self) -> int:
         """Received -> reported on the fastest run type, starting as soon as the library is ready."""
         return self.library_prep_days + min(r.run_days for r in self.run_types) + self.analysis_days
+
+    def is_run_day(self, date: dt.date) -> bool:
+        return date.weekday() in self.run_weekdays
+
+    def first_run_day(self, date: dt.date) -> dt.date:
+        """The first day on or after `date` when a run may start."""
+        while not self.is_run_day(date):
+            date += dt.timedelta(days=1)
+        return date
+
+    def last_run_day(self, date: dt.date) -> dt.date:
+        """The last day on or before `date` when a run may start."""
+        while not self.is_run_day(date):
+            date -= dt.timedelta(days=1)
+        return date
+
+    def can_meet(self, received: dt.date, due: dt.date) -> bool:
+        """Whether a sample received on `received` can be reported by `due` on the fastest run type."""
+        ready = self.first_run_day(received + dt.timedelta(days=self.library_prep_days))
+        fastest = min(r.run_days for r in self.run_types)
+        return ready + dt.timedelta(days=fastest + self.analysis_days) <= due
 
     def read_pairs_for(self, panels: tuple[str, ...]) -> int:
         return sum(self.panel_read_pairs[p] for p in panels)
@@ -116,6 +142,13 @@ def lab_config_from_dict(doc: dict, source: str = "lab config") -> LabConfig:
     for priority, value in turnaround.items():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             problems.append(f"{source}: turnaround_days: {priority}: must be a positive whole number of days")
+    weekdays = doc.get("run_weekdays", list(WEEKDAYS))
+    if not isinstance(weekdays, list) or not weekdays or any(d not in WEEKDAYS for d in weekdays):
+        problems.append(f"{source}: run_weekdays: give a list of days from {', '.join(WEEKDAYS)} (got {weekdays!r})")
+        weekdays = list(WEEKDAYS)
+    i5_read = doc.get("i5_read_orientation", "forward")
+    if i5_read not in ("forward", "reverse_complement"):
+        problems.append(f"{source}: i5_read_orientation: must be forward or reverse_complement (got {i5_read!r})")
     chemistry = doc.get("chemistry", "two_colour")
     if chemistry not in ("two_colour", "four_colour"):
         problems.append(f"{source}: chemistry: must be two_colour or four_colour (got {chemistry!r})")
@@ -135,6 +168,8 @@ def lab_config_from_dict(doc: dict, source: str = "lab config") -> LabConfig:
         if "min_index_distance" in doc
         else 3,
         chemistry=chemistry,
+        run_weekdays=tuple(sorted(WEEKDAYS.index(d) for d in set(weekdays))),
+        i5_read_orientation=i5_read,
     )
     if problems:
         raise ValidationError(problems)

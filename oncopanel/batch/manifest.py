@@ -58,7 +58,8 @@ def _row_problems(where: str, row: dict[str, str], lab: LabConfig, known_panels:
         problems.append(f"{where}: column panels: empty")
     for panel in panels:
         if panel not in known_panels:
-            problems.append(f"{where}: column panels: unknown panel '{panel}' (known: {', '.join(sorted(known_panels))})")
+            known = ", ".join(sorted(known_panels))
+            problems.append(f"{where}: column panels: unknown panel '{panel}' (known: {known})")
         elif panel not in lab.panel_read_pairs:
             problems.append(f"{where}: column panels: lab config gives no read pairs for panel '{panel}'")
     priority = row.get("priority") or "routine"
@@ -66,16 +67,22 @@ def _row_problems(where: str, row: dict[str, str], lab: LabConfig, known_panels:
         problems.append(
             f"{where}: column priority: unknown priority '{priority}' (known: {', '.join(lab.turnaround_days)})"
         )
+    due = None
     if row.get("due_date"):
         due = _date(row["due_date"])
         if due is None:
             problems.append(f"{where}: column due_date: '{row['due_date']}' is not YYYY-MM-DD")
-        elif received is not None and (due - received).days < lab.shortest_turnaround:
+    if received is not None and priority in lab.turnaround_days:
+        limit = received + dt.timedelta(days=lab.turnaround_days[priority])
+        due = min(due, limit) if due else limit
+        if not lab.can_meet(received, due):
+            column = "due_date" if row.get("due_date") and due < limit else "priority"
+            ready = lab.first_run_day(received + dt.timedelta(days=lab.library_prep_days))
             problems.append(
-                f"{where}: column due_date: {due} is impossible: {(due - received).days} day(s) after receipt, but "
-                f"library prep ({lab.library_prep_days} d) + fastest run "
-                f"({min(r.run_days for r in lab.run_types)} d) + analysis ({lab.analysis_days} d) "
-                f"take {lab.shortest_turnaround} days"
+                f"{where}: column {column}: due {due} is impossible: received {received}, the earliest run starts "
+                f"{ready} ({ready:%a}) after library prep, and the fastest run "
+                f"({min(r.run_days for r in lab.run_types)} d) + analysis ({lab.analysis_days} d) end "
+                f"{ready + dt.timedelta(days=min(r.run_days for r in lab.run_types) + lab.analysis_days)}"
             )
     if panels and all(p in lab.panel_read_pairs for p in panels):
         need = lab.read_pairs_for(tuple(panels))

@@ -3,14 +3,18 @@
 Every sample must be reported by its due date; within that, the fixed cost of runs is what pooling saves, so
 the planner fills runs as far as the due dates allow. Time is in whole days. A sample received on day r has its
 library ready on r + prep days; on a run of type k started on day t it is reported on t + run_days(k) +
-analysis days, so it can go on a run of type k started any day in [ready, due - run_days(k) - analysis].
+analysis days, so it can go on a run of type k started any run day (the lab's run_weekdays) in
+[ready, due - run_days(k) - analysis].
 
-The planner is a day-by-day simulation (no MILP solver needed):
-- a sample whose latest start is today forces a run today; the planner tries each run type that still meets
-  the forced samples' due dates, fills it earliest-due-first from the pool, and keeps the run that wastes least:
-  run cost minus the best-case cost of the samples it carries (each sample's share at full utilisation of the
-  most efficient run type). Samples left out are assumed to travel later at that best case;
-- a run that the pool can fill to its best-case cost is started at once: waiting would not make it cheaper,
+The planner is a day-by-day simulation (no MILP solver needed). A sample's waste-free cost is its share of
+the most efficient run type at full use (reads or index slots, whichever binds); a run's waste is its cost
+minus the waste-free cost of what it carries.
+- Samples whose latest start is today must go today. The planner enumerates multisets of run types with room
+  for all of them (cheapest first), packs them first-fit decreasing, tops the runs up earliest-due-first with
+  samples that could wait, and keeps the multiset that wastes least. Deciding all of today's forced samples
+  together avoids three small runs where one larger run would do.
+- Then it works out the least-waste way to sequence the whole pool now and starts those of its runs that are
+  already full (every index slot, or the reads at near waste-free cost): waiting would not make them cheaper,
   and starting now shortens turnaround.
 
 `lower_bound` gives a cost no plan can beat: split the calendar into disjoint intervals; the samples whose whole
@@ -22,15 +26,18 @@ giving the highest total. Per-sample costs (library prep, compute) are added exa
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from oncopanel.batch.lab import LabConfig, RunType
+from oncopanel.batch.lab import WEEKDAYS, LabConfig, RunType
 from oncopanel.batch.manifest import PendingSample
+from oncopanel.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -92,16 +99,16 @@ class Plan:
 
 @dataclass
 class _Item:
-    """A sample in planning units: days from day 0 and read pairs."""
+    """A sample in planning units: days from day 0 (run days only) and read pairs."""
 
     sid: str
-    ready: int
-    due: int
+    ready: int  # first run day after its library is ready
+    latest: dict[str, int]  # per run type: last run day that still meets its due date
     reads: int
     best_case: float  # its cost share at full utilisation of the most efficient run type
 
-    def latest_start(self, run_type: RunType, analysis_days: int) -> int:
-        return self.due - analysis_days - run_type.run_days
+    def latest_start(self, run_type: RunType) -> int:
+        return self.latest[run_type.name]
 
 
 def _best_case(reads: int, lab: LabConfig) -> float:
@@ -109,11 +116,18 @@ def _best_case(reads: int, lab: LabConfig) -> float:
 
 
 def _items(samples: Sequence[PendingSample], lab: LabConfig, day0: dt.date) -> list[_Item]:
-    return [
-        _Item(s.sample_id, (s.received - day0).days + lab.library_prep_days, (s.due - day0).days, s.read_pairs,
-              _best_case(s.read_pairs, lab))
-        for s in samples
-    ]  # fmt: skip
+    def offset(date: dt.date) -> int:
+        return (date - day0).days
+
+    items = []
+    for s in samples:
+        ready = lab.first_run_day(s.received + dt.timedelta(days=lab.library_prep_days))
+        latest = {
+            rt.name: offset(lab.last_run_day(s.due - dt.timedelta(days=rt.run_days + lab.analysis_days)))
+            for rt in lab.run_types
+        }
+        items.append(_Item(s.sample_id, offset(ready), latest, s.read_pairs, _best_case(s.read_pairs, lab)))
+    return items
 
 
 def _fill(run_type: RunType, first: list[_Item], rest: list[_Item], lab: LabConfig) -> list[_Item]:
@@ -147,38 +161,114 @@ class _Builder:
         )
 
 
+_MAX_RUNS_PER_TYPE = 8  # enumeration bound per run type for one day's decision; beyond it, _greedy_cover
+
+
+def _combinations(forced: list[_Item], lab: LabConfig, usable: list[RunType]) -> list[tuple[RunType, ...]]:
+    """Multisets of run types with room (reads and slots) for the forced samples, cheapest first."""
+    reads = sum(i.reads for i in forced)
+    limits = [
+        min(_MAX_RUNS_PER_TYPE, math.ceil(max(reads / rt.read_pairs, len(forced) / lab.max_samples_per_run)) + 1)
+        for rt in usable
+    ]
+    combos = []
+    for counts in itertools.product(*(range(n + 1) for n in limits)):
+        runs = tuple(rt for rt, n in zip(usable, counts, strict=True) for _ in range(n))
+        if runs and sum(r.read_pairs for r in runs) >= reads and len(runs) * lab.max_samples_per_run >= len(forced):
+            combos.append(runs)
+    return sorted(combos, key=lambda c: sum(r.cost for r in c))
+
+
+def _pack(runs: tuple[RunType, ...], forced: list[_Item], others: list[_Item], day: int, lab: LabConfig):
+    """Forced samples first-fit decreasing, then others earliest-due-first; None if the forced do not fit."""
+    bins: list[tuple[RunType, list[_Item], list[int]]] = [(rt, [], [0]) for rt in runs]
+
+    def place(item: _Item) -> bool:
+        for rt, loaded, used in bins:
+            if (len(loaded) < lab.max_samples_per_run and used[0] + item.reads <= rt.read_pairs
+                    and item.latest_start(rt) >= day):  # fmt: skip
+                loaded.append(item)
+                used[0] += item.reads
+                return True
+        return False
+
+    if not all(place(i) for i in sorted(forced, key=lambda i: -i.reads)):
+        return None
+    for item in others:
+        place(item)
+    return [(rt, loaded) for rt, loaded, _used in bins if loaded]
+
+
 def _due_date_aware(items: list[_Item], lab: LabConfig, builder: _Builder) -> None:
-    analysis = lab.analysis_days
-    fastest_latest = {id(i): max(i.latest_start(rt, analysis) for rt in lab.run_types) for i in items}
+    latest = {id(i): max(i.latest.values()) for i in items}
     arrivals: dict[int, list[_Item]] = defaultdict(list)
     for item in items:
         arrivals[item.ready].append(item)
     pool: list[_Item] = []
-    last_day = max(fastest_latest.values())
-    for day in range(min(arrivals), last_day + 1):
+    for day in range(min(arrivals), max(latest.values()) + 1):
         pool.extend(arrivals.get(day, []))
-        while pool:
-            pool.sort(key=lambda i: (fastest_latest[id(i)], i.ready, i.sid))
-            forced = [i for i in pool if fastest_latest[id(i)] <= day]
-            best = None
-            for rt in lab.run_types:
-                eligible = [i for i in pool if i.latest_start(rt, analysis) >= day]
-                if forced:
-                    if any(i.latest_start(rt, analysis) < day for i in forced):
-                        continue
-                    loaded = _fill(rt, forced, [i for i in eligible if fastest_latest[id(i)] > day], lab)
-                else:
-                    loaded = _fill(rt, [], eligible, lab)
-                    # Not forced: start only a run already as cheap as it can be.
-                    if not loaded or _waste(rt, loaded) > 0.02 * rt.cost:
-                        continue
-                if loaded and (best is None or _waste(rt, loaded) < _waste(best[0], best[1])):
-                    best = (rt, loaded)
-            if best is None:
-                break
-            builder.start(best[0], day, best[1])
-            taken = {id(i) for i in best[1]}
-            pool = [i for i in pool if id(i) not in taken]
+        pool.sort(key=lambda i: (latest[id(i)], i.ready, i.sid))
+        forced = [i for i in pool if latest[id(i)] <= day]
+        if forced:
+            # Everything forced today goes today: choose the set of runs for all of it at once, filled up
+            # with samples that could wait, and keep the set that wastes least.
+            others = [i for i in pool if latest[id(i)] > day]
+            best = _least_waste(forced, others, day, lab) or _greedy_cover(forced, others, day, lab)
+            pool = _launch(builder, day, best, pool)
+        if pool and lab.is_run_day(builder.day0 + dt.timedelta(days=day)):
+            # Runs that are already full in the cheapest way to sequence the whole pool start now: waiting
+            # cannot make them cheaper, and starting shortens turnaround.
+            cover = _least_waste(pool, [], day, lab) or []
+            full = [(rt, loaded) for rt, loaded in cover if _is_full(rt, loaded, lab)]
+            pool = _launch(builder, day, full, pool)
+
+
+def _is_full(run_type: RunType, loaded: list[_Item], lab: LabConfig) -> bool:
+    """Every index slot used, or the reads used up at (near) best-case cost. A run full of reads but dearer than
+    best case (a small run stuffed with samples a bigger run would carry more cheaply) waits instead."""
+    if len(loaded) == lab.max_samples_per_run:
+        return True
+    reads = sum(i.reads for i in loaded)
+    return reads >= 0.98 * run_type.read_pairs and _waste(run_type, loaded) <= 0.02 * run_type.cost
+
+
+def _least_waste(must: list[_Item], may: list[_Item], day: int, lab: LabConfig):
+    """Runs starting on `day` that take all of `must` and what fits of `may`, wasting least (None if none can)."""
+    usable = [rt for rt in lab.run_types if any(i.latest_start(rt) >= day for i in must)]
+    best, best_waste = None, math.inf
+    ceiling = sum(i.best_case for i in must) + sum(i.best_case for i in may)
+    for combo in _combinations(must, lab, usable):
+        if sum(r.cost for r in combo) - ceiling >= best_waste:
+            break  # cheapest first: no later combination can waste less
+        packed = _pack(combo, must, may, day, lab)
+        if packed is not None:
+            waste = sum(_waste(rt, loaded) for rt, loaded in packed)
+            if waste < best_waste:
+                best, best_waste = packed, waste
+    return best
+
+
+def _greedy_cover(must: list[_Item], may: list[_Item], day: int, lab: LabConfig) -> list:
+    """Fallback when too many samples are forced for the enumeration: largest usable runs, filled in turn."""
+    runs = []
+    while must:
+        usable = [rt for rt in lab.run_types if must[0].latest_start(rt) >= day]
+        rt = max(usable, key=lambda r: (r.read_pairs, -r.cost))
+        in_time = [i for i in must if i.latest_start(rt) >= day], [i for i in may if i.latest_start(rt) >= day]
+        loaded = _fill(rt, *in_time, lab)
+        runs.append((rt, loaded))
+        taken = {id(i) for i in loaded}
+        must = [i for i in must if id(i) not in taken]
+        may = [i for i in may if id(i) not in taken]
+    return runs
+
+
+def _launch(builder: _Builder, day: int, runs: list[tuple[RunType, list[_Item]]], pool: list[_Item]) -> list[_Item]:
+    taken = set()
+    for rt, loaded in runs:
+        builder.start(rt, day, loaded)
+        taken |= {id(i) for i in loaded}
+    return [i for i in pool if id(i) not in taken]
 
 
 def _fixed_batch(items: list[_Item], lab: LabConfig, builder: _Builder, batch_size: int) -> None:
@@ -193,7 +283,8 @@ def _fixed_batch(items: list[_Item], lab: LabConfig, builder: _Builder, batch_si
         pool.extend(by_day[day])
         while len(pool) >= batch_size or (day == days[-1] and pool):
             batch = pool[:batch_size]
-            rt = min((r for r in lab.run_types if _fill(r, batch, [], lab) == batch), key=lambda r: r.cost, default=None)
+            fitting = [r for r in lab.run_types if len(_fill(r, batch, [], lab)) == len(batch)]
+            rt = min(fitting, key=lambda r: r.cost, default=None)
             if rt is None:  # the batch does not fit one run: take what the largest run holds
                 rt = max(lab.run_types, key=lambda r: r.read_pairs)
                 batch = _fill(rt, batch, [], lab)
@@ -212,6 +303,14 @@ def plan_runs(
     """
     if not samples:
         return Plan(strategy, lab, {})
+    impossible = [
+        f"sample {s.sample_id}: due {s.due} cannot be met (received {s.received}, run days "
+        f"{', '.join(WEEKDAYS[d] for d in lab.run_weekdays)})"
+        for s in samples
+        if not lab.can_meet(s.received, s.due)
+    ]
+    if impossible:
+        raise ValidationError(impossible)
     day0 = min(s.received for s in samples)
     plan = Plan(strategy if strategy != "fixed_batch" else f"fixed_batch_{batch_size}", lab,
                 {s.sample_id: s for s in samples})  # fmt: skip
@@ -221,7 +320,7 @@ def plan_runs(
         plan.runs = builder.runs
     elif strategy == "per_site":
         for site in sorted({s.site for s in samples}):
-            builder = _Builder(lab, day0, f"{site}_R")
+            builder = _Builder(lab, day0, re.sub(r"[^A-Za-z0-9_.-]", "_", site) + "_R")
             _due_date_aware(_items([s for s in samples if s.site == site], lab, day0), lab, builder)
             plan.runs.extend(builder.runs)
     elif strategy == "fixed_batch":
@@ -266,8 +365,7 @@ def lower_bound(samples: Sequence[PendingSample], lab: LabConfig) -> float:
     if not samples:
         return 0.0
     day0 = min(s.received for s in samples)
-    fastest = min(rt.run_days for rt in lab.run_types)
-    windows = [(i.ready, i.due - lab.analysis_days - fastest, i.reads) for i in _items(samples, lab, day0)]
+    windows = [(i.ready, max(i.latest.values()), i.reads) for i in _items(samples, lab, day0)]
     lo = min(w[0] for w in windows)
     hi = max(max(w[1] for w in windows), lo)
     span = hi - lo + 1
@@ -277,10 +375,10 @@ def lower_bound(samples: Sequence[PendingSample], lab: LabConfig) -> float:
     reads = np.zeros((span, span))
     smallest = np.full((span, span), np.inf)
     for ready, latest, r in windows:
-        e, l = ready - lo, min(max(latest, ready), hi) - lo
-        count[e, l] += 1
-        reads[e, l] += r
-        smallest[e, l] = min(smallest[e, l], r)
+        first, last = ready - lo, min(max(latest, ready), hi) - lo
+        count[first, last] += 1
+        reads[first, last] += r
+        smallest[first, last] = min(smallest[first, last], r)
     count = count[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
     reads = reads[::-1].cumsum(axis=0)[::-1].cumsum(axis=1)
     smallest = np.minimum.accumulate(np.minimum.accumulate(smallest[::-1], axis=0)[::-1], axis=1)

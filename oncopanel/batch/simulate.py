@@ -127,3 +127,59 @@ def random_reads(n: int, length: int, rng: random.Random) -> list[tuple[str, str
          "".join(rng.choices("ACGT", k=length)), "".join(rng.choices("FFF:,", k=length)))
         for _ in range(n)
     ]  # fmt: skip
+
+
+def pool_fastqs(
+    samples: list[tuple[str, Path | str, Path | str, str, str]], r1_out: Path | str, r2_out: Path | str,
+    platform: str = "illumina", i5_orientation: str = "forward", error_rate: float = 0.02, hop_rate: float = 0.005,
+    unknown_rate: float = 0.005, seed: int = 13,
+) -> dict[str, int]:  # fmt: skip
+    """Stream per-sample FASTQ pairs [(sample_id, r1, r2, i7, i5 forward strand)] into one pooled run, as an
+    instrument would deliver undetermined reads (for the demo). Reads are interleaved at random without loading
+    them; index errors, hops and unknown barcodes are added as in `pool_reads`. Illumina reads keep their name
+    and gain the `1:N:0:i7+i5` comment; MGI reads are renamed DNBSEQ-style with the barcode on read 2's 3' end.
+    Returns the read pairs each sample should get back (hopped and unknown reads excluded)."""
+    rng = random.Random(seed)
+    handles = {sid: (_open_text(r1), _open_text(r2)) for sid, r1, r2, _i7, _i5 in samples}
+    indexes = {sid: (i7, i5) for sid, _r1, _r2, i7, i5 in samples}
+    names = [s[0] for s in samples]
+    expected = dict.fromkeys(names, 0)
+    active = list(names)
+    serial = 0
+    with gzip.open(r1_out, "wt", compresslevel=1) as out1, gzip.open(r2_out, "wt", compresslevel=1) as out2:
+        while active:
+            sid = rng.choice(active)
+            f1, f2 = handles[sid]
+            rec1, rec2 = [f1.readline() for _ in range(4)], [f2.readline() for _ in range(4)]
+            if not rec1[0] or not rec2[0]:
+                active.remove(sid)
+                continue
+            serial += 1
+            i7, i5 = indexes[sid]
+            kind = rng.random()
+            if kind < hop_rate and len(names) > 1:
+                i5 = indexes[rng.choice([s for s in names if s != sid])][1]
+            elif kind < hop_rate + unknown_rate:
+                i7, i5 = "".join(rng.choices("ACGT", k=len(i7))), "".join(rng.choices("ACGT", k=len(i5)))
+            else:
+                expected[sid] += 1
+                if kind < hop_rate + unknown_rate + error_rate:
+                    i7 = _mutate(i7, rng)
+            read_i5 = _revcomp(i5) if i5_orientation == "reverse_complement" else i5
+            if platform == "mgi":
+                name = f"V350000001L1C{1 + serial // 1_000_000:03d}R{serial % 1000:03d}{serial:07d}"
+                out1.write(f"@{name}/1\n{rec1[1]}+\n{rec1[3]}")
+                out2.write(f"@{name}/2\n{rec2[1].rstrip()}{i7}{read_i5}\n+\n{rec2[3].rstrip()}{'F' * len(i7 + i5)}\n")
+            else:
+                name = rec1[0][1:].split()[0].removesuffix("/1")
+                out1.write(f"@{name} 1:N:0:{i7}+{read_i5}\n{rec1[1]}+\n{rec1[3]}")
+                out2.write(f"@{name} 2:N:0:{i7}+{read_i5}\n{rec2[1]}+\n{rec2[3]}")
+    for f1, f2 in handles.values():
+        f1.close()
+        f2.close()
+    return expected
+
+
+def _open_text(path: Path | str):
+    path = Path(path)
+    return gzip.open(path, "rt") if path.suffix == ".gz" else path.open()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
-from oncopanel.calling.settings import Balance, GermlineFilters, LikelyGermline, SomaticFilters
+from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
 from oncopanel.calling.stats import binom_cdf
 
 # FILTER id -> header description. The VCF declares every one of these, used or not.
@@ -14,6 +14,7 @@ FILTERS: dict[str, str] = {
     "not_called": "Germline genotype carries no alternate allele",
     "low_alt_reads": "Alt-supporting reads below calling.*.filters.min_alt_reads",
     "low_vaf": "Allele fraction below calling.somatic.filters.min_vaf",
+    "below_background": "Alt reads not above the background error rate (binomial, calling.somatic.filters.background)",
     "low_base_quality": ("Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
     "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
@@ -69,6 +70,8 @@ def somatic_reasons(
         reasons.append("low_alt_reads")
     if ev.vaf < f.min_vaf:
         reasons.append("low_vaf")
+    if not above_background(ev, f.background):
+        reasons.append("below_background")
     if ev.alt_reads and ev.mean_alt_base_quality < f.min_mean_alt_base_quality:
         reasons.append("low_base_quality")
     if ev.alt_reads and ev.alt_mapq < f.min_mapping_quality:
@@ -89,6 +92,15 @@ def somatic_reasons(
     if ev.is_indel and homopolymer_len >= f.homopolymer.min_run and ev.vaf < f.homopolymer.max_vaf:
         reasons.append("homopolymer")
     return reasons
+
+
+def above_background(ev: RecordEvidence, bg: Background) -> bool:
+    """P(X >= alt reads | depth, error rate) below max_p: the allele is not explained by sequencing error."""
+    rate = bg.snv_error_rate if len(ev.ref) == len(ev.alt) else bg.indel_error_rate
+    depth = max(ev.depth, ev.ref_reads + ev.alt_reads)
+    if ev.alt_reads == 0:
+        return False
+    return 1.0 - binom_cdf(ev.alt_reads - 1, depth, rate) < bg.max_p
 
 
 def likely_germline(vaf: float, rule: LikelyGermline) -> bool:

@@ -39,6 +39,15 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class Background:
+    """Per-base rate of one specific wrong allele, and the binomial tail an allele must beat."""
+
+    snv_error_rate: float
+    indel_error_rate: float
+    max_p: float
+
+
+@dataclass(frozen=True)
 class Homopolymer:
     min_run: int
     max_vaf: float
@@ -55,6 +64,7 @@ class SomaticFilters:
     min_qual: float
     min_alt_reads: int
     min_vaf: float
+    background: Background
     min_mean_alt_base_quality: float
     min_mapping_quality: float
     strand_bias: Balance
@@ -119,6 +129,7 @@ def from_dict(block: dict[str, Any]) -> CallingSettings:
             min_qual=sf["min_qual"],
             min_alt_reads=sf["min_alt_reads"],
             min_vaf=sf["min_vaf"],
+            background=Background(**sf["background"]),
             min_mean_alt_base_quality=sf["min_mean_alt_base_quality"],
             min_mapping_quality=sf["min_mapping_quality"],
             strand_bias=Balance(**sf["strand_bias"]),

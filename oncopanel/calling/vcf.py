@@ -41,6 +41,9 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
     ("ORIENT", "2", "Integer", "Alt reads in F1R2,F2R1 orientation (pysam count)"),
     ("END_DIST", "1", "Float", "Median distance of the alt base to the nearer read end (pysam count)"),
 ]  # fmt: skip
+# freebayes' INFO AF is the genotype-estimated allele frequency (0.5 for a 4% allele): dropped so that nobody
+# mistakes it for the read fraction, which is FORMAT AF.
+DROPPED_INFO = ("AF",)
 FORMAT_AF = (
     "AF", "A", "Float",
     "Alt allele fraction: alt reads / all reads at the locus (FORMAT DP); computed by oncopanel",
@@ -82,6 +85,8 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
     hdr = pysam.VariantHeader()
     for rec in src.records:
         if rec.key in ("reference", "source", "commandline"):
+            continue
+        if rec.key == "INFO" and rec.get("ID") in DROPPED_INFO:
             continue
         hdr.add_record(rec)
     hdr.add_line(f"##oncopanel_version={__version__}")
@@ -137,7 +142,7 @@ def _copy_record(out: Any, rec: Any) -> Any:
         contig=rec.chrom, start=rec.start, stop=rec.stop, alleles=rec.alleles, qual=rec.qual, id=rec.id
     )
     for key, value in rec.info.items():
-        if key in out.header.info:
+        if key in out.header.info and key not in DROPPED_INFO:
             new.info[key] = value
     if len(rec.samples):
         src = rec.samples[0]
@@ -150,9 +155,12 @@ def _copy_record(out: Any, rec: Any) -> Any:
     return new
 
 
-def _fill_format(new: Any, ev: RecordEvidence) -> None:
+def _fill_format(new: Any, ev: RecordEvidence, mode: Mode, settings: CallingSettings) -> None:
     s = new.samples[0]
-    if s.get("GT") is None or all(a is None for a in s["GT"]):
+    if mode == "somatic":  # pooled-continuous GT is no genotype (0/0 at low fractions): present = 0/1
+        hom = ev.vaf >= settings.somatic_filters.likely_germline.hom_min_vaf
+        s["GT"] = (1, 1) if hom else (0, 1)
+    elif s.get("GT") is None or all(a is None for a in s["GT"]):
         s["GT"] = (0, 1)
     s["DP"] = ev.depth
     s["AD"] = (ev.ref_reads, ev.alt_reads)
@@ -240,10 +248,12 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                 for alt in rec.alts or ():
                     if len(rec.alts) > 1:  # normally split upstream; tolerate an unsplit input
                         continue
+                    key = f"{rec.chrom}:{rec.pos}:{rec.ref}>{alt}"
+                    if key in written:  # one allele, one record (overlapping targets would repeat it)
+                        continue
                     ev = from_freebayes(rec)
                     new = _copy_record(out, rec)
-                    _fill_format(new, ev)
-                    key = f"{rec.chrom}:{rec.pos}:{rec.ref}>{alt}"
+                    _fill_format(new, ev, ctx.mode, settings)
                     if ctx.mode == "germline":
                         reasons = germline_reasons(ev, settings.germline_filters)
                         new.info["ORIGIN"] = "germline"

@@ -76,7 +76,6 @@ class SpliceSiteRule:
 class GeneRules:
     gene: str
     transcript: str
-    protein_length: int
     legacy_exon_numbers_skip: tuple[int, ...]
     nmd_escape_from_c: int
     last_pathogenic_ptc_codon: int
@@ -119,7 +118,6 @@ def _gene_rules(gene: str, raw: dict) -> GeneRules:
     return GeneRules(
         gene=gene,
         transcript=raw["transcript"],
-        protein_length=int(raw["protein_length"]),
         legacy_exon_numbers_skip=tuple(raw.get("legacy_exon_numbers_skip") or ()),
         nmd_escape_from_c=int(raw["nmd_escape_from_c"]),
         last_pathogenic_ptc_codon=int(raw["last_pathogenic_ptc_codon"]),
@@ -286,11 +284,11 @@ def enigma_match(
 ) -> tuple[EnigmaRecord, str] | None:
     """The ENIGMA row for this allele and how it was matched, or None."""
     variant = annotation.variant
+    if not variant.chrom.startswith("chr"):
+        variant = Variant(f"chr{variant.chrom}", variant.pos, variant.ref, variant.alt)
     if sequence is not None:
         with contextlib.suppress(InputError):  # outside the embedded loci: match on the allele as given
             variant = normalise_variant(variant, sequence)
-    elif not variant.chrom.startswith("chr"):
-        variant = Variant(f"chr{variant.chrom}", variant.pos, variant.ref, variant.alt)
     record = index.by_variant.get(variant)
     if record is not None:
         return record, f"GRCh38 allele {variant.key}"
@@ -472,9 +470,9 @@ def classify_germline(
 # ---------------------------------------------------------------- exon naming
 
 
-def mane_exon_number(annotation: Annotation) -> int | None:
-    """'10/23' -> 10 (None for intronic or unannotated variants)."""
-    head = annotation.exon.split("/")[0].strip() if annotation.exon else ""
+def _number(field_value: str) -> int | None:
+    """'10/23' -> 10 (None when empty)."""
+    head = field_value.split("/")[0].strip() if field_value else ""
     return int(head) if head.isdigit() else None
 
 
@@ -491,13 +489,17 @@ def legacy_exon_label(gene: str, mane_exon: int, rules: GermlineRules | None = N
 
 
 def exon_label(annotation: Annotation, rules: GermlineRules | None = None) -> str:
-    """'exon 10 of NM_007294.4 (MANE Select; legacy exon 11)' for a report line."""
-    number = mane_exon_number(annotation)
-    if number is None:
-        return ""
-    label = f"exon {number} of {annotation.transcript} (MANE Select"
-    legacy = legacy_exon_label(annotation.gene, number, rules)
-    return f"{label}; legacy exon {legacy})" if legacy != str(number) else f"{label})"
+    """'exon 10 of NM_007294.4 (MANE Select; legacy exon 11)', or the intron likewise, for a report line.
+
+    A legacy intron takes the legacy number of the exon 5' of it (BRCA1 MANE intron 10 = legacy IVS11).
+    """
+    for kind, value in (("exon", annotation.exon), ("intron", annotation.intron)):
+        number = _number(value)
+        if number is not None:
+            label = f"{kind} {number} of {annotation.transcript} (MANE Select"
+            legacy = legacy_exon_label(annotation.gene, number, rules)
+            return f"{label}; legacy {kind} {legacy})" if legacy != str(number) else f"{label})"
+    return ""
 
 
 # ---------------------------------------------------------------- what the report shows

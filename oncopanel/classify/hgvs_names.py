@@ -16,6 +16,8 @@ _C_PARTS = re.compile(r"^(?P<base>[-*]?\d+)(?P<offset>[+-]\d+)?$")
 _P_FIRST = re.compile(r"^p\.\(?(?P<aa>[A-Z][a-z]{2}|[A-Z*])(?P<pos>\d+)")
 _P_FS_TER = re.compile(r"fs(?:Ter|\*)(?P<n>\d+)")
 _P_NONSENSE = re.compile(r"^p\.\(?(?:[A-Z][a-z]{2}|[A-Z])\d+(?:Ter|\*)\)?$")
+# An insertion whose inserted residues end in a stop: p.(Tyr1853_Leu1854delinsTer), p.(Lys10_Leu11insGluTer).
+_P_INS_TER = re.compile(r"(?P<kind>delins|ins)(?P<before>(?:[A-Z][a-z]{2})*?)Ter")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def first_altered_codon(hgvs_p: str, hgvs_c: str = "") -> int | None:
 def stop_codon_position(hgvs_p: str) -> int | None:
     """Codon of the new stop for a nonsense or frameshift name; None if the name does not give it.
 
-    p.(Arg1443Ter) -> 1443; p.(Glu23ValfsTer17) -> 39 (the Ter count includes the first changed residue).
+    p.(Arg1443Ter) -> 1443; p.(Glu23ValfsTer17) -> 39 (the Ter count includes the first changed residue);
+    p.(Gln100_Arg101delinsTer) -> 100; p.(Lys10_Leu11insGluTer) -> 12.
     """
     if not hgvs_p:
         return None
@@ -95,4 +98,9 @@ def stop_codon_position(hgvs_p: str) -> int | None:
         return int(first["pos"]) + int(fs["n"]) - 1
     if _P_NONSENSE.match(hgvs_p.strip()):
         return int(first["pos"])
+    inserted = _P_INS_TER.search(hgvs_p)
+    if inserted:
+        # delins replaces from the first residue on; ins goes after it
+        shift = len(inserted["before"]) // 3 + (1 if inserted["kind"] == "ins" else 0)
+        return int(first["pos"]) + shift
     return None

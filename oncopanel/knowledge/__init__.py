@@ -1,0 +1,61 @@
+"""Therapy knowledge base: build from sources, versioning and changelog, matching, formulary.
+
+Public interface (everything else is internal):
+
+Tumour types (``oncopanel.knowledge.oncotree``, OncoTree 2025-10-03):
+    load_oncotree(path=None) -> OncoTree
+    is_valid_code(code: str) -> bool
+    closest_codes(code: str, n: int = 3) -> list[str]
+    ancestors(code: str) -> list[str]            parent first, up to TISSUE
+    name(code: str) -> str
+    check_code(code: str) -> str                 InputError naming the code and the closest codes
+
+Knowledge base (``oncopanel.knowledge.kb``; built by scripts/build_knowledge.py into annotation/knowledge/):
+    KnowledgeBase.load(path=None) -> KnowledgeBase
+    KnowledgeBase.version: str                   "<build date>+<first 12 hex of the table's SHA-256>"
+    KnowledgeBase.evidence_for(annotation, oncotree_code, germline_class=None) -> list[KBEvidence]
+        KBEvidence is an oncopanel.model.Evidence with tumour_match ("same" | "parent" | "other" | "excluded" |
+        "unplaced"), .on_label (same or parent), disease, regimen, approval status and dates. level is CIViC "A".."E"
+        or "approved"; source is CIViC, FDA, EMA or NMPA; oncotree_code is the evidence's own tumour type.
+        Somatic tiering consumes exactly this list.
+
+Matching (``oncopanel.knowledge.matching``):
+    match_therapies(annotations, oncotree_code, kb, formulary=None, germline=None) -> list[Therapy]
+        ranked; never empty: [Therapy(regimen=NO_MATCHED_THERAPY, ...)] when nothing matches (see is_no_match)
+    load_formulary(path=None) -> dict[str, FormularyEntry]     config/formulary.tsv
+
+Output (``oncopanel.knowledge.output``):
+    sample_document(sample_id, oncotree_code, therapies, kb) -> dict;  write_sample_json(document, path)
+    batch_table(results, kb) -> pandas.DataFrame;                     write_batch_parquet(table, path)
+"""
+
+from oncopanel.knowledge.kb import KBEvidence, KnowledgeBase
+from oncopanel.knowledge.matching import (
+    NO_MATCHED_THERAPY,
+    FormularyEntry,
+    is_no_match,
+    load_formulary,
+    match_therapies,
+)
+from oncopanel.knowledge.oncotree import ancestors, check_code, closest_codes, is_valid_code, load_oncotree, name
+from oncopanel.knowledge.output import batch_table, sample_document, write_batch_parquet, write_sample_json
+
+__all__ = [
+    "NO_MATCHED_THERAPY",
+    "FormularyEntry",
+    "KBEvidence",
+    "KnowledgeBase",
+    "ancestors",
+    "batch_table",
+    "check_code",
+    "closest_codes",
+    "is_no_match",
+    "is_valid_code",
+    "load_formulary",
+    "load_oncotree",
+    "match_therapies",
+    "name",
+    "sample_document",
+    "write_batch_parquet",
+    "write_sample_json",
+]

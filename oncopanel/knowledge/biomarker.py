@@ -6,7 +6,9 @@ A biomarker is one of:
     exon class             "Exon 19 Deletion", "Exon 20 Insertion", "Exon 2 Mutation"
     gene class             "Mutation" (any protein-altering change), "Loss-of-function" (null variants, or a
                            pathogenic / likely pathogenic germline classification), "Truncating",
-                           "Pathogenic Variant" (same rule as Loss-of-function), "Non-V600"
+                           "Pathogenic Variant" (same rule as Loss-of-function), "Non-V600". A variant with a benign,
+                           likely benign or uncertain germline classification matches no class; for BRCA1/2,
+                           gene-level "Mutation" means a deleterious variant (the Loss-of-function rule).
     frameshift at a codon  "P968fs"
 Anything else (fusions, amplification, expression, compound genotypes) is kept in the knowledge base as
 not matchable by a small-variant panel.
@@ -29,6 +31,8 @@ NULL_CONSEQUENCES = frozenset({
 TRUNCATING = frozenset({"stop_gained", "frameshift_variant"})
 PATHOGENIC_CLASSES = frozenset({"pathogenic", "likely_pathogenic"})
 NOT_PATHOGENIC_CLASSES = frozenset({"benign", "likely_benign", "uncertain_significance"})
+# Genes whose gene-level "Mutation" evidence (PARP-inhibitor trials) means a deleterious variant, not any missense.
+MUTATION_MEANS_LOSS = frozenset({"BRCA1", "BRCA2"})
 
 _MISSENSE = re.compile(r"^([A-Z*])(\d+)([A-Z*])$")
 _CODON = re.compile(r"^([A-Z])(\d+)$")
@@ -177,7 +181,11 @@ def matches(biomarker: Biomarker, features: VariantFeatures) -> bool:
             return "inframe_deletion" in features.consequences or ("del" in change and "dup" not in change)
         return "inframe_insertion" in features.consequences or "ins" in change or "dup" in change
     if kind == "class":
+        if features.pathogenic is False:  # classified benign / likely benign / VUS: no class-level match
+            return False
         if biomarker.value == "Mutation":
+            if features.gene in MUTATION_MEANS_LOSS:
+                return is_loss_of_function(features)
             return altering or features.pathogenic is True
         if biomarker.value in ("Loss-of-function", "Pathogenic Variant"):
             return is_loss_of_function(features)

@@ -165,6 +165,7 @@ def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk) -> list[dict[str, s
     rows = []
     for row in evidence.to_dict("records"):
         doid = f"DOID:{row['doid']}" if row["doid"] else ""
+        place_key = doid or f"name:{row['disease']}"  # a few CIViC diseases carry no DOID
         drugs = [d.strip().lower() for d in row["drugs"].split(",") if d.strip()]
         parsed = parse_biomarker(row["variant"])
         rows.append({
@@ -183,8 +184,8 @@ def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk) -> list[dict[str, s
             "regimen": civic_regimen(drugs, row["drug_interaction_type"]) if drugs else "",
             "disease": row["disease"],
             "doid": doid,
-            "oncotree_code": crosswalk.codes.get(doid, ""),
-            "placement": crosswalk.placement.get(doid, "unplaced: DOID not in the crosswalk"),
+            "oncotree_code": crosswalk.codes.get(place_key, ""),
+            "placement": crosswalk.placement.get(place_key, "unplaced: DOID not in the crosswalk"),
             "excluded_oncotree_codes": "",
             "variant_origin": row["variant_origin"],
             "setting": "",
@@ -254,14 +255,21 @@ def content_checksum(table: pd.DataFrame) -> str:
 
 
 def match_keys(table: pd.DataFrame) -> set[tuple[str, ...]]:
-    """Biomarker-drug-tumour matches a table offers: supporting, matchable, active, with a drug."""
+    """Biomarker-drug-tumour matches a table offers: supporting, matchable, active, with a drug.
+
+    CIViC 'Substitutes' rows (no regimen) offer one match per drug.
+    """
     usable = table[
         (table["direction"] == "Supports")
         & (table["matchable"] == "True")
         & (table["drugs"] != "")
         & (table["status"] != "withdrawn")
     ]
-    return {tuple(key) for key in usable[list(MATCH_KEY)].itertuples(index=False, name=None)}
+    keys = set()
+    for row in usable.to_dict("records"):
+        for regimen in [row["regimen"]] if row["regimen"] else row["drugs"].split("|"):
+            keys.add((row["gene"], row["biomarker"], regimen, row["oncotree_code"], row["significance"]))
+    return keys
 
 
 def read_acknowledged(path: Path) -> set[tuple[str, ...]]:
@@ -272,13 +280,12 @@ def read_acknowledged(path: Path) -> set[tuple[str, ...]]:
 
 
 def diff_rows(previous: pd.DataFrame, table: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
-    before = previous.set_index("row_id")
-    after = table.set_index("row_id")
-    added = sorted(set(after.index) - set(before.index))
-    removed = sorted(set(before.index) - set(after.index))
-    common = sorted(set(after.index) & set(before.index))
-    columns = [c for c in KB_COLUMNS if c != "row_id" and c in before.columns]
-    changed = [r for r in common if not before.loc[r, columns].equals(after.loc[r, columns])]
+    columns = [c for c in KB_COLUMNS if c != "row_id" and c in previous.columns]
+    before = {r["row_id"]: tuple(r[c] for c in columns) for r in previous.to_dict("records")}
+    after = {r["row_id"]: tuple(r[c] for c in columns) for r in table.to_dict("records")}
+    added = sorted(after.keys() - before.keys())
+    removed = sorted(before.keys() - after.keys())
+    changed = sorted(r for r in after.keys() & before.keys() if after[r] != before[r])
     return added, removed, changed
 
 

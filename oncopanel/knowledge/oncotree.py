@@ -1,4 +1,4 @@
-"""OncoTree 2025-10-03 as the tumour-type vocabulary (CC BY 4.0, Memorial Sloan Kettering; see annotation/knowledge/SOURCES.md).
+"""OncoTree 2025-10-03 as the tumour-type vocabulary (CC BY 4.0, MSK; see annotation/knowledge/SOURCES.md).
 
 Public functions (used by the sample-sheet validator and by matching):
 

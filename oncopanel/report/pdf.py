@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -30,14 +29,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from oncopanel.errors import InputError
-from oncopanel.paths import SCHEMAS
+from oncopanel.report.identity import check_identity
 from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, result_sha256
 from oncopanel.report.text import Fonts, Text, fonts_for, load_text
 
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
-FRAME_W = PAGE_W - 2 * MARGIN
+FRAME_PADDING = 6  # reportlab Frame default padding (points) on each side
+FRAME_W = PAGE_W - 2 * MARGIN - 2 * FRAME_PADDING
 ACCENT = colors.HexColor("#1F4E79")
 BAND = colors.HexColor("#DCE6F0")
 GRID = colors.HexColor("#9AA5B1")
@@ -71,15 +70,24 @@ def regimen_text(therapy: Mapping, t: Text) -> str:
     return " + ".join(drug_text(d, t) for d in drugs)
 
 
+def regimen_lines(therapy: Mapping, t: Text) -> list[str]:
+    """The regimen in local names, and the international names on a second line when they differ."""
+    drugs = therapy.get("drugs") or [d.strip() for d in therapy["regimen"].split("+")]
+    names = t.raw("drug_names") or {}
+    local = " + ".join(names.get(d.strip().lower(), d) for d in drugs)
+    english = " + ".join(drugs)
+    return [local] if local == english else [local, english]
+
+
 def tumour_type_text(sample: Mapping, t: Text) -> str:
     code = sample["oncotree_code"]
     name = (t.raw("tumour_types") or {}).get(code) or sample.get("tumour_type") or code
-    return f"{name} ({code})" if name != code else code
+    return f"{name}{t('punct.open')}{code}{t('punct.close')}" if name != code else code
 
 
 def consequence_text(terms: list[str], t: Text) -> str:
     table = t.raw("consequences")
-    return ", ".join(table.get(term, term.replace("_", " ")) for term in terms)
+    return t("punct.list").join(table.get(term, term.replace("_", " ")) for term in terms)
 
 
 def level_text(level: str, t: Text) -> str:
@@ -89,28 +97,51 @@ def level_text(level: str, t: Text) -> str:
 
 
 def approval_text(approval: Mapping, t: Text) -> str:
-    agencies = ", ".join(approval.get("agencies", []))
+    agencies = t("punct.list").join(approval.get("agencies", []))
     status = approval.get("status", "not_approved")
     return t(f"therapy.{status}", agencies=agencies) if status != "not_approved" else t("therapy.not_approved")
 
 
-def formulary_text(formulary: Mapping, t: Text) -> str:
+def therapy_strength(therapy: Mapping, t: Text) -> str:
+    """One phrase: the approval when there is one, else the evidence level and 'not approved'."""
+    approval = approval_text(therapy["approval"], t)
+    if therapy["level"] == "approved" or therapy["approval"]["status"] != "not_approved":
+        return approval
+    return f"{level_text(therapy['level'], t)}{t('punct.sep')}{approval}"
+
+
+def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
+    """The formulary facts of one option, one phrase each (a table cell prints one per line)."""
     if not formulary:
-        return t("therapy.formulary_unknown")
+        return [t("therapy.formulary_unknown")]
     parts = []
     available = formulary.get("available", "").lower()
     if available:
-        parts.append(t("therapy.formulary_available" if available in ("yes", "true", "1") else "therapy.formulary_unavailable"))
+        parts.append(
+            t("therapy.formulary_available" if available in ("yes", "true", "1") else "therapy.formulary_unavailable")
+        )
     reimbursed = formulary.get("reimbursed", "").lower()
     if reimbursed:
         parts.append(
-            t("therapy.formulary_reimbursed" if reimbursed in ("yes", "true", "1") else "therapy.formulary_not_reimbursed")
+            t(
+                "therapy.formulary_reimbursed"
+                if reimbursed in ("yes", "true", "1")
+                else "therapy.formulary_not_reimbursed"
+            )
         )
     if formulary.get("monthly_cost"):
         parts.append(t("therapy.formulary_cost", cost=formulary["monthly_cost"]))
     if formulary.get("note"):
         parts.append(formulary["note"])
-    return "; ".join(parts) or t("therapy.formulary_unknown")
+    return parts or [t("therapy.formulary_unknown")]
+
+
+def approval_parts(approval: Mapping, t: Text) -> list[str]:
+    """Approval status and, on its own line, the agencies (keeps CJK brackets from wrapping apart)."""
+    status = approval.get("status", "not_approved")
+    if status == "not_approved":
+        return [t("therapy.not_approved")]
+    return [t(f"therapy.{status}_cell"), t("punct.list").join(approval.get("agencies", []))]
 
 
 def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
@@ -126,8 +157,13 @@ def variant_name(v: Mapping) -> str:
 def hotspot_detail(h: Mapping, stated_lod: float | None, t: Text) -> str:
     if h["status"] == "detected":
         observed = f" {h['observed']}" if h.get("observed") else ""
-        return t("negatives.detected_detail", vaf=pct(h["vaf"]), low=pct(h["vaf_ci_low"]), high=pct(h["vaf_ci_high"]),
-                 observed=observed)
+        return t(
+            "negatives.detected_detail",
+            vaf=pct(h["vaf"]),
+            low=pct(h["vaf_ci_low"]),
+            high=pct(h["vaf_ci_high"]),
+            observed=observed,
+        )
     if h["status"] == "not_detected":
         return t("negatives.not_detected_detail", lod=pct(h["lod"]))
     return t("negatives.not_assessable_detail", stated_lod=pct(stated_lod))
@@ -169,7 +205,13 @@ class Kit:
         self.section = ParagraphStyle("section", fontSize=10.5, leading=13, textColor=ACCENT, **base)
         self.banner = ParagraphStyle("banner", fontSize=14, leading=18, alignment=TA_CENTER, textColor=ALERT, **base)
 
-    def p(self, text: Any, style: ParagraphStyle | None = None, bold: bool = False, color: str | None = None) -> Paragraph:
+    def style(self, commands: list) -> TableStyle:
+        """A TableStyle whose plain-string cells use the embedded font (never an unembedded Helvetica)."""
+        return TableStyle([("FONTNAME", (0, 0), (-1, -1), self.f.regular), *commands])
+
+    def p(
+        self, text: Any, style: ParagraphStyle | None = None, bold: bool = False, color: str | None = None
+    ) -> Paragraph:
         markup = self.f.markup(text, bold=bold)
         if color:
             markup = f'<font color="{color}">{markup}</font>'
@@ -178,12 +220,20 @@ class Kit:
     def section_head(self, key: str) -> list:
         band = Table([[self.p(self.t(f"sections.{key}"), self.section, bold=True)]], colWidths=[FRAME_W])
         band.setStyle(
-            TableStyle([("BACKGROUND", (0, 0), (-1, -1), BAND), ("LINEBELOW", (0, 0), (-1, -1), 1, ACCENT),
-                        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)])
+            self.style(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), BAND),
+                    ("LINEBELOW", (0, 0), (-1, -1), 1, ACCENT),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ]
+            )
         )
         return [CondPageBreak(30 * mm), Spacer(1, 4 * mm), band, Spacer(1, 2 * mm)]
 
-    def table(self, header: list[str], rows: list[list[Any]], widths_mm: list[float], extra: list | None = None) -> Table:
+    def table(
+        self, header: list[str], rows: list[list[Any]], widths_mm: list[float], extra: list | None = None
+    ) -> Table:
         """A bordered table of Paragraph cells whose header row repeats on every page it spans."""
         scale = FRAME_W / (sum(widths_mm) * mm)
         cells = [[self.p(h, self.head, bold=True) for h in header]]
@@ -198,7 +248,7 @@ class Kit:
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ]
-        tbl.setStyle(TableStyle(style + (extra or [])))
+        tbl.setStyle(self.style(style + (extra or [])))
         return tbl
 
     def kv_table(self, pairs: list[tuple[str, Any]], columns: int = 2) -> Table:
@@ -213,35 +263,31 @@ class Kit:
             rows.append(row + [""] * (2 * columns - len(row)))
         label_w, value_w = 0.16 * FRAME_W * 2 / columns, 0.34 * FRAME_W * 2 / columns
         tbl = Table(rows, colWidths=[label_w, value_w] * columns, hAlign="LEFT")
-        tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1),
-                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("LEFTPADDING", (0, 0), (-1, -1), 2)]))
+        tbl.setStyle(
+            self.style(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
         return tbl
 
     def boxed(self, flowables: list, background: colors.Color, border: colors.Color) -> Table:
         box = Table([[flowables]], colWidths=[FRAME_W])
-        box.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), background), ("BOX", (0, 0), (-1, -1), 1, border),
-                                 ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
-        return box
-
-
-# ---------------------------------------------------------------- identity
-def load_identity_schema() -> dict:
-    return yaml.safe_load((SCHEMAS / "identity.schema.yaml").read_text())
-
-
-def check_identity(identity: Mapping, result: Mapping) -> None:
-    """The identity record must be valid and belong to this result's sample and patient."""
-    import jsonschema
-
-    errors = [e.message for e in jsonschema.Draft202012Validator(load_identity_schema()).iter_errors(dict(identity))]
-    if errors:
-        raise InputError("identity record does not match identity.schema.yaml: " + "; ".join(sorted(errors)))
-    sample = result["sample"]
-    if identity["sample_id"] != sample["sample_id"] or identity["patient"] != sample["patient"]:
-        raise InputError(
-            f"identity record is for sample {identity['sample_id']} / patient {identity['patient']}, "
-            f"not {sample['sample_id']} / {sample['patient']}: refusing to print another patient's identity"
+        box.setStyle(
+            self.style(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), background),
+                    ("BOX", (0, 0), (-1, -1), 1, border),
+                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
         )
+        return box
 
 
 # ---------------------------------------------------------------- sections
@@ -313,19 +359,21 @@ def summary(k: Kit, result: Mapping) -> list:
     for f in findings(result):
         therapies = [th for th in result["therapies"] if f["id"] in th["finding_ids"]]
         if "classification" in f:
-            origin = t("summary.germline_origin") + ("" if f["origin_confirmed"] else f", {t('summary.germline_unconfirmed')}")
+            origin = t("summary.germline_origin")
+            if not f["origin_confirmed"]:
+                origin += t("punct.list") + t("summary.germline_unconfirmed")
             tier = t(f"classification.{f['classification']}")
         else:
             origin = t("summary.somatic_origin")
             tier = tier_text(f["tier"], t)
-        what = f"{variant_name(f)}  ({origin}; VAF {pct(f['vaf'])})"
+        what = f"{variant_name(f)}{t('punct.open')}{origin}{t('punct.sep')}VAF {pct(f['vaf'])}{t('punct.close')}"
         lines = []
         for th in therapies:
             if th["resistance"]:
-                lines.append(k.p(f"{t('therapy.resistance')}: {regimen_text(th, t)}", k.cell, color="#B00020"))
+                text = f"{t('therapy.resistance')}{t('punct.colon')}{regimen_text(th, t)}"
+                lines.append(k.p(text, k.cell, color="#B00020"))
             else:
-                lines.append(k.p(f"{regimen_text(th, t)} — {level_text(th['level'], t)}; "
-                                 f"{approval_text(th['approval'], t)}", k.cell))
+                lines.append(k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell))
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
     if rows:
         out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
@@ -357,11 +405,25 @@ def somatic_section(k: Kit, result: Mapping) -> list:
         if "likely_germline" in v["filters"]:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
         depth = f"{v['alt_depth']}/{v['depth']}" if v["depth"] is not None else "—"
-        rows.append([gene, c, k.p(v["hgvs_p"] or "—", k.code), consequence_text(v["consequence"], t),
-                     pct(v["vaf"]), depth, tier_text(v["tier"], t)])
+        rows.append(
+            [
+                gene,
+                c,
+                k.p(v["hgvs_p"] or "—", k.code),
+                consequence_text(v["consequence"], t),
+                pct(v["vaf"]),
+                depth,
+                tier_text(v["tier"], t),
+            ]
+        )
     if rows:
-        out.append(k.table([t(f"somatic.{c}") for c in ("gene", "hgvs_c", "hgvs_p", "consequence", "vaf", "depth", "tier")],
-                           rows, [27, 36, 34, 22, 15, 19, 27]))
+        out.append(
+            k.table(
+                [t(f"somatic.{c}") for c in ("gene", "hgvs_c", "hgvs_p", "consequence", "vaf", "depth", "tier")],
+                rows,
+                [24, 34, 32, 24, 14, 19, 33],
+            )
+        )
     else:
         out.append(k.p(t("somatic.none")))
     filtered = sum(1 for v in result["somatic"] if not v["reported"] and v["tier"] != "IV")
@@ -377,15 +439,18 @@ def _germline_rows(k: Kit, items: list[Mapping]) -> list[list[Any]]:
     t = k.t
     rows = []
     for g in items:
-        variant = [k.p(f"{g['gene']}  {g['transcript']}", k.code, bold=True), k.p(g["hgvs_c"], k.code),
-                   k.p(g["hgvs_p"] or "", k.code)]
+        variant = [
+            k.p(f"{g['gene']}  {g['transcript']}", k.code, bold=True),
+            k.p(g["hgvs_c"], k.code),
+            k.p(g["hgvs_p"] or "", k.code),
+        ]
         evidence = [k.p(t("germline.classified_by", source=g["source"], date=g["classification_date"] or "—"), k.cell)]
         if g["criteria"]:
             evidence.append(k.p(t("germline.criteria", criteria=", ".join(g["criteria"])), k.cell))
         if g.get("citation"):
             evidence.append(k.p(g["citation"], k.code))
         zyg = {"0/1": "germline.heterozygous", "1/1": "germline.homozygous"}.get(g.get("genotype", ""))
-        zygosity = ", ".join(x for x in ((t(zyg) if zyg else ""), f"VAF {pct(g['vaf'])}") if x)
+        zygosity = t("punct.list").join(x for x in ((t(zyg) if zyg else ""), f"VAF {pct(g['vaf'])}") if x)
         rows.append([variant, t(f"classification.{g['classification']}"), zygosity, evidence])
     return rows
 
@@ -393,6 +458,8 @@ def _germline_rows(k: Kit, items: list[Mapping]) -> list[list[Any]]:
 def germline_section(k: Kit, result: Mapping) -> list:
     t, gl = k.t, result["germline"]
     out = k.section_head("germline")
+    if not {"BRCA1", "BRCA2"} & set(result["assay"]["genes_tested"]):
+        return [*out, k.p(t("germline.not_tested"))]
     if not gl["reported"]:
         return [*out, k.p(t("germline.withheld", consent=t(f"consent.{gl['consent']}")))]
     header = [t("germline.hgvs"), t("germline.classification"), t("germline.zygosity"), t("germline.evidence")]
@@ -403,7 +470,9 @@ def germline_section(k: Kit, result: Mapping) -> list:
         out.append(k.table(header, _germline_rows(k, plp), widths))
         out.append(Spacer(1, 1.5 * mm))
         origin = t("germline.confirmed") if gl["origin_confirmed"] else t("germline.tumour_only")
-        out.append(k.boxed([k.p(origin, bold=not gl["origin_confirmed"]), k.p(t("germline.counselling"))], WARN_BG, GRID))
+        out.append(
+            k.boxed([k.p(origin, bold=not gl["origin_confirmed"]), k.p(t("germline.counselling"))], WARN_BG, GRID)
+        )
     else:
         out.append(k.p(t("germline.none")))
     out.append(Spacer(1, 2 * mm))
@@ -423,15 +492,24 @@ def therapy_section(k: Kit, result: Mapping) -> list:
     else:
         rows, extra = [], []
         for i, th in enumerate(result["therapies"], start=1):
-            regimen = [k.p(regimen_text(th, t), k.cell, bold=True)]
+            first, *rest = regimen_lines(th, t)
+            regimen = [k.p(first, k.cell, bold=True), *[k.p(x, k.small) for x in rest]]
             if th["resistance"]:
                 regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
                 extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
             biomarker = f"{th['gene']} {th['biomarker']}".strip()
-            rows.append([regimen, k.p(biomarker, k.code), level_text(th["level"], t), approval_text(th["approval"], t),
-                         formulary_text(th["formulary"], t), k.p(citations_text(th["evidence"], t), k.code)])
+            rows.append(
+                [
+                    regimen,
+                    k.p(biomarker, k.cell),
+                    level_text(th["level"], t),
+                    [k.p(x, k.cell) for x in approval_parts(th["approval"], t)],
+                    [k.p(x, k.cell) for x in formulary_parts(th["formulary"], t)],
+                    k.p(citations_text(th["evidence"], t), k.cell),
+                ]
+            )
         cols = ("regimen", "biomarker", "level", "approval", "formulary", "citations")
-        out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [33, 25, 20, 34, 32, 36], extra))
+        out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [28, 25, 17, 34, 34, 42], extra))
     kb = result["provenance"]["knowledge_base"]["version"] or "—"
     out.append(k.p(t("therapy.kb_note", kb_version=kb), k.small))
     return out
@@ -447,8 +525,16 @@ def negatives_section(k: Kit, result: Mapping) -> list:
         expected = t("negatives.expected_unknown")
     else:
         expected = t("negatives.expected_vaf", vaf=pct(s["tumour_content"] / 200))
-    out.append(k.p(t("negatives.context", specimen=specimen, tumour_content=tumour_content_text(s["tumour_content"], t),
-                     expected=expected)))
+    out.append(
+        k.p(
+            t(
+                "negatives.context",
+                specimen=specimen,
+                tumour_content=tumour_content_text(s["tumour_content"], t),
+                expected=expected,
+            )
+        )
+    )
     stated = result["assay"]["stated_lod"]
     if stated is not None:
         out.append(k.p(t("negatives.stated_lod", lod=pct(stated))))
@@ -465,8 +551,9 @@ def negatives_section(k: Kit, result: Mapping) -> list:
                 extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
             else:
                 status_cell = k.p(status, k.cell)
-            rows.append([h["gene"], k.p(h["label"], k.code), status_cell, f"{h['depth']}×",
-                         hotspot_detail(h, stated, t)])
+            rows.append(
+                [h["gene"], k.p(h["label"], k.code), status_cell, f"{h['depth']}×", hotspot_detail(h, stated, t)]
+            )
         cols = ("gene", "hotspot", "status", "depth", "detail")
         out.append(k.table([t(f"negatives.{c}") for c in cols], rows, [18, 44, 26, 16, 76], extra))
     out.append(Spacer(1, 3 * mm))
@@ -481,14 +568,26 @@ def coverage_block(k: Kit, result: Mapping) -> list:
     genes = qc["genes"]
     if not genes:
         return [*out, k.p(t("coverage.none"))]
-    levels = sorted({int(key[len("fraction_ge_"):-1]) for c in genes.values() for key in c if key.startswith("fraction_ge_")})
+    levels = sorted(
+        {int(key[len("fraction_ge_") : -1]) for c in genes.values() for key in c if key.startswith("fraction_ge_")}
+    )
     low = set(low_coverage_genes(qc))
-    header = [t("coverage.gene"), t("coverage.mean_depth"), *[t("coverage.fraction", threshold=lv) for lv in levels],
-              t("coverage.flag")]
+    header = [
+        t("coverage.gene"),
+        t("coverage.mean_depth"),
+        *[t("coverage.fraction", threshold=lv) for lv in levels],
+        t("coverage.flag"),
+    ]
     rows, extra = [], []
     for i, (gene, c) in enumerate(sorted(genes.items()), start=1):
-        rows.append([gene, f"{c['mean_depth']:.0f}×", *[pct(c.get(f"fraction_ge_{lv}x")) for lv in levels],
-                     t("coverage.low") if gene in low else ""])
+        rows.append(
+            [
+                gene,
+                f"{c['mean_depth']:.0f}×",
+                *[pct(c.get(f"fraction_ge_{lv}x")) for lv in levels],
+                t("coverage.low") if gene in low else "",
+            ]
+        )
         if gene in low:
             extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
     widths = [24, 24, *[28] * len(levels), 40]
@@ -504,34 +603,57 @@ def not_tested_block(k: Kit, result: Mapping) -> list:
     missing = sorted(all_genes - tested)
     if missing:
         items.append(k.p(t("not_tested.genes_not_on_panels", genes=", ".join(missing))))
-    return [Spacer(1, 3 * mm), KeepTogether([k.p(t("sections.not_tested"), k.section, bold=True),
-                                             k.boxed(items, colors.white, ACCENT)])]
+    return [
+        Spacer(1, 3 * mm),
+        KeepTogether([k.p(t("sections.not_tested"), k.section, bold=True), k.boxed(items, colors.white, ACCENT)]),
+    ]
 
 
 def qc_section(k: Kit, result: Mapping) -> list:
     t, qc = k.t, result["qc"]
     out = k.section_head("qc")
     status = t("qc.pass") if qc["status"] == "pass" else t("qc.fail")
-    out.append(k.p(f"{t('qc.status')}: {status}", bold=True, color=None if qc["status"] == "pass" else "#B00020"))
+    out.append(
+        k.p(
+            f"{t('qc.status')}{t('punct.colon')}{status}",
+            bold=True,
+            color=None if qc["status"] == "pass" else "#B00020",
+        )
+    )
     rows, extra = [], []
     for i, g in enumerate(qc["gates"], start=1):
         value = g.get("value")
-        rows.append([t.get(f"qc.metrics.{g['metric']}", g["metric"]), "—" if value is None else f"{value:.4g}",
-                     f"{g['op'].replace('>=', '≥').replace('<=', '≤')} {g['threshold']:g}",
-                     t("qc.pass") if g["pass"] else t("qc.fail")])
+        rows.append(
+            [
+                t.get(f"qc.metrics.{g['metric']}", g["metric"]),
+                "—" if value is None else f"{value:.4g}",
+                f"{g['op'].replace('>=', '≥').replace('<=', '≤')} {g['threshold']:g}",
+                t("qc.pass") if g["pass"] else t("qc.fail"),
+            ]
+        )
         if not g["pass"]:
             extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
     if rows:
-        out.append(k.table([t("qc.metric"), t("qc.value"), t("qc.requirement"), t("qc.result")], rows, [70, 35, 45, 30],
-                           extra))
+        out.append(
+            k.table([t("qc.metric"), t("qc.value"), t("qc.requirement"), t("qc.result")], rows, [70, 35, 45, 30], extra)
+        )
     return out
 
 
 def failure_section(k: Kit, result: Mapping) -> list:
     t, f = k.t, result["failure"]
-    out = [Spacer(1, 4 * mm),
-           k.boxed([k.p(t("test_failed_banner"), k.banner, bold=True), Spacer(1, 2 * mm),
-                    k.p(t("failure.not_negative"), bold=True)], ALERT_BG, ALERT)]
+    out = [
+        Spacer(1, 4 * mm),
+        k.boxed(
+            [
+                k.p(t("test_failed_banner"), k.banner, bold=True),
+                Spacer(1, 2 * mm),
+                k.p(t("failure.not_negative"), bold=True),
+            ],
+            ALERT_BG,
+            ALERT,
+        ),
+    ]
     out += k.section_head("failure")
     out.append(k.p(t("failure.stage", stage=t.get(f"failure.stages.{f['stage']}", f["stage"]))))
     gate_lines = [gate_text(g, t) for g in f["gates_failed"]]
@@ -576,11 +698,15 @@ def versions_section(k: Kit, result: Mapping, sha: str) -> list:
 def signoff_section(k: Kit) -> list:
     t = k.t
     line = "_" * 28
-    rows = [[k.p(t("signoff.performed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
-            [k.p(t("signoff.reviewed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14]]
-    tbl = Table(rows, colWidths=[0.22 * FRAME_W, 0.40 * FRAME_W, 0.12 * FRAME_W, 0.26 * FRAME_W], rowHeights=[12 * mm] * 2)
+    rows = [
+        [k.p(t("signoff.performed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
+        [k.p(t("signoff.reviewed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
+    ]
+    tbl = Table(
+        rows, colWidths=[0.22 * FRAME_W, 0.40 * FRAME_W, 0.12 * FRAME_W, 0.26 * FRAME_W], rowHeights=[12 * mm] * 2
+    )
     tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("FONTNAME", (0, 0), (-1, -1), k.f.regular)]))
-    return [*k.section_head("signoff"), KeepTogether([tbl, Spacer(1, 2 * mm), k.p(t("signoff.note"), k.small)])]
+    return [KeepTogether([*k.section_head("signoff"), tbl, Spacer(1, 2 * mm), k.p(t("signoff.note"), k.small)])]
 
 
 # ---------------------------------------------------------------- page furniture and document
@@ -589,6 +715,7 @@ def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str])
 
     class NumberedCanvas(rl_canvas.Canvas):
         def __init__(self, *args: Any, **kwargs: Any):
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or font  # no unembedded Helvetica
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
@@ -613,8 +740,9 @@ def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str])
     return NumberedCanvas
 
 
-def story(result: Mapping, language: str, identity: Mapping | None, centre: Mapping | None, amends: str | None,
-          sha: str) -> list:
+def story(
+    result: Mapping, language: str, identity: Mapping | None, centre: Mapping | None, amends: str | None, sha: str
+) -> list:
     k = Kit(language)
     flow = header(k, result, identity, centre, language) + amendment_block(k, result, amends)
     if result["status"] == "failed":
@@ -640,8 +768,11 @@ def render_pdf(
     fonts = fonts_for(language)
     sha = result_sha256(result)
     out_pdf = Path(out_pdf)
-    left = f"{t('labels.report_id')}: {result['report_id']}   {t('labels.patient')}: {result['sample']['patient']}   " \
-           f"{t('labels.result_sha256_short')}: {sha[:16]}"
+    colon = t("punct.colon")
+    left = (
+        f"{t('labels.report_id')}{colon}{result['report_id']}   {t('labels.patient')}{colon}"
+        f"{result['sample']['patient']}   {t('labels.result_sha256_short')}{colon}{sha[:16]}"
+    )
     doc = SimpleDocTemplate(
         str(out_pdf),
         pagesize=A4,

@@ -38,8 +38,10 @@ Germline findings are kept only when ``germline_consent`` is "yes".
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,10 @@ GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
 # Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
 INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
+# A specific protein change (links to that change only), as opposed to a class such as "Exon 19 Deletion".
+PROTEIN_CHANGE = re.compile(r"^[A-Z]\d+(?:_[A-Z]\d+)?(?:[A-Z*]|del|ins[A-Z]+|delins[A-Z]+|dup|[A-Z]?fs\*?\d*)$")
+EXON_CLASS = re.compile(r"^Exon (\d+) (Deletion|Insertion)$", re.IGNORECASE)
+CODON_CLASS = re.compile(r"^([A-Z]\d+)X?$")
 
 
 def _plain(obj: Any) -> Any:
@@ -178,23 +184,47 @@ def hotspot_block(items: Iterable[Any]) -> list[dict]:
 
 def _approval(therapy: Mapping) -> dict:
     agencies = sorted(
-        {e["source"] for e in therapy.get("evidence", []) if e.get("source") in REGULATORS and e.get("level") == "approved"}
+        {
+            e["source"]
+            for e in therapy.get("evidence", [])
+            if e.get("source") in REGULATORS and e.get("level") == "approved"
+        }
         | {a["agency"] for a in therapy.get("approvals", []) if a.get("agency")},
         key=lambda a: (REGULATORS.index(a) if a in REGULATORS else 99, a),
     )
-    if not agencies:
-        status = "not_approved"
-    else:
-        status = "approved_here" if therapy.get("on_label") else "off_label"
+    status = "not_approved" if not agencies else "approved_here" if therapy.get("on_label") else "off_label"
     return {"status": status, "agencies": agencies}
 
 
+def _variant_key(v: Mapping | None) -> str:
+    return f"{v['chrom']}:{v['pos']}:{v['ref']}>{v['alt']}" if v else ""
+
+
 def _links(therapy: Mapping, findings: list[dict]) -> list[str]:
+    """The findings a therapy follows from: given ids, else the same variant, else the same protein change,
+    else, for a class biomarker ("Mutation", "Exon 19 Deletion", "Loss-of-function"), every finding in the gene."""
     if therapy.get("finding_ids"):
         return list(therapy["finding_ids"])
+    key = therapy.get("variant_key") or _variant_key(therapy.get("variant"))
+    if key:
+        return [f["id"] for f in findings if _variant_key(f["variant"]) == key]
     same_gene = [f for f in findings if f["gene"] == therapy["gene"]]
-    exact = [f for f in same_gene if f.get("protein_change") and f["protein_change"] == therapy.get("biomarker")]
-    return [f["id"] for f in (exact or same_gene)]
+    biomarker = therapy.get("biomarker", "")
+    exon = EXON_CLASS.match(biomarker)
+    if exon:  # "Exon 19 Deletion", "Exon 20 Insertion": in-frame change of that kind in that exon
+        number, kind = exon.group(1), exon.group(2).lower()
+        return [
+            f["id"]
+            for f in same_gene
+            if f.get("exon", "").split("/")[0] == number and any(kind in c for c in f.get("consequence", []))
+        ]
+    codon = CODON_CLASS.match(biomarker)
+    if codon:  # "G12", "G719X": any change at that codon
+        return [f["id"] for f in same_gene if re.match(rf"{codon.group(1)}(?!\d)", f.get("protein_change", ""))]
+    exact = [f for f in same_gene if f.get("protein_change") and f["protein_change"] == biomarker]
+    if exact or PROTEIN_CHANGE.match(biomarker):
+        return [f["id"] for f in exact]
+    return [f["id"] for f in same_gene]
 
 
 def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: set[str]) -> list[dict]:
@@ -218,8 +248,19 @@ def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: se
                 "approval": _approval(t),
                 "formulary": {k: str(v) for k, v in formulary.items()},
                 "evidence": [
-                    {k: e.get(k, "") for k in ("source", "level", "citation", "oncotree_code", "significance",
-                                               "direction", "setting", "row_id")}
+                    {
+                        k: e.get(k, "")
+                        for k in (
+                            "source",
+                            "level",
+                            "citation",
+                            "oncotree_code",
+                            "significance",
+                            "direction",
+                            "setting",
+                            "row_id",
+                        )
+                    }
                     for e in t.get("evidence", [])
                 ],
                 "rank": int(t.get("rank", 0)),
@@ -292,7 +333,9 @@ def build_result(
     germline_items = list(germline)
     result["somatic"] = somatic_block(somatic)
     result["germline"] = germline_block(germline_items, s)
-    withheld = {_plain(g["annotation"])["gene"] for g in germline_items} if not result["germline"]["reported"] else set()
+    withheld = (
+        {_plain(g["annotation"])["gene"] for g in germline_items} if not result["germline"]["reported"] else set()
+    )
     findings = [v for v in result["somatic"] if v["reported"]] + [
         g for g in result["germline"]["findings"] if g["classification"] in REPORTED_GERMLINE
     ]
@@ -328,12 +371,16 @@ def load_result(path: str | Path) -> dict:
     return result
 
 
-def validate_result(result: Mapping, source: str = "result") -> None:
-    """Raise InputError naming every schema violation."""
+@functools.cache
+def _validator():
     import jsonschema
 
-    schema = json.loads(SCHEMA_PATH.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def validate_result(result: Mapping, source: str = "result") -> None:
+    """Raise InputError naming every schema violation."""
+    validator = _validator()
     problems = [
         f"{source}: /{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
         for e in sorted(validator.iter_errors(result), key=lambda e: list(map(str, e.absolute_path)))

@@ -133,4 +133,5 @@ def missing_glyphs(language: str) -> set[str]:
     """Characters of a text set that neither the main nor the fallback font can draw (should be empty)."""
     f = fonts_for(language)
     text = "".join(strings(load_text(language).data))
-    return {ch for ch in text if not ch.isspace() and ord(ch) not in f.regular_cmap | f.fallback_cmap}
+    drawable = f.regular_cmap | f.fallback_cmap
+    return {ch for ch in text if not ch.isspace() and ord(ch) not in drawable}

@@ -8,10 +8,10 @@ from pathlib import Path as _CallingPath
 import yaml as _calling_yaml
 from snakemake.utils import validate as _calling_validate
 
+from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 from oncopanel.calling.freebayes import mode_args as _calling_mode_args
 from oncopanel.calling.freebayes import target_name_regex as _calling_regex
-from oncopanel.model import GERMLINE_SPECIMENS as _CALLING_GERMLINE
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
     _calling_yaml_path = _CallingPath(workflow.basedir).parent / "config" / "calling.yaml"
@@ -20,56 +20,21 @@ _calling_validate(config["calling"], "../schemas/calling.schema.yaml")
 CALLING = _calling_settings.from_dict(config["calling"])
 # freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
+CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
+# germline mode calls only the germline genes' targets (names like BRCA1_exon11); somatic mode every target
+CALLING_REGEX = {"germline": _calling_regex(CALLING.germline_genes), "somatic": "."}
+# for rule all (common.smk): calling_outputs()
+calling_outputs = lambda: _calling_plan.outputs(R, SAMPLES)  # noqa: E731
+# merge overlapping sorted BED rows: freebayes -t calls an overlapped stretch once per target
+CALLING_MERGE_AWK = (
+    "awk 'BEGIN {OFS=\"\\t\"} $1 == c && $2 <= e {if ($3 > e) e = $3; next} "
+    "{if (c != \"\") print c, s, e, n; c = $1; s = $2; e = $3; n = $4} END {if (c != \"\") print c, s, e, n}'"
+)
 
 
 wildcard_constraints:
     batch="[A-Za-z0-9][A-Za-z0-9_-]*",
     normal="[A-Za-z0-9][A-Za-z0-9_-]*",
-
-
-def calling_mode(sample_id):
-    """germline for blood/saliva, somatic for tumour specimens (FFPE, fresh, plasma)."""
-    return "germline" if get_sample(sample_id).specimen_type in _CALLING_GERMLINE else "somatic"
-
-
-def calling_normals(batch):
-    """The batch's blood/saliva samples: its panel of normals."""
-    return [s for s in SAMPLES if get_sample(s).batch == batch and calling_mode(s) == "germline"]
-
-
-def calling_tumours(batch):
-    return [s for s in SAMPLES if get_sample(s).batch == batch and calling_mode(s) == "somatic"]
-
-
-def calling_outputs():
-    """Everything this stage delivers per sample (for rule all)."""
-    return [
-        out
-        for s in SAMPLES
-        for out in (
-            f"{R}/calls/{s}.vcf.gz",
-            f"{R}/calls/{s}.vcf.gz.tbi",
-            f"{R}/hotspots/{s}.hotspots.tsv",
-            f"{R}/hotspots/{s}.hotspots.parquet",
-        )
-    ]
-
-
-def _calling_regex_for(sample_id):
-    if calling_mode(sample_id) == "germline":
-        return _calling_regex(CALLING.germline_genes)
-    return "."  # somatic: every target of the sample's panels
-
-
-def _calling_finalize_inputs(wc):
-    inputs = {
-        "vcf": f"{R}/calls/raw/{wc.sample}.freebayes.vcf.gz",
-        "bam": f"{R}/bam/{wc.sample}.bam",
-        "bai": f"{R}/bam/{wc.sample}.bam.bai",
-    }
-    if calling_mode(wc.sample) == "somatic":
-        inputs["pon"] = f"{R}/calls/pon/{get_sample(wc.sample).batch}.pon.tsv"
-    return inputs
 
 
 rule calling_plain_reference:
@@ -105,8 +70,9 @@ rule calling_freebayes:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
         regions=f"{R}/calls/regions/{{sample}}.bed",
     params:
-        args=lambda wc: _calling_mode_args(CALLING, calling_mode(wc.sample)),
-        regex=lambda wc: _calling_regex_for(wc.sample),
+        args=lambda wc: _calling_mode_args(CALLING, _calling_plan.mode_for(CALLING_TABLE[wc.sample])),
+        regex=lambda wc: CALLING_REGEX[_calling_plan.mode_for(CALLING_TABLE[wc.sample])],
+        merge=CALLING_MERGE_AWK,
         ref=REF,
     log:
         f"{LOGS}/calling/freebayes/{{sample}}.log",
@@ -121,7 +87,7 @@ rule calling_freebayes:
     shell:
         # no target of the calling mode (e.g. a blood sample without BRCA): a 1-bp region gives a header-only VCF
         "set -euo pipefail; "
-        "awk -v re='{params.regex}' 'BEGIN {{OFS=\"\\t\"}} $4 ~ re' {input.targets} > {output.regions}; "
+        "awk -v re='{params.regex}' '$4 ~ re' {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-1\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
@@ -132,7 +98,7 @@ rule calling_pon_normal:
     input:
         bam=f"{R}/bam/{{normal}}.bam",
         bai=f"{R}/bam/{{normal}}.bam.bai",
-        targets=lambda wc: [f"{R}/targets/{t}.bed" for t in calling_tumours(wc.batch)],
+        targets=lambda wc: [f"{R}/targets/{t}.bed" for t in _calling_plan.batch_tumours(CALLING_TABLE, wc.batch)],
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
     output:
@@ -140,6 +106,7 @@ rule calling_pon_normal:
         regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
     params:
         args=_calling_mode_args(CALLING, "somatic"),
+        merge=CALLING_MERGE_AWK,
         ref=REF,
     log:
         f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
@@ -154,7 +121,7 @@ rule calling_pon_normal:
     shell:
         # the normal is called like a tumour, over the union of the batch's tumour targets
         "set -euo pipefail; "
-        "cat /dev/null {input.targets} | sort -k1,1 -k2,2n -u > {output.regions}; "
+        "cat /dev/null {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-1\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
@@ -163,11 +130,13 @@ rule calling_pon_normal:
 
 rule calling_pon:
     input:
-        vcfs=lambda wc: [f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)],
+        vcfs=lambda wc: [
+            f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in _calling_plan.batch_normals(CALLING_TABLE, wc.batch)
+        ],
     output:
         f"{R}/calls/pon/{{batch}}.pon.tsv",
     params:
-        normals=lambda wc: calling_normals(wc.batch),
+        normals=lambda wc: _calling_plan.batch_normals(CALLING_TABLE, wc.batch),
         calling=config["calling"],
     log:
         f"{LOGS}/calling/pon/{{batch}}.log",
@@ -183,15 +152,15 @@ rule calling_pon:
 
 rule calling_finalize:
     input:
-        unpack(_calling_finalize_inputs),
+        unpack(lambda wc: _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])),
     output:
         vcf=temp(f"{R}/calls/tmp/{{sample}}.unsorted.vcf"),
         summary=f"{R}/calls/{{sample}}.calling.json",
         hotspots_tsv=f"{R}/hotspots/{{sample}}.hotspots.tsv",
         hotspots_parquet=f"{R}/hotspots/{{sample}}.hotspots.parquet",
     params:
-        mode=lambda wc: calling_mode(wc.sample),
-        panels=lambda wc: list(get_sample(wc.sample).panels),
+        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
+        panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
         reference=REF,
         calling=config["calling"],
     log:

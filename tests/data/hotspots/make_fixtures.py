@@ -5,7 +5,8 @@
 Two kinds of fixture:
 - written directly with pysam (ungapped, error-free alignments), so every count is known exactly: KRAS G12C at
   20% of 1000 fragments, KRAS wild type at 30x, and a BRAF V600E set that exercises every read filter
-  (duplicates, MAPQ, secondary, supplementary, QC-fail, base quality, overlapping and discordant mates);
+  (duplicates, MAPQ, secondary, supplementary, QC-fail, base quality, overlapping and discordant mates), and
+  PIK3CA E545A on pseudogene-like reads (two extra mismatches each) beside a clean E545K;
 - error-free 2x150 reads of EGFR exon 19/20 haplotypes aligned by minimap2 against the panel-masked GRCh38,
   so the tests see how a real aligner writes exon 19 deletions, a delins and exon 20 insertions/duplications.
 
@@ -35,6 +36,10 @@ COMP = str.maketrans("ACGT", "TGCA")
 KRAS_G12C = ("chr12", 25245351, "A")
 KRAS_G12D = ("chr12", 25245350, "T")
 BRAF_V600E = ("chr7", 140753336, "T")
+# PIK3CA c.1634A>C (E545A) is chr3:179218304 A>C. Reads of the chr22 PIK3CA pseudogene, forced onto a reference
+# without chr22, show it together with other differences: mimicked here by two extra mismatches per read.
+PIK3CA_E545A = ("chr3", 179218304, "C")
+PSEUDOGENE_EXTRA = ((179218280, "T"), (179218330, "A"))
 
 EXPECTED = {
     "kras_g12c_1000x": {"depth": 1000, "G12C": 200, "G12D": 2},
@@ -42,6 +47,8 @@ EXPECTED = {
     # clean: 100 ref + 50 alt one-mate fragments; 40 overlapping fragments (20 alt) counted once; 6
     # discordant overlapping fragments left out; every filtered read carries the alt base.
     "braf_filters": {"depth": 190, "alt": 70, "discordant": 6},
+    # 180 reference fragments; 20 E545A fragments with pseudogene-like extra differences, 6 clean E545K ones
+    "pik3ca_pseudogene": {"depth": 206, "E545A": 20, "E545K": 6},
 }
 
 
@@ -64,11 +71,13 @@ class PairWriter:
         self.hdr = pysam.AlignmentHeader.from_dict(header())
         self.reads: list[pysam.AlignedSegment] = []
 
-    def _read(self, name, chrom, start0, subs, *, reverse, first, mapq, flags, low_q_at) -> pysam.AlignedSegment:  # noqa: ANN001
+    def _read(self, name, chrom, start0, subs, *, reverse, first, mapq, flags, low_q_at) -> pysam.AlignedSegment:
         bases = list(self.seq.fetch(chrom, start0, start0 + READ_LEN))
+        n_diff = 0
         for pos, alt in subs:
             if start0 < pos <= start0 + READ_LEN:
                 bases[pos - 1 - start0] = alt
+                n_diff += 1
         quals = [QUAL] * READ_LEN
         if low_q_at and start0 < low_q_at <= start0 + READ_LEN:
             quals[low_q_at - 1 - start0] = 10
@@ -82,9 +91,10 @@ class PairWriter:
         a.cigarstring = f"{READ_LEN}M"
         a.flag = 0x1 | 0x2 | (0x10 if reverse else 0x20) | (0x40 if first else 0x80) | flags
         a.set_tag("RG", "fixture")
+        a.set_tag("NM", n_diff)
         return a
 
-    def pair(self, name, chrom, left0, right0, left_subs=(), right_subs=(), *, mapq=60, flags=0, low_q_at=0):  # noqa: ANN001
+    def pair(self, name, chrom, left0, right0, left_subs=(), right_subs=(), *, mapq=60, flags=0, low_q_at=0):
         """Left mate forward, right mate reverse; mate fields filled in."""
         r1_left = random.random() < 0.5
         left = self._read(name, chrom, left0, left_subs, reverse=False, first=r1_left, mapq=mapq,
@@ -98,7 +108,7 @@ class PairWriter:
             a.template_length = sign * tlen
         self.reads += [left, right]
 
-    def single(self, name, chrom, start0, subs, *, flags, mapq=60):  # noqa: ANN001
+    def single(self, name, chrom, start0, subs, *, flags, mapq=60):
         a = self._read(name, chrom, start0, subs, reverse=False, first=True, mapq=mapq, flags=flags, low_q_at=0)
         a.flag &= ~(0x1 | 0x2 | 0x20 | 0x40)
         self.reads.append(a)
@@ -120,6 +130,19 @@ def covering_pair(w: PairWriter, name: str, site: tuple[str, int, str] | None, p
         w.pair(name, chrom, start0, start0 + 250, subs, (), **kw)
     else:
         w.pair(name, chrom, start0 - 250, start0, (), subs, **kw)
+
+
+def build_pik3ca_pseudogene(seq: SliceSequence) -> None:
+    chrom, pos, alt = PIK3CA_E545A
+    w = PairWriter(seq)
+    for i in range(180):
+        covering_pair(w, f"ref{i:03d}", None, pos, chrom)
+    for i in range(20):  # every pseudogene read spans both extra differences and the site
+        left0 = random.randint(179218330 - READ_LEN + 2, 179218280 - 2)
+        w.pair(f"pseudo{i:03d}", chrom, left0, left0 + 250, [(pos, alt), *PSEUDOGENE_EXTRA], ())
+    for i in range(6):  # c.1633G>A (E545K), a real allele on otherwise clean reads
+        covering_pair(w, f"e545k{i:03d}", (chrom, pos - 1, "A"), pos, chrom)
+    w.write(OUT / "pik3ca_pseudogene.bam")
 
 
 def build_kras(seq: SliceSequence) -> None:
@@ -244,6 +267,7 @@ def main() -> None:
     seq = SliceSequence()
     build_kras(seq)
     build_braf_filters(seq)
+    build_pik3ca_pseudogene(seq)
     build_egfr(seq, args.mmi)
     for bam in sorted(OUT.glob("*.bam")):
         print(f"{bam.name}\t{bam.stat().st_size} bytes")

@@ -1,0 +1,145 @@
+"""`oncopanel plan | assign-indexes | demux | ledger`: pooled batching for a regional centre."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+from pathlib import Path
+
+from oncopanel.batch.demux import demultiplex
+from oncopanel.batch.indexes import assign_indexes, colour_balance, load_kit, write_bclconvert_sample_sheet
+from oncopanel.batch.lab import load_lab_config
+from oncopanel.batch.ledger import cost_ledger, ledger_by_run, write_ledger
+from oncopanel.batch.manifest import read_manifest
+from oncopanel.batch.plan import compare_strategies, plan_runs
+from oncopanel.batch.runs import read_plan, write_plan, write_samples_tsv
+from oncopanel.errors import InputError, ValidationError
+
+_TABLE_COLUMNS = ("strategy", "runs", "cost_per_sample", "run_cost_per_sample", "mean_turnaround_days",
+                  "worst_turnaround_days", "late_samples")  # fmt: skip
+
+
+def _format_table(rows: list[dict]) -> str:
+    lines = ["\t".join(_TABLE_COLUMNS)]
+    lines += ["\t".join(str(row.get(c, "")) for c in _TABLE_COLUMNS) for row in rows]
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    lab = load_lab_config(args.lab)
+    samples = read_manifest(args.manifest, lab)
+    plan = plan_runs(samples, lab)
+    sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    tradeoff = compare_strategies(samples, lab, sizes)
+    for path in write_plan(plan, args.out, tradeoff):
+        print(f"wrote {path}")
+    print(_format_table(tradeoff))
+    return 0 if not plan.late_samples() else 1
+
+
+def cmd_assign_indexes(args: argparse.Namespace) -> int:
+    lab = load_lab_config(args.lab)
+    samples = read_manifest(args.manifest, lab)
+    plan = read_plan(args.plan, samples, lab)
+    run = next((r for r in plan.runs if r.run_id == args.run), None)
+    if run is None:
+        raise InputError(f"{args.plan}: no run '{args.run}' (runs: {', '.join(r.run_id for r in plan.runs)})")
+    kit_path = Path(args.kit) if args.kit else lab.kit_path()
+    assignments = assign_indexes(list(run.sample_ids), load_kit(kit_path), args.min_distance or lab.min_index_distance,
+                                 lab.chemistry, kit_name=kit_path.name,
+                                 i5_orientation=lab.i5_read_orientation)  # fmt: skip
+    _problems, warnings = colour_balance(list(assignments.values()), lab.chemistry, lab.i5_read_orientation)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    out = Path(args.out)
+    sheet = write_bclconvert_sample_sheet(out / "SampleSheet.csv", run.run_id, assignments, args.i5_orientation)
+    run_samples = [plan.samples[sid] for sid in run.sample_ids]
+    tsv = write_samples_tsv(out / "samples.tsv", run.run_id, run_samples, assignments, args.fastq_dir, args.lane)
+    print(f"wrote {sheet}\nwrote {tsv}")
+    return 0
+
+
+def _indexes_from_samples_tsv(path: Path) -> list[tuple[str, str, str]]:
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    seen: dict[str, tuple[str, str, str]] = {}
+    problems = []
+    for n, row in enumerate(rows, start=2):
+        if not row.get("i7") or not row.get("i5"):
+            problems.append(f"{path}: row {n} (sample {row.get('sample_id')}): columns i7/i5: needed to demultiplex")
+        else:
+            seen.setdefault(row["sample_id"], (row["sample_id"], row["i7"], row["i5"]))
+    if problems:
+        raise ValidationError(problems)
+    return list(seen.values())
+
+
+def cmd_demux(args: argparse.Namespace) -> int:
+    samples = _indexes_from_samples_tsv(Path(args.samples))
+    stats = demultiplex(args.r1, args.r2, samples, args.out, args.platform, args.i5_orientation, args.max_mismatches)
+    print(json.dumps({"read_pairs": stats.read_pairs, "assigned": sum(stats.assigned.values()),
+                      "hopped": stats.hopped, "undetermined": stats.undetermined}))  # fmt: skip
+    return 0
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    lab = load_lab_config(args.lab)
+    plan = read_plan(args.plan, read_manifest(args.manifest, lab), lab)
+    benchmarks = sorted({p for pattern in args.benchmarks for p in glob.glob(pattern, recursive=True)})
+    rows = cost_ledger(plan, benchmarks or None, run_ids=[args.run] if args.run else None)
+    path = write_ledger(rows, args.out)
+    print(f"wrote {path}")
+    print(_format_runs(ledger_by_run(rows)))
+    return 0
+
+
+def _format_runs(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    return "\n".join(["\t".join(columns)] + ["\t".join(str(r[c]) for c in columns) for r in rows])
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("plan", help="plan sequencing runs for a manifest of pending samples")
+    p.add_argument("--manifest", required=True, help="TSV: sample_id, site, received_date, panels, ...")
+    p.add_argument("--lab", default=None, help="lab configuration (default config/lab.yaml)")
+    p.add_argument("--out", required=True, help="directory for runs.tsv, assignments.tsv, tradeoff.tsv")
+    p.add_argument("--batch-sizes", default="8,24,48,96", help="fixed batch sizes to compare against")
+    p.set_defaults(func=cmd_plan)
+
+    p = subparsers.add_parser("assign-indexes", help="index one planned run; write SampleSheet.csv and samples.tsv")
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--plan", required=True, help="directory written by `oncopanel plan`")
+    p.add_argument("--run", required=True, help="run id from runs.tsv")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lab", default=None)
+    p.add_argument("--kit", default=None, help="index kit TSV (default: the lab config's index_kit)")
+    p.add_argument("--min-distance", type=int, default=None, help="minimum Hamming distance (default: lab config)")
+    p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default="forward",
+                   help="orientation of Index2 written in the sample sheet (see your instrument's guide)")  # fmt: skip
+    p.add_argument("--fastq-dir", default="demux", help="where `oncopanel demux` writes the run's FASTQ")
+    p.add_argument("--lane", default="1")
+    p.set_defaults(func=cmd_assign_indexes)
+
+    p = subparsers.add_parser("demux", help="split pooled undetermined FASTQ into per-sample FASTQ")
+    p.add_argument("--r1", required=True)
+    p.add_argument("--r2", required=True)
+    p.add_argument("--samples", required=True, help="samples.tsv with sample_id, i7, i5 (i5 forward strand)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--platform", choices=("illumina", "mgi"), default="illumina")
+    p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default="forward",
+                   help="how the instrument reads i5")  # fmt: skip
+    p.add_argument("--max-mismatches", type=int, choices=(0, 1, 2), default=1)
+    p.set_defaults(func=cmd_demux)
+
+    p = subparsers.add_parser("ledger", help="cost and turnaround per sample and per run")
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--plan", required=True)
+    p.add_argument("--lab", default=None)
+    p.add_argument("--run", default=None, help="one run only")
+    p.add_argument("--benchmarks", nargs="*", default=[], help="Snakemake benchmark TSVs (globs allowed)")
+    p.add_argument("--out", required=True, help="ledger TSV")
+    p.set_defaults(func=cmd_ledger)

@@ -1,0 +1,137 @@
+"""Cost and turnaround ledger: per sample, its share of the run, library prep and compute, and received ->
+reported time; per run (batch), the sums.
+
+The run's fixed cost is shared in proportion to the read pairs each sample needs (reads are what a run sells),
+so a BRCA sample needing 1.5 M pairs pays more of a run than an EGFR/KRAS sample needing 0.6 M. An under-filled
+run's idle capacity is shared the same way: the ledger shows what pooling actually cost.
+
+Compute comes from the workflow's Snakemake benchmark files (TSV with `s` and `cpu_time` columns): a file is
+charged to the sample whose id is one of its path components or its file stem; files naming no sample
+(batch-level steps) are split evenly over the ledger's samples (so give one run's files per call). Without
+benchmark files, the lab config's CPU seconds per sample are used.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from oncopanel.batch.plan import Plan
+from oncopanel.errors import InputError
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    sample_id: str
+    run_id: str
+    run_type: str
+    site: str
+    received_date: str
+    reported_date: str
+    turnaround_days: int
+    due_date: str
+    on_time: bool
+    read_pairs: int
+    run_share: float
+    library_prep: float
+    compute: float
+    cpu_seconds: float
+    total: float
+
+
+def benchmark_cpu_seconds(path: Path | str) -> float:
+    """Mean CPU seconds (cpu_time, else wall-clock s) over the rows of one Snakemake benchmark TSV."""
+    path = Path(path)
+    try:
+        with path.open() as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        values = [float(r["cpu_time"]) if r.get("cpu_time") not in (None, "", "NA") else float(r["s"]) for r in rows]
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: not a Snakemake benchmark file ({exc})") from exc
+    return sum(values) / len(values) if values else 0.0
+
+
+def compute_seconds_by_sample(benchmark_tsvs: Sequence[Path | str], sample_ids: Sequence[str]) -> dict[str, float]:
+    ids = set(sample_ids)
+    seconds = dict.fromkeys(sample_ids, 0.0)
+    shared = 0.0
+    for path in map(Path, benchmark_tsvs):
+        owners = ids & {*path.parts, path.stem, path.name.split(".")[0]}
+        cpu = benchmark_cpu_seconds(path)
+        if len(owners) == 1:
+            seconds[owners.pop()] += cpu
+        else:
+            shared += cpu
+    for sid in seconds:
+        seconds[sid] += shared / max(len(seconds), 1)
+    return seconds
+
+
+def cost_ledger(
+    plan: Plan, compute: Sequence[Path | str] | float | None = None,
+    reported: Mapping[str, dt.date] | None = None, run_ids: Sequence[str] | None = None,
+) -> list[LedgerRow]:  # fmt: skip
+    """Per-sample rows for the plan's runs (or `run_ids` only).
+
+    compute: benchmark TSV paths, or CPU seconds per sample, or None for the lab config's figure.
+    reported: actual report dates; otherwise each run's planned report date.
+    """
+    lab = plan.lab
+    runs = [r for r in plan.runs if run_ids is None or r.run_id in run_ids]
+    sample_ids = [sid for r in runs for sid in r.sample_ids]
+    if compute is None:
+        cpu = dict.fromkeys(sample_ids, lab.cpu_seconds_per_sample)
+    elif isinstance(compute, int | float):
+        cpu = dict.fromkeys(sample_ids, float(compute))
+    else:
+        cpu = compute_seconds_by_sample(list(compute), sample_ids)
+    rows = []
+    for run in runs:
+        needed = sum(plan.samples[sid].read_pairs for sid in run.sample_ids) or 1
+        for sid in run.sample_ids:
+            s = plan.samples[sid]
+            done = (reported or {}).get(sid, run.reported)
+            share = run.run_type.cost * s.read_pairs / needed
+            compute_cost = cpu[sid] / 3600 * lab.compute_cost_per_cpu_hour
+            rows.append(LedgerRow(
+                sid, run.run_id, run.run_type.name, s.site, s.received.isoformat(), done.isoformat(),
+                (done - s.received).days, s.due.isoformat(), done <= s.due, s.read_pairs, round(share, 2),
+                lab.library_prep_cost, round(compute_cost, 2), round(cpu[sid], 1),
+                round(share + lab.library_prep_cost + compute_cost, 2),
+            ))  # fmt: skip
+    return rows
+
+
+def ledger_by_run(rows: Sequence[LedgerRow]) -> list[dict[str, object]]:
+    """Per batch: samples, cost totals, mean cost per sample, worst turnaround, late samples."""
+    groups: dict[str, list[LedgerRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.run_id].append(row)
+    out = []
+    for run_id, members in groups.items():
+        total = sum(r.total for r in members)
+        out.append({
+            "run_id": run_id, "run_type": members[0].run_type, "samples": len(members),
+            "run_cost": round(sum(r.run_share for r in members), 2),
+            "library_prep": round(sum(r.library_prep for r in members), 2),
+            "compute": round(sum(r.compute for r in members), 2), "total": round(total, 2),
+            "cost_per_sample": round(total / len(members), 2),
+            "worst_turnaround_days": max(r.turnaround_days for r in members),
+            "late_samples": sum(not r.on_time for r in members),
+        })  # fmt: skip
+    return out
+
+
+def write_ledger(rows: Sequence[LedgerRow], path: Path | str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(LedgerRow.__dataclass_fields__)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    return path

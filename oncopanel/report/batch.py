@@ -1,0 +1,137 @@
+"""The lab's batch summary: one static HTML page over the batch's result documents (pseudonymous only).
+
+Per sample: QC pass/fail, the findings in one line, turnaround (received → reported, when both dates are given)
+and the cost per sample (when the batch ledger gives it); grouped by site/county with a count per site.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from datetime import date
+from html import escape
+from itertools import groupby
+from pathlib import Path
+
+from oncopanel.report.pdf import findings, gate_text, pct, tier_text, tumour_type_text
+from oncopanel.report.text import Text, load_text
+
+CSS = """
+body { font-family: "DejaVu Sans", "WenQuanYi Zen Hei", sans-serif; font-size: 13px; margin: 24px; color: #222; }
+h1 { color: #1F4E79; font-size: 20px; } h2 { color: #1F4E79; font-size: 15px; margin-top: 22px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #9AA5B1; padding: 3px 6px; vertical-align: top; }
+th { background: #EEF2F6; text-align: left; } td.num { text-align: right; }
+tr.failed td { background: #FDE2E4; } .fail { color: #B00020; font-weight: bold; } .pass { color: #1B5E20; }
+p.note { color: #555; font-size: 12px; }
+"""
+
+
+def turnaround_days(received: str, reported: str) -> int | None:
+    if not received or not reported:
+        return None
+    return (date.fromisoformat(reported) - date.fromisoformat(received)).days
+
+
+def findings_line(result: Mapping, t: Text) -> str:
+    """Everything a lab scientist needs to know about one sample, in one line."""
+    if result["status"] == "failed":
+        f = result["failure"]
+        why = [gate_text(g, t) for g in f["gates_failed"]] or f["reasons"]
+        return f"{t('batch.failed')}: " + "; ".join(why)
+    parts = []
+    for item in findings(result):
+        if "classification" in item:
+            label = t("classification." + item["classification"])
+            parts.append(f"{item['gene']} {item['hgvs_c']} {label}")
+        else:
+            name = item["hgvs_p"] or item["hgvs_c"]
+            parts.append(f"{item['gene']} {name} {pct(item['vaf'])} [{tier_text(item['tier'], t)}]")
+    if not parts:
+        parts.append(t("batch.no_findings"))
+    na = sum(1 for h in result["hotspots"] if h["status"] == "not_assessable")
+    if na:
+        parts.append(t("batch.not_assessable", n=na))
+    if not result["germline"]["reported"] and result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+        parts.append(t("batch.germline_withheld"))
+    return "; ".join(parts)
+
+
+def _cost(costs: Mapping | None, sample_id: str) -> float | None:
+    if not costs or sample_id not in costs:
+        return None
+    value = costs[sample_id]
+    return float(value["total"] if isinstance(value, Mapping) else value)
+
+
+def render_batch_summary(
+    results: list[dict],
+    out_html: str | Path,
+    costs: dict | None = None,
+    language: str = "en",
+    currency: str = "¥",
+) -> Path:
+    """Write the batch summary; `costs` maps sample_id → cost (a number, or {"total": number, ...})."""
+    t = load_text(language)
+    ordered = sorted(results, key=lambda r: (r["sample"]["site"], r["sample"]["sample_id"]))
+    batches = sorted({r["sample"]["batch"] for r in results})
+    cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround")
+    header = [t(f"batch.{c}") for c in cols] + ([t("batch.cost")] if costs else [])
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{language}"><head><meta charset="utf-8">',
+        f"<title>{escape(t('batch.title', batch=', '.join(batches)))}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(t('batch.title', batch=', '.join(batches)))}</h1>",
+    ]
+    tats: list[int] = []
+    total_cost = 0.0
+    for site, group in groupby(ordered, key=lambda r: r["sample"]["site"]):
+        rows = list(group)
+        out.append(f"<h2>{escape(t('batch.site'))}: {escape(site)} — {escape(t('batch.samples', n=len(rows)))}</h2>")
+        out.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>")
+        for r in rows:
+            s = r["sample"]
+            tat = turnaround_days(s["received_date"], r["reported_date"])
+            if tat is not None:
+                tats.append(tat)
+            failed = r["status"] == "failed"
+            qc = (
+                f'<span class="fail">{escape(t("qc.fail"))}</span>'
+                if failed
+                else f'<span class="pass">{escape(t("qc.pass"))}</span>'
+            )
+            cells = [
+                escape(s["sample_id"]),
+                escape(s["patient"]),
+                escape(t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])),
+                escape(tumour_type_text(s, t)),
+                qc,
+                escape(findings_line(r, t)),
+                escape(s["received_date"] or "—"),
+                escape(r["reported_date"] or "—"),
+                f'<td class="num">{"—" if tat is None else tat}</td>',
+            ]
+            if costs:
+                cost = _cost(costs, s["sample_id"])
+                total_cost += cost or 0.0
+                cells.append(f'<td class="num">{"—" if cost is None else f"{currency}{cost:,.2f}"}</td>')
+            row = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
+            out.append(f'<tr class="{"failed" if failed else "ok"}">{row}</tr>')
+        out.append("</table>")
+    n_failed = sum(r["status"] == "failed" for r in results)
+    totals = t(
+        "batch.totals",
+        n=len(results),
+        passed=len(results) - n_failed,
+        failed=n_failed,
+        tat=f"{statistics.median(tats):g}" if tats else "—",
+        cost=f"{currency}{total_cost:,.2f}" if costs else "—",
+    )
+    out += [
+        f"<p><strong>{escape(totals)}</strong></p>",
+        f'<p class="note">{escape(t("batch.generated_from"))}</p>',
+        "</body></html>",
+    ]
+    out_html = Path(out_html)
+    out_html.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return out_html

@@ -1,0 +1,152 @@
+"""Unit tests of oncopanel.calling: statistics, filters, normalisation, PoN, settings (no external tools)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from oncopanel.calling import pon
+from oncopanel.calling import settings as cs
+from oncopanel.calling.evidence import RecordEvidence, homopolymer_run
+from oncopanel.calling.filters import (
+    FILTERS,
+    above_background,
+    germline_reasons,
+    imbalanced,
+    likely_germline,
+    somatic_reasons,
+)
+from oncopanel.calling.freebayes import mode_args, target_name_regex
+from oncopanel.calling.settings import Balance
+from oncopanel.calling.stats import binom_cdf, wilson_interval
+from oncopanel.calling.vcf import left_align
+from oncopanel.model import Variant
+
+ROOT = Path(__file__).resolve().parent.parent
+S = cs.load()
+
+
+def ev(**kw) -> RecordEvidence:
+    base = dict(chrom="chr12", pos=25245350, ref="C", alt="T", qual=50.0, depth=400, ref_reads=360, alt_reads=40,
+                alt_fwd=20, alt_rev=20, ref_fwd=180, ref_rev=180, alt_left=20, alt_right=20, alt_mapq=60,
+                alt_qual_sum=40 * 35)  # fmt: skip
+    base.update(kw)
+    return RecordEvidence(**base)
+
+
+def test_config_block_matches_schema():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/calling.schema.yaml").read_text())
+    block = yaml.safe_load((ROOT / "config/calling.yaml").read_text())["calling"]
+    jsonschema.validate(block, schema)
+    bad = {**block, "somatic": {**block["somatic"], "pon": {"min_normals": 0}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_binomial_and_wilson():
+    assert binom_cdf(0, 5, 0.5) == pytest.approx(1 / 32)
+    assert binom_cdf(2, 4, 0.5) == pytest.approx(11 / 16)
+    assert binom_cdf(5, 5, 0.3) == 1.0
+    lo, hi = wilson_interval(95, 100)
+    assert lo == pytest.approx(0.8882, abs=1e-3) and hi == pytest.approx(0.9785, abs=1e-3)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_balance_test_needs_small_and_improbable_minor_side():
+    rule = Balance(0.1, 0.1)
+    assert imbalanced(16, 0, 0.5, rule)  # 16 reads all one side
+    assert not imbalanced(8, 8, 0.5, rule)
+    assert not imbalanced(3, 0, 0.5, rule)  # 3 reads: one side by chance 1 in 4
+    assert not imbalanced(18, 2, 0.5, rule)  # minor side 10%: not below min_minor_fraction
+
+
+def test_somatic_filters_one_reason_each():
+    f = S.somatic_filters
+    assert somatic_reasons(ev(), f) == []
+    assert somatic_reasons(ev(alt_fwd=40, alt_rev=0), f) == ["strand_bias"]
+    assert somatic_reasons(ev(alt_left=40, alt_right=0), f) == ["read_position"]
+    assert somatic_reasons(ev(alt_mapq=20), f) == ["low_mapping_quality"]
+    assert somatic_reasons(ev(alt_qual_sum=40 * 15), f) == ["low_base_quality"]
+    low = ev(alt_reads=3, ref_reads=397, alt_fwd=2, alt_rev=1, alt_left=2, alt_right=1, alt_qual_sum=105)
+    assert "low_alt_reads" in somatic_reasons(low, f)
+    indel = ev(ref="CA", alt="C", alt_reads=20, ref_reads=380, alt_fwd=10, alt_rev=10, alt_left=10, alt_right=10,
+               alt_qual_sum=700)  # fmt: skip
+    assert somatic_reasons(indel, f, homopolymer_len=8) == ["homopolymer"]
+    assert somatic_reasons(indel, f, homopolymer_len=4) == []
+
+
+def test_background_test_scales_with_depth():
+    bg = S.somatic_filters.background
+    assert above_background(ev(alt_reads=20, depth=1000), bg)  # 2% at 1000x
+    assert not above_background(ev(alt_reads=6, depth=2000, ref_reads=1994), bg)  # 0.3% at 2000x: noise
+
+
+def test_germline_filters_and_likely_germline():
+    g = S.germline_filters
+    good = ev(genotype=(0, 1), gq=99.0, qual=300.0, depth=60, ref_reads=30, alt_reads=30)
+    assert germline_reasons(good, g) == []
+    assert germline_reasons(ev(genotype=(0, 0), gq=50.0, depth=60), g) == ["not_called"]
+    assert set(germline_reasons(ev(genotype=(0, 1), gq=5.0, qual=3.0, depth=8), g)) == {
+        "low_qual",
+        "low_depth",
+        "low_gq",
+    }
+    rule = S.somatic_filters.likely_germline
+    assert likely_germline(0.47, rule) and likely_germline(0.97, rule)
+    assert not likely_germline(0.10, rule) and not likely_germline(0.68, rule)  # COLO829 BRAF V600E ~0.68
+
+
+def test_homopolymer_run():
+    assert homopolymer_run("GCAAAAAAAAT", 2) == 8
+    assert homopolymer_run("GCAT", 1) == 1
+    assert homopolymer_run("GCAT", 9) == 0
+
+
+def test_left_align_shifts_indels_into_the_vcf_form():
+    seq = "NGCAAAAAAAATG"  # 1-based: pos 3 = C, the A-run is 4..11
+
+    def fetch(_chrom: str, start0: int, end: int) -> str:
+        return seq[start0:end]
+
+    # deleting the last A of the run, written at its 3' end, moves to the base before the run
+    assert left_align(Variant("c", 10, "AA", "A"), fetch) == Variant("c", 3, "CA", "C")
+    assert left_align(Variant("c", 11, "A", "AA"), fetch) == Variant("c", 3, "C", "CA")
+    assert left_align(Variant("c", 5, "A", "G"), fetch) == Variant("c", 5, "A", "G")
+    assert left_align(Variant("c", 4, "AAT", "AGT"), fetch) == Variant("c", 5, "A", "G")
+
+
+def test_pon_round_trip_and_minimum_normals(tmp_path):
+    panel = pon.PanelOfNormals("B1", ("N1", "N2", "N3"), {"chr7:140753300:T>C": 2, "chr7:1:A>G": 1})
+    pon.write(panel, tmp_path / "b.tsv")
+    back = pon.read(tmp_path / "b.tsv")
+    assert back == panel
+    assert back.flags("chr7:140753300:T>C", S.pon) and not back.flags("chr7:1:A>G", S.pon)
+    two = pon.PanelOfNormals("B2", ("N1", "N2"), {"chr7:140753300:T>C": 2})
+    assert not two.flags("chr7:140753300:T>C", S.pon)
+    assert two.status(S.pon).startswith("not_applied") and "needs >= 3" in two.status(S.pon)
+
+
+def test_freebayes_arguments_come_from_config():
+    som = mode_args(S, "somatic")
+    assert "--pooled-continuous" in som and "--min-alternate-fraction 0.01" in som
+    assert "--limit-coverage 4000" in som and "--use-best-n-alleles 4" in som
+    germ = mode_args(S, "germline")
+    assert "--genotype-qualities" in germ and "--pooled-continuous" not in germ
+    assert target_name_regex(("BRCA1", "BRCA2")) == "^(BRCA1|BRCA2)_"
+    with pytest.raises(ValueError):
+        target_name_regex(["BRCA1'; rm -rf /"])
+
+
+def test_filter_ids_are_valid_vcf_ids():
+    assert all(re.fullmatch(r"[a-z_]+", fid) and desc for fid, desc in FILTERS.items())
+
+
+def test_overlapping_targets_are_merged():
+    from oncopanel.calling.run import merge_intervals
+
+    rows = [("chr1", 15, 30, "b"), ("chr1", 10, 20, "a"), ("chr1", 30, 40, "c"), ("chr1", 50, 60, "d")]
+    assert merge_intervals(rows) == [("chr1", 10, 40, "a"), ("chr1", 50, 60, "d")]

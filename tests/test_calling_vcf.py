@@ -1,0 +1,183 @@
+"""The contract VCF on tiny fixtures (tests/data/calling, built by make_fixtures.py): records, AF, FILTER."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pysam
+import pytest
+
+from oncopanel.calling import pon
+from oncopanel.calling import settings as cs
+from oncopanel.calling.filters import FILTERS
+from oncopanel.calling.run import call_sample, plain_fasta, run_freebayes, select_targets
+from oncopanel.calling.vcf import HotspotAllele, SampleContext, finalize
+from oncopanel.model import Variant
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "calling"
+REF = str(ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz")
+S = cs.load()
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("freebayes") and shutil.which("bcftools") and Path(REF).exists()),
+    reason="needs freebayes, bcftools and the embedded reference",
+)
+
+
+@pytest.fixture(scope="session")
+def fb_fasta() -> Path:
+    return plain_fasta(REF, ROOT / S.plain_fasta)  # the workflow's own plain copy, made once
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("calling")
+
+
+@pytest.fixture(scope="session")
+def normal_vcfs(fb_fasta, work) -> dict[str, Path]:
+    regions = work / "pon.bed"
+    select_targets(DATA / "tumour.targets.bed", None, regions)
+    out = {}
+    for n in ("normal1", "normal2", "normal3"):
+        out[n] = work / f"{n}.pon.vcf.gz"
+        run_freebayes(DATA / f"{n}.bam", regions, "somatic", S, fb_fasta, REF, out[n])
+    return out
+
+
+@pytest.fixture(scope="session")
+def tumour(fb_fasta, work, normal_vcfs):
+    panel = pon.build("B1", normal_vcfs, S.pon)
+    ctx = SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), panel)
+    vcf, _ = call_sample(DATA / "tumour.bam", DATA / "tumour.targets.bed", ctx, S, fb_fasta, work / "t")
+    return vcf
+
+
+def records(vcf: Path) -> dict[tuple[str, int, str, str], pysam.VariantRecord]:
+    with pysam.VariantFile(str(vcf)) as vf:
+        return {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in vf}
+
+
+def filters(rec) -> set[str]:
+    return set(rec.filter.keys())
+
+
+def test_tumour_calls_and_filters(tumour):
+    recs = records(tumour)
+    kras = recs[("chr12", 25245350, "C", "T")]
+    assert filters(kras) == {"PASS"} and kras.info["ORIGIN"] == "somatic"
+    assert kras.samples[0]["AF"][0] == pytest.approx(0.10, abs=0.01)
+    assert kras.samples[0]["GT"] == (0, 1) and kras.samples[0]["DP"] == 410
+    assert kras.samples[0]["AD"] == (369, 41)
+    ex19 = recs[("chr7", 55174771, "AGGAATTAAGAGAAGC", "A")]
+    assert filters(ex19) == {"PASS"} and ex19.samples[0]["AF"][0] == pytest.approx(0.19, abs=0.03)
+    assert filters(recs[("chr7", 55181397, "C", "T")]) == {"orientation_bias"}  # FFPE-like, F1R2 only
+    assert filters(recs[("chr7", 55191845, "G", "T")]) == {"strand_bias"}  # oxoG-like, forward reads only
+    assert "low_alt_reads" in filters(recs[("chr12", 25227280, "A", "G")])
+    assert filters(recs[("chr7", 140753300, "T", "C")]) == {"pon"}
+    assert recs[("chr7", 140753300, "T", "C")].info["PON_NORMALS"] == 2
+    assert filters(recs[("chr13", 32333283, "GA", "G")]) == {"homopolymer"}
+    assert recs[("chr13", 32333283, "GA", "G")].info["HOMOPOLYMER"] == 8
+
+
+def test_pten_paralogue_reads_are_flagged_never_pass(tumour):
+    pten = records(tumour)[("chr10", 87952198, "G", "A")]
+    assert "paralogue" in filters(pten) and "PASS" not in filters(pten)
+    assert pten.info["PARALOGUE"] == "PTENP1" and pten.info["PARALOGUE_REGION"]
+
+
+def test_germline_like_fraction_in_tumour_is_flagged_not_dropped(tumour):
+    rec = records(tumour)[("chr17", 43071077, "T", "C")]
+    assert filters(rec) == {"PASS"} and rec.info["LIKELY_GERMLINE"]
+    assert rec.samples[0]["AF"][0] == pytest.approx(0.5, abs=0.02)
+    assert "LIKELY_GERMLINE" not in records(tumour)[("chr12", 25245350, "C", "T")].info
+
+
+def test_header_declares_every_filter_and_provenance(tumour):
+    with pysam.VariantFile(str(tumour)) as vf:
+        hdr = vf.header
+        assert set(FILTERS) <= set(hdr.filters.keys())
+        assert {"ORIGIN", "LIKELY_GERMLINE", "HOTSPOT", "PARALOGUE"} <= set(hdr.info.keys())
+        assert "AF" not in hdr.info and {"GT", "DP", "AD", "AF"} <= set(hdr.formats.keys())
+        text = str(hdr)
+        assert "##oncopanel_version=" in text and f"##reference={REF}" in text
+        assert "##oncopanel_pon=applied (batch B1: 3 normals" in text
+        assert list(hdr.samples) == ["TUMOUR1"]
+    assert Path(f"{tumour}.tbi").exists()
+
+
+def test_pon_not_applied_with_too_few_normals(work, normal_vcfs):
+    two = pon.build("B2", {k: v for k, v in normal_vcfs.items() if k != "normal3"}, S.pon)
+    raw = work / "t" / "TUMOUR1.freebayes.vcf.gz"
+    out = work / "two.vcf"
+    finalize(raw, out, SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), two), S)
+    braf = records(out)[("chr7", 140753300, "T", "C")]
+    assert filters(braf) == {"PASS"} and braf.info["PON_NORMALS"] == 2
+    assert "##oncopanel_pon=not_applied (batch B2: 2 normals; needs >= 3)" in out.read_text()
+
+
+def test_hotspot_force_in_and_no_duplicate(work, tumour):
+    raw = work / "t" / "TUMOUR1.freebayes.vcf.gz"
+    hotspots = (
+        HotspotAllele("KRAS_G12", Variant("chr12", 25245350, "C", "T"), 410, 41),  # freebayes has it
+        HotspotAllele("KRAS_G13", Variant("chr12", 25245347, "C", "T"), 400, 12),  # freebayes missed it
+        # the homopolymer deletion written at the run's 3' end: left-aligned onto freebayes' record
+        HotspotAllele("TEST_HP", Variant("chr13", 32333290, "AA", "A"), 348, 18),
+    )
+    out = work / "forced.vcf"
+    ctx = SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), None, hotspots)
+    summary = finalize(raw, out, ctx, S)
+    assert summary.forced == ["chr12:25245347:C>T"]
+    recs = records(out)
+    g13 = recs[("chr12", 25245347, "C", "T")]
+    assert g13.info["ORIGIN"] == "hotspot" and g13.info["HOTSPOT"] == "KRAS_G13" and filters(g13) == {"PASS"}
+    assert g13.samples[0]["AF"][0] == pytest.approx(0.03) and g13.samples[0]["AD"] == (388, 12)
+    assert recs[("chr12", 25245350, "C", "T")].info["HOTSPOT"] == "KRAS_G12"
+    assert recs[("chr12", 25245350, "C", "T")].info["ORIGIN"] == "somatic"
+    assert recs[("chr13", 32333283, "GA", "G")].info["HOTSPOT"] == "TEST_HP"
+    assert sum(1 for k in recs if k[:2] == ("chr13", 32333283)) == 1
+
+
+def test_germline_blood_calls(fb_fasta, work):
+    ctx = SampleContext("BLOOD1", "germline", REF, str(DATA / "blood.bam"))
+    vcf, summary = call_sample(DATA / "blood.bam", DATA / "blood.targets.bed", ctx, S, fb_fasta, work / "b")
+    recs = records(vcf)
+    assert set(recs) == {
+        ("chr13", 32355250, "T", "C"),
+        ("chr17", 43071077, "T", "C"),
+        ("chr17", 43124027, "ACT", "A"),
+    }
+    hom, het, dele = (recs[k] for k in sorted(recs))
+    assert hom.samples[0]["GT"] == (1, 1) and hom.samples[0]["AF"][0] == 1.0
+    assert het.samples[0]["GT"] == (0, 1) and het.samples[0]["AF"][0] == pytest.approx(0.5)
+    assert dele.samples[0]["GT"] == (0, 1) and dele.samples[0]["AF"][0] == pytest.approx(0.43, abs=0.05)
+    for rec in recs.values():
+        assert filters(rec) == {"PASS"} and rec.info["ORIGIN"] == "germline" and rec.samples[0]["GQ"] >= 20
+    assert summary.passed == 3
+
+
+def test_empty_bam_gives_header_only_vcf(fb_fasta, work):
+    ctx = SampleContext("EMPTY1", "somatic", REF, str(DATA / "empty.bam"), pon.empty("B1"))
+    vcf, summary = call_sample(DATA / "empty.bam", DATA / "tumour.targets.bed", ctx, S, fb_fasta, work / "e")
+    assert summary.records == 0 and records(vcf) == {}
+    with pysam.VariantFile(str(vcf)) as vf:
+        assert list(vf.header.samples) == ["EMPTY1"] and set(FILTERS) <= set(vf.header.filters.keys())
+        assert "##oncopanel_pon=not_applied (batch B1: 0 normals" in str(vf.header)
+
+
+def test_blood_sample_without_germline_targets_gives_header_only_vcf(fb_fasta, work):
+    kras_only = work / "kras_only.bed"
+    kras_only.write_text("chr12\t25245290\t25245411\tKRAS_exon2\n")
+    ctx = SampleContext("BLOOD1", "germline", REF, str(DATA / "blood.bam"))
+    vcf, summary = call_sample(DATA / "blood.bam", kras_only, ctx, S, fb_fasta, work / "nb")
+    assert summary.records == 0 and records(vcf) == {}
+
+
+def test_empty_bam_hotspots_not_assessable():
+    from oncopanel.hotspots import genotype_hotspots
+    from oncopanel.reference import FastaSequence
+
+    results = genotype_hotspots(DATA / "empty.bam", "EMPTY1", reference=FastaSequence(REF))
+    assert results and {r.status for r in results} == {"not_assessable"}

@@ -1,0 +1,53 @@
+"""workflow/rules/calling.smk end to end through Snakemake, on the fixture BAMs (tests/data/calling/Snakefile)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pysam
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = ROOT / ".venv" / "bin" / "snakemake"
+HARNESS = ROOT / "tests" / "data" / "calling" / "Snakefile"
+REF = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
+
+
+@pytest.mark.skipif(not SNAKEMAKE.exists() or not REF.exists(), reason="needs snakemake and the reference")
+def test_calling_rules_lint(tmp_path):
+    out = subprocess.run(
+        [str(SNAKEMAKE), "-s", str(HARNESS), "--configfile", str(ROOT / "config" / "calling.yaml"),
+         "--config", f"results={tmp_path}", f"reference_fasta={REF}", "--lint"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert "calling_" not in out.stdout + out.stderr or out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.long
+@pytest.mark.skipif(shutil.which("freebayes") is None, reason="needs freebayes")
+def test_calling_rules_end_to_end(tmp_path):
+    out = subprocess.run(
+        [str(SNAKEMAKE), "-s", str(HARNESS), "--configfile", str(ROOT / "config" / "calling.yaml"),
+         "--directory", str(tmp_path), "--config", f"results={tmp_path}/results", f"reference_fasta={REF}",
+         "--cores", "2"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = tmp_path / "results"
+    for sample in ("TUMOUR1", "BLOOD1", "NORMAL1", "NORMAL2", "NORMAL3", "EMPTY1"):
+        assert (res / "calls" / f"{sample}.vcf.gz.tbi").exists()
+        assert (res / "hotspots" / f"{sample}.hotspots.parquet").exists()
+    with pysam.VariantFile(str(res / "calls" / "TUMOUR1.vcf.gz")) as vf:
+        recs = {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in vf}
+    kras = recs[("chr12", 25245350, "C", "T")]
+    assert list(kras.filter.keys()) == ["PASS"] and kras.info["HOTSPOT"] == "KRAS_G12"
+    assert list(recs[("chr7", 140753300, "T", "C")].filter.keys()) == ["pon"]  # 4 blood/saliva normals in B1
+    with pysam.VariantFile(str(res / "calls" / "EMPTY1.vcf.gz")) as vf:
+        assert list(vf) == [] and "EMPTY1" in vf.header.samples
+    summary = json.loads((res / "calls" / "EMPTY1.calling.json").read_text())
+    assert summary["records"] == 0
+    hot = (res / "hotspots" / "EMPTY1.hotspots.tsv").read_text().splitlines()[1:]
+    assert hot and all("\tnot_assessable\t" in line for line in hot)

@@ -1,0 +1,319 @@
+"""Knowledge base: OncoTree vocabulary, build and versioning, evidence matching, therapy ranking, formulary, output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oncopanel.errors import InputError, ValidationError
+from oncopanel.knowledge import (
+    KnowledgeBase,
+    ancestors,
+    batch_table,
+    check_code,
+    closest_codes,
+    is_no_match,
+    is_valid_code,
+    load_formulary,
+    match_therapies,
+    name,
+    sample_document,
+    write_batch_parquet,
+    write_sample_json,
+)
+from oncopanel.knowledge.build import (
+    APPROVALS,
+    KB_DIR,
+    KnowledgeBuildError,
+    build_knowledge,
+    read_tsv,
+    validate_approvals,
+)
+from oncopanel.knowledge.matching import FormularyEntry
+from oncopanel.knowledge.oncotree import load_oncotree
+from oncopanel.model import Annotation, GermlineClassification, Variant
+
+DATA = Path(__file__).parent / "data" / "knowledge"
+
+
+def annotation(gene: str, protein_change: str, exon: str = "", consequence: str = "missense_variant",
+               key: tuple[str, int, str, str] = ("chr7", 1, "A", "C")) -> Annotation:
+    return Annotation(Variant(*key), gene, "NM_test", (consequence,), "c.test", "p.test", exon=exon,
+                      protein_change=protein_change)
+
+
+L858R = annotation("EGFR", "L858R", "21/28", key=("chr7", 55191822, "T", "G"))
+C797S = annotation("EGFR", "C797S", "20/28")
+KRAS_G12C = annotation("KRAS", "G12C", "2/6", key=("chr12", 25245351, "C", "A"))
+KRAS_G12D = annotation("KRAS", "G12D", "2/6", key=("chr12", 25245350, "C", "T"))
+BRAF_V600E = annotation("BRAF", "V600E", "15/18")
+EGFR_SYNONYMOUS = annotation("EGFR", "L858=", "21/28", "synonymous_variant")
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.fixture(scope="session")
+def civic_only(tmp_path_factory) -> KnowledgeBase:
+    """The full CIViC panel-gene evidence with an empty approvals table: CIViC-only matching."""
+    out = tmp_path_factory.mktemp("civic_only")
+    approvals = out / "approvals_empty.tsv"
+    approvals.write_text(APPROVALS.read_text().splitlines()[0] + "\n")
+    build_knowledge(out, date="2026-01-01", approvals_path=approvals)
+    return KnowledgeBase.load(out)
+
+
+def by_regimen(therapies, resistance: bool | None = None):
+    return {t.regimen: t for t in therapies if resistance is None or t.resistance == resistance}
+
+
+# --- OncoTree ---------------------------------------------------------------------------------------------------
+
+def test_oncotree_vocabulary():
+    assert is_valid_code("LUAD") and is_valid_code("PRAD")
+    assert not is_valid_code("LUAC")
+    assert ancestors("LUAD") == ["NSCLC", "LUNG", "TISSUE"]
+    assert ancestors("COAD") == ["COADREAD", "BOWEL", "TISSUE"]
+    assert name("COAD") == "Colon Adenocarcinoma"
+    assert "LUAD" in closest_codes("LUAC")
+    assert closest_codes("lung adenocarcinoma", n=1) == ["LUAD"]
+
+
+def test_unknown_oncotree_code_names_closest_codes(kb):
+    with pytest.raises(InputError, match=r"unknown OncoTree code 'LUAC'.*closest codes: .*LUAD"):
+        check_code("LUAC")
+    with pytest.raises(InputError, match="LUAD"):
+        match_therapies([L858R], "LUAC", kb)
+
+
+# --- Build, versioning, changelog ---------------------------------------------------------------------------------
+
+def test_shipped_kb_version_and_counts(kb):
+    date, checksum = kb.version.split("+")
+    assert len(date) == 10 and len(checksum) == 12
+    assert kb.meta["checksum_sha256"].startswith(checksum)
+    assert kb.meta["civic_rows"] == 1136
+    assert 0 < kb.meta["civic_rows_unplaced"] < 0.1 * kb.meta["civic_rows"]
+
+
+def test_rebuild_of_shipped_kb_is_unchanged(tmp_path, kb):
+    for file_name in ("kb.tsv", "kb_meta.json", "CHANGELOG.md", "acknowledged_removals.tsv"):
+        shutil.copy(KB_DIR / file_name, tmp_path / file_name)
+    result = build_knowledge(tmp_path, date="2099-01-01")
+    assert result.unchanged and result.version == kb.version
+
+
+def test_approvals_table_is_valid_and_cited():
+    tree = load_oncotree()
+    table = read_tsv(APPROVALS)
+    assert validate_approvals(table, tree, APPROVALS) == []
+    assert set(table["agency"]) == {"FDA", "EMA", "NMPA"}
+    assert all(c.startswith(a) for a, c in zip(table["agency"], table["citation"], strict=True))
+    withdrawn = table[table["status"] == "withdrawn"]
+    assert set(withdrawn["regimen"]) == {"olaparib", "rucaparib", "niraparib"}
+    assert (withdrawn["status_date"] == "2022").all()
+
+
+def test_bad_approval_row_is_reported(tmp_path):
+    tree = load_oncotree()
+    table = read_tsv(DATA / "approvals_mini.tsv")
+    table.loc[0, "oncotree_codes"] = "LUNGX"
+    table.loc[0, "label_date"] = "18/04/2018"
+    problems = validate_approvals(table, tree, DATA / "approvals_mini.tsv")
+    assert any("'LUNGX'" in p for p in problems) and any("label_date" in p for p in problems)
+    bad = tmp_path / "approvals_bad.tsv"
+    table.to_csv(bad, sep="\t", index=False)
+    with pytest.raises(ValidationError, match="LUNGX"):
+        build_knowledge(tmp_path, approvals_path=bad)
+    assert not (tmp_path / "kb.tsv").exists()
+
+
+def mini_build(out: Path, civic: Path, date: str):
+    return build_knowledge(out, date=date, civic_path=civic, approvals_path=DATA / "approvals_mini.tsv")
+
+
+def test_build_fails_when_a_match_silently_disappears(tmp_path):
+    civic = DATA / "civic_evidence_mini.tsv"
+    first = mini_build(tmp_path, civic, "2026-01-01")
+    assert first.version.startswith("2026-01-01+") and not first.previous_version
+    assert mini_build(tmp_path, civic, "2026-02-01").version == first.version  # nothing changed: same version
+
+    lines = civic.read_text().splitlines(keepends=True)
+    without_c797s = tmp_path / "civic_without_964.tsv"
+    without_c797s.write_text("".join(line for line in lines if "\t964\t" not in line))
+    with pytest.raises(KnowledgeBuildError, match=r"EGFR \| C797S \| osimertinib \| NSCLC \| Resistance"):
+        mini_build(tmp_path, without_c797s, "2026-03-01")
+    assert KnowledgeBase.load(tmp_path).version == first.version  # nothing written
+
+    (tmp_path / "acknowledged_removals.tsv").write_text(
+        "gene\tbiomarker\tregimen\toncotree_code\tsignificance\treason\tacknowledged_in_version\n"
+        "EGFR\tC797S\tosimertinib\tNSCLC\tResistance\ttest: source row retracted\t2026-03-01\n"
+    )
+    second = mini_build(tmp_path, without_c797s, "2026-03-01")
+    assert second.removed == ["CIViC:EID964"] and second.previous_version == first.version
+    changelog = (tmp_path / "CHANGELOG.md").read_text()
+    assert f"## {second.version}" in changelog and "Removed: CIViC:EID964" in changelog
+    assert "Acknowledged removal of match: EGFR | C797S | osimertinib | NSCLC | Resistance" in changelog
+    assert changelog.index(second.version) < changelog.index(f"## {first.version}")
+
+
+# --- CIViC-only evidence ------------------------------------------------------------------------------------------
+
+def test_civic_egfr_c797s_resistance_to_osimertinib(civic_only):
+    evidence = civic_only.evidence_for(C797S, "LUAD")
+    resistance = [e for e in evidence if "osimertinib" in e.drugs and e.significance == "Resistance"]
+    assert {e.row_id for e in resistance} >= {"CIViC:EID964", "CIViC:EID1396"}
+    assert all(e.source == "CIViC" and e.on_label and e.variant_match == "exact" for e in resistance)
+    osimertinib = by_regimen(match_therapies([C797S], "LUAD", civic_only), resistance=True)["osimertinib"]
+    assert osimertinib.on_label and osimertinib.level == "B" and osimertinib.rank == 1
+
+
+def test_civic_does_not_support_never_shown_as_support(civic_only):
+    therapies = match_therapies([BRAF_V600E], "COAD", civic_only)
+    regimens = by_regimen(therapies, resistance=False)
+    assert "panitumumab + trametinib" not in regimens  # EID6124 only "Does Not Support"
+    for therapy in therapies:
+        support = [e for e in therapy.evidence if e.direction == "Supports"]
+        assert support, therapy.regimen
+        assert therapy.level in {e.level for e in support}
+    dabrafenib = regimens["dabrafenib"]  # monotherapy: CIViC melanoma support only, CRC row says Does Not Support
+    assert not dabrafenib.on_label
+    contrary = [e for e in dabrafenib.evidence if e.direction == "Does Not Support"]
+    assert [e.row_id for e in contrary] == ["CIViC:EID1406"]
+
+
+def test_civic_combination_is_one_regimen(civic_only):
+    therapies = match_therapies([BRAF_V600E], "SKCM", civic_only)
+    combo = by_regimen(therapies)["dabrafenib + trametinib"]
+    assert combo.drugs == ("dabrafenib", "trametinib") and combo.on_label
+    assert all(set(e.drugs) == {"dabrafenib", "trametinib"} for e in combo.evidence)
+    for therapy in therapies:
+        if therapy.drugs in (("dabrafenib",), ("trametinib",)):
+            assert all(e.drug_interaction != "Combination" for e in therapy.evidence)
+
+
+# --- Expected results on the shipped knowledge base ----------------------------------------------------------------
+
+def test_egfr_l858r_luad_osimertinib_approved_on_label(kb):
+    therapies = match_therapies([L858R], "LUAD", kb, load_formulary())
+    osimertinib = by_regimen(therapies)["osimertinib"]
+    assert osimertinib.level == "approved" and osimertinib.on_label and not osimertinib.resistance
+    fda = [e for e in osimertinib.evidence if e.source == "FDA"]
+    assert {e.row_id for e in fda} >= {"FDA-002", "FDA-005"}
+    assert all(e.oncotree_code == "NSCLC" and e.tumour_match == "parent" for e in fda)
+    top = [t for t in therapies if t.level == "approved" and t.on_label]
+    assert osimertinib in top and therapies[: len(top)] == top  # approved in this type ranks first
+
+
+def test_kras_g12c_nsclc_sotorasib_and_adagrasib(kb):
+    regimens = by_regimen(match_therapies([KRAS_G12C], "NSCLC", kb))
+    for drug in ("sotorasib", "adagrasib"):
+        assert regimens[drug].level == "approved" and regimens[drug].on_label
+
+
+def test_kras_g12d_coad_shows_anti_egfr_resistance(kb):
+    therapies = match_therapies([KRAS_G12D], "COAD", kb)
+    resistant = by_regimen(therapies, resistance=True)
+    for drug in ("cetuximab", "panitumumab"):
+        assert resistant[drug].on_label and resistant[drug].significance == "Resistance"
+        assert resistant[drug].level == "approved"  # label limitation of use
+    assert therapies[0].resistance  # ranked with the strongest evidence, not hidden at the end
+
+
+def test_kras_g12c_coad_adagrasib_with_cetuximab(kb):
+    therapies = match_therapies([KRAS_G12C], "COAD", kb)
+    regimens = by_regimen(therapies, resistance=False)
+    combo = regimens["adagrasib + cetuximab"]
+    assert combo.on_label and combo.level == "approved" and combo.drugs == ("adagrasib", "cetuximab")
+    assert regimens["sotorasib + panitumumab"].on_label
+    assert not regimens["adagrasib"].on_label  # monotherapy is an NSCLC approval: off-label here
+    assert by_regimen(therapies, resistance=True)["cetuximab"].on_label  # cetuximab alone: resistance
+
+
+def test_brca2_pathogenic_germline_prad_olaparib(kb):
+    missense = annotation("BRCA2", "D2723H", "18/27", key=("chr13", 32363533, "G", "C"))
+    assert "olaparib" not in by_regimen(match_therapies([missense], "PRAD", kb))
+    germline = {missense.variant.key: GermlineClassification("pathogenic", "ENIGMA", "2015-12-01")}
+    olaparib = by_regimen(match_therapies([missense], "PRAD", kb, germline=germline))["olaparib"]
+    assert olaparib.on_label and olaparib.level == "approved"
+    assert {"FDA-063"} <= {e.row_id for e in olaparib.evidence}
+    frameshift = annotation("BRCA2", "S1982Rfs*22", "11/27", "frameshift_variant")
+    assert by_regimen(match_therapies([frameshift], "PRAD", kb))["olaparib"].on_label
+
+
+def test_benign_brca2_variant_matches_nothing(kb):
+    v2466a = annotation("BRCA2", "V2466A", "14/27", key=("chr13", 32355250, "T", "C"))
+    germline = {v2466a.variant.key: "benign"}
+    assert is_no_match(match_therapies([v2466a], "BRCA", kb, germline=germline))
+
+
+def test_egfr_l858r_breast_is_off_label_only(kb):
+    therapies = match_therapies([L858R], "IDC", kb)
+    assert therapies and not any(t.on_label for t in therapies)
+    assert by_regimen(therapies)["osimertinib"].level == "approved"
+
+
+def test_no_evidence_is_explicit_no_matched_therapy(kb, tmp_path):
+    therapies = match_therapies([EGFR_SYNONYMOUS], "LUAD", kb)
+    assert is_no_match(therapies) and therapies[0].regimen == "no matched therapy"
+    document = sample_document("S001", "LUAD", therapies, kb)
+    assert document["no_matched_therapy"] and document["therapies"] == []
+    assert document["knowledge_base"]["version"] == kb.version
+
+
+def test_withdrawn_indication_is_not_offered(kb):
+    frameshift = annotation("BRCA1", "E23Vfs*17", "2/23", "frameshift_variant")
+    found = kb.evidence_for(frameshift, "HGSOC")
+    assert not any(e.status == "withdrawn" for e in found)
+    withdrawn = kb.evidence_for(frameshift, "HGSOC", include_withdrawn=True)
+    assert {"FDA-058:OVARY", "FDA-068:OVARY"} <= {e.row_id for e in withdrawn}
+
+
+def test_tumour_agnostic_label_excludes_colorectal(kb):
+    found = {e.row_id: e for e in kb.evidence_for(BRAF_V600E, "COAD")}
+    assert found["FDA-040"].tumour_match == "excluded" and not found["FDA-040"].on_label
+    assert {e.row_id: e for e in kb.evidence_for(BRAF_V600E, "GB")}["FDA-040"].tumour_match == "parent"
+
+
+def test_exon_19_deletion_and_exon_20_insertion_classes(kb):
+    deletion = annotation("EGFR", "E746_A750del", "19/28", "inframe_deletion")
+    assert any(e.biomarker == "Exon 19 Deletion" for e in kb.evidence_for(deletion, "LUAD"))
+    insertion = annotation("EGFR", "D770_N771insSVD", "20/28", "inframe_insertion")
+    regimens = by_regimen(match_therapies([insertion], "LUAD", kb))
+    assert regimens["amivantamab"].on_label and regimens["sunvozertinib"].on_label
+
+
+# --- Formulary and output -----------------------------------------------------------------------------------------
+
+def test_formulary_orders_equal_ranks_and_hides_nothing(kb):
+    without = match_therapies([KRAS_G12C], "NSCLC", kb)
+    formulary = {"garsorasib": FormularyEntry("garsorasib", True, True, 1000.0, "stocked")}
+    ordered = match_therapies([KRAS_G12C], "NSCLC", kb, formulary)
+    assert {t.regimen for t in ordered} == {t.regimen for t in without}
+    assert ordered[0].regimen == "garsorasib" and ordered[0].formulary["reimbursed"] == "yes"
+    sotorasib = by_regimen(ordered)["sotorasib"]
+    assert sotorasib.formulary["available"] == "not listed"
+
+
+def test_shipped_formulary_loads():
+    formulary = load_formulary()
+    assert formulary["osimertinib"].available and formulary["sotorasib"].monthly_cost_cny is None
+
+
+def test_json_document_and_batch_parquet(kb, tmp_path):
+    therapies = match_therapies([L858R], "LUAD", kb)
+    path = write_sample_json(sample_document("S001", "LUAD", therapies, kb), tmp_path / "S001.json")
+    document = json.loads(path.read_text())
+    assert document["knowledge_base"]["version"] == kb.version
+    first = document["therapies"][0]
+    assert first["rank"] == 1 and first["evidence"][0]["citation"]
+    results = {"S001": ("LUAD", therapies), "S002": ("LUAD", match_therapies([EGFR_SYNONYMOUS], "LUAD", kb))}
+    table = pd.read_parquet(write_batch_parquet(batch_table(results, kb), tmp_path / "batch.parquet"))
+    assert set(table["kb_version"]) == {kb.version}
+    assert table[table["sample_id"] == "S002"]["regimen"].tolist() == ["no matched therapy"]
