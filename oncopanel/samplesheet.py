@@ -22,12 +22,12 @@ from oncopanel.panels import load_panels
 
 SAMPLE_COLUMNS = (
     "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "language",
+    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "language", "germline_consent",
 )  # fmt: skip
 # Columns that describe the sample, not the lane: they must agree across a sample's lanes.
 SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "received_date", "control", "language",
+    "received_date", "control", "language", "germline_consent",
 )  # fmt: skip
 GERMLINE_ONLY_SPECIMENS = ("blood_germline", "saliva")
 
@@ -55,6 +55,7 @@ class Sample:
     received_date: str = ""
     control: str = ""
     language: str = ""
+    germline_consent: str = "unknown"  # consent to germline analysis and its reporting (yes | no | unknown)
     lanes: list[Lane] = field(default_factory=list)
 
     @property
@@ -78,6 +79,7 @@ class Sample:
             "specimen_type": self.specimen_type, "tumour_content": self.tumour_content,
             "oncotree_code": self.oncotree_code, "panels": list(self.panels),
             "received_date": self.received_date, "control": self.control, "language": self.language,
+            "germline_consent": self.germline_consent,
         }  # fmt: skip
 
 
@@ -271,7 +273,7 @@ def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:
                 oncotree_code=row["oncotree_code"],
                 panels=tuple(p.strip() for p in row["panels"].split(",") if p.strip()),
                 received_date=row.get("received_date", ""), control=row.get("control", ""),
-                language=row.get("language", ""),
+                language=row.get("language", ""), germline_consent=row.get("germline_consent") or "unknown",
             )  # fmt: skip
         samples[sid].lanes.append(
             Lane(row["lane"], row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""),

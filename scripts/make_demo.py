@@ -7,10 +7,10 @@ Writes, under --out (git-ignored):
   truth/<sample>.vcf.gz(+.tbi)     the spiked variants with their VAF, normalised with bcftools norm
   truth/<sample>.artefacts.tsv     library artefacts injected into the sample (what a filter must remove)
   samples.tsv                      the workflow sample sheet (one row per lane; paths from the repo root)
-  identity.tsv                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
+  identity.yaml                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
   simulation.tsv                   per simulated sample: depth, read pairs, spikes, artefacts, seed
 
-Same --seed, same bytes. Every name, ID number and hospital in identity.tsv is invented.
+Same --seed, same bytes. Every name, ID number and hospital in identity.yaml is invented.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from oncopanel import paths, simulate
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
+from oncopanel.samplesheet import SAMPLE_COLUMNS
 from oncopanel.simulate import (
     Artefact,
     ReadFormat,
@@ -46,10 +48,7 @@ from oncopanel.simulate import (
 
 BATCH = "DEMO-2026-11"
 TARGET_PADDING = 20
-SHEET_COLUMNS = (
-    "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "language",
-)  # fmt: skip
+SHEET_COLUMNS = SAMPLE_COLUMNS
 
 # Real variants, left-normalised VCF forms (reference bases checked when the haplotypes are built).
 EGFR_L858R = Variant("chr7", 55191822, "T", "G")  # c.2573T>G p.(Leu858Arg)
@@ -216,6 +215,10 @@ PATIENTS = [
             "郑演示 Zheng Yanshi", "2026-11-18", "no"),
 ]  # fmt: skip
 
+CONSENT = {p.pseudonym: p.germline_consent for p in PATIENTS}
+# The centre writes Chinese reports; these samples ask for English (e.g. a patient referred from abroad).
+ENGLISH_REPORTS = ("DEMO-T03", "DEMO-G02", "COLO829T")
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -239,26 +242,24 @@ def resident_id(p: Patient) -> str:
 
 
 def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[DemoSample]) -> None:
-    """The protected manifest: created with mode 600 before any byte is written."""
-    columns = [
-        "patient", "name_zh", "name_pinyin", "sex", "birth_date", "resident_id", "hospital", "hospital_en",
-        "record_number", "ordering_clinician", "collection_date", "received_date", "germline_consent",
-        "sample_ids",
-    ]  # fmt: skip
-    lines = ["\t".join(columns)]
-    for p in patients:
-        mine = [s for s in samples if s.patient == p.pseudonym]
-        received = min(s.received_date for s in mine)
-        lines.append("\t".join([
-            p.pseudonym, p.name_zh, p.name_pinyin, p.sex, p.birth_date, resident_id(p), *p.hospital,
-            p.record_number, p.clinician, p.collection_date, received, p.germline_consent,
-            ",".join(s.sample_id for s in mine),
-        ]))  # fmt: skip
+    """The protected manifest (workflow/schemas/identity.schema.yaml), one record per sample, created mode 600."""
+    records = []
+    by_patient = {p.pseudonym: p for p in patients}
+    for s in samples:
+        p = by_patient[s.patient]
+        records.append({
+            "sample_id": s.sample_id, "patient": p.pseudonym, "name": f"{p.name_zh} ({p.name_pinyin})",
+            "sex": p.sex, "birth_date": p.birth_date, "resident_id": resident_id(p), "hospital": p.hospital[0],
+            "record_number": p.record_number, "ordering_clinician": p.clinician,
+            "collection_date": p.collection_date, "receipt_date": s.received_date,
+            "germline_consent": p.germline_consent,
+        })  # fmt: skip
+    text = yaml.safe_dump(records, allow_unicode=True, sort_keys=False)
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+        fh.write(text)
     os.chmod(tmp, 0o600)  # whatever the umask
     replace_if_changed(tmp, path)
     os.chmod(path, 0o600)  # an older copy may have been more open
@@ -342,7 +343,9 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path) -> list[dict[str,
                 "tumour_content": "" if s.tumour_content is None else f"{s.tumour_content:g}",
                 "oncotree_code": s.oncotree_code, "panels": ",".join(s.panels), "lane": lane,
                 "fastq_1": fq1, "fastq_2": fq2, "bam": "", "i7": s.i7, "i5": s.i5,
-                "received_date": s.received_date, "control": s.control, "language": "",
+                "received_date": s.received_date, "control": s.control,
+                "language": "en" if s.sample_id in ENGLISH_REPORTS else "",
+                "germline_consent": CONSENT[s.patient],
             })  # fmt: skip
     return rows
 
@@ -371,7 +374,7 @@ def build_key(seed: int, artefacts: bool) -> str:
 
 
 def outputs(out: Path) -> list[Path]:
-    files = [out / "samples.tsv", out / "identity.tsv", out / "simulation.tsv"]
+    files = [out / "samples.tsv", out / "identity.yaml", out / "simulation.tsv"]
     for s in SIMULATED:
         files += [out / "fastq" / f"{s.sample_id}_R{m}.fastq.gz" for m in (1, 2)]
         files += [out / "truth" / f"{s.sample_id}{ext}" for ext in (".vcf.gz", ".vcf.gz.tbi", ".artefacts.tsv")]
@@ -409,7 +412,7 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
         )
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
     write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, *REAL], fastq_dir))
-    write_identity(out / "identity.tsv", PATIENTS, [*SIMULATED, *REAL])
+    write_identity(out / "identity.yaml", PATIENTS, [*SIMULATED, *REAL])
     return summary
 
 

@@ -18,6 +18,7 @@ declare -A PROBES=(
   [art-nextgen-simulation-tools]=/usr/bin/art_illumina
   [poppler-utils]=/usr/bin/pdftotext
   [fonts-wqy-zenhei]=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+  [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 )
 missing=()
 for pkg in "${!PROBES[@]}"; do

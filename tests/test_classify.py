@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
@@ -385,3 +386,33 @@ def test_does_not_support_evidence_never_lifts_a_tier():
 
 def test_evidence_for_another_gene_is_ignored():
     assert somatic_tier(TP53_NOVEL, [ev("KRAS", "G12C", "BRCA", "A")], "BRCA").tier == "III"
+
+
+@dataclass(frozen=True)
+class MatchedEvidence(Evidence):
+    """Evidence as the knowledge base's matcher returns it (tumour_match / variant_match set)."""
+
+    tumour_match: str = ""
+    variant_match: str = ""
+
+
+def test_the_matchers_tumour_match_is_trusted_over_the_code():
+    # A tumour-agnostic approval whose label excludes colorectal cancer is off-label there.
+    excluded = MatchedEvidence(
+        "FDA", "BRAF", "V600E", "SOLID", ("dabrafenib", "trametinib"), "approved", "Supports",
+        "Sensitivity/Response", tumour_match="excluded", variant_match="exact",
+    )  # fmt: skip
+    braf = somatic("BRAF", "p.(Val600Glu)", protein_change="V600E")
+    assert somatic_tier(braf, [excluded], "COADREAD", tumour_lineage=("SOLID",)).tier == "II-C"
+    on_label = MatchedEvidence(**{**excluded.__dict__, "tumour_match": "parent"})
+    assert somatic_tier(braf, [on_label], "THPA").tier == "I-A"
+
+
+def test_a_gene_level_match_is_named_in_the_reason():
+    any_mutation = MatchedEvidence(
+        "CIViC", "KRAS", "Mutation", "COADREAD", ("cetuximab",), "A", "Supports", "Resistance",
+        tumour_match="same", variant_match="gene",
+    )  # fmt: skip
+    result = somatic_tier(somatic("KRAS", "p.(Ala146Val)"), [any_mutation], "COADREAD")
+    assert result.tier == "I-A"
+    assert result.reason.endswith("; gene-level biomarker match only")

@@ -243,23 +243,22 @@ def test_resident_id_check_digit(make_demo):
 
 
 def test_identity_manifest_is_protected_fake_and_valid(make_demo, tmp_path):
-    path = tmp_path / "identity.tsv"
+    from oncopanel.report.identity import load_identity_manifest
+
+    path = tmp_path / "identity.yaml"
     make_demo.write_identity(path, make_demo.PATIENTS, [*make_demo.SIMULATED, *make_demo.REAL])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
-    patients = {s.patient for s in [*make_demo.SIMULATED, *make_demo.REAL]}
-    assert {r["patient"] for r in rows} == patients
-    for r in rows:
+    records = load_identity_manifest(path)  # valid against workflow/schemas/identity.schema.yaml
+    assert set(records) == {s.sample_id for s in [*make_demo.SIMULATED, *make_demo.REAL]}
+    for r in records.values():
         rid = r["resident_id"]
         assert make_demo.is_valid_resident_id(rid), rid
         assert rid.startswith("99")  # no real province: cannot be a real person's number
         assert rid[6:14] == r["birth_date"].replace("-", "")
         assert (int(rid[16]) % 2 == 1) == (r["sex"] == "M")
         assert "演示" in r["hospital"] or "参考品" in r["hospital"]
-    t05 = next(r for r in rows if "DEMO-T05" in r["sample_ids"])
-    assert t05["sample_ids"] == "DEMO-G02,DEMO-T05"
+    assert records["DEMO-T05"]["patient"] == records["DEMO-G02"]["patient"]
+    assert records["DEMO-T05"]["resident_id"] == records["DEMO-G02"]["resident_id"]
 
 
 def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):

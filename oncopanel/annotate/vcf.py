@@ -69,6 +69,8 @@ class AnnotatedRecord:
     line: int
     info: dict[str, str] = field(default_factory=dict)
     samples: dict[str, dict[str, str]] = field(default_factory=dict)  # sample -> FORMAT key -> value
+    filters: tuple[str, ...] = ()  # the FILTER column split on ';' ("PASS" when passed, () when ".")
+    qual: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,9 @@ def annotate_vcf(path: Path | str, annotator: Annotator | None = None) -> list[A
                 a = annotator.annotate(v)
             except InputError as exc:
                 raise InputError(f"{path}:{rec.line}: {exc}") from exc
-            out.append(AnnotatedRecord(a, rec.line, info, _sample_values(rec.fields, names, allele)))
+            filters = tuple(f for f in rec.fields[6].split(";") if f and f != ".")
+            qual = None if rec.fields[5] == "." else float(rec.fields[5])
+            out.append(AnnotatedRecord(a, rec.line, info, _sample_values(rec.fields, names, allele), filters, qual))
     return out
 
 

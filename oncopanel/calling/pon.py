@@ -34,6 +34,7 @@ def normal_sites(vcf_path: Path | str, min_alt_reads: int) -> set[str]:
     import pysam
 
     keys = set()
+    pysam.set_verbosity(0)  # no index needed for a full pass; silence htslib's notice
     with pysam.VariantFile(str(vcf_path)) as vf:
         for rec in vf:
             sample = rec.samples[0] if len(rec.samples) else None

@@ -70,7 +70,7 @@ def run_freebayes(
         where = f"-t {regions_bed}"
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
-        where = f"-r {first}:1-1"
+        where = f"-r {first}:1-2"
     cmd = (
         f"set -euo pipefail; freebayes -f {fb_fasta} {where} {mode_args(settings, mode)} {bam} "
         f"| bcftools norm -f {reference} -m- -Oz -o {out_vcf_gz} 2>/dev/null"

@@ -234,6 +234,7 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
 
     summary = Summary()
     written: set[str] = set()
+    pysam.set_verbosity(0)  # freebayes' bgzipped output has no index and needs none: silence htslib's notice
     with (
         pysam.VariantFile(str(raw_vcf)) as src,
         pysam.FastaFile(ctx.reference) as fasta,

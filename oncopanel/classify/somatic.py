@@ -105,7 +105,15 @@ def _level(evidence: Evidence) -> str:
     return "approved" if level.lower() == "approved" else level.upper()
 
 
+# How the knowledge base's matcher relates a row to the sample's tumour type (KBEvidence.tumour_match): only
+# these count as "this tumour type"; "other", "excluded" (the label excludes it) and "unplaced" do not.
+ON_LABEL_MATCHES = frozenset({"same", "parent"})
+
+
 def _in_tumour_type(evidence: Evidence, lineage: Collection[str]) -> bool:
+    match = getattr(evidence, "tumour_match", "")  # set on matched knowledge-base rows; trusted when present
+    if match:
+        return match in ON_LABEL_MATCHES
     return evidence.oncotree_code.strip().upper() in lineage
 
 
@@ -159,7 +167,10 @@ def somatic_tier(
     for rule in TIER_RULES:
         decided = tuple(e for e in usable if rule_matches(rule, e, lineage))
         if decided:
-            return TierResult(rule.tier, rule.reason, decided, rule.amp_level, oncotree_code)
+            reason = rule.reason
+            if all(getattr(e, "variant_match", "") == "gene" for e in decided):
+                reason += "; gene-level biomarker match only"  # e.g. "KRAS Mutation", not this variant
+            return TierResult(rule.tier, reason, decided, rule.amp_level, oncotree_code)
     result = _without_evidence(annotation, known_benign, cancer_genes)
     ignored = len(evidence) - len(usable)
     if ignored:

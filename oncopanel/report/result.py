@@ -142,7 +142,7 @@ def somatic_block(items: Iterable[Mapping]) -> list[dict]:
     for n, item in enumerate(items, start=1):
         row = _variant_fields(item)
         row["id"] = f"S{n}"
-        row["tier"] = item.get("tier", "III")
+        row["tier"] = str(item.get("tier", "III")).replace("-", "")  # the classifier writes AMP's "I-A"
         row["reported"] = row["tier"] != "IV" and all(f in INFORMATIONAL_FILTERS for f in row["filters"])
         out.append(row)
     return out

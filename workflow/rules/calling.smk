@@ -89,7 +89,7 @@ rule calling_freebayes:
         "set -euo pipefail; "
         "awk -v re='{params.regex}' '$4 ~ re' {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
-        "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-1\"; fi; "
+        "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
         "| bcftools norm -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
 
@@ -123,7 +123,7 @@ rule calling_pon_normal:
         "set -euo pipefail; "
         "cat /dev/null {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
-        "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-1\"; fi; "
+        "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
         "| bcftools norm -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
 

@@ -1,0 +1,173 @@
+"""One sample's result from the stage files: calls → HGVS → classification and tiers → therapies → result JSON.
+
+Reads the contract files (QC JSON, input check, normalised VCF, hotspot table) and writes the annotated table,
+the therapy document and the result JSON. Identity never enters here: the result references the pseudonym only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oncopanel.annotate import Annotator
+from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
+from oncopanel.classify import classify_germline, somatic_tier
+from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
+from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, HotspotResult, Variant
+from oncopanel.report.result import build_result, write_result
+from oncopanel.samplesheet import Sample
+
+GERMLINE_GENES = ("BRCA1", "BRCA2")
+REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
+# FILTER values that flag a call without withdrawing it (its origin is in doubt, not its existence).
+INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
+
+
+@dataclass
+class SampleFiles:
+    qc: Path
+    input_check: Path
+    vcf: Path | None = None
+    hotspots: Path | None = None
+
+
+@dataclass
+class Assembled:
+    result: dict
+    annotated: list[AnnotatedRecord] = field(default_factory=list)
+    therapy_document: dict = field(default_factory=dict)
+
+
+def call_of(record: AnnotatedRecord, sample_id: str) -> Call:
+    """The Call behind one annotated VCF allele (FORMAT DP/AD/AF of the sample's column)."""
+    values = next(iter(record.samples.values()), {}) if record.samples else {}
+    ad = [int(x) for x in values.get("AD", "").split(",") if x.isdigit()]
+    depth = int(values["DP"]) if values.get("DP", ".").isdigit() else sum(ad)
+    alt_depth = ad[1] if len(ad) > 1 else 0
+    af = values.get("AF", "")
+    vaf = float(af) if af not in ("", ".") else (alt_depth / depth if depth else 0.0)
+    gq = values.get("GQ", "")
+    return Call(
+        variant=record.annotation.variant,
+        sample_id=sample_id,
+        origin=record.info.get("ORIGIN", "somatic"),  # type: ignore[arg-type]
+        depth=depth,
+        alt_depth=alt_depth,
+        vaf=vaf,
+        genotype=values.get("GT", "./."),
+        qual=record.qual or 0.0,
+        gq=int(float(gq)) if gq not in ("", ".") else None,
+        filters=record.filters or ("PASS",),
+    )
+
+
+def is_reportable_call(call: Call) -> bool:
+    return all(f in INFORMATIONAL_FILTERS for f in call.filters)
+
+
+def read_hotspots(path: Path) -> list[HotspotResult]:
+    """The hotspot table (TSV) back into records."""
+    out = []
+    with open(path) as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            out.append(
+                HotspotResult(
+                    hotspot_id=row["hotspot_id"], gene=row["gene"], label=row["label"], status=row["status"],
+                    depth=int(row["depth"]), alt_count=int(row["alt_count"]), vaf=_float(row.get("vaf")),
+                    vaf_ci_low=_float(row.get("vaf_ci_low")), vaf_ci_high=_float(row.get("vaf_ci_high")),
+                    lod=_float(row.get("lod")), observed=row.get("observed", ""), reason=row.get("reason", ""),
+                )  # fmt: skip
+            )
+    return out
+
+
+def _float(value: str | None) -> float | None:
+    return float(value) if value not in (None, "", "NA", "nan", "None") else None
+
+
+def sample_block(sample: Sample, consent: str) -> dict:
+    return {
+        **sample.as_dict(),
+        "tumour_type": name(sample.oncotree_code) or sample.oncotree_code,
+        "germline_consent": consent,
+    }
+
+
+def assemble(
+    sample: Sample,
+    files: SampleFiles,
+    kb: KnowledgeBase,
+    formulary: dict,
+    provenance: dict,
+    *,
+    annotator: Annotator | None = None,
+    consent: str = "unknown",
+    stated_lod: float = 0.05,
+    report_benign: bool = False,
+) -> Assembled:
+    qc = json.loads(files.qc.read_text())
+    check = json.loads(files.input_check.read_text())
+    provenance = {**provenance, "inputs": {Path(f["path"]).name: f["sha256"] for f in check.get("files", [])}}
+    block = sample_block(sample, consent)
+    assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
+    if check["status"] != "ok" or files.vcf is None:
+        failure = {"stage": "input", "reasons": check.get("problems", [])}
+        return Assembled(build_result(block, qc, provenance=provenance, assay=assay, failure=failure))
+
+    annotator = annotator or Annotator()
+    records = annotate_vcf(files.vcf, annotator)
+    somatic, germline, germline_classes = [], [], {}
+    lineage = ancestors(sample.oncotree_code)
+    for record in records:
+        ann, call = record.annotation, call_of(record, sample.sample_id)
+        if not ann.gene or not is_reportable_call(call):
+            continue
+        classification = None
+        if ann.gene in GERMLINE_GENES:
+            classification = classify_germline(ann)
+            germline_classes[ann.variant.key] = classification
+            if classification.classification not in ("benign", "likely_benign") or report_benign:
+                germline.append({"annotation": ann, "call": call, "classification": classification})
+        if sample.specimen_type in GERMLINE_SPECIMENS and not sample.control:
+            continue  # a germline test reports constitutional findings only
+        known_benign = classification is not None and classification.classification in ("benign", "likely_benign")
+        evidence = kb.evidence_for(ann, sample.oncotree_code, classification.classification if classification else None)
+        tier = somatic_tier(ann, evidence, sample.oncotree_code, tumour_lineage=lineage, known_benign=known_benign)
+        somatic.append({"annotation": ann, "call": call, "tier": tier.tier, "tier_reason": tier.reason})
+
+    actionable: list[Annotation] = [s["annotation"] for s in somatic if s["tier"] in ("I-A", "I-B", "II-C", "II-D")]
+    actionable += [
+        g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
+    ]
+    therapies = match_therapies(_unique(actionable), sample.oncotree_code, kb, formulary, germline=germline_classes)
+    hotspots = read_hotspots(files.hotspots) if files.hotspots else []
+    result = build_result(
+        block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
+        provenance=provenance, assay=assay,
+    )  # fmt: skip
+    document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
+    return Assembled(result, records, document)
+
+
+def _unique(annotations: list[Annotation]) -> list[Annotation]:
+    seen: set[Variant] = set()
+    out = []
+    for a in annotations:
+        if a.variant not in seen:
+            seen.add(a.variant)
+            out.append(a)
+    return out
+
+
+def write_outputs(assembled: Assembled, sample_id: str, result_json: Path, table_tsv: Path, table_parquet: Path,
+                  therapies_json: Path) -> str:
+    """Write the annotated table, the therapy document and the result JSON (atomically); returns its SHA-256."""
+    for path in (result_json, table_tsv, table_parquet, therapies_json):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(assembled.annotated, tsv=table_tsv, parquet=table_parquet, sample_id=sample_id)
+    tmp = therapies_json.with_name(therapies_json.name + ".tmp")
+    tmp.write_text(json.dumps(assembled.therapy_document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    tmp.replace(therapies_json)
+    return write_result(assembled.result, result_json)
