@@ -252,3 +252,15 @@ def test_pseudogene_only_allele_is_not_assessable():
     assert (r.status, r.alt_count, r.observed) == ("not_assessable", 14, "")
     assert "11 of those fragments carry >= 2 other differences" in r.reason
     assert "paralogue or pseudogene" in r.reason
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in DATA.glob("*.bam")))
+def test_not_detected_only_where_the_lod_was_reached(name):
+    for r in genotype(name).values():
+        assert r.status in ("detected", "not_detected", "not_assessable")
+        if r.status == "not_detected":
+            assert r.lod is not None and r.lod <= 0.05 and r.observed == ""
+        if r.status == "detected":
+            assert r.observed and r.alt_count >= 3 and r.vaf_ci_low <= r.vaf <= r.vaf_ci_high
+        if r.depth == 0:
+            assert r.status == "not_assessable"

@@ -287,6 +287,10 @@ def test_exon_19_deletion_and_exon_20_insertion_classes(kb):
     insertion = annotation("EGFR", "D770_N771insSVD", "20/28", "inframe_insertion")
     regimens = by_regimen(match_therapies([insertion], "LUAD", kb))
     assert regimens["amivantamab"].on_label and regimens["sunvozertinib"].on_label
+    frameshift = annotation("EGFR", "E746Kfs*5", "19/28", "frameshift_variant")
+    assert not any(e.biomarker == "Exon 19 Deletion" for e in kb.evidence_for(frameshift, "LUAD"))
+    g719s = by_regimen(match_therapies([annotation("EGFR", "G719S", "18/28")], "LUAD", kb))
+    assert g719s["afatinib"].level == "approved" and g719s["afatinib"].on_label
 
 
 # --- Formulary and output -----------------------------------------------------------------------------------------

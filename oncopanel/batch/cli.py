@@ -30,6 +30,10 @@ def _format_table(rows: list[dict]) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     lab = load_lab_config(args.lab)
     samples = read_manifest(args.manifest, lab)
+    kit = load_kit(lab.kit_path())
+    if len(kit) < lab.max_samples_per_run:
+        print(f"warning: {lab.kit_path().name} has {len(kit)} index pairs, fewer than max_samples_per_run "
+              f"({lab.max_samples_per_run}): full runs will be refused at index assignment")  # fmt: skip
     plan = plan_runs(samples, lab)
     sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     tradeoff = compare_strategies(samples, lab, sizes)

@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import subprocess
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -381,12 +380,3 @@ def _write_reports(out: Path, stats: DemuxStats, samples: Sequence[tuple[str, st
         writer.writerow([UNDETERMINED, "", "", stats.undetermined, "", f"{stats.undetermined / total:.4f}"])
         writer.writerow(["index_hopped", "", "", stats.hopped, "", f"{stats.hopped / total:.4f}"])
     os.replace(tmp, table)
-
-
-def crc_of_fastq(path: Path | str) -> int:
-    """CRC32 of a FASTQ's decompressed bytes: a cheap identity check for tests and benchmarks."""
-    crc = 0
-    with _open_fastq(path) as handle:
-        while chunk := handle.read(1 << 20):
-            crc = zlib.crc32(chunk, crc)
-    return crc

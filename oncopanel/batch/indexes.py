@@ -21,6 +21,7 @@ from pathlib import Path
 
 from oncopanel.errors import ValidationError
 
+_MAX_LISTED = 20  # conflicting kit pairs listed when a run is refused
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 # Channels per base: two-colour (red, green); four-colour lasers (red: A/C, green: G/T).
 _TWO_COLOUR = {"A": (True, True), "C": (True, False), "T": (False, True), "G": (False, False)}
@@ -159,10 +160,12 @@ def assign_indexes(
         remaining = [p for p in remaining if not chosen or not _conflicts(p, chosen[-1:], min_distance)]
         compatible = remaining
         if not compatible:
-            conflicts = distance_problems(list(kit), min_distance)
+            conflicts = [f"{kit_name}: {c}" for c in distance_problems(list(kit), min_distance)]
+            if len(conflicts) > _MAX_LISTED:
+                conflicts = [*conflicts[:_MAX_LISTED], f"{kit_name}: ... and {len(conflicts) - _MAX_LISTED} more"]
             raise ValidationError(
                 [f"run has {len(sample_ids)} samples but only {len(chosen)} pairs of {kit_name} are mutually at "
-                 f"Hamming distance >= {min_distance}"] + [f"{kit_name}: {c}" for c in conflicts]
+                 f"Hamming distance >= {min_distance}", *conflicts]
             )  # fmt: skip
         best = max(compatible, key=lambda p: (len(_lit_slots(p, chemistry, i5_orientation) - lit), -order[p.pair_id]))
         chosen.append(best)

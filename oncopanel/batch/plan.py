@@ -400,5 +400,6 @@ def compare_strategies(
     rows = [plan_runs(samples, lab, "pooled").summary(), plan_runs(samples, lab, "per_site").summary()]
     rows += [plan_runs(samples, lab, "fixed_batch", b).summary() for b in batch_sizes]
     bound = lower_bound(samples, lab) / max(len(samples), 1)
-    rows.append({"strategy": "lower_bound", "samples": len(samples), "cost_per_sample": round(bound, 2)})
+    rows.append({"strategy": "lower_bound", "samples": len(samples), "cost_per_sample": round(bound, 2),
+                 "run_cost_per_sample": round(bound - lab.per_sample_cost, 2)})  # fmt: skip
     return rows

@@ -64,6 +64,10 @@ def write_plan(plan: Plan, out_dir: Path | str, tradeoff: Sequence[Mapping] = ()
 def read_plan(plan_dir: Path | str, samples: Sequence[PendingSample], lab: LabConfig) -> Plan:
     """Rebuild a Plan from runs.tsv + assignments.tsv written by `write_plan`."""
     plan_dir = Path(plan_dir)
+    missing = [f"{plan_dir / name}: not found (write it with `oncopanel plan`)"
+               for name in ("runs.tsv", "assignments.tsv") if not (plan_dir / name).exists()]  # fmt: skip
+    if missing:
+        raise ValidationError(missing)
     types = {rt.name: rt for rt in lab.run_types}
     by_id = {s.sample_id: s for s in samples}
     problems = []

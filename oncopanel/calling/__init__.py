@@ -8,4 +8,6 @@ Submodules stay light (no pandas/pyarrow) so Snakemake script adapters start fas
   filters    pure filter functions: evidence + thresholds -> FILTER reasons
   pon        batch panel of normals
   vcf        header definitions and the finalising pass that writes the contract VCF
+  plan       which samples are called how, and the rules' file names (used by workflow/rules/calling.smk)
+  run        the rules' commands as subprocess calls (benchmark, tests) and the hotspot-genotyping bridge
 """

@@ -133,7 +133,7 @@ def left_align(v: Variant, fetch: Any) -> Variant:
     return Variant(chrom, pos, ref, alt)
 
 
-def _paralogue(ctx: SampleContext, settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
+def _paralogue(settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
     return next((p for p in settings.paralogues if p.contains(chrom, pos)), None)
 
 
@@ -210,7 +210,7 @@ def _sample_level(
             new.info["PON_NORMALS"] = n
         if ctx.pon.flags(key, settings.pon):
             reasons.append("pon")
-    region = _paralogue(ctx, settings, chrom, pos)
+    region = _paralogue(settings, chrom, pos)
     if region is not None:
         new.info["PARALOGUE_REGION"] = True
         if reads is not None and reads.paralogue_excess() >= settings.paralogue_read.min_fraction:

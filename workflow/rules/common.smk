@@ -64,7 +64,38 @@ def get_lane(sample_id, lane_id):
 
 
 def all_outputs():
-    return [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/multiqc/multiqc_report.html"]
+    return (
+        [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
+        + [f"{R}/reports/{s}.pdf" for s in SAMPLES]
+        + [f"{R}/multiqc/multiqc_report.html", f"{R}/batch/summary.html"]
+    )
+
+
+KB_FILES = ["annotation/knowledge/kb.tsv", "annotation/knowledge/kb_meta.json"]
+
+
+def result_inputs(wc):
+    inputs = {
+        "qc": f"{R}/qc/{wc.sample}.qc.json",
+        "check": f"{R}/inputs/{wc.sample}.inputs.json",
+        "provenance": f"{R}/provenance.json",
+        "kb": KB_FILES,
+    }
+    if inputs_ok(wc.sample):
+        inputs["vcf"] = f"{R}/calls/{wc.sample}.vcf.gz"
+        inputs["hotspots"] = f"{R}/hotspots/{wc.sample}.hotspots.tsv"
+    return inputs
+
+
+def report_inputs(wc):
+    inputs = {"result": f"{R}/result/{wc.sample}.result.json"}
+    if config["identity"]:
+        inputs["identity"] = config["identity"]
+    return inputs
+
+
+def report_language(wc):
+    return get_sample(wc.sample).language or config["centre"]["language"]
 
 
 def lane_fastqs(wc):

@@ -118,7 +118,7 @@ class PairWriter:
         with pysam.AlignmentFile(str(path), "wb", header=self.hdr) as out:
             for a in self.reads:
                 out.write(a)
-        pysam.index(str(path))
+        pysam.index("-c", str(path))  # CSI: a BAI over a whole GRCh38 chromosome is ~10x the BAM
 
 
 def covering_pair(w: PairWriter, name: str, site: tuple[str, int, str] | None, pos: int, chrom: str,
@@ -240,16 +240,18 @@ def egfr_reads(seq: SliceSequence, names: list[str], prefix: str) -> list[tuple[
 def align(reads: list[tuple[str, str, str]], mmi: Path, out_bam: Path) -> None:
     qual = "F" * 150
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / mmi.name).symlink_to(mmi.resolve())
         fq = [Path(tmp) / "r1.fq", Path(tmp) / "r2.fq"]
         for k, path in enumerate(fq):
             path.write_text("".join(f"@{n}\n{r[k]}\n+\n{qual}\n" for n, *r in reads))
         rg = f"@RG\\tID:{out_bam.stem}\\tSM:{out_bam.stem}"
-        mm = subprocess.Popen(["minimap2", "-ax", "sr", "-t", "1", "-R", rg, str(mmi), *map(str, fq)],
+        # relative FASTQ names and the index's file name keep minimap2's @PG line the same on every build
+        mm = subprocess.Popen(["minimap2", "-ax", "sr", "-t", "1", "-R", rg, mmi.name, "r1.fq", "r2.fq"], cwd=tmp,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
         subprocess.run(["samtools", "sort", "--no-PG", "-o", str(out_bam), "-"], stdin=mm.stdout, check=True)
         if mm.wait() != 0:
             raise RuntimeError("minimap2 failed")
-    pysam.index(str(out_bam))
+    pysam.index("-c", str(out_bam))
 
 
 def build_egfr(seq: SliceSequence, mmi: Path) -> None:

@@ -1,0 +1,39 @@
+"""Snakemake adapter: one sample's annotated calls, therapies and result JSON."""
+
+import json
+from pathlib import Path
+
+from oncopanel.assemble import SampleFiles, assemble, write_outputs
+from oncopanel.knowledge import KnowledgeBase, load_formulary
+from oncopanel.panels import load_panels
+from oncopanel.samplesheet import read_sample_sheet
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+sample = read_sample_sheet(smk.params.samples)[smk.wildcards.sample]
+inp = smk.input
+files = SampleFiles(
+    qc=Path(inp.qc),
+    input_check=Path(inp.check),
+    vcf=Path(inp.vcf) if hasattr(inp, "vcf") else None,
+    hotspots=Path(inp.hotspots) if hasattr(inp, "hotspots") else None,
+)
+panels = load_panels()
+assembled = assemble(
+    sample,
+    files,
+    KnowledgeBase.load(),
+    load_formulary(Path(smk.params.formulary)),
+    json.loads(Path(inp.provenance).read_text()),
+    consent=sample.germline_consent,
+    stated_lod=min(panels[p].stated_lod for p in sample.panels),
+    report_benign=smk.params.report_benign,
+)
+sha = write_outputs(
+    assembled,
+    sample.sample_id,
+    Path(smk.output.result),
+    Path(smk.output.table_tsv),
+    Path(smk.output.table_parquet),
+    Path(smk.output.therapies),
+)
+Path(smk.log[0]).write_text(f"{sample.sample_id}: {assembled.result['status']} result sha256 {sha}\n")

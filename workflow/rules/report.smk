@@ -1,0 +1,47 @@
+# Reports: the clinician PDF per sample (identity joined here and only here, from the protected manifest), the
+# lab's batch summary and the batch therapy table.
+
+
+rule report_pdf:
+    input:
+        unpack(report_inputs),
+    output:
+        f"{R}/reports/{{sample}}.pdf",
+    params:
+        language=report_language,
+        centre=config["centre"],
+    log:
+        f"{LOGS}/report/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/report/{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
+    script:
+        "../../scripts/render_report.py"
+
+
+rule batch_summary:
+    input:
+        results=expand(f"{R}/result/{{sample}}.result.json", sample=SAMPLES),
+        therapies=expand(f"{R}/therapies/{{sample}}.therapies.json", sample=SAMPLES),
+    output:
+        html=f"{R}/batch/summary.html",
+        therapies=f"{R}/batch/therapies.parquet",
+    params:
+        language=config["centre"]["language"],
+    log:
+        f"{LOGS}/batch_summary.log",
+    benchmark:
+        f"{BENCH}/batch_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
+    script:
+        "../../scripts/batch_summary.py"
