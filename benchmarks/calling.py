@@ -273,6 +273,7 @@ class Report:
         self.real: list[str] = []
         self.notes: list[str] = []
         self.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        self.rows_path: Path | None = None
 
     def write(self, status: str) -> None:
         lines = [
@@ -296,6 +297,9 @@ class Report:
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("\n".join(lines) + "\n")
+        if self.rows_path is not None:  # the raw rows, to rebuild the report (--report-only)
+            state = {k: getattr(self, k) for k in ("somatic", "fps", "germline", "germline_fp", "real", "notes")}
+            self.rows_path.write_text(json.dumps(state, default=str))
 
     def _somatic_tables(self) -> list[str]:
         if not self.somatic:
@@ -360,7 +364,7 @@ class Report:
                 "|---|---|---|---|---|",
             ]
             out += [
-                f"| {f['rep']} | {f['depth']}x | {f['chrom']}:{f['pos']} {f['ref']}>{f['alt']} | {f['af']} | "
+                f"| {f['rep']} | {f['depth']}x | {f['chrom']}:{f['pos']} {f['ref']}>{f['alt']} | {f['af']:.3f} | "
                 f"{f['artefact']} |"
                 for f in self.fps[:60]
             ]
@@ -396,14 +400,18 @@ class Report:
         ]
         for d in DEPTHS:
             det = {}
-            for vaf in LOD_GRID:
+            for vaf in sorted(set(VAFS) | set(LOD_GRID)):
                 rows = [r for r in self.somatic if r["kind"] == "snv" and r["vaf"] == vaf and r["depth"] == d]
                 if rows:
                     det[vaf] = sum(r["detected"] for r in rows) / len(rows)
-            first95 = next((v for v in sorted(det) if det[v] >= 0.95), None)
+            # observed LoD: the smallest tested VAF from which every higher tested VAF reached 95% detection
+            levels = sorted(det)
+            first95 = next((v for i, v in enumerate(levels) if all(det[w] >= 0.95 for w in levels[i:])), None)
             out.append(
-                f"- {d}x: smallest grid VAF detected in ≥ 95% of SNV spike-ins: "
-                f"{'none in the grid' if first95 is None else f'{first95:.1%}'} (stated LoD 5%)"
+                f"- {d}x: observed SNV LoD (smallest tested VAF from which all tested VAFs reach ≥ 95% detection): "
+                f"{'not reached' if first95 is None else f'{first95:.1%}'} (stated LoD 5%; tested "
+                + ", ".join(f"{v:.1%}:{det[v]:.0%}" for v in levels)
+                + ")"
             )
         return out
 
@@ -465,7 +473,7 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
         )
         near |= {(a.chrom, a.pos) for a in artefacts}
     artefact_sites = {(a.chrom, a.pos) for a in artefacts}
-    d = work / f"somatic_rep{rep}"
+    d = work / f"somatic_s{args.seed}_pc{args.per_cell}_a{args.artefacts}_rep{rep}"  # cache keyed by design
     d.mkdir(parents=True, exist_ok=True)
     (d / "truth.json").write_text(json.dumps([{**asdict(t), "variant": t.variant.key} for t in truths], indent=1))
     targets = d / "targets.bed"
@@ -535,7 +543,7 @@ def run_germline(args, rep: int, work: Path, report: Report, settings, fb_fasta:
         v = left_align(random_variant(fasta, chrom, pos, kind, rng), fasta.fetch)
         truths.append(Truth("germline", v, 1.0 if j % 10 in (1, 5, 8) else 0.5, kind))
     regions = target_bed_rows(["BRCA1", "BRCA2"], 20)
-    d = work / f"germline_rep{rep}"
+    d = work / f"germline_s{args.seed}_n{args.germline_variants}_rep{rep}"
     d.mkdir(parents=True, exist_ok=True)
     targets = d / "targets.bed"
     targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
@@ -658,7 +666,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
                 if x
             )
             out.append(
-                f"| {c['chrom']}:{c['pos']} {c['ref']}>{c['alt']} | {';'.join(c['filter'])} | {c['af']} | "
+                f"| {c['chrom']}:{c['pos']} {c['ref']}>{c['alt']} | {';'.join(c['filter'])} | {c['af']:.3f} | "
                 f"{c['gt']} | {flags} | {inhc} |"
             )
         out.append("")
@@ -681,6 +689,7 @@ def main() -> None:
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-somatic", action="store_true")
     ap.add_argument("--skip-germline", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rebuild the report from the workdir's rows.json")
     args = ap.parse_args()
     if args.full:
         args.replicates, args.per_cell, args.germline_replicates = 6, 4, 5
@@ -688,6 +697,12 @@ def main() -> None:
     report = Report(args.out, command.strip())
     settings = calling_settings.load()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    report.rows_path = args.workdir / "rows.json"
+    if args.report_only:
+        for key, value in json.loads(report.rows_path.read_text()).items():
+            setattr(report, key, value)
+        report.write("rebuilt from rows.json")
+        return
     fb_fasta = plain_fasta(REF, ROOT / settings.plain_fasta)
     mmi = mm2_index(args.workdir)
     report.notes += [
@@ -700,14 +715,14 @@ def main() -> None:
     ]
     report.write("running")
     try:
-        if not args.skip_somatic:
-            for rep in range(args.replicates):
-                run_somatic(args, rep, args.workdir, report, settings, fb_fasta, mmi)
+        if not args.skip_real:  # cheapest first, so an interrupted run still reports every section it can
+            run_real(args.workdir, report, settings, fb_fasta, mmi)
         if not args.skip_germline:
             for rep in range(args.germline_replicates):
                 run_germline(args, rep, args.workdir, report, settings, fb_fasta, mmi)
-        if not args.skip_real:
-            run_real(args.workdir, report, settings, fb_fasta, mmi)
+        if not args.skip_somatic:
+            for rep in range(args.replicates):
+                run_somatic(args, rep, args.workdir, report, settings, fb_fasta, mmi)
     except BaseException:
         report.write("interrupted (partial)")
         raise

@@ -32,7 +32,7 @@ def test_plan_assign_demux_ledger(tmp_path, capsys):
     indexes = {r["sample_id"]: (r["i7"], r["i5"]) for r in rows}
     truth = pool_reads(reads, indexes, tmp_path / "u_R1.fastq.gz", tmp_path / "u_R2.fastq.gz")
     args = ["demux", "--r1", str(tmp_path / "u_R1.fastq.gz"), "--r2", str(tmp_path / "u_R2.fastq.gz"),
-            "--samples", str(run_dir / "samples.tsv"), "--out", str(run_dir / "fastq")]  # fmt: skip
+            "--samples", str(run_dir / "samples.tsv"), "--batch", run_id, "--out", str(run_dir / "fastq")]  # fmt: skip
     assert main(args) == 0
     for r in rows:  # the FASTQ paths samples.tsv promises now exist
         assert Path(r["fastq_1"]).exists() and Path(r["fastq_2"]).exists()
@@ -65,3 +65,11 @@ def test_unsafe_kit_refused(tmp_path, capsys):
             "--out", str(tmp_path / "run"), "--kit", str(kit)]  # fmt: skip
     assert main(args) == 2
     assert "kit.tsv has only 2 index pairs" in capsys.readouterr().err
+
+
+def test_demux_of_a_batch_absent_from_the_sheet_refused(tmp_path, capsys):
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("sample_id\tbatch\ti7\ti5\nA1\tR1\tACGTACGT\tTTGCAAGC\n")
+    args = ["demux", "--r1", "x", "--r2", "y", "--samples", str(sheet), "--batch", "R2", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "no samples in batch 'R2'" in capsys.readouterr().err

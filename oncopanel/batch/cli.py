@@ -65,9 +65,12 @@ def cmd_assign_indexes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _indexes_from_samples_tsv(path: Path) -> list[tuple[str, str, str]]:
+def _indexes_from_samples_tsv(path: Path, batch: str | None = None) -> list[tuple[str, str, str]]:
+    """(sample_id, i7, i5) of the sheet's rows, or of one batch (pooled run) only."""
     with path.open() as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if batch is None or r.get("batch") == batch]
+    if not rows:
+        raise ValidationError([f"{path}: no samples" + (f" in batch '{batch}'" if batch else "")])
     seen: dict[str, tuple[str, str, str]] = {}
     problems = []
     for n, row in enumerate(rows, start=2):
@@ -81,7 +84,7 @@ def _indexes_from_samples_tsv(path: Path) -> list[tuple[str, str, str]]:
 
 
 def cmd_demux(args: argparse.Namespace) -> int:
-    samples = _indexes_from_samples_tsv(Path(args.samples))
+    samples = _indexes_from_samples_tsv(Path(args.samples), args.batch)
     stats = demultiplex(args.r1, args.r2, samples, args.out, args.platform, args.i5_orientation, args.max_mismatches)
     print(json.dumps({"read_pairs": stats.read_pairs, "assigned": sum(stats.assigned.values()),
                       "hopped": stats.hopped, "undetermined": stats.undetermined}))  # fmt: skip
@@ -132,6 +135,7 @@ def register(subparsers) -> None:
     p.add_argument("--r1", required=True)
     p.add_argument("--r2", required=True)
     p.add_argument("--samples", required=True, help="samples.tsv with sample_id, i7, i5 (i5 forward strand)")
+    p.add_argument("--batch", default=None, help="only the rows of this batch (the pooled run's id)")
     p.add_argument("--out", required=True)
     p.add_argument("--platform", choices=("illumina", "mgi"), default="illumina")
     p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default="forward",

@@ -30,7 +30,7 @@ from reportlab.platypus import (
 )
 
 from oncopanel.report.identity import check_identity
-from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, result_sha256
+from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, RESULT_SHA_KEYWORD, result_sha256
 from oncopanel.report.text import Fonts, Text, fonts_for, load_text
 
 PAGE_W, PAGE_H = A4
@@ -783,6 +783,7 @@ def render_pdf(
         title=f"{t('title')} {result['report_id']}",
         author="oncopanel",
         subject=result["report_id"],
+        keywords=f"{RESULT_SHA_KEYWORD}{sha}",  # `oncopanel verify` reads it back
         creator="oncopanel",
         producer="oncopanel",
         invariant=1,

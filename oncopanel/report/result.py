@@ -51,6 +51,8 @@ from oncopanel.errors import InputError
 from oncopanel.paths import SCHEMAS
 
 SCHEMA_VERSION = "1.0"
+# The PDF's Keywords metadata carries this prefix + the SHA-256 of the result document it was rendered from.
+RESULT_SHA_KEYWORD = "oncopanel-result-sha256:"
 SCHEMA_PATH = SCHEMAS / "result.schema.json"
 ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
 REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
