@@ -48,10 +48,11 @@ def fasta_checksums(fasta: Path) -> dict:
 def tool_version(tool: str) -> str:
     cmd = TOOL_VERSION_COMMANDS[tool]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        out = subprocess.run(cmd, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return "not found"
-    text = (out.stdout + out.stderr).strip().splitlines()
+    # some tools print non-UTF-8 bytes in their banners
+    text = (out.stdout + out.stderr).decode("utf-8", errors="replace").strip().splitlines()
     if tool == "bwa":
         return next((line.split(":", 1)[1].strip() for line in text if line.startswith("Version")), "unknown")
     return text[0].strip() if text else "unknown"

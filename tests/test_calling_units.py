@@ -96,8 +96,10 @@ def test_germline_filters_and_likely_germline():
         "low_gq",
     }
     rule = S.somatic_filters.likely_germline
-    assert likely_germline(0.47, rule) and likely_germline(0.97, rule)
-    assert not likely_germline(0.10, rule) and not likely_germline(0.68, rule)  # COLO829 BRAF V600E ~0.68
+    assert likely_germline(200, 400, rule) and likely_germline(97, 100, rule)
+    assert likely_germline(17, 43, rule)  # 0.40 at 43x: consistent with a heterozygote
+    assert not likely_germline(150, 500, rule)  # 0.30 at 500x is not
+    assert not likely_germline(40, 400, rule) and not likely_germline(145, 214, rule)  # COLO829 BRAF V600E 0.68
 
 
 def test_homopolymer_run():

@@ -123,39 +123,27 @@ def is_f1r2(read: Any) -> bool:
 
 
 def _supports(read: Any, pos0: int, ref: str, alt: str, min_bq: int) -> tuple[str | None, int | None]:
-    """('alt'|'ref'|None, query position) for a read over a SNV or a simple indel at 0-based ``pos0``."""
-    if len(ref) == len(alt):  # SNV or MNP: compare the aligned bases over the allele
-        want = range(pos0, pos0 + len(ref))
-        pairs = {r: q for q, r in read.get_aligned_pairs(matches_only=True) if pos0 <= r < pos0 + len(ref)}
-        if any(r not in pairs for r in want):
-            return None, None
-        quals = read.query_qualities
-        if quals is not None and min(quals[pairs[r]] for r in want) < min_bq:
-            return None, None
-        seen = "".join(read.query_sequence[pairs[r]] for r in want)
-        return ("alt" if seen == alt else "ref" if seen == ref else None), pairs[pos0]
-    # simple indel anchored at pos0: look for an I/D operation right after the anchor
-    want_op, want_len = (2, len(ref) - len(alt)) if len(ref) > len(alt) else (1, len(alt) - len(ref))
-    if ref[0] != alt[0] or min(len(ref), len(alt)) != 1:
+    """('alt'|'ref'|None, query position) for a read over the allele at 0-based ``pos0``.
+
+    Works for SNVs, MNPs, indels and complex alleles alike: the read's bases between the aligned reference
+    bases flanking the allele are compared with REF and ALT (an indel's VCF anchor base is part of both).
+    """
+    left, right = pos0 - 1, pos0 + len(ref)
+    q_left = q_right = None
+    for qpos, rpos in read.get_aligned_pairs(matches_only=True):
+        if rpos == left:
+            q_left = qpos
+        elif rpos == right:
+            q_right = qpos
+            break
+    if q_left is None or q_right is None:
+        return None, None  # the read does not span the allele with an aligned base on each side
+    seen = read.query_sequence[q_left + 1 : q_right]
+    quals = read.query_qualities
+    if quals is not None and seen and min(quals[q_left + 1 : q_right]) < min_bq:
         return None, None
-    rpos, qpos = read.reference_start, 0
-    for op, length in read.cigartuples or ():
-        if op in (0, 7, 8):
-            if rpos <= pos0 < rpos + length and pos0 + 1 < rpos + length:
-                return "ref", qpos + pos0 - rpos
-            rpos, qpos = rpos + length, qpos + length
-        elif op in (1, 2):
-            if rpos == pos0 + 1:
-                return ("alt" if (op, length) == (want_op, want_len) else None), qpos
-            if op == 2:
-                rpos += length
-            else:
-                qpos += length
-        elif op == 4:
-            qpos += length
-        elif op == 3:
-            rpos += length
-    return None, None
+    side = "alt" if seen == alt else "ref" if seen == ref else None
+    return side, q_left + 1
 
 
 def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) -> bool:

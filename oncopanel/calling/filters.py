@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
 from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
-from oncopanel.calling.stats import binom_cdf
+from oncopanel.calling.stats import binom_cdf, wilson_interval
 
 # FILTER id -> header description. The VCF declares every one of these, used or not.
 FILTERS: dict[str, str] = {
@@ -103,6 +103,13 @@ def above_background(ev: RecordEvidence, bg: Background) -> bool:
     return 1.0 - binom_cdf(ev.alt_reads - 1, depth, rate) < bg.max_p
 
 
-def likely_germline(vaf: float, rule: LikelyGermline) -> bool:
-    """Tumour-only: a fraction near 0.5 or 1 looks constitutional (flag, never drop)."""
-    return abs(vaf - 0.5) <= rule.het_window or vaf >= rule.hom_min_vaf
+def likely_germline(alt_reads: int, depth: int, rule: LikelyGermline) -> bool:
+    """Tumour-only: a fraction consistent with 0.5 (within het_window) or >= hom_min_vaf looks constitutional.
+
+    Consistent = the 95% Wilson interval of alt/depth reaches the window, so 17/43 reads (0.40) at low depth is
+    flagged like 200/400 is; at 500x a 0.30 fraction is not. Flag only, never a FILTER.
+    """
+    if depth <= 0 or alt_reads <= 0:
+        return False
+    low, high = wilson_interval(alt_reads, depth)
+    return (low <= 0.5 + rule.het_window and high >= 0.5 - rule.het_window) or high >= rule.hom_min_vaf

@@ -193,12 +193,13 @@ def _somatic_annotate(
         run = homopolymer_run(window, ev.pos - start0)  # the base right after the VCF anchor
         new.info["HOMOPOLYMER"] = run
     reasons = somatic_reasons(ev, f, reads, run)
-    reasons += _sample_level(new, ev.chrom, ev.pos, ev.ref, ev.alt, ev.vaf, ctx, settings, reads)
+    depth = max(ev.depth, ev.ref_reads + ev.alt_reads)
+    reasons += _sample_level(new, ev.chrom, ev.pos, ev.ref, ev.alt, (ev.alt_reads, depth), ctx, settings, reads)
     return reasons
 
 
 def _sample_level(
-    new: Any, chrom: str, pos: int, ref: str, alt: str, vaf: float,
+    new: Any, chrom: str, pos: int, ref: str, alt: str, counts: tuple[int, int],
     ctx: SampleContext, settings: CallingSettings, reads: ReadEvidence | None,
 ) -> list[str]:  # fmt: skip
     """Flags that need the batch or the region, shared by freebayes calls and forced hotspots."""
@@ -216,7 +217,7 @@ def _sample_level(
         if reads is not None and reads.paralogue_excess() >= settings.paralogue_read.min_fraction:
             reasons.append("paralogue")
             new.info["PARALOGUE"] = region.paralogue
-    if likely_germline(vaf, settings.somatic_filters.likely_germline):
+    if likely_germline(*counts, settings.somatic_filters.likely_germline):
         new.info["LIKELY_GERMLINE"] = True
     return reasons
 
@@ -307,7 +308,7 @@ def _force_hotspots(
         s["DP"] = h.depth
         s["AD"] = (max(0, h.depth - h.alt_count), h.alt_count)
         s["AF"] = (vaf,)
-        reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, vaf, ctx, settings, None)
+        reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, (h.alt_count, h.depth), ctx, settings, None)
         _set_filter(new, reasons)
         out.write(new)
         written.add(v.key)
