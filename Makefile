@@ -18,8 +18,8 @@ demo-data: setup
 
 ## Run the whole workflow on the bundled demo batch; ends with per-sample reports under $(DEMO_OUT).
 demo: demo-data
-	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml \
-	  --config samples=demo/generated/samples.tsv results=$(DEMO_OUT) \
+	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml demo/generated/demo_config.yaml \
+	  --config results=$(DEMO_OUT) \
 	  --cores $(CORES) --keep-going --rerun-incomplete --printshellcmds
 	@echo
 	@echo "Demo batch done: reports in $(DEMO_OUT)/reports/, QC in $(DEMO_OUT)/qc/, batch summary in $(DEMO_OUT)/batch/"

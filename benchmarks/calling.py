@@ -72,6 +72,13 @@ EX20 = [
 ]
 
 
+# What a PASS record on the real negative controls is, when it is known (explanations, not filters)
+EXPLAIN = {
+    "chr17:7676154:G>C": "TP53 c.215C>G p.(Pro72Arg), rs1042522: common germline polymorphism",
+    "chr7:55181370:G>A": "EGFR c.2361G>A p.(Gln787=), rs1050171: common germline synonymous polymorphism",
+}
+
+
 @dataclass(frozen=True)
 class Truth:
     name: str
@@ -582,6 +589,17 @@ def run_germline(args, rep: int, work: Path, report: Report, settings, fb_fasta:
     report.write("running")
 
 
+def explain(c: dict, mode: str) -> str:
+    if c["filter"] != ["PASS"] or mode != "somatic":
+        return ""
+    known = EXPLAIN.get(f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}")
+    if known:
+        return known
+    if c["hotspot"]:
+        return "hotspot allele (true somatic driver in COLO829)"
+    return "LIKELY_GERMLINE flag: fraction consistent with a heterozygote" if c["likely_germline"] else "unexplained"
+
+
 def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) -> None:
     reads = ROOT / "demo" / "real_reads"
     d = work / "real"
@@ -650,7 +668,10 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
             f" ({', '.join(status['not_assessable'][:12])}{' …' if len(status['not_assessable']) > 12 else ''})"
         )
         out.append("")
-        out += ["| record | FILTER | AF | GT | flags | in GIAB high-confidence |", "|---|---|---|---|---|---|"]
+        out += [
+            "| record | FILTER | AF | GT | flags | in GIAB high-confidence | explanation (PASS records) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for c in calls:
             inhc = (
                 any(c["chrom"] == hc_c and s < c["pos"] <= e for hc_c, s, e in hc) if name.startswith("NA12878") else ""
@@ -667,7 +688,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
             )
             out.append(
                 f"| {c['chrom']}:{c['pos']} {c['ref']}>{c['alt']} | {';'.join(c['filter'])} | {c['af']:.3f} | "
-                f"{c['gt']} | {flags} | {inhc} |"
+                f"{c['gt']} | {flags} | {inhc} | {explain(c, mode)} |"
             )
         out.append("")
         report.real = out

@@ -121,7 +121,9 @@ def _has_traversal(value: str) -> bool:
     return ".." in PurePath(value).parts
 
 
-def _row_problems(path: Path, lineno: int, row: dict[str, str], validator, panels: set[str]) -> list[str]:
+def _row_problems(
+    path: Path, lineno: int, row: dict[str, str], validator, panels: set[str], pooled_batches: frozenset[str]
+) -> list[str]:
     where = f"{path}: row {lineno}"
     sid = row.get("sample_id") or "?"
     problems = []
@@ -150,7 +152,13 @@ def _row_problems(path: Path, lineno: int, row: dict[str, str], validator, panel
     if has_fastq and row.get("bam"):
         problems.append(f"{where} (sample {sid}): give either fastq_1/fastq_2 or bam for a lane, not both")
     elif not has_fastq and not row.get("bam"):
-        problems.append(f"{where} (sample {sid}): no input: give fastq_1 and fastq_2, or bam")
+        if row.get("batch") not in pooled_batches:
+            problems.append(
+                f"{where} (sample {sid}): no input: give fastq_1 and fastq_2, or bam, or list batch "
+                f"'{row.get('batch', '')}' under pooled_runs in the config"
+            )
+        elif not row.get("i7"):
+            problems.append(f"{where} (sample {sid}): column i7: a sample of a pooled run needs its index")
     elif has_fastq and not (row.get("fastq_1") and row.get("fastq_2")):
         problems.append(f"{where} (sample {sid}): paired-end input needs both fastq_1 and fastq_2")
     for column in ("fastq_1", "fastq_2", "bam"):
@@ -176,8 +184,12 @@ def _oncotree_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> li
     return problems
 
 
-def read_sample_sheet(path: Path | str) -> dict[str, Sample]:
-    """Parse and validate the sample sheet; raise ValidationError with every problem found."""
+def read_sample_sheet(path: Path | str, pooled_batches: frozenset[str] | set[str] = frozenset()) -> dict[str, Sample]:
+    """Parse and validate the sample sheet; raise ValidationError with every problem found.
+
+    ``pooled_batches``: batches delivered as one pooled run (config ``pooled_runs``); their rows name indexes
+    instead of files, and the workflow demultiplexes them.
+    """
     path = Path(path)
     if not path.exists():
         raise ValidationError([f"{path}: sample sheet not found"])
@@ -206,7 +218,7 @@ def read_sample_sheet(path: Path | str) -> dict[str, Sample]:
             problems.append(f"{path}: row {lineno}: more fields than the header has columns")
         row = {k: (v or "").strip() for k, v in row.items() if k is not None}
         rows.append((lineno, row))
-        problems.extend(_row_problems(path, lineno, row, validator, panels))
+        problems.extend(_row_problems(path, lineno, row, validator, panels, frozenset(pooled_batches)))
     if not rows:
         problems.append(f"{path}: no samples")
     problems.extend(_oncotree_problems(path, rows))

@@ -4,10 +4,9 @@ import json
 from pathlib import Path
 
 from oncopanel.inputs import check_sample_inputs
-from oncopanel.samplesheet import read_sample_sheet
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-sample = read_sample_sheet(smk.params.samples)[smk.wildcards.sample]
+sample = smk.params.sample  # the validated sample, pooled lanes resolved to their demultiplexed FASTQ
 result = check_sample_inputs(sample, Path(smk.input.fai), realign=smk.params.realign)
 tmp = Path(smk.output.status + ".tmp")
 tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")

@@ -31,6 +31,7 @@ import yaml
 
 from oncopanel import paths, simulate
 from oncopanel.model import Variant
+from oncopanel.batch.simulate import pool_fastqs
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.samplesheet import SAMPLE_COLUMNS
 from oncopanel.simulate import (
@@ -325,10 +326,13 @@ def repo_relative(path: Path) -> str:
         return str(path)
 
 
-def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path) -> list[dict[str, str]]:
+def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = False) -> list[dict[str, str]]:
+    """Sheet rows; with ``pooled`` the simulated samples name only their indexes (the workflow demultiplexes)."""
     rows = []
     for s in samples:
-        if s.lanes:
+        if pooled and not s.lanes:
+            lanes = (("L001", "", ""),)
+        elif s.lanes:
             lanes = s.lanes
             missing = [f for _lane, *fqs in lanes for f in fqs if not (paths.ROOT / f).exists()]
             if missing:
@@ -374,7 +378,8 @@ def build_key(seed: int, artefacts: bool) -> str:
 
 
 def outputs(out: Path) -> list[Path]:
-    files = [out / "samples.tsv", out / "identity.yaml", out / "simulation.tsv"]
+    files = [out / "samples.tsv", out / "identity.yaml", out / "simulation.tsv", out / "demo_config.yaml"]
+    files += [out / "pooled" / f"{BATCH}_R{m}.fastq.gz" for m in (1, 2)]
     for s in SIMULATED:
         files += [out / "fastq" / f"{s.sample_id}_R{m}.fastq.gz" for m in (1, 2)]
         files += [out / "truth" / f"{s.sample_id}{ext}" for ext in (".vcf.gz", ".vcf.gz.tbi", ".artefacts.tsv")]
@@ -411,9 +416,36 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
             file=sys.stderr,
         )
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
-    write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, *REAL], fastq_dir))
+    write_pooled_run(out, fastq_dir)
+    write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, *REAL], fastq_dir, pooled=True))
     write_identity(out / "identity.yaml", PATIENTS, [*SIMULATED, *REAL])
     return summary
+
+
+def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:
+    """The simulated samples as the sequencer delivers a pooled run: undetermined FASTQ with index errors, hopped
+    pairs and unknown barcodes (oncopanel.batch.simulate), plus the config block that tells the workflow."""
+    pooled = out / "pooled"
+    pooled.mkdir(parents=True, exist_ok=True)
+    r1, r2 = (pooled / f"{BATCH}_R{m}.fastq.gz" for m in (1, 2))
+    members = [(s.sample_id, fastq_dir / f"{s.sample_id}_R1.fastq.gz", fastq_dir / f"{s.sample_id}_R2.fastq.gz",
+                s.i7, s.i5) for s in SIMULATED]  # fmt: skip
+    expected = pool_fastqs(members, r1, r2, platform="illumina", i5_orientation="forward")
+    config = {
+        "samples": repo_relative(out / "samples.tsv"),
+        "identity": repo_relative(out / "identity.yaml"),
+        "pooled_runs": {
+            BATCH: {"r1": repo_relative(r1), "r2": repo_relative(r2), "platform": "illumina",
+                    "i5_orientation": "forward", "max_mismatches": 1},
+        },
+    }  # fmt: skip
+    (out / "demo_config.yaml").write_text(
+        "# Written by scripts/make_demo.py: the demo batch's sheet, identity manifest and pooled run.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    write_tsv(out / "pooled" / "expected_read_pairs.tsv", ["sample_id", "read_pairs"],
+              [{"sample_id": k, "read_pairs": str(v)} for k, v in expected.items()])  # fmt: skip
+    return expected
 
 
 def main(argv: list[str] | None = None) -> int:

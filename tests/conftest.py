@@ -29,13 +29,17 @@ def write_sheet(path: Path, rows: list[dict]) -> Path:
 
 
 def run_workflow(
-    samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = ()
+    samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = (), config: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """Run Snakemake from the repository root on a batch; returns the completed process (not checked)."""
+    """Run Snakemake from the repository root on a batch; returns the completed process (not checked).
+
+    ``config``: more key=value overrides (one --config flag carries them all: a second would replace the first).
+    """
+    overrides = [f"{k}={v}" for k, v in (config or {}).items()]
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     cmd = [
         str(VENV_BIN / "snakemake"), "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
-        "--config", f"samples={samples}", f"results={results}", "--cores", "2", "--keep-going", "--nolock",
+        "--config", f"samples={samples}", f"results={results}", *overrides, "--cores", "2", "--keep-going", "--nolock",
         "--rerun-incomplete", *extra, *targets,
     ]  # fmt: skip
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

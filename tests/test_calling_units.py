@@ -152,3 +152,27 @@ def test_overlapping_targets_are_merged():
 
     rows = [("chr1", 15, 30, "b"), ("chr1", 10, 20, "a"), ("chr1", 30, 40, "c"), ("chr1", 50, 60, "d")]
     assert merge_intervals(rows) == [("chr1", 10, 40, "a"), ("chr1", 50, 60, "d")]
+
+
+def _read(seq: str, start: int, cigar: list[tuple[int, int]]):
+    import pysam
+
+    header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "c", "LN": 1000}]})
+    a = pysam.AlignedSegment(header)
+    a.query_name, a.query_sequence, a.reference_id, a.reference_start = "r", seq, 0, start
+    a.cigartuples, a.mapping_quality = cigar, 60
+    a.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+    return a
+
+
+def test_read_support_for_snv_indel_and_complex_alleles():
+    from oncopanel.calling.evidence import _supports
+
+    ref = "ACGTGTCAGT"  # reference 0-based 100..109
+    assert _supports(_read(ref, 100, [(0, 10)]), 103, "T", "A", 20)[0] == "ref"
+    assert _supports(_read("ACGAGTCAGT", 100, [(0, 10)]), 103, "T", "A", 20)[0] == "alt"
+    # deletion of GT after the anchor T at 103 (VCF TGT>T): read ACGT|CAGT with 4M2D4M
+    assert _supports(_read("ACGTCAGT", 100, [(0, 4), (2, 2), (0, 4)]), 103, "TGT", "T", 20)[0] == "alt"
+    assert _supports(_read(ref, 100, [(0, 10)]), 103, "TGT", "T", 20)[0] == "ref"
+    # complex GT>C at 104: read ACGT C CAGT aligned 4M1D1X..: bases between the flanks are "C"
+    assert _supports(_read("ACGTCCAGT", 100, [(0, 5), (2, 1), (0, 4)]), 104, "GT", "C", 20)[0] == "alt"

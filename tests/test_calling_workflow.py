@@ -18,20 +18,15 @@ REF = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
 
 @pytest.mark.skipif(not SNAKEMAKE.exists() or not REF.exists(), reason="needs snakemake and the reference")
 def test_calling_rules_lint(tmp_path):
-    """The only lint left on calling.smk: script rules run in the project venv (oncopanel), not a conda env."""
+    """calling.smk itself draws no lint (the harness's stand-in rules do, and are not checked)."""
     out = subprocess.run(
         [str(SNAKEMAKE), "-s", str(HARNESS), "--configfile", str(ROOT / "config" / "calling.yaml"),
          "--config", f"results={tmp_path}", f"reference_fasta={REF}", "--lint"],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     text = out.stdout + out.stderr
-    sections = text.split("Lints for ")
-    mine = [s for s in sections if s.strip() and "calling.smk" in s.splitlines()[0]]
-    assert mine, text[-2000:]
-    for section in mine:
-        problems = [line.strip() for line in section.splitlines() if line.startswith("    * ")]
-        assert problems == ["* Specify a conda environment or container for each rule.:"], section
-        assert section.startswith(("rule calling_pon ", "rule calling_finalize ")), section
+    assert "Lints for rule fixture_bam" in text, text[-2000:]  # lint ran over the harness
+    assert "calling.smk" not in text, text
 
 
 @pytest.mark.long

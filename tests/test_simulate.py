@@ -266,10 +266,11 @@ def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):
 
     sheet = tmp_path / "samples.tsv"
     rows = make_demo.sheet_rows(
-        [*make_demo.SIMULATED, *make_demo.REAL], make_demo.paths.ROOT / "demo" / "generated" / "fastq"
+        [*make_demo.SIMULATED, *make_demo.REAL], make_demo.paths.ROOT / "demo" / "generated" / "fastq", pooled=True
     )
     make_demo.write_tsv(sheet, make_demo.SHEET_COLUMNS, rows)
-    samples = read_sample_sheet(sheet)
+    samples = read_sample_sheet(sheet, pooled_batches={make_demo.BATCH})
+    assert samples["DEMO-T01"].lanes[0].fastq_1 == "" and samples["DEMO-T01"].lanes[0].i7
     assert len(samples["COLO829T"].lanes) == 4
     assert samples["DEMO-T05"].patient == samples["DEMO-G02"].patient
     assert samples["GIABNEG-A"].control == "negative_control"

@@ -78,8 +78,12 @@ def somatic_reasons(
         reasons.append("low_mapping_quality")
     if imbalanced(ev.alt_fwd, ev.alt_rev, _expected(ev.ref_fwd, ev.ref_rev), f.strand_bias):
         reasons.append("strand_bias")
-    if reads is not None and imbalanced(
-        reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), f.orientation_bias
+    if reads is not None and (
+        imbalanced(reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), f.orientation_bias)
+        or (
+            f"{ev.ref}>{ev.alt}" in f.damage.substitutions
+            and min(reads.alt_f1r2, reads.alt_f2r1) < f.damage.min_reads_per_orientation
+        )
     ):
         reasons.append("orientation_bias")
     near_end = (

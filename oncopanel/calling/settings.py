@@ -48,6 +48,14 @@ class Background:
 
 
 @dataclass(frozen=True)
+class Damage:
+    """Library-damage substitution classes and the alt reads each read orientation must carry."""
+
+    substitutions: tuple[str, ...]
+    min_reads_per_orientation: int
+
+
+@dataclass(frozen=True)
 class Homopolymer:
     min_run: int
     max_vaf: float
@@ -69,6 +77,7 @@ class SomaticFilters:
     min_mapping_quality: float
     strand_bias: Balance
     orientation_bias: Balance
+    damage: Damage
     read_position: Balance
     min_median_distance_to_read_end: int
     homopolymer: Homopolymer
@@ -134,6 +143,7 @@ def from_dict(block: dict[str, Any]) -> CallingSettings:
             min_mapping_quality=sf["min_mapping_quality"],
             strand_bias=Balance(**sf["strand_bias"]),
             orientation_bias=Balance(**sf["orientation_bias"]),
+            damage=Damage(tuple(sf["damage"]["substitutions"]), sf["damage"]["min_reads_per_orientation"]),
             read_position=Balance(**sf["read_position"]),
             min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
             homopolymer=Homopolymer(**sf["homopolymer"]),

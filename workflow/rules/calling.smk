@@ -146,6 +146,8 @@ rule calling_pon:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
     script:
         "../../scripts/calling_pon.py"
 
@@ -171,6 +173,8 @@ rule calling_finalize:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/oncopanel.yaml"
     script:
         "../../scripts/calling_finalize.py"
 

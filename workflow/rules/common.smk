@@ -11,7 +11,8 @@ shell.prefix("set -euo pipefail; ")
 
 try:
     validate_config(config, source="config")
-    SAMPLE_TABLE = read_sample_sheet(config["samples"])
+    POOLED_RUNS = config["pooled_runs"]
+    SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS))
 except ValidationError as exc:
     raise WorkflowError(
         f"{len(exc.problems)} problem(s) in the configuration or sample sheet:\n  " + "\n  ".join(exc.problems)
@@ -19,6 +20,23 @@ except ValidationError as exc:
 
 SAMPLES = sorted(SAMPLE_TABLE)
 R = config["results"].rstrip("/")
+
+
+def _resolve_pooled_lanes():
+    """Lanes of a pooled run read the FASTQ the demultiplexer writes for them."""
+    from dataclasses import replace
+
+    outputs = set()
+    for sample in SAMPLE_TABLE.values():
+        for i, lane in enumerate(sample.lanes):
+            if sample.batch in POOLED_RUNS and not (lane.fastq_1 or lane.bam):
+                r1, r2 = (f"{R}/demux/{sample.batch}/{sample.sample_id}_R{n}.fastq.gz" for n in (1, 2))
+                sample.lanes[i] = replace(lane, fastq_1=r1, fastq_2=r2)
+                outputs.update((r1, r2))
+    return outputs
+
+
+DEMUX_OUTPUTS = _resolve_pooled_lanes()
 REF = config["reference"]["fasta"]
 REF_NAME = Path(REF).name.removesuffix(".gz").removesuffix(".fa").removesuffix(".fasta")
 INDEX_DIR = config["index_dir"].rstrip("/")
@@ -45,7 +63,17 @@ normal_samples = germline_samples
 
 def existing_inputs(wildcards):
     """Input files that exist: a missing one fails its sample in check_inputs, not the whole DAG."""
-    return [f for f in get_sample(wildcards.sample).input_files if os.path.exists(f)]
+    return [f for f in get_sample(wildcards.sample).input_files if f in DEMUX_OUTPUTS or os.path.exists(f)]
+
+
+def pooled_samples(run_id):
+    """(sample_id, i7, i5) of the samples demultiplexed from one pooled run."""
+    return [
+        (s, lane.i7, lane.i5)
+        for s in SAMPLES
+        for lane in get_sample(s).lanes
+        if lane.fastq_1 in DEMUX_OUTPUTS and get_sample(s).batch == run_id
+    ]
 
 
 def inputs_ok(sample_id):

@@ -9,7 +9,7 @@ checkpoint check_inputs:
     output:
         status=f"{R}/inputs/{{sample}}.inputs.json",
     params:
-        samples=config["samples"],
+        sample=lambda wc: get_sample(wc.sample),
         realign=config["realign"],
     log:
         f"{LOGS}/inputs/{{sample}}.log",
