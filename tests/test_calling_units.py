@@ -79,6 +79,18 @@ def test_somatic_filters_one_reason_each():
     assert somatic_reasons(indel, f, homopolymer_len=4) == []
 
 
+def test_damage_substitutions_need_reads_in_both_orientations():
+    from oncopanel.calling.evidence import ReadEvidence
+
+    f = S.somatic_filters
+    reads = ReadEvidence(alt_f1r2=5, alt_f2r1=1, ref_f1r2=185, ref_f2r1=213)  # an FFPE C>T plus one error read
+    six = dict(alt_reads=6, ref_reads=401, depth=407, alt_fwd=4, alt_rev=2, alt_left=3, alt_right=3, alt_qual_sum=210)
+    assert "orientation_bias" in somatic_reasons(ev(ref="C", alt="T", **six), f, reads)
+    assert "orientation_bias" not in somatic_reasons(ev(ref="A", alt="G", **six), f, reads)
+    balanced = ReadEvidence(alt_f1r2=3, alt_f2r1=3, ref_f1r2=185, ref_f2r1=213)
+    assert "orientation_bias" not in somatic_reasons(ev(ref="C", alt="T", **six), f, balanced)
+
+
 def test_background_test_scales_with_depth():
     bg = S.somatic_filters.background
     assert above_background(ev(alt_reads=20, depth=1000), bg)  # 2% at 1000x

@@ -36,10 +36,28 @@ READ_LENGTH = 100
 
 # Two simulated people. BRCA1 SNPs are one haplotype block, so each person carries one genotype across it.
 BRCA1_HAP = ("rs799917", "rs16940", "rs1799949", "rs16941", "rs16942", "rs1060915", "rs1799966")
-PERSON_A = {**dict.fromkeys(BRCA1_HAP, "0/1"), "rs144848": "0/0", "rs1801406": "0/1", "rs543304": "0/1",
-            "rs1799955": "0/0", "rs2227983": "1/1", "rs1050171": "0/0", "rs2293347": "0/1", "rs1042522": "1/1"}  # fmt: skip
-PERSON_B = {**dict.fromkeys(BRCA1_HAP, "0/0"), "rs144848": "0/1", "rs1801406": "0/0", "rs543304": "0/0",
-            "rs1799955": "0/1", "rs2227983": "0/1", "rs1050171": "0/1", "rs2293347": "0/0", "rs1042522": "0/1"}  # fmt: skip
+PERSON_A = {
+    **dict.fromkeys(BRCA1_HAP, "0/1"),
+    "rs144848": "0/0",
+    "rs1801406": "0/1",
+    "rs543304": "0/1",
+    "rs1799955": "0/0",
+    "rs2227983": "1/1",
+    "rs1050171": "0/0",
+    "rs2293347": "0/1",
+    "rs1042522": "1/1",
+}
+PERSON_B = {
+    **dict.fromkeys(BRCA1_HAP, "0/0"),
+    "rs144848": "0/1",
+    "rs1801406": "0/0",
+    "rs543304": "0/0",
+    "rs1799955": "0/1",
+    "rs2227983": "0/1",
+    "rs1050171": "0/1",
+    "rs2293347": "0/0",
+    "rs1042522": "0/1",
+}
 
 
 @dataclass
@@ -123,8 +141,9 @@ def bams(tmp_path_factory) -> dict[str, Path]:
         "B_blood": write_person_bam(d / "B_blood.bam", [(PERSON_B, 1.0)], seed=3),
         "B_tumour": write_person_bam(d / "B_tumour.bam", [(PERSON_B, 1.0)], seed=4),
         "A_contaminated": write_person_bam(d / "A_cont.bam", [(PERSON_A, 0.9), (PERSON_B, 0.1)], depth=400, seed=5),
-        "A_brca2_only": write_person_bam(d / "A_brca2.bam", [(PERSON_A, 1.0)], seed=6,
-                                         sites=["rs144848", "rs1801406", "rs543304"]),  # fmt: skip
+        "A_brca2_only": write_person_bam(
+            d / "A_brca2.bam", [(PERSON_A, 1.0)], seed=6, sites=["rs144848", "rs1801406", "rs543304"]
+        ),
     }
 
 

@@ -18,7 +18,10 @@ FILTERS: dict[str, str] = {
     "low_base_quality": ("Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
     "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
-    "orientation_bias": "Alt reads in one read orientation (F1R2/F2R1): FFPE deamination / oxoG-like",
+    "orientation_bias": (
+        "Alt reads in one read orientation (F1R2/F2R1), or a damage-class substitution (C>T, G>A, G>T, C>A) "
+        "without calling.somatic.filters.damage.min_reads_per_orientation reads in each: FFPE / oxoG-like"
+    ),
     "read_position": "Alt reads placed on one side of the allele (RPL/RPR) or at read ends",
     "homopolymer": "Low-fraction indel in a homopolymer run (calling.somatic.filters.homopolymer)",
     "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",

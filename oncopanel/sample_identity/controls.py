@@ -89,6 +89,10 @@ def read_pass_calls(path: Path | str, sample_id: str) -> dict[str, Call]:
     return out
 
 
+CONTROL_NAMES = {"no_template_control": "no-template control", "negative_control": "negative control",
+                 "positive_control": "positive control"}  # fmt: skip
+
+
 def _material_for(sample_id: str, materials: Sequence[ReferenceMaterial]) -> ReferenceMaterial | None:
     hits = [m for m in materials if re.search(m.sample_id_pattern, sample_id)]
     return hits[0] if hits else None
@@ -167,13 +171,13 @@ def evaluate_controls(
     present = {s.control for s in samples if s.control}
     for kind in c.required:
         if kind not in present:
-            verdict.reasons.append(f"batch {verdict.batch}: no {kind.replace('_', ' ')} in the batch")
+            verdict.reasons.append(f"batch {verdict.batch}: no {CONTROL_NAMES.get(kind, kind)} in the batch")
     for s in samples:
         if not s.control:
             continue
         result = results.get(s.sample_id)
         if result is None:
-            problems = [f"{s.control.replace('_', ' ')} {s.sample_id}: no result to evaluate"]
+            problems = [f"{CONTROL_NAMES.get(s.control, s.control)} {s.sample_id}: no result to evaluate"]
         elif s.control == "no_template_control":
             problems = check_ntc(s.sample_id, result, median_reads, c)
         elif s.control == "negative_control":
