@@ -106,6 +106,7 @@ def assemble(
     consent: str = "unknown",
     stated_lod: float = 0.05,
     report_benign: bool = False,
+    reported_date: str = "",
 ) -> Assembled:
     qc = json.loads(files.qc.read_text())
     check = json.loads(files.input_check.read_text())
@@ -114,7 +115,9 @@ def assemble(
     assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
     if check["status"] != "ok" or files.vcf is None:
         failure = {"stage": "input", "reasons": check.get("problems", [])}
-        return Assembled(build_result(block, qc, provenance=provenance, assay=assay, failure=failure))
+        return Assembled(
+            build_result(block, qc, provenance=provenance, assay=assay, failure=failure, reported_date=reported_date)
+        )
 
     annotator = annotator or Annotator()
     records = annotate_vcf(files.vcf, annotator)
@@ -145,7 +148,7 @@ def assemble(
     hotspots = read_hotspots(files.hotspots) if files.hotspots else []
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
-        provenance=provenance, assay=assay,
+        provenance=provenance, assay=assay, reported_date=reported_date,
     )  # fmt: skip
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)

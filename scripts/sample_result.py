@@ -1,6 +1,7 @@
 """Snakemake adapter: one sample's annotated calls, therapies and result JSON."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 from oncopanel.assemble import SampleFiles, assemble, write_outputs
@@ -27,6 +28,7 @@ assembled = assemble(
     consent=sample.germline_consent,
     stated_lod=min(panels[p].stated_lod for p in sample.panels),
     report_benign=smk.params.report_benign,
+    reported_date=smk.params.report_date or date.today().isoformat(),
 )
 sha = write_outputs(
     assembled,

@@ -7,6 +7,7 @@ that the genotyper must ignore or count once.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,3 +312,34 @@ def test_contamination_is_not_estimable_with_few_homozygous_sites(genotypes):
     est = estimate_contamination(genotypes["A_brca2_only"])
     assert est.status == "not_estimable" and est.fraction is None and est.acceptable is None
     assert "fewer than 5" in est.reason
+
+
+# --- workflow entry points ----------------------------------------------------------------------------------------
+
+
+def test_per_sample_identity_files_and_batch_summary_hold_a_swapped_pair(tmp_path, bams):
+    from oncopanel.sample_identity import RunResult, batch_identity, identify_sample, write_batch_identity
+
+    samples = [Sample("P1-B", "P1", "blood_germline"), Sample("P1-T", "P1", "tumour_ffpe"),
+               Sample("P2-B", "P2", "blood_germline"), Sample("P2-T", "P2", "tumour_ffpe"),
+               Sample("P3-B", "P3", "blood_germline"),
+               Sample("NTC-1", "NTC", "blood_germline", control="no_template_control")]  # fmt: skip
+    # the tumours are swapped; P3's blood is person A's DNA (P1's), 10% contaminated with B's
+    source = {"P1-B": "A_blood", "P1-T": "B_tumour", "P2-B": "B_blood", "P2-T": "A_tumour", "P3-B": "A_contaminated"}
+    files = {}
+    for s in samples[:5]:
+        files[s.sample_id] = tmp_path / f"{s.sample_id}.identity.json"
+        doc = identify_sample(bams[source[s.sample_id]], s.sample_id, s.specimen_type, files[s.sample_id])
+        assert doc["sample_id"] == s.sample_id and len(doc["sites"]) == 15
+    tumour_doc = json.loads(files["P1-T"].read_text())
+    assert tumour_doc["contamination"]["gating"] is False
+    runs = {sid: RunResult(sid, 500_000) for sid in files} | {"NTC-1": RunResult("NTC-1", 300)}
+    summary = batch_identity(samples, files, runs, demux_report=None)
+    assert summary["batch_held"] is True  # no positive control in the batch
+    assert summary["controls"]["reasons"] == ["batch B1: no positive control in the batch"]
+    assert summary["held_samples"] == ["P1-B", "P1-T", "P2-B", "P2-T", "P3-B"]
+    assert any("P1-T and P1-B are not from one person" in r for r in summary["reasons"])
+    assert any(r.startswith("sample P3-B: contamination 9.5%") for r in summary["reasons"])
+    out = write_batch_identity(tmp_path / "B1.batch_identity.json", summary)
+    assert any(r.startswith("P1-B and P3-B belong to patients P1 and P3 but match") for r in summary["reasons"])
+    assert json.loads(out.read_text())["identity"]["samples_held"] == ["P1-B", "P1-T", "P2-B", "P2-T", "P3-B"]

@@ -25,7 +25,7 @@ FILTERS: dict[str, str] = {
     "read_position": "Alt reads placed on one side of the allele (RPL/RPR) or at read ends",
     "homopolymer": "Low-fraction indel in a homopolymer run (calling.somatic.filters.homopolymer)",
     "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",
-    "paralogue": "Alt reads carry a processed-pseudogene signature (e.g. PTENP1 on PTEN): not a somatic call",
+    "paralogue": "Alt reads carry a pseudogene signature (e.g. PTENP1 on PTEN): never a somatic call",
 }
 
 

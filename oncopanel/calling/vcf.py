@@ -35,7 +35,7 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
      "likely_germline): flagged, not dropped; confirm on a blood sample"),
     ("HOTSPOT", "1", "String", "Hotspot id(s) from annotation/hotspots.tsv matching this allele"),
     ("PARALOGUE", "1", "String", "Pseudogene whose reads carry this allele (FILTER paralogue)"),
-    ("PARALOGUE_REGION", "0", "Flag", "In a region with a processed pseudogene (calling.somatic.paralogues)"),
+    ("PARALOGUE_REGION", "0", "Flag", "In a region with a pseudogene copy (calling.somatic.paralogues)"),
     ("HOMOPOLYMER", "1", "Integer", "Reference homopolymer run length at an indel"),
     ("PON_NORMALS", "1", "Integer", "Normals of the batch panel of normals carrying this allele"),
     ("ORIENT", "2", "Integer", "Alt reads in F1R2,F2R1 orientation (pysam count)"),
@@ -46,7 +46,8 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
 DROPPED_INFO = ("AF",)
 FORMAT_AF = (
     "AF", "A", "Float",
-    "Alt allele fraction: alt reads / all reads at the locus (FORMAT DP); computed by oncopanel",
+    "Alt allele fraction computed by oncopanel: alt reads / reads at the locus (FORMAT DP, or ref+alt reads "
+    "when larger); hotspot-forced records carry the hotspot engine's counts",
 )  # fmt: skip
 
 

@@ -24,11 +24,12 @@ from oncopanel.sample_identity.genotype import (
     write_genotypes,
 )
 from oncopanel.sample_identity.snps import IdentitySnp, load_identity_snps, snp_set_version
+from oncopanel.sample_identity.summary import batch_identity, identify_sample, write_batch_identity
 
 __all__ = [
     "BatchControlVerdict", "ConcordanceResult", "ContaminationEstimate", "Criteria", "CrossTalkReport",
     "IdentityCheck", "IdentitySnp", "PairCheck", "RunResult", "SampleCrossTalk", "SiteGenotype",
-    "check_pairs", "concordance", "estimate_contamination", "evaluate_controls", "genotype_identity_snps",
-    "index_hopping_rate", "load_criteria", "load_identity_snps", "load_run_result", "read_genotypes",
-    "snp_set_version", "write_genotypes",
+    "batch_identity", "check_pairs", "concordance", "estimate_contamination", "evaluate_controls",
+    "genotype_identity_snps", "identify_sample", "index_hopping_rate", "load_criteria", "load_identity_snps",
+    "load_run_result", "read_genotypes", "snp_set_version", "write_batch_identity", "write_genotypes",
 ]  # fmt: skip

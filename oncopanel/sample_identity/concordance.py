@@ -38,16 +38,28 @@ class ConcordanceResult:
     discordant_rsids: tuple[str, ...] = ()
 
 
-def _chance_match(pairs: Sequence[tuple[SiteGenotype, SiteGenotype]], population: str, a_may_lose: bool,
-                  b_may_lose: bool) -> float:  # fmt: skip
+def _chance_match(
+    pairs: Sequence[tuple[SiteGenotype, SiteGenotype]], population: str, a_may_lose: bool, b_may_lose: bool
+) -> float:
+    """P(an unrelated person is incompatible with sample a in no more LD blocks than this pair is).
+
+    Each block's probability of compatibility is its most discriminating site's; the count of incompatible
+    blocks is Poisson-binomial, summed by dynamic programming. Allowing the pair's own discordant blocks keeps
+    the probability honest when a match tolerates a genotyping error.
+    """
     per_block: dict[str, float] = {}
-    for ga, _gb in pairs:
+    discordant_blocks: set[str] = set()
+    for ga, gb in pairs:
         p = chance_compatible(ga.genotype, ga.snp.alt_frequency(population), a_may_lose, b_may_lose)
         per_block[ga.snp.ld_block] = min(p, per_block.get(ga.snp.ld_block, 1.0))
-    out = 1.0
+        if not compatible(ga.genotype, gb.genotype, a_may_lose, b_may_lose):
+            discordant_blocks.add(ga.snp.ld_block)
+    allowed = len(discordant_blocks)
+    dist = [1.0]  # dist[k] = P(k incompatible blocks so far)
     for p in per_block.values():
-        out *= p
-    return out
+        dist = [(dist[k] if k < len(dist) else 0.0) * p + (dist[k - 1] * (1 - p) if k else 0.0)
+                for k in range(len(dist) + 1)]  # fmt: skip
+    return min(1.0, sum(dist[: allowed + 1]))
 
 
 def concordance(

@@ -2,7 +2,7 @@
 # samples: freebayes tumour-only somatic calling (--pooled-continuous) over all their panel targets, then filters
 # as data (config/calling.yaml), the batch panel of normals, likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
-# Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample().
+# Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
 from pathlib import Path as _CallingPath
 
 import yaml as _calling_yaml
@@ -23,6 +23,11 @@ CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
 CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 # germline mode calls only the germline genes' targets (names like BRCA1_exon11); somatic mode every target
 CALLING_REGEX = {"germline": _calling_regex(CALLING.germline_genes), "somatic": "."}
+# the batch's normals whose reads passed the input check (inputs_ok from common.smk): a normal that failed
+# must not hold up its batch's panel of normals
+calling_normals = lambda batch: [  # noqa: E731
+    n for n in _calling_plan.batch_normals(CALLING_TABLE, batch) if inputs_ok(n)
+]
 # for rule all (common.smk): calling_outputs()
 calling_outputs = lambda: _calling_plan.outputs(R, SAMPLES)  # noqa: E731
 # merge overlapping sorted BED rows: freebayes -t calls an overlapped stretch once per target
@@ -131,12 +136,12 @@ rule calling_pon_normal:
 rule calling_pon:
     input:
         vcfs=lambda wc: [
-            f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in _calling_plan.batch_normals(CALLING_TABLE, wc.batch)
+            f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)
         ],
     output:
         f"{R}/calls/pon/{{batch}}.pon.tsv",
     params:
-        normals=lambda wc: _calling_plan.batch_normals(CALLING_TABLE, wc.batch),
+        normals=lambda wc: calling_normals(wc.batch),
         calling=config["calling"],
     log:
         f"{LOGS}/calling/pon/{{batch}}.log",

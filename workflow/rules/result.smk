@@ -36,6 +36,7 @@ rule sample_result:
         samples=config["samples"],
         formulary=config["formulary"],
         report_benign=config["report"]["report_benign"],
+        report_date=config["report"]["date"],
     log:
         f"{LOGS}/result/{{sample}}.log",
     benchmark:
