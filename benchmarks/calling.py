@@ -185,12 +185,13 @@ def align(mmi: Path, r1: list[Path] | Path, r2: list[Path] | Path, sample: str, 
     r2s = " ".join(str(p) for p in (r2 if isinstance(r2, list) else [r2]))
     rg = f"@RG\\tID:{sample}\\tSM:{sample}\\tPL:ILLUMINA\\tLB:{sample}"
     tmp = out.with_suffix(".tmp")
+    part = out.with_name(out.name + ".part.bam")  # renamed only when complete: an interrupted run leaves no BAM
     head = f"minimap2 -ax sr -t 2 -R '{rg}' {mmi} <(cat {r1s}) <(cat {r2s}) 2>/dev/null"
     if markdup:  # real reads carry PCR duplicates: mark them as the workflow's align rules do
-        sh(f"{head} | samtools fixmate -m - - | samtools sort -T {tmp} - 2>/dev/null | samtools markdup - {out}")
+        sh(f"{head} | samtools fixmate -m - - | samtools sort -T {tmp} - 2>/dev/null | samtools markdup - {part}")
     else:  # ART reads have no duplicates
-        sh(f"{head} | samtools sort -T {tmp} -o {out} - 2>/dev/null")
-    sh(f"samtools index {out}")
+        sh(f"{head} | samtools sort -T {tmp} -o {part} - 2>/dev/null")
+    sh(f"samtools index {part} {out}.bai && mv {part} {out}")
     return out
 
 
@@ -486,7 +487,7 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
     targets = d / "targets.bed"
     targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
     bam = d / "sim2000.bam"
-    if not bam.exists():
+    if not Path(f"{bam}.bai").exists():
         log(f"somatic rep {rep}: simulating {len(truths)} spike-ins + {len(artefacts)} artefacts at 2000x")
         spikes = [Spike(t.variant, t.vaf) for t in truths]
         r1, r2 = simulate_sample(
@@ -555,7 +556,7 @@ def run_germline(args, rep: int, work: Path, report: Report, settings, fb_fasta:
     targets = d / "targets.bed"
     targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
     bam = d / "germ.bam"
-    if not bam.exists():
+    if not Path(f"{bam}.bai").exists():
         log(f"germline rep {rep}: simulating {len(truths)} variants at 200x")
         r1, r2 = simulate_sample(
             d / "sim",
@@ -640,7 +641,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
             continue
         r2s = [Path(str(p).replace("_R1", "_R2")) for p in r1s]
         bam = d / f"{name}.bam"
-        if not bam.exists():
+        if not Path(f"{bam}.bai").exists():
             log(f"real: aligning {name}")
             align(mmi, r1s, r2s, name, bam, markdup=True)
         results, detected = genotype_sample_hotspots(bam, name, str(REF), STATED_LOD)

@@ -31,6 +31,17 @@ class SampleFiles:
     input_check: Path
     vcf: Path | None = None
     hotspots: Path | None = None
+    batch_identity: Path | None = None
+
+
+def hold_reasons(batch_identity: dict, sample_id: str) -> list[str]:
+    """Why this sample's results may not be released: the batch's controls, or its own identity/contamination."""
+    if batch_identity.get("batch_held"):
+        return list(batch_identity.get("reasons", [])) or ["batch held"]
+    if sample_id in batch_identity.get("held_samples", []):
+        mine = [r for r in batch_identity.get("reasons", []) if sample_id in r]
+        return mine or [f"sample {sample_id} held by the identity check"]
+    return []
 
 
 @dataclass
@@ -113,6 +124,12 @@ def assemble(
     provenance = {**provenance, "inputs": {Path(f["path"]).name: f["sha256"] for f in check.get("files", [])}}
     block = sample_block(sample, consent)
     assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
+    held = hold_reasons(json.loads(files.batch_identity.read_text()), sample.sample_id) if files.batch_identity else []
+    if held and check["status"] == "ok" and qc.get("status") == "pass":
+        failure = {"stage": "held", "reasons": held}
+        return Assembled(
+            build_result(block, qc, provenance=provenance, assay=assay, failure=failure, reported_date=reported_date)
+        )
     if check["status"] != "ok" or files.vcf is None:
         failure = {"stage": "input", "reasons": check.get("problems", [])}
         return Assembled(

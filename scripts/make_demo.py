@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import hashlib
 import os
 import subprocess
@@ -31,6 +32,7 @@ import yaml
 
 from oncopanel import paths, simulate
 from oncopanel.model import Variant
+from oncopanel.batch.indexes import assign_indexes, load_kit
 from oncopanel.batch.simulate import pool_fastqs
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.samplesheet import SAMPLE_COLUMNS
@@ -78,11 +80,8 @@ class DemoSample:
     lanes: tuple[tuple[str, str, str], ...] = ()  # real reads: (lane, fastq_1, fastq_2) relative to the repo
 
 
-# Unique dual indexes (IDT for Illumina UD set; i5 forward-strand), one pair per simulated sample.
-UDI = [
-    ("CCGCGGTT", "AGCGCTAG"), ("TTATAACC", "GATATCGA"), ("GGACTTGG", "CGCAGACG"), ("AAGTCCAA", "TATGAGTA"),
-    ("ATCCACTG", "AGGTGCGT"), ("GCTTGTCA", "GAACATAC"), ("CAAGCTAG", "ACATAGCG"),
-]  # fmt: skip
+# The no-template control of the pooled run: indexed, sequenced, and (if the run is clean) empty.
+NTC_ID = "DEMO-NTC"
 
 LUNG, BRCA_ONLY, WIDE = ("EGFR_KRAS",), ("BRCA",), ("EGFR_KRAS", "EXTENDED")
 
@@ -118,7 +117,14 @@ SIMULATED = [
         depth=600, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),), ffpe=True,
     ),
 ]  # fmt: skip
-SIMULATED = [replace(s, i7=i7, i5=i5) for s, (i7, i5) in zip(SIMULATED, UDI, strict=True)]
+# The pooled run's indexes come from the centre's kit, assigned as `oncopanel assign-indexes` does.
+UDI = assign_indexes([s.sample_id for s in SIMULATED] + [NTC_ID], load_kit(paths.ANNOTATION / "index_kits" /
+                                                                          "oncopanel_udi96.tsv"))  # fmt: skip
+SIMULATED = [replace(s, i7=UDI[s.sample_id].i7, i5=UDI[s.sample_id].i5) for s in SIMULATED]
+NTC = DemoSample(
+    NTC_ID, "NTC", "Laboratory control", "blood_germline", None, "NSCLC", WIDE, "2026-11-16",
+    i7=UDI[NTC_ID].i7, i5=UDI[NTC_ID].i5, control="no_template_control",
+)  # fmt: skip
 
 
 def _colo829_lanes(prefix: str, s_number: str) -> tuple[tuple[str, str, str], ...]:
@@ -140,7 +146,7 @@ REAL = [
     ),
     DemoSample(
         "COLO829T", "P0008", REF, "tumour_fresh", 100, "SKCM", WIDE, "2026-11-19",
-        lanes=_colo829_lanes("COLO829T", "S12"),
+        control="positive_control", lanes=_colo829_lanes("COLO829T", "S12"),
     ),
     # The matched normal of COLO829, run on the tumour's panels as the negative control for BRAF V600E.
     DemoSample(
@@ -330,7 +336,7 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = Fa
     """Sheet rows; with ``pooled`` the simulated samples name only their indexes (the workflow demultiplexes)."""
     rows = []
     for s in samples:
-        if pooled and not s.lanes:
+        if pooled and (not s.lanes) and s.i7:
             lanes = (("L001", "", ""),)
         elif s.lanes:
             lanes = s.lanes
@@ -349,7 +355,7 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = Fa
                 "fastq_1": fq1, "fastq_2": fq2, "bam": "", "i7": s.i7, "i5": s.i5,
                 "received_date": s.received_date, "control": s.control,
                 "language": "en" if s.sample_id in ENGLISH_REPORTS else "",
-                "germline_consent": CONSENT[s.patient],
+                "germline_consent": CONSENT.get(s.patient, ""),
             })  # fmt: skip
     return rows
 
@@ -417,7 +423,7 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
         )
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
     write_pooled_run(out, fastq_dir)
-    write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, *REAL], fastq_dir, pooled=True))
+    write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, NTC, *REAL], fastq_dir, pooled=True))
     write_identity(out / "identity.yaml", PATIENTS, [*SIMULATED, *REAL])
     return summary
 
@@ -428,8 +434,11 @@ def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:
     pooled = out / "pooled"
     pooled.mkdir(parents=True, exist_ok=True)
     r1, r2 = (pooled / f"{BATCH}_R{m}.fastq.gz" for m in (1, 2))
+    for m in (1, 2):  # the NTC: no library molecules, so no reads of its own
+        with gzip.GzipFile(fastq_dir / f"{NTC_ID}_R{m}.fastq.gz", "wb", mtime=0):
+            pass
     members = [(s.sample_id, fastq_dir / f"{s.sample_id}_R1.fastq.gz", fastq_dir / f"{s.sample_id}_R2.fastq.gz",
-                s.i7, s.i5) for s in SIMULATED]  # fmt: skip
+                s.i7, s.i5) for s in [*SIMULATED, NTC]]  # fmt: skip
     expected = pool_fastqs(members, r1, r2, platform="illumina", i5_orientation="forward")
     config = {
         "samples": repo_relative(out / "samples.tsv"),

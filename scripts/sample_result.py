@@ -7,16 +7,15 @@ from pathlib import Path
 from oncopanel.assemble import SampleFiles, assemble, write_outputs
 from oncopanel.knowledge import KnowledgeBase, load_formulary
 from oncopanel.panels import load_panels
-from oncopanel.samplesheet import read_sample_sheet
-
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-sample = read_sample_sheet(smk.params.samples)[smk.wildcards.sample]
+sample = smk.params.sample
 inp = smk.input
 files = SampleFiles(
     qc=Path(inp.qc),
     input_check=Path(inp.check),
     vcf=Path(inp.vcf) if hasattr(inp, "vcf") else None,
     hotspots=Path(inp.hotspots) if hasattr(inp, "hotspots") else None,
+    batch_identity=Path(inp.batch_identity),
 )
 panels = load_panels()
 assembled = assemble(

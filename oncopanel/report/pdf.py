@@ -642,11 +642,12 @@ def qc_section(k: Kit, result: Mapping) -> list:
 
 def failure_section(k: Kit, result: Mapping) -> list:
     t, f = k.t, result["failure"]
+    held = f["stage"] == "held"  # the batch's controls or the sample's identity failed: not the specimen's fault
     out = [
         Spacer(1, 4 * mm),
         k.boxed(
             [
-                k.p(t("test_failed_banner"), k.banner, bold=True),
+                k.p(t("held_banner" if held else "test_failed_banner"), k.banner, bold=True),
                 Spacer(1, 2 * mm),
                 k.p(t("failure.not_negative"), bold=True),
             ],
@@ -660,7 +661,7 @@ def failure_section(k: Kit, result: Mapping) -> list:
     reasons = gate_lines or f["reasons"]
     out += [k.p(f"• {r}") for r in reasons]
     out.append(Spacer(1, 2 * mm))
-    out.append(k.p(t("failure.new_specimen"), bold=True))
+    out.append(k.p(t("failure.held_advice" if held else "failure.new_specimen"), bold=True))
     return out
 
 

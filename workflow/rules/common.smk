@@ -102,12 +102,35 @@ def all_outputs():
 KB_FILES = ["annotation/knowledge/kb.tsv", "annotation/knowledge/kb_meta.json"]
 
 
+def batch_samples(batch):
+    return [s for s in SAMPLES if get_sample(s).batch == batch]
+
+
+def batch_identity_inputs(wc):
+    """Identity genotypes of the batch's samples with reads; the run controls' own results; the demux report."""
+    ok = [s for s in batch_samples(wc.batch) if inputs_ok(s)]
+    controls = [s for s in ok if get_sample(s).control]
+    inputs = {
+        "identity": [f"{R}/identity/{s}.identity.json" for s in ok],
+        "criteria": config["controls"],
+        "control_files": [
+            f
+            for s in controls
+            for f in (f"{R}/qc/{s}.qc.json", f"{R}/hotspots/{s}.hotspots.tsv", f"{R}/calls/{s}.vcf.gz")
+        ],
+    }
+    if wc.batch in POOLED_RUNS:
+        inputs["demux"] = f"{R}/demux/{wc.batch}/demux_report.json"
+    return inputs
+
+
 def result_inputs(wc):
     inputs = {
         "qc": f"{R}/qc/{wc.sample}.qc.json",
         "check": f"{R}/inputs/{wc.sample}.inputs.json",
         "provenance": f"{R}/provenance.json",
         "kb": KB_FILES,
+        "batch_identity": f"{R}/identity/{get_sample(wc.sample).batch}.batch_identity.json",
     }
     if inputs_ok(wc.sample):
         inputs["vcf"] = f"{R}/calls/{wc.sample}.vcf.gz"

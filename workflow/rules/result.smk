@@ -33,7 +33,7 @@ rule sample_result:
         table_parquet=f"{R}/annotation/{{sample}}.annotated.parquet",
         therapies=f"{R}/therapies/{{sample}}.therapies.json",
     params:
-        samples=config["samples"],
+        sample=lambda wc: get_sample(wc.sample),
         formulary=config["formulary"],
         report_benign=config["report"]["report_benign"],
         report_date=config["report"]["date"],

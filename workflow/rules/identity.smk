@@ -1,0 +1,49 @@
+# Sample identity and run controls: identity SNP genotypes and contamination per sample; per batch, tumour/blood
+# concordance, index-hopping cross-talk and the run controls. A held batch or sample gets no released report.
+
+
+rule sample_identity:
+    input:
+        bam=f"{R}/bam/{{sample}}.bam",
+        bai=f"{R}/bam/{{sample}}.bam.bai",
+        criteria=config["controls"],
+    output:
+        f"{R}/identity/{{sample}}.identity.json",
+    params:
+        specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
+    log:
+        f"{LOGS}/identity/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/identity/{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
+    script:
+        "../../scripts/sample_identity.py"
+
+
+rule batch_identity:
+    input:
+        unpack(batch_identity_inputs),
+    output:
+        f"{R}/identity/{{batch}}.batch_identity.json",
+    params:
+        samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
+        with_bam=lambda wc: [s for s in batch_samples(wc.batch) if inputs_ok(s)],
+        controls=lambda wc: [s for s in batch_samples(wc.batch) if get_sample(s).control],
+        results=R,
+    log:
+        f"{LOGS}/identity/{{batch}}.batch.log",
+    benchmark:
+        f"{BENCH}/identity/{{batch}}.batch.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/oncopanel.yaml"
+    script:
+        "../../scripts/batch_identity.py"
