@@ -6,7 +6,6 @@ the therapy document and the result JSON. Identity never enters here: the result
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,9 @@ from pathlib import Path
 from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
+from oncopanel.hotspots import read_hotspot_table
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
-from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, HotspotResult, Variant
+from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.report.result import build_result, write_result
 from oncopanel.samplesheet import Sample
 
@@ -76,26 +76,6 @@ def call_of(record: AnnotatedRecord, sample_id: str) -> Call:
 
 def is_reportable_call(call: Call) -> bool:
     return all(f in INFORMATIONAL_FILTERS for f in call.filters)
-
-
-def read_hotspots(path: Path) -> list[HotspotResult]:
-    """The hotspot table (TSV) back into records."""
-    out = []
-    with open(path) as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            out.append(
-                HotspotResult(
-                    hotspot_id=row["hotspot_id"], gene=row["gene"], label=row["label"], status=row["status"],
-                    depth=int(row["depth"]), alt_count=int(row["alt_count"]), vaf=_float(row.get("vaf")),
-                    vaf_ci_low=_float(row.get("vaf_ci_low")), vaf_ci_high=_float(row.get("vaf_ci_high")),
-                    lod=_float(row.get("lod")), observed=row.get("observed", ""), reason=row.get("reason", ""),
-                )  # fmt: skip
-            )
-    return out
-
-
-def _float(value: str | None) -> float | None:
-    return float(value) if value not in (None, "", "NA", "nan", "None") else None
 
 
 def sample_block(sample: Sample, consent: str) -> dict:
@@ -162,7 +142,7 @@ def assemble(
         g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
     ]
     therapies = match_therapies(_unique(actionable), sample.oncotree_code, kb, formulary, germline=germline_classes)
-    hotspots = read_hotspots(files.hotspots) if files.hotspots else []
+    hotspots = read_hotspot_table(files.hotspots).get(sample.sample_id, []) if files.hotspots else []
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
         provenance=provenance, assay=assay, reported_date=reported_date,

@@ -1,15 +1,32 @@
 """Snakemake adapter: the lab's batch summary (HTML) and the batch therapy table (Parquet)."""
 
+import datetime as dt
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 
+from oncopanel.batch.lab import load_lab_config
+from oncopanel.batch.ledger import batch_ledger, write_ledger
 from oncopanel.report import load_result, render_batch_summary
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 results = [load_result(p) for p in smk.input.results]
-render_batch_summary(results, Path(smk.output.html), language=smk.params.language)
+reported = {r["sample"]["sample_id"]: dt.date.fromisoformat(r["reported_date"]) for r in results if r["reported_date"]}
+lab = load_lab_config(smk.input.lab)
+benchmarks = sorted(Path(smk.params.benchmarks).rglob("*.tsv"))
+by_batch = defaultdict(list)
+for s in smk.params.samples:
+    by_batch[s.batch].append((s.sample_id, s.site, s.received_date, s.panels))
+ledger = []
+for batch, members in sorted(by_batch.items()):
+    ids = {m[0] for m in members}
+    mine = [b for b in benchmarks if ids & {*b.parts, b.stem, b.name.split(".")[0]}]
+    ledger += batch_ledger(members, batch, lab, mine, {k: v for k, v in reported.items() if k in ids})
+write_ledger(ledger, smk.output.ledger)
+costs = {row.sample_id: {"total": row.total, "run_share": row.run_share, "compute": row.compute} for row in ledger}
+render_batch_summary(results, Path(smk.output.html), costs=costs, language=smk.params.language)
 rows = []
 for path in smk.input.therapies:
     doc = json.loads(Path(path).read_text())
@@ -19,7 +36,8 @@ for path in smk.input.therapies:
                 "sample_id": doc["sample_id"],
                 "oncotree_code": doc["oncotree_code"],
                 "kb_version": doc["knowledge_base"]["version"],
-                **{k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in therapy.items()},
+                **{k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                   for k, v in therapy.items()},
             }
         )
 pd.DataFrame(rows).to_parquet(smk.output.therapies, index=False)

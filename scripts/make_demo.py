@@ -31,9 +31,9 @@ import numpy as np
 import yaml
 
 from oncopanel import paths, simulate
-from oncopanel.model import Variant
 from oncopanel.batch.indexes import assign_indexes, load_kit
 from oncopanel.batch.simulate import pool_fastqs
+from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.samplesheet import SAMPLE_COLUMNS
 from oncopanel.simulate import (

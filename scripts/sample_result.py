@@ -7,6 +7,7 @@ from pathlib import Path
 from oncopanel.assemble import SampleFiles, assemble, write_outputs
 from oncopanel.knowledge import KnowledgeBase, load_formulary
 from oncopanel.panels import load_panels
+
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 sample = smk.params.sample
 inp = smk.input

@@ -8,7 +8,6 @@ import subprocess
 
 import pysam
 import pytest
-
 from conftest import ROOT, run_workflow, write_sheet
 from fixtures import reads_from_region
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pysam
 import pytest
 import yaml
-
 from conftest import run_workflow, write_sheet
 from fixtures import reads_from_region
+
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.simulate import Spike, simulate_sample

@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from oncopanel.batch.plan import Plan
+from oncopanel.batch.lab import LabConfig
+from oncopanel.batch.manifest import PendingSample
+from oncopanel.batch.plan import Plan, PlannedRun
 from oncopanel.errors import InputError
 
 
@@ -135,3 +137,28 @@ def write_ledger(rows: Sequence[LedgerRow], path: Path | str) -> Path:
         writer.writeheader()
         writer.writerows(asdict(r) for r in rows)
     return path
+
+
+def batch_ledger(
+    samples: Sequence[tuple[str, str, str, tuple[str, ...]]], batch: str, lab: LabConfig,
+    benchmark_tsvs: Sequence[Path | str], reported: Mapping[str, dt.date], run_type: str = "",
+) -> list[LedgerRow]:  # fmt: skip
+    """The ledger of one batch the workflow has run, as one sequencing run.
+
+    samples: (sample_id, site, received ISO date, panels). The run type is the one named, else the cheapest
+    that holds the batch's reads. Due dates follow the lab's routine turnaround.
+    """
+    pending = {}
+    for sid, site, received, panels in samples:
+        start = dt.date.fromisoformat(received) if received else min(reported.values(), default=dt.date.today())
+        due = start + dt.timedelta(days=lab.turnaround_days.get("routine", 7))
+        pending[sid] = PendingSample(sid, site, start, tuple(panels), due, lab.read_pairs_for(tuple(panels)))
+    needed = sum(s.read_pairs for s in pending.values())
+    types = sorted(lab.run_types, key=lambda t: t.cost)
+    chosen = next((t for t in types if t.name == run_type), None) or next(
+        (t for t in types if t.read_pairs >= needed), types[-1]
+    )
+    done = max(reported.values(), default=dt.date.today())
+    run = PlannedRun(batch, chosen, min(s.received for s in pending.values()), done, tuple(pending), needed)
+    plan = Plan("as_run", lab, pending, [run])
+    return cost_ledger(plan, list(benchmark_tsvs) or None, reported=reported)
