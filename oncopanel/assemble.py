@@ -167,7 +167,14 @@ def write_outputs(assembled: Assembled, sample_id: str, result_json: Path, table
     for path in (result_json, table_tsv, table_parquet, therapies_json):
         path.parent.mkdir(parents=True, exist_ok=True)
     write_table(assembled.annotated, tsv=table_tsv, parquet=table_parquet, sample_id=sample_id)
+    document = assembled.therapy_document or {  # a failed or held sample: no therapy is matched, and it says why
+        "sample_id": sample_id,
+        "oncotree_code": assembled.result["sample"]["oncotree_code"],
+        "status": assembled.result["status"],
+        "no_matched_therapy": True,
+        "therapies": [],
+    }
     tmp = therapies_json.with_name(therapies_json.name + ".tmp")
-    tmp.write_text(json.dumps(assembled.therapy_document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     tmp.replace(therapies_json)
     return write_result(assembled.result, result_json)

@@ -30,12 +30,12 @@ render_batch_summary(results, Path(smk.output.html), costs=costs, language=smk.p
 rows = []
 for path in smk.input.therapies:
     doc = json.loads(Path(path).read_text())
-    for therapy in doc["therapies"] or [{"regimen": "no matched therapy"}]:
+    for therapy in doc.get("therapies") or [{"regimen": "no matched therapy"}]:  # failed samples: none matched
         rows.append(
             {
                 "sample_id": doc["sample_id"],
                 "oncotree_code": doc["oncotree_code"],
-                "kb_version": doc["knowledge_base"]["version"],
+                "kb_version": doc.get("knowledge_base", {}).get("version", ""),
                 **{k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
                    for k, v in therapy.items()},
             }
