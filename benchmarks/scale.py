@@ -131,16 +131,257 @@ def _profile_top(prof: Path, n: int = 25) -> str:
     return "\n".join(keep)
 
 
+# Rules Snakemake runs on the submitting host, never as cluster jobs (localrules; `all` has no action).
+LOCAL_RULES = {"all", "sample_targets"}
+PROFILE = ROOT / "workflow/profiles/slurm"
+
+
+def profile_without_groups(dest: Path) -> Path:
+    """A copy of the slurm profile with its groups:/group-components: settings removed."""
+    keep, skipping = [], False
+    for line in (PROFILE / "config.yaml").read_text().splitlines():
+        if line.startswith(("groups:", "group-components:")):
+            skipping = True
+            continue
+        if skipping and (line.startswith(" ") or not line.strip()):
+            continue
+        skipping = False
+        keep.append(line)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "config.yaml").write_text("\n".join(keep) + "\n")
+    return dest
+
+
+def submissions(sheet: Path, results: Path, profile: Path) -> Counter:
+    """Cluster submissions of a dry run with a SLURM profile: one per group job ("group:NAME") and one per job
+    outside any group ("rule:NAME"); local rules excluded."""
+    cmd = snakemake_cmd(sheet, results, "-n", "--workflow-profile", str(profile),
+                        "--default-resources", "slurm_partition=oncopanel")  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    counts: Counter = Counter()
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if m := re.match(r"(?:\[[^]]*\] )?Group job (\S+)", line):
+            counts[f"group:{m.group(1)}"] += 1
+        elif (m := re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)) and m.group(1) not in LOCAL_RULES:
+            counts[f"rule:{m.group(1)}"] += 1
+    return counts
+
+
+def batch_submissions(n: int, tmp: Path, per_batch: int = 50, normals: int = 5) -> dict[str, Counter]:
+    """Submissions of an n-sample batch, grouped and ungrouped: the input checks (first DAG) plus everything the
+    full DAG holds once they are done."""
+    rows = batch_rows(n, demo_fastq(), per_batch, normals)
+    sheet = write_sheet(tmp / "samples.tsv", rows)
+    plain = profile_without_groups(tmp / "profile_nogroups")
+    out = {}
+    for label, profile in (("grouped", PROFILE), ("ungrouped", plain)):
+        results = tmp / f"results_{label}"
+        fresh = submissions(sheet, results, profile)
+        mark_inputs_ok(results, [r["sample_id"] for r in rows])
+        full = submissions(sheet, results, profile)
+        full["rule:check_inputs"] = fresh["rule:check_inputs"]
+        out[label] = full
+    return out
+
+
+def slurm(n: int) -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="oncopanel-scale-slurm-"))
+    try:
+        start = time.perf_counter()
+        counts = batch_submissions(n, tmp)
+        elapsed = time.perf_counter() - start
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    keys = sorted(set(counts["grouped"]) | set(counts["ungrouped"]), key=lambda k: -counts["ungrouped"][k])
+    lines = [
+        f"{n} samples in batches of 50 (5 blood normals + 45 FFPE tumours each); dry runs with "
+        f"`--workflow-profile workflow/profiles/slurm`, with and without its `groups:` ({elapsed:.0f} s for all four).",
+        "",
+        "| submitted as | without groups | with groups |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {k} | {counts['ungrouped'][k]} | {counts['grouped'][k]} |" for k in keys]
+    lines.append(
+        f"| **total cluster submissions** | **{sum(counts['ungrouped'].values())}** | "
+        f"**{sum(counts['grouped'].values())}** |"
+    )
+    return "\n".join(lines)
+
+
+def timed(cmd: list[str], log: Path, **kw) -> dict:
+    """Run under /usr/bin/time -v: wall s, CPU s (user+system of the whole process tree), max RSS."""
+    with open(log, "w") as fh:
+        proc = subprocess.run(["/usr/bin/time", "-v", *cmd], cwd=ROOT, env=env(), stdout=fh, stderr=subprocess.STDOUT,
+                              **kw)  # fmt: skip
+    text = log.read_text()
+
+    def field(name: str) -> str:
+        return re.search(rf"{re.escape(name)}: (.+)", text).group(1).strip()
+
+    h, m, s = ["0", *field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")][-3:]
+    return {
+        "rc": proc.returncode, "wall_s": int(h) * 3600 + int(m) * 60 + float(s),
+        "cpu_s": float(field("User time (seconds)")) + float(field("System time (seconds)")),
+        "max_rss_mb": int(field("Maximum resident set size (kbytes)")) / 1024,
+    }  # fmt: skip
+
+
+def rule_times(results: Path) -> dict[str, dict[str, float]]:
+    """Per rule (benchmark sub-directory): jobs, summed wall s and CPU s from the benchmark: TSVs."""
+    per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
+        parts = tsv.relative_to(results / "benchmarks").parts
+        rule = "/".join(parts[:-1]) if len(parts) > 1 else parts[0].removesuffix(".tsv")
+        rule = "calling/pon" if rule.startswith("calling/pon") else rule
+        with open(tsv) as fh:
+            row = next(csv.DictReader(fh, delimiter="\t"))
+        per_rule[rule]["jobs"] += 1
+        per_rule[rule]["wall_s"] += float(row["s"])
+        per_rule[rule]["cpu_s"] += float(row.get("cpu_time") or 0.0)
+    return {k: dict(v) for k, v in per_rule.items()}
+
+
+def make_samples(d: Path, n: int, depth: float, seed0: int) -> list[dict]:
+    """n tumour samples (EGFR_KRAS) simulated with ART over the panel targets at `depth`, one seed each."""
+    from oncopanel.panels import genes_for, target_bed_rows
+    from oncopanel.simulate import simulate_sample
+
+    regions = target_bed_rows(genes_for(["EGFR_KRAS"]), 20)
+    d.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        sid = f"T{seed0 + i:04d}"
+        r1, r2 = simulate_sample(d / sid, regions, [], depth, seed0 + i)
+        rows.append({"sample_id": sid, "patient": f"P{seed0 + i:04d}", "batch": f"B{seed0 // 1000:02d}",
+                     "specimen_type": "tumour_ffpe", "tumour_content": 40, "oncotree_code": "LUAD",
+                     "panels": "EGFR_KRAS", "fastq_1": r1, "fastq_2": r2})  # fmt: skip
+    return rows
+
+
+def fastq_pairs(path: Path) -> int:
+    import gzip
+
+    with gzip.open(path, "rb") as fh:
+        return sum(1 for _ in fh) // 4
+
+
+def throughput(n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool) -> str:
+    """Run the workflow on n samples in chunks of `chunk` (one snakemake run each); inputs deleted per chunk."""
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for c0 in range(0, n, chunk):
+        d = out / f"chunk{c0 // chunk}"
+        t0 = time.perf_counter()
+        rows = make_samples(d / "fastq", min(chunk, n - c0), depth, 1000 * (1 + c0 // chunk) + c0 % 1000)
+        gen_s = time.perf_counter() - t0
+        pairs = fastq_pairs(Path(rows[0]["fastq_1"]))
+        sheet = write_sheet(d / "samples.tsv", rows)
+        load0 = os.getloadavg()[0]
+        cmd = snakemake_cmd(sheet, d / "results", "--cores", str(cores), "-k", "--rerun-incomplete", "--quiet",
+                            "all")  # fmt: skip
+        run = {"samples": len(rows), "pairs_per_sample": pairs, "generate_s": gen_s, "load_before": load0}
+        run["workflow"] = timed(cmd, d / "snakemake.log")
+        run["load_after"] = os.getloadavg()[0]
+        run["rules"] = rule_times(d / "results")
+        run["reports"] = len(list((d / "results/reports").glob("*.pdf")))
+        if baseline:
+            tsv = d / "baseline_samples.tsv"
+            tsv.write_text("".join(f"{r['sample_id']}\t{r['fastq_1']}\t{r['fastq_2']}\n" for r in rows))
+            targets = d / "results/targets" / f"{rows[0]['sample_id']}.bed"
+            for par in (1, cores):
+                cmd = ["bash", "benchmarks/shell_baseline.sh", str(tsv), str(d / f"baseline{par}"), str(targets),
+                       str(par)]  # fmt: skip
+                run[f"baseline_p{par}"] = timed(cmd, d / f"baseline{par}.log")
+        runs.append(run)
+        (out / "runs.json").write_text(json.dumps(runs, indent=1))
+        if not keep:
+            shutil.rmtree(d, ignore_errors=True)
+    return throughput_table(runs, cores)
+
+
+def throughput_table(runs: list[dict], cores: int) -> str:
+    n = sum(r["samples"] for r in runs)
+    wall = sum(r["workflow"]["wall_s"] for r in runs)
+    cpu = sum(r["workflow"]["cpu_s"] for r in runs)
+    lines = [
+        f"{n} samples of ~{runs[0]['pairs_per_sample']} read pairs in {len(runs)} run(s), --cores {cores}; "
+        f"load average before/after: " + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
+        "",
+        "| measure | workflow | shell loop (1 sample at a time) | shell loop (" + str(cores) + " at a time) |",
+        "|---|---:|---:|---:|",
+    ]
+    cols = ["workflow", "baseline_p1", f"baseline_p{cores}"]
+
+    def total(key: str, col: str) -> float | None:
+        vals = [r[col][key] for r in runs if col in r]
+        return sum(vals) if len(vals) == len(runs) else None
+
+    def cell(v: float | None, fmt: str = "{:.1f}") -> str:
+        return "–" if v is None else fmt.format(v)
+
+    for key, label in (("wall_s", "wall s"), ("cpu_s", "CPU s (user+sys)")):
+        lines.append(f"| {label} | " + " | ".join(cell(total(key, c)) for c in cols) + " |")
+    util = [None if total("wall_s", c) is None else total("cpu_s", c) / (total("wall_s", c) * cores) for c in cols]
+    lines.append("| CPU utilisation = CPU / (wall × cores) | " + " | ".join(cell(u, "{:.0%}") for u in util) + " |")
+    lines.append(
+        "| wall s per sample | "
+        + " | ".join(cell(None if total("wall_s", c) is None else total("wall_s", c) / n, "{:.2f}") for c in cols)
+        + " |"
+    )
+    for c in cols[1:]:
+        if total("wall_s", c):
+            lines.append(f"| **overhead ratio** workflow wall / {c} wall | **{wall / total('wall_s', c):.2f}** | | |")
+    lines.append(f"\nWorkflow CPU utilisation: {cpu / (wall * cores):.0%}. Reports written: "
+                 f"{sum(r['reports'] for r in runs)}/{n}.\n")  # fmt: skip
+    # per rule, from the benchmark TSVs
+    per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in runs:
+        for rule, v in r["rules"].items():
+            for k, x in v.items():
+                per_rule[rule][k] += x
+    lines += ["", "| rule (benchmark dir) | kind | jobs | wall s | CPU s | CPU s per sample |"]
+    lines.append("|---|---|---:|---:|---:|---:|")
+    own = {"wall_s": 0.0, "cpu_s": 0.0}
+    ext = {"wall_s": 0.0, "cpu_s": 0.0}
+    for rule, v in sorted(per_rule.items(), key=lambda kv: -kv[1]["cpu_s"]):
+        kind = "oncopanel" if rule in ONCOPANEL_RULES or rule.startswith("identity") else "external tools"
+        acc = own if kind == "oncopanel" else ext
+        acc["wall_s"] += v["wall_s"]
+        acc["cpu_s"] += v["cpu_s"]
+        lines.append(f"| {rule} | {kind} | {int(v['jobs'])} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | "
+                     f"{v['cpu_s'] / n:.2f} |")  # fmt: skip
+    for label, acc in (("oncopanel's own steps", own), ("external tools", ext)):
+        lines.append(f"| **{label}** | | | **{acc['wall_s']:.1f}** | **{acc['cpu_s']:.1f}** | "
+                     f"**{acc['cpu_s'] / n:.2f}** |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
     d = sub.add_parser("dag")
     d.add_argument("--samples", type=int, default=1000)
     d.add_argument("--profile", action="store_true")
+    s = sub.add_parser("slurm")
+    s.add_argument("--samples", type=int, default=1000)
+    t = sub.add_parser("throughput")
+    t.add_argument("--samples", type=int, default=20)
+    t.add_argument("--chunk", type=int, default=20)
+    t.add_argument("--depth", type=float, default=700, help="ART depth over the targets (700: ~35k pairs)")
+    t.add_argument("--cores", type=int, default=2)
+    t.add_argument("--out", type=Path, default=Path("/tmp/oncopanel-scale/run"))
+    t.add_argument("--baseline", action="store_true", help="also time benchmarks/shell_baseline.sh per chunk")
+    t.add_argument("--keep", action="store_true", help="keep inputs and results (default: deleted per chunk)")
     args = parser.parse_args()
     command = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
     if args.mode == "dag":
         body = dag(args.samples, args.profile)
+    elif args.mode == "slurm":
+        body = slurm(args.samples)
+    elif args.mode == "throughput":
+        body = throughput(args.samples, args.chunk, args.depth, args.cores, args.out, args.baseline, args.keep)
     text = f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n\n{body}\n"
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"scale_{args.mode}.md").write_text(text)

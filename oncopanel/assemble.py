@@ -13,7 +13,7 @@ from pathlib import Path
 from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
-from oncopanel.hotspots import read_hotspot_table
+from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.report.result import build_result, write_result
@@ -143,6 +143,9 @@ def assemble(
     ]
     therapies = match_therapies(_unique(actionable), sample.oncotree_code, kb, formulary, germline=germline_classes)
     hotspots = read_hotspot_table(files.hotspots).get(sample.sample_id, []) if files.hotspots else []
+    # a hotspot outside the sample's panels was not tested: it is not "not assessable" either
+    tested = {h.hotspot_id for h in load_hotspots() if h.panel in sample.panels}
+    hotspots = [h for h in hotspots if h.hotspot_id in tested]
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
         provenance=provenance, assay=assay, reported_date=reported_date,

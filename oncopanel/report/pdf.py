@@ -352,12 +352,29 @@ def findings(result: Mapping) -> list[dict]:
     return out
 
 
+# What the PDF lists in full: approvals (here or elsewhere) and level A/B evidence. Levels C-E stay in the result
+# JSON (counted in the PDF) so a single KRAS G12C does not fill pages with case reports and preclinical rows.
+SHOWN_LEVELS = ("approved", "A", "B")
+SUMMARY_MAX = 6  # therapy lines per finding in the summary; the therapy section has the rest
+
+
+def shown_in_pdf(therapy: Mapping) -> bool:
+    return therapy["level"] in SHOWN_LEVELS or (therapy.get("approval") or {}).get("status") in ("approved_here", "off_label")
+
+
+def in_summary(therapy: Mapping) -> bool:
+    """The decisive options: regulatory approvals (here first, then off-label), and level-A/approved resistance."""
+    status = (therapy.get("approval") or {}).get("status", "")
+    return status in ("approved_here", "off_label") or (therapy["resistance"] and therapy["level"] in ("approved", "A"))
+
+
 def summary(k: Kit, result: Mapping) -> list:
     t = k.t
     out = k.section_head("summary")
     rows = []
     for f in findings(result):
-        therapies = [th for th in result["therapies"] if f["id"] in th["finding_ids"]]
+        linked = [th for th in result["therapies"] if f["id"] in th["finding_ids"]]
+        therapies = [th for th in linked if in_summary(th)][:SUMMARY_MAX]
         if "classification" in f:
             origin = t("summary.germline_origin")
             if not f["origin_confirmed"]:
@@ -374,6 +391,8 @@ def summary(k: Kit, result: Mapping) -> list:
                 lines.append(k.p(text, k.cell, color="#B00020"))
             else:
                 lines.append(k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell))
+        if len(linked) > len(therapies):
+            lines.append(k.p(t("summary.more_options", n=len(linked) - len(therapies)), k.small))
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
     if rows:
         out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
@@ -491,7 +510,8 @@ def therapy_section(k: Kit, result: Mapping) -> list:
         out.append(k.p(t("therapy.none")))
     else:
         rows, extra = [], []
-        for i, th in enumerate(result["therapies"], start=1):
+        shown = [th for th in result["therapies"] if shown_in_pdf(th)]
+        for i, th in enumerate(shown, start=1):
             first, *rest = regimen_lines(th, t)
             regimen = [k.p(first, k.cell, bold=True), *[k.p(x, k.small) for x in rest]]
             if th["resistance"]:
@@ -510,6 +530,9 @@ def therapy_section(k: Kit, result: Mapping) -> list:
             )
         cols = ("regimen", "biomarker", "level", "approval", "formulary", "citations")
         out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [28, 25, 17, 34, 34, 42], extra))
+        hidden = len(result["therapies"]) - len(shown)
+        if hidden:
+            out.append(k.p(t("therapy.lower_levels", n=hidden), k.small))
     kb = result["provenance"]["knowledge_base"]["version"] or "—"
     out.append(k.p(t("therapy.kb_note", kb_version=kb), k.small))
     return out
