@@ -14,10 +14,10 @@ identity_jsons = {Path(p).name.removesuffix(".identity.json"): p for p in inp.id
 run_results = {}
 for sid in smk.params.controls:
     if sid in with_bam:
-        r = smk.params.results
+        files = {Path(p).name: p for p in inp.control_files}  # the control's own qc, hotspots and calls
         run_results[sid] = load_run_result(
-            sid, qc_json=f"{r}/qc/{sid}.qc.json", hotspots_tsv=f"{r}/hotspots/{sid}.hotspots.tsv",
-            calls_vcf=f"{r}/calls/{sid}.vcf.gz",
+            sid, qc_json=files[f"{sid}.qc.json"], hotspots_tsv=files[f"{sid}.hotspots.tsv"],
+            calls_vcf=files[f"{sid}.vcf.gz"],
         )  # fmt: skip
     else:  # no usable reads at all: an empty no-template control is exactly that
         run_results[sid] = load_run_result(sid, reads=0)

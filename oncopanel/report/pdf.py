@@ -359,7 +359,8 @@ SUMMARY_MAX = 6  # therapy lines per finding in the summary; the therapy section
 
 
 def shown_in_pdf(therapy: Mapping) -> bool:
-    return therapy["level"] in SHOWN_LEVELS or (therapy.get("approval") or {}).get("status") in ("approved_here", "off_label")
+    status = (therapy.get("approval") or {}).get("status")
+    return therapy["level"] in SHOWN_LEVELS or status in ("approved_here", "off_label")
 
 
 def in_summary(therapy: Mapping) -> bool:

@@ -34,7 +34,6 @@ rule batch_identity:
         samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
         with_bam=lambda wc: [s for s in batch_samples(wc.batch) if inputs_ok(s)],
         controls=lambda wc: [s for s in batch_samples(wc.batch) if get_sample(s).control],
-        results=R,
     log:
         f"{LOGS}/identity/{{batch}}.batch.log",
     benchmark:

@@ -16,7 +16,7 @@ import pysam
 BAD = Path(__file__).resolve().parent
 sys.path.insert(0, str(BAD.parent.parent))  # tests/, for fixtures.py
 
-from fixtures import drop_last_records, grch37_bam, reads_from_region, revcomp, truncated_copy  # noqa: E402
+from fixtures import drop_last_records, grch37_bam, reads_from_region, truncated_copy  # noqa: E402
 
 from oncopanel.reference import SliceSequence  # noqa: E402
 
@@ -36,7 +36,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def fastq_cases(d: Path) -> None:
-    d.mkdir(exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     good1, good2 = reads_from_region(d / "good", *REGION, n_pairs=200, seed=7)
     big1, _ = reads_from_region(d / "big", *REGION, n_pairs=2000, seed=8)  # big enough to truncate mid-stream
     truncated_copy(big1, d / "truncated_R1.fastq.gz", 0.5)
@@ -96,7 +96,7 @@ def grch38_unindexed_bam(path: Path, n_pairs: int = 200, seed: int = 9) -> Path:
 
 
 def bam_cases(d: Path) -> None:
-    d.mkdir(exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     grch38_unindexed_bam(d / "grch38_noindex.bam")
     grch37_bam(d / "grch37.bam")
     whole = d / "grch37.bam"

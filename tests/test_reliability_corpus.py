@@ -1,0 +1,198 @@
+"""The bad-input corpus (tests/data/bad/cases.tsv): each case meets the check meant for it and gets its exact error.
+
+Sheet cases go through read_sample_sheet, VCF cases through annotate_vcf, FASTQ and BAM cases through
+check_sample_inputs and then, all together beside good samples, through one workflow run: the good samples are
+reported, each bad one gets a failed QC/result and a "TEST FAILED" report naming the sample, file and problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysam
+import pytest
+from conftest import ROOT, run_workflow, write_sheet
+
+from oncopanel.errors import InputError, ValidationError
+from oncopanel.model import Variant
+from oncopanel.samplesheet import Lane, Sample
+
+BAD = ROOT / "tests" / "data" / "bad"
+FAI = ROOT / "tests" / "data" / "grch38_panel_masked.fa.gz.fai"
+TUMOUR = {"specimen_type": "tumour_ffpe", "tumour_content": "50", "oncotree_code": "LUAD", "panels": "EGFR_KRAS"}
+
+
+@dataclass(frozen=True)
+class Case:
+    case: str
+    kind: str
+    sample_id: str
+    input: str
+    expect: str  # refused | accepted | gap
+    message: str
+
+    @property
+    def files(self) -> list[str]:
+        return self.input.split(",")
+
+    def sheet_row(self) -> dict[str, str]:
+        if self.kind == "bam":
+            return {"sample_id": self.sample_id, **TUMOUR, "bam": self.input}
+        r1, r2 = self.files
+        return {"sample_id": self.sample_id, **TUMOUR, "fastq_1": r1, "fastq_2": r2}
+
+
+def load_cases() -> list[Case]:
+    with open(BAD / "cases.tsv") as fh:
+        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
+        return [Case(**row) for row in rows]
+
+
+CASES = load_cases()
+FILE_CASES = [c for c in CASES if c.kind in ("fastq", "bam")]
+
+
+def outcome(case: Case) -> str | None:
+    """The error the code gives for a case (several problems joined by newlines), or None when it is accepted.
+
+    Runs from the repository root, as the workflow does, so messages carry the paths the sheet gives.
+    """
+    from oncopanel.annotate.vcf import annotate_vcf
+    from oncopanel.inputs import check_sample_inputs
+    from oncopanel.samplesheet import read_sample_sheet
+
+    with contextlib.chdir(ROOT):
+        if case.kind == "sheet":
+            try:
+                read_sample_sheet(case.input)
+            except ValidationError as exc:
+                return "\n".join(exc.problems)
+            return None
+        if case.kind == "vcf":
+            try:
+                annotate_vcf(case.input)
+            except InputError as exc:
+                return str(exc)
+            return None
+        row = case.sheet_row()
+        lane = Lane("L001", row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""))
+        sample = Sample(case.sample_id, "P1", "B1", "site", "tumour_ffpe", 50.0, "LUAD", ("EGFR_KRAS",), lanes=[lane])
+        problems = check_sample_inputs(sample, FAI, realign=False).problems
+        return "\n".join(problems) or None
+
+
+def handled_as_expected(case: Case) -> bool:
+    """Refused with exactly the expected message (refused and gap cases), or accepted (accepted cases)."""
+    return outcome(case) == (case.message or None)
+
+
+def _param(case: Case):
+    marks = []
+    if case.expect == "gap":
+        marks = [pytest.mark.xfail(strict=True, reason=f"not refused yet: {case.message}")]
+    return pytest.param(case, id=case.case, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_case_gets_its_exact_error(case):
+    assert outcome(case) == (case.message or None)
+
+
+def test_corpus_covers_the_issue():
+    names = {c.case for c in CASES}
+    wanted = {
+        "truncated_gzip", "corrupt_gzip", "sequence_quality_length", "r1_r2_count_out_of_sync", "empty_fastq",
+        "bam_without_index", "bam_other_build", "vcf_contig_absent_from_reference", "sheet_duplicate_id",
+        "sheet_path_traversal", "sheet_non_utf8", "sheet_unknown_panel", "sheet_unknown_tumour_type",
+        "sheet_index_collision",
+    }  # fmt: skip
+    assert wanted <= names
+    for c in CASES:
+        assert c.expect in ("refused", "accepted", "gap"), c.case
+        assert bool(c.message) == (c.expect != "accepted"), c.case
+        for f in c.files:
+            assert (ROOT / f).exists() or c.case == "missing_fastq", f
+        if c.kind in ("fastq", "bam") and c.message:
+            assert c.message.startswith(f"sample {c.sample_id}: {c.files[0] if c.kind == 'bam' else ''}")
+
+
+def test_bam_without_index_is_accepted_because_it_is_resorted():
+    """No .bai is needed: import_bam collates and re-sorts the BAM, and markdup indexes the result."""
+    case = next(c for c in CASES if c.case == "bam_without_index")
+    assert not (ROOT / (case.input + ".bai")).exists() and not (ROOT / (case.input + ".csi")).exists()
+    assert outcome(case) is None
+
+
+def test_generated_files_regenerate_byte_for_byte(tmp_path):
+    script = BAD / "make_bad.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    regenerated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(BAD) for sub in ("fastq", "bam") for p in (BAD / sub).rglob("*") if p.is_file())
+    assert regenerated == committed
+    for rel in regenerated:
+        assert (tmp_path / rel).read_bytes() == (BAD / rel).read_bytes(), rel
+
+
+# ---- one workflow run: every FASTQ/BAM case beside a good simulated tumour ---------------------------------
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    from oncopanel.simulate import Spike, simulate_sample
+
+    d = tmp_path_factory.mktemp("corpus_batch")
+    r1, r2 = simulate_sample(
+        d / "GOOD", [("chr12", 25245273, 25245395, "KRAS_exon2")], [Spike(Variant("chr12", 25245351, "C", "A"), 0.3)],
+        300, 21,
+    )  # fmt: skip
+    rows = [{"sample_id": "OK-GOOD", **TUMOUR, "fastq_1": r1, "fastq_2": r2, "language": "en"}]
+    rows += [{**c.sheet_row(), "patient": f"P{i:03d}", "language": "en"} for i, c in enumerate(FILE_CASES)]
+    sheet = write_sheet(d / "samples.tsv", rows)
+    results = d / "results"
+    proc = run_workflow(sheet, results)
+    return {"results": results, "proc": proc}
+
+
+def test_workflow_completes_beside_every_bad_file(batch):
+    assert batch["proc"].returncode == 0, batch["proc"].stderr[-4000:]
+
+
+@pytest.mark.parametrize("sample_id", ["OK-GOOD", "OK-NOINDEX"])
+def test_good_samples_go_all_the_way(batch, sample_id):
+    """Past the input check to a BAM, a VCF and a report (one exon of the panel: QC gates judge the depth)."""
+    results = batch["results"]
+    assert json.loads((results / "inputs" / f"{sample_id}.inputs.json").read_text())["status"] == "ok"
+    assert json.loads((results / "qc" / f"{sample_id}.qc.json").read_text()).get("failure_stage") != "input"
+    assert subprocess.run(["samtools", "quickcheck", str(results / "bam" / f"{sample_id}.bam")]).returncode == 0
+    assert (results / "calls" / f"{sample_id}.vcf.gz").exists()
+    assert (results / "reports" / f"{sample_id}.pdf").stat().st_size > 0
+
+
+def test_good_tumour_keeps_its_variant(batch):
+    with pysam.VariantFile(str(batch["results"] / "calls" / "OK-GOOD.vcf.gz")) as vcf:
+        assert [(r.pos, r.ref, r.alts) for r in vcf if r.pos == 25245351] == [(25245351, "C", ("A",))]
+
+
+@pytest.mark.parametrize("case", [c for c in FILE_CASES if c.expect == "refused"], ids=lambda c: c.case)
+def test_bad_sample_fails_alone_with_its_message(batch, case):
+    results, sid = batch["results"], case.sample_id
+    check = json.loads((results / "inputs" / f"{sid}.inputs.json").read_text())
+    assert (check["status"], check["problems"]) == ("failed", [case.message])
+    qc = json.loads((results / "qc" / f"{sid}.qc.json").read_text())
+    assert (qc["status"], qc["failure_stage"], qc["reasons"]) == ("failed", "input", [case.message])
+    assert json.loads((results / "result" / f"{sid}.result.json").read_text())["status"] == "failed"
+    assert not (results / "bam" / f"{sid}.bam").exists()
+    assert f"INPUT FAILED: {case.message}" in (results / "logs" / "inputs" / f"{sid}.log").read_text()
+    text = " ".join(pdf_text(results / "reports" / f"{sid}.pdf").split())
+    assert "TEST FAILED" in text
+    assert " ".join(case.message.split()) in text
