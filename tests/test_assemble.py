@@ -1,0 +1,34 @@
+"""Release gating: a held batch or sample gets a 'result held' report, never its findings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from oncopanel.assemble import hold_reasons
+from oncopanel.report import build_result, render_pdf
+
+DATA = Path(__file__).resolve().parent / "data" / "report"
+
+
+def test_hold_reasons_for_batch_and_sample():
+    batch = {"batch_held": True, "held_samples": [], "reasons": ["no-template control DEMO-NTC: 12000 reads"]}
+    assert hold_reasons(batch, "S1") == ["no-template control DEMO-NTC: 12000 reads"]
+    sample = {"batch_held": False, "held_samples": ["S2"], "reasons": ["patient P1: S2 and S3 disagree at 5 sites"]}
+    assert hold_reasons(sample, "S2") == ["patient P1: S2 and S3 disagree at 5 sites"]
+    assert hold_reasons(sample, "S1") == []
+
+
+def test_held_result_renders_as_held_not_negative(tmp_path):
+    d = json.loads((DATA / "luad_inputs.json").read_text())
+    reasons = ["positive control COLO829T: BRAF V600E not detected (expected VAF 0.68)"]
+    result = build_result(
+        d["sample"], d["qc"], d["somatic"], d["germline"], d["hotspots"], d["therapies"], d["provenance"],
+        assay=d["assay"], failure={"stage": "held", "reasons": reasons},
+    )  # fmt: skip
+    assert result["status"] == "failed" and result["somatic"] == [] and result["therapies"] == []
+    pdf = render_pdf(result, tmp_path / "held.pdf", language="en")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "RESULT HELD" in text and "BRAF V600E not detected" in " ".join(text.split())
+    assert "please send a new specimen" not in text and "p.(Leu858Arg)" not in text
