@@ -181,3 +181,28 @@ def write_outputs(assembled: Assembled, sample_id: str, result_json: Path, table
     tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     tmp.replace(therapies_json)
     return write_result(assembled.result, result_json)
+
+
+def failed_rules(snakemake_log: str) -> dict[str, list[str]]:
+    """{sample: [rules that failed for it]} from a Snakemake log ("Error in rule X:" ... "wildcards: sample=S")."""
+    failed: dict[str, list[str]] = {}
+    rule = None
+    for line in snakemake_log.splitlines():
+        line = line.strip()
+        if line.startswith("Error in rule "):
+            rule = line.removeprefix("Error in rule ").rstrip(":")
+        elif rule and line.startswith("wildcards:"):
+            for item in line.removeprefix("wildcards:").split(","):
+                key, _, value = item.strip().partition("=")
+                if key == "sample":
+                    failed.setdefault(value, []).append(rule)
+            rule = None
+    return failed
+
+
+def failed_result(sample: Sample, reasons: list[str], provenance: dict | None = None, reported_date: str = "") -> dict:
+    """The result of a sample whose analysis stopped: a failed test that says where, never silence."""
+    qc = {"status": "fail", "failure_stage": "pipeline", "reasons": reasons, "metrics": {}, "gates": [], "genes": {}}
+    failure = {"stage": "pipeline", "reasons": reasons}
+    return build_result(sample_block(sample, sample.germline_consent), qc, provenance=provenance or {},
+                        failure=failure, reported_date=reported_date)  # fmt: skip

@@ -32,3 +32,21 @@ def test_held_result_renders_as_held_not_negative(tmp_path):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "RESULT HELD" in text and "BRAF V600E not detected" in " ".join(text.split())
     assert "please send a new specimen" not in text and "p.(Leu858Arg)" not in text
+
+
+def test_a_sample_whose_analysis_crashed_gets_a_failed_result(tmp_path):
+    from oncopanel.assemble import failed_result, failed_rules
+    from oncopanel.samplesheet import Lane, Sample
+
+    log = (
+        "[Wed Nov 25 09:06:04 2026]\nError in rule calling_freebayes:\n    message: None\n    jobid: 32\n"
+        "    wildcards: sample=S7\n    log: results/logs/calling/S7.log\n"
+    )
+    assert failed_rules(log) == {"S7": ["calling_freebayes"]}
+    sample = Sample("S7", "P7", "B1", "Anxian County", "tumour_ffpe", 40.0, "LUAD", ("EGFR_KRAS",),
+                    lanes=[Lane("L001", "a.fq.gz", "b.fq.gz")])  # fmt: skip
+    result = failed_result(sample, ["sample S7: the analysis stopped at calling_freebayes"])
+    assert result["status"] == "failed" and result["failure"]["stage"] == "pipeline"
+    pdf = render_pdf(result, tmp_path / "s7.pdf", language="en")
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    assert "TEST FAILED" in text and "calling_freebayes" in text

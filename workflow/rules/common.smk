@@ -219,3 +219,28 @@ def audit_event(event):
             str(p.relative_to(R)): sha256_file(p) for pattern in DELIVERABLES for p in sorted(Path(R).glob(pattern))
         }
     append_entry(AUDIT_LOG, event, details)
+
+
+def finalize_missing(snakemake_log):
+    """After a run with failures: every sample still without a result gets a failed result and report naming the
+    step that stopped it, so no sample ends in silence. A rerun retries the failed steps (their outputs are missing)."""
+    from datetime import date
+
+    from oncopanel.assemble import failed_result, failed_rules
+    from oncopanel.report import load_identity_manifest, render_pdf, write_result
+
+    failed = failed_rules(Path(snakemake_log).read_text()) if snakemake_log and os.path.exists(snakemake_log) else {}
+    identities = load_identity_manifest(config["identity"]) if config["identity"] else {}
+    for sid in SAMPLES:
+        result_path = Path(f"{R}/result/{sid}.result.json")
+        if result_path.exists():
+            continue
+        steps = ", ".join(failed.get(sid, [])) or "an upstream step"
+        reasons = [f"sample {sid}: the analysis stopped at {steps}; see {LOGS}/ for the step's log"]
+        result = failed_result(get_sample(sid), reasons, reported_date=config["report"]["date"] or date.today().isoformat())
+        result_path.parent.mkdir(parents=True, exist_ok=True)
+        write_result(result, result_path)
+        pdf = Path(f"{R}/reports/{sid}.pdf")
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        language = get_sample(sid).language or config["centre"]["language"]
+        render_pdf(result, pdf, language=language, identity=identities.get(sid), centre=config["centre"])
