@@ -3,15 +3,18 @@
     .venv/bin/python benchmarks/calling.py                 # modest default (2 somatic + 2 germline replicates)
     .venv/bin/python benchmarks/calling.py --full          # full grid: more spike-ins per cell and replicates
     .venv/bin/python benchmarks/calling.py --skip-real     # simulations only
+    .venv/bin/python benchmarks/calling.py --full --report-only   # rebuild the Markdown from the saved rows
 
 Somatic: per replicate, ART reads (oncopanel.simulate, the demo's simulator) at 2000x over small regions around
 spike-ins: real variants (KRAS G12D, EGFR L858R/T790M, BRAF V600E, PIK3CA E545K, NRAS Q61R, BRCA1/2 founder
 indels, EGFR exon 19 deletions and exon 20 insertions in forms absent from the hotspot table) and random SNVs and
 indels in panel coding exons, at VAF 1, 2, 5, 10, 20, 50% plus a 0.5-point grid around the stated 5% LoD; FFPE
-C>T and 8-oxoG G>T artefacts on one pair orientation at 1-4% of fragments, at recurrent sites (same in every
-replicate) and unique sites. Reads are aligned with minimap2 -ax sr, downsampled with samtools view -s to 1000,
+C>T and 8-oxoG G>T artefacts on one pair orientation at 1-4% of fragments, at recurrent sites (also put into
+the batch's simulated normals by the panel-of-normals experiment) and at sites unique to the tumour.
+Reads are aligned with minimap2 -ax sr, downsampled with samtools view -s to 1000,
 500 and 200x, and called with oncopanel.calling.run (the workflow rules' own commands and functions, hotspot
-force-in included). No panel of normals is used (simulated normals would not carry FFPE damage).
+force-in included). The grid runs without a panel of normals; a separate experiment simulates 1-4 normals
+carrying the recurrent damage sites and counts what the PoN flags.
 
 Germline: ART reads at 200x over BRCA1/BRCA2 coding targets with heterozygous (0.5) and homozygous (1.0) SNVs and
 indels, germline mode. Real reads: NA12878 BRCA1, COLO829 tumour/normal, the two GIAB negative controls.
@@ -819,6 +822,8 @@ def main() -> None:
         "of them chr3:179218304 A>C = p.(Glu545Ala) at the E545 hotspot codon; the flag fires on read "
         "evidence (alt reads carrying extra mismatches / clips / unplaced mates beyond the ref reads), not on "
         "a tuned threshold, and a true E545K whose reads lack the pseudogene variants stays PASS.",
+        "PoN experiment: run after the main grid with the same seeds (python benchmarks/calling.py --full "
+        "--skip-real --skip-germline, which recomputed the identical somatic rows) and merged into this report.",
         "COLO829BL: BRAF V600 has 27 reads, so the hotspot engine (oncopanel.hotspots) reports it not assessable "
         "for the 5% LoD rather than not detected; no record of any kind is called in it.",
     ]
