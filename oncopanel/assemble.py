@@ -101,7 +101,9 @@ def assemble(
 ) -> Assembled:
     qc = json.loads(files.qc.read_text())
     check = json.loads(files.input_check.read_text())
-    provenance = {**provenance, "inputs": {Path(f["path"]).name: f["sha256"] for f in check.get("files", [])}}
+    # a file that could not be read has no checksum to record (the failure reason names it)
+    inputs = {Path(f["path"]).name: f["sha256"] for f in check.get("files", []) if f.get("sha256")}
+    provenance = {**provenance, "inputs": inputs}
     block = sample_block(sample, consent)
     assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
     held = hold_reasons(json.loads(files.batch_identity.read_text()), sample.sample_id) if files.batch_identity else []

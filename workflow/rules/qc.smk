@@ -93,4 +93,6 @@ rule multiqc:
     conda:
         "../../envs/qc.yaml"
     shell:
-        "multiqc --force --no-data-dir -o {params.outdir} -n multiqc_report.html {params.dirs} > {log} 2>&1"
+        # no_version_check: MultiQC would otherwise look up its latest version online (no data leaves the centre)
+        "multiqc --force --no-data-dir --cl-config 'no_version_check: true' -o {params.outdir} -n multiqc_report.html "
+        "{params.dirs} > {log} 2>&1"
