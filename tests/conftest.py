@@ -40,7 +40,8 @@ def run_workflow(
     overrides = [f"{k}={v}" for k, v in config.items()]
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     cmd = [
-        str(VENV_BIN / "snakemake"), *targets, "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
+        str(VENV_BIN / "snakemake"), *targets,
+        "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
         "--config", f"samples={samples}", f"results={results}", *overrides, "--cores", "2", "--keep-going", "--nolock",
         "--rerun-incomplete", *extra,
     ]  # fmt: skip

@@ -59,7 +59,10 @@ def test_all_problems_listed_at_once_with_row_and_column(tmp_path):
     assert f"{sheet}: row 5 (sample S3): column specimen_type: 'urine' is not one of" in text
     assert f"{sheet}: row 6 (sample S4): column fastq_1: path traversal ('..') is not allowed" in problems
     assert f"{sheet}: row 7 (sample S5): column tumour_content: 'high' is not a number" in problems
-    assert f"{sheet}: row 8 (sample S6): no input: give fastq_1 and fastq_2, or bam, or list batch 'B1' under pooled_runs in the config" in problems
+    assert (
+        f"{sheet}: row 8 (sample S6): no input: give fastq_1 and fastq_2, or bam, "
+        "or list batch 'B1' under pooled_runs in the config"
+    ) in problems
     assert "row 9 (sample S7): column panels: EGFR_KRAS is a somatic panel" in text
     assert len(problems) >= 7
 
