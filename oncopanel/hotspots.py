@@ -37,19 +37,12 @@ from typing import Literal, Protocol
 from oncopanel import paths
 from oncopanel.errors import InputError
 from oncopanel.model import HotspotResult, Variant
+from oncopanel.sequence import CODONS, complement, reverse_complement
 
 HotspotKind = Literal["codon", "snv", "deletion_class", "insertion_class"]
 
 SUBSTITUTION_CLASSES = ("C>A", "C>G", "C>T", "T>A", "T>C", "T>G")  # pyrimidine-normalised
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-_BASES = "TCAG"
-_AMINO_ACIDS = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
-CODON_TABLE = {
-    a + b + c: _AMINO_ACIDS[16 * i + 4 * j + k]
-    for i, a in enumerate(_BASES)
-    for j, b in enumerate(_BASES)
-    for k, c in enumerate(_BASES)
-}
+CODON_TABLE = CODONS
 Z95 = 1.959963984540054
 # Mismatches this close to an indel belong to the same event (aligners split a delins into del + mismatches).
 EVENT_MERGE_GAP = 3
@@ -100,10 +93,6 @@ class Hotspot:
     def c_position(self, pos: int) -> int:
         """c. position of a genomic position inside start..end (the table keeps each region in one exon)."""
         return self.c_start + (pos - self.start if self.strand == "+" else self.end - pos)
-
-
-def reverse_complement(seq: str) -> str:
-    return seq.translate(_COMPLEMENT)[::-1]
 
 
 def translate(codon: str) -> str:
@@ -307,7 +296,7 @@ class BackgroundError:
 def substitution_class(ref: str, alt: str) -> str:
     """Pyrimidine-normalised class of a plus-strand base change: G>A is C>T."""
     if ref in "GA":
-        ref, alt = ref.translate(_COMPLEMENT), alt.translate(_COMPLEMENT)
+        ref, alt = complement(ref), complement(alt)
     return f"{ref}>{alt}"
 
 

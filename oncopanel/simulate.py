@@ -31,6 +31,7 @@ import numpy as np
 from oncopanel import paths
 from oncopanel.errors import InputError
 from oncopanel.model import Variant
+from oncopanel.sequence import reverse_complement
 
 ArtefactKind = Literal["ffpe_deamination", "oxog"]
 Orientation = Literal["F1R2", "F2R1"]
@@ -39,7 +40,6 @@ Origin = Literal["somatic", "germline"]
 DEFAULT_REFERENCE = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
 ART_PROFILES = ("HS25", "HSXt", "MSv3", "HSXn", "NS50")
 
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 # (kind, reference base on the plus strand) -> base read instead
 _ARTEFACT_ALT = {
     ("ffpe_deamination", "C"): "T",
@@ -120,7 +120,7 @@ class Mate:
     qual: str
 
     def fastq_seq(self) -> str:
-        return self.seq.translate(_COMPLEMENT)[::-1] if self.reverse else self.seq
+        return reverse_complement(self.seq) if self.reverse else self.seq
 
     def fastq_qual(self) -> str:
         return self.qual[::-1] if self.reverse else self.qual

@@ -221,7 +221,7 @@ def test_models_translate_to_known_proteins(annotator):
 
 
 def test_models_have_canonical_splice_sites(annotator):
-    from oncopanel.annotate.protein import revcomp
+    from oncopanel.sequence import reverse_complement as revcomp
 
     gc_donors = []
     for t in load_transcripts():

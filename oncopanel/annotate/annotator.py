@@ -16,10 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from oncopanel.annotate.protein import one_letter, revcomp, three, translate
+from oncopanel.annotate.protein import one_letter, three, translate
 from oncopanel.annotate.transcripts import Transcript, TxPos, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
+from oncopanel.sequence import reverse_complement as revcomp
 
 # GRCh38 RefSeq chromosome accessions, for g. names
 NC_GRCH38 = {

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import re
 
-_BASES = "TCAG"
-_AMINO = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
-CODONS = {
-    a + b + c: _AMINO[16 * i + 4 * j + k]
-    for i, a in enumerate(_BASES)
-    for j, b in enumerate(_BASES)
-    for k, c in enumerate(_BASES)
-}
+from oncopanel.sequence import CODONS
 
 THREE = {
     "A": "Ala",
@@ -38,13 +31,6 @@ THREE = {
     "X": "Xaa",
 }
 ONE = {v: k for k, v in THREE.items()}
-
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-
-
-def revcomp(seq: str) -> str:
-    return seq.translate(_COMPLEMENT)[::-1]
-
 
 def translate(seq: str, stop: bool = True) -> str:
     """Translate codon by codon; with ``stop``, end after the first stop ('*' included). X for N codons."""

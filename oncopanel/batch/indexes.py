@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oncopanel.errors import ValidationError
+from oncopanel.sequence import reverse_complement
 
 _MAX_LISTED = 20  # conflicting kit pairs listed when a run is refused
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 # Channels per base: two-colour (red, green); four-colour lasers (red: A/C, green: G/T).
 _TWO_COLOUR = {"A": (True, True), "C": (True, False), "T": (False, True), "G": (False, False)}
 _FOUR_COLOUR = {"A": (True, False), "C": (True, False), "G": (False, True), "T": (False, True)}
@@ -33,10 +33,6 @@ class IndexPair:
     pair_id: str
     i7: str
     i5: str  # forward-strand orientation
-
-
-def reverse_complement(seq: str) -> str:
-    return seq.translate(_COMPLEMENT)[::-1]
 
 
 def hamming(a: str, b: str) -> int:

@@ -9,6 +9,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from oncopanel.sequence import reverse_complement
+
 # Panel mix of a regional centre (share of requests); tumour-only panels dominate.
 PANEL_MIX = (("EGFR_KRAS", 0.40), ("BRCA", 0.30), ("EXTENDED", 0.15), ("EGFR_KRAS,EXTENDED", 0.15))
 MANIFEST_COLUMNS = ("sample_id", "site", "received_date", "panels", "priority", "due_date")
@@ -99,7 +101,7 @@ def pool_reads(
                 i7 = _mutate(i7, rng) if which in ("i7", "both") else i7
                 i5 = _mutate(i5, rng) if which in ("i5", "both") else i5
                 corrected[sid] += 1
-            read_i5 = _revcomp(i5) if i5_orientation == "reverse_complement" else i5
+            read_i5 = reverse_complement(i5) if i5_orientation == "reverse_complement" else i5
             if platform == "mgi":
                 name = f"V350000001L1C{1 + serial // 1_000_000:03d}R{serial % 1000:03d}{serial:07d}"
                 rec1 = f"@{name}/1\n{seq1}\n+\n{qual1}\n"
@@ -114,10 +116,6 @@ def pool_reads(
             if kind >= hop_rate + unknown_rate or (kind < hop_rate and len(names) == 1):
                 expected[sid].append((rec1.encode(), rec2.encode()))
     return PooledRun(expected, hopped, unknown, corrected)
-
-
-def _revcomp(seq: str) -> str:
-    return seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
 
 
 def random_reads(n: int, length: int, rng: random.Random) -> list[tuple[str, str, str, str]]:
@@ -165,7 +163,7 @@ def pool_fastqs(
                 expected[sid] += 1
                 if kind < hop_rate + unknown_rate + error_rate:
                     i7 = _mutate(i7, rng)
-            read_i5 = _revcomp(i5) if i5_orientation == "reverse_complement" else i5
+            read_i5 = reverse_complement(i5) if i5_orientation == "reverse_complement" else i5
             if platform == "mgi":
                 name = f"V350000001L1C{1 + serial // 1_000_000:03d}R{serial % 1000:03d}{serial:07d}"
                 out1.write(f"@{name}/1\n{rec1[1]}+\n{rec1[3]}")
