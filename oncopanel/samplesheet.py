@@ -269,8 +269,41 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
                     f"{path}: row {lineno} (sample {sid}): columns i7/i5: index pair {ikey[2]} collides with "
                     f"sample {indexes[ikey][1]} (row {indexes[ikey][0]}) in lane {ikey[1]}"
                 )
+            elif ikey not in indexes:
+                problems.extend(_near_index_problems(path, lineno, sid, ikey, indexes))
             indexes.setdefault(ikey, (lineno, sid))
     return problems
+
+
+MIN_INDEX_DISTANCE = 3  # one sequencing error per index must never turn one sample's index into another's
+
+
+def _hamming(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+
+
+def _mismatches(n: int) -> str:
+    return f"{n} mismatch" if n == 1 else f"{n} mismatches"
+
+
+def _near_index_problems(
+    path: Path, lineno: int, sid: str, ikey: tuple[str, str, str], indexes: dict[tuple[str, str, str], tuple[int, str]]
+) -> list[str]:
+    """Dual indexes of one lane too close to tell apart: both i7 and i5 within MIN_INDEX_DISTANCE - 1."""
+    i7, _, i5 = ikey[2].partition("+")
+    out = []
+    for (batch, lane, pair), (row0, sid0) in indexes.items():
+        if (batch, lane) != ikey[:2] or sid0 == sid:
+            continue
+        o7, _, o5 = pair.partition("+")
+        d7, d5 = _hamming(i7, o7), _hamming(i5, o5)
+        if d7 < MIN_INDEX_DISTANCE and d5 < MIN_INDEX_DISTANCE:
+            out.append(
+                f"{path}: row {lineno} (sample {sid}): columns i7/i5: index pair {ikey[2]} is {_mismatches(d7)} (i7) "
+                f"and {_mismatches(d5)} (i5) from sample {sid0} (row {row0}) in lane {lane}; indexes of one lane "
+                f"must differ at >= {MIN_INDEX_DISTANCE} positions"
+            )
+    return out
 
 
 def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:

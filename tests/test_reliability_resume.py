@@ -313,10 +313,22 @@ def test_vcf_header_dates_are_the_only_vcf_difference(reference):
     assert any("Date=" in line for line in dated)
 
 
-@pytest.mark.parametrize("event", ["markdup writing the BAM"])
-def test_killed_mid_bam_write_resumes_to_identical_results(reference, event):
-    kill = Kill(f"while {event}", pattern=EVENT_KILLS[event])
-    s = kill_and_resume(reference, kill)
+CHECKPOINT_GAP = (
+    "Snakemake 9.27 checks its incomplete markers only for jobs in the DAG before checkpoints are resolved: every job "
+    "reached through check_inputs (a checkpoint) and killed while writing its final output in place (freebayes, "
+    "samtools sort, mosdepth, ...) has the half-written file taken as done on --rerun-incomplete"
+)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        "markdup writing the BAM",  # writes bam.tmp.bam and renames it: survives
+        pytest.param("freebayes writing the raw VCF", marks=pytest.mark.xfail(strict=True, reason=CHECKPOINT_GAP)),
+    ],
+)
+def test_killed_mid_write_resumes_to_identical_results(reference, event):
+    s = kill_and_resume(reference, Kill(f"while {event}", pattern=EVENT_KILLS[event]))
     assert s.outcome.killed and s.outcome.in_flight, s.outcome
     assert s.outcome.survivors == []
     assert s.rerun_rc == 0
@@ -324,6 +336,7 @@ def test_killed_mid_bam_write_resumes_to_identical_results(reference, event):
 
 
 @pytest.mark.long
+@pytest.mark.xfail(strict=True, reason=CHECKPOINT_GAP)
 def test_killed_at_many_points_resumes_to_identical_results(reference):
     points = kill_points(seed=20261125, n_timed=6, duration=reference["duration"])
     results = [kill_and_resume(reference, k) for k in points]

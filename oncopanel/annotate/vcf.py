@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from oncopanel.annotate.annotator import Annotator
+from oncopanel.annotate.annotator import NC_GRCH38, Annotator, ucsc_name
 from oncopanel.annotate.transcripts import data_version, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
@@ -107,6 +107,8 @@ def _parse(path: Path, n: int, line: str) -> _Record:
     if len(f) < 8:
         raise InputError(f"{path}:{n}: expected at least 8 tab-separated columns, found {len(f)}")
     chrom, pos, ref, alts = f[0], f[1], f[3].upper(), f[4].upper()
+    if ucsc_name(chrom) not in NC_GRCH38:  # alt, decoy or another assembly's contig: not our reference
+        raise InputError(f"{path}:{n}: contig '{chrom}' is not in the reference (GRCh38)")
     if not pos.isdigit() or int(pos) < 1:
         raise InputError(f"{path}:{n}: POS {pos!r} is not a positive integer")
     if not ref or set(ref) - _BASES:
