@@ -73,7 +73,7 @@ def run_freebayes(
         where = f"-r {first}:1-2"
     cmd = (
         f"set -euo pipefail; freebayes -f {fb_fasta} {where} {mode_args(settings, mode)} {bam} "
-        f"| bcftools norm -f {reference} -m- -Oz -o {out_vcf_gz} 2>/dev/null"
+        f"| bcftools norm --no-version -f {reference} -m- -Oz -o {out_vcf_gz} 2>/dev/null"
     )
     subprocess.run(["bash", "-c", cmd], check=True)
 
@@ -82,7 +82,7 @@ def index_vcf(unsorted_vcf: Path | str, reference: Path | str, out_vcf_gz: Path 
     """bcftools norm -f ref -m- | bcftools sort, bgzip, tabix (rule calling_index)."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = (
-            f"set -euo pipefail; bcftools norm -f {reference} -m- -Ou {unsorted_vcf} 2>/dev/null "
+            f"set -euo pipefail; bcftools norm --no-version -f {reference} -m- -Ou {unsorted_vcf} 2>/dev/null "
             f"| bcftools sort -T {tmp} -Oz -o {out_vcf_gz} 2>/dev/null && tabix -f -p vcf {out_vcf_gz}"
         )
         subprocess.run(["bash", "-c", cmd], check=True)

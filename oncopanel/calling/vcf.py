@@ -85,7 +85,7 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
 
     hdr = pysam.VariantHeader()
     for rec in src.records:
-        if rec.key in ("reference", "source", "commandline"):
+        if rec.key in ("reference", "source", "commandline", "fileDate"):  # fileDate: outputs must not change by day
             continue
         if rec.key == "INFO" and rec.get("ID") in DROPPED_INFO:
             continue

@@ -96,7 +96,7 @@ rule calling_freebayes:
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
-        "| bcftools norm -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
+        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
 
 
 rule calling_pon_normal:
@@ -130,7 +130,7 @@ rule calling_pon_normal:
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
-        "| bcftools norm -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
+        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
 
 
 rule calling_pon:
@@ -206,5 +206,5 @@ rule calling_index:
         # second normalisation: forced-in hotspot alleles are left-aligned like freebayes' own
         "set -euo pipefail; "
         "tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT; "
-        "(bcftools norm -f {params.ref} -m- -Ou {input.vcf} "
+        "(bcftools norm --no-version -f {params.ref} -m- -Ou {input.vcf} "
         "| bcftools sort -T $tmp -Oz -o {output.vcf} && tabix -f -p vcf {output.vcf}) 2> {log}"

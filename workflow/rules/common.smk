@@ -1,6 +1,7 @@
 # Shared set-up: config and sample-sheet validation (before anything runs), sample lookups, output paths.
 import json
 import os
+import sys
 from pathlib import Path
 
 from oncopanel.errors import ValidationError
@@ -20,6 +21,30 @@ except ValidationError as exc:
 
 SAMPLES = sorted(SAMPLE_TABLE)
 R = config["results"].rstrip("/")
+
+
+def remove_incomplete_outputs(under):
+    """Delete files under `under` that Snakemake still marks incomplete (their job was killed mid-write).
+
+    Snakemake checks its incomplete markers only for jobs in the graph before a checkpoint resolves; jobs reached
+    after `check_inputs` would otherwise take a half-written file as done. Only this run's results are touched.
+    """
+    import base64
+
+    marks, root, removed = Path(".snakemake/incomplete"), Path(under).resolve(), []
+    for mark in sorted(marks.rglob("*")) if marks.is_dir() else ():
+        if mark.is_file():
+            key = "".join(part.lstrip("@") for part in mark.relative_to(marks).parts)
+            path = Path(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode(errors="replace"))
+            if path.resolve().is_relative_to(root) and path.is_file():
+                path.unlink()
+                removed.append(str(path))
+    return removed
+
+
+if workflow.is_main_process:
+    for _path in remove_incomplete_outputs(R):
+        print(f"removed the incomplete output of an interrupted job: {_path}", file=sys.stderr)
 
 
 def _resolve_pooled_lanes():
@@ -229,7 +254,10 @@ def finalize_missing(snakemake_log):
     from oncopanel.assemble import failed_result, failed_rules
     from oncopanel.report import load_identity_manifest, render_pdf, write_result
 
-    failed = failed_rules(Path(snakemake_log).read_text()) if snakemake_log and os.path.exists(snakemake_log) else {}
+    logs = [snakemake_log] if isinstance(snakemake_log, str) else list(snakemake_log or [])
+    failed = {}
+    for path in (p for p in logs if p and os.path.exists(p)):
+        failed.update(failed_rules(Path(path).read_text()))
     identities = load_identity_manifest(config["identity"]) if config["identity"] else {}
     for sid in SAMPLES:
         result_path = Path(f"{R}/result/{sid}.result.json")
