@@ -1,12 +1,13 @@
 """Scale: DAG building and SLURM submissions for big batches, and throughput on one machine.
 
-    python benchmarks/scale.py dag --samples 1000                 # `snakemake -n` time and jobs, before/after checks
-    python benchmarks/scale.py slurm --samples 1000               # cluster submissions with and without groups:
-    python benchmarks/scale.py throughput --samples 20 --pairs 40000 --cores 2 --chunk 20 --out /tmp/x
-    python benchmarks/scale.py baseline /tmp/x/chunk0             # plain shell loop over the same inputs
+    python benchmarks/scale.py dag --samples 1000 [--profile]    # `snakemake -n` time and jobs, before/after checks
+    python benchmarks/scale.py slurm --samples 1000              # cluster submissions with and without groups:
+    python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --out /tmp/x
+        # ART samples made per chunk, one snakemake run per chunk under /usr/bin/time, then
+        # benchmarks/shell_baseline.sh on the same FASTQs (1 and --cores samples at a time); deleted per chunk
 
-Writes markdown to stdout and to benchmarks/results/scale_<mode>.md (benchmarks/results/scale.md is put together
-from those by hand, with the commands).
+Markdown goes to stdout and to $SCALE_OUT/scale_<mode>.md (default /tmp/oncopanel-scale); the results are
+collected by hand, with the commands, in benchmarks/results/scale.md.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def remove_incomplete_outputs(under):
     for mark in sorted(marks.rglob("*")) if marks.is_dir() else ():
         if mark.is_file():
             key = "".join(part.lstrip("@") for part in mark.relative_to(marks).parts)
-            path = Path(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode(errors="replace"))
+            padding = "=" * (-len(key) % 4)
+            path = Path(base64.urlsafe_b64decode(f"{key}{padding}").decode(errors="replace"))
             if path.resolve().is_relative_to(root) and path.is_file():
                 path.unlink()
                 removed.append(str(path))
