@@ -3,7 +3,7 @@
     python benchmarks/backbone.py stages results/demo          # per-stage times of a finished run
     python benchmarks/backbone.py dag --samples 500            # `snakemake -n` time for a 500-sample sheet
 
-Writes markdown to stdout and to benchmarks/results/backbone_<mode>.md.
+Writes markdown to stdout and to benchmarks/latest/backbone_<mode>.md.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "results"
+OUT = ROOT / "benchmarks" / "latest"
 
 
 def stage_times(results: Path) -> str:

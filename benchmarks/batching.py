@@ -1,6 +1,6 @@
 """Benchmark pooled batching: run planning at regional-centre scale, and demultiplexing throughput.
 
-Run:  .venv/bin/python benchmarks/batching.py            (writes benchmarks/results/batching.md)
+Run:  .venv/bin/python benchmarks/batching.py            (writes benchmarks/latest/batching.md)
       .venv/bin/python benchmarks/batching.py --samples 2000 --demux-pairs 50000 --out /tmp/b.md   (quick)
 """
 
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=30)
     parser.add_argument("--demux-pairs", type=int, default=400_000)
     parser.add_argument("--demux-samples", type=int, default=24)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batching.md"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "latest" / "batching.md"))
     args = parser.parse_args(argv)
     command = "python benchmarks/batching.py " + " ".join(argv if argv is not None else sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,7 @@ carrying the recurrent damage sites and counts what the PoN flags.
 
 Germline: ART reads at 200x over BRCA1/BRCA2 coding targets with heterozygous (0.5) and homozygous (1.0) SNVs and
 indels, germline mode. Real reads: NA12878 BRCA1, COLO829 tumour/normal, the two GIAB negative controls.
-Results are rewritten to benchmarks/results/calling.md after every step (partial results survive an interrupt).
+Results are rewritten to benchmarks/latest/calling.md after every step (partial results survive an interrupt).
 """
 
 from __future__ import annotations
@@ -778,7 +778,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "calling.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "calling.md")
     ap.add_argument("--workdir", type=Path, default=ROOT / "results" / "benchmarks" / "calling")
     ap.add_argument("--replicates", type=int, default=2)
     ap.add_argument("--per-cell", type=int, default=2, help="random spike-ins per (VAF, type) cell and replicate")

@@ -1,4 +1,4 @@
-"""Gather the latest benchmark results (benchmarks/results/*.md) into BENCHMARKS.md, in pipeline order.
+"""Gather the latest benchmark results (benchmarks/latest/*.md) into BENCHMARKS.md, in pipeline order.
 
     python benchmarks/collect.py
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "latest"
 ORDER = [
     ("Workflow backbone: time per stage (demo batch)", "backbone_stages.md"),
     ("Workflow backbone: DAG building", "backbone_dag.md"),
@@ -34,7 +34,7 @@ def main() -> None:
         "# BENCHMARKS",
         "",
         "Latest measurements on this project's machines (2 cores, 24 GB). Each section names the command that "
-        "produced it; `python benchmarks/collect.py` rebuilds this file from `benchmarks/results/`.",
+        "produced it; `python benchmarks/collect.py` rebuilds this file from `benchmarks/latest/`.",
     ]
     for title, name in ORDER:
         path = RESULTS / name

@@ -1,6 +1,6 @@
 """HGVS naming accuracy and speed of oncopanel.annotate against public truth sets.
 
-    .venv/bin/python benchmarks/hgvs.py    # prints the markdown report, writes benchmarks/results/hgvs.md
+    .venv/bin/python benchmarks/hgvs.py    # prints the markdown report, writes benchmarks/latest/hgvs.md
 
 Truth sets (copies in annotation/, provenance in annotation/*/SOURCES.md):
 - BRCA Exchange, 4,000 GRCh38 alleles: HGVS c. from the `pyhgvs_cDNA` column (3'-shifted; the deleted or
@@ -31,7 +31,7 @@ from oncopanel.annotate.transcripts import Transcript
 from oncopanel.errors import InputError
 from oncopanel.model import Variant
 
-RESULTS = Path(__file__).resolve().parent / "results" / "hgvs.md"
+RESULTS = Path(__file__).resolve().parent / "latest" / "hgvs.md"
 GERMLINE = paths.ANNOTATION / "germline"
 CIVIC = paths.ANNOTATION / "knowledge" / "sources" / "civic" / "01-Aug-2021-VariantSummaries.fixed.tsv"
 BRCA2_DIFFERENCE = "c.7397"  # GRCh38 has T where NM_000059.3 has C (SOURCES.md)

@@ -1,7 +1,7 @@
 """Knowledge-base benchmark: row counts by gene and source, CIViC placement (curated crosswalk versus the shared
 phenOncoX DOID map alone), and matching time for a 96-sample batch.
 
-Usage: .venv/bin/python benchmarks/knowledge.py [--out benchmarks/results/knowledge.md] [--repeats 5]
+Usage: .venv/bin/python benchmarks/knowledge.py [--out benchmarks/latest/knowledge.md] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def markdown_table(frame: pd.DataFrame, index_name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/knowledge.md"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/latest/knowledge.md"))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 

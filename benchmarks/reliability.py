@@ -8,7 +8,7 @@ tests/test_reliability_corpus.py). The kill points are those of tests/test_relia
 batch is run uninterrupted, then for each kill point started in the same results path, its whole process group
 SIGKILLed, and rerun with the same command; it survives when the rerun succeeds with outputs identical to the
 uninterrupted run, no temporary file left, nothing still marked incomplete and no finished output recomputed.
-Writes markdown to stdout and to benchmarks/results/reliability.md.
+Writes markdown to stdout and to benchmarks/latest/reliability.md.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from test_reliability_resume import (  # noqa: E402
     workflow_command,
 )
 
-OUT = ROOT / "benchmarks" / "results" / "reliability.md"
+OUT = ROOT / "benchmarks" / "latest" / "reliability.md"
 
 
 def _cell(text: str) -> str:

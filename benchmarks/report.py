@@ -1,7 +1,7 @@
 """Time to report a 100-sample batch: result documents, clinician PDFs (half Chinese, half English) and the batch
 summary, in one process (a batch-level reporting step), plus the cold start of a one-report process.
 
-    .venv/bin/python benchmarks/report.py [--samples 100] [--out benchmarks/results/report.md]
+    .venv/bin/python benchmarks/report.py [--samples 100] [--out benchmarks/latest/report.md]
 
 Samples are built from the report test fixtures (tests/data/report/): 90 reported samples with 2-12 somatic
 variants, 19 hotspots and 6 therapies each, and 10 failed samples.
@@ -91,7 +91,7 @@ class Clock:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=100)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "report.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "report.md")
     args = ap.parse_args()
     inputs = sample_inputs(args.samples)
     with tempfile.TemporaryDirectory() as tmpdir:

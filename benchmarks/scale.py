@@ -7,7 +7,7 @@
         # benchmarks/shell_baseline.sh on the same FASTQs (1 and --cores samples at a time); deleted per chunk
 
 Markdown goes to stdout and to $SCALE_OUT/scale_<mode>.md (default /tmp/oncopanel-scale); the results are
-collected by hand, with the commands, in benchmarks/results/scale.md.
+collected by hand, with the commands, in benchmarks/latest/scale.md.
 """
 
 from __future__ import annotations
