@@ -35,7 +35,7 @@ SAMPLE = "REL-T1"
 # Files whose contents are not results: per-job logs and benchmarks, the audit log (a run's own record), Snakemake's
 # bookkeeping. Everything else under the results tree is compared.
 NOT_COMPARED = ("logs/*", "benchmarks/*", "audit.log")
-# Determinism gaps, measured and named in benchmarks/results/reliability.md: files that differ between two runs of
+# Determinism gaps, measured and named in benchmarks/latest/reliability.md: files that differ between two runs of
 # the same data by design of the tool that writes them.
 VOLATILE = {
     "batch/ledger.tsv": "column cpu_seconds is the CPU time the run measured in its benchmark files",
