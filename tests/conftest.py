@@ -48,6 +48,15 @@ def run_workflow(
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+def pytest_configure(config):
+    """Build the embedded masked reference once (~12 s) before collection, so no test skips for want of it."""
+    from oncopanel.reference import write_masked_reference
+
+    fasta = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
+    if not fasta.exists() or not Path(f"{fasta}.fai").exists():
+        write_masked_reference(fasta)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
