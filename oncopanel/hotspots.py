@@ -32,12 +32,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from oncopanel import paths
 from oncopanel.errors import InputError
 from oncopanel.model import HotspotResult, Variant
-from oncopanel.sequence import CODONS, complement, reverse_complement
+from oncopanel.sequence import CODONS, SequenceSource, complement, reverse_complement
 
 HotspotKind = Literal["codon", "snv", "deletion_class", "insertion_class"]
 
@@ -47,10 +47,6 @@ Z95 = 1.959963984540054
 # Mismatches this close to an indel belong to the same event (aligners split a delins into del + mismatches).
 EVENT_MERGE_GAP = 3
 REFERENCE_FLANK = 300
-
-
-class SequenceSource(Protocol):
-    def fetch(self, chrom: str, start0: int, end: int) -> str: ...
 
 
 # ------------------------------------------------------------------------------------------

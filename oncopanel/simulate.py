@@ -24,14 +24,14 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
 from oncopanel import paths
 from oncopanel.errors import InputError
 from oncopanel.model import Variant
-from oncopanel.sequence import reverse_complement
+from oncopanel.sequence import SequenceSource, reverse_complement
 
 ArtefactKind = Literal["ffpe_deamination", "oxog"]
 Orientation = Literal["F1R2", "F2R1"]
@@ -47,10 +47,6 @@ _ARTEFACT_ALT = {
     ("oxog", "G"): "T",
     ("oxog", "C"): "A",
 }
-
-
-class SeqSource(Protocol):
-    def fetch(self, chrom: str, start0: int, end: int) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -252,7 +248,7 @@ def plan_haplotypes(
     windows: Sequence[Window],
     spikes: Sequence[Spike],
     depth: float,
-    sequence: SeqSource,
+    sequence: SequenceSource,
     art: ArtSettings,
 ) -> list[Haplotype]:
     """Reference and alternate haplotypes per window, with pair counts split by VAF."""
@@ -383,7 +379,7 @@ def natural_orientation(kind: ArtefactKind, ref_base: str) -> Orientation:
     return "F1R2" if ref_base.upper() == plus_strand_base else "F2R1"
 
 
-def artefact_variant(artefact: Artefact, sequence: SeqSource) -> Variant:
+def artefact_variant(artefact: Artefact, sequence: SequenceSource) -> Variant:
     ref = sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos).upper()
     return Variant(artefact.chrom, artefact.pos, ref, artefact_alt(artefact.kind, ref))
 
@@ -426,7 +422,7 @@ def pick_artefact_sites(
     n: int,
     kind: ArtefactKind,
     seed: int,
-    sequence: SeqSource | None = None,
+    sequence: SequenceSource | None = None,
     fraction: tuple[float, float] = (0.01, 0.04),
     exclude: Iterable[tuple[str, int]] = (),
 ) -> list[Artefact]:
@@ -522,7 +518,7 @@ def simulate_sample(
     artefacts: Sequence[Artefact] = (),
     profile: str = "HS25",
     read_format: ReadFormat | None = None,
-    sequence: SeqSource | None = None,
+    sequence: SequenceSource | None = None,
     padding: int | None = None,
 ) -> tuple[Path, Path]:
     """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
@@ -628,7 +624,9 @@ def write_truth_vcf(path: Path | str, spikes: Sequence[Spike], sample: str, refe
     return path
 
 
-def write_artefact_table(path: Path | str, artefacts: Sequence[Artefact], sequence: SeqSource | None = None) -> Path:
+def write_artefact_table(
+    path: Path | str, artefacts: Sequence[Artefact], sequence: SequenceSource | None = None
+) -> Path:
     """The injected artefacts as a TSV (what a filter should remove), with the base they read as."""
     from oncopanel.reference import SliceSequence
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
 from oncopanel.annotate.protein import one_letter, three, translate
 from oncopanel.annotate.transcripts import Transcript, TxPos, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
+from oncopanel.sequence import SequenceSource as Sequence
 from oncopanel.sequence import reverse_complement as revcomp
 
 # GRCh38 RefSeq chromosome accessions, for g. names
@@ -76,10 +76,6 @@ FLANK_READ = 3000  # genomic bases past the transcript's 3' end read for framesh
 _C_POS = r"[-*]?\d+(?:[-+]\d+)?"
 _C_NAME = re.compile(rf"c\.({_C_POS})(?:_({_C_POS}))?(delins|del|dup|ins|[ACGTN]>)(.*)")
 _ALLELE = frozenset("ACGTN")
-
-
-class Sequence(Protocol):
-    def fetch(self, chrom: str, start0: int, end: int) -> str: ...
 
 
 @dataclass(frozen=True)

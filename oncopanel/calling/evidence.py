@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
+from oncopanel.sequence import UNUSABLE_READ_FLAGS
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def read_evidence(
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
     for read in reads:
-        if read.flag & SKIP_FLAGS or read.mapping_quality < min_mapq:
+        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < min_mapq:
             continue
         side, qpos = _supports(read, pos0, ref, alt, min_bq)
         if side is None:

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import pandas as pd
 import yaml
@@ -29,6 +28,7 @@ from oncopanel.classify.hgvs_names import (
 )
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, GermlineClassification, Variant
+from oncopanel.sequence import SequenceSource
 
 GERMLINE_DIR = paths.ANNOTATION / "germline"
 ENIGMA_TABLE = GERMLINE_DIR / "enigma_brca12_expert_classifications_2015_2016.tsv"
@@ -44,10 +44,6 @@ ENIGMA_CLASSES = {
 }
 MAIN_RESULT = ("pathogenic", "likely_pathogenic")
 BENIGN_SIDE = ("likely_benign", "benign")
-
-
-class SequenceSource(Protocol):
-    def fetch(self, chrom: str, start0: int, end: int) -> str: ...
 
 
 # ---------------------------------------------------------------- rules as data

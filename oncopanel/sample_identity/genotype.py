@@ -17,9 +17,9 @@ import pysam
 from oncopanel.errors import InputError
 from oncopanel.sample_identity.criteria import GenotypingSettings
 from oncopanel.sample_identity.snps import IdentitySnp
+from oncopanel.sequence import UNUSABLE_READ_FLAGS
 
 NO_CALL = "./."
-_SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def count_alleles(bam: pysam.AlignmentFile, snp: IdentitySnp, settings: Genotypi
     bases: dict[str, str | None] = {}
     pos0 = snp.pos - 1
     for read in bam.fetch(snp.chrom, pos0, snp.pos):
-        if read.flag & _SKIP_FLAGS or read.mapping_quality < settings.min_mapping_quality:
+        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < settings.min_mapping_quality:
             continue
         base = None
         for qpos, rpos in read.get_aligned_pairs(matches_only=True):
