@@ -1,7 +1,7 @@
 """Scale: DAG building and SLURM submissions for big batches, and throughput on one machine.
 
     python benchmarks/scale.py dag --samples 1000 [--profile]    # `snakemake -n` time and jobs, before/after checks
-    python benchmarks/scale.py slurm --samples 1000              # cluster submissions with and without groups:
+    python benchmarks/scale.py slurm --samples 1000              # cluster submissions with and without groups
     python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --out /tmp/x
         # ART samples made per chunk, one snakemake run per chunk under /usr/bin/time, then
         # benchmarks/shell_baseline.sh on the same FASTQs (1 and --cores samples at a time); deleted per chunk
@@ -34,8 +34,7 @@ from conftest import write_sheet  # noqa: E402  (the same sheet writer the tests
 
 # The rules whose work is oncopanel's own Python; the rest run external tools (fastp, minimap2, samtools, ...).
 ONCOPANEL_RULES = {
-    "inputs", "targets", "qc_summary", "result", "report", "calling/finalize", "calling/pon", "provenance",
-    "batch_summary",
+    "inputs", "targets", "qc_summary", "results", "calling/finalize", "calling/pon", "provenance", "batch_summary",
 }  # fmt: skip
 # KRAS exon 2 neighbourhood and EGFR exons 18-21 on the embedded reference (EGFR_KRAS panel targets)
 REGIONS = [("chr12", 25244800, 25250900), ("chr7", 55173900, 55192000)]
@@ -134,16 +133,10 @@ def _profile_top(prof: Path, n: int = 25) -> str:
 
 
 # Rules Snakemake runs on the submitting host, never as cluster jobs (localrules; `all` has no action).
-LOCAL_RULES = {"all", "sample_targets"}
+LOCAL_RULES = {"all", "panel_targets"}
 PROFILE = ROOT / "workflow/profiles/slurm"
-# The grouping measured (not enabled in the profile: Snakemake 9.27 crashes with groups + this workflow's
-# per-sample checkpoint; see workflow/profiles/slurm/config.yaml)
-GROUPS = [
-    *(f"{r}=sample" for r in ("bam_to_fastq", "import_bam", "fastp", "align_lane", "markdup", "samtools_stats",
-                              "mosdepth", "sample_identity", "calling_freebayes", "calling_finalize", "calling_index")),
-    "calling_pon_normal=pon", "calling_pon=pon",
-]  # fmt: skip
-GROUP_ARGS = ("--groups", *GROUPS, "--group-components", "sample=1", "pon=1")
+# Rules defined once per batch (check_inputs_B1, results_B1, ...) are counted under one name.
+PER_BATCH_RULES = ("check_inputs", "results")
 
 
 def profile_without_groups(dest: Path) -> Path:
@@ -175,7 +168,8 @@ def submissions(sheet: Path, results: Path, profile: Path, *extra: str) -> Count
         if m := re.match(r"(?:\[[^]]*\] )?Group job (\S+)", line):
             counts[f"group:{m.group(1)}"] += 1
         elif (m := re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)) and m.group(1) not in LOCAL_RULES:
-            counts[f"rule:{m.group(1)}"] += 1
+            name = next((f"{r}_{{batch}}" for r in PER_BATCH_RULES if m.group(1).startswith(f"{r}_")), m.group(1))
+            counts[f"rule:{name}"] += 1
     return counts
 
 
@@ -186,12 +180,12 @@ def batch_submissions(n: int, tmp: Path, per_batch: int = 50, normals: int = 5) 
     sheet = write_sheet(tmp / "samples.tsv", rows)
     plain = profile_without_groups(tmp / "profile_nogroups")
     out = {}
-    for label, extra in (("grouped", GROUP_ARGS), ("ungrouped", ())):
+    for label, profile in (("grouped", PROFILE), ("ungrouped", plain)):
         results = tmp / f"results_{label}"
-        fresh = submissions(sheet, results, plain, *extra)
+        fresh = submissions(sheet, results, profile)
         mark_inputs_ok(results, [r["sample_id"] for r in rows])
-        full = submissions(sheet, results, plain, *extra)
-        full["rule:check_inputs"] = fresh["rule:check_inputs"]
+        full = submissions(sheet, results, profile)
+        full["rule:check_inputs_{batch}"] = fresh["rule:check_inputs_{batch}"]
         out[label] = full
     return out
 
@@ -207,7 +201,7 @@ def slurm(n: int) -> str:
     keys = sorted(set(counts["grouped"]) | set(counts["ungrouped"]), key=lambda k: -counts["ungrouped"][k])
     lines = [
         f"{n} samples in batches of 50 (5 blood normals + 45 FFPE tumours each); dry runs with "
-        f"`--workflow-profile workflow/profiles/slurm`, with and without `scale.GROUP_ARGS` "
+        f"`--workflow-profile workflow/profiles/slurm` as it is (groups) and with its groups removed "
         f"({elapsed:.0f} s for all four).",
         "",
         "| submitted as | without groups | with groups |",
@@ -288,7 +282,9 @@ def fastq_pairs(path: Path) -> int:
         return sum(1 for _ in fh) // 4
 
 
-def throughput(n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool) -> str:
+def throughput(
+    n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool, baseline_chunks: int = 10**6
+) -> str:
     """Run the workflow on n samples in chunks of `chunk` (one snakemake run each); inputs deleted per chunk."""
     out.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -307,10 +303,10 @@ def throughput(n: int, chunk: int, depth: float, cores: int, out: Path, baseline
         run["load_after"] = os.getloadavg()[0]
         run["rules"] = rule_times(d / "results")
         run["reports"] = len(list((d / "results/reports").glob("*.pdf")))
-        if baseline:
+        if baseline and c0 // chunk < baseline_chunks:
             tsv = d / "baseline_samples.tsv"
             tsv.write_text("".join(f"{r['sample_id']}\t{r['fastq_1']}\t{r['fastq_2']}\n" for r in rows))
-            targets = d / "results/targets" / f"{rows[0]['sample_id']}.bed"
+            targets = d / "results/targets/EGFR_KRAS.bed"  # rule panel_targets: one BED per panel combination
             for par in (1, cores):
                 cmd = ["bash", "benchmarks/shell_baseline.sh", str(tsv), str(d / f"baseline{par}"), str(targets),
                        str(par)]  # fmt: skip

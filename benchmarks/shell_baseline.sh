@@ -32,8 +32,8 @@ one_sample() {
   samtools merge -u -f -o - "$d/aligned.bam" \
     | samtools markdup -c -@ 2 -f "$d/markdup.txt" -T "$d/mdtmp" - "$d/$s.bam" 2> "$d/markdup.log"
   samtools index "$d/$s.bam" "$d/$s.bam.bai"
-  samtools stats "$d/$s.bam" > "$d/stats.txt"
-  samtools flagstat "$d/$s.bam" > "$d/flagstat.txt"
+  samtools stats -@ 2 "$d/$s.bam" > "$d/stats.txt"
+  samtools flagstat -@ 2 "$d/$s.bam" > "$d/flagstat.txt"
   mosdepth -n --by "$TARGETS" --mapq "$MAPQ" --thresholds "$THRESHOLDS" "$d/$s" "$d/$s.bam"
   freebayes -f "$FASTA" -t "$OUT/regions.bed" $FB_ARGS "$d/$s.bam" 2> "$d/freebayes.log" \
     | bcftools norm -f "$REF" -m- -Oz -o "$d/raw.vcf.gz" 2>> "$d/freebayes.log"

@@ -196,3 +196,23 @@ def check_sample_inputs(sample: Sample, reference_fai: Path, realign: bool, root
             result.problems.extend(problems)
             result.files.extend(checks)
     return result
+
+
+def check_batch_inputs(
+    samples: list[Sample], reference_fai: Path, realign: bool, threads: int = 1
+) -> dict[str, InputCheck]:
+    """Every sample of a batch checked (in `threads` threads: zlib and hashing release the GIL).
+
+    An unexpected error reading one sample's files fails that sample alone, with the error as its reason.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(sample: Sample) -> InputCheck:
+        try:
+            return check_sample_inputs(sample, reference_fai, realign)
+        except Exception as exc:  # any failure is this sample's, never the batch's
+            files = ", ".join(sample.input_files)
+            return InputCheck(sample.sample_id, problems=[f"sample {sample.sample_id}: {files}: unreadable ({exc})"])
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return {check.sample_id: check for check in pool.map(one, samples)}

@@ -1,12 +1,14 @@
-"""Snakemake adapter (rule calling_finalize): freebayes calls + hotspot genotyping -> contract VCF, hotspot table."""
+"""Snakemake adapter (rule calling_finalize): freebayes calls + hotspot genotyping -> contract VCF (normalised,
+sorted, indexed) and hotspot table."""
 
 import json
 import logging
+import tempfile
 from pathlib import Path
 
 from oncopanel.calling import pon as pon_io
 from oncopanel.calling import settings as calling_settings
-from oncopanel.calling.run import genotype_sample_hotspots
+from oncopanel.calling.run import genotype_sample_hotspots, index_vcf
 from oncopanel.calling.vcf import SampleContext, finalize
 from oncopanel.hotspots import write_hotspot_table
 from oncopanel.panels import load_panels
@@ -22,7 +24,10 @@ def main(smk) -> None:  # smk: the snakemake object
     write_hotspot_table(results, smk.output.hotspots_tsv, smk.output.hotspots_parquet, sample_id=sample_id)
     pon = pon_io.read(smk.input.pon) if hasattr(smk.input, "pon") else None
     ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected)
-    summary = finalize(smk.input.vcf, smk.output.vcf, ctx, settings)
+    with tempfile.TemporaryDirectory(dir=Path(smk.output.vcf).parent) as tmp:
+        unsorted = Path(tmp) / f"{sample_id}.unsorted.vcf"
+        summary = finalize(smk.input.vcf, unsorted, ctx, settings)
+        index_vcf(unsorted, smk.params.reference, smk.output.vcf, log=smk.log[0])
     report = {
         "sample_id": sample_id,
         "mode": smk.params.mode,

@@ -1,17 +1,22 @@
-"""Snakemake adapter: check one sample's input files and write its status JSON (never fails the job)."""
+"""Snakemake adapter: check the input files of every sample of one batch and write each sample's status JSON.
+
+Never fails the job: a sample with bad inputs gets status "failed" and its one-line reasons.
+"""
 
 import json
 from pathlib import Path
 
-from oncopanel.inputs import check_sample_inputs
+from oncopanel.inputs import check_batch_inputs
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-sample = smk.params.sample  # the validated sample, pooled lanes resolved to their demultiplexed FASTQ
-result = check_sample_inputs(sample, Path(smk.input.fai), realign=smk.params.realign)
-tmp = Path(smk.output.status + ".tmp")
-tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-tmp.replace(smk.output.status)
+samples = smk.params.samples  # validated samples, pooled lanes resolved to their demultiplexed FASTQ
+checks = check_batch_inputs(samples, Path(smk.input.fai), realign=smk.params.realign, threads=smk.threads)
 with open(smk.log[0], "w") as log:
-    for problem in result.problems:
-        print(f"INPUT FAILED: {problem}", file=log)
-    print(f"{smk.wildcards.sample}: {'ok' if result.ok else 'failed'}", file=log)
+    for sample, status_path in zip(samples, smk.output, strict=True):
+        check = checks[sample.sample_id]
+        tmp = Path(status_path + ".tmp")
+        tmp.write_text(json.dumps(check.as_dict(), indent=2) + "\n")
+        tmp.replace(status_path)
+        for problem in check.problems:
+            print(f"INPUT FAILED: {problem}", file=log)
+        print(f"{sample.sample_id}: {'ok' if check.ok else 'failed'}", file=log)

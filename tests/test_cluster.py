@@ -3,7 +3,9 @@ outputs equal a local run's. Marked `cluster`: `make test-cluster` (root only; s
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 
 import pysam
@@ -30,12 +32,32 @@ def _records(vcf):
 
 
 def test_slurm_run_equals_local_run(slurm, tmp_path):
-    r1, r2 = reads_from_region(tmp_path / "kras", "chr12", 25245074, 25245595, n_pairs=800, seed=5)
-    sheet = write_sheet(
-        tmp_path / "samples.tsv",
-        [{"sample_id": "CL1", "specimen_type": "tumour_fresh", "oncotree_code": "LUAD", "panels": "EGFR_KRAS",
-          "fastq_1": r1, "fastq_2": r2}],
-    )  # fmt: skip
+    """Two batches (one with a panel-of-normals blood sample, one with a sample whose FASTQ is truncated), run
+    locally and through the slurm profile with its job groups: same results, and one cluster job per sample."""
+    rows = []
+    for sid, batch, specimen, seed in (
+        ("CL1", "CLA", "tumour_fresh", 5),
+        ("CL2", "CLA", "tumour_ffpe", 6),
+        ("CLN", "CLA", "blood_germline", 7),
+        ("CL3", "CLB", "tumour_fresh", 8),
+    ):
+        r1, r2 = reads_from_region(tmp_path / sid, "chr12", 25245074, 25245595, n_pairs=800, seed=seed)
+        rows.append(
+            {
+                "sample_id": sid,
+                "patient": f"P-{sid}",
+                "batch": batch,
+                "specimen_type": specimen,
+                "oncotree_code": "LUAD",
+                "panels": "BRCA" if specimen == "blood_germline" else "EGFR_KRAS",
+                "fastq_1": r1,
+                "fastq_2": r2,
+            }
+        )
+    bad = tmp_path / "CLBAD_R1.fastq.gz"
+    bad.write_bytes(rows[-1]["fastq_1"].read_bytes()[:-200])  # truncated gzip: fails its input check
+    rows.append({**rows[-1], "sample_id": "CLBAD", "patient": "P-CLBAD", "fastq_1": bad})
+    sheet = write_sheet(tmp_path / "samples.tsv", rows)
     local = run_workflow(sheet, tmp_path / "local")
     assert local.returncode == 0, local.stderr[-3000:]
     cluster = run_workflow(
@@ -43,12 +65,24 @@ def test_slurm_run_equals_local_run(slurm, tmp_path):
         extra=("--workflow-profile", "workflow/profiles/slurm", "--default-resources", "slurm_partition=oncopanel"),
     )  # fmt: skip
     assert cluster.returncode == 0, cluster.stderr[-3000:]
-    assert "Job 0 has been submitted with SLURM jobid" in cluster.stderr or "SLURM jobid" in cluster.stderr
-    for rel in ("qc/CL1.qc.json", "result/CL1.result.json", "hotspots/CL1.hotspots.tsv"):
+    submitted = re.findall(r"submitted with SLURM jobid", cluster.stderr)
+    groups = set(re.findall(r"Group job \S+ \(jobs in lexicogr\. order\)|group job (\S+)", cluster.stderr))
+    # 4 sample groups + 2 panel-of-normals groups + per batch: input check, identity, results (6) + provenance,
+    # MultiQC, batch summary: 15, where ungrouped the same batch is over 40 jobs
+    assert 12 <= len(submitted) <= 18, (len(submitted), cluster.stderr[-3000:])
+    assert groups, "no group job was submitted"
+    for sid in ("CL1", "CL2", "CLN", "CL3", "CLBAD"):
+        for rel in (f"qc/{sid}.qc.json", f"result/{sid}.result.json"):
+            assert (tmp_path / "slurm" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+        text = [
+            subprocess.run(["pdftotext", str(d / f"reports/{sid}.pdf"), "-"], capture_output=True, text=True).stdout
+            for d in (tmp_path / "local", tmp_path / "slurm")
+        ]
+        assert text[0] == text[1], sid
+    for sid in ("CL1", "CL2", "CL3"):
+        rel = f"hotspots/{sid}.hotspots.tsv"
         assert (tmp_path / "slurm" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
-    assert _records(tmp_path / "slurm/calls/CL1.vcf.gz") == _records(tmp_path / "local/calls/CL1.vcf.gz")
-    text = [
-        subprocess.run(["pdftotext", str(d / "reports/CL1.pdf"), "-"], capture_output=True, text=True).stdout
-        for d in (tmp_path / "local", tmp_path / "slurm")
-    ]
-    assert text[0] == text[1]
+        assert _records(tmp_path / f"slurm/calls/{sid}.vcf.gz") == _records(tmp_path / f"local/calls/{sid}.vcf.gz")
+    failed = json.loads((tmp_path / "slurm/result/CLBAD.result.json").read_text())
+    assert failed["status"] == "failed"
+    assert "CLBAD" in " ".join(failed["failure"]["reasons"])

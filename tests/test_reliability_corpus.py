@@ -191,7 +191,8 @@ def assert_failed_with_message(results: Path, case: Case) -> None:
     assert (qc["status"], qc["failure_stage"], qc["reasons"]) == ("failed", "input", [case.message])
     assert json.loads((results / "result" / f"{sid}.result.json").read_text())["status"] == "failed"
     assert not (results / "bam" / f"{sid}.bam").exists()
-    assert f"INPUT FAILED: {case.message}" in (results / "logs" / "inputs" / f"{sid}.log").read_text()
+    batch_log = "".join(p.read_text() for p in (results / "logs" / "inputs").glob("*.log"))  # one log per batch
+    assert f"INPUT FAILED: {case.message}" in batch_log
     text = " ".join(pdf_text(results / "reports" / f"{sid}.pdf").split())
     assert "TEST FAILED" in text
     assert " ".join(case.message.split()) in text

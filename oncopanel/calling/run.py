@@ -5,6 +5,7 @@ The workflow runs these steps as Snakemake rules (workflow/rules/calling.smk); k
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -78,14 +79,19 @@ def run_freebayes(
     subprocess.run(["bash", "-c", cmd], check=True)
 
 
-def index_vcf(unsorted_vcf: Path | str, reference: Path | str, out_vcf_gz: Path | str) -> None:
-    """bcftools norm -f ref -m- | bcftools sort, bgzip, tabix (rule calling_index)."""
-    with tempfile.TemporaryDirectory() as tmp:
+def index_vcf(
+    unsorted_vcf: Path | str, reference: Path | str, out_vcf_gz: Path | str, log: Path | str | None = None
+) -> None:
+    """bcftools norm -f ref -m- | bcftools sort, bgzip, tabix; the tools' messages go to `log` (else discarded).
+
+    The second normalisation left-aligns the forced-in hotspot alleles like freebayes' own.
+    """
+    with tempfile.TemporaryDirectory() as tmp, open(log or os.devnull, "a") as err:
         cmd = (
-            f"set -euo pipefail; bcftools norm --no-version -f {reference} -m- -Ou {unsorted_vcf} 2>/dev/null "
-            f"| bcftools sort -T {tmp} -Oz -o {out_vcf_gz} 2>/dev/null && tabix -f -p vcf {out_vcf_gz}"
+            f"set -euo pipefail; bcftools norm --no-version -f {reference} -m- -Ou {unsorted_vcf} "
+            f"| bcftools sort -T {tmp} -Oz -o {out_vcf_gz} && tabix -f -p vcf {out_vcf_gz}"
         )
-        subprocess.run(["bash", "-c", cmd], check=True)
+        subprocess.run(["bash", "-c", cmd], check=True, stderr=err)
 
 
 def call_sample(

@@ -2,7 +2,8 @@
 
 freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (AF, filters, ORIGIN,
 PoN, paralogue and likely-germline flags, hotspot force-in) -> bcftools norm -f ref -m- | bcftools sort,
-bgzip, tabix (rule calling_index; the second normalisation left-aligns the forced-in hotspot alleles).
+bgzip, tabix (oncopanel.calling.run.index_vcf, in rule calling_finalize; the second normalisation left-aligns the
+forced-in hotspot alleles).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Reads to a duplicate-marked BAM: fastp per lane, minimap2 -ax sr (or bwa mem) with read groups from the sample
-# sheet, samtools fixmate/sort per lane, merge + markdup + index per sample. BAM input of GRCh38 is re-sorted and
+# sheet, samtools fixmate/sort per lane, merge + markdup + index + stats/flagstat per sample. BAM input of GRCh38 is re-sorted and
 # re-marked; BAM of GRCh37 is refused unless realign: true, when its reads are extracted and realigned.
 
 
@@ -111,6 +111,8 @@ rule markdup:
         bam=f"{R}/bam/{{sample}}.bam",
         bai=f"{R}/bam/{{sample}}.bam.bai",
         stats=f"{R}/qc/markdup/{{sample}}.markdup.txt",
+        samtools_stats=f"{R}/qc/samtools/{{sample}}.stats.txt",
+        flagstat=f"{R}/qc/samtools/{{sample}}.flagstat.txt",
     log:
         f"{LOGS}/markdup/{{sample}}.log",
     benchmark:
@@ -122,8 +124,11 @@ rule markdup:
     conda:
         "../../envs/align.yaml"
     shell:
-        # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished.
+        # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished. samtools stats
+        # and flagstat run here, on the finished BAM, rather than as two more jobs per sample.
         "(samtools merge -u -f -o - {input} "
         "| samtools markdup -c -@ {threads} -f {output.stats} -T {output.bam}.mdtmp - {output.bam}.tmp.bam "
         "&& samtools index {output.bam}.tmp.bam {output.bai} "
+        "&& samtools stats -@ {threads} {output.bam}.tmp.bam > {output.samtools_stats} "
+        "&& samtools flagstat -@ {threads} {output.bam}.tmp.bam > {output.flagstat} "
         "&& mv {output.bam}.tmp.bam {output.bam}) > {log} 2>&1"

@@ -68,7 +68,7 @@ rule calling_freebayes:
     input:
         bam=f"{R}/bam/{{sample}}.bam",
         bai=f"{R}/bam/{{sample}}.bam.bai",
-        targets=f"{R}/targets/{{sample}}.bed",
+        targets=lambda wc: targets_bed(wc.sample),
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
     output:
@@ -103,7 +103,7 @@ rule calling_pon_normal:
     input:
         bam=f"{R}/bam/{{normal}}.bam",
         bai=f"{R}/bam/{{normal}}.bam.bai",
-        targets=lambda wc: [f"{R}/targets/{t}.bed" for t in _calling_plan.batch_tumours(CALLING_TABLE, wc.batch)],
+        targets=lambda wc: sorted({targets_bed(t) for t in _calling_plan.batch_tumours(CALLING_TABLE, wc.batch)}),
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
     output:
@@ -161,7 +161,8 @@ rule calling_finalize:
     input:
         unpack(lambda wc: _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])),
     output:
-        vcf=temp(f"{R}/calls/tmp/{{sample}}.unsorted.vcf"),
+        vcf=f"{R}/calls/{{sample}}.vcf.gz",
+        tbi=f"{R}/calls/{{sample}}.vcf.gz.tbi",
         summary=f"{R}/calls/{{sample}}.calling.json",
         hotspots_tsv=f"{R}/hotspots/{{sample}}.hotspots.tsv",
         hotspots_parquet=f"{R}/hotspots/{{sample}}.hotspots.parquet",
@@ -182,29 +183,3 @@ rule calling_finalize:
         "../../envs/oncopanel.yaml"
     script:
         "../../scripts/calling_finalize.py"
-
-
-rule calling_index:
-    input:
-        vcf=f"{R}/calls/tmp/{{sample}}.unsorted.vcf",
-    output:
-        vcf=f"{R}/calls/{{sample}}.vcf.gz",
-        tbi=f"{R}/calls/{{sample}}.vcf.gz.tbi",
-    params:
-        ref=REF,
-    log:
-        f"{LOGS}/calling/index/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/calling/index/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/calling.yaml"
-    shell:
-        # second normalisation: forced-in hotspot alleles are left-aligned like freebayes' own
-        "set -euo pipefail; "
-        "tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT; "
-        "(bcftools norm --no-version -f {params.ref} -m- -Ou {input.vcf} "
-        "| bcftools sort -T $tmp -Oz -o {output.vcf} && tabix -f -p vcf {output.vcf}) 2> {log}"

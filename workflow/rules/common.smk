@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from oncopanel.deliver import delivery_paths
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 
@@ -73,6 +74,7 @@ BENCH = f"{R}/benchmarks"
 wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9_-]*",
     lane="[A-Za-z0-9_.-]+",
+    panels="[A-Za-z0-9_+-]+",
 
 
 def get_sample(sample_id):
@@ -87,9 +89,20 @@ def germline_samples():
 normal_samples = germline_samples
 
 
-def existing_inputs(wildcards):
-    """Input files that exist: a missing one fails its sample in check_inputs, not the whole DAG."""
-    return [f for f in get_sample(wildcards.sample).input_files if f in DEMUX_OUTPUTS or os.path.exists(f)]
+def existing_inputs(sample_id):
+    """Input files that exist: a missing one fails its sample in the input check, not the whole DAG."""
+    return [f for f in get_sample(sample_id).input_files if f in DEMUX_OUTPUTS or os.path.exists(f)]
+
+
+BATCHES = sorted({get_sample(s).batch for s in SAMPLES})
+_BATCH_RULE_SUFFIX = {b: "".join(c if c.isalnum() else "_" for c in b) for b in BATCHES}
+if len(set(_BATCH_RULE_SUFFIX.values())) < len(BATCHES):
+    raise WorkflowError("batch ids that differ only in '-' and '_' cannot share a sample sheet: " + ", ".join(BATCHES))
+
+
+def batch_rule(stage, batch):
+    """Name of a per-batch rule, e.g. check_inputs_B1 or results_B1 (defined in a loop over the batches)."""
+    return f"{stage}_{_BATCH_RULE_SUFFIX[batch]}"
 
 
 def pooled_samples(run_id):
@@ -103,10 +116,15 @@ def pooled_samples(run_id):
 
 
 def inputs_ok(sample_id):
-    """Read the sample's input check (a checkpoint): True when its reads can go on."""
-    path = checkpoints.check_inputs.get(sample=sample_id).output.status
-    with open(path) as fh:
+    """Read the sample's input check (its batch's checkpoint): True when its reads can go on."""
+    getattr(checkpoints, batch_rule("check_inputs", get_sample(sample_id).batch)).get()
+    with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
         return json.load(fh)["status"] == "ok"
+
+
+def targets_bed(sample_id):
+    """The target BED of the sample's panels (rule panel_targets), shared by every sample with the same panels."""
+    return f"{R}/targets/{'+'.join(sorted(get_sample(sample_id).panels))}.bed"
 
 
 def lane_ids(sample_id):
@@ -150,29 +168,26 @@ def batch_identity_inputs(wc):
     return inputs
 
 
-def result_inputs(wc):
-    inputs = {
-        "qc": f"{R}/qc/{wc.sample}.qc.json",
-        "check": f"{R}/inputs/{wc.sample}.inputs.json",
-        "provenance": f"{R}/provenance.json",
-        "kb": KB_FILES,
-        "batch_identity": f"{R}/identity/{get_sample(wc.sample).batch}.batch_identity.json",
-    }
-    if inputs_ok(wc.sample):
-        inputs["vcf"] = f"{R}/calls/{wc.sample}.vcf.gz"
-        inputs["hotspots"] = f"{R}/hotspots/{wc.sample}.hotspots.tsv"
+def batch_result_inputs(batch):
+    """Input function of results_{batch}: every sample's QC and input check, calls and hotspots of those with
+    reads, the batch identity check, provenance, knowledge base and (if configured) the identity manifest."""
+
+    def inputs(wc):
+        ok = [s for s in batch_samples(batch) if inputs_ok(s)]
+        files = {
+            "qc": [f"{R}/qc/{s}.qc.json" for s in batch_samples(batch)],
+            "check": [f"{R}/inputs/{s}.inputs.json" for s in batch_samples(batch)],
+            "vcf": [f"{R}/calls/{s}.vcf.gz" for s in ok],
+            "hotspots": [f"{R}/hotspots/{s}.hotspots.tsv" for s in ok],
+            "batch_identity": f"{R}/identity/{batch}.batch_identity.json",
+            "provenance": f"{R}/provenance.json",
+            "kb": KB_FILES,
+        }
+        if config["identity"]:
+            files["identity"] = config["identity"]
+        return files
+
     return inputs
-
-
-def report_inputs(wc):
-    inputs = {"result": f"{R}/result/{wc.sample}.result.json"}
-    if config["identity"]:
-        inputs["identity"] = config["identity"]
-    return inputs
-
-
-def report_language(wc):
-    return get_sample(wc.sample).language or config["centre"]["language"]
 
 
 def lane_fastqs(wc):

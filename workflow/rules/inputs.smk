@@ -1,25 +1,30 @@
-# Per-sample input check (a checkpoint): a sample whose files are missing, corrupt, out of sync or of another
-# build fails here with a one-line reason, and only that sample is routed to a "test failed" result.
+# Input check, one checkpoint per batch: a sample whose files are missing, corrupt, out of sync or of another
+# build fails here with a one-line reason, and only that sample is routed to a "test failed" result. One job per
+# batch (not per sample) keeps a 1,000-sample run to a few dozen checkpoint re-evaluations and lets the cluster
+# profile group each sample's jobs (Snakemake's groups break when a checkpoint replaces a grouped job).
 
+for _batch in BATCHES:
 
-checkpoint check_inputs:
-    input:
-        existing_inputs,
-        fai=f"{REF}.fai",
-    output:
-        status=f"{R}/inputs/{{sample}}.inputs.json",
-    params:
-        sample=lambda wc: get_sample(wc.sample),
-        realign=config["realign"],
-    log:
-        f"{LOGS}/inputs/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/inputs/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=20,
-    conda:
-        "../../envs/oncopanel.yaml"
-    script:
-        "../../scripts/check_inputs.py"
+    checkpoint:
+        name:
+            batch_rule("check_inputs", _batch)
+        input:
+            files=[f for s in batch_samples(_batch) for f in existing_inputs(s)],
+            fai=f"{REF}.fai",
+        output:
+            [f"{R}/inputs/{s}.inputs.json" for s in batch_samples(_batch)],
+        params:
+            samples=[get_sample(s) for s in batch_samples(_batch)],
+            realign=config["realign"],
+        log:
+            f"{LOGS}/inputs/{_batch}.log",
+        benchmark:
+            f"{BENCH}/inputs/{_batch}.tsv"
+        threads: 2
+        resources:
+            mem_mb=500,
+            runtime=60,
+        conda:
+            "../../envs/oncopanel.yaml"
+        script:
+            "../../scripts/check_inputs.py"

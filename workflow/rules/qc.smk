@@ -1,33 +1,12 @@
-# QC: samtools stats, mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality, duplicates excluded,
+# QC (samtools stats/flagstat come with markdup, rules/align.smk): mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality, duplicates excluded,
 # overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
-
-
-rule samtools_stats:
-    input:
-        bam=f"{R}/bam/{{sample}}.bam",
-        targets=f"{R}/targets/{{sample}}.bed",
-    output:
-        stats=f"{R}/qc/samtools/{{sample}}.stats.txt",
-        flagstat=f"{R}/qc/samtools/{{sample}}.flagstat.txt",
-    log:
-        f"{LOGS}/samtools_stats/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/samtools_stats/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    conda:
-        "../../envs/align.yaml"
-    shell:
-        "(samtools stats {input.bam} > {output.stats} && samtools flagstat {input.bam} > {output.flagstat}) 2> {log}"
 
 
 rule mosdepth:
     input:
         bam=f"{R}/bam/{{sample}}.bam",
         bai=f"{R}/bam/{{sample}}.bam.bai",
-        targets=f"{R}/targets/{{sample}}.bed",
+        targets=lambda wc: targets_bed(wc.sample),
     output:
         regions=f"{R}/coverage/{{sample}}.regions.bed.gz",
         thresholds=f"{R}/coverage/{{sample}}.thresholds.bed.gz",

@@ -82,18 +82,19 @@ rule reference_checksums:
 
 
 localrules:
-    sample_targets,
+    panel_targets,
 
 
-rule sample_targets:
+# One target BED per combination of panels (not per sample): a 1,000-sample batch needs a handful.
+rule panel_targets:
     output:
-        f"{R}/targets/{{sample}}.bed",
+        f"{R}/targets/{{panels}}.bed",
     params:
-        panels=lambda wc: ",".join(get_sample(wc.sample).panels),
+        panels=lambda wc: wc.panels.replace("+", ","),
     log:
-        f"{LOGS}/targets/{{sample}}.log",
+        f"{LOGS}/targets/{{panels}}.log",
     benchmark:
-        f"{BENCH}/targets/{{sample}}.tsv"
+        f"{BENCH}/targets/{{panels}}.tsv"
     threads: 1
     resources:
         mem_mb=200,

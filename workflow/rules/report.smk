@@ -1,27 +1,4 @@
-# Reports: the clinician PDF per sample (identity joined here and only here, from the protected manifest), the
-# lab's batch summary and the batch therapy table.
-
-
-rule report_pdf:
-    input:
-        unpack(report_inputs),
-    output:
-        f"{R}/reports/{{sample}}.pdf",
-    params:
-        language=report_language,
-        centre=config["centre"],
-    log:
-        f"{LOGS}/report/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/report/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
-    script:
-        "../../scripts/render_report.py"
+# The lab's batch summary and the batch therapy table (the clinician PDFs come with the results, rules/result.smk).
 
 
 rule batch_summary:

@@ -1,5 +1,7 @@
-# Per-sample result: HGVS annotation, germline classification, AMP tiers, therapy matching, the result JSON.
-# A sample that failed its input check gets a failed result from its QC JSON alone.
+# Results, one job per batch (after the batch's identity check): per sample HGVS annotation, germline
+# classification, AMP tiers, therapy matching, the result JSON and the clinician PDF (identity joined there, from
+# the protected manifest). A sample that failed its input check gets a failed result from its QC JSON alone; an
+# error in one sample gives it a failed result and report, never the batch (oncopanel.deliver).
 
 
 rule provenance:
@@ -24,28 +26,31 @@ rule provenance:
         "../../scripts/provenance.py"
 
 
-rule sample_result:
-    input:
-        unpack(result_inputs),
-    output:
-        result=f"{R}/result/{{sample}}.result.json",
-        table_tsv=f"{R}/annotation/{{sample}}.annotated.tsv",
-        table_parquet=f"{R}/annotation/{{sample}}.annotated.parquet",
-        therapies=f"{R}/therapies/{{sample}}.therapies.json",
-    params:
-        sample=lambda wc: get_sample(wc.sample),
-        formulary=config["formulary"],
-        report_benign=config["report"]["report_benign"],
-        report_date=config["report"]["date"],
-    log:
-        f"{LOGS}/result/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/result/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
-    script:
-        "../../scripts/sample_result.py"
+for _batch in BATCHES:
+
+    rule:
+        name:
+            batch_rule("results", _batch)
+        input:
+            unpack(batch_result_inputs(_batch)),
+        output:
+            [p for s in batch_samples(_batch) for p in delivery_paths(R, s).values()],
+        params:
+            samples=[get_sample(s) for s in batch_samples(_batch)],
+            results=lambda wc, output: str(Path(output[0]).parents[1]),  # delivery_paths' root
+            formulary=config["formulary"],
+            centre=config["centre"],
+            report_benign=config["report"]["report_benign"],
+            report_date=config["report"]["date"],
+        log:
+            f"{LOGS}/results/{_batch}.log",
+        benchmark:
+            f"{BENCH}/results/{_batch}.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
+        conda:
+            "../../envs/oncopanel.yaml"
+        script:
+            "../../scripts/batch_results.py"
