@@ -2,9 +2,9 @@
 
     python benchmarks/scale.py dag --samples 1000 [--profile]    # `snakemake -n` time and jobs, before/after checks
     python benchmarks/scale.py slurm --samples 1000              # cluster submissions with and without groups
-    python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --out /tmp/x
-        # ART samples made per chunk, one snakemake run per chunk under /usr/bin/time, then
-        # benchmarks/shell_baseline.sh on the same FASTQs (1 and --cores samples at a time); deleted per chunk
+    python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --workflow-cores 2,4
+        # ART samples made per chunk, one snakemake run per chunk and --cores value under /usr/bin/time, then
+        # benchmarks/shell_baseline.sh on the same FASTQs, C/2 samples at a time for --cores C; deleted per chunk
 
 Markdown goes to stdout and to $SCALE_OUT/scale_<mode>.md (default /tmp/oncopanel-scale); the results are
 collected by hand, with the commands, in benchmarks/latest/scale.md.
@@ -30,7 +30,7 @@ OUT = Path(os.environ.get("SCALE_OUT", "/tmp/oncopanel-scale"))  # per-mode note
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import write_sheet  # noqa: E402  (the same sheet writer the tests use)
+from conftest import LOCAL_RUN_ENV, write_sheet  # noqa: E402  (the same sheet writer the tests use)
 
 # The rules whose work is oncopanel's own Python; the rest run external tools (fastp, minimap2, samtools, ...).
 ONCOPANEL_RULES = {
@@ -60,8 +60,9 @@ def snakemake_cmd(sheet: Path, results: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def env() -> dict:
-    return dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+def env(local: bool = True) -> dict:
+    """PATH with the venv; for local runs also conftest.LOCAL_RUN_ENV (no 9-s wait for a stopped SLURM)."""
+    return dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", **(LOCAL_RUN_ENV if local else {}))
 
 
 def mark_inputs_ok(results: Path, sample_ids: list[str]) -> None:
@@ -258,20 +259,23 @@ def rule_times(results: Path) -> dict[str, dict[str, float]]:
     return {k: dict(v) for k, v in per_rule.items()}
 
 
-def make_samples(d: Path, n: int, depth: float, seed0: int) -> list[dict]:
-    """n tumour samples (EGFR_KRAS) simulated with ART over the panel targets at `depth`, one seed each."""
+def make_samples(d: Path, n: int, depth: float, seed0: int, unique: int = 0, per_batch: int = 50) -> list[dict]:
+    """n tumour samples (EGFR_KRAS) simulated with ART over the panel targets at `depth`, one seed each, in batches
+    of `per_batch`. unique > 0: only that many read sets are simulated and the n samples cycle through them (every
+    sample is still processed on its own; this spares ART's ~1 s per sample on long runs)."""
     from oncopanel.panels import genes_for, target_bed_rows
     from oncopanel.simulate import simulate_sample
 
     regions = target_bed_rows(genes_for(["EGFR_KRAS"]), 20)
     d.mkdir(parents=True, exist_ok=True)
+    reads = [simulate_sample(d / f"R{seed0 + i:04d}", regions, [], depth, seed0 + i) for i in range(unique or n)]
     rows = []
     for i in range(n):
-        sid = f"T{seed0 + i:04d}"
-        r1, r2 = simulate_sample(d / sid, regions, [], depth, seed0 + i)
-        rows.append({"sample_id": sid, "patient": f"P{seed0 + i:04d}", "batch": f"B{seed0 // 1000:02d}",
-                     "specimen_type": "tumour_ffpe", "tumour_content": 40, "oncotree_code": "LUAD",
-                     "panels": "EGFR_KRAS", "fastq_1": r1, "fastq_2": r2})  # fmt: skip
+        r1, r2 = reads[i % len(reads)]
+        rows.append({"sample_id": f"T{seed0 + i:05d}", "patient": f"P{seed0 + i:05d}",
+                     "batch": f"B{seed0 // 1000:02d}x{i // per_batch:02d}", "specimen_type": "tumour_ffpe",
+                     "tumour_content": 40, "oncotree_code": "LUAD", "panels": "EGFR_KRAS", "fastq_1": r1,
+                     "fastq_2": r2})  # fmt: skip
     return rows
 
 
@@ -283,53 +287,59 @@ def fastq_pairs(path: Path) -> int:
 
 
 def throughput(
-    n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool, baseline_chunks: int = 10**6
-) -> str:
-    """Run the workflow on n samples in chunks of `chunk` (one snakemake run each); inputs deleted per chunk."""
+    n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool,
+    workflow_cores: tuple[int, ...] = (2,), baseline_chunks: int = 10**6, scheduler: str = "", unique: int = 0,
+) -> str:  # fmt: skip
+    """Run the workflow on n samples in chunks of `chunk` (one snakemake run per chunk and --cores value), and the
+    shell loop with the same threads in flight (workflow --cores C <-> the loop running C/2 samples at a time, as
+    the rules' tools run 2 threads); inputs deleted per chunk."""
     out.mkdir(parents=True, exist_ok=True)
     runs = []
     for c0 in range(0, n, chunk):
         d = out / f"chunk{c0 // chunk}"
         t0 = time.perf_counter()
-        rows = make_samples(d / "fastq", min(chunk, n - c0), depth, 1000 * (1 + c0 // chunk) + c0 % 1000)
+        rows = make_samples(d / "fastq", min(chunk, n - c0), depth, 1000 * (1 + c0 // chunk) + c0 % 1000, unique)
         gen_s = time.perf_counter() - t0
         pairs = fastq_pairs(Path(rows[0]["fastq_1"]))
         sheet = write_sheet(d / "samples.tsv", rows)
-        load0 = os.getloadavg()[0]
-        cmd = snakemake_cmd(sheet, d / "results", "--cores", str(cores), "-k", "--rerun-incomplete", "--quiet",
-                            "all")  # fmt: skip
-        run = {"samples": len(rows), "pairs_per_sample": pairs, "generate_s": gen_s, "load_before": load0}
-        run["workflow"] = timed(cmd, d / "snakemake.log")
-        run["load_after"] = os.getloadavg()[0]
-        run["rules"] = rule_times(d / "results")
-        run["reports"] = len(list((d / "results/reports").glob("*.pdf")))
+        run = {"samples": len(rows), "pairs_per_sample": pairs, "generate_s": gen_s, "load_before": os.getloadavg()[0]}
+        for c in workflow_cores:
+            extra = ("--scheduler", scheduler) if scheduler else ()
+            cmd = snakemake_cmd(sheet, d / f"results_c{c}", "--cores", str(c), "-k", "--rerun-incomplete", "--quiet",
+                                *extra, "all")  # fmt: skip
+            run[f"workflow_c{c}"] = timed(cmd, d / f"snakemake_c{c}.log")
+            run[f"rules_c{c}"] = rule_times(d / f"results_c{c}")
+            run[f"reports_c{c}"] = len(list((d / f"results_c{c}/reports").glob("*.pdf")))
         if baseline and c0 // chunk < baseline_chunks:
             tsv = d / "baseline_samples.tsv"
             tsv.write_text("".join(f"{r['sample_id']}\t{r['fastq_1']}\t{r['fastq_2']}\n" for r in rows))
-            targets = d / "results/targets/EGFR_KRAS.bed"  # rule panel_targets: one BED per panel combination
-            for par in (1, cores):
+            # rule panel_targets: one BED per panel combination
+            targets = d / f"results_c{workflow_cores[0]}/targets/EGFR_KRAS.bed"
+            for par in sorted({max(1, c // 2) for c in workflow_cores}):
                 cmd = ["bash", "benchmarks/shell_baseline.sh", str(tsv), str(d / f"baseline{par}"), str(targets),
                        str(par)]  # fmt: skip
                 run[f"baseline_p{par}"] = timed(cmd, d / f"baseline{par}.log")
+        run["load_after"] = os.getloadavg()[0]
         runs.append(run)
         (out / "runs.json").write_text(json.dumps(runs, indent=1))
         if not keep:
             shutil.rmtree(d, ignore_errors=True)
-    return throughput_table(runs, cores)
+    return throughput_table(runs, cores, workflow_cores)
 
 
-def throughput_table(runs: list[dict], cores: int) -> str:
+def throughput_table(runs: list[dict], cores: int, workflow_cores: tuple[int, ...]) -> str:
     n = sum(r["samples"] for r in runs)
-    wall = sum(r["workflow"]["wall_s"] for r in runs)
-    cpu = sum(r["workflow"]["cpu_s"] for r in runs)
+    pars = sorted({max(1, c // 2) for c in workflow_cores})
+    cols = [f"workflow_c{c}" for c in workflow_cores] + [f"baseline_p{p}" for p in pars]
+    heads = [f"workflow `--cores {c}`" for c in workflow_cores] + [f"shell loop, {p} sample(s) at a time" for p in pars]
     lines = [
-        f"{n} samples of ~{runs[0]['pairs_per_sample']} read pairs in {len(runs)} run(s), --cores {cores}; "
-        f"load average before/after: " + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
+        f"{n} samples of ~{runs[0]['pairs_per_sample']} read pairs in {len(runs)} chunk(s) on {cores} cores; "
+        f"load average before/after each chunk: "
+        + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
         "",
-        "| measure | workflow | shell loop (1 sample at a time) | shell loop (" + str(cores) + " at a time) |",
-        "|---|---:|---:|---:|",
+        "| measure | " + " | ".join(heads) + " |",
+        "|---|" + "---:|" * len(cols),
     ]
-    cols = ["workflow", "baseline_p1", f"baseline_p{cores}"]
 
     def total(key: str, col: str) -> float | None:
         vals = [r[col][key] for r in runs if key in r.get(col, {})]
@@ -338,32 +348,33 @@ def throughput_table(runs: list[dict], cores: int) -> str:
     def cell(v: float | None, fmt: str = "{:.1f}") -> str:
         return "–" if v is None else fmt.format(v)
 
-    for key, label in (("wall_s", "wall s"), ("cpu_s", "CPU s (user+sys)")):
-        lines.append(f"| {label} | " + " | ".join(cell(total(key, c)) for c in cols) + " |")
-    own = [total("top_process_cpu_s", c) if c == "workflow" else None for c in cols]
-    lines.append("| of which the snakemake process itself | " + " | ".join(cell(v) for v in own) + " |")
-    util = [None if total("wall_s", c) is None else total("cpu_s", c) / (total("wall_s", c) * cores) for c in cols]
-    lines.append("| CPU utilisation = CPU / (wall × cores) | " + " | ".join(cell(u, "{:.0%}") for u in util) + " |")
-    lines.append(
-        "| wall s per sample | "
-        + " | ".join(cell(None if total("wall_s", c) is None else total("wall_s", c) / n, "{:.2f}") for c in cols)
-        + " |"
-    )
-    for c in cols[1:]:
-        if total("wall_s", c):
-            lines.append(f"| **overhead ratio** workflow wall / {c} wall | **{wall / total('wall_s', c):.2f}** | | |")
-    for c in cols[1:]:
-        if total("cpu_s", c):
-            lines.append(f"| CPU ratio workflow CPU / {c} CPU | {cpu / total('cpu_s', c):.2f} | | |")
-    lines.append(f"\nWorkflow CPU utilisation: {cpu / (wall * cores):.0%}. Reports written: "
-                 f"{sum(r['reports'] for r in runs)}/{n}.\n")  # fmt: skip
-    # per rule, from the benchmark TSVs
+    def row(label: str, values: list, fmt: str = "{:.1f}") -> None:
+        lines.append(f"| {label} | " + " | ".join(cell(v, fmt) for v in values) + " |")
+
+    row("wall s", [total("wall_s", c) for c in cols])
+    row("CPU s (user+sys)", [total("cpu_s", c) for c in cols])
+    row("of which the snakemake process itself",
+        [total("top_process_cpu_s", c) if c.startswith("workflow") else None for c in cols])  # fmt: skip
+    util = [None if not total("wall_s", c) else total("cpu_s", c) / (total("wall_s", c) * cores) for c in cols]
+    row(f"CPU utilisation = CPU / (wall × {cores} cores)", util, "{:.0%}")
+    row("wall s per sample", [None if total("wall_s", c) is None else total("wall_s", c) / n for c in cols], "{:.2f}")
+    lines += ["", "| overhead ratio (same threads in flight) | wall | CPU |", "|---|---:|---:|"]
+    for c in workflow_cores:
+        base = f"baseline_p{max(1, c // 2)}"
+        w, b = total("wall_s", f"workflow_c{c}"), total("wall_s", base)
+        wc, bc = total("cpu_s", f"workflow_c{c}"), total("cpu_s", base)
+        if w and b:
+            lines.append(f"| workflow `--cores {c}` / loop with {max(1, c // 2)} at a time | **{w / b:.2f}** | "
+                         f"{wc / bc:.2f} |")  # fmt: skip
+    first = f"c{workflow_cores[0]}"
+    lines.append(f"\nReports written: {sum(r[f'reports_{first}'] for r in runs)}/{n} (`--cores {workflow_cores[0]}`)."
+                 f" Per rule, from the benchmark TSVs of the `--cores {workflow_cores[0]}` run(s):\n")  # fmt: skip
     per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in runs:
-        for rule, v in r["rules"].items():
+        for rule, v in r[f"rules_{first}"].items():
             for k, x in v.items():
                 per_rule[rule][k] += x
-    lines += ["", "| rule (benchmark dir) | kind | jobs | wall s | CPU s | CPU s per sample |"]
+    lines += ["| rule (benchmark dir) | kind | jobs | wall s | CPU s | CPU s per sample |"]
     lines.append("|---|---|---:|---:|---:|---:|")
     own = {"wall_s": 0.0, "cpu_s": 0.0}
     ext = {"wall_s": 0.0, "cpu_s": 0.0}
@@ -396,6 +407,10 @@ def main() -> None:
     t.add_argument("--out", type=Path, default=Path("/tmp/oncopanel-scale/run"))
     t.add_argument("--baseline", action="store_true", help="also time benchmarks/shell_baseline.sh per chunk")
     t.add_argument("--keep", action="store_true", help="keep inputs and results (default: deleted per chunk)")
+    t.add_argument("--workflow-cores", default="2", help="comma-separated --cores values, one workflow run each")
+    t.add_argument("--baseline-chunks", type=int, default=10**6, help="run the shell loop on the first K chunks")
+    t.add_argument("--scheduler", default="", help="snakemake --scheduler (default: snakemake's)")
+    t.add_argument("--unique", type=int, default=0, help="simulate only this many read sets per chunk, reused")
     args = parser.parse_args()
     command = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
     if args.mode == "dag":
@@ -403,7 +418,10 @@ def main() -> None:
     elif args.mode == "slurm":
         body = slurm(args.samples)
     elif args.mode == "throughput":
-        body = throughput(args.samples, args.chunk, args.depth, args.cores, args.out, args.baseline, args.keep)
+        body = throughput(
+            args.samples, args.chunk, args.depth, args.cores, args.out, args.baseline, args.keep,
+            tuple(int(c) for c in args.workflow_cores.split(",")), args.baseline_chunks, args.scheduler, args.unique,
+        )  # fmt: skip
     text = f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n\n{body}\n"
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"scale_{args.mode}.md").write_text(text)
