@@ -24,7 +24,8 @@ def main(smk) -> None:  # smk: the snakemake object
     write_hotspot_table(results, smk.output.hotspots_tsv, smk.output.hotspots_parquet, sample_id=sample_id)
     pon = pon_io.read(smk.input.pon) if hasattr(smk.input, "pon") else None
     ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected)
-    with tempfile.TemporaryDirectory(dir=Path(smk.output.vcf).parent) as tmp:
+    # scratch outside the results tree: a job killed here leaves nothing beside the deliverables
+    with tempfile.TemporaryDirectory(prefix="oncopanel-finalize-") as tmp:
         unsorted = Path(tmp) / f"{sample_id}.unsorted.vcf"
         summary = finalize(smk.input.vcf, unsorted, ctx, settings)
         index_vcf(unsorted, smk.params.reference, smk.output.vcf, log=smk.log[0])

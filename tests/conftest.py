@@ -44,7 +44,7 @@ def run_workflow(
     config = {"controls": ROOT / "tests/data/controls_not_required.yaml", **(config or {})}
     overrides = [f"{k}={v}" for k, v in config.items()]
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
-    if not any("profiles/slurm" in arg for arg in extra):
+    if not any("profiles/slurm" in str(arg) for arg in extra):
         env.update(LOCAL_RUN_ENV)
     cmd = [
         str(VENV_BIN / "snakemake"), *targets,
