@@ -123,13 +123,19 @@ def _deliver_one(d: Delivery, settings: Settings, shared: dict, identity: dict |
 
 
 def _write(d: Delivery, assembled: Assembled, settings: Settings, identity: dict | None) -> str:
-    """Result files first, then the PDF rendered from the result JSON as written (atomic: temp name, rename)."""
+    """Result files first, then the PDF rendered from the result JSON as written."""
+    sha = write_outputs(assembled, d.sample.sample_id, d.result, d.table_tsv, d.table_parquet, d.therapies)
+    render_report(d.sample, d.result, d.pdf, settings.centre, identity)
+    return sha
+
+
+def render_report(sample: Sample, result_json: Path, pdf: Path, centre: Mapping, identity: dict | None) -> None:
+    """The clinician PDF of a written result JSON, in the sample's language (else the centre's); written under a
+    temporary name and renamed, so a killed job never leaves a PDF that looks finished."""
     from oncopanel.report import load_result, render_pdf
 
-    sha = write_outputs(assembled, d.sample.sample_id, d.result, d.table_tsv, d.table_parquet, d.therapies)
-    language = d.sample.language or settings.centre["language"]
-    d.pdf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = d.pdf.with_name(d.pdf.name + ".tmp.pdf")
-    render_pdf(load_result(d.result), tmp, language=language, identity=identity, centre=dict(settings.centre))
-    tmp.replace(d.pdf)
-    return sha
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pdf.with_name(pdf.name + ".tmp.pdf")
+    language = sample.language or centre["language"]
+    render_pdf(load_result(result_json), tmp, language=language, identity=identity, centre=dict(centre))
+    tmp.replace(pdf)

@@ -268,7 +268,8 @@ def finalize_missing(snakemake_log):
     from datetime import date
 
     from oncopanel.assemble import failed_result, failed_rules
-    from oncopanel.report import load_identity_manifest, render_pdf, write_result
+    from oncopanel.deliver import render_report
+    from oncopanel.report import load_identity_manifest, write_result
 
     logs = [snakemake_log] if isinstance(snakemake_log, str) else list(snakemake_log or [])
     failed = {}
@@ -284,7 +285,5 @@ def finalize_missing(snakemake_log):
         result = failed_result(get_sample(sid), reasons, reported_date=config["report"]["date"] or date.today().isoformat())
         result_path.parent.mkdir(parents=True, exist_ok=True)
         write_result(result, result_path)
-        pdf = Path(f"{R}/reports/{sid}.pdf")
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        language = get_sample(sid).language or config["centre"]["language"]
-        render_pdf(result, pdf, language=language, identity=identities.get(sid), centre=config["centre"])
+        pdf = Path(delivery_paths(R, sid)["pdf"])
+        render_report(get_sample(sid), result_path, pdf, config["centre"], identities.get(sid))
