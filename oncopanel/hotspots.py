@@ -985,6 +985,11 @@ def _rows(results: Mapping[str, Sequence[HotspotResult]] | Sequence[HotspotResul
     return [{"sample_id": s, **asdict(r)} for s, rs in by_sample.items() for r in rs]
 
 
+def _tsv_cell(value: object) -> str:
+    # the text pandas' to_csv gave before (shortest round-trip float text, empty for missing): tables stay comparable
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
 def write_hotspot_table(
     results: Mapping[str, Sequence[HotspotResult]] | Sequence[HotspotResult],
     tsv_path: Path | str,
@@ -992,17 +997,31 @@ def write_hotspot_table(
     *,
     sample_id: str = "",
 ) -> None:
-    """One row per sample and hotspot; results: one sample's list (named by sample_id) or {sample: list}."""
-    import pandas as pd
+    """One row per sample and hotspot; results: one sample's list (named by sample_id) or {sample: list}.
 
-    df = pd.DataFrame(_rows(results, sample_id), columns=RESULT_COLUMNS)
-    df = df.astype(
-        {"sample_id": str, "depth": "int64", "alt_count": "int64", **dict.fromkeys(_FLOAT_COLUMNS, "float64")}
-    )
+    Written with the csv module, and the Parquet copy read back from that TSV by pyarrow's CSV reader with every
+    column typed: this runs once per sample, and pandas (or pyarrow's array builders, which load pandas) cost more
+    CPU to import than the hotspot genotyping itself."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    rows = _rows(results, sample_id)
     Path(tsv_path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(tsv_path, sep="\t", index=False, na_rep="")  # shortest exact float text: round-trips
+    with open(tsv_path, "w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(RESULT_COLUMNS)
+        writer.writerows([_tsv_cell(row[c]) for c in RESULT_COLUMNS] for row in rows)
     if parquet_path is not None:
-        df.to_parquet(parquet_path, index=False)
+        types = {"depth": pa.int64(), "alt_count": pa.int64(), **dict.fromkeys(_FLOAT_COLUMNS, pa.float64())}
+        table = pa_csv.read_csv(
+            tsv_path,
+            parse_options=pa_csv.ParseOptions(delimiter="\t", newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types={c: types.get(c, pa.string()) for c in RESULT_COLUMNS}),
+        )
+        pq.write_table(table, parquet_path)
 
 
 def read_hotspot_table(path: Path | str) -> dict[str, list[HotspotResult]]:
