@@ -52,16 +52,22 @@ def delivery_paths(results: str, sample_id: str) -> dict[str, str]:
     }
 
 
+def stage_paths(results: str, sample_id: str) -> dict[str, str]:
+    """The stage files one sample's result reads (the batch rule's inputs: VCF and hotspot table only for a sample
+    whose input check passed)."""
+    return {
+        "qc": f"{results}/qc/{sample_id}.qc.json",
+        "input_check": f"{results}/inputs/{sample_id}.inputs.json",
+        "vcf": f"{results}/calls/{sample_id}.vcf.gz",
+        "hotspots": f"{results}/hotspots/{sample_id}.hotspots.tsv",
+    }
+
+
 def plan_delivery(results: str, sample: Sample, batch_identity: str) -> Delivery:
-    """The stage files one sample's result reads (VCF and hotspot table are read only if its input check passed)."""
+    """One sample's stage files in and deliverables out."""
     sid = sample.sample_id
-    files = SampleFiles(
-        qc=Path(f"{results}/qc/{sid}.qc.json"),
-        input_check=Path(f"{results}/inputs/{sid}.inputs.json"),
-        vcf=Path(f"{results}/calls/{sid}.vcf.gz"),
-        hotspots=Path(f"{results}/hotspots/{sid}.hotspots.tsv"),
-        batch_identity=Path(batch_identity),
-    )
+    stage = {k: Path(v) for k, v in stage_paths(results, sid).items()}
+    files = SampleFiles(**stage, batch_identity=Path(batch_identity))
     return Delivery(sample, files, **{k: Path(v) for k, v in delivery_paths(results, sid).items()})
 
 
@@ -139,3 +145,30 @@ def render_report(sample: Sample, result_json: Path, pdf: Path, centre: Mapping,
     language = sample.language or centre["language"]
     render_pdf(load_result(result_json), tmp, language=language, identity=identity, centre=dict(centre))
     tmp.replace(pdf)
+
+
+def deliver_missing(
+    results: str, samples: Sequence[Sample], failed_steps: Mapping[str, list[str]], settings: Settings, log_dir: str
+) -> list[str]:
+    """After a run with failures: every sample still without a result gets a failed result and PDF naming the step
+    that stopped it (failed_steps: {sample: [rules]}, from the Snakemake log), so no sample ends in silence. A
+    rerun retries the failed steps (their outputs are missing). Returns the pseudonyms given a failed result."""
+    from oncopanel.report import load_identity_manifest, write_result
+
+    # the run's provenance if its job got that far (else the result block records the pipeline version alone)
+    provenance = json.loads(settings.provenance.read_text()) if settings.provenance.exists() else {}
+    identities = load_identity_manifest(settings.identity_manifest) if settings.identity_manifest else {}
+    reported_date = settings.reported_date or date.today().isoformat()
+    failed = []
+    for sample in samples:
+        sid = sample.sample_id
+        paths = {k: Path(v) for k, v in delivery_paths(results, sid).items()}
+        if paths["result"].exists():
+            continue
+        steps = ", ".join(failed_steps.get(sid, [])) or "an upstream step"
+        reasons = [f"sample {sid}: the analysis stopped at {steps}; see {log_dir}/ for the step's log"]
+        paths["result"].parent.mkdir(parents=True, exist_ok=True)
+        write_result(failed_result(sample, reasons, provenance, reported_date), paths["result"])
+        render_report(sample, paths["result"], paths["pdf"], settings.centre, identities.get(sid))
+        failed.append(sid)
+    return failed

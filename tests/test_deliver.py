@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oncopanel.deliver import Settings, deliver_batch, delivery_paths, plan_delivery
+from oncopanel.deliver import Settings, deliver_batch, deliver_missing, delivery_paths, plan_delivery, stage_paths
 from oncopanel.samplesheet import Lane, Sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,31 @@ def test_batch_input_check_isolates_an_unexpected_error(tmp_path, monkeypatch):
     ]
 
 
+def test_samples_a_failed_run_left_without_a_result_get_a_failed_report_naming_the_step(tmp_path):
+    results = tmp_path / "results"
+    done = results / "result/S1.result.json"  # S1 was delivered before the run failed: left as it is
+    done.parent.mkdir(parents=True)
+    done.write_text('{"status": "reported"}')
+    settings = Settings(
+        formulary=ROOT / "config/formulary.tsv", provenance=results / "provenance.json", centre={"language": "en"},
+        reported_date="2026-11-25",
+    )  # fmt: skip
+    failed = deliver_missing(str(results), [_sample("S1"), _sample("S2"), _sample("S3")],
+                             {"S2": ["markdup"]}, settings, "results/logs")  # fmt: skip
+
+    assert failed == ["S2", "S3"] and done.read_text() == '{"status": "reported"}'
+    s2 = json.loads((results / "result/S2.result.json").read_text())
+    assert s2["status"] == "failed" and s2["failure"]["reasons"] == [
+        "sample S2: the analysis stopped at markdup; see results/logs/ for the step's log"
+    ]
+    assert s2["provenance"]["pipeline_version"]  # provenance.json was never written: the version at least
+    s3 = json.loads((results / "result/S3.result.json").read_text())
+    assert "stopped at an upstream step" in s3["failure"]["reasons"][0]
+    text = _pdf_text(results / "reports/S2.pdf")
+    assert "TEST FAILED" in text and "stopped at markdup" in text
+
+
 @pytest.mark.parametrize("sid", ["S1"])
 def test_delivery_paths_are_by_pseudonym(sid):
-    assert all(sid in p and "P-" not in p for p in delivery_paths("results", sid).values())
+    paths = [*delivery_paths("results", sid).values(), *stage_paths("results", sid).values()]
+    assert all(sid in p and "P-" not in p for p in paths)

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from oncopanel.deliver import delivery_paths
+from oncopanel.deliver import delivery_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 
@@ -173,12 +173,14 @@ def batch_result_inputs(batch):
     reads, the batch identity check, provenance, knowledge base and (if configured) the identity manifest."""
 
     def inputs(wc):
-        ok = [s for s in batch_samples(batch) if inputs_ok(s)]
+        samples = batch_samples(batch)
+        stage = {s: stage_paths(R, s) for s in samples}
+        ok = [s for s in samples if inputs_ok(s)]
         files = {
-            "qc": [f"{R}/qc/{s}.qc.json" for s in batch_samples(batch)],
-            "check": [f"{R}/inputs/{s}.inputs.json" for s in batch_samples(batch)],
-            "vcf": [f"{R}/calls/{s}.vcf.gz" for s in ok],
-            "hotspots": [f"{R}/hotspots/{s}.hotspots.tsv" for s in ok],
+            "qc": [stage[s]["qc"] for s in samples],
+            "check": [stage[s]["input_check"] for s in samples],
+            "vcf": [stage[s]["vcf"] for s in ok],
+            "hotspots": [stage[s]["hotspots"] for s in ok],
             "batch_identity": f"{R}/identity/{batch}.batch_identity.json",
             "provenance": f"{R}/provenance.json",
             "kb": KB_FILES,
@@ -263,30 +265,22 @@ def audit_event(event):
 
 
 def finalize_missing(snakemake_log):
-    """After a run with failures: every sample still without a result gets a failed result and report naming the
-    step that stopped it, so no sample ends in silence. A rerun retries the failed steps (their outputs are missing)."""
-    from datetime import date
-
-    from oncopanel.assemble import failed_result, failed_rules
-    from oncopanel.deliver import render_report
-    from oncopanel.report import load_identity_manifest, write_result
+    """onerror: a failed result and report for every sample the run left without one (oncopanel.deliver)."""
+    from oncopanel.assemble import failed_rules
+    from oncopanel.deliver import Settings, deliver_missing
 
     logs = [snakemake_log] if isinstance(snakemake_log, str) else list(snakemake_log or [])
     failed = {}
     for path in (p for p in logs if p and os.path.exists(p)):
         failed.update(failed_rules(Path(path).read_text()))
-    identities = load_identity_manifest(config["identity"]) if config["identity"] else {}
-    for sid in SAMPLES:
-        result_path = Path(f"{R}/result/{sid}.result.json")
-        if result_path.exists():
-            continue
-        steps = ", ".join(failed.get(sid, [])) or "an upstream step"
-        reasons = [f"sample {sid}: the analysis stopped at {steps}; see {LOGS}/ for the step's log"]
-        result = failed_result(get_sample(sid), reasons, reported_date=config["report"]["date"] or date.today().isoformat())
-        result_path.parent.mkdir(parents=True, exist_ok=True)
-        write_result(result, result_path)
-        pdf = Path(delivery_paths(R, sid)["pdf"])
-        render_report(get_sample(sid), result_path, pdf, config["centre"], identities.get(sid))
+    settings = Settings(
+        formulary=Path(config["formulary"]),
+        provenance=Path(f"{R}/provenance.json"),
+        centre=config["centre"],
+        identity_manifest=Path(config["identity"]) if config["identity"] else None,
+        reported_date=config["report"]["date"] or "",
+    )
+    deliver_missing(R, [get_sample(s) for s in SAMPLES], failed, settings, LOGS)
 
 
 def lift_local_rate_limit(wf) -> None:
