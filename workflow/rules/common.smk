@@ -7,6 +7,7 @@ from pathlib import Path
 from oncopanel.deliver import delivery_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
+from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
 
 shell.prefix("set -euo pipefail; ")
@@ -281,17 +282,3 @@ def finalize_missing(snakemake_log):
         reported_date=config["report"]["date"] or "",
     )
     deliver_missing(R, [get_sample(s) for s in SAMPLES], failed, settings, LOGS)
-
-
-def lift_local_rate_limit(wf) -> None:
-    """Local runs only: switch off Snakemake's job submission rate limiter (--max-jobs-per-timespan).
-
-    It exists to spare a cluster's scheduler, yet in Snakemake 9.27 every scheduling round re-arms a 1-s timer and
-    every finished job starts one more such chain (reported upstream: snakemake/snakemake PR 3744), so a local run
-    spends ever more rounds re-selecting among its ready jobs: a fifth of all CPU at 250 samples on 2 cores
-    (BENCHMARKS.md, "Scale"). The CLI cannot switch it off, so it is dropped here once the scheduler exists.
-    Cluster runs (the slurm profile) keep it."""
-    scheduler = getattr(wf, "scheduler", None)
-    if wf.local_exec and getattr(scheduler, "job_rate_limiter", None) is not None:
-        scheduler.job_rate_limiter = None
-        scheduler.resources["_job_count"] = sys.maxsize  # what an unlimited scheduler starts with
