@@ -186,19 +186,34 @@ def write_outputs(assembled: Assembled, sample_id: str, result_json: Path, table
 
 
 def failed_rules(snakemake_log: str) -> dict[str, list[str]]:
-    """{sample: [rules that failed for it]} from a Snakemake log ("Error in rule X:" ... "wildcards: sample=S")."""
+    """{sample: [rules that failed for it]} from a Snakemake log.
+
+    Snakemake 9's "Error in rule X:" block names the job id but not its wildcards; those are in the block that
+    started the job ("jobid: N" ... "wildcards: sample=S"), so the sample is looked up by job id (a wildcards
+    line inside the error block, as older versions wrote, is read too)."""
     failed: dict[str, list[str]] = {}
-    rule = None
-    for line in snakemake_log.splitlines():
-        line = line.strip()
+    sample_of_job: dict[str, str] = {}
+    rule = jobid = None  # rule: the failed rule whose sample is still to be found
+
+    def record(sample: str) -> None:
+        nonlocal rule
+        failed.setdefault(sample, []).append(rule)
+        rule = None
+
+    for line in (raw.strip() for raw in snakemake_log.splitlines()):
         if line.startswith("Error in rule "):
-            rule = line.removeprefix("Error in rule ").rstrip(":")
-        elif rule and line.startswith("wildcards:"):
-            for item in line.removeprefix("wildcards:").split(","):
-                key, _, value = item.strip().partition("=")
-                if key == "sample":
-                    failed.setdefault(value, []).append(rule)
-            rule = None
+            rule, jobid = line.removeprefix("Error in rule ").rstrip(":"), None
+        elif line.startswith("jobid:"):
+            jobid = line.removeprefix("jobid:").strip()
+            if rule and jobid in sample_of_job:
+                record(sample_of_job[jobid])
+        elif line.startswith("wildcards:"):
+            values = dict(item.strip().partition("=")[::2] for item in line.removeprefix("wildcards:").split(","))
+            if "sample" in values:
+                if jobid:
+                    sample_of_job[jobid] = values["sample"]
+                if rule:
+                    record(values["sample"])
     return failed
 
 

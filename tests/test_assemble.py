@@ -43,6 +43,16 @@ def test_a_sample_whose_analysis_crashed_gets_a_failed_result(tmp_path):
         "    wildcards: sample=S7\n    log: results/logs/calling/S7.log\n"
     )
     assert failed_rules(log) == {"S7": ["calling_freebayes"]}
+    # Snakemake 9.27 as written: the error block has the job id only; the sample is in the block that started it
+    log_9 = (
+        "localrule fastp:\n    jobid: 5\n    wildcards: sample=S6, lane=L001\n"
+        "localrule calling_freebayes:\n    log: results/logs/calling/freebayes/S7.log\n    jobid: 17\n"
+        "    benchmark: results/benchmarks/calling/freebayes/S7.tsv\n    wildcards: sample=S7\n"
+        "    resources: tmpdir=/tmp, runtime=60, mem_mb=2000\n"
+        "[Wed Nov 25 16:43:07 2026]\nError in rule calling_freebayes:\n    message: None\n    jobid: 17\n"
+        "    input: results/bam/S7.bam\n"
+    )
+    assert failed_rules(log_9) == {"S7": ["calling_freebayes"]}
     sample = Sample("S7", "P7", "B1", "Anxian County", "tumour_ffpe", 40.0, "LUAD", ("EGFR_KRAS",),
                     lanes=[Lane("L001", "a.fq.gz", "b.fq.gz")])  # fmt: skip
     result = failed_result(sample, ["sample S7: the analysis stopped at calling_freebayes"])
