@@ -8,12 +8,17 @@ CORES ?= 2
 DEMO_OUT ?= results/demo
 PYTEST_LONG_TIMEOUT ?= 3600
 
-.PHONY: setup demo demo-data test test-long test-cluster lint bench clean
+.PHONY: setup reference demo demo-data test test-long test-cluster lint bench clean
+MASKED_REF := resources/reference/grch38_panel_masked.fa.gz
 
 setup:
 	@bash scripts/setup.sh
 
-demo-data: setup
+## The embedded panel-masked GRCh38 (seconds; the demo builder simulates reads from it). Skipped when present.
+reference: setup
+	@test -e $(MASKED_REF).fai || $(BIN)/oncopanel reference prepare --masked --out $(MASKED_REF)
+
+demo-data: reference
 	$(BIN)/python scripts/make_demo.py --out demo/generated
 
 ## Run the whole workflow on the bundled demo batch; ends with per-sample reports under $(DEMO_OUT).

@@ -13,9 +13,11 @@ from pathlib import Path
 from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
+from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
+from oncopanel.provenance import sha256_file
 from oncopanel.report.result import build_result, write_result
 from oncopanel.samplesheet import Sample
 
@@ -32,6 +34,12 @@ class SampleFiles:
     vcf: Path | None = None
     hotspots: Path | None = None
     batch_identity: Path | None = None
+    pon: Path | None = None  # the batch's panel of normals, when one filtered this sample's calls
+
+    def batch_inputs(self) -> dict[str, str]:
+        """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
+        named = {"batch_identity": self.batch_identity, "panel_of_normals": self.pon}
+        return {name: sha256_file(path) for name, path in named.items() if path is not None and path.exists()}
 
 
 def hold_reasons(batch_identity: dict, sample_id: str) -> list[str]:
@@ -103,17 +111,18 @@ def assemble(
     check = json.loads(files.input_check.read_text())
     # a file that could not be read has no checksum to record (the failure reason names it)
     inputs = {Path(f["path"]).name: f["sha256"] for f in check.get("files", []) if f.get("sha256")}
-    provenance = {**provenance, "inputs": inputs}
+    provenance = {**provenance, "inputs": inputs, "batch_inputs": files.batch_inputs()}
     block = sample_block(sample, consent)
     assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
     held = hold_reasons(json.loads(files.batch_identity.read_text()), sample.sample_id) if files.batch_identity else []
     if held and check["status"] == "ok" and qc.get("status") == "pass":
-        failure = {"stage": "held", "reasons": held}
+        failure = {"stage": "held", "kind": FailureKind.HELD, "reasons": held}
         return Assembled(
             build_result(block, qc, provenance=provenance, assay=assay, failure=failure, reported_date=reported_date)
         )
     if check["status"] != "ok" or files.vcf is None:
-        failure = {"stage": "input", "reasons": check.get("problems", [])}
+        kind = kind_of_input_problems(check.get("problem_codes") or [])
+        failure = {"stage": "input", "kind": kind, "reasons": check.get("problems") or ["no usable reads"]}
         return Assembled(
             build_result(block, qc, provenance=provenance, assay=assay, failure=failure, reported_date=reported_date)
         )
@@ -218,8 +227,9 @@ def failed_rules(snakemake_log: str) -> dict[str, list[str]]:
 
 
 def failed_result(sample: Sample, reasons: list[str], provenance: dict | None = None, reported_date: str = "") -> dict:
-    """The result of a sample whose analysis stopped: a failed test that says where, never silence."""
+    """The result of a sample whose analysis stopped (a tool, the software, the disk): the analysis is incomplete
+    and the lab re-runs it; no new specimen. ``reasons`` are what the clinician may read (no exception text)."""
     qc = {"status": "fail", "failure_stage": "pipeline", "reasons": reasons, "metrics": {}, "gates": [], "genes": {}}
-    failure = {"stage": "pipeline", "reasons": reasons}
+    failure = {"stage": "pipeline", "kind": FailureKind.ANALYSIS_INCOMPLETE, "reasons": reasons}
     return build_result(sample_block(sample, sample.germline_consent), qc, provenance=provenance or {},
                         failure=failure, reported_date=reported_date)  # fmt: skip

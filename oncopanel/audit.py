@@ -71,3 +71,11 @@ def verify(log: Path) -> AuditVerdict:
             )
         previous = _line_hash(line)
     return AuditVerdict(True, len(lines))
+
+
+def append_release(log: Path, details: dict) -> tuple[str, int]:
+    """Append a result's release entry; returns the chain's head after it and the entry's 0-based position."""
+    entry = append_entry(log, "result_released", details)
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False)
+    lines = log.read_text().splitlines()
+    return _line_hash(line), len(lines) - 1

@@ -1,4 +1,4 @@
-"""Snakemake adapter (rules results_{batch}): every sample's result files and clinician PDF, one process per batch."""
+"""Snakemake adapter (rules results_{batch}): every patient sample's draft and its release, one process per batch."""
 
 from pathlib import Path
 
@@ -9,11 +9,13 @@ settings = Settings(
     formulary=Path(smk.params.formulary),
     provenance=Path(smk.input.provenance),
     centre=dict(smk.params.centre),
+    results=Path(smk.params.results),
     identity_manifest=Path(smk.input.identity) if hasattr(smk.input, "identity") else None,
     report_benign=smk.params.report_benign,
     reported_date=smk.params.report_date,
 )
-deliveries = [plan_delivery(smk.params.results, s, smk.input.batch_identity) for s in smk.params.samples]
+pon = smk.params.pon if Path(smk.params.pon).exists() else None  # built only for batches with enough normals
+deliveries = [plan_delivery(smk.params.results, s, smk.input.batch_identity, pon) for s in smk.params.samples]
 lines = deliver_batch(deliveries, settings)
 # The log names samples by pseudonym only.
 Path(smk.log[0]).write_text("\n".join(lines) + "\n")

@@ -30,8 +30,12 @@ def test_held_result_renders_as_held_not_negative(tmp_path):
     assert result["status"] == "failed" and result["somatic"] == [] and result["therapies"] == []
     pdf = render_pdf(result, tmp_path / "held.pdf", language="en")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    assert "RESULT HELD" in text and "BRAF V600E not detected" in " ".join(text.split())
-    assert "please send a new specimen" not in text and "p.(Leu858Arg)" not in text
+    assert result["failure"]["kind"] == "held" and result["failure"]["reasons"] == reasons  # the lab's detail
+    text = " ".join(text.split())
+    assert "RESULT HELD" in text and "No new specimen is needed unless the laboratory asks for one" in text
+    # the clinician reads what happens next, not the run-control investigation
+    assert "BRAF V600E not detected" not in text
+    assert "TEST FAILED" not in text and "p.(Leu858Arg)" not in text
 
 
 def test_a_sample_whose_analysis_crashed_gets_a_failed_result(tmp_path):
@@ -55,8 +59,15 @@ def test_a_sample_whose_analysis_crashed_gets_a_failed_result(tmp_path):
     assert failed_rules(log_9) == {"S7": ["calling_freebayes"]}
     sample = Sample("S7", "P7", "B1", "Anxian County", "tumour_ffpe", 40.0, "LUAD", ("EGFR_KRAS",),
                     lanes=[Lane("L001", "a.fq.gz", "b.fq.gz")])  # fmt: skip
-    result = failed_result(sample, ["sample S7: the analysis stopped at calling_freebayes"])
+    result = failed_result(sample, ["the analysis did not complete"], reported_date="2026-11-27")
     assert result["status"] == "failed" and result["failure"]["stage"] == "pipeline"
+    assert result["failure"]["kind"] == "analysis_incomplete"
+    assert result["failure"]["next_report_date"] == "2026-12-01"  # two working days after a Friday
     pdf = render_pdf(result, tmp_path / "s7.pdf", language="en")
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
-    assert "TEST FAILED" in text and "calling_freebayes" in text
+    assert "ANALYSIS INCOMPLETE — the laboratory will re-run the analysis" in text
+    assert "No new specimen is needed." in text and "a new report is expected by 2026-12-01" in text
+    assert "new specimen is needed" not in text.replace("No new specimen is needed", "")
+    zh = render_pdf(result, tmp_path / "s7zh.pdf", language="zh")
+    text = " ".join(subprocess.run(["pdftotext", str(zh), "-"], capture_output=True, text=True).stdout.split())
+    assert "分析未完成——实验室将重新分析" in text and "无需重新送检" in text and "请重新送检" not in text

@@ -317,14 +317,18 @@ def test_every_page_has_page_x_of_y_and_the_report_id(rendered, lang):
 @pytest.mark.parametrize(
     "lang, banner, not_negative, reason",
     [
-        ("en", "TEST FAILED — please send a new specimen", "This is NOT a negative result", "Mean target depth = 46.2"),
-        ("zh", "检测失败——请重新送检", "本报告不是阴性结果", "靶区平均深度 = 46.2（合格标准 ≥ 100）"),
+        ("en", "TEST NOT COMPLETED — the laboratory will re-test the stored material",
+         "This is NOT a negative result", "Mean target depth = 46.2"),
+        ("zh", "检测未完成——实验室将使用保存的样本重新检测", "本报告不是阴性结果", "靶区平均深度 = 46.2（合格标准 ≥ 100）"),
     ],
-)
+)  # fmt: skip
 def test_failed_report_never_reads_as_negative(rendered, lang, banner, not_negative, reason):
+    """Low depth is re-tested from the stored DNA or library: the report says so and never asks for a specimen."""
     text = flat(pdf_text(rendered["failed", lang]))
     for needle in (banner, not_negative, reason, "OP-B2026-11-S0057"):
         assert flat(needle) in text
+    t = load_text(lang)
+    assert flat(t("failure.kinds.new_specimen.next_step")) not in text
     t = load_text(lang)
     for absent in ("sections.summary", "sections.negatives", "summary.no_actionable", "somatic.none", "germline.none"):
         assert flat(t(absent)) not in text, absent
@@ -558,15 +562,20 @@ def test_input_and_pipeline_failures_get_a_failed_report(tmp_path):
     }
     result = build(dict(d, qc=qc_input))
     validate_result(result)
-    assert result["failure"] == {"stage": "input", "reasons": ["S0057 lane L001: fastq_1 missing"], "gates_failed": []}
+    assert result["failure"] == {
+        "stage": "input", "kind": "analysis_incomplete", "reasons": ["S0057 lane L001: fastq_1 missing"],
+        "gates_failed": [], "next_report_date": result["failure"]["next_report_date"],
+    }  # fmt: skip
     zh = flat(pdf_text(render_pdf(result, tmp_path / "input.zh.pdf", "zh")))
-    for needle in ("检测失败——请重新送检", "失败环节：输入检查（测序数据缺失或无法读取）", "fastq_1missing"):
+    for needle in ("分析未完成——实验室将重新分析", "失败环节：输入检查（测序数据缺失或无法读取）", "无需重新送检"):
         assert flat(needle) in zh
+    assert "fastq_1missing" not in zh and flat("请重新送检（") not in zh  # a data fault: the lab's, not the specimen's
     luad = inputs("luad_inputs")
     crashed = build(luad, failure={"stage": "pipeline", "reasons": ["variant calling failed: see the run log"]})
     assert crashed["status"] == "failed" and crashed["hotspots"] == [] and crashed["therapies"] == []
     en = flat(pdf_text(render_pdf(crashed, tmp_path / "crash.en.pdf", "en")))
-    assert flat("Failed at: analysis") in en and flat("variant calling failed") in en
+    assert flat("Failed at: analysis") in en and flat("ANALYSIS INCOMPLETE") in en
+    assert flat("variant calling failed") not in en  # technical detail stays in the lab's logs
     assert "c.2573T>G" not in en
 
 

@@ -665,13 +665,15 @@ def qc_section(k: Kit, result: Mapping) -> list:
 
 
 def failure_section(k: Kit, result: Mapping) -> list:
+    """No clinical result: the kind's banner and next step (reports/failure_kinds.yaml). The specimen's own failed
+    gates are listed for a new specimen or a re-test; technical detail (steps, errors) stays in the lab's logs."""
     t, f = k.t, result["failure"]
-    held = f["stage"] == "held"  # the batch's controls or the sample's identity failed: not the specimen's fault
+    kind = f.get("kind") or ("held" if f["stage"] == "held" else "new_specimen")  # results of schema 1.0 before kinds
     out = [
         Spacer(1, 4 * mm),
         k.boxed(
             [
-                k.p(t("held_banner" if held else "test_failed_banner"), k.banner, bold=True),
+                k.p(t(f"failure.kinds.{kind}.banner"), k.banner, bold=True),
                 Spacer(1, 2 * mm),
                 k.p(t("failure.not_negative"), bold=True),
             ],
@@ -681,11 +683,12 @@ def failure_section(k: Kit, result: Mapping) -> list:
     ]
     out += k.section_head("failure")
     out.append(k.p(t("failure.stage", stage=t.get(f"failure.stages.{f['stage']}", f["stage"]))))
-    gate_lines = [gate_text(g, t) for g in f["gates_failed"]]
-    reasons = gate_lines or f["reasons"]
-    out += [k.p(f"• {r}") for r in reasons]
+    if kind in ("new_specimen", "retest"):
+        reasons = [gate_text(g, t) for g in f["gates_failed"]] or f["reasons"]
+        out += [k.p(f"• {r}") for r in reasons]
     out.append(Spacer(1, 2 * mm))
-    out.append(k.p(t("failure.held_advice" if held else "failure.new_specimen"), bold=True))
+    date = f.get("next_report_date") or t("failure.no_date")
+    out.append(k.p(t(f"failure.kinds.{kind}.next_step", date=date), bold=True))
     return out
 
 

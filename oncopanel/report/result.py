@@ -48,6 +48,7 @@ from typing import Any
 
 from oncopanel import __version__
 from oncopanel.errors import InputError
+from oncopanel.failures import FailureKind, kind_of_gates, kind_of_input_problems, next_report_date
 from oncopanel.paths import SCHEMAS
 
 SCHEMA_VERSION = "1.0"
@@ -58,6 +59,9 @@ ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
 REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
 GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
+# Provenance carried when known: the batch-level files the result used (frozen for it), and, once released, its
+# version and its anchor in the batch's audit chain (oncopanel.release).
+OPTIONAL_PROVENANCE = ("batch_inputs", "report_version", "audit_head_sha256", "audit_entry_index")
 # Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
 INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
 # A specific protein change (links to that change only), as opposed to a class such as "Exon 19 Deletion".
@@ -281,6 +285,7 @@ def provenance_block(provenance: Mapping | None) -> dict:
         "annotation": {"version": "", **p.get("annotation", {})},
         "tools": dict(sorted(p.get("tools", {}).items())),
         "inputs": dict(sorted(p.get("inputs", {}).items())),
+        **{k: _plain(p[k]) for k in OPTIONAL_PROVENANCE if k in p},
     }
 
 
@@ -326,10 +331,15 @@ def build_result(
     }
     if failed:
         f = dict(failure or {})
+        gates_failed = [g for g in q["gates"] if not g.get("pass")]
+        stage = f.get("stage") or q["failure_stage"] or "qc"
+        kind = FailureKind(f.get("kind") or ("held" if stage == "held" else failure_kind_of_qc(qc, gates_failed)))
         result["failure"] = {
-            "stage": f.get("stage") or q["failure_stage"] or "qc",
+            "stage": stage,
+            "kind": kind.value,
             "reasons": list(f.get("reasons") or q["reasons"]),
-            "gates_failed": [g for g in q["gates"] if not g.get("pass")],
+            "gates_failed": gates_failed,
+            "next_report_date": next_report_date(kind, reported_date),
         }
         return result
     germline_items = list(germline)
@@ -344,6 +354,18 @@ def build_result(
     result["hotspots"] = hotspot_block(hotspots)
     result["therapies"] = therapy_block(therapies, findings, withheld)
     return result
+
+
+def failure_kind_of_qc(qc: Mapping, gates_failed: list[dict]) -> FailureKind:
+    """The kind of a sample that failed before any finding: its input problems, else its failed gates, else its
+    QC codes (e.g. no reads left after trimming); an analysis that stopped for any other reason is incomplete."""
+    if qc.get("problem_codes"):
+        return kind_of_input_problems(qc["problem_codes"])
+    if gates_failed:
+        return kind_of_gates(g["metric"] for g in gates_failed)
+    if qc.get("codes"):
+        return kind_of_gates(qc["codes"])
+    return FailureKind.ANALYSIS_INCOMPLETE
 
 
 def canonical_json(result: Mapping) -> bytes:

@@ -89,3 +89,40 @@ def write_batch_identity(path: Path | str, summary: dict) -> Path:
     tmp.write_text(json.dumps(summary, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def batch_identity_from_files(results: str | Path, samples: Sequence, criteria: Path | str, out: Path | str) -> dict:
+    """The batch identity from whatever per-sample files a run left (after a failure stopped the batch step).
+
+    Samples without an identity file are simply not compared; a run control whose analysis did not finish has no
+    verdict (None), which holds the batch: controls that could not be judged never pass.
+    """
+    from oncopanel.sample_identity.controls import load_run_result
+    from oncopanel.sample_identity.criteria import load_criteria
+
+    r = Path(results)
+    identity_jsons = {
+        s.sample_id: r / "identity" / f"{s.sample_id}.identity.json"
+        for s in samples
+        if (r / "identity" / f"{s.sample_id}.identity.json").exists()
+    }
+    run_results = {}
+    for s in (s for s in samples if s.control):
+        sid = s.sample_id
+        check = r / "inputs" / f"{sid}.inputs.json"
+        files = [r / "qc" / f"{sid}.qc.json", r / "hotspots" / f"{sid}.hotspots.tsv", r / "calls" / f"{sid}.vcf.gz"]
+        if check.exists() and json.loads(check.read_text()).get("status") != "ok":
+            run_results[sid] = load_run_result(sid, reads=0)  # no usable reads: an empty NTC is exactly that
+        elif all(f.exists() for f in files):
+            run_results[sid] = load_run_result(sid, qc_json=files[0], hotspots_tsv=files[1], calls_vcf=files[2])
+        else:
+            run_results[sid] = None
+    demux = r / "demux" / samples[0].batch / "demux_report.json" if samples else None
+    summary = batch_identity(
+        samples, identity_jsons, run_results,
+        demux_report=json.loads(demux.read_text()) if demux and demux.exists() else None,
+        criteria=load_criteria(criteria),
+    )  # fmt: skip
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_batch_identity(out, summary)
+    return summary

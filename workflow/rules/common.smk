@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from oncopanel.deliver import delivery_paths, stage_paths
+from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
@@ -22,6 +22,7 @@ except ValidationError as exc:
     )
 
 SAMPLES = sorted(SAMPLE_TABLE)
+PATIENTS = [s for s in SAMPLES if not SAMPLE_TABLE[s].control]
 R = config["results"].rstrip("/")
 
 
@@ -137,9 +138,11 @@ def get_lane(sample_id, lane_id):
 
 
 def all_outputs():
+    """QC of every sample, the draft result of every patient sample (its release, with the PDF, happens in the
+    same job), MultiQC and the batch summary."""
     return (
         [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
-        + [f"{R}/reports/{s}.pdf" for s in SAMPLES]
+        + [draft_paths(R, s)["result"] for s in PATIENTS]
         + [f"{R}/multiqc/multiqc_report.html", f"{R}/batch/summary.html"]
     )
 
@@ -149,6 +152,11 @@ KB_FILES = ["annotation/knowledge/kb.tsv", "annotation/knowledge/kb_meta.json"]
 
 def batch_samples(batch):
     return [s for s in SAMPLES if get_sample(s).batch == batch]
+
+
+def batch_patients(batch):
+    """The batch's patient samples: run controls get verdicts, never a patient result."""
+    return [s for s in batch_samples(batch) if not get_sample(s).control]
 
 
 def batch_identity_inputs(wc):
@@ -174,7 +182,7 @@ def batch_result_inputs(batch):
     reads, the batch identity check, provenance, knowledge base and (if configured) the identity manifest."""
 
     def inputs(wc):
-        samples = batch_samples(batch)
+        samples = batch_patients(batch)
         stage = {s: stage_paths(R, s) for s in samples}
         ok = [s for s in samples if inputs_ok(s)]
         files = {
@@ -265,20 +273,32 @@ def audit_event(event):
     append_entry(AUDIT_LOG, event, details)
 
 
-def finalize_missing(snakemake_log):
-    """onerror: a failed result and report for every sample the run left without one (oncopanel.deliver)."""
+def finalize_run(snakemake_log=None):
+    """onsuccess/onerror: after a failure, every patient sample left without a draft gets one and is offered for
+    release (oncopanel.deliver.finalize_failed_run); then batch/status.json and a console line per sample that
+    needs the lab's attention (oncopanel.release.write_batch_status)."""
     from oncopanel.assemble import failed_rules
-    from oncopanel.deliver import Settings, deliver_missing
+    from oncopanel.deliver import Settings, finalize_failed_run
+    from oncopanel.release import write_batch_status
 
-    logs = [snakemake_log] if isinstance(snakemake_log, str) else list(snakemake_log or [])
-    failed = {}
-    for path in (p for p in logs if p and os.path.exists(p)):
-        failed.update(failed_rules(Path(path).read_text()))
-    settings = Settings(
-        formulary=Path(config["formulary"]),
-        provenance=Path(f"{R}/provenance.json"),
-        centre=config["centre"],
-        identity_manifest=Path(config["identity"]) if config["identity"] else None,
-        reported_date=config["report"]["date"] or "",
-    )
-    deliver_missing(R, [get_sample(s) for s in SAMPLES], failed, settings, LOGS)
+    samples = [get_sample(s) for s in SAMPLES]
+    if snakemake_log is not None:
+        logs = [snakemake_log] if isinstance(snakemake_log, str) else list(snakemake_log or [])
+        failed = {}
+        for path in (p for p in logs if p and os.path.exists(p)):
+            failed.update(failed_rules(Path(path).read_text()))
+        settings = Settings(
+            formulary=Path(config["formulary"]),
+            provenance=Path(f"{R}/provenance.json"),
+            centre=config["centre"],
+            results=Path(R),
+            identity_manifest=Path(config["identity"]) if config["identity"] else None,
+            report_benign=config["report"]["report_benign"],
+            reported_date=config["report"]["date"] or "",
+        )
+        for line in finalize_failed_run(samples, failed, settings, criteria=Path(config["controls"]), log_dir=LOGS):
+            print(f"oncopanel: {line}", file=sys.stderr)
+    path, lines = write_batch_status(R, samples)
+    print(f"oncopanel: batch status in {path}", file=sys.stderr)
+    for line in lines:
+        print(f"oncopanel: {line}", file=sys.stderr)

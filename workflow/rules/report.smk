@@ -3,8 +3,8 @@
 
 rule batch_summary:
     input:
-        results=expand(f"{R}/result/{{sample}}.result.json", sample=SAMPLES),
-        therapies=expand(f"{R}/therapies/{{sample}}.therapies.json", sample=SAMPLES),
+        results=[draft_paths(R, s)["result"] for s in PATIENTS],
+        therapies=[draft_paths(R, s)["therapies"] for s in PATIENTS],
         lab=config["lab"],
     output:
         html=f"{R}/batch/summary.html",
@@ -13,7 +13,7 @@ rule batch_summary:
     params:
         language=config["centre"]["language"],
         benchmarks=BENCH,
-        samples=lambda wc: [get_sample(s) for s in SAMPLES],
+        samples=lambda wc: [get_sample(s) for s in PATIENTS],
     log:
         f"{LOGS}/batch_summary.log",
     benchmark:

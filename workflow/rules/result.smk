@@ -1,7 +1,8 @@
-# Results, one job per batch (after the batch's identity check): per sample HGVS annotation, germline
-# classification, AMP tiers, therapy matching, the result JSON and the clinician PDF (identity joined there, from
-# the protected manifest). A sample that failed its input check gets a failed result from its QC JSON alone; an
-# error in one sample gives it a failed result and report, never the batch (oncopanel.deliver).
+# Results, one job per batch (after the batch's identity check): per patient sample HGVS annotation, germline
+# classification, AMP tiers, therapy matching and the draft result (the job's outputs, under drafts/); then its
+# release (oncopanel.release): a new version with its clinician PDF (identity joined there, from the protected
+# manifest), or nothing when a delivered result already says the same. Delivered files are not Snakemake outputs,
+# so no re-run can delete them. An error in one sample gives it "analysis incomplete", never the batch.
 
 
 rule provenance:
@@ -34,10 +35,11 @@ for _batch in BATCHES:
         input:
             unpack(batch_result_inputs(_batch)),
         output:
-            [p for s in batch_samples(_batch) for p in delivery_paths(R, s).values()],
+            [p for s in batch_patients(_batch) for p in draft_paths(R, s).values()],
         params:
-            samples=[get_sample(s) for s in batch_samples(_batch)],
-            results=lambda wc, output: str(Path(output[0]).parents[1]),  # delivery_paths' root
+            samples=[get_sample(s) for s in batch_patients(_batch)],
+            results=R,
+            pon=f"{R}/calls/pon/{_batch}.pon.tsv",
             formulary=config["formulary"],
             centre=config["centre"],
             report_benign=config["report"]["report_benign"],
