@@ -12,7 +12,7 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 samples = smk.params.samples  # validated samples, pooled lanes resolved to their demultiplexed FASTQ
 checks = check_batch_inputs(samples, Path(smk.input.fai), realign=smk.params.realign, threads=smk.threads)
 with open(smk.log[0], "w") as log:
-    for sample, status_path in zip(samples, smk.output, strict=True):
+    for sample, status_path in zip(samples, smk.output.status, strict=True):
         check = checks[sample.sample_id]
         tmp = Path(status_path + ".tmp")
         tmp.write_text(json.dumps(check.as_dict(), indent=2) + "\n")
@@ -20,3 +20,5 @@ with open(smk.log[0], "w") as log:
         for problem in check.problems:
             print(f"INPUT FAILED: {problem}", file=log)
         print(f"{sample.sample_id}: {'ok' if check.ok else 'failed'}", file=log)
+# The batch's sample set this check covered (the checkpoint's first output; see rules/inputs.smk).
+Path(smk.output.checked).write_text(json.dumps({"samples": [s.sample_id for s in samples]}) + "\n")

@@ -34,16 +34,18 @@ LOCAL_RUN_ENV = {"SLURM_CONF": "/dev/null"}
 
 
 def run_workflow(
-    samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = (), config: dict | None = None
-) -> subprocess.CompletedProcess:
+    samples: Path, results: Path, *targets: str, extra: tuple[str, ...] = (), config: dict | None = None,
+    path_prefix: Path | None = None,
+) -> subprocess.CompletedProcess:  # fmt: skip
     """Run Snakemake from the repository root on a batch; returns the completed process (not checked).
 
     ``config``: more key=value overrides (one --config flag carries them all: a second would replace the first).
+    ``path_prefix``: a directory put first on PATH (a test's stand-in for a failing tool).
     """
     # test batches carry no run controls unless a test says otherwise
     config = {"controls": ROOT / "tests/data/controls_not_required.yaml", **(config or {})}
     overrides = [f"{k}={v}" for k, v in config.items()]
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+    env = dict(os.environ, PATH=f"{path_prefix or VENV_BIN}:{VENV_BIN}:{os.environ.get('PATH', '')}")
     if not any("profiles/slurm" in str(arg) for arg in extra):
         env.update(LOCAL_RUN_ENV)
     cmd = [

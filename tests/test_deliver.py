@@ -208,8 +208,9 @@ def test_samples_a_failed_run_left_without_a_draft_get_one_and_complete_samples_
     results = tmp_path / "results"
     _complete_stages(results, "S1")  # S1's stages all finished before the run failed
     settings = _settings(results)
-    lines = finalize_failed_run([_sample("S1"), _sample("S2")], {"S2": ["markdup"]}, settings,
-                                criteria=ROOT / "tests/data/controls_not_required.yaml", log_dir="results/logs")  # fmt: skip
+    criteria = ROOT / "tests/data/controls_not_required.yaml"
+    samples = [_sample("S1"), _sample("S2")]
+    lines = finalize_failed_run(samples, {"S2": ["markdup"]}, settings, criteria=criteria, log_dir="results/logs")
 
     assert lines[0] == "S1: released as v1 (complete)"
     assert lines[1] == "S2: released as v1 (the analysis stopped at markdup; see results/logs/)"
@@ -217,7 +218,8 @@ def test_samples_a_failed_run_left_without_a_draft_get_one_and_complete_samples_
     assert s1["status"] == "reported"  # the batch step never ran, but S1's own result is whole
     assert "batch_identity" in s1["provenance"]["batch_inputs"]  # computed from what the run left
     s2 = json.loads((results / "result/S2.result.json").read_text())
-    assert s2["failure"]["kind"] == "analysis_incomplete" and s2["failure"]["reasons"] == ["the analysis did not complete"]
+    assert s2["failure"]["kind"] == "analysis_incomplete"
+    assert s2["failure"]["reasons"] == ["the analysis did not complete"]
     assert s2["provenance"]["pipeline_version"]
     assert Release(results, "S2").index["versions"][0]["lab_detail"] == [
         "the analysis stopped at markdup; see results/logs/"

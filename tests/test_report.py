@@ -319,7 +319,8 @@ def test_every_page_has_page_x_of_y_and_the_report_id(rendered, lang):
     [
         ("en", "TEST NOT COMPLETED — the laboratory will re-test the stored material",
          "This is NOT a negative result", "Mean target depth = 46.2"),
-        ("zh", "检测未完成——实验室将使用保存的样本重新检测", "本报告不是阴性结果", "靶区平均深度 = 46.2（合格标准 ≥ 100）"),
+        ("zh", "检测未完成——实验室将使用保存的样本重新检测", "本报告不是阴性结果",
+         "靶区平均深度 = 46.2（合格标准 ≥ 100）"),
     ],
 )  # fmt: skip
 def test_failed_report_never_reads_as_negative(rendered, lang, banner, not_negative, reason):

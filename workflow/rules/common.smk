@@ -102,6 +102,14 @@ if len(set(_BATCH_RULE_SUFFIX.values())) < len(BATCHES):
     raise WorkflowError("batch ids that differ only in '-' and '_' cannot share a sample sheet: " + ", ".join(BATCHES))
 
 
+def batch_digest(batch):
+    """A short digest of a batch's sample records (ids, metadata, lanes and files) as the sheet gives them."""
+    import hashlib
+
+    records = "\n".join(repr(get_sample(s)) for s in batch_samples(batch))
+    return hashlib.sha256(records.encode()).hexdigest()[:12]
+
+
 def batch_rule(stage, batch):
     """Name of a per-batch rule, e.g. check_inputs_B1 or results_B1 (defined in a loop over the batches)."""
     return f"{stage}_{_BATCH_RULE_SUFFIX[batch]}"

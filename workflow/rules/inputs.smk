@@ -12,7 +12,10 @@ for _batch in BATCHES:
             files=[f for s in batch_samples(_batch) for f in existing_inputs(s)],
             fai=f"{REF}.fai",
         output:
-            [f"{R}/inputs/{s}.inputs.json" for s in batch_samples(_batch)],
+            # first: named after the batch's sample records, so adding, removing or correcting a sample re-runs
+            # the check (Snakemake resolves a checkpoint by its first output, which must then be missing)
+            checked=f"{R}/inputs/{_batch}.{batch_digest(_batch)}.checked.json",
+            status=[f"{R}/inputs/{s}.inputs.json" for s in batch_samples(_batch)],
         params:
             samples=[get_sample(s) for s in batch_samples(_batch)],
             realign=config["realign"],
