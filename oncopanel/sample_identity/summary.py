@@ -54,7 +54,9 @@ def batch_identity(
 
     `samples` are samplesheet.Sample records of one batch; `identity_jsons` maps sample_id to its per-sample file
     (absent for samples that produced no BAM). `held_samples` lists samples whose reports must not be released
-    (identity flags, or gating contamination above the limit); `batch_held` stops the whole batch.
+    (identity flags, or gating contamination above the limit; patients only); `batch_held` stops the whole batch.
+    `controls.run_controls` holds each run control's verdict with its criteria and observed values: the batch
+    summary's run-controls section reads it from here (controls get no result document).
     """
     c = criteria or load_criteria()
     snps = load_identity_snps(c.snps)
@@ -65,8 +67,11 @@ def batch_identity(
     identity = check_pairs(samples, genotypes, c.concordance, c.population)
     cross_talk = index_hopping_rate(demux_report, c.cross_talk) if demux_report else None
     controls = evaluate_controls(samples, run_results, c.controls, cross_talk)
-    contaminated = sorted(sid for sid, est in contamination.items()
-                          if est and est.get("gating") and est.get("acceptable") is False)  # fmt: skip
+    # A control is judged by its own criteria (run_controls), never held like a patient: a cell line's LOH or a
+    # water blank's few reads say nothing about contamination of a patient's specimen.
+    controls_ids = {s.sample_id for s in samples if s.control}
+    contaminated = sorted(sid for sid, est in contamination.items() if sid not in controls_ids
+                          and est and est.get("gating") and est.get("acceptable") is False)  # fmt: skip
     held = sorted(set(identity.samples_held) | set(contaminated))
     return {
         "batch": controls.batch,
