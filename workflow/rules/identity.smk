@@ -33,7 +33,7 @@ rule batch_identity:
     params:
         samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
         with_bam=lambda wc: [s for s in batch_samples(wc.batch) if inputs_ok(s)],
-        controls=lambda wc: [s for s in batch_samples(wc.batch) if get_sample(s).control],
+        controls=lambda wc: [s for s in batch_samples(wc.batch) if get_sample(s).is_control],
     log:
         f"{LOGS}/identity/{{batch}}.batch.log",
     benchmark:
