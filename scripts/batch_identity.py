@@ -1,8 +1,10 @@
 """Snakemake adapter: the batch's concordance, cross-talk and run-control verdicts (held or released)."""
 
+import contextlib
 import json
 from pathlib import Path
 
+from oncopanel.errors import InputError
 from oncopanel.sample_identity.controls import load_run_result
 from oncopanel.sample_identity.criteria import load_criteria
 from oncopanel.sample_identity.summary import batch_identity, write_batch_identity
@@ -21,6 +23,10 @@ for sid in smk.params.controls:
         )  # fmt: skip
     else:  # no usable reads at all: an empty no-template control is exactly that
         run_results[sid] = load_run_result(sid, reads=0)
+for path in getattr(inp, "patient_qc", []):  # patients' reads only: the NTC's ceiling is 1% of their median
+    sid = Path(path).name.removesuffix(".qc.json")
+    with contextlib.suppress(InputError):  # a QC document without a read count adds nothing to the median
+        run_results[sid] = load_run_result(sid, qc_json=path)
 demux = json.loads(Path(inp.demux).read_text()) if hasattr(inp, "demux") else None
 summary = batch_identity(
     smk.params.samples, identity_jsons, run_results, demux_report=demux, criteria=load_criteria(inp.criteria)
