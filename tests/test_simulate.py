@@ -266,7 +266,8 @@ def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):
 
     sheet = tmp_path / "samples.tsv"
     rows = make_demo.sheet_rows(
-        [*make_demo.SIMULATED, make_demo.NTC, *make_demo.REAL], make_demo.paths.ROOT / "demo" / "generated" / "fastq",
+        [*make_demo.SIMULATED, make_demo.NTC, *make_demo.REAL],
+        make_demo.paths.ROOT / "demo" / "generated" / "fastq",
         pooled=True,
     )
     make_demo.write_tsv(sheet, make_demo.SHEET_COLUMNS, rows)
