@@ -594,6 +594,14 @@ def test_batch_summary_names_a_missing_required_control(luad, tmp_path):
     assert re.search(r"<td>positive control</td><td>—</td><td><span class=\"fail\">MISSING</span>", html)
 
 
+def test_batch_summary_of_a_validation_run_without_controls(luad, tmp_path):
+    identity = {"batch": "B1", "batch_held": False, "reasons": [],
+                "controls": {"run_controls": [], "missing": [], "reasons": []}}  # fmt: skip
+    html = render_batch_summary([luad], tmp_path / "v.html", batch_identities=[identity]).read_text()
+    assert "No run control in this batch, and none required (controls.required is empty)." in html
+    assert "<th>Verdict</th>" not in html
+
+
 def test_identity_never_leaves_the_pdf(luad, failed, tmp_path):
     """Render a results tree as the workflow would; only the PDFs may carry identity, and no file name does."""
     ids = identities()

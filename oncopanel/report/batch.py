@@ -104,6 +104,9 @@ def run_controls_section(
         out.append(f'<p><strong class="{"held" if doc.get("batch_held") else "pass"}">{escape(state)}</strong></p>')
         if doc.get("batch_held"):
             out.append("<ul>" + "".join(f"<li>{escape(r)}</li>" for r in doc.get("reasons", [])) + "</ul>")
+        if not ctl.get("run_controls") and not ctl.get("missing"):
+            out.append(f"<p>{escape(t('batch.no_controls'))}</p>")  # controls.required is empty: a validation run
+            continue
         out.append("<table><tr>" + "".join(f"<th>{escape(t(f'batch.{h}'))}</th>" for h in header) + "</tr>")
         for v in ctl.get("run_controls", []):
             qc = control_qc.get(v["sample_id"]) or {}
