@@ -61,7 +61,7 @@ def stage_paths(results: str, sample_id: str, batch: str = "") -> dict[str, str]
 
 def patient_samples(samples: Sequence[Sample]) -> list[Sample]:
     """Samples that get a patient result: run controls never do."""
-    return [s for s in samples if not s.control]
+    return [s for s in samples if s.is_patient]
 
 
 def plan_delivery(results: str, sample: Sample, batch_identity: str, pon: str | None = None) -> Delivery:

@@ -258,7 +258,7 @@ def batch_status(results: str | Path, samples: Sequence) -> dict:
     r = Path(results)
     rows = []
     for s in samples:
-        if s.control:
+        if s.is_control:
             verdicts = _control_verdicts(r, s.batch)
             rows.append(control_status(s.sample_id, s.batch, s.control, verdicts))
         else:

@@ -17,19 +17,23 @@ import jsonschema
 import yaml
 
 from oncopanel import paths
-from oncopanel.errors import ValidationError
+from oncopanel.errors import InputError, ValidationError
 from oncopanel.panels import load_panels
 
 SAMPLE_COLUMNS = (
     "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "language", "germline_consent",
+    "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "reference_material", "language",
+    "germline_consent",
 )  # fmt: skip
 # Columns that describe the sample, not the lane: they must agree across a sample's lanes.
 SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "received_date", "control", "language", "germline_consent",
+    "received_date", "control", "reference_material", "language", "germline_consent",
 )  # fmt: skip
 GERMLINE_ONLY_SPECIMENS = ("blood_germline", "saliva")
+# What only a patient's sample has: a run control (water, a cell line, a reference DNA) leaves them empty.
+PATIENT_FIELDS = ("patient", "site", "specimen_type", "oncotree_code")
+CONTROL_KINDS = ("no_template_control", "positive_control", "negative_control")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Lane:
 @dataclass
 class Sample:
     sample_id: str
-    patient: str
+    patient: str  # "" for a run control, as are site, specimen_type and oncotree_code
     batch: str
     site: str
     specimen_type: str
@@ -53,10 +57,20 @@ class Sample:
     oncotree_code: str
     panels: tuple[str, ...]
     received_date: str = ""
-    control: str = ""
+    control: str = ""  # no_template_control | positive_control | negative_control; "" for a patient's sample
+    reference_material: str = ""  # a control's material, by name in config/controls.yaml (COLO829, NA12878, ...)
     language: str = ""
     germline_consent: str = "unknown"  # consent to germline analysis and its reporting (yes | no | unknown)
     lanes: list[Lane] = field(default_factory=list)
+
+    @property
+    def is_control(self) -> bool:
+        """A run control: judged in the batch's run controls, never given a patient report, price or tumour type."""
+        return bool(self.control)
+
+    @property
+    def is_patient(self) -> bool:
+        return not self.control
 
     @property
     def is_germline_specimen(self) -> bool:
@@ -141,6 +155,12 @@ def _row_problems(
         column = err.absolute_path[0] if err.absolute_path else None
         if column is None and err.validator == "required":
             problems.append(f"{where} (sample {sid}): {err.message}")
+        elif err.validator == "minLength" and column in PATIENT_FIELDS:
+            problems.append(f"{where} (sample {sid}): column {column}: empty; a patient's sample needs it "
+                            f"(only a run control, named in the control column, may leave it empty)")  # fmt: skip
+        elif err.validator == "maxLength" and column == "reference_material":
+            problems.append(f"{where} (sample {sid}): column reference_material: '{err.instance}' on a patient's "
+                            "sample; only run controls name a reference material")  # fmt: skip
         else:
             problems.append(f"{where} (sample {sid}): column {column}: {err.message}")
     for name in (p.strip() for p in row.get("panels", "").split(",") if p.strip()):
@@ -167,6 +187,37 @@ def _row_problems(
     return problems
 
 
+def _material_problems(path: Path, rows: list[tuple[int, dict[str, str]]], controls: Path | str | None) -> list[str]:
+    """A control's reference_material must be one controls.yaml knows: a positive control one with expected variants,
+    a negative control a wild-type one; water (the NTC) has none."""
+    from oncopanel.sample_identity.criteria import reference_materials
+
+    try:
+        materials = reference_materials(controls)
+    except InputError as exc:
+        return [str(exc)]
+    positive = ", ".join(n for n, m in materials.items() if m.is_positive) or "none"
+    wild_type = ", ".join(n for n, m in materials.items() if not m.is_positive) or "none"
+    problems = []
+    for lineno, row in rows:
+        kind, name = row.get("control", ""), row.get("reference_material", "")
+        where = f"{path}: row {lineno} (sample {row.get('sample_id')}): column reference_material"
+        material = materials.get(name)
+        if kind == "no_template_control" and name:
+            problems.append(f"{where}: '{name}' on a no-template control, which holds no material; leave it empty")
+        elif kind == "positive_control" and not name:
+            problems.append(f"{where}: a positive control must name its reference material (known: {positive})")
+        elif kind in ("positive_control", "negative_control") and name and material is None:
+            known = positive if kind == "positive_control" else wild_type
+            problems.append(f"{where}: unknown reference material '{name}' (known: {known})")
+        elif kind == "positive_control" and not material.is_positive:
+            problems.append(f"{where}: '{name}' has no expected variants to detect (positive materials: {positive})")
+        elif kind == "negative_control" and material is not None and material.is_positive:
+            problems.append(f"{where}: '{name}' carries expected variants; a negative control is wild type "
+                            f"(known: {wild_type})")  # fmt: skip
+    return problems
+
+
 def _oncotree_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> list[str]:
     try:
         from oncopanel.knowledge import oncotree
@@ -184,11 +235,14 @@ def _oncotree_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> li
     return problems
 
 
-def read_sample_sheet(path: Path | str, pooled_batches: frozenset[str] | set[str] = frozenset()) -> dict[str, Sample]:
+def read_sample_sheet(
+    path: Path | str, pooled_batches: frozenset[str] | set[str] = frozenset(), controls: Path | str | None = None
+) -> dict[str, Sample]:
     """Parse and validate the sample sheet; raise ValidationError with every problem found.
 
     ``pooled_batches``: batches delivered as one pooled run (config ``pooled_runs``); their rows name indexes
-    instead of files, and the workflow demultiplexes them.
+    instead of files, and the workflow demultiplexes them. ``controls``: the run-control criteria (config
+    ``controls``, default config/controls.yaml) whose reference materials the control rows may name.
     """
     path = Path(path)
     if not path.exists():
@@ -222,6 +276,7 @@ def read_sample_sheet(path: Path | str, pooled_batches: frozenset[str] | set[str
     if not rows:
         problems.append(f"{path}: no samples")
     problems.extend(_oncotree_problems(path, rows))
+    problems.extend(_material_problems(path, rows, controls))
     problems.extend(_cross_row_problems(path, rows))
     if problems:
         raise ValidationError(problems)
@@ -318,6 +373,7 @@ def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:
                 oncotree_code=row["oncotree_code"],
                 panels=tuple(p.strip() for p in row["panels"].split(",") if p.strip()),
                 received_date=row.get("received_date", ""), control=row.get("control", ""),
+                reference_material=row.get("reference_material", ""),
                 language=row.get("language", ""), germline_consent=row.get("germline_consent") or "unknown",
             )  # fmt: skip
         samples[sid].lanes.append(

@@ -1,4 +1,4 @@
-"""Snakemake adapter: the lab's batch summary (HTML) and the batch therapy table (Parquet)."""
+"""Snakemake adapter: the lab's batch summary (HTML, with the run controls), the ledger and the therapy table."""
 
 import datetime as dt
 import json
@@ -12,21 +12,29 @@ from oncopanel.batch.ledger import batch_ledger, write_ledger
 from oncopanel.report import load_result, render_batch_summary
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-results = [load_result(p) for p in smk.input.results]
+results = [load_result(p) for p in smk.input.results]  # patients only: run controls have no result document
+identities = [json.loads(Path(p).read_text()) for p in smk.input.batch_identity]
+control_qc = {Path(p).name.removesuffix(".qc.json"): json.loads(Path(p).read_text()) for p in smk.input.control_qc}
 reported = {r["sample"]["sample_id"]: dt.date.fromisoformat(r["reported_date"]) for r in results if r["reported_date"]}
 lab = load_lab_config(smk.input.lab)
 benchmarks = sorted(Path(smk.params.benchmarks).rglob("*.tsv"))
 by_batch = defaultdict(list)
 for s in smk.params.samples:
     by_batch[s.batch].append((s.sample_id, s.site, s.received_date, s.panels))
+controls = {s.sample_id for s in smk.params.samples if s.is_control}
 ledger = []
 for batch, members in sorted(by_batch.items()):
     ids = {m[0] for m in members}
     mine = [b for b in benchmarks if ids & {*b.parts, b.stem, b.name.split(".")[0]}]
-    ledger += batch_ledger(members, batch, lab, mine, {k: v for k, v in reported.items() if k in ids})
+    ledger += batch_ledger(
+        members, batch, lab, mine, {k: v for k, v in reported.items() if k in ids}, controls=controls & ids
+    )
 write_ledger(ledger, smk.output.ledger)
 costs = {row.sample_id: {"total": row.total, "run_share": row.run_share, "compute": row.compute} for row in ledger}
-render_batch_summary(results, Path(smk.output.html), costs=costs, language=smk.params.language)
+render_batch_summary(
+    results, Path(smk.output.html), costs=costs, language=smk.params.language,
+    batch_identities=identities, control_qc=control_qc,
+)  # fmt: skip
 rows = []
 for path in smk.input.therapies:
     doc = json.loads(Path(path).read_text())

@@ -1,6 +1,7 @@
 """Build the demo batch: simulated county samples with spiked real variants, plus the bundled real reads.
 
     python scripts/make_demo.py [--out demo/generated] [--seed 7] [--no-artefacts]
+    python scripts/make_demo.py --simref DIR [--simref-id SIMREF-B01] [--seed 7]   # a simulated positive control
 
 Writes, under --out (git-ignored):
   fastq/<sample>_R1/_R2.fastq.gz   ART reads from the embedded GRCh38 over the sample's panel targets
@@ -10,7 +11,11 @@ Writes, under --out (git-ignored):
   identity.yaml                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
   simulation.tsv                   per simulated sample: depth, read pairs, spikes, artefacts, seed
 
-Same --seed, same bytes. Every name, ID number and hospital in identity.yaml is invented.
+Same --seed, same bytes. Every name, ID number and hospital in identity.yaml is invented. The run controls (the
+NTC and the real reference materials) are sheet rows without patient fields and have no identity record.
+
+--simref writes the reads of a simulated positive control for your own batch (reference material SIMREF in
+config/controls.yaml): DIR/<id>_R1/_R2.fastq.gz, its truth VCF, and DIR/<id>.samples.tsv, the sheet row to add.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ SHEET_COLUMNS = SAMPLE_COLUMNS
 EGFR_L858R = Variant("chr7", 55191822, "T", "G")  # c.2573T>G p.(Leu858Arg)
 EGFR_E746_A750DEL = Variant("chr7", 55174771, "AGGAATTAAGAGAAGC", "A")  # c.2235_2249del p.(Glu746_Ala750del)
 KRAS_G12C = Variant("chr12", 25245351, "C", "A")  # c.34G>T p.(Gly12Cys)
+KRAS_G12D = Variant("chr12", 25245350, "C", "T")  # c.35G>A p.(Gly12Asp)
+BRAF_V600E = Variant("chr7", 140753336, "A", "T")  # c.1799T>A p.(Val600Glu)
 BRCA1_C68_69DEL = Variant("chr17", 43124027, "ACT", "A")  # c.68_69del p.(Glu23ValfsTer17)
 BRCA2_C5946DEL = Variant("chr13", 32340300, "GT", "G")  # c.5946del p.(Ser1982ArgfsTer22)
 
@@ -76,6 +83,7 @@ class DemoSample:
     i7: str = ""
     i5: str = ""
     control: str = ""
+    reference_material: str = ""  # a control's material, by name in config/controls.yaml
     ffpe: bool = False  # gets FFPE deamination artefacts (and shares the batch's recurrent sites)
     lanes: tuple[tuple[str, str, str], ...] = ()  # real reads: (lane, fastq_1, fastq_2) relative to the repo
 
@@ -121,8 +129,9 @@ SIMULATED = [
 UDI = assign_indexes([s.sample_id for s in SIMULATED] + [NTC_ID], load_kit(paths.ANNOTATION / "index_kits" /
                                                                           "oncopanel_udi96.tsv"))  # fmt: skip
 SIMULATED = [replace(s, i7=UDI[s.sample_id].i7, i5=UDI[s.sample_id].i5) for s in SIMULATED]
+# Run controls carry no patient, site, specimen type or tumour type: they are judged as controls, not reported.
 NTC = DemoSample(
-    NTC_ID, "NTC", "Laboratory control", "blood_germline", None, "NSCLC", WIDE, "2026-11-16",
+    NTC_ID, "", "", "", None, "", WIDE, "2026-11-16",
     i7=UDI[NTC_ID].i7, i5=UDI[NTC_ID].i5, control="no_template_control",
 )  # fmt: skip
 
@@ -138,31 +147,39 @@ def _giab_lane(name: str) -> tuple[tuple[str, str, str], ...]:
 
 
 NA12878_READS = "demo/real_reads/NA12878_BRCA1/BRCA1"
-REF = "Reference material"
+# Reference materials, each a run control named by its material (config/controls.yaml reference_materials).
 REAL = [
+    # GIAB germline reference on the BRCA panel: a negative control (no somatic hotspot may be detected).
     DemoSample(
-        "NA12878", "P0007", REF, "blood_germline", None, "BREAST", BRCA_ONLY, "2026-11-19",
+        "NA12878", "", "", "", None, "", BRCA_ONLY, "2026-11-19", control="negative_control",
+        reference_material="NA12878",
         lanes=(("L001", f"{NA12878_READS}_R1.fastq.gz", f"{NA12878_READS}_R2.fastq.gz"),),
     ),
+    # The run's positive control: BRAF V600E at its expected fraction.
     DemoSample(
-        "COLO829T", "P0008", REF, "tumour_fresh", 100, "SKCM", WIDE, "2026-11-19",
-        control="positive_control", lanes=_colo829_lanes("COLO829T", "S12"),
+        "COLO829T", "", "", "", None, "", WIDE, "2026-11-19", control="positive_control",
+        reference_material="COLO829", lanes=_colo829_lanes("COLO829T", "S12"),
     ),
     # The matched normal of COLO829, run on the tumour's panels as the negative control for BRAF V600E.
     DemoSample(
-        "COLO829BL", "P0008", REF, "blood_germline", None, "SKCM", WIDE, "2026-11-19",
-        control="negative_control", lanes=_colo829_lanes("COLO829BL", "S13"),
+        "COLO829BL", "", "", "", None, "", WIDE, "2026-11-19", control="negative_control",
+        reference_material="COLO829BL", lanes=_colo829_lanes("COLO829BL", "S13"),
     ),
-    # Two unrelated GIAB individuals' cancer-panel reads, wild type: negative controls (tumour type unknown).
+    # Two unrelated GIAB individuals' cancer-panel reads, wild type: negative controls.
     DemoSample(
-        "GIABNEG-A", "P0009", REF, "tumour_fresh", None, "NSCLC", WIDE, "2026-11-19",
-        control="negative_control", lanes=_giab_lane("GIABNEG-A"),
+        "GIABNEG-A", "", "", "", None, "", WIDE, "2026-11-19", control="negative_control",
+        reference_material="GIAB", lanes=_giab_lane("GIABNEG-A"),
     ),
     DemoSample(
-        "GIABNEG-B", "P0010", REF, "tumour_fresh", None, "NSCLC", WIDE, "2026-11-19",
-        control="negative_control", lanes=_giab_lane("GIABNEG-B"),
+        "GIABNEG-B", "", "", "", None, "", WIDE, "2026-11-19", control="negative_control",
+        reference_material="GIAB", lanes=_giab_lane("GIABNEG-B"),
     ),
 ]  # fmt: skip
+
+# The simulated positive control (--simref): the spikes config/controls.yaml expects of material SIMREF, at a
+# depth that clears its min_depth (300) with room for capture unevenness.
+SIMREF_SPIKES = (Spike(KRAS_G12D, 0.10), Spike(BRAF_V600E, 0.20))
+SIMREF_DEPTH = 600
 
 
 # --- fake identities ----------------------------------------------------------------------------------------
@@ -174,7 +191,6 @@ HOSPITALS = {
     "BL": ("北岭县中医院（演示）", "Beiling County Hospital of TCM (demo)"),
     "CX": ("城西县人民医院（演示）", "Chengxi County People's Hospital (demo)"),
     "DS": ("东山县人民医院（演示）", "Dongshan County People's Hospital (demo)"),
-    "REF": ("省肿瘤精准检测中心（参考品）", "Provincial Testing Centre (reference material)"),
 }
 
 
@@ -212,19 +228,11 @@ PATIENTS = [
             "周演示 Zhou Yanshi", "2026-11-15", "yes"),
     Patient("P0006", "刘假名", "Liu Jiaming", "F", "1962-01-18", "990102", 58, "BL-2026-02011",
             "吴演示 Wu Yanshi", "2026-11-15", "yes"),
-    Patient("P0007", "杨模拟", "Yang Moni", "F", "1970-02-01", "990100", 2, "REF-2026-12878",
-            "郑演示 Zheng Yanshi", "2026-11-18", "yes"),
-    Patient("P0008", "黄示范", "Huang Shifan", "M", "1975-06-06", "990100", 13, "REF-2026-00829",
-            "郑演示 Zheng Yanshi", "2026-11-18", "yes"),
-    Patient("P0009", "周测例", "Zhou Celi", "M", "1960-10-10", "990100", 35, "REF-2026-00901",
-            "郑演示 Zheng Yanshi", "2026-11-18", "no"),
-    Patient("P0010", "吴样例", "Wu Yangli", "F", "1964-04-04", "990100", 46, "REF-2026-00902",
-            "郑演示 Zheng Yanshi", "2026-11-18", "no"),
 ]  # fmt: skip
 
 CONSENT = {p.pseudonym: p.germline_consent for p in PATIENTS}
 # The centre writes Chinese reports; these samples ask for English (e.g. a patient referred from abroad).
-ENGLISH_REPORTS = ("DEMO-T03", "DEMO-G02", "COLO829T")
+ENGLISH_REPORTS = ("DEMO-T03", "DEMO-G02")
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -353,7 +361,7 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = Fa
                 "tumour_content": "" if s.tumour_content is None else f"{s.tumour_content:g}",
                 "oncotree_code": s.oncotree_code, "panels": ",".join(s.panels), "lane": lane,
                 "fastq_1": fq1, "fastq_2": fq2, "bam": "", "i7": s.i7, "i5": s.i5,
-                "received_date": s.received_date, "control": s.control,
+                "received_date": s.received_date, "control": s.control, "reference_material": s.reference_material,
                 "language": "en" if s.sample_id in ENGLISH_REPORTS else "",
                 "germline_consent": CONSENT.get(s.patient, ""),
             })  # fmt: skip
@@ -424,7 +432,7 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
     write_pooled_run(out, fastq_dir)
     write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, NTC, *REAL], fastq_dir, pooled=True))
-    write_identity(out / "identity.yaml", PATIENTS, [*SIMULATED, *REAL])
+    write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control])
     return summary
 
 
@@ -457,14 +465,42 @@ def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:
     return expected
 
 
+def make_simref(out: Path, sample_id: str = "SIMREF", seed: int = 7, batch: str = "BATCH01") -> Path:
+    """A simulated positive control (material SIMREF) for your own batch; returns the one-row sheet to add.
+
+    Reads over the EGFR_KRAS and EXTENDED targets at SIMREF_DEPTH with KRAS G12D at 0.10 and BRAF V600E at 0.20,
+    the fractions controls.yaml expects. Give each batch's positive control its own id (and --seed) so that two
+    batches never share input files."""
+    out.mkdir(parents=True, exist_ok=True)
+    targets = target_bed_rows(genes_for(WIDE), TARGET_PADDING)
+    r1, r2 = simulate_sample(out / sample_id, targets, SIMREF_SPIKES, SIMREF_DEPTH, subseed(seed, sample_id))
+    write_truth_vcf(out / f"{sample_id}.truth.vcf.gz", SIMREF_SPIKES, sample_id)
+    row = {
+        "sample_id": sample_id, "batch": batch, "panels": ",".join(WIDE), "lane": "L001",
+        "fastq_1": repo_relative(r1), "fastq_2": repo_relative(r2), "control": "positive_control",
+        "reference_material": "SIMREF",
+    }  # fmt: skip
+    sheet = out / f"{sample_id}.samples.tsv"
+    write_tsv(sheet, SHEET_COLUMNS, [row])
+    return sheet
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=paths.ROOT / "demo" / "generated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-artefacts", action="store_true", help="clean reads: no FFPE/8-oxoG artefacts")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing it depends on changed")
+    parser.add_argument("--simref", type=Path, metavar="DIR",
+                        help="only write a simulated positive control (material SIMREF) into DIR")  # fmt: skip
+    parser.add_argument("--simref-id", default="SIMREF", help="its sample id (default SIMREF)")
+    parser.add_argument("--simref-batch", default="BATCH01", help="its batch in the sheet row (default BATCH01)")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.simref:
+        sheet = make_simref(args.simref, args.simref_id, args.seed, args.simref_batch)
+        print(f"simulated positive control {args.simref_id}: add the row of {sheet} to your sheet", file=sys.stderr)
+        return 0
     key, stamp = build_key(args.seed, not args.no_artefacts), args.out / ".build_key"
     if not args.force and stamp.exists() and stamp.read_text() == key and all(p.exists() for p in outputs(args.out)):
         print(f"demo batch in {args.out} is up to date", file=sys.stderr)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from oncopanel.batch.lab import load_lab_config
-from oncopanel.batch.ledger import cost_ledger, ledger_by_run, write_ledger
+from oncopanel.batch.ledger import batch_ledger, cost_ledger, ledger_by_run, write_ledger
 from oncopanel.batch.manifest import read_manifest
 from oncopanel.batch.plan import plan_runs
 
@@ -69,3 +69,26 @@ def test_actual_report_dates_and_per_run_summary(tmp_path, plan):
     path = write_ledger(rows, tmp_path / "ledger.tsv")
     header = path.read_text().splitlines()[0].split("\t")
     assert header[:3] == ["sample_id", "run_id", "run_type"] and "turnaround_days" in header
+
+
+def test_run_controls_get_no_price_their_cost_is_spread_over_the_patients():
+    lab = load_lab_config(DATA / "lab.yaml")
+    members = [
+        ("T1", "Anxian County", "2026-11-16", ("EGFR_KRAS",)),
+        ("G1", "Beiling County", "2026-11-16", ("BRCA",)),
+        ("NTC", "", "", ("EGFR_KRAS",)),
+        ("PC1", "", "", ("EGFR_KRAS", "EXTENDED")),
+    ]
+    reported = {"T1": dt.date(2026, 11, 20), "G1": dt.date(2026, 11, 21)}
+    plain = {r.sample_id: r for r in batch_ledger(members, "B1", lab, [], reported)}
+    rows = {r.sample_id: r for r in batch_ledger(members, "B1", lab, [], reported, controls={"NTC", "PC1"})}
+    assert set(rows) == {"T1", "G1"}  # no row, so no price, for a control
+    overhead = plain["NTC"].total + plain["PC1"].total
+    assert sum(r.control_overhead for r in rows.values()) == pytest.approx(overhead, abs=0.02)
+    assert sum(r.total for r in rows.values()) == pytest.approx(sum(r.total for r in plain.values()), abs=0.02)
+    # spread by read pairs, as the run itself is
+    assert rows["G1"].control_overhead / rows["T1"].control_overhead == pytest.approx(
+        rows["G1"].read_pairs / rows["T1"].read_pairs, rel=1e-3
+    )
+    assert rows["T1"].total == pytest.approx(plain["T1"].total + rows["T1"].control_overhead, abs=0.01)
+    assert ledger_by_run(list(rows.values()))[0]["control_overhead"] == pytest.approx(overhead, abs=0.02)

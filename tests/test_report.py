@@ -520,6 +520,93 @@ def test_batch_summary(luad, failed, tmp_path):
     assert "检测失败" in zh and "单样本成本" not in zh
 
 
+def _batch_identity_with_controls(held: bool) -> dict:
+    """A batch identity JSON as oncopanel.sample_identity writes it, for an NTC, COLO829 and NA12878."""
+    from types import SimpleNamespace
+
+    from oncopanel.model import Call, Variant
+    from oncopanel.sample_identity import evaluate_controls, load_criteria
+    from oncopanel.sample_identity.controls import RunResult
+
+    def sample(sid, control="", material=""):
+        return SimpleNamespace(sample_id=sid, batch="B1", control=control, reference_material=material)
+
+    samples = [
+        sample("S0042"), sample("S0057"), sample("NTC-1", "no_template_control"),
+        sample("COLO829T", "positive_control", "COLO829"), sample("NA12878", "negative_control", "NA12878"),
+    ]  # fmt: skip
+    braf = Variant("chr7", 140753336, "A", "T")
+    colo = RunResult("COLO829T", 2144)
+    vaf = 0.41 if held else 0.68
+    colo.calls[braf.key] = Call(braf, "COLO829T", "somatic", 268, round(268 * vaf), vaf)
+    results = {"S0042": RunResult("S0042", 500_000), "S0057": RunResult("S0057", 400_000),
+               "NTC-1": RunResult("NTC-1", 0), "COLO829T": colo, "NA12878": RunResult("NA12878", 19_724)}  # fmt: skip
+    verdict = evaluate_controls(samples, results, load_criteria().controls)
+    return {"batch": "B1", "batch_held": verdict.held, "reasons": verdict.reasons, "controls": verdict.as_dict()}
+
+
+def test_batch_summary_shows_controls_as_controls(luad, failed, tmp_path):
+    control_qc = {"COLO829T": {"metrics": {"raw_reads": 2144}}, "NA12878": {"metrics": {"raw_reads": 19724}}}
+    identity = _batch_identity_with_controls(held=False)
+    out = render_batch_summary([luad, failed], tmp_path / "b.html", costs={"S0042": 812.5, "S0057": 640.0},
+                               batch_identities=[identity], control_qc=control_qc)  # fmt: skip
+    html = out.read_text(encoding="utf-8")
+    patients, _, controls = html.partition('<h2 id="run-controls">Run controls</h2>')
+    assert controls, "a run-controls section"
+    for sid in ("NTC-1", "COLO829T", "NA12878"):
+        assert sid not in patients, f"{sid} is a control, not a patient row"
+    assert "Batch B1: run controls accepted; results may be released." in controls
+    rows = re.findall(r'<tr class="control">(.*?)</tr>', controls)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
+    assert [c[:5] for c in cells] == [
+        ["NTC-1", "no-template control", "—", '<span class="pass">PASS</span>', "—"],
+        ["COLO829T", "positive control", "COLO829", '<span class="pass">PASS</span>', "2,144"],
+        ["NA12878", "negative control", "NA12878", '<span class="pass">PASS</span>', "19,724"],
+    ]
+    assert cells[1][5] == "BRAF V600E: VAF 0.680, depth 268 (required VAF 0.68 ± 0.10, depth ≥ 100)"
+    assert cells[0][5].startswith("reads: 0 (required ≤ 4500 (1% of the median sample&#x27;s 450000));")
+    # controls are never counted among the samples, nor priced
+    assert "2 samples: 1 passed QC, 1 failed, 0 held" in html
+    assert html.count("¥") == 3  # two patients and the total
+    assert "no patient report, no tumour type and no price; their sequencing, library and compute cost" in controls
+
+
+def test_batch_summary_held_batch_and_held_sample(luad, failed, tmp_path):
+    held = json.loads(json.dumps(luad))
+    held["status"] = "failed"
+    held["failure"] = {"stage": "held", "reasons": ["positive control COLO829T (COLO829): BRAF V600E low"],
+                       "gates_failed": []}  # fmt: skip
+    identity = _batch_identity_with_controls(held=True)
+    html = render_batch_summary([held, failed], tmp_path / "h.html", batch_identities=[identity]).read_text()
+    row = re.search(r'<tr class="held">(.*?)</tr>', html).group(1)
+    assert '<span class="held">HELD</span>' in row
+    assert "RESULT HELD: positive control COLO829T (COLO829): BRAF V600E low" in row
+    assert "TEST FAILED" not in row and "FAIL<" not in row
+    assert "2 samples: 0 passed QC, 1 failed, 1 held" in html
+    assert "Batch B1: HELD — no result of this batch is released:" in html
+    assert "<li>positive control COLO829T (COLO829): BRAF V600E (chr7:140753336:A&gt;T) VAF 0.410 outside" in html
+    zh = render_batch_summary([held], tmp_path / "h.zh.html", language="zh", batch_identities=[identity])
+    assert "暂缓发布" in zh.read_text(encoding="utf-8") and "阳性对照" in zh.read_text(encoding="utf-8")
+
+
+def test_batch_summary_names_a_missing_required_control(luad, tmp_path):
+    identity = _batch_identity_with_controls(held=False)
+    identity["controls"]["run_controls"] = [v for v in identity["controls"]["run_controls"]
+                                            if v["control"] != "positive_control"]  # fmt: skip
+    identity["controls"]["missing"] = ["positive_control"]
+    identity["batch_held"] = True
+    html = render_batch_summary([luad], tmp_path / "m.html", batch_identities=[identity]).read_text()
+    assert re.search(r"<td>positive control</td><td>—</td><td><span class=\"fail\">MISSING</span>", html)
+
+
+def test_batch_summary_of_a_validation_run_without_controls(luad, tmp_path):
+    identity = {"batch": "B1", "batch_held": False, "reasons": [],
+                "controls": {"run_controls": [], "missing": [], "reasons": []}}  # fmt: skip
+    html = render_batch_summary([luad], tmp_path / "v.html", batch_identities=[identity]).read_text()
+    assert "No run control in this batch, and none required (controls.required is empty)." in html
+    assert "<th>Verdict</th>" not in html
+
+
 def test_identity_never_leaves_the_pdf(luad, failed, tmp_path):
     """Render a results tree as the workflow would; only the PDFs may carry identity, and no file name does."""
     ids = identities()

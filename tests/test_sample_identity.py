@@ -323,11 +323,14 @@ def test_per_sample_identity_files_and_batch_summary_hold_a_swapped_pair(tmp_pat
     samples = [Sample("P1-B", "P1", "blood_germline"), Sample("P1-T", "P1", "tumour_ffpe"),
                Sample("P2-B", "P2", "blood_germline"), Sample("P2-T", "P2", "tumour_ffpe"),
                Sample("P3-B", "P3", "blood_germline"),
-               Sample("NTC-1", "NTC", "blood_germline", control="no_template_control")]  # fmt: skip
-    # the tumours are swapped; P3's blood is person A's DNA (P1's), 10% contaminated with B's
-    source = {"P1-B": "A_blood", "P1-T": "B_tumour", "P2-B": "B_blood", "P2-T": "A_tumour", "P3-B": "A_contaminated"}
+               Sample("NTC-1", "", "", control="no_template_control"),
+               Sample("NC-1", "", "", control="negative_control")]  # fmt: skip
+    # the tumours are swapped; P3's blood is person A's DNA (P1's), 10% contaminated with B's; the negative
+    # control's DNA is mixed too, which holds no patient: a control is judged on its own criteria
+    source = {"P1-B": "A_blood", "P1-T": "B_tumour", "P2-B": "B_blood", "P2-T": "A_tumour", "P3-B": "A_contaminated",
+              "NC-1": "A_contaminated"}  # fmt: skip
     files = {}
-    for s in samples[:5]:
+    for s in [*samples[:5], samples[6]]:
         files[s.sample_id] = tmp_path / f"{s.sample_id}.identity.json"
         doc = identify_sample(bams[source[s.sample_id]], s.sample_id, s.specimen_type, files[s.sample_id])
         assert doc["sample_id"] == s.sample_id and len(doc["sites"]) == 15
@@ -336,8 +339,16 @@ def test_per_sample_identity_files_and_batch_summary_hold_a_swapped_pair(tmp_pat
     runs = {sid: RunResult(sid, 500_000) for sid in files} | {"NTC-1": RunResult("NTC-1", 300)}
     summary = batch_identity(samples, files, runs, demux_report=None)
     assert summary["batch_held"] is True  # no positive control in the batch
-    assert summary["controls"]["reasons"] == ["batch B1: no positive control in the batch"]
-    assert summary["held_samples"] == ["P1-B", "P1-T", "P2-B", "P2-T", "P3-B"]
+    assert summary["controls"]["reasons"] == [
+        "batch B1: no positive control in the batch, and controls.required asks for one: add a row with control "
+        "positive_control (README: Running your own batch)"
+    ]
+    assert summary["controls"]["missing"] == ["positive_control"]
+    assert summary["held_samples"] == ["P1-B", "P1-T", "P2-B", "P2-T", "P3-B"]  # patients only, never NC-1
+    assert summary["contamination"]["NC-1"]["acceptable"] is False
+    assert not any("NC-1" in r for r in summary["reasons"])
+    assert [(v["sample_id"], v["verdict"]) for v in summary["controls"]["run_controls"]] == [
+        ("NTC-1", "pass"), ("NC-1", "pass")]  # fmt: skip
     assert any("P1-T and P1-B are not from one person" in r for r in summary["reasons"])
     assert any(r.startswith("sample P3-B: contamination 9.5%") for r in summary["reasons"])
     out = write_batch_identity(tmp_path / "B1.batch_identity.json", summary)

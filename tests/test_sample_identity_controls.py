@@ -24,6 +24,7 @@ class Sample:  # the fields evaluate_controls reads from samplesheet.Sample
     patient: str
     batch: str
     control: str = ""
+    reference_material: str = ""
 
 
 def _hotspot(hotspot_id: str, gene: str, label: str, vaf: float, depth: int, form: str) -> HotspotResult:
@@ -33,8 +34,8 @@ def _hotspot(hotspot_id: str, gene: str, label: str, vaf: float, depth: int, for
 
 def _batch(colo_vaf: float | None = 0.66, ntc_reads: int = 1200, ntc_hotspot: bool = False):
     samples = [Sample("S001", "P1", "B7"), Sample("S002", "P2", "B7"), Sample("S003", "P3", "B7"),
-               Sample("NTC-B7", "NTC", "B7", "no_template_control"),
-               Sample("COLO829-B7", "COLO829", "B7", "positive_control")]  # fmt: skip
+               Sample("NTC-B7", "", "B7", "no_template_control"),
+               Sample("COLO829-B7", "", "B7", "positive_control", "COLO829")]  # fmt: skip
     colo = RunResult("COLO829-B7", 560_000)
     if colo_vaf is not None:
         colo.calls[BRAF_V600E.key] = Call(BRAF_V600E, "COLO829-B7", "somatic", 900, round(900 * colo_vaf), colo_vaf)
@@ -93,9 +94,12 @@ def test_batch_without_required_controls_is_held_and_says_so():
     samples, results = _batch()
     verdict = evaluate_controls([s for s in samples if not s.control], results, CRITERIA.controls)
     assert verdict.held
+    assert verdict.missing == ["no_template_control", "positive_control"]
     assert verdict.reasons == [
-        "batch B7: no no-template control in the batch",
-        "batch B7: no positive control in the batch",
+        "batch B7: no no-template control in the batch, and controls.required asks for one: add a row with control "
+        "no_template_control (README: Running your own batch)",
+        "batch B7: no positive control in the batch, and controls.required asks for one: add a row with control "
+        "positive_control (README: Running your own batch)",
     ]
 
 
@@ -108,10 +112,67 @@ def test_control_without_a_result_holds_the_batch():
 
 def test_unknown_positive_control_material_holds_the_batch():
     samples, results = _batch()
-    samples[-1] = Sample("HD701-B7", "HD701", "B7", "positive_control")
+    samples[-1] = Sample("HD701-B7", "", "B7", "positive_control", "HD701")
     results["HD701-B7"] = results.pop("COLO829-B7")
     verdict = evaluate_controls(samples, results, CRITERIA.controls)
-    assert verdict.held and "no reference material in config/controls.yaml matches" in verdict.reasons[0]
+    assert verdict.held and verdict.reasons == [
+        "positive control HD701-B7: reference material 'HD701' is not in controls.yaml (known: COLO829, SIMREF)"
+    ]
+
+
+def test_the_material_comes_from_the_column_not_the_sample_id():
+    """A positive control named like nothing in particular is judged by its reference_material."""
+    samples, results = _batch(colo_vaf=None)
+    samples[-1] = Sample("PC-0042", "", "B7", "positive_control", "SIMREF")
+    pc = RunResult("PC-0042", 600_000)
+    kras_g12d = Variant("chr12", 25245350, "C", "T")
+    pc.calls[kras_g12d.key] = Call(kras_g12d, "PC-0042", "somatic", 520, 57, 57 / 520)
+    pc.calls[BRAF_V600E.key] = Call(BRAF_V600E, "PC-0042", "somatic", 480, 91, 91 / 480)
+    results["PC-0042"] = pc
+    del results["COLO829-B7"]
+    verdict = evaluate_controls(samples, results, CRITERIA.controls)
+    assert verdict.held is False and verdict.controls["PC-0042"] == "pass"
+    judged = next(v for v in verdict.run_controls if v.sample_id == "PC-0042")
+    assert judged.material == "SIMREF"
+    assert [(c.criterion, c.observed, c.required) for c in judged.checks] == [
+        ("KRAS G12D", "VAF 0.110, depth 520", "VAF 0.10 ± 0.04, depth ≥ 300"),
+        ("BRAF V600E", "VAF 0.190, depth 480", "VAF 0.20 ± 0.05, depth ≥ 300"),
+    ]
+    # the same reads called COLO829 miss COLO829's expected fraction (0.68): the material decides the verdict
+    samples[-1] = Sample("PC-0042", "", "B7", "positive_control", "COLO829")
+    verdict = evaluate_controls(samples, results, CRITERIA.controls)
+    assert verdict.controls["PC-0042"] == "fail"
+    assert verdict.reasons == [
+        "positive control PC-0042 (COLO829): BRAF V600E (chr7:140753336:A>T) VAF 0.190 outside 0.68 ± 0.10"
+    ]
+
+
+def test_negative_control_reference_material_na12878():
+    """NA12878 (germline reference) as a negative control: no hotspot may be detected in it."""
+    samples, results = _batch()
+    samples.append(Sample("NA12878", "", "B7", "negative_control", "NA12878"))
+    results["NA12878"] = RunResult("NA12878", 19_724)
+    verdict = evaluate_controls(samples, results, CRITERIA.controls)
+    judged = next(v for v in verdict.run_controls if v.sample_id == "NA12878")
+    assert (verdict.held, judged.verdict, judged.material) == (False, "pass", "NA12878")
+    assert judged.as_dict()["checks"] == [{"criterion": "hotspots detected", "required": "≤ 0", "observed": "none",
+                                           "passed": True, "reason": ""}]  # fmt: skip
+    results["NA12878"].hotspots["KRAS_G12"] = _hotspot("KRAS_G12", "KRAS", "G12X", 0.04, 400, "G12D")
+    verdict = evaluate_controls(samples, results, CRITERIA.controls)
+    assert verdict.held and verdict.reasons == ["negative control NA12878: hotspot(s) detected: KRAS G12X"]
+
+
+def test_ntc_verdict_lists_each_criterion_with_its_observed_value():
+    samples, results = _batch(ntc_reads=1200)
+    verdict = evaluate_controls(samples, results, CRITERIA.controls)
+    ntc = verdict.as_dict()["run_controls"][0]
+    assert (ntc["sample_id"], ntc["control"], ntc["material"], ntc["verdict"]) == ("NTC-B7", "no_template_control",
+                                                                                   "", "pass")  # fmt: skip
+    assert [(c["criterion"], c["observed"], c["required"]) for c in ntc["checks"]] == [
+        ("reads", "1200", "≤ 5800 (1% of the median sample's 580000)"),
+        ("hotspots detected", "none", "≤ 0"),
+        ("PASS variant calls", "0", "≤ 0"),
+    ]
 
 
 def test_run_result_from_workflow_files(tmp_path):

@@ -102,3 +102,87 @@ def test_config_schema_names_key(repo_root):
         validate_config(config)
     assert "config: aligner: 'bowtie' is not one of ['minimap2', 'bwa']" in exc.value.problems
     assert any(p.startswith("config: qc/gates/0/op:") for p in exc.value.problems)
+
+
+# --- run controls: no patient fields, a reference material by name ----------------------------------------------
+NO_PATIENT = {"patient": "", "site": "", "specimen_type": "", "oncotree_code": ""}
+
+
+def test_control_rows_need_no_patient_fields(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "controls.tsv",
+        [
+            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "oncotree_code": "LUAD", "panels": "EGFR_KRAS", **FQ},
+            {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "panels": "EGFR_KRAS", **FQ},
+            {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "COLO829",
+             "panels": "EGFR_KRAS,EXTENDED", **FQ},
+            {"sample_id": "NA12878", **NO_PATIENT, "control": "negative_control", "reference_material": "NA12878",
+             **FQ},
+        ],
+    )  # fmt: skip
+    samples = read_sample_sheet(sheet)
+    assert [(s.sample_id, s.is_control, s.is_patient, s.reference_material) for s in samples.values()] == [
+        ("T1", False, True, ""),
+        ("NTC", True, False, ""),
+        ("PC1", True, False, "COLO829"),
+        ("NA12878", True, False, "NA12878"),
+    ]
+    assert (samples["PC1"].patient, samples["PC1"].specimen_type, samples["PC1"].oncotree_code) == ("", "", "")
+    assert samples["PC1"].panels == ("EGFR_KRAS", "EXTENDED")
+
+
+def test_patient_rows_still_need_patient_fields(tmp_path):
+    sheet = write_sheet(tmp_path / "p.tsv", [{"sample_id": "T1", **NO_PATIENT, **FQ}])
+    needs = "empty; a patient's sample needs it (only a run control, named in the control column, may leave it empty)"
+    assert sorted(problems_of(sheet)) == [
+        f"{sheet}: row 2 (sample T1): column {column}: {needs}"
+        for column in ("oncotree_code", "patient", "site", "specimen_type")
+    ]
+
+
+def test_control_material_must_be_known_and_fit_the_control(tmp_path):
+    sheet = write_sheet(
+        tmp_path / "m.tsv",
+        [
+            {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **FQ},
+            {"sample_id": "PC2", **NO_PATIENT, "control": "positive_control", **FQ},
+            {"sample_id": "NC1", **NO_PATIENT, "control": "negative_control", "reference_material": "COLO829", **FQ},
+            {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "reference_material": "NA12878",
+             **FQ},
+            {"sample_id": "T1", "reference_material": "NA12878", **FQ},
+        ],
+    )  # fmt: skip
+    problems = problems_of(sheet)
+    where = f"{sheet}: row {{}} (sample {{}}): column reference_material"
+    assert problems == [
+        where.format(6, "T1") + ": 'NA12878' on a patient's sample; only run controls name a reference material",
+        where.format(2, "PC1") + ": unknown reference material 'HD701' (known: COLO829, SIMREF)",
+        where.format(3, "PC2") + ": a positive control must name its reference material (known: COLO829, SIMREF)",
+        where.format(4, "NC1") + ": 'COLO829' carries expected variants; a negative control is wild type "
+        "(known: COLO829BL, NA12878, GIAB)",
+        where.format(5, "NTC") + ": 'NA12878' on a no-template control, which holds no material; leave it empty",
+    ]
+    assert all("\n" not in p for p in problems)
+
+
+def test_materials_come_from_the_controls_file_given(tmp_path, repo_root):
+    """The sheet is checked against the workflow's controls file (config `controls`), not a fixed list."""
+    text = (repo_root / "config" / "controls.yaml").read_text().replace("    SIMREF:", "    HD701:")
+    controls = tmp_path / "controls.yaml"
+    controls.write_text(text)
+    row = {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **FQ}
+    sheet = write_sheet(tmp_path / "s.tsv", [row])
+    assert read_sample_sheet(sheet, controls=controls)["PC1"].reference_material == "HD701"
+    assert "unknown reference material 'HD701' (known: COLO829, SIMREF)" in problems_of(sheet)[0]
+
+
+def test_example_sheet_is_complete(repo_root):
+    """config/samples.tsv: an NTC, a positive control with its material, and consent filled in for patients."""
+    samples = read_sample_sheet(repo_root / "config" / "samples.tsv")
+    controls = {s.control: s for s in samples.values() if s.is_control}
+    assert set(controls) >= {"no_template_control", "positive_control"}
+    assert controls["positive_control"].reference_material
+    patients = [s for s in samples.values() if s.is_patient]
+    assert patients and all(s.germline_consent in ("yes", "no") for s in patients)
+    for s in samples.values():
+        assert all((repo_root / f).exists() for f in s.input_files), s.sample_id

@@ -246,17 +246,17 @@ def test_identity_manifest_is_protected_fake_and_valid(make_demo, tmp_path):
     from oncopanel.report.identity import load_identity_manifest
 
     path = tmp_path / "identity.yaml"
-    make_demo.write_identity(path, make_demo.PATIENTS, [*make_demo.SIMULATED, *make_demo.REAL])
+    make_demo.write_identity(path, make_demo.PATIENTS, make_demo.SIMULATED)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     records = load_identity_manifest(path)  # valid against workflow/schemas/identity.schema.yaml
-    assert set(records) == {s.sample_id for s in [*make_demo.SIMULATED, *make_demo.REAL]}
+    assert set(records) == {s.sample_id for s in make_demo.SIMULATED}  # run controls have no identity
     for r in records.values():
         rid = r["resident_id"]
         assert make_demo.is_valid_resident_id(rid), rid
         assert rid.startswith("99")  # no real province: cannot be a real person's number
         assert rid[6:14] == r["birth_date"].replace("-", "")
         assert (int(rid[16]) % 2 == 1) == (r["sex"] == "M")
-        assert "演示" in r["hospital"] or "参考品" in r["hospital"]
+        assert "演示" in r["hospital"]
     assert records["DEMO-T05"]["patient"] == records["DEMO-G02"]["patient"]
     assert records["DEMO-T05"]["resident_id"] == records["DEMO-G02"]["resident_id"]
 
@@ -266,7 +266,9 @@ def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):
 
     sheet = tmp_path / "samples.tsv"
     rows = make_demo.sheet_rows(
-        [*make_demo.SIMULATED, *make_demo.REAL], make_demo.paths.ROOT / "demo" / "generated" / "fastq", pooled=True
+        [*make_demo.SIMULATED, make_demo.NTC, *make_demo.REAL],
+        make_demo.paths.ROOT / "demo" / "generated" / "fastq",
+        pooled=True,
     )
     make_demo.write_tsv(sheet, make_demo.SHEET_COLUMNS, rows)
     samples = read_sample_sheet(sheet, pooled_batches={make_demo.BATCH})
@@ -274,6 +276,16 @@ def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):
     assert len(samples["COLO829T"].lanes) == 4
     assert samples["DEMO-T05"].patient == samples["DEMO-G02"].patient
     assert samples["GIABNEG-A"].control == "negative_control"
+    # the run controls: tagged, with their material, and none of a patient's fields
+    controls = {s.sample_id: (s.control, s.reference_material) for s in samples.values() if s.is_control}
+    assert controls == {
+        "DEMO-NTC": ("no_template_control", ""), "NA12878": ("negative_control", "NA12878"),
+        "COLO829T": ("positive_control", "COLO829"), "COLO829BL": ("negative_control", "COLO829BL"),
+        "GIABNEG-A": ("negative_control", "GIAB"), "GIABNEG-B": ("negative_control", "GIAB"),
+    }  # fmt: skip
+    for sid in controls:
+        s = samples[sid]
+        assert (s.patient, s.site, s.specimen_type, s.oncotree_code, s.language) == ("", "", "", "", ""), sid
     assert rows[0]["fastq_1"] == ""  # demultiplexed from the pooled run by the workflow
     for row in rows:
         if row["sample_id"] in {s.sample_id for s in make_demo.REAL}:
@@ -300,3 +312,14 @@ def test_demo_artefacts_avoid_spikes_and_hotspots_and_recur_in_ffpe(make_demo):
             assert (a.chrom, a.pos) not in excluded
             assert 0.01 <= a.fraction <= 0.04
     assert "DEMO-G01" not in injected  # blood stays clean
+
+
+def test_simref_spikes_are_what_controls_yaml_expects_of_simref(make_demo):
+    """The simulated positive control (make_demo.py --simref) passes its own material's criteria by design."""
+    from oncopanel.sample_identity import load_criteria
+
+    simref = load_criteria().controls.material("SIMREF")
+    assert {(e.variant, e.expected_vaf) for e in simref.expected} == {
+        (sp.variant.key, sp.vaf) for sp in make_demo.SIMREF_SPIKES
+    }
+    assert max(e.min_depth for e in simref.expected) < make_demo.SIMREF_DEPTH

@@ -9,6 +9,10 @@ Compute comes from the workflow's Snakemake benchmark files (TSV with `s` and `c
 charged to the sample whose id is one of its path components or its file stem; files naming no sample
 (batch-level steps) are split evenly over the ledger's samples (so give one run's files per call). Without
 benchmark files, the lab config's CPU seconds per sample are used.
+
+Run controls (NTC, positive and negative reference materials) are run overhead, not patients: they take reads of the
+run, a library and compute like any sample, but get no ledger row and no price of their own. Their cost is spread
+over the batch's patient samples in proportion to read pairs (column control_overhead, included in total).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from oncopanel.batch.lab import LabConfig
@@ -43,6 +47,7 @@ class LedgerRow:
     compute: float
     cpu_seconds: float
     total: float
+    control_overhead: float = 0.0  # this sample's share of the batch's run controls (already in total)
 
 
 def benchmark_cpu_seconds(path: Path | str) -> float:
@@ -120,7 +125,8 @@ def ledger_by_run(rows: Sequence[LedgerRow]) -> list[dict[str, object]]:
             "run_id": run_id, "run_type": members[0].run_type, "samples": len(members),
             "run_cost": round(sum(r.run_share for r in members), 2),
             "library_prep": round(sum(r.library_prep for r in members), 2),
-            "compute": round(sum(r.compute for r in members), 2), "total": round(total, 2),
+            "compute": round(sum(r.compute for r in members), 2),
+            "control_overhead": round(sum(r.control_overhead for r in members), 2), "total": round(total, 2),
             "cost_per_sample": round(total / len(members), 2),
             "worst_turnaround_days": max(r.turnaround_days for r in members),
             "late_samples": sum(not r.on_time for r in members),
@@ -139,14 +145,30 @@ def write_ledger(rows: Sequence[LedgerRow], path: Path | str) -> Path:
     return path
 
 
+def spread_control_costs(rows: Sequence[LedgerRow], controls: Collection[str]) -> list[LedgerRow]:
+    """The patients' rows, each carrying its read-pair share of the run controls' cost; the controls' rows go."""
+    patients = [r for r in rows if r.sample_id not in controls]
+    overhead = sum(r.total for r in rows if r.sample_id in controls)
+    reads = sum(r.read_pairs for r in patients)
+    if not overhead or not reads:
+        return patients
+    out = []
+    for r in patients:
+        share = round(overhead * r.read_pairs / reads, 2)
+        out.append(replace(r, control_overhead=share, total=round(r.total + share, 2)))
+    return out
+
+
 def batch_ledger(
     samples: Sequence[tuple[str, str, str, tuple[str, ...]]], batch: str, lab: LabConfig,
     benchmark_tsvs: Sequence[Path | str], reported: Mapping[str, dt.date], run_type: str = "",
+    controls: Collection[str] = (),
 ) -> list[LedgerRow]:  # fmt: skip
     """The ledger of one batch the workflow has run, as one sequencing run.
 
     samples: (sample_id, site, received ISO date, panels). The run type is the one named, else the cheapest
-    that holds the batch's reads. Due dates follow the lab's routine turnaround.
+    that holds the batch's reads (the controls' reads too). Due dates follow the lab's routine turnaround.
+    controls: the batch's run controls: no row of their own, their cost spread over the patients' rows.
     """
     pending = {}
     for sid, site, received, panels in samples:
@@ -161,4 +183,4 @@ def batch_ledger(
     done = max(reported.values(), default=dt.date.today())
     run = PlannedRun(batch, chosen, min(s.received for s in pending.values()), done, tuple(pending), needed)
     plan = Plan("as_run", lab, pending, [run])
-    return cost_ledger(plan, list(benchmark_tsvs) or None, reported=reported)
+    return spread_control_costs(cost_ledger(plan, list(benchmark_tsvs) or None, reported=reported), set(controls))

@@ -1,7 +1,12 @@
 """The lab's batch summary: one static HTML page over the batch's result documents (pseudonymous only).
 
-Per sample: QC pass/fail, the findings in one line, turnaround (received → reported, when both dates are given)
-and the cost per sample (when the batch ledger gives it); grouped by site/county with a count per site.
+Per patient sample: QC pass/fail (or HELD, when the run controls or the sample's identity stop its release), the
+findings in one line, turnaround (received → reported, when both dates are given) and the cost per sample (when the
+batch ledger gives it); grouped by site/county with a count per site.
+
+Run controls are not patients: they appear once, in the run-controls section, with their verdicts and the
+criteria behind them, read from each batch's identity JSON (oncopanel.sample_identity) and their QC JSON. They are
+never counted as QC failures and have no tumour type, report or price.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #9AA5B1; padding: 3px 6px; vertical-align: top; }
 th { background: #EEF2F6; text-align: left; } td.num { text-align: right; }
 tr.failed td { background: #FDE2E4; } .fail { color: #B00020; font-weight: bold; } .pass { color: #1B5E20; }
+tr.held td { background: #FFF4CE; } .held { color: #8A5300; font-weight: bold; }
 p.note { color: #555; font-size: 12px; }
 """
 
@@ -33,8 +39,15 @@ def turnaround_days(received: str, reported: str) -> int | None:
     return (date.fromisoformat(reported) - date.fromisoformat(received)).days
 
 
+def is_held(result: Mapping) -> bool:
+    """Held for the run controls or identity: not released, and not a specimen or QC failure."""
+    return result["status"] == "held" or (result.get("failure") or {}).get("stage") == "held"
+
+
 def findings_line(result: Mapping, t: Text) -> str:
     """Everything a lab scientist needs to know about one sample, in one line."""
+    if is_held(result):
+        return f"{t('batch.held')}: " + "; ".join((result.get("failure") or {}).get("reasons") or [])
     if result["status"] == "failed":
         f = result["failure"]
         why = [gate_text(g, t) for g in f["gates_failed"]] or f["reasons"]
@@ -64,17 +77,82 @@ def _cost(costs: Mapping | None, sample_id: str) -> float | None:
     return float(value["total"] if isinstance(value, Mapping) else value)
 
 
+def _qc_cell(result: Mapping, t: Text) -> tuple[str, str]:
+    """(cell HTML, row class) of the QC column."""
+    if is_held(result):
+        return f'<span class="held">{escape(t("batch.qc_held"))}</span>', "held"
+    if result["status"] == "failed":
+        return f'<span class="fail">{escape(t("qc.fail"))}</span>', "failed"
+    return f'<span class="pass">{escape(t("qc.pass"))}</span>', "ok"
+
+
+def _criteria_text(checks: list[Mapping]) -> str:
+    return "; ".join(f"{c['criterion']}: {c['observed']} (required {c['required']})" for c in checks)
+
+
+def run_controls_section(
+    batch_identities: list[Mapping], control_qc: Mapping[str, Mapping], t: Text, costs_spread: bool = False
+) -> list[str]:
+    """The run-controls page: per batch, released or held, and each control with its material, verdict and
+    criteria against the values observed."""
+    out = [f'<h2 id="run-controls">{escape(t("batch.run_controls"))}</h2>']
+    header = ["sample", "control_kind", "material", "verdict", "reads", "criteria"]
+    for doc in sorted(batch_identities, key=lambda d: d.get("batch", "")):
+        ctl = doc.get("controls") or {}
+        batch = doc.get("batch", "")
+        state = t("batch.batch_held", batch=batch) if doc.get("batch_held") else t("batch.batch_released", batch=batch)
+        out.append(f'<p><strong class="{"held" if doc.get("batch_held") else "pass"}">{escape(state)}</strong></p>')
+        if doc.get("batch_held"):
+            out.append("<ul>" + "".join(f"<li>{escape(r)}</li>" for r in doc.get("reasons", [])) + "</ul>")
+        if not ctl.get("run_controls") and not ctl.get("missing"):
+            out.append(f"<p>{escape(t('batch.no_controls'))}</p>")  # controls.required is empty: a validation run
+            continue
+        out.append("<table><tr>" + "".join(f"<th>{escape(t(f'batch.{h}'))}</th>" for h in header) + "</tr>")
+        for v in ctl.get("run_controls", []):
+            qc = control_qc.get(v["sample_id"]) or {}
+            reads = (qc.get("metrics") or {}).get("raw_reads")
+            passed = v["verdict"] == "pass"
+            verdict = t("batch.control_pass") if passed else t("batch.control_fail")
+            cells = [
+                escape(v["sample_id"]),
+                escape(t.get(f"batch.control_kinds.{v['control']}", v["control"])),
+                escape(v["material"] or "—"),
+                f'<span class="{"pass" if passed else "fail"}">{escape(verdict)}</span>',
+                f'<td class="num">{"—" if reads is None else f"{int(reads):,}"}</td>',
+                escape(_criteria_text(v["checks"])),
+            ]
+            row = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
+            out.append(f'<tr class="control">{row}</tr>')
+        for kind in ctl.get("missing", []):
+            name = t.get(f"batch.control_kinds.{kind}", kind)
+            missing = f'<span class="fail">{escape(t("batch.control_missing"))}</span>'
+            cells = ["—", escape(name), "—", missing, "—", "—"]
+            out.append('<tr class="failed">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+    note = t("batch.controls_note" if costs_spread else "batch.controls_note_no_cost")
+    out.append(f'<p class="note">{escape(note)}</p>')
+    return out
+
+
 def render_batch_summary(
     results: list[dict],
     out_html: str | Path,
     costs: dict | None = None,
     language: str = "en",
     currency: str = "¥",
+    batch_identities: list[Mapping] | None = None,
+    control_qc: Mapping[str, Mapping] | None = None,
 ) -> Path:
-    """Write the batch summary; `costs` maps sample_id → cost (a number, or {"total": number, ...})."""
+    """Write the batch summary; `costs` maps sample_id → cost (a number, or {"total": number, ...}).
+
+    `results` are the patients' result documents (a control's, if one is passed, is left out: controls are
+    shown only in the run-controls section). `batch_identities`: each batch's identity JSON, whose
+    controls.run_controls carry the control verdicts; `control_qc`: the controls' QC JSON by sample id.
+    """
     t = load_text(language)
+    results = [r for r in results if not r["sample"].get("control")]
     ordered = sorted(results, key=lambda r: (r["sample"]["site"], r["sample"]["sample_id"]))
-    batches = sorted({r["sample"]["batch"] for r in results})
+    batches = sorted({r["sample"]["batch"] for r in results} | {d.get("batch", "") for d in batch_identities or []})
     cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround")
     header = [t(f"batch.{c}") for c in cols] + ([t("batch.cost")] if costs else [])
     out = [
@@ -94,12 +172,7 @@ def render_batch_summary(
             tat = turnaround_days(s["received_date"], r["reported_date"])
             if tat is not None:
                 tats.append(tat)
-            failed = r["status"] == "failed"
-            qc = (
-                f'<span class="fail">{escape(t("qc.fail"))}</span>'
-                if failed
-                else f'<span class="pass">{escape(t("qc.pass"))}</span>'
-            )
+            qc, row_class = _qc_cell(r, t)
             cells = [
                 escape(s["sample_id"]),
                 escape(s["patient"]),
@@ -116,19 +189,23 @@ def render_batch_summary(
                 total_cost += cost or 0.0
                 cells.append(f'<td class="num">{"—" if cost is None else f"{currency}{cost:,.2f}"}</td>')
             row = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
-            out.append(f'<tr class="{"failed" if failed else "ok"}">{row}</tr>')
+            out.append(f'<tr class="{row_class}">{row}</tr>')
         out.append("</table>")
-    n_failed = sum(r["status"] == "failed" for r in results)
+    n_held = sum(is_held(r) for r in results)
+    n_failed = sum(r["status"] == "failed" and not is_held(r) for r in results)
     totals = t(
         "batch.totals",
         n=len(results),
-        passed=len(results) - n_failed,
+        passed=len(results) - n_failed - n_held,
         failed=n_failed,
+        held=n_held,
         tat=f"{statistics.median(tats):g}" if tats else "—",
         cost=f"{currency}{total_cost:,.2f}" if costs else "—",
     )
+    out.append(f"<p><strong>{escape(totals)}</strong></p>")
+    if batch_identities:
+        out += run_controls_section(list(batch_identities), control_qc or {}, t, costs_spread=bool(costs))
     out += [
-        f"<p><strong>{escape(totals)}</strong></p>",
         f'<p class="note">{escape(t("batch.generated_from"))}</p>',
         "</body></html>",
     ]

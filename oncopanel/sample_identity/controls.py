@@ -1,4 +1,5 @@
-"""Batch run controls: a no-template control (NTC) and a positive reference sample, judged by config/controls.yaml.
+"""Batch run controls: a no-template control (NTC), positive and negative reference materials, judged by
+config/controls.yaml. Each control's reference material comes from the sheet's reference_material column.
 
 A batch whose controls fail, or that lacks a required control, is held: none of its reports may be released.
 Each reason names the control sample and the criterion it missed.
@@ -7,10 +8,9 @@ Each reason names the control sample and the criterion it missed.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from oncopanel.errors import InputError
@@ -33,15 +33,51 @@ class RunResult:
         return [h for h in self.hotspots.values() if h.status == "detected"]
 
 
+@dataclass(frozen=True)
+class CriterionCheck:
+    """One acceptance criterion of one control: what it requires, what the run showed, and the reason if not met."""
+
+    criterion: str
+    required: str
+    observed: str
+    passed: bool
+    reason: str = ""  # the held batch's reason when not passed
+
+
+@dataclass
+class ControlVerdict:
+    """A run control's verdict on its own criteria (never a patient QC status)."""
+
+    sample_id: str
+    control: str  # no_template_control | positive_control | negative_control
+    material: str  # reference material name ("" for an NTC)
+    checks: list[CriterionCheck] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if all(c.passed for c in self.checks) else "fail"
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c.reason for c in self.checks if not c.passed]
+
+    def as_dict(self) -> dict:
+        return {"sample_id": self.sample_id, "control": self.control, "material": self.material,
+                "verdict": self.verdict, "checks": [asdict(c) for c in self.checks]}  # fmt: skip
+
+
 @dataclass
 class BatchControlVerdict:
     batch: str
     held: bool
     reasons: list[str] = field(default_factory=list)
     controls: dict[str, str] = field(default_factory=dict)  # control sample -> "pass" | "fail"
+    run_controls: list[ControlVerdict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # required control kinds the batch lacks
 
     def as_dict(self) -> dict:
-        return {"batch": self.batch, "held": self.held, "reasons": self.reasons, "controls": self.controls}
+        return {"batch": self.batch, "held": self.held, "reasons": self.reasons, "controls": self.controls,
+                "run_controls": [v.as_dict() for v in self.run_controls], "missing": self.missing}  # fmt: skip
 
 
 def load_run_result(sample_id: str, qc_json: Path | str | None = None, hotspots_tsv: Path | str | None = None,
@@ -93,9 +129,8 @@ CONTROL_NAMES = {"no_template_control": "no-template control", "negative_control
                  "positive_control": "positive control"}  # fmt: skip
 
 
-def _material_for(sample_id: str, materials: Sequence[ReferenceMaterial]) -> ReferenceMaterial | None:
-    hits = [m for m in materials if re.search(m.sample_id_pattern, sample_id)]
-    return hits[0] if hits else None
+def _check(criterion: str, required: str, observed: str, passed: bool, reason: str) -> CriterionCheck:
+    return CriterionCheck(criterion, required, observed, passed, "" if passed else reason)
 
 
 def _observed(expected: ExpectedVariant, result: RunResult) -> tuple[float, int] | None:
@@ -110,46 +145,100 @@ def _observed(expected: ExpectedVariant, result: RunResult) -> tuple[float, int]
     return None
 
 
-def check_positive_control(sample_id: str, result: RunResult, material: ReferenceMaterial) -> list[str]:
-    problems = []
+def check_positive_control(sample_id: str, result: RunResult, material: ReferenceMaterial) -> list[CriterionCheck]:
+    """Each expected variant detected, at its expected fraction and depth."""
+    checks = []
     for exp in material.expected:
         seen = _observed(exp, result)
         what = f"positive control {sample_id} ({material.name}): {exp.label} ({exp.variant})"
+        required = f"VAF {exp.expected_vaf:.2f} ± {exp.tolerance:.2f}, depth ≥ {exp.min_depth}"
         if seen is None:
-            problems.append(f"{what} not detected (expected VAF {exp.expected_vaf:.2f})")
+            checks.append(_check(exp.label, required, "not detected", False,
+                                 f"{what} not detected (expected VAF {exp.expected_vaf:.2f})"))  # fmt: skip
             continue
         vaf, depth = seen
+        problems = []
         if depth < exp.min_depth:
-            problems.append(f"{what} depth {depth} below {exp.min_depth}")
+            problems.append(f"depth {depth} below {exp.min_depth}")
         if abs(vaf - exp.expected_vaf) > exp.tolerance:
-            problems.append(f"{what} VAF {vaf:.3f} outside {exp.expected_vaf:.2f} ± {exp.tolerance:.2f}")
-    return problems
+            problems.append(f"VAF {vaf:.3f} outside {exp.expected_vaf:.2f} ± {exp.tolerance:.2f}")
+        reason = f"{what} " + ", ".join(problems)
+        checks.append(_check(exp.label, required, f"VAF {vaf:.3f}, depth {depth}", not problems, reason))
+    return checks
 
 
-def check_ntc(sample_id: str, result: RunResult, median_sample_reads: float | None, c: ControlCriteria) -> list[str]:
-    problems = []
+def _hotspot_names(result: RunResult) -> str:
+    return ", ".join(f"{h.gene} {h.label}" for h in result.detected_hotspots) or "none"
+
+
+def check_ntc(sample_id: str, result: RunResult, median_sample_reads: float | None,
+              c: ControlCriteria) -> list[CriterionCheck]:  # fmt: skip
+    """The NTC is empty: few reads, no hotspot, no PASS call."""
     ceiling = (c.ntc_max_reads_fraction_of_median_sample * median_sample_reads
                if median_sample_reads else float(c.ntc_max_reads))  # fmt: skip
-    if result.reads > ceiling:
-        basis = (f"{c.ntc_max_reads_fraction_of_median_sample:.0%} of the median sample's {median_sample_reads:.0f}"
-                 if median_sample_reads else "the absolute ceiling")  # fmt: skip
-        problems.append(f"no-template control {sample_id}: {result.reads} reads, above {ceiling:.0f} ({basis})")
-    detected = result.detected_hotspots
-    if len(detected) > c.ntc_max_detected_hotspots:
-        names = ", ".join(f"{h.gene} {h.label}" for h in detected)
-        problems.append(f"no-template control {sample_id}: hotspot(s) detected: {names}")
-    if len(result.calls) > c.ntc_max_pass_calls:
-        problems.append(f"no-template control {sample_id}: {len(result.calls)} PASS variant call(s): "
-                        f"{', '.join(sorted(result.calls)[:5])}")  # fmt: skip
-    return problems
+    basis = (f"{c.ntc_max_reads_fraction_of_median_sample:.0%} of the median sample's {median_sample_reads:.0f}"
+             if median_sample_reads else "the absolute ceiling")  # fmt: skip
+    calls = ", ".join(sorted(result.calls)[:5])
+    return [
+        _check("reads", f"≤ {ceiling:.0f} ({basis})", str(result.reads), result.reads <= ceiling,
+               f"no-template control {sample_id}: {result.reads} reads, above {ceiling:.0f} ({basis})"),
+        _check("hotspots detected", f"≤ {c.ntc_max_detected_hotspots}", _hotspot_names(result),
+               len(result.detected_hotspots) <= c.ntc_max_detected_hotspots,
+               f"no-template control {sample_id}: hotspot(s) detected: {_hotspot_names(result)}"),
+        _check("PASS variant calls", f"≤ {c.ntc_max_pass_calls}", str(len(result.calls)),
+               len(result.calls) <= c.ntc_max_pass_calls,
+               f"no-template control {sample_id}: {len(result.calls)} PASS variant call(s): {calls}"),
+    ]  # fmt: skip
 
 
-def check_negative_control(sample_id: str, result: RunResult, c: ControlCriteria) -> list[str]:
-    detected = result.detected_hotspots
-    if len(detected) > c.negative_max_detected_hotspots:
-        names = ", ".join(f"{h.gene} {h.label}" for h in detected)
-        return [f"negative control {sample_id}: hotspot(s) detected: {names}"]
-    return []
+def check_negative_control(sample_id: str, result: RunResult, c: ControlCriteria) -> list[CriterionCheck]:
+    """Wild-type material: no hotspot detected."""
+    return [
+        _check("hotspots detected", f"≤ {c.negative_max_detected_hotspots}", _hotspot_names(result),
+               len(result.detected_hotspots) <= c.negative_max_detected_hotspots,
+               f"negative control {sample_id}: hotspot(s) detected: {_hotspot_names(result)}"),
+    ]  # fmt: skip
+
+
+def _material_problem(sample, material: ReferenceMaterial | None, c: ControlCriteria) -> str:
+    """Why a control's reference_material cannot be judged ("" when it can); the sheet check refuses these first."""
+    name = getattr(sample, "reference_material", "")
+    kind = CONTROL_NAMES[sample.control]
+    known = ", ".join(m.name for m in c.materials if m.is_positive or sample.control != "positive_control")
+    if sample.control == "positive_control" and not name:
+        return f"{kind} {sample.sample_id}: no reference_material given (known: {known})"
+    if name and material is None:
+        return f"{kind} {sample.sample_id}: reference material '{name}' is not in controls.yaml (known: {known})"
+    if sample.control == "positive_control" and not material.is_positive:
+        return f"{kind} {sample.sample_id}: reference material '{name}' has no expected variants (known: {known})"
+    return ""
+
+
+def judge_control(sample, result: RunResult | None, median_reads: float | None,
+                  c: ControlCriteria) -> ControlVerdict:  # fmt: skip
+    """One control's verdict on its own criteria; `sample` is a samplesheet.Sample with a control kind."""
+    name = getattr(sample, "reference_material", "")
+    material = c.material(name) if name else None
+    verdict = ControlVerdict(sample.sample_id, sample.control, name)
+    kind = CONTROL_NAMES.get(sample.control, sample.control)
+    problem = _material_problem(sample, material, c) if sample.control != "no_template_control" else ""
+    if problem:
+        verdict.checks.append(_check("reference material", "known to controls.yaml", name or "—", False, problem))
+    elif result is None:
+        verdict.checks.append(_check("result", "QC, hotspots and calls", "none", False,
+                                     f"{kind} {sample.sample_id}: no result to evaluate"))  # fmt: skip
+    elif sample.control == "no_template_control":
+        verdict.checks = check_ntc(sample.sample_id, result, median_reads, c)
+    elif sample.control == "negative_control":
+        verdict.checks = check_negative_control(sample.sample_id, result, c)
+    else:
+        verdict.checks = check_positive_control(sample.sample_id, result, material)
+    return verdict
+
+
+def missing_control_reason(batch: str, kind: str) -> str:
+    return (f"batch {batch}: no {CONTROL_NAMES.get(kind, kind)} in the batch, and controls.required asks for one: "
+            f"add a row with control {kind} (README: Running your own batch)")  # fmt: skip
 
 
 def evaluate_controls(
@@ -169,26 +258,15 @@ def evaluate_controls(
                      if not s.control and results.get(s.sample_id) is not None]  # fmt: skip
     median_reads = statistics.median(patient_reads) if patient_reads else None
     present = {s.control for s in samples if s.control}
-    for kind in c.required:
-        if kind not in present:
-            verdict.reasons.append(f"batch {verdict.batch}: no {CONTROL_NAMES.get(kind, kind)} in the batch")
+    verdict.missing = [kind for kind in c.required if kind not in present]
+    verdict.reasons += [missing_control_reason(verdict.batch, kind) for kind in verdict.missing]
     for s in samples:
         if not s.control:
             continue
-        result = results.get(s.sample_id)
-        if result is None:
-            problems = [f"{CONTROL_NAMES.get(s.control, s.control)} {s.sample_id}: no result to evaluate"]
-        elif s.control == "no_template_control":
-            problems = check_ntc(s.sample_id, result, median_reads, c)
-        elif s.control == "negative_control":
-            problems = check_negative_control(s.sample_id, result, c)
-        else:
-            material = _material_for(s.sample_id, c.materials)
-            problems = (check_positive_control(s.sample_id, result, material) if material else
-                        [f"positive control {s.sample_id}: no reference material in config/controls.yaml matches "
-                         "its sample id; expected variants unknown"])  # fmt: skip
-        verdict.controls[s.sample_id] = "fail" if problems else "pass"
-        verdict.reasons.extend(problems)
+        judged = judge_control(s, results.get(s.sample_id), median_reads, c)
+        verdict.run_controls.append(judged)
+        verdict.controls[s.sample_id] = judged.verdict
+        verdict.reasons.extend(judged.reasons)
     if cross_talk is not None and not cross_talk.acceptable and c.hold_on_cross_talk_failure:
         verdict.reasons.extend(f"cross-talk: {r}" for r in cross_talk.reasons)
     verdict.held = bool(verdict.reasons)

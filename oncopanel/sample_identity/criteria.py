@@ -60,9 +60,16 @@ class ExpectedVariant:
 
 @dataclass(frozen=True)
 class ReferenceMaterial:
+    """A control's material, named by the sheet's reference_material column. With expected variants it can be
+    a positive control; without, it is wild type at every hotspot and serves as a negative control."""
+
     name: str
-    sample_id_pattern: str
-    expected: tuple[ExpectedVariant, ...]
+    expected: tuple[ExpectedVariant, ...] = ()
+    description: str = ""
+
+    @property
+    def is_positive(self) -> bool:
+        return bool(self.expected)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,9 @@ class ControlCriteria:
     ntc_max_pass_calls: int = 0
     negative_max_detected_hotspots: int = 0
     materials: tuple[ReferenceMaterial, ...] = ()
+
+    def material(self, name: str) -> ReferenceMaterial | None:
+        return next((m for m in self.materials if m.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,28 @@ def _build(cls, values: dict | None, where: str):
         raise InputError(f"{where}: {exc}") from exc
 
 
-def _expected(material: dict, path: Path) -> tuple[ExpectedVariant, ...]:
-    where = f"{path}: positive_control material {material.get('name')}"
-    return tuple(_build(ExpectedVariant, e, where) for e in material.get("expected", []))
+def _materials(doc: dict, path: Path) -> tuple[ReferenceMaterial, ...]:
+    """controls.reference_materials: a mapping name -> {description, expected: [...]}."""
+    found = doc.get("reference_materials") or {}
+    if not isinstance(found, dict):
+        raise InputError(f"{path}: controls.reference_materials: a mapping of material name to its entry expected")
+    out = []
+    for name, entry in found.items():
+        entry = entry or {}
+        where = f"{path}: controls.reference_materials.{name}"
+        expected = tuple(_build(ExpectedVariant, e, where) for e in entry.get("expected") or [])
+        out.append(ReferenceMaterial(str(name), expected, str(entry.get("description", "")).strip()))
+    return tuple(out)
+
+
+def reference_materials(path: Path | str | None = None) -> dict[str, ReferenceMaterial]:
+    """The materials a control row may name, by name (what the sample-sheet check needs, nothing more)."""
+    path = Path(path or CONTROLS_YAML)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read controls criteria ({exc})") from exc
+    return {m.name: m for m in _materials(doc.get("controls") or {}, path)}
 
 
 def load_criteria(path: Path | str | None = None) -> Criteria:
@@ -110,10 +139,9 @@ def load_criteria(path: Path | str | None = None) -> Criteria:
     ctl = dict(doc.get("controls", {}))
     ntc = ctl.pop("no_template_control", {}) or {}
     neg = ctl.pop("negative_control", {}) or {}
-    pos = ctl.pop("positive_control", {}) or {}
-    materials = tuple(
-        ReferenceMaterial(m["name"], m["sample_id_pattern"], _expected(m, path)) for m in pos.get("materials", [])
-    )
+    ctl.pop("positive_control", None)  # its criteria live in each reference material's expected variants
+    materials = _materials(ctl, path)
+    ctl.pop("reference_materials", None)
     controls = _build(
         ControlCriteria,
         {

@@ -8,6 +8,7 @@ Per batch:   batch_identity(samples, identity_jsons, run_results, demux_report) 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -54,7 +55,9 @@ def batch_identity(
 
     `samples` are samplesheet.Sample records of one batch; `identity_jsons` maps sample_id to its per-sample file
     (absent for samples that produced no BAM). `held_samples` lists samples whose reports must not be released
-    (identity flags, or gating contamination above the limit); `batch_held` stops the whole batch.
+    (identity flags, or gating contamination above the limit; patients only); `batch_held` stops the whole batch.
+    `controls.run_controls` holds each run control's verdict with its criteria and observed values: the batch
+    summary's run-controls section reads it from here (controls get no result document).
     """
     c = criteria or load_criteria()
     snps = load_identity_snps(c.snps)
@@ -65,8 +68,11 @@ def batch_identity(
     identity = check_pairs(samples, genotypes, c.concordance, c.population)
     cross_talk = index_hopping_rate(demux_report, c.cross_talk) if demux_report else None
     controls = evaluate_controls(samples, run_results, c.controls, cross_talk)
-    contaminated = sorted(sid for sid, est in contamination.items()
-                          if est and est.get("gating") and est.get("acceptable") is False)  # fmt: skip
+    # A control is judged by its own criteria (run_controls), never held like a patient: a cell line's LOH or a
+    # water blank's few reads say nothing about contamination of a patient's specimen.
+    controls_ids = {s.sample_id for s in samples if s.control}
+    contaminated = sorted(sid for sid, est in contamination.items() if sid not in controls_ids
+                          and est and est.get("gating") and est.get("acceptable") is False)  # fmt: skip
     held = sorted(set(identity.samples_held) | set(contaminated))
     return {
         "batch": controls.batch,
@@ -92,13 +98,15 @@ def write_batch_identity(path: Path | str, summary: dict) -> Path:
 
 
 def batch_identity_from_files(results: str | Path, samples: Sequence, criteria: Path | str, out: Path | str) -> dict:
-    """The batch identity from whatever per-sample files a run left (after a failure stopped the batch step).
+    """The batch identity from the per-sample files under ``results`` (the one way: the workflow's batch step, and
+    the end of a failed run, when whatever the run left is all there is).
 
-    Samples without an identity file are simply not compared; a run control whose analysis did not finish has no
-    verdict (None), which holds the batch: controls that could not be judged never pass.
+    Samples without an identity file are not compared; a run control with no usable reads is an empty one (what an
+    NTC should be); a control whose analysis did not finish has no verdict (None), which holds the batch: controls
+    that could not be judged never pass. Patients' read counts set the NTC's ceiling.
     """
+    from oncopanel.errors import InputError
     from oncopanel.sample_identity.controls import load_run_result
-    from oncopanel.sample_identity.criteria import load_criteria
 
     r = Path(results)
     identity_jsons = {
@@ -106,17 +114,23 @@ def batch_identity_from_files(results: str | Path, samples: Sequence, criteria: 
         for s in samples
         if (r / "identity" / f"{s.sample_id}.identity.json").exists()
     }
-    run_results = {}
-    for s in (s for s in samples if s.control):
+    run_results: dict = {}
+    for s in samples:
         sid = s.sample_id
         check = r / "inputs" / f"{sid}.inputs.json"
-        files = [r / "qc" / f"{sid}.qc.json", r / "hotspots" / f"{sid}.hotspots.tsv", r / "calls" / f"{sid}.vcf.gz"]
-        if check.exists() and json.loads(check.read_text()).get("status") != "ok":
-            run_results[sid] = load_run_result(sid, reads=0)  # no usable reads: an empty NTC is exactly that
-        elif all(f.exists() for f in files):
-            run_results[sid] = load_run_result(sid, qc_json=files[0], hotspots_tsv=files[1], calls_vcf=files[2])
-        else:
-            run_results[sid] = None
+        usable = check.exists() and json.loads(check.read_text()).get("status") == "ok"
+        qc, hotspots = r / "qc" / f"{sid}.qc.json", r / "hotspots" / f"{sid}.hotspots.tsv"
+        calls = r / "calls" / f"{sid}.vcf.gz"
+        if s.is_control:
+            if not usable and check.exists():
+                run_results[sid] = load_run_result(sid, reads=0)
+            elif all(f.exists() for f in (qc, hotspots, calls)):
+                run_results[sid] = load_run_result(sid, qc_json=qc, hotspots_tsv=hotspots, calls_vcf=calls)
+            else:
+                run_results[sid] = None
+        elif usable and qc.exists():  # patients' reads only: the NTC's ceiling is 1% of their median
+            with contextlib.suppress(InputError):  # a QC document without a read count adds nothing
+                run_results[sid] = load_run_result(sid, qc_json=qc)
     demux = r / "demux" / samples[0].batch / "demux_report.json" if samples else None
     summary = batch_identity(
         samples, identity_jsons, run_results,

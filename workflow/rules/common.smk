@@ -15,14 +15,17 @@ shell.prefix("set -euo pipefail; ")
 try:
     validate_config(config, source="config")
     POOLED_RUNS = config["pooled_runs"]
-    SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS))
+    SAMPLE_TABLE = read_sample_sheet(
+        config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"]
+    )
 except ValidationError as exc:
     raise WorkflowError(
         f"{len(exc.problems)} problem(s) in the configuration or sample sheet:\n  " + "\n  ".join(exc.problems)
     )
 
 SAMPLES = sorted(SAMPLE_TABLE)
-PATIENTS = [s for s in SAMPLES if not SAMPLE_TABLE[s].control]
+PATIENTS = [s for s in SAMPLES if SAMPLE_TABLE[s].is_patient]  # run controls get verdicts, never a patient result
+CONTROLS = [s for s in SAMPLES if SAMPLE_TABLE[s].is_control]
 R = config["results"].rstrip("/")
 
 
@@ -164,7 +167,7 @@ def batch_samples(batch):
 
 def batch_patients(batch):
     """The batch's patient samples: run controls get verdicts, never a patient result."""
-    return [s for s in batch_samples(batch) if not get_sample(s).control]
+    return [s for s in batch_samples(batch) if get_sample(s).is_patient]
 
 
 def batch_identity_inputs(wc):

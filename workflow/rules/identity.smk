@@ -28,12 +28,15 @@ rule sample_identity:
 rule batch_identity:
     input:
         unpack(batch_identity_inputs),
+        # the patients' read counts: the NTC's read ceiling is a fraction of their median
+        patient_qc=lambda wc: [
+            f"{R}/qc/{s}.qc.json" for s in batch_samples(wc.batch) if get_sample(s).is_patient and inputs_ok(s)
+        ],
     output:
         f"{R}/identity/{{batch}}.batch_identity.json",
     params:
         samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
-        with_bam=lambda wc: [s for s in batch_samples(wc.batch) if inputs_ok(s)],
-        controls=lambda wc: [s for s in batch_samples(wc.batch) if get_sample(s).control],
+        results=R,
     log:
         f"{LOGS}/identity/{{batch}}.batch.log",
     benchmark:

@@ -1,10 +1,14 @@
 # The lab's batch summary and the batch therapy table (the clinician PDFs come with the results, rules/result.smk).
+# Patients come from their result documents; run controls, which get none, from their QC JSON and each batch's
+# identity JSON (the one place control verdicts are computed).
 
 
 rule batch_summary:
     input:
         results=[draft_paths(R, s)["result"] for s in PATIENTS],
         therapies=[draft_paths(R, s)["therapies"] for s in PATIENTS],
+        control_qc=expand(f"{R}/qc/{{sample}}.qc.json", sample=CONTROLS),
+        batch_identity=expand(f"{R}/identity/{{batch}}.batch_identity.json", batch=BATCHES),
         lab=config["lab"],
     output:
         html=f"{R}/batch/summary.html",
@@ -13,7 +17,7 @@ rule batch_summary:
     params:
         language=config["centre"]["language"],
         benchmarks=BENCH,
-        samples=lambda wc: [get_sample(s) for s in PATIENTS],
+        samples=lambda wc: [get_sample(s) for s in SAMPLES],
     log:
         f"{LOGS}/batch_summary.log",
     benchmark:
