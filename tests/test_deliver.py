@@ -99,6 +99,11 @@ def test_one_broken_sample_gets_a_failed_report_and_the_batch_goes_on(tmp_path):
     }  # fmt: skip
     text = _pdf_text(results / "reports/S2.pdf")
     assert "ANALYSIS INCOMPLETE" in text and "No new specimen is needed" in text and "Error" not in text
+    # the release's anchor in the audit chain, in the result and printed in its report
+    anchor = s2["provenance"]
+    assert (anchor["report_version"], anchor["audit_entry_index"]) == (1, 1)
+    assert anchor["audit_head_sha256"] in text.replace(" ", "")
+    assert "report version 1; audit log entry 1" in text
     # identity joins at rendering only: in S1's PDF, never in its result files
     assert "Li Hua" in _pdf_text(results / "reports/S1.pdf")
     for path in delivery_paths(str(results), "S1").values():

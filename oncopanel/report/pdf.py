@@ -717,6 +717,10 @@ def versions_section(k: Kit, result: Mapping, sha: str) -> list:
         inputs = [k.p(f"{name}  {digest}", k.code) for name, digest in pv["inputs"].items()]
         out.append(k.kv_table([(t("versions.inputs"), "")], columns=1))
         out += inputs
+    if pv.get("audit_head_sha256"):  # a released version: its anchor in the batch's audit chain
+        out.append(k.kv_table([(t("versions.release"), t("versions.release_value", version=pv["report_version"],
+                                                          entry=pv["audit_entry_index"]))], columns=1))  # fmt: skip
+        out.append(k.p(pv["audit_head_sha256"], k.code))
     out.append(Spacer(1, 2 * mm))
     out.append(k.p(t("labels.result_sha256"), k.small, bold=True))
     out.append(k.p(sha, k.code))
