@@ -309,9 +309,10 @@ def check_fastq_pair(sample_id: str, r1: Path, r2: Path) -> tuple[list[Problem],
                 break
         if not problems and n == 0:
             problems.append(Problem("empty_fastq", f"sample {sample_id}: {r1}: empty FASTQ (no reads)"))
-        for f in files if not problems else ():
-            if (error := f.encoding_problem()) is not None:
-                problems.append(Problem(error.code, f"sample {sample_id}: {f.path}: {error.detail}"))
+        # one line per pair: a Phred+64 R1 comes with a Phred+64 R2
+        encoding = next(((f, e) for f in files if (e := f.encoding_problem()) is not None), None)
+        if encoding and not problems:
+            problems.append(Problem("phred64", f"sample {sample_id}: {encoding[0].path}: {encoding[1].detail}"))
     except InputFileError as exc:
         problems.append(Problem(exc.code, f"sample {sample_id}: {current.path}: {exc.detail}"))
     finally:

@@ -36,9 +36,12 @@ class Case:
     input: str
     expect: str  # refused | accepted | gap
     message: str
+    code: str  # the input check's problem code (fastq/bam/batch cases)
 
     @property
     def files(self) -> list[str]:
+        if self.kind == "batch":  # the sheet's files
+            return [f for row in _sheet_rows(self.input) for f in (row["fastq_1"], row["fastq_2"], row["bam"]) if f]
         return self.input.split(",")
 
     def sheet_row(self) -> dict[str, str]:
@@ -46,6 +49,11 @@ class Case:
             return {"sample_id": self.sample_id, **TUMOUR, "bam": self.input}
         r1, r2 = self.files
         return {"sample_id": self.sample_id, **TUMOUR, "fastq_1": r1, "fastq_2": r2}
+
+
+def _sheet_rows(sheet: str) -> list[dict[str, str]]:
+    with open(ROOT / sheet) as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def load_cases() -> list[Case]:
@@ -63,8 +71,13 @@ def outcome(case: Case) -> str | None:
 
     Runs from the repository root, as the workflow does, so messages carry the paths the sheet gives.
     """
+    return outcome_and_codes(case)[0]
+
+
+def outcome_and_codes(case: Case) -> tuple[str | None, list[str]]:
+    """The error of a case and, for the input check's cases, its problem codes."""
     from oncopanel.annotate.vcf import annotate_vcf
-    from oncopanel.inputs import check_sample_inputs
+    from oncopanel.inputs import check_batch_inputs, check_sample_inputs
     from oncopanel.samplesheet import read_sample_sheet
 
     with contextlib.chdir(ROOT):
@@ -72,19 +85,22 @@ def outcome(case: Case) -> str | None:
             try:
                 read_sample_sheet(case.input)
             except ValidationError as exc:
-                return "\n".join(exc.problems)
-            return None
+                return "\n".join(exc.problems), []
+            return None, []
         if case.kind == "vcf":
             try:
                 annotate_vcf(case.input)
             except InputError as exc:
-                return str(exc)
-            return None
+                return str(exc), []
+            return None, []
+        if case.kind == "batch":
+            check = check_batch_inputs(list(read_sample_sheet(case.input).values()), FAI, realign=False)
+            return "\n".join(check[case.sample_id].problems) or None, check[case.sample_id].problem_codes
         row = case.sheet_row()
         lane = Lane("L001", row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""))
         sample = Sample(case.sample_id, "P1", "B1", "site", "tumour_ffpe", 50.0, "LUAD", ("EGFR_KRAS",), lanes=[lane])
-        problems = check_sample_inputs(sample, FAI, realign=False).problems
-        return "\n".join(problems) or None
+        check = check_sample_inputs(sample, FAI, realign=False)
+        return "\n".join(check.problems) or None, check.problem_codes
 
 
 def handled_as_expected(case: Case) -> bool:
@@ -104,13 +120,21 @@ def test_case_gets_its_exact_error(case):
     assert outcome(case) == (case.message or None)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("fastq", "bam", "batch")], ids=lambda c: c.case)
+def test_input_case_gets_its_problem_code(case):
+    """One code per problem line, the same for every line of a case (the failure kind is chosen from it)."""
+    message, codes = outcome_and_codes(case)
+    assert codes == ([case.code] * len(message.splitlines()) if message else [])
+
+
 def test_corpus_covers_the_issue():
     names = {c.case for c in CASES}
     wanted = {
         "truncated_gzip", "corrupt_gzip", "sequence_quality_length", "r1_r2_count_out_of_sync", "empty_fastq",
         "bam_without_index", "bam_other_build", "vcf_contig_absent_from_reference", "sheet_duplicate_id",
         "sheet_path_traversal", "sheet_non_utf8", "sheet_unknown_panel", "sheet_unknown_tumour_type",
-        "sheet_index_collision",
+        "sheet_index_collision", "phred64", "gzip_trailing_garbage", "gzip_zero_padding",
+        "duplicate_input_across_samples", "sheet_file_under_two_samples", "bam_b37_contig_names",
     }  # fmt: skip
     assert wanted <= names
     for c in CASES:
@@ -118,8 +142,9 @@ def test_corpus_covers_the_issue():
         assert bool(c.message) == (c.expect != "accepted"), c.case
         for f in c.files:
             assert (ROOT / f).exists() or c.case == "missing_fastq", f
-        if c.kind in ("fastq", "bam") and c.message:
+        if c.kind in ("fastq", "bam", "batch") and c.message:
             assert c.message.startswith(f"sample {c.sample_id}: {c.files[0] if c.kind == 'bam' else ''}")
+        assert bool(c.code) == (c.kind in ("fastq", "bam", "batch") and c.expect != "accepted"), c.case
 
 
 def test_bam_without_index_is_accepted_because_it_is_resorted():
@@ -186,7 +211,7 @@ def test_good_tumour_keeps_its_variant(batch):
 def assert_failed_with_message(results: Path, case: Case) -> None:
     sid = case.sample_id
     check = json.loads((results / "inputs" / f"{sid}.inputs.json").read_text())
-    assert (check["status"], check["problems"]) == ("failed", [case.message])
+    assert (check["status"], check["problems"], check["problem_codes"]) == ("failed", [case.message], [case.code])
     qc = json.loads((results / "qc" / f"{sid}.qc.json").read_text())
     assert (qc["status"], qc["failure_stage"], qc["reasons"]) == ("failed", "input", [case.message])
     assert json.loads((results / "result" / f"{sid}.result.json").read_text())["status"] == "failed"

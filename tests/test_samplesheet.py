@@ -102,3 +102,20 @@ def test_config_schema_names_key(repo_root):
         validate_config(config)
     assert "config: aligner: 'bowtie' is not one of ['minimap2', 'bwa']" in exc.value.problems
     assert any(p.startswith("config: qc/gates/0/op:") for p in exc.value.problems)
+
+
+def test_one_file_under_two_samples_is_refused_naming_both(tmp_path):
+    """Two patients pointing at one pair of FASTQ files; lanes of one sample may share nothing either way."""
+    sheet = write_sheet(
+        tmp_path / "dup.tsv",
+        [
+            {"sample_id": "PA", "patient": "P1", **FQ},
+            {"sample_id": "PB", "patient": "P2", "fastq_1": "./" + FQ["fastq_1"], "fastq_2": FQ["fastq_2"]},
+        ],
+    )
+    assert problems_of(sheet) == [
+        f"{sheet}: row 3 (sample PB): column fastq_1: ./{FQ['fastq_1']} is also the fastq_1 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+        f"{sheet}: row 3 (sample PB): column fastq_2: {FQ['fastq_2']} is also the fastq_2 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+    ]
