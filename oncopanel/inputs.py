@@ -431,6 +431,13 @@ def duplicate_input_problems(checks: dict[str, InputCheck]) -> dict[str, list[Pr
     return out
 
 
+def refusal_text(problems: list[str]) -> str:
+    """What a refused configuration or sample sheet prints: a headline, then each problem on its own line."""
+    noun = "problem" if len(problems) == 1 else "problems"
+    headline = f"Refused before any step ran: {len(problems)} {noun} in the configuration or sample sheet:"
+    return "\n".join([headline, *problems])
+
+
 def check_batch_inputs(
     samples: list[Sample], reference_fai: Path, realign: bool, threads: int = 1
 ) -> dict[str, InputCheck]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_sheet
+from conftest import run_workflow, write_sheet
 
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
@@ -119,3 +119,26 @@ def test_one_file_under_two_samples_is_refused_naming_both(tmp_path):
         f"{sheet}: row 3 (sample PB): column fastq_2: {FQ['fastq_2']} is also the fastq_2 of sample PA (row 2); "
         "one sequencing file cannot belong to two samples",
     ]
+
+
+def test_workflow_refuses_a_bad_sheet_with_its_problems_and_no_traceback(tmp_path):
+    """The README command on a refused sheet: a headline, one line a problem, exit 1, no Snakemake traceback."""
+    sheet = write_sheet(
+        tmp_path / "bad.tsv",
+        [
+            {"sample_id": "PA", "patient": "P1", **FQ},
+            {"sample_id": "PB", "patient": "P2", "panels": "LUNGX", **FQ},
+        ],
+    )
+    proc = run_workflow(sheet, tmp_path / "results")
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if "is extended by additional config" not in line]
+    assert lines == [
+        "Refused before any step ran: 3 problems in the configuration or sample sheet:",
+        f"{sheet}: row 3 (sample PB): column panels: unknown panel 'LUNGX' (known: BRCA, EGFR_KRAS, EXTENDED)",
+        f"{sheet}: row 3 (sample PB): column fastq_1: {FQ['fastq_1']} is also the fastq_1 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+        f"{sheet}: row 3 (sample PB): column fastq_2: {FQ['fastq_2']} is also the fastq_2 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+    ]
+    assert not (tmp_path / "results").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from oncopanel.deliver import delivery_paths, stage_paths
 from oncopanel.errors import ValidationError
+from oncopanel.inputs import refusal_text
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
@@ -17,9 +18,10 @@ try:
     POOLED_RUNS = config["pooled_runs"]
     SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS))
 except ValidationError as exc:
-    raise WorkflowError(
-        f"{len(exc.problems)} problem(s) in the configuration or sample sheet:\n  " + "\n  ".join(exc.problems)
-    )
+    # The problems are the whole message: printed one a line, then a plain exit (a WorkflowError would add
+    # Snakemake's traceback fragment, which says nothing to the person fixing the sheet).
+    print(refusal_text(exc.problems), file=sys.stderr)
+    sys.exit(1)
 
 SAMPLES = sorted(SAMPLE_TABLE)
 R = config["results"].rstrip("/")
