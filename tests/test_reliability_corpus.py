@@ -18,6 +18,7 @@ from pathlib import Path
 import pysam
 import pytest
 from conftest import ROOT, run_workflow, write_sheet
+from fixtures import reads_from_region
 
 from oncopanel.errors import InputError, ValidationError
 from oncopanel.model import Variant
@@ -182,6 +183,22 @@ def batch(tmp_path_factory):
     )  # fmt: skip
     rows = [{"sample_id": "OK-GOOD", **TUMOUR, "fastq_1": r1, "fastq_2": r2, "language": "en"}]
     rows += [{**c.sheet_row(), "patient": f"P{i:03d}", "language": "en"} for i, c in enumerate(FILE_CASES)]
+    # one sample, two lanes: FASTQ (through fastp) and BAM (its own samtools stats); its BAM is a copy of the
+    # corpus BAM with one more header line, so that no file is shared with OK-NOINDEX
+    m1, m2 = reads_from_region(d / "MIXED", "chr12", 25245074, 25245595, n_pairs=300, seed=31)
+    mixed_bam = d / "mixed_L002.bam"
+    with pysam.AlignmentFile(str(BAD / "bam" / "grch38_noindex.bam")) as src:
+        header = src.header.to_dict() | {"CO": ["lane L002 of OK-MIXED"]}
+        with pysam.AlignmentFile(str(mixed_bam), "wb", header=header) as out:
+            for read in src:
+                out.write(read)
+    mixed = {"sample_id": "OK-MIXED", **TUMOUR, "patient": "P-MIXED", "language": "en"}
+    rows += [{**mixed, "lane": "L001", "fastq_1": m1, "fastq_2": m2}, {**mixed, "lane": "L002", "bam": mixed_bam}]
+    # 30-base reads: fastp's --length_required 50 keeps none of them
+    s1, s2 = reads_from_region(d / "SHORT", "chr12", 25245074, 25245595, n_pairs=100, seed=32, read_length=30,
+                               fragment=80)  # fmt: skip
+    rows.append({"sample_id": "NO-READS", **TUMOUR, "patient": "P-SHORT", "fastq_1": s1, "fastq_2": s2,
+                 "language": "en"})  # fmt: skip
     sheet = write_sheet(d / "samples.tsv", rows)
     results = d / "results"
     proc = run_workflow(sheet, results)
@@ -201,6 +218,36 @@ def test_good_samples_go_all_the_way(batch, sample_id):
     assert subprocess.run(["samtools", "quickcheck", str(results / "bam" / f"{sample_id}.bam")]).returncode == 0
     assert (results / "calls" / f"{sample_id}.vcf.gz").exists()
     assert (results / "reports" / f"{sample_id}.pdf").stat().st_size > 0
+
+
+def test_bam_input_gets_reads_and_q30_from_the_bam(batch):
+    """Q30 used to come from fastp only: every BAM input failed QC on 'q30_rate = missing'."""
+    qc = json.loads((batch["results"] / "qc" / "OK-NOINDEX.qc.json").read_text())
+    m = qc["metrics"]
+    assert (m["raw_reads"], m["reads_after_trimming"], m["q30_rate"]) == (400, 400, 1.0)
+    assert [g["pass"] for g in qc["gates"] if g["metric"] == "q30_rate"] == [True]
+    assert not any("q30" in r or "missing" in r for r in qc["reasons"])
+
+
+def test_sample_with_fastq_and_bam_lanes_counts_both(batch):
+    results = batch["results"]
+    qc = json.loads((results / "qc" / "OK-MIXED.qc.json").read_text())
+    assert qc["metrics"]["raw_reads"] == 600 + 400  # fastp's 300 pairs (both mates) and the BAM's 400 reads
+    assert qc["metrics"]["q30_rate"] == 1.0  # every base of both lanes is 'I' (Q40)
+    with pysam.AlignmentFile(str(results / "bam" / "OK-MIXED.bam")) as bam:
+        assert sorted(rg["ID"] for rg in bam.header.to_dict()["RG"]) == ["OK-MIXED.L001", "OK-MIXED.L002"]
+    assert json.loads((results / "result" / "OK-MIXED.result.json").read_text())["sample"]["sample_id"] == "OK-MIXED"
+
+
+def test_no_reads_after_trimming_is_said_plainly(batch):
+    results = batch["results"]
+    qc = json.loads((results / "qc" / "NO-READS.qc.json").read_text())
+    reason = (
+        "no reads left after trimming: none of the 200 reads passed fastp's filters (read length, quality, N bases)"
+    )
+    assert (qc["status"], qc["reasons"], qc["reason_codes"]) == ("fail", [reason], ["no_reads_after_trimming"])
+    text = " ".join(pdf_text(results / "reports" / "NO-READS.pdf").split())
+    assert reason in text and "Q30 base rate" not in text
 
 
 def test_good_tumour_keeps_its_variant(batch):

@@ -224,9 +224,12 @@ def qc_inputs(wc):
     if not inputs_ok(wc.sample):
         return inputs
     sample = get_sample(wc.sample)
+    # reads, Q30: from fastp for FASTQ lanes (and BAM lanes realigned through it), from the input BAM otherwise
     fastq_lanes = [l.lane for l in sample.lanes if not l.bam or config["realign"]]
+    bam_lanes = [l.lane for l in sample.lanes if l.bam and not config["realign"]]
     inputs.update(
         fastp=[f"{R}/qc/fastp/{wc.sample}.{lane}.fastp.json" for lane in fastq_lanes],
+        bam_stats=[f"{R}/qc/samtools/{wc.sample}.{lane}.input.stats.txt" for lane in bam_lanes],
         stats=f"{R}/qc/samtools/{wc.sample}.stats.txt",
         regions=f"{R}/coverage/{wc.sample}.regions.bed.gz",
         thresholds=f"{R}/coverage/{wc.sample}.thresholds.bed.gz",
