@@ -93,7 +93,7 @@ class _CheckedReader(io.RawIOBase):
 
     def __init__(self, path: Path):
         self._path = path
-        self._fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed by finish() or close_file())
         self.sha256 = hashlib.sha256()
         self._gzip = path.suffix == ".gz"
         self._out, self._pos = b"", 0  # decoded bytes not yet handed out: self._out[self._pos:]
@@ -169,6 +169,9 @@ class _CheckedReader(io.RawIOBase):
         self._pos += n
         return n
 
+    def close_file(self) -> None:
+        self._fh.close()
+
     def finish(self) -> str:
         """Hash the raw bytes to the end (after an early stop too), close the file, return its SHA-256.
 
@@ -184,13 +187,15 @@ class _CheckedReader(io.RawIOBase):
 
 def _zlib_words(path: Path) -> str:
     """zlib's more specific wording of a gzip error (ISA-L says only 'Invalid deflate block found'), or ''."""
-    data, decoder = path.read_bytes(), zlib.decompressobj(31)
-    try:
-        while data:
-            decoder.decompress(data)
-            data, decoder = (decoder.unused_data, zlib.decompressobj(31)) if decoder.eof else (b"", decoder)
-    except zlib.error as exc:
-        return str(exc)
+    decoder = zlib.decompressobj(31)
+    with open(path, "rb") as fh:
+        try:
+            for data in iter(lambda: fh.read(CHUNK), b""):
+                while data:
+                    decoder.decompress(data)  # output dropped: only the error's words are wanted
+                    data, decoder = (decoder.unused_data, zlib.decompressobj(31)) if decoder.eof else (b"", decoder)
+        except zlib.error as exc:
+            return str(exc)
     return ""
 
 
@@ -227,7 +232,7 @@ def _record_lengths(path: Path, record: int) -> tuple[int, int]:
         _, seq, _, qual = (lines.readline().rstrip(b"\r\n") for _ in range(4))
         return len(seq), len(qual)
     finally:
-        reader.finish()
+        reader.close_file()
 
 
 class _Fastq:
