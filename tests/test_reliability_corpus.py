@@ -183,6 +183,8 @@ def batch(tmp_path_factory):
     )  # fmt: skip
     rows = [{"sample_id": "OK-GOOD", **TUMOUR, "fastq_1": r1, "fastq_2": r2, "language": "en"}]
     rows += [{**c.sheet_row(), "patient": f"P{i:03d}", "language": "en"} for i, c in enumerate(FILE_CASES)]
+    for case in (c for c in CASES if c.kind == "batch"):  # every sample of the case's sheet
+        rows += [{**{k: v for k, v in r.items() if v}, "language": "en"} for r in _sheet_rows(case.input)]
     # one sample, two lanes: FASTQ (through fastp) and BAM (its own samtools stats); its BAM is a copy of the
     # corpus BAM with one more header line, so that no file is shared with OK-NOINDEX
     m1, m2 = reads_from_region(d / "MIXED", "chr12", 25245074, 25245595, n_pairs=300, seed=31)
@@ -273,6 +275,16 @@ def assert_failed_with_message(results: Path, case: Case) -> None:
 @pytest.mark.parametrize("case", [c for c in FILE_CASES if c.expect == "refused"], ids=lambda c: c.case)
 def test_bad_sample_fails_alone_with_its_message(batch, case):
     assert_failed_with_message(batch["results"], case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind == "batch"], ids=lambda c: c.case)
+def test_identical_input_fails_both_samples_by_name(batch, case):
+    assert_failed_with_message(batch["results"], case)
+    for row in _sheet_rows(case.input):
+        check = json.loads((batch["results"] / "inputs" / f"{row['sample_id']}.inputs.json").read_text())
+        assert check["status"] == "failed" and check["problem_codes"] == [case.code]
+        others = {r["sample_id"] for r in _sheet_rows(case.input)} - {row["sample_id"]}
+        assert all(any(f"of sample {o} " in p for p in check["problems"]) for o in others)
 
 
 def test_batch_of_only_bad_inputs_completes(tmp_path):
