@@ -34,6 +34,28 @@ GZIP_MAGIC = b"\x1f\x8b"
 PHRED64_MIN = ord(";")
 PHRED33_MAX = ord("K")
 
+# Every problem code the check gives, with what it means; "transfer" codes are faults of the data's copy or
+# delivery (the lab fetches the file again), "data" codes are of the data as sequenced or prepared.
+PROBLEM_CODES: dict[str, str] = {
+    "file_not_found": "transfer: an input file is missing",
+    "truncated_gzip": "transfer: a gzip file ends mid-stream",
+    "corrupt_gzip": "transfer: gzip data that does not decode (bad block or checksum)",
+    "gzip_trailing_data": "transfer: bytes (zero padding or other) after the last gzip member",
+    "not_gzip": "transfer: a file named .gz that is not gzip-compressed",
+    "truncated_bam": "transfer: a BAM without its end-of-file marker",
+    "not_a_bam": "transfer: a file given as BAM that is not a readable BAM",
+    "unreadable": "transfer: the file could not be read at all (permissions, I/O error)",
+    "malformed_fastq": "data: a FASTQ record broken (header, '+' line, sequence/quality lengths)",
+    "pairs_out_of_sync": "data: R1 and R2 differ in read count or mate names",
+    "empty_fastq": "data: a FASTQ with no reads",
+    "phred64": "data: Phred+64 quality encoding",
+    "wrong_build": "data: aligned to another build than the reference (GRCh37 without realign, other lengths)",
+    "unknown_build": "data: aligned to a build that is neither GRCh38 nor GRCh37",
+    "contig_names": "data: GRCh38 lengths under b37-style contig names (1, 2, …)",
+    "bam_without_sq": "data: a BAM header with no @SQ lines",
+    "duplicate_input": "identity: the same file's bytes under two different samples",
+}
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -283,3 +283,13 @@ def test_lanes_of_one_sample_may_not_collide_but_empty_files_do_not_count(tmp_pa
         p.write_bytes(gzip.compress(b"", mtime=0))
     checks = inputs.check_batch_inputs([_sample("E1", e1, e2), _sample("E2", f1, f2)], FAI, False)
     assert checks["E1"].problem_codes == checks["E2"].problem_codes == ["empty_fastq"]
+
+
+def test_every_code_given_is_listed():
+    """The integrator maps codes to failure kinds from PROBLEM_CODES: a code missing there would have no kind."""
+    import re
+
+    source = Path(inputs.__file__).read_text()
+    given = set(re.findall(r'(?:Problem|InputFileError|refuse)\(\s*"([a-z0-9_]+)"', source))
+    given |= set(re.findall(r'return "([a-z0-9_]+)", ', source))
+    assert given == set(inputs.PROBLEM_CODES)

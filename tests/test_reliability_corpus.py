@@ -21,6 +21,7 @@ from conftest import ROOT, run_workflow, write_sheet
 from fixtures import reads_from_region
 
 from oncopanel.errors import InputError, ValidationError
+from oncopanel.inputs import PROBLEM_CODES
 from oncopanel.model import Variant
 from oncopanel.samplesheet import Lane, Sample
 
@@ -146,6 +147,7 @@ def test_corpus_covers_the_issue():
         if c.kind in ("fastq", "bam", "batch") and c.message:
             assert c.message.startswith(f"sample {c.sample_id}: {c.files[0] if c.kind == 'bam' else ''}")
         assert bool(c.code) == (c.kind in ("fastq", "bam", "batch") and c.expect != "accepted"), c.case
+        assert not c.code or c.code in PROBLEM_CODES, c.case
 
 
 def test_bam_without_index_is_accepted_because_it_is_resorted():
