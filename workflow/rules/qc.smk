@@ -1,6 +1,7 @@
-# QC (samtools stats/flagstat come with markdup, rules/align.smk; a BAM lane's input gets its own samtools stats for
-# reads and Q30, which fastp gives for FASTQ): mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality, duplicates excluded,
-# overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
+# QC (samtools stats/flagstat come with markdup, rules/align.smk): samtools stats of each BAM lane's input (its reads
+# and Q30, which fastp gives for FASTQ), mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality,
+# duplicates excluded, overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch
+# MultiQC report.
 
 
 rule mosdepth:
