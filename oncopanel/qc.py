@@ -1,4 +1,5 @@
-"""Per-sample QC summary: metrics from fastp, samtools stats/markdup and mosdepth, judged by gates kept as data."""
+"""Per-sample QC summary: metrics from fastp (for BAM input: samtools stats of the input BAM), samtools stats/markdup
+and mosdepth, judged by gates kept as data."""
 
 from __future__ import annotations
 
@@ -22,21 +23,68 @@ class Gate:
         return value is not None and OPERATORS[self.op](value, self.threshold)
 
 
+Q30 = 30
+NO_READS_AFTER_TRIMMING = "no_reads_after_trimming"  # reason code in the QC JSON's reason_codes
+
+
+@dataclass(frozen=True)
+class LaneReads:
+    """What fastp reports for a FASTQ lane, or samtools stats of the input for a BAM lane (which is not trimmed)."""
+
+    raw_reads: int
+    reads_after_trimming: int
+    bases: int
+    q30_bases: int
+
+    def __add__(self, other: LaneReads) -> LaneReads:
+        return LaneReads(
+            self.raw_reads + other.raw_reads,
+            self.reads_after_trimming + other.reads_after_trimming,
+            self.bases + other.bases,
+            self.q30_bases + other.q30_bases,
+        )
+
+
+NO_READS = LaneReads(0, 0, 0, 0)
+
+
+def fastp_lane(path: Path) -> LaneReads:
+    """fastp's read counts (before and after filtering) and its after-filtering bases and Q30 bases."""
+    summary = json.loads(Path(path).read_text())["summary"]
+    after = summary["after_filtering"]
+    return LaneReads(
+        summary["before_filtering"]["total_reads"], after["total_reads"], after["total_bases"], after["q30_bases"]
+    )
+
+
+def bam_input_lane(stats: Path) -> LaneReads:
+    """The same numbers for a BAM lane, from `samtools stats -F 0x900` of the input BAM: its primary reads, and its
+    bases by quality from the per-cycle quality tables (FFQ and LFQ: a row per cycle, a column per quality)."""
+    reads = bases = q30 = 0
+    for line in Path(stats).read_text().splitlines():
+        fields = line.split("\t")
+        if fields[0] in ("FFQ", "LFQ"):
+            counts = [int(c) for c in fields[2:] if c]
+            bases += sum(counts)
+            q30 += sum(counts[Q30:])
+        elif fields[0] == "SN" and fields[1] == "raw total sequences:":
+            reads = int(fields[2])
+    return LaneReads(reads, reads, bases, q30)
+
+
+def read_metrics(lanes: list[LaneReads]) -> dict[str, float]:
+    """Read counts and Q30 rate summed over a sample's lanes, FASTQ and BAM alike."""
+    total = sum(lanes, NO_READS)
+    return {
+        "raw_reads": total.raw_reads,
+        "reads_after_trimming": total.reads_after_trimming,
+        "q30_rate": total.q30_bases / total.bases if total.bases else 0.0,
+    }
+
+
 def fastp_metrics(json_paths: list[Path]) -> dict[str, float]:
     """Read counts and Q30 rate summed over lanes (fastp's after-filtering numbers)."""
-    total = passed = q30_bases = bases = 0
-    for path in json_paths:
-        summary = json.loads(Path(path).read_text())["summary"]
-        total += summary["before_filtering"]["total_reads"]
-        after = summary["after_filtering"]
-        passed += after["total_reads"]
-        bases += after["total_bases"]
-        q30_bases += after["q30_bases"]
-    return {
-        "raw_reads": total,
-        "reads_after_trimming": passed,
-        "q30_rate": q30_bases / bases if bases else 0.0,
-    }
+    return read_metrics([fastp_lane(p) for p in json_paths])
 
 
 def samtools_stats_metrics(path: Path) -> dict[str, float]:
@@ -152,33 +200,52 @@ def summarise(
     samtools_stats: Path | None = None,
     regions_bed: Path | None = None,
     thresholds_bed: Path | None = None,
+    bam_input_stats: list[Path] = (),
 ) -> dict:
-    """The QC JSON of one sample. A sample that failed its input check gets status 'failed' and the reason."""
+    """The QC JSON of one sample. A sample that failed its input check gets status 'failed' and the reason.
+
+    ``reason_codes`` runs parallel to ``reasons``: the input check's problem codes, ``gate:<metric>`` for a failed
+    gate, or ``no_reads_after_trimming``.
+    """
     if input_check["status"] != "ok":
+        problems = input_check["problems"]
         return {
             "sample_id": sample_id,
             "status": "failed",
             "failure_stage": "input",
-            "reasons": input_check["problems"],
+            "reasons": problems,
+            "reason_codes": input_check.get("problem_codes") or ["input"] * len(problems),
             "metrics": {},
             "gates": [],
             "genes": {},
             "targets": [],
         }
     metrics: dict[str, float] = {}
-    if fastp_jsons:
-        metrics.update(fastp_metrics(list(fastp_jsons)))
+    lanes = [fastp_lane(p) for p in fastp_jsons] + [bam_input_lane(p) for p in bam_input_stats]
+    if lanes:
+        metrics.update(read_metrics(lanes))
     if samtools_stats:
         metrics.update(samtools_stats_metrics(samtools_stats))
     targets = target_coverage(regions_bed, thresholds_bed) if regions_bed and thresholds_bed else []
     metrics.update(target_metrics(targets, thresholds))
     verdicts = judge(metrics, gates)
     failed = [v for v in verdicts if not v["pass"]]
+    reasons = [f"{v['metric']} = {_fmt(v['value'])} (required {v['op']} {v['threshold']})" for v in failed]
+    codes = [f"gate:{v['metric']}" for v in failed]
+    if lanes and metrics["reads_after_trimming"] == 0:
+        # Every gate would fail on nothing ("Mapped read rate = 0 … Q30 base rate = 0"): no gate is judged, and
+        # the one reason given is that no read was left (the report shows the failed gates when there are any).
+        verdicts = []
+        raw = int(metrics["raw_reads"])
+        reasons = [f"no reads left after trimming: none of the {raw:,} reads passed fastp's filters (read length, "
+                   "quality, N bases)" if raw else "no reads left after trimming: the input held no reads"]  # fmt: skip
+        codes = [NO_READS_AFTER_TRIMMING]
     return {
         "sample_id": sample_id,
-        "status": "fail" if failed else "pass",
-        "failure_stage": "qc" if failed else "",
-        "reasons": [f"{v['metric']} = {_fmt(v['value'])} (required {v['op']} {v['threshold']})" for v in failed],
+        "status": "fail" if reasons else "pass",
+        "failure_stage": "qc" if reasons else "",
+        "reasons": reasons,
+        "reason_codes": codes,
         "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
         "gates": verdicts,
         "genes": gene_coverage(targets, thresholds),

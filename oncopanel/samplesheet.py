@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -278,6 +279,7 @@ def read_sample_sheet(
     problems.extend(_oncotree_problems(path, rows))
     problems.extend(_material_problems(path, rows, controls))
     problems.extend(_cross_row_problems(path, rows))
+    problems.extend(_shared_file_problems(path, rows))
     if problems:
         raise ValidationError(problems)
     return _build_samples(rows)
@@ -327,6 +329,29 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
             elif ikey not in indexes:
                 problems.extend(_near_index_problems(path, lineno, sid, ikey, indexes))
             indexes.setdefault(ikey, (lineno, sid))
+    return problems
+
+
+def _shared_file_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    """One input file named by two different samples (lanes of one sample share a sample_id): both reported
+    from one set of reads would be a mix-up no later step can see. Identical copies under other names are caught
+    by checksum in the input check."""
+    owner: dict[str, tuple[int, str, str]] = {}
+    problems = []
+    for lineno, row in rows:
+        sid = row.get("sample_id", "")
+        for column in ("fastq_1", "fastq_2", "bam"):
+            if not row.get(column):
+                continue
+            key = os.path.normpath(row[column])
+            if key not in owner:
+                owner[key] = (lineno, sid, column)
+            elif owner[key][1] != sid:
+                row0, sid0, column0 = owner[key]
+                problems.append(
+                    f"{path}: row {lineno} (sample {sid}): column {column}: {row[column]} is also the {column0} of "
+                    f"sample {sid0} (row {row0}); one sequencing file cannot belong to two samples"
+                )
     return problems
 
 

@@ -17,6 +17,7 @@ summary = summarise(
     samtools_stats=Path(inp.stats) if hasattr(inp, "stats") else None,
     regions_bed=Path(inp.regions) if hasattr(inp, "regions") else None,
     thresholds_bed=Path(inp.thresholds) if hasattr(inp, "thresholds") else None,
+    bam_input_stats=[Path(p) for p in getattr(inp, "bam_stats", [])],
 )
 tmp = Path(smk.output[0] + ".tmp")
 tmp.write_text(json.dumps(summary, indent=2) + "\n")

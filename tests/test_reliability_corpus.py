@@ -18,8 +18,10 @@ from pathlib import Path
 import pysam
 import pytest
 from conftest import ROOT, run_workflow, write_sheet
+from fixtures import reads_from_region
 
 from oncopanel.errors import InputError, ValidationError
+from oncopanel.inputs import PROBLEM_CODES
 from oncopanel.model import Variant
 from oncopanel.samplesheet import Lane, Sample
 
@@ -36,9 +38,12 @@ class Case:
     input: str
     expect: str  # refused | accepted | gap
     message: str
+    code: str  # the input check's problem code (fastq/bam/batch cases)
 
     @property
     def files(self) -> list[str]:
+        if self.kind == "batch":  # the sheet's files
+            return [f for row in _sheet_rows(self.input) for f in (row["fastq_1"], row["fastq_2"], row["bam"]) if f]
         return self.input.split(",")
 
     def sheet_row(self) -> dict[str, str]:
@@ -46,6 +51,11 @@ class Case:
             return {"sample_id": self.sample_id, **TUMOUR, "bam": self.input}
         r1, r2 = self.files
         return {"sample_id": self.sample_id, **TUMOUR, "fastq_1": r1, "fastq_2": r2}
+
+
+def _sheet_rows(sheet: str) -> list[dict[str, str]]:
+    with open(ROOT / sheet) as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def load_cases() -> list[Case]:
@@ -63,8 +73,13 @@ def outcome(case: Case) -> str | None:
 
     Runs from the repository root, as the workflow does, so messages carry the paths the sheet gives.
     """
+    return outcome_and_codes(case)[0]
+
+
+def outcome_and_codes(case: Case) -> tuple[str | None, list[str]]:
+    """The error of a case and, for the input check's cases, its problem codes."""
     from oncopanel.annotate.vcf import annotate_vcf
-    from oncopanel.inputs import check_sample_inputs
+    from oncopanel.inputs import check_batch_inputs, check_sample_inputs
     from oncopanel.samplesheet import read_sample_sheet
 
     with contextlib.chdir(ROOT):
@@ -72,19 +87,22 @@ def outcome(case: Case) -> str | None:
             try:
                 read_sample_sheet(case.input)
             except ValidationError as exc:
-                return "\n".join(exc.problems)
-            return None
+                return "\n".join(exc.problems), []
+            return None, []
         if case.kind == "vcf":
             try:
                 annotate_vcf(case.input)
             except InputError as exc:
-                return str(exc)
-            return None
+                return str(exc), []
+            return None, []
+        if case.kind == "batch":
+            check = check_batch_inputs(list(read_sample_sheet(case.input).values()), FAI, realign=False)
+            return "\n".join(check[case.sample_id].problems) or None, check[case.sample_id].problem_codes
         row = case.sheet_row()
         lane = Lane("L001", row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""))
         sample = Sample(case.sample_id, "P1", "B1", "site", "tumour_ffpe", 50.0, "LUAD", ("EGFR_KRAS",), lanes=[lane])
-        problems = check_sample_inputs(sample, FAI, realign=False).problems
-        return "\n".join(problems) or None
+        check = check_sample_inputs(sample, FAI, realign=False)
+        return "\n".join(check.problems) or None, check.problem_codes
 
 
 def handled_as_expected(case: Case) -> bool:
@@ -104,13 +122,21 @@ def test_case_gets_its_exact_error(case):
     assert outcome(case) == (case.message or None)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("fastq", "bam", "batch")], ids=lambda c: c.case)
+def test_input_case_gets_its_problem_code(case):
+    """One code per problem line, the same for every line of a case (the failure kind is chosen from it)."""
+    message, codes = outcome_and_codes(case)
+    assert codes == ([case.code] * len(message.splitlines()) if message else [])
+
+
 def test_corpus_covers_the_issue():
     names = {c.case for c in CASES}
     wanted = {
         "truncated_gzip", "corrupt_gzip", "sequence_quality_length", "r1_r2_count_out_of_sync", "empty_fastq",
         "bam_without_index", "bam_other_build", "vcf_contig_absent_from_reference", "sheet_duplicate_id",
         "sheet_path_traversal", "sheet_non_utf8", "sheet_unknown_panel", "sheet_unknown_tumour_type",
-        "sheet_index_collision",
+        "sheet_index_collision", "phred64", "gzip_trailing_garbage", "gzip_zero_padding",
+        "duplicate_input_across_samples", "sheet_file_under_two_samples", "bam_b37_contig_names",
     }  # fmt: skip
     assert wanted <= names
     for c in CASES:
@@ -118,8 +144,10 @@ def test_corpus_covers_the_issue():
         assert bool(c.message) == (c.expect != "accepted"), c.case
         for f in c.files:
             assert (ROOT / f).exists() or c.case == "missing_fastq", f
-        if c.kind in ("fastq", "bam") and c.message:
+        if c.kind in ("fastq", "bam", "batch") and c.message:
             assert c.message.startswith(f"sample {c.sample_id}: {c.files[0] if c.kind == 'bam' else ''}")
+        assert bool(c.code) == (c.kind in ("fastq", "bam", "batch") and c.expect != "accepted"), c.case
+        assert not c.code or c.code in PROBLEM_CODES, c.case
 
 
 def test_bam_without_index_is_accepted_because_it_is_resorted():
@@ -157,6 +185,24 @@ def batch(tmp_path_factory):
     )  # fmt: skip
     rows = [{"sample_id": "OK-GOOD", **TUMOUR, "fastq_1": r1, "fastq_2": r2, "language": "en"}]
     rows += [{**c.sheet_row(), "patient": f"P{i:03d}", "language": "en"} for i, c in enumerate(FILE_CASES)]
+    for case in (c for c in CASES if c.kind == "batch"):  # every sample of the case's sheet
+        rows += [{**{k: v for k, v in r.items() if v}, "language": "en"} for r in _sheet_rows(case.input)]
+    # one sample, two lanes: FASTQ (through fastp) and BAM (its own samtools stats); its BAM is a copy of the
+    # corpus BAM with one more header line, so that no file is shared with OK-NOINDEX
+    m1, m2 = reads_from_region(d / "MIXED", "chr12", 25245074, 25245595, n_pairs=300, seed=31)
+    mixed_bam = d / "mixed_L002.bam"
+    with pysam.AlignmentFile(str(BAD / "bam" / "grch38_noindex.bam")) as src:
+        header = src.header.to_dict() | {"CO": ["lane L002 of OK-MIXED"]}
+        with pysam.AlignmentFile(str(mixed_bam), "wb", header=header) as out:
+            for read in src:
+                out.write(read)
+    mixed = {"sample_id": "OK-MIXED", **TUMOUR, "patient": "P-MIXED", "language": "en"}
+    rows += [{**mixed, "lane": "L001", "fastq_1": m1, "fastq_2": m2}, {**mixed, "lane": "L002", "bam": mixed_bam}]
+    # 30-base reads: fastp's --length_required 50 keeps none of them
+    s1, s2 = reads_from_region(d / "SHORT", "chr12", 25245074, 25245595, n_pairs=100, seed=32, read_length=30,
+                               fragment=80)  # fmt: skip
+    rows.append({"sample_id": "NO-READS", **TUMOUR, "patient": "P-SHORT", "fastq_1": s1, "fastq_2": s2,
+                 "language": "en"})  # fmt: skip
     sheet = write_sheet(d / "samples.tsv", rows)
     results = d / "results"
     proc = run_workflow(sheet, results)
@@ -178,6 +224,36 @@ def test_good_samples_go_all_the_way(batch, sample_id):
     assert (results / "reports" / f"{sample_id}.pdf").stat().st_size > 0
 
 
+def test_bam_input_gets_reads_and_q30_from_the_bam(batch):
+    """Q30 used to come from fastp only: every BAM input failed QC on 'q30_rate = missing'."""
+    qc = json.loads((batch["results"] / "qc" / "OK-NOINDEX.qc.json").read_text())
+    m = qc["metrics"]
+    assert (m["raw_reads"], m["reads_after_trimming"], m["q30_rate"]) == (400, 400, 1.0)
+    assert [g["pass"] for g in qc["gates"] if g["metric"] == "q30_rate"] == [True]
+    assert not any("q30" in r or "missing" in r for r in qc["reasons"])
+
+
+def test_sample_with_fastq_and_bam_lanes_counts_both(batch):
+    results = batch["results"]
+    qc = json.loads((results / "qc" / "OK-MIXED.qc.json").read_text())
+    assert qc["metrics"]["raw_reads"] == 600 + 400  # fastp's 300 pairs (both mates) and the BAM's 400 reads
+    assert qc["metrics"]["q30_rate"] == 1.0  # every base of both lanes is 'I' (Q40)
+    with pysam.AlignmentFile(str(results / "bam" / "OK-MIXED.bam")) as bam:
+        assert sorted(rg["ID"] for rg in bam.header.to_dict()["RG"]) == ["OK-MIXED.L001", "OK-MIXED.L002"]
+    assert json.loads((results / "result" / "OK-MIXED.result.json").read_text())["sample"]["sample_id"] == "OK-MIXED"
+
+
+def test_no_reads_after_trimming_is_said_plainly(batch):
+    results = batch["results"]
+    qc = json.loads((results / "qc" / "NO-READS.qc.json").read_text())
+    reason = (
+        "no reads left after trimming: none of the 200 reads passed fastp's filters (read length, quality, N bases)"
+    )
+    assert (qc["status"], qc["reasons"], qc["reason_codes"]) == ("fail", [reason], ["no_reads_after_trimming"])
+    text = " ".join(pdf_text(results / "reports" / "NO-READS.pdf").split())
+    assert reason in text and "Q30 base rate" not in text
+
+
 def test_good_tumour_keeps_its_variant(batch):
     with pysam.VariantFile(str(batch["results"] / "calls" / "OK-GOOD.vcf.gz")) as vcf:
         assert [(r.pos, r.ref, r.alts) for r in vcf if r.pos == 25245351] == [(25245351, "C", ("A",))]
@@ -186,7 +262,7 @@ def test_good_tumour_keeps_its_variant(batch):
 def assert_failed_with_message(results: Path, case: Case) -> None:
     sid = case.sample_id
     check = json.loads((results / "inputs" / f"{sid}.inputs.json").read_text())
-    assert (check["status"], check["problems"]) == ("failed", [case.message])
+    assert (check["status"], check["problems"], check["problem_codes"]) == ("failed", [case.message], [case.code])
     qc = json.loads((results / "qc" / f"{sid}.qc.json").read_text())
     assert (qc["status"], qc["failure_stage"], qc["reasons"]) == ("failed", "input", [case.message])
     assert json.loads((results / "result" / f"{sid}.result.json").read_text())["status"] == "failed"
@@ -201,6 +277,16 @@ def assert_failed_with_message(results: Path, case: Case) -> None:
 @pytest.mark.parametrize("case", [c for c in FILE_CASES if c.expect == "refused"], ids=lambda c: c.case)
 def test_bad_sample_fails_alone_with_its_message(batch, case):
     assert_failed_with_message(batch["results"], case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind == "batch"], ids=lambda c: c.case)
+def test_identical_input_fails_both_samples_by_name(batch, case):
+    assert_failed_with_message(batch["results"], case)
+    for row in _sheet_rows(case.input):
+        check = json.loads((batch["results"] / "inputs" / f"{row['sample_id']}.inputs.json").read_text())
+        assert check["status"] == "failed" and check["problem_codes"] == [case.code]
+        others = {r["sample_id"] for r in _sheet_rows(case.input)} - {row["sample_id"]}
+        assert all(any(f"of sample {o} " in p for p in check["problems"]) for o in others)
 
 
 def test_batch_of_only_bad_inputs_completes(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_sheet
+from conftest import run_workflow, write_sheet
 
 from oncopanel.errors import ValidationError
 from oncopanel.samplesheet import read_sample_sheet, validate_config
@@ -108,16 +108,21 @@ def test_config_schema_names_key(repo_root):
 NO_PATIENT = {"patient": "", "site": "", "specimen_type": "", "oncotree_code": ""}
 
 
+def fq(n: int) -> dict:
+    """A row's own (fictional) FASTQ pair: one file cannot belong to two samples."""
+    return {"fastq_1": f"runs/S{n}_R1.fastq.gz", "fastq_2": f"runs/S{n}_R2.fastq.gz"}
+
+
 def test_control_rows_need_no_patient_fields(tmp_path):
     sheet = write_sheet(
         tmp_path / "controls.tsv",
         [
-            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "oncotree_code": "LUAD", "panels": "EGFR_KRAS", **FQ},
-            {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "panels": "EGFR_KRAS", **FQ},
+            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "oncotree_code": "LUAD", "panels": "EGFR_KRAS", **fq(1)},
+            {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "panels": "EGFR_KRAS", **fq(2)},
             {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "COLO829",
-             "panels": "EGFR_KRAS,EXTENDED", **FQ},
+             "panels": "EGFR_KRAS,EXTENDED", **fq(3)},
             {"sample_id": "NA12878", **NO_PATIENT, "control": "negative_control", "reference_material": "NA12878",
-             **FQ},
+             **fq(4)},
         ],
     )  # fmt: skip
     samples = read_sample_sheet(sheet)
@@ -132,7 +137,7 @@ def test_control_rows_need_no_patient_fields(tmp_path):
 
 
 def test_patient_rows_still_need_patient_fields(tmp_path):
-    sheet = write_sheet(tmp_path / "p.tsv", [{"sample_id": "T1", **NO_PATIENT, **FQ}])
+    sheet = write_sheet(tmp_path / "p.tsv", [{"sample_id": "T1", **NO_PATIENT, **fq(5)}])
     needs = "empty; a patient's sample needs it (only a run control, named in the control column, may leave it empty)"
     assert sorted(problems_of(sheet)) == [
         f"{sheet}: row 2 (sample T1): column {column}: {needs}"
@@ -144,12 +149,12 @@ def test_control_material_must_be_known_and_fit_the_control(tmp_path):
     sheet = write_sheet(
         tmp_path / "m.tsv",
         [
-            {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **FQ},
-            {"sample_id": "PC2", **NO_PATIENT, "control": "positive_control", **FQ},
-            {"sample_id": "NC1", **NO_PATIENT, "control": "negative_control", "reference_material": "COLO829", **FQ},
+            {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **fq(6)},
+            {"sample_id": "PC2", **NO_PATIENT, "control": "positive_control", **fq(7)},
+            {"sample_id": "NC1", **NO_PATIENT, "control": "negative_control", "reference_material": "COLO829", **fq(8)},
             {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "reference_material": "NA12878",
-             **FQ},
-            {"sample_id": "T1", "reference_material": "NA12878", **FQ},
+             **fq(9)},
+            {"sample_id": "T1", "reference_material": "NA12878", **fq(10)},
         ],
     )  # fmt: skip
     problems = problems_of(sheet)
@@ -170,7 +175,7 @@ def test_materials_come_from_the_controls_file_given(tmp_path, repo_root):
     text = (repo_root / "config" / "controls.yaml").read_text().replace("    SIMREF:", "    HD701:")
     controls = tmp_path / "controls.yaml"
     controls.write_text(text)
-    row = {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **FQ}
+    row = {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "HD701", **fq(11)}
     sheet = write_sheet(tmp_path / "s.tsv", [row])
     assert read_sample_sheet(sheet, controls=controls)["PC1"].reference_material == "HD701"
     assert "unknown reference material 'HD701' (known: COLO829, SIMREF)" in problems_of(sheet)[0]
@@ -186,3 +191,43 @@ def test_example_sheet_is_complete(repo_root):
     assert patients and all(s.germline_consent in ("yes", "no") for s in patients)
     for s in samples.values():
         assert all((repo_root / f).exists() for f in s.input_files), s.sample_id
+
+
+def test_one_file_under_two_samples_is_refused_naming_both(tmp_path):
+    """Two patients pointing at one pair of FASTQ files; lanes of one sample may share nothing either way."""
+    sheet = write_sheet(
+        tmp_path / "dup.tsv",
+        [
+            {"sample_id": "PA", "patient": "P1", **FQ},
+            {"sample_id": "PB", "patient": "P2", "fastq_1": "./" + FQ["fastq_1"], "fastq_2": FQ["fastq_2"]},
+        ],
+    )
+    assert problems_of(sheet) == [
+        f"{sheet}: row 3 (sample PB): column fastq_1: ./{FQ['fastq_1']} is also the fastq_1 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+        f"{sheet}: row 3 (sample PB): column fastq_2: {FQ['fastq_2']} is also the fastq_2 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+    ]
+
+
+def test_workflow_refuses_a_bad_sheet_with_its_problems_and_no_traceback(tmp_path):
+    """The README command on a refused sheet: a headline, one line a problem, exit 1, no Snakemake traceback."""
+    sheet = write_sheet(
+        tmp_path / "bad.tsv",
+        [
+            {"sample_id": "PA", "patient": "P1", **FQ},
+            {"sample_id": "PB", "patient": "P2", "panels": "LUNGX", **FQ},
+        ],
+    )
+    proc = run_workflow(sheet, tmp_path / "results")
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if "is extended by additional config" not in line]
+    assert lines == [
+        "Refused before any step ran: 3 problems in the configuration or sample sheet:",
+        f"{sheet}: row 3 (sample PB): column panels: unknown panel 'LUNGX' (known: BRCA, EGFR_KRAS, EXTENDED)",
+        f"{sheet}: row 3 (sample PB): column fastq_1: {FQ['fastq_1']} is also the fastq_1 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+        f"{sheet}: row 3 (sample PB): column fastq_2: {FQ['fastq_2']} is also the fastq_2 of sample PA (row 2); "
+        "one sequencing file cannot belong to two samples",
+    ]
+    assert not (tmp_path / "results").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
+from oncopanel.inputs import refusal_text
 from oncopanel.samplesheet import read_sample_sheet, validate_config
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
@@ -19,9 +20,10 @@ try:
         config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"]
     )
 except ValidationError as exc:
-    raise WorkflowError(
-        f"{len(exc.problems)} problem(s) in the configuration or sample sheet:\n  " + "\n  ".join(exc.problems)
-    )
+    # The problems are the whole message: printed one a line, then a plain exit (a WorkflowError would add
+    # Snakemake's traceback fragment, which says nothing to the person fixing the sheet).
+    print(refusal_text(exc.problems), file=sys.stderr)
+    sys.exit(1)
 
 SAMPLES = sorted(SAMPLE_TABLE)
 PATIENTS = [s for s in SAMPLES if SAMPLE_TABLE[s].is_patient]  # run controls get verdicts, never a patient result
@@ -241,9 +243,12 @@ def qc_inputs(wc):
     if not inputs_ok(wc.sample):
         return inputs
     sample = get_sample(wc.sample)
+    # reads, Q30: from fastp for FASTQ lanes (and BAM lanes realigned through it), from the input BAM otherwise
     fastq_lanes = [l.lane for l in sample.lanes if not l.bam or config["realign"]]
+    bam_lanes = [l.lane for l in sample.lanes if l.bam and not config["realign"]]
     inputs.update(
         fastp=[f"{R}/qc/fastp/{wc.sample}.{lane}.fastp.json" for lane in fastq_lanes],
+        bam_stats=[f"{R}/qc/samtools/{wc.sample}.{lane}.input.stats.txt" for lane in bam_lanes],
         stats=f"{R}/qc/samtools/{wc.sample}.stats.txt",
         regions=f"{R}/coverage/{wc.sample}.regions.bed.gz",
         thresholds=f"{R}/coverage/{wc.sample}.thresholds.bed.gz",

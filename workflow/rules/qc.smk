@@ -1,5 +1,7 @@
-# QC (samtools stats/flagstat come with markdup, rules/align.smk): mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality, duplicates excluded,
-# overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
+# QC (samtools stats/flagstat come with markdup, rules/align.smk): samtools stats of each BAM lane's input (its reads
+# and Q30, which fastp gives for FASTQ), mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality,
+# duplicates excluded, overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch
+# MultiQC report.
 
 
 rule mosdepth:
@@ -29,6 +31,27 @@ rule mosdepth:
     shell:
         "mosdepth -n --by {input.targets} --mapq {params.mapq} --thresholds {params.thresholds} "
         "{params.prefix} {input.bam} > {log} 2>&1"
+
+
+rule input_bam_stats:
+    # A BAM lane does not pass through fastp: its read count and Q30 rate come from its own base qualities
+    # (primary reads only, as fastp sees each read once).
+    input:
+        bam=lambda wc: get_lane(wc.sample, wc.lane).bam,
+    output:
+        f"{R}/qc/samtools/{{sample}}.{{lane}}.input.stats.txt",
+    log:
+        f"{LOGS}/input_bam_stats/{{sample}}.{{lane}}.log",
+    benchmark:
+        f"{BENCH}/input_bam_stats/{{sample}}.{{lane}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    conda:
+        "../../envs/align.yaml"
+    shell:
+        "samtools stats -F 0x900 {input.bam} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
 
 
 rule qc_summary:

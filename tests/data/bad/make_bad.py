@@ -22,6 +22,7 @@ from oncopanel.reference import SliceSequence  # noqa: E402
 
 REGION = ("chr12", 25245074, 25245595)  # KRAS exon 2 +- 200 bp
 FAI = BAD.parent / "grch38_panel_masked.fa.gz.fai"
+REAL = BAD.parent.parent.parent / "demo" / "real_reads" / "NA12878_BRCA1"
 
 
 def _gzip_lines(path: Path, lines: list[str]) -> Path:
@@ -40,8 +41,8 @@ def fastq_cases(d: Path) -> None:
     good1, good2 = reads_from_region(d / "good", *REGION, n_pairs=200, seed=7)
     big1, _ = reads_from_region(d / "big", *REGION, n_pairs=2000, seed=8)  # big enough to truncate mid-stream
     truncated_copy(big1, d / "truncated_R1.fastq.gz", 0.5)
-    for p in (big1, d / "big_R2.fastq.gz"):
-        p.unlink()
+    big1.unlink()
+    (d / "big_R2.fastq.gz").rename(d / "truncated_mate_R2.fastq.gz")  # in step with R1 until R1's data ends
     data = bytearray(good1.read_bytes())
     data[40:60] = b"\x00" * 20  # inside the deflate stream
     (d / "corrupt_R1.fastq.gz").write_bytes(bytes(data))
@@ -58,6 +59,25 @@ def fastq_cases(d: Path) -> None:
     _gzip_lines(d / "noheader_R1.fastq.gz", noat)
     _gzip_lines(d / "empty_R1.fastq.gz", [])
     _gzip_lines(d / "empty_R2.fastq.gz", [])
+    # Each case its own mate file: one file under two samples of a sheet is refused (gzip names it, so each mate
+    # file's bytes differ too, and the checksum check sees no duplicate).
+    mates2, mates1 = _lines(good2), lines
+    for case in ("corrupt", "qualshort", "noheader", "missing", "junk", "pad"):
+        _gzip_lines(d / f"{case}_mate_R2.fastq.gz", mates2)
+    _gzip_lines(d / "renamed_mate_R1.fastq.gz", mates1)
+    raw = good1.read_bytes()
+    (d / "junk_R1.fastq.gz").write_bytes(raw + b"GATTACA\n")  # bytes after the gzip member
+    (d / "pad_R1.fastq.gz").write_bytes(raw + b"\x00" * 4096)  # zero padding, as some transfer tools leave
+    for mate in (1, 2):  # real HiSeq reads (NA12878) re-encoded Phred+64, as older Illumina pipelines wrote them
+        with gzip.open(REAL / f"BRCA1_R{mate}.fastq.gz", "rt") as fh:
+            real = [next(fh).rstrip("\n") for _ in range(4 * 200)]
+        real[3::4] = ["".join(chr(ord(c) + 31) for c in q) for q in real[3::4]]
+        _gzip_lines(d / f"phred64_R{mate}.fastq.gz", real)
+    # R1 delivered twice under two samples' names (same bytes, other paths); their R2s differ in the gzip header
+    r1 = gzip.compress(("\n".join(_lines(good1)) + "\n").encode(), mtime=0)
+    for mtime, copy in enumerate(("dup_a", "dup_b")):
+        (d / f"{copy}_R1.fastq.gz").write_bytes(r1)
+        (d / f"{copy}_R2.fastq.gz").write_bytes(gzip.compress(("\n".join(mates2) + "\n").encode(), mtime=mtime))
 
 
 def _fai_header() -> dict:
@@ -110,6 +130,12 @@ def bam_cases(d: Path) -> None:
     with pysam.AlignmentFile(str(d / "unknown_build.bam"), "wb", header=odd):
         pass
     (d / "not_a_bam.bam").write_bytes(b"this is a text file, not a BAM\n")
+    # GRCh38 renamed the Ensembl way (1, 2, ..., MT): the lengths are right, the names are not the reference's
+    bare = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [
+        {"SN": s["SN"].removeprefix("chr").replace("M", "MT"), "LN": s["LN"]} for s in _fai_header()["SQ"]
+    ]}  # fmt: skip
+    with pysam.AlignmentFile(str(d / "b37_names.bam"), "wb", header=bare):
+        pass
 
 
 GENERATED = ("fastq", "bam")  # subdirectories this script writes; sheets/ and vcf/ are kept as written
