@@ -36,7 +36,7 @@ _PRECEDENCE = (FailureKind.NEW_SPECIMEN, FailureKind.RETEST, FailureKind.ANALYSI
 def policy() -> dict:
     data = yaml.safe_load((REPORTS / "failure_kinds.yaml").read_text())
     kinds = {k.value for k in FailureKind}
-    for section in ("gates", "input_problems"):
+    for section in ("gates", "qc_reasons", "input_problems"):
         bad = {k: v for k, v in data[section].items() if v not in kinds}
         if bad:
             raise ValueError(f"reports/failure_kinds.yaml: {section}: unknown kind(s) {bad} (known: {sorted(kinds)})")
@@ -51,6 +51,17 @@ def kind_of_gates(metrics: Iterable[str]) -> FailureKind:
     """The kind of a set of failed QC gates: the gravest among them."""
     table = policy()["gates"]
     return gravest(FailureKind(table.get(m, _default())) for m in metrics)
+
+
+def kind_of_qc_reasons(codes: Iterable[str]) -> FailureKind:
+    """The kind of a QC JSON's reason codes: ``gate:<metric>``, an input problem code, or another QC reason."""
+    data, kinds = policy(), []
+    for code in codes:
+        if code.startswith("gate:"):
+            kinds.append(data["gates"].get(code.removeprefix("gate:"), data["default"]))
+        else:
+            kinds.append(data["qc_reasons"].get(code) or data["input_problems"].get(code) or data["default"])
+    return gravest(FailureKind(k) for k in kinds)
 
 
 def kind_of_input_problems(codes: Iterable[str]) -> FailureKind:

@@ -117,7 +117,8 @@ def test_control_rows_need_no_patient_fields(tmp_path):
     sheet = write_sheet(
         tmp_path / "controls.tsv",
         [
-            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "oncotree_code": "LUAD", "panels": "EGFR_KRAS", **fq(1)},
+            {"sample_id": "T1", "specimen_type": "tumour_ffpe", "oncotree_code": "LUAD", "panels": "EGFR_KRAS",
+             **fq(1)},
             {"sample_id": "NTC", **NO_PATIENT, "control": "no_template_control", "panels": "EGFR_KRAS", **fq(2)},
             {"sample_id": "PC1", **NO_PATIENT, "control": "positive_control", "reference_material": "COLO829",
              "panels": "EGFR_KRAS,EXTENDED", **fq(3)},

@@ -48,7 +48,7 @@ from typing import Any
 
 from oncopanel import __version__
 from oncopanel.errors import InputError
-from oncopanel.failures import FailureKind, kind_of_gates, kind_of_input_problems, next_report_date
+from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
 from oncopanel.paths import SCHEMAS
 
 SCHEMA_VERSION = "1.0"
@@ -357,14 +357,12 @@ def build_result(
 
 
 def failure_kind_of_qc(qc: Mapping, gates_failed: list[dict]) -> FailureKind:
-    """The kind of a sample that failed before any finding: its input problems, else its failed gates, else its
-    QC codes (e.g. no reads left after trimming); an analysis that stopped for any other reason is incomplete."""
-    if qc.get("problem_codes"):
-        return kind_of_input_problems(qc["problem_codes"])
+    """The kind of a sample that failed before any finding: from its QC reason codes (input problems, failed
+    gates, no reads left), else its failed gates; an analysis that stopped for any other reason is incomplete."""
+    if qc.get("reason_codes"):
+        return kind_of_qc_reasons(qc["reason_codes"])
     if gates_failed:
         return kind_of_gates(g["metric"] for g in gates_failed)
-    if qc.get("codes"):
-        return kind_of_gates(qc["codes"])
     return FailureKind.ANALYSIS_INCOMPLETE
 
 
