@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = (
     "oncopanel.reference_cli",
     "oncopanel.commands",
     "oncopanel.batch.cli",
+    "oncopanel.runlock",
 )
 
 
