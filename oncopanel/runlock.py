@@ -2,10 +2,10 @@
 
 The main Snakemake process takes an `fcntl.flock` on `<results>/.oncopanel-run.lock` while the Snakefile is parsed,
 before anything under the results directory is deleted, and holds it until it exits; the kernel releases it when
-the process dies, however it dies. The file records who holds it (host, PID, start time, command) so that a second
-start can name the running process. After a crash on this host the next start takes the lock over and clears the
-Snakemake locks the dead run left in `.snakemake/locks` (the ones it recorded, else the ones that name files of
-this results directory), so the README command resumes without `--unlock`.
+the process dies, however it dies. `.oncopanel-run.json` beside it records who holds it (host, PID, start time,
+command) so that a second start can name the running process. After a crash on this host the next start takes the
+lock over and clears the Snakemake locks the dead run left in `.snakemake/locks` (the ones it recorded, else the
+ones that name files of this results directory), so the README command resumes without `--unlock`.
 
 A record left by a run on another host (a results directory on a shared filesystem) cannot be checked from here:
 such a start refuses, and `oncopanel unlock --results DIR` clears the record once the user knows that run is dead.
@@ -29,7 +29,8 @@ from typing import Any, TextIO
 
 from oncopanel.errors import OncopanelError
 
-LOCK_NAME = ".oncopanel-run.lock"
+LOCK_NAME = ".oncopanel-run.lock"  # the flock'ed file: empty, never replaced
+RECORD_NAME = ".oncopanel-run.json"  # who holds it; absent after a clean end
 SNAKEMAKE_LOCKS = Path(".snakemake/locks")
 SNAKEMAKE_INCOMPLETE = Path(".snakemake/incomplete")
 
@@ -66,13 +67,13 @@ class Holder:
 
     @classmethod
     def from_text(cls, text: str) -> Holder | None:
-        """None for an empty (released) record; a half-written one still yields what it can."""
+        """None for an empty record; an unreadable one yields an unknown holder (never taken for released)."""
         if not text.strip():
             return None
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
-            return cls()  # being written at this instant by the process that holds the lock
+            return cls()
         return cls(
             host=str(data.get("host", cls.host)), pid=int(data.get("pid", 0)),
             started=str(data.get("started", cls.started)), command=str(data.get("command", "")),
@@ -102,6 +103,10 @@ def lock_path(results: str | Path) -> Path:
     return Path(results) / LOCK_NAME
 
 
+def record_path(results: str | Path) -> Path:
+    return Path(results) / RECORD_NAME
+
+
 def busy_message(results: Path, holder: Holder) -> str:
     return (
         f"oncopanel: results directory {results} is in use by a running workflow (host {holder.host}, PID "
@@ -125,13 +130,37 @@ def _try_flock(handle: TextIO) -> bool:
     return True
 
 
-def _read(handle: TextIO) -> str:
-    handle.seek(0)
-    return handle.read()
+def read_record(results: Path, wait: float = 0.0) -> Holder | None:
+    """The holder's record; None when there is none (a clean end). `wait`: the holder may be about to write it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return Holder.from_text(record_path(results).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+
+def write_record(results: Path, holder: Holder | None) -> None:
+    """Replace the record whole (a kill mid-write leaves the old one, never half of one); None deletes it.
+
+    Only the holder of the flock calls this. The record is a file of its own because replacing a file gives it a
+    new inode, and the flock lives on the lock file's inode.
+    """
+    if holder is None:
+        record_path(results).unlink(missing_ok=True)
+        return
+    partial = record_path(results).with_name(RECORD_NAME + ".new")
+    with open(partial, "w", encoding="utf-8") as fh:
+        fh.write(holder.to_text())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, record_path(results))
 
 
 def _open(results: Path) -> TextIO:
-    """Open the lock file without changing it ("a+" neither truncates nor writes)."""
+    """Open the lock file without changing it ("a+" neither truncates nor writes; the file stays empty)."""
     results.mkdir(parents=True, exist_ok=True)
     return open(lock_path(results), "a+", encoding="utf-8")
 
@@ -140,42 +169,35 @@ def acquire(results: str | Path, command: str, host: str | None = None, pid: int
     """Take the results directory's lock, or raise RunLockError naming the process that holds it.
 
     Nothing is written before the flock is held; the record is replaced only after the previous one was judged
-    stale (its process is gone on this host) or released.
+    stale (its process is gone: on this host the kernel released its flock) or was released.
     """
     results = Path(results).resolve()
     host = host or socket.gethostname()
+    previous = read_record(results)
+    if previous is not None and previous.host != host:  # its flock may not reach this host: do not even open
+        raise RunLockError(other_host_message(results, previous))
     handle = _open(results)
     if not _try_flock(handle):
-        holder = Holder.from_text(_read(handle)) or Holder()
         handle.close()
-        raise RunLockError(busy_message(results, holder))
-    previous = Holder.from_text(_read(handle))
+        raise RunLockError(busy_message(results, read_record(results, wait=2.0) or Holder()))
+    previous = read_record(results)  # again: it may have changed before the flock was ours
     if previous is not None and previous.host != host:
         handle.close()  # releases the flock: this start changes nothing
         raise RunLockError(other_host_message(results, previous))
     me = Holder(host=host, pid=pid or os.getpid(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 command=command)  # fmt: skip
-    _write(handle, me)
+    write_record(results, me)
     return RunLock(results, handle, me, taken_over=previous)
 
 
-def _write(handle: TextIO, holder: Holder | None) -> None:
-    handle.seek(0)
-    handle.truncate()
-    if holder is not None:
-        handle.write(holder.to_text())
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
 def release(lock: RunLock) -> None:
-    """Empty the record (a clean end: nothing for a later start, on any host, to judge) and drop the flock.
+    """Delete the record (a clean end: nothing for a later start, on any host, to judge), then drop the flock.
 
-    The file itself stays: deleting a flock'ed file lets two processes lock two different inodes of one name.
+    The lock file itself stays: deleting a flock'ed file lets two processes lock two different inodes of one name.
     """
     if lock.handle.closed:
         return
-    _write(lock.handle, None)
+    write_record(lock.results, None)
     lock.handle.close()
 
 
@@ -237,7 +259,7 @@ def record_snakemake_locks(lock: RunLock, before: dict[str, str], locks_dir: Pat
     """Record the lock files Snakemake wrote for this run (those not there when the Snakefile was parsed)."""
     now = snakemake_lock_files(locks_dir)
     lock.holder.snakemake_locks = {p: d for p, d in now.items() if before.get(p) != d}
-    _write(lock.handle, lock.holder)
+    write_record(lock.results, lock.holder)
 
 
 # ---- incomplete outputs -------------------------------------------------------------------------------------
@@ -326,7 +348,7 @@ def guard_run(workflow: Any, results: str | Path) -> RunLock | None:
     for path in clear_stale_snakemake_locks(_HELD):
         print(f"oncopanel: removed a stale Snakemake lock of a dead run on {_HELD.results}: {path}", file=sys.stderr)
     _HELD.snakemake_locks_before = snakemake_lock_files()
-    atexit.register(release, _HELD)  # any exit but a kill empties the record; a kill leaves it for the next start
+    atexit.register(release, _HELD)  # any exit but a kill deletes the record; a kill leaves it for the next start
     if kind == RUN:
         for path in remove_incomplete_outputs(_HELD):
             print(f"removed the incomplete output of an interrupted job: {path}", file=sys.stderr)
@@ -351,29 +373,28 @@ def on_end(lock: RunLock | None) -> None:
 def unlock(results: str | Path, host: str | None = None) -> str:
     """Clear a lock whose run is dead (e.g. one left by a crashed run on another host); refuse if it is held here."""
     results = Path(results).resolve()
-    if not lock_path(results).exists():
+    if not record_path(results).exists():
         return f"{results}: no run lock"
     handle = _open(results)
     if not _try_flock(handle):
-        holder = Holder.from_text(_read(handle)) or Holder()
         handle.close()
+        holder = read_record(results, wait=2.0) or Holder()
         raise RunLockError(
             f"{results} is in use by a live run (host {holder.host}, PID {holder.pid}, started {holder.started}); "
             "not unlocking"
         )
-    previous = Holder.from_text(_read(handle))
+    previous = read_record(results)
     if previous is None:
         handle.close()
         return f"{results}: no run lock"
     stale = [p for p, d in previous.snakemake_locks.items() if _digest(Path(p)) == d]
     for path in stale:
         Path(path).unlink(missing_ok=True)
-    _write(handle, None)
+    write_record(results, None)
     handle.close()
     where = "this host" if previous.host == (host or socket.gethostname()) else f"host {previous.host}"
-    return f"{results}: cleared the lock of PID {previous.pid} on {where} (started {previous.started})" + (
-        f" and {len(stale)} Snakemake lock file(s) it recorded" if stale else ""
-    )
+    cleared = f"{results}: cleared the lock of PID {previous.pid} on {where} (started {previous.started})"
+    return cleared + (f" and {len(stale)} Snakemake lock file(s) it recorded" if stale else "")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

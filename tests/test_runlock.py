@@ -33,7 +33,7 @@ def start_holder(results: Path) -> subprocess.Popen:
 def test_a_live_lock_is_refused_naming_host_and_pid(tmp_path):
     holder = start_holder(tmp_path)
     try:
-        record = (tmp_path / runlock.LOCK_NAME).read_text()
+        record = (tmp_path / runlock.RECORD_NAME).read_text()
         started = runlock.Holder.from_text(record).started
         with pytest.raises(runlock.RunLockError) as err:
             runlock.acquire(tmp_path, "second")
@@ -41,7 +41,7 @@ def test_a_live_lock_is_refused_naming_host_and_pid(tmp_path):
             f"oncopanel: results directory {tmp_path.resolve()} is in use by a running workflow (host {HOST}, PID "
             f"{holder.pid}, started {started}); not starting. Wait for it to finish, or stop it and start again."
         )
-        assert (tmp_path / runlock.LOCK_NAME).read_text() == record  # the refused start changed nothing
+        assert (tmp_path / runlock.RECORD_NAME).read_text() == record  # the refused start changed nothing
         with pytest.raises(runlock.RunLockError, match=f"live run \\(host {HOST}, PID {holder.pid}"):
             runlock.unlock(tmp_path)
     finally:
@@ -66,7 +66,7 @@ def test_the_lock_of_a_killed_run_is_taken_over_with_its_snakemake_locks(tmp_pat
         assert not ours.exists() and others.exists()
     finally:
         runlock.release(lock)
-    assert (results / runlock.LOCK_NAME).read_text() == ""  # a clean end leaves nothing to judge
+    assert not (results / runlock.RECORD_NAME).exists()  # a clean end leaves nothing to judge
 
 
 def test_recorded_snakemake_locks_are_cleared_only_while_unchanged(tmp_path):
@@ -88,7 +88,7 @@ def test_recorded_snakemake_locks_are_cleared_only_while_unchanged(tmp_path):
 
 def test_a_lock_from_another_host_is_refused_until_unlocked(tmp_path, capsys):
     record = runlock.Holder(host="node-b", pid=4242, started="2026-12-04T10:00:00Z", command="snakemake").to_text()
-    (tmp_path / runlock.LOCK_NAME).write_text(record)
+    (tmp_path / runlock.RECORD_NAME).write_text(record)
     with pytest.raises(runlock.RunLockError) as err:
         runlock.acquire(tmp_path, "here")
     assert str(err.value) == (
@@ -96,7 +96,8 @@ def test_a_lock_from_another_host_is_refused_until_unlocked(tmp_path, capsys):
         f"4242, started 2026-12-04T10:00:00Z); not starting. If that run is no longer alive, clear the lock with: "
         f"oncopanel unlock --results {tmp_path.resolve()}"
     )
-    assert (tmp_path / runlock.LOCK_NAME).read_text() == record
+    assert (tmp_path / runlock.RECORD_NAME).read_text() == record
+    assert not (tmp_path / runlock.LOCK_NAME).exists()  # refused before touching any file
     assert cli.main(["unlock", "--results", str(tmp_path)]) == 0
     assert "cleared the lock of PID 4242 on host node-b" in capsys.readouterr().out
     runlock.release(runlock.acquire(tmp_path, "here"))
@@ -167,7 +168,7 @@ def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(
     try:
         # a job is writing: the old parse-time clean-up deleted exactly such files under the live run
         assert wait_for(lambda: incomplete_outputs(results) and (results / "inputs").is_dir(), first)
-        holder = runlock.Holder.from_text((results / runlock.LOCK_NAME).read_text())
+        holder = runlock.read_record(results)
         assert (holder.host, holder.pid) == (HOST, first.pid)
         second = subprocess.run(cmd, capture_output=True, text=True, **how)
         assert second.returncode != 0
@@ -189,7 +190,7 @@ def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(
     assert "MissingOutputException" not in log and "LockException" not in log
     for rel in (f"bam/{SAMPLE}.bam", f"calls/{SAMPLE}.vcf.gz", f"result/{SAMPLE}.result.json", f"reports/{SAMPLE}.pdf"):
         assert (results / rel).is_file(), rel
-    assert (results / runlock.LOCK_NAME).read_text() == ""
+    assert not (results / runlock.RECORD_NAME).exists() and (results / runlock.LOCK_NAME).read_text() == ""
 
 
 def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch):
@@ -205,7 +206,7 @@ def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch):
     locks = ROOT / ".snakemake" / "locks"
     stale = [p for p in runlock.snakemake_lock_files(locks) if runlock.names_files_under(Path(p), results)]
     assert stale, "the killed run left no Snakemake lock: this test would not see a resume that needs --unlock"
-    assert runlock.Holder.from_text((results / runlock.LOCK_NAME).read_text()).pid == run.pid
+    assert runlock.read_record(results).pid == run.pid
     bam_mtime = bam.stat().st_mtime_ns
     rerun = subprocess.run(cmd, capture_output=True, text=True, **how)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
@@ -213,4 +214,4 @@ def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch):
     assert f"oncopanel: removed a stale Snakemake lock of a dead run on {results}" in rerun.stderr
     assert bam.stat().st_mtime_ns == bam_mtime  # finished before the kill: kept, not recomputed
     assert (results / "reports" / f"{SAMPLE}.pdf").is_file()
-    assert (results / runlock.LOCK_NAME).read_text() == ""
+    assert not (results / runlock.RECORD_NAME).exists() and (results / runlock.LOCK_NAME).read_text() == ""
