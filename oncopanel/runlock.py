@@ -165,7 +165,7 @@ def _open(results: Path) -> TextIO:
     return open(lock_path(results), "a+", encoding="utf-8")
 
 
-def acquire(results: str | Path, command: str, host: str | None = None, pid: int | None = None) -> RunLock:
+def acquire(results: str | Path, command: str, host: str | None = None) -> RunLock:
     """Take the results directory's lock, or raise RunLockError naming the process that holds it.
 
     Nothing is written before the flock is held; the record is replaced only after the previous one was judged
@@ -184,7 +184,7 @@ def acquire(results: str | Path, command: str, host: str | None = None, pid: int
     if previous is not None and previous.host != host:
         handle.close()  # releases the flock: this start changes nothing
         raise RunLockError(other_host_message(results, previous))
-    me = Holder(host=host, pid=pid or os.getpid(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    me = Holder(host=host, pid=os.getpid(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 command=command)  # fmt: skip
     write_record(results, me)
     return RunLock(results, handle, me, taken_over=previous)
@@ -195,7 +195,7 @@ def release(lock: RunLock) -> None:
 
     The lock file itself stays: deleting a flock'ed file lets two processes lock two different inodes of one name.
     """
-    if lock.handle.closed:
+    if lock.handle.closed or os.getpid() != lock.holder.pid:  # a forked child exiting must not end its parent's run
         return
     write_record(lock.results, None)
     lock.handle.close()

@@ -167,10 +167,13 @@ def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(
         first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **how)
     try:
         # a job is writing: the old parse-time clean-up deleted exactly such files under the live run
-        assert wait_for(lambda: incomplete_outputs(results) and (results / "inputs").is_dir(), first)
+        assert wait_for(lambda: any(Path(p).is_file() for p in incomplete_outputs(results)), first)
         holder = runlock.read_record(results)
         assert (holder.host, holder.pid) == (HOST, first.pid)
+        in_flight = {p for p in incomplete_outputs(results) if Path(p).is_file()}
         second = subprocess.run(cmd, capture_output=True, text=True, **how)
+        still_running = in_flight & set(incomplete_outputs(results))
+        assert [p for p in still_running if not Path(p).is_file()] == []  # the old start deleted these
         assert second.returncode != 0
         assert second.stderr.strip().splitlines()[-1] == (
             f"oncopanel: results directory {results} is in use by a running workflow (host {HOST}, PID {first.pid}, "
