@@ -71,7 +71,7 @@ def dag_time(n_samples: int) -> str:
         cmd = [
             str(Path(sys.executable).parent / "snakemake"), "--snakefile", "workflow/Snakefile",
             "--configfile", "config/config.yaml", "--config", f"samples={sheet}", f"results={results}",
-            "-n", "--quiet", "rules", "--nolock",
+            "-n", "--quiet", "rules",
         ]  # fmt: skip
         out = []
         for label in ("fresh batch (input checks pending)", "after the input checks (full DAG)"):

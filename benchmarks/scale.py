@@ -56,7 +56,7 @@ def batch_rows(n: int, fastq: tuple[Path, Path], per_batch: int = 50, normals: i
 def snakemake_cmd(sheet: Path, results: Path, *extra: str) -> list[str]:
     return [
         str(BIN / "snakemake"), "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
-        "--config", f"samples={sheet}", f"results={results}", "--nolock", *extra,
+        "--config", f"samples={sheet}", f"results={results}", *extra,
     ]  # fmt: skip
 
 

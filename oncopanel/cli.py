@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "oncopanel.commands",
     "oncopanel.batch.cli",
     "oncopanel.release_cli",
+    "oncopanel.runlock",
 )
 
 

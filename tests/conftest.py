@@ -51,7 +51,7 @@ def run_workflow(
     cmd = [
         str(VENV_BIN / "snakemake"), *targets,
         "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
-        "--config", f"samples={samples}", f"results={results}", *overrides, "--cores", "2", "--keep-going", "--nolock",
+        "--config", f"samples={samples}", f"results={results}", *overrides, "--cores", "2", "--keep-going",
         "--rerun-incomplete", *extra,
     ]  # fmt: skip
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from oncopanel import runlock
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.inputs import refusal_text
@@ -31,29 +32,9 @@ CONTROLS = [s for s in SAMPLES if SAMPLE_TABLE[s].is_control]
 R = config["results"].rstrip("/")
 
 
-def remove_incomplete_outputs(under):
-    """Delete files under `under` that Snakemake still marks incomplete (their job was killed mid-write).
-
-    Snakemake checks its incomplete markers only for jobs in the graph before a checkpoint resolves; jobs reached
-    after `check_inputs` would otherwise take a half-written file as done. Only this run's results are touched.
-    """
-    import base64
-
-    marks, root, removed = Path(".snakemake/incomplete"), Path(under).resolve(), []
-    for mark in sorted(marks.rglob("*")) if marks.is_dir() else ():
-        if mark.is_file():
-            key = "".join(part.lstrip("@") for part in mark.relative_to(marks).parts)
-            padding = "=" * (-len(key) % 4)
-            path = Path(base64.urlsafe_b64decode(f"{key}{padding}").decode(errors="replace"))
-            if path.resolve().is_relative_to(root) and path.is_file():
-                path.unlink()
-                removed.append(str(path))
-    return removed
-
-
-if workflow.is_main_process:
-    for _path in remove_incomplete_outputs(R):
-        print(f"removed the incomplete output of an interrupted job: {_path}", file=sys.stderr)
+# One run per results directory (oncopanel/runlock.py): the main process of a run takes the directory's lock here,
+# before anything is deleted, or exits naming the live run; dry runs, lint and listings neither lock nor delete.
+RUN_LOCK = runlock.guard_run(workflow, R)
 
 
 def _resolve_pooled_lanes():
