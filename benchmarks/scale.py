@@ -40,13 +40,19 @@ ONCOPANEL_RULES = {
 REGIONS = [("chr12", 25244800, 25250900), ("chr7", 55173900, 55192000)]
 
 
-def batch_rows(n: int, fastq: tuple[Path, Path], per_batch: int = 50, normals: int = 5) -> list[dict]:
-    """n samples in batches of per_batch: each batch has `normals` blood samples (BRCA) and tumours (EGFR_KRAS)."""
+def batch_rows(n: int, reads_dir: Path, per_batch: int = 50, normals: int = 5) -> list[dict]:
+    """n samples in batches of per_batch: each batch has `normals` blood samples (BRCA) and tumours (EGFR_KRAS).
+    For dry runs only: each sample names its own FASTQ pair under reads_dir (one file never serves two samples),
+    left empty (mark_inputs_ok stands in for the input check)."""
+    reads_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n):
         batch, k = divmod(i, per_batch)
-        row = {"sample_id": f"S{i:04d}", "patient": f"P{i:04d}", "batch": f"B{batch:02d}", "fastq_1": fastq[0],
-               "fastq_2": fastq[1]}  # fmt: skip
+        sid = f"S{i:04d}"
+        row = {"sample_id": sid, "patient": f"P{i:04d}", "batch": f"B{batch:02d}",
+               "fastq_1": reads_dir / f"{sid}_R1.fastq.gz", "fastq_2": reads_dir / f"{sid}_R2.fastq.gz"}  # fmt: skip
+        for key in ("fastq_1", "fastq_2"):
+            row[key].touch()
         if k >= normals:
             row.update(specimen_type="tumour_ffpe", tumour_content=40, oncotree_code="LUAD", panels="EGFR_KRAS")
         rows.append(row)
@@ -65,13 +71,20 @@ def env(local: bool = True) -> dict:
     return dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", **(LOCAL_RUN_ENV if local else {}))
 
 
-def mark_inputs_ok(results: Path, sample_ids: list[str]) -> None:
-    """Write every sample's input check as a finished, passed check would (to see the full DAG)."""
+def mark_inputs_ok(results: Path, sheet: Path) -> None:
+    """Write every batch's input check as a finished check that passed every sample would (to see the full DAG):
+    each sample's status and the batch's marker (oncopanel.samplesheet.checked_marker)."""
+    from oncopanel.samplesheet import checked_marker, read_sample_sheet
+
     (results / "inputs").mkdir(parents=True, exist_ok=True)
-    for s in sample_ids:
-        (results / "inputs" / f"{s}.inputs.json").write_text(
-            json.dumps({"sample_id": s, "status": "ok", "problems": [], "files": []})
+    batches: dict[str, list] = {}
+    for s in read_sample_sheet(sheet).values():
+        batches.setdefault(s.batch, []).append(s)
+        (results / "inputs" / f"{s.sample_id}.inputs.json").write_text(
+            json.dumps({"sample_id": s.sample_id, "status": "ok", "problems": [], "files": []})
         )
+    for batch, samples in batches.items():
+        Path(checked_marker(str(results), batch, samples)).write_text("{}\n")
 
 
 def count_jobs(text: str) -> tuple[int, Counter]:
@@ -88,15 +101,19 @@ def count_jobs(text: str) -> tuple[int, Counter]:
     return total, per_rule
 
 
-def demo_fastq() -> tuple[Path, Path]:
-    d = ROOT / "demo/real_reads/NA12878_BRCA1"
-    return d / "BRCA1_R1.fastq.gz", d / "BRCA1_R2.fastq.gz"
+def own_copy(source: Path, target: Path, stamp: int) -> Path:
+    """A copy of a gzip file with its own bytes (the header's mtime set to `stamp`; the reads are the same): the
+    input check refuses one file's bytes under two samples."""
+    data = bytearray(source.read_bytes())
+    data[4:8] = stamp.to_bytes(4, "little")
+    target.write_bytes(data)
+    return target
 
 
 def dag(n: int, profile: bool) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="oncopanel-scale-dag-"))
     try:
-        rows = batch_rows(n, demo_fastq())
+        rows = batch_rows(n, tmp / "reads")
         sheet = write_sheet(tmp / "samples.tsv", rows)
         results = tmp / "results"
         out = [
@@ -111,7 +128,7 @@ def dag(n: int, profile: bool) -> str:
             total, per_rule = count_jobs(log.read_text())
             top = ", ".join(f"{r} {c}" for r, c in per_rule.most_common(4))
             out.append(f"| {n} | {label} | {t['wall_s']:.1f} | {t['cpu_s']:.1f} | {total} | {top} |")
-            mark_inputs_ok(results, [r["sample_id"] for r in rows])
+            mark_inputs_ok(results, sheet)
         if profile:  # where the full-DAG dry run spends its time
             prof = tmp / "dag.prof"
             cmd = [str(BIN / "python"), "-m", "cProfile", "-o", str(prof), *snakemake_cmd(sheet, results, "-n")]
@@ -177,14 +194,14 @@ def submissions(sheet: Path, results: Path, profile: Path, *extra: str) -> Count
 def batch_submissions(n: int, tmp: Path, per_batch: int = 50, normals: int = 5) -> dict[str, Counter]:
     """Submissions of an n-sample batch, grouped and ungrouped: the input checks (first DAG) plus everything the
     full DAG holds once they are done."""
-    rows = batch_rows(n, demo_fastq(), per_batch, normals)
+    rows = batch_rows(n, tmp / "reads", per_batch, normals)
     sheet = write_sheet(tmp / "samples.tsv", rows)
     plain = profile_without_groups(tmp / "profile_nogroups")
     out = {}
     for label, profile in (("grouped", PROFILE), ("ungrouped", plain)):
         results = tmp / f"results_{label}"
         fresh = submissions(sheet, results, profile)
-        mark_inputs_ok(results, [r["sample_id"] for r in rows])
+        mark_inputs_ok(results, sheet)
         full = submissions(sheet, results, profile)
         full["rule:check_inputs_{batch}"] = fresh["rule:check_inputs_{batch}"]
         out[label] = full
@@ -272,6 +289,8 @@ def make_samples(d: Path, n: int, depth: float, seed0: int, unique: int = 0, per
     rows = []
     for i in range(n):
         r1, r2 = reads[i % len(reads)]
+        if i >= len(reads):  # a cycled read set: the sample's own copy (one file never serves two samples)
+            r1, r2 = (own_copy(r, d / f"T{seed0 + i:05d}_R{m}.fastq.gz", i) for m, r in ((1, r1), (2, r2)))
         rows.append({"sample_id": f"T{seed0 + i:05d}", "patient": f"P{seed0 + i:05d}",
                      "batch": f"B{seed0 // 1000:02d}x{i // per_batch:02d}", "specimen_type": "tumour_ffpe",
                      "tumour_content": 40, "oncotree_code": "LUAD", "panels": "EGFR_KRAS", "fastq_1": r1,

@@ -8,8 +8,10 @@ unknown panels or tumour types, path traversal) refuse the whole sheet up front.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -96,6 +98,18 @@ class Sample:
             "received_date": self.received_date, "control": self.control, "language": self.language,
             "germline_consent": self.germline_consent,
         }  # fmt: skip
+
+
+def batch_digest(samples: Iterable[Sample]) -> str:
+    """A short digest of a batch's sample records (ids, metadata, lanes and files) as the sheet gives them: the
+    input check's first output is named by it, so adding, removing or correcting a sample re-runs the check."""
+    records = "\n".join(repr(s) for s in sorted(samples, key=lambda s: s.sample_id))
+    return hashlib.sha256(records.encode()).hexdigest()[:12]
+
+
+def checked_marker(results: str, batch: str, samples: Iterable[Sample]) -> str:
+    """The input check's first output: the batch's sample set it covered (rules/inputs.smk)."""
+    return f"{results}/inputs/{batch}.{batch_digest(samples)}.checked.json"
 
 
 def _load_schema(name: str) -> dict:

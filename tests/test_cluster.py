@@ -3,6 +3,7 @@ outputs equal a local run's. Marked `cluster`: `make test-cluster` (root only; s
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import pysam
 import pytest
 from conftest import ROOT, run_workflow, write_sheet
 from fixtures import reads_from_region
+
+from oncopanel.release import clinical_digest
 
 pytestmark = pytest.mark.cluster
 
@@ -29,6 +32,14 @@ def slurm():
 def _records(vcf):
     with pysam.VariantFile(str(vcf)) as fh:
         return [(r.chrom, r.pos, r.ref, r.alts, tuple(r.filter)) for r in fh]
+
+
+def _without_hashes(text: str, anchors: set[str]) -> str:
+    """A report's text without its checksums (the result's SHA-256 and the audit anchor differ per results dir)."""
+    flat = "".join(text.split())
+    for anchor in anchors:
+        flat = flat.replace(anchor, "")
+    return re.sub(r"[0-9a-f]{64}|SHA-256:[0-9a-f]{16}", "", flat)
 
 
 def test_slurm_run_equals_local_run(slurm, tmp_path):
@@ -56,7 +67,9 @@ def test_slurm_run_equals_local_run(slurm, tmp_path):
         )
     bad = tmp_path / "CLBAD_R1.fastq.gz"
     bad.write_bytes(rows[-1]["fastq_1"].read_bytes()[:-200])  # truncated gzip: fails its input check
-    rows.append({**rows[-1], "sample_id": "CLBAD", "patient": "P-CLBAD", "fastq_1": bad})
+    mate = tmp_path / "CLBAD_R2.fastq.gz"  # its own bytes: one file under two samples is refused for both
+    mate.write_bytes(gzip.compress(gzip.decompress(rows[-1]["fastq_2"].read_bytes()), mtime=1))
+    rows.append({**rows[-1], "sample_id": "CLBAD", "patient": "P-CLBAD", "fastq_1": bad, "fastq_2": mate})
     sheet = write_sheet(tmp_path / "samples.tsv", rows)
     local = run_workflow(sheet, tmp_path / "local")
     assert local.returncode == 0, local.stderr[-3000:]
@@ -72,13 +85,18 @@ def test_slurm_run_equals_local_run(slurm, tmp_path):
     assert 12 <= len(submitted) <= 18, (len(submitted), cluster.stderr[-3000:])
     assert groups, "no group job was submitted"
     for sid in ("CL1", "CL2", "CLN", "CL3", "CLBAD"):
-        for rel in (f"qc/{sid}.qc.json", f"result/{sid}.result.json"):
-            assert (tmp_path / "slurm" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+        rel = f"qc/{sid}.qc.json"
+        assert (tmp_path / "slurm" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+        # each results directory has its own audit chain: the released results differ in their anchors only
+        runs = (tmp_path / "local", tmp_path / "slurm")
+        results = [json.loads((d / f"result/{sid}.result.json").read_text()) for d in runs]
+        assert clinical_digest(results[0]) == clinical_digest(results[1]), sid
+        anchors = {r["provenance"]["audit_head_sha256"] for r in results}
         text = [
             subprocess.run(["pdftotext", str(d / f"reports/{sid}.pdf"), "-"], capture_output=True, text=True).stdout
-            for d in (tmp_path / "local", tmp_path / "slurm")
+            for d in runs
         ]
-        assert text[0] == text[1], sid
+        assert [_without_hashes(t, anchors) for t in text[:1]] == [_without_hashes(t, anchors) for t in text[1:]], sid
     for sid in ("CL1", "CL2", "CL3"):
         rel = f"hotspots/{sid}.hotspots.tsv"
         assert (tmp_path / "slurm" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel

@@ -8,7 +8,7 @@ from oncopanel import runlock
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.inputs import refusal_text
-from oncopanel.samplesheet import read_sample_sheet, validate_config
+from oncopanel.samplesheet import checked_marker, read_sample_sheet, validate_config
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
 
@@ -88,12 +88,8 @@ if len(set(_BATCH_RULE_SUFFIX.values())) < len(BATCHES):
     raise WorkflowError("batch ids that differ only in '-' and '_' cannot share a sample sheet: " + ", ".join(BATCHES))
 
 
-def batch_digest(batch):
-    """A short digest of a batch's sample records (ids, metadata, lanes and files) as the sheet gives them."""
-    import hashlib
-
-    records = "\n".join(repr(get_sample(s)) for s in batch_samples(batch))
-    return hashlib.sha256(records.encode()).hexdigest()[:12]
+def input_check_marker(batch):
+    return checked_marker(R, batch, [get_sample(s) for s in batch_samples(batch)])
 
 
 def batch_rule(stage, batch):

@@ -14,7 +14,7 @@ for _batch in BATCHES:
         output:
             # first: named after the batch's sample records, so adding, removing or correcting a sample re-runs
             # the check (Snakemake resolves a checkpoint by its first output, which must then be missing)
-            checked=f"{R}/inputs/{_batch}.{batch_digest(_batch)}.checked.json",
+            checked=input_check_marker(_batch),
             status=[f"{R}/inputs/{s}.inputs.json" for s in batch_samples(_batch)],
         params:
             samples=[get_sample(s) for s in batch_samples(_batch)],
