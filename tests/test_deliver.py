@@ -237,3 +237,29 @@ def test_samples_a_failed_run_left_without_a_draft_get_one_and_complete_samples_
 def test_delivery_paths_are_by_pseudonym(sid):
     paths = [*delivery_paths("results", sid).values(), *stage_paths("results", sid).values()]
     assert all(sid in p and "P-" not in p for p in paths)
+
+
+def test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was(tmp_path, monkeypatch):
+    """No space left while the next version is written: the delivered files and the release record are untouched,
+    the sample is named in the error, and the next run (with space again) releases it."""
+    import errno
+
+    import oncopanel.deliver as deliver
+
+    results = tmp_path / "results"
+    _deliver_s1(results, "2026-11-25", check_ok=False)  # v1: analysis incomplete (provisional)
+    before = {p: Path(p).read_bytes() for p in delivery_paths(str(results), "S1").values()}
+    index = (results / "release/S1/index.json").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(deliver, "render_report", full_disk)
+    _complete_stages(results, "S1")
+    plan = plan_delivery(str(results), _sample("S1"), str(_batch_identity(results)))
+    with pytest.raises(RuntimeError, match=r"samples left without a released result: S1: OSError: .*No space left"):
+        deliver_batch([plan], _settings(results))
+    assert {p: Path(p).read_bytes() for p in before} == before
+    assert (results / "release/S1/index.json").read_bytes() == index
+    monkeypatch.undo()
+    assert deliver_batch([plan], _settings(results))[0].endswith("→ released as v2")
