@@ -106,7 +106,8 @@ def deliver_batch(deliveries: Sequence[Delivery], settings: Settings) -> list[st
         try:
             write_outputs(assembled, sid, **_draft_kwargs(d.draft))
             outcome = release_sample(settings, d.sample, d.draft, shared, lab_detail=detail)
-            lines.append(f"{sid}: {assembled.result['status']} {_kind(assembled.result)} → {_describe(outcome)}")
+            what = " ".join(x for x in (assembled.result["status"], _kind(assembled.result)) if x)
+            lines.append(f"{sid}: {what} → {_describe(outcome)}")
         except Exception as exc:
             unreported.append(f"{sid}: {type(exc).__name__}: {exc}")
             lines.append(f"{sid}: not released ({type(exc).__name__}: {exc})")
