@@ -66,6 +66,23 @@ def pytest_configure(config):
         write_masked_reference(fasta)
 
 
+@pytest.fixture
+def observe(request):
+    """Record what a reliability test saw — case, expected behaviour, observed, message — into the file named by
+    ONCOPANEL_RELIABILITY_LOG (benchmarks/reliability.py collects them into BENCHMARKS.md's table)."""
+    import json
+
+    def record(case: str, expected: str, observed: str, message: str = "") -> None:
+        path = os.environ.get("ONCOPANEL_RELIABILITY_LOG")
+        if path:
+            row = {"test": request.node.nodeid, "case": case, "expected": expected, "observed": observed,
+                   "message": message}  # fmt: skip
+            with open(path, "a") as fh:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    return record
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

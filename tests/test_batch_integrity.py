@@ -55,7 +55,7 @@ def na1_row() -> dict:
     return {"sample_id": "NA1", "patient": "P2", **GERMLINE, "fastq_1": NA_R1, "fastq_2": NA_R2}
 
 
-def test_adding_a_sample_on_another_day_leaves_the_delivered_result_byte_identical(reads, tmp_path):
+def test_adding_a_sample_on_another_day_leaves_the_delivered_result_byte_identical(reads, tmp_path, observe):
     results = tmp_path / "results"
     first = run_workflow(write_sheet(tmp_path / "one.tsv", [g1_row(reads)]), results,
                          config={"report": "{date: '2026-11-25'}"})  # fmt: skip
@@ -66,6 +66,11 @@ def test_adding_a_sample_on_another_day_leaves_the_delivered_result_byte_identic
 
     sheet = write_sheet(tmp_path / "two.tsv", [g1_row(reads), na1_row()])
     second = run_workflow(sheet, results, config={"report": "{date: '2026-12-02'}"})
+    line = next((x for x in second.stderr.splitlines() if x.startswith("oncopanel: NA1")), "")
+    observe("sample added to a finished batch, run again a week later",
+            "the input check re-runs; the delivered result stays byte-identical; the new sample gets its result",
+            f"exit {second.returncode}; G1 result and PDF unchanged: {delivered(results, 'G1') == before}",
+            line)  # fmt: skip
     assert second.returncode == 0, second.stderr[-3000:]
     assert delivered(results, "G1") == before
     assert json.loads((results / "release/G1/index.json").read_text())["versions"][0]["version"] == 1
@@ -80,7 +85,7 @@ def test_adding_a_sample_on_another_day_leaves_the_delivered_result_byte_identic
     assert delivered(results, "G1") == before
 
 
-def test_one_failed_step_fails_only_its_sample_and_a_rerun_completes_it(reads, tmp_path):
+def test_one_failed_step_fails_only_its_sample_and_a_rerun_completes_it(reads, tmp_path, observe):
     """fastp rejects NA1's file (as it does a gzip stream followed by padding): NA1's analysis is incomplete,
     G1 still gets its real result; the re-run completes NA1 as version 2 and leaves G1's bytes alone."""
     shim = tmp_path / "bin"
@@ -93,6 +98,12 @@ def test_one_failed_step_fails_only_its_sample_and_a_rerun_completes_it(reads, t
     results = tmp_path / "results"
     sheet = write_sheet(tmp_path / "samples.tsv", [g1_row(reads), na1_row()])
     failed = run_workflow(sheet, results, path_prefix=shim)
+    states = {sid: json.loads((results / f"result/{sid}.result.json").read_text()) for sid in ("G1", "NA1")}
+    line = next((x for x in failed.stderr.splitlines() if x.startswith("oncopanel: NA1")), "")
+    observe("one sample's tool fails (fastp: 'igzip: invalid gzip header found')",
+            "that sample: analysis incomplete (no new specimen); the other sample: its real result",
+            f"exit {failed.returncode}; G1 {states['G1']['status']}; NA1 {states['NA1']['failure']['kind']}",
+            line)  # fmt: skip
     assert failed.returncode != 0
     g1 = json.loads((results / "result/G1.result.json").read_text())
     assert g1["status"] == "reported" and g1["germline"]["findings"][0]["hgvs_c"] == "c.68_69del"

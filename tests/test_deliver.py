@@ -239,7 +239,7 @@ def test_delivery_paths_are_by_pseudonym(sid):
     assert all(sid in p and "P-" not in p for p in paths)
 
 
-def test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was(tmp_path, monkeypatch):
+def test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was(tmp_path, monkeypatch, observe):
     """No space left while the next version is written: the delivered files and the release record are untouched,
     the sample is named in the error, and the next run (with space again) releases it."""
     import errno
@@ -257,8 +257,13 @@ def test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was(tmp_
     monkeypatch.setattr(deliver, "render_report", full_disk)
     _complete_stages(results, "S1")
     plan = plan_delivery(str(results), _sample("S1"), str(_batch_identity(results)))
-    with pytest.raises(RuntimeError, match=r"samples left without a released result: S1: OSError: .*No space left"):
+    no_space = r"samples left without a released result: S1: OSError: .*No space left"
+    with pytest.raises(RuntimeError, match=no_space) as err:
         deliver_batch([plan], _settings(results))
+    unchanged = {p: Path(p).read_bytes() for p in before} == before
+    observe("disk full while the next version of a result is released",
+            "the delivered version and its record untouched; the next run releases it",
+            f"delivered files unchanged: {unchanged}", str(err.value))  # fmt: skip
     assert {p: Path(p).read_bytes() for p in before} == before
     assert (results / "release/S1/index.json").read_bytes() == index
     monkeypatch.undo()

@@ -161,7 +161,7 @@ def batch(tmp_path):
     return cmd, how, results, tmp_path
 
 
-def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(batch):
+def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(batch, observe):
     cmd, how, results, d = batch
     with open(d / "first.log", "w") as log:
         first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **how)
@@ -173,6 +173,11 @@ def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(
         in_flight = {p for p in incomplete_outputs(results) if Path(p).is_file()}
         second = subprocess.run(cmd, capture_output=True, text=True, **how)
         still_running = in_flight & set(incomplete_outputs(results))
+        lost = [p for p in still_running if not Path(p).is_file()]
+        observe("the README command started again while a run is alive",
+                "refused before touching any file, naming host and PID; the live run completes",
+                f"exit {second.returncode}; in-flight files deleted: {len(lost)}",
+                second.stderr.strip().splitlines()[-1] if second.stderr.strip() else "")  # fmt: skip
         assert [p for p in still_running if not Path(p).is_file()] == []  # the old start deleted these
         assert second.returncode != 0
         assert second.stderr.strip().splitlines()[-1] == (
@@ -196,7 +201,7 @@ def test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing(
     assert not (results / runlock.RECORD_NAME).exists() and (results / runlock.LOCK_NAME).read_text() == ""
 
 
-def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch):
+def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch, observe):
     cmd, how, results, d = batch
     with open(d / "killed.log", "w") as log:
         run = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **how)
@@ -212,6 +217,10 @@ def test_a_run_killed_after_some_jobs_resumes_without_unlock(batch):
     assert runlock.read_record(results).pid == run.pid
     bam_mtime = bam.stat().st_mtime_ns
     rerun = subprocess.run(cmd, capture_output=True, text=True, **how)
+    removed = next((x for x in rerun.stderr.splitlines() if "stale Snakemake lock" in x), "")
+    observe("kill -9 of a run after its BAM was written, then the README command again",
+            "resumes with no --unlock; finished outputs kept",
+            f"exit {rerun.returncode}; BAM recomputed: {bam.stat().st_mtime_ns != bam_mtime}", removed)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     assert "LockException" not in rerun.stderr and "--unlock" not in rerun.stderr
     assert f"oncopanel: removed a stale Snakemake lock of a dead run on {results}" in rerun.stderr

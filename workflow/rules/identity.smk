@@ -36,7 +36,7 @@ rule batch_identity:
         f"{R}/identity/{{batch}}.batch_identity.json",
     params:
         samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
-        results=R,
+        results=lambda wc, output: str(Path(output[0]).parents[1]),  # {results}/identity/{batch}...
     log:
         f"{LOGS}/identity/{{batch}}.batch.log",
     benchmark:

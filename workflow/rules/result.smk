@@ -38,7 +38,7 @@ for _batch in BATCHES:
             [p for s in batch_patients(_batch) for p in draft_paths(R, s).values()],
         params:
             samples=[get_sample(s) for s in batch_patients(_batch)],
-            results=R,
+            results=lambda wc, output: str(Path(output[0]).parents[2]),  # {results}/drafts/result/...
             pon=f"{R}/calls/pon/{_batch}.pon.tsv",
             formulary=config["formulary"],
             centre=config["centre"],
