@@ -2,16 +2,29 @@
 # classification, AMP tiers, therapy matching, the result JSON and the clinician PDF (identity joined there, from
 # the protected manifest). A sample that failed its input check gets a failed result from its QC JSON alone; an
 # error in one sample gives it a failed result and report, never the batch (oncopanel.deliver).
+import oncopanel.provenance as _provenance
 
 
 rule provenance:
     input:
         checksums=f"{INDEX_DIR}/{REF_NAME}.checksums.json",
         kb=KB_FILES,
+        # every configuration file the run reads: a changed one makes a new provenance.json
+        configuration=_provenance.configuration_files(
+            config, workflow.configfiles, Path(workflow.basedir).parent / "config" / "calling.yaml"
+        ),
+        # the run-level jobs whose logs carry tool versions (every sample needs them anyway)
+        index=aligner_index(),
+        calling_fai=f"{CALLING_FASTA}.fai",
     output:
         f"{R}/provenance.json",
     params:
         reference=REF,
+        config_sha256=_provenance.config_sha256(config),
+        tool_logs=[
+            f"{INDEX_DIR}/logs/{config['aligner']}_index.log",
+            f"{LOGS}/calling/plain_reference.log",
+        ],
     log:
         f"{LOGS}/provenance.log",
     benchmark:
