@@ -54,16 +54,18 @@ class Anchor:
 
 
 def result_digest(result: dict) -> str:
-    """SHA-256 of a result's canonical form: the result without its audit anchor fields, as JSON with sorted keys,
-    no whitespace, UTF-8. Used both when a release is recorded and when it is verified (the anchor cannot be part of
-    what it anchors)."""
+    """SHA-256 of a result's canonical form: the result without its audit anchor fields, serialised as every result
+    file is (``oncopanel.report.result.canonical_json``: sorted keys, 2-space indent, UTF-8, trailing newline) — so it
+    equals ``sha256sum`` of the result file written before the anchor was added. Used both when a release is recorded
+    and when it is verified (the anchor cannot be part of what it anchors)."""
+    from oncopanel.report.result import result_sha256
+
     bare = copy.deepcopy(result)
     provenance = bare.get("provenance")
     if isinstance(provenance, dict):
         provenance.pop(ANCHOR_HEAD, None)
         provenance.pop(ANCHOR_INDEX, None)
-    text = json.dumps(bare, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return result_sha256(bare)
 
 
 def with_anchor(result: dict, anchor: Anchor) -> dict:
