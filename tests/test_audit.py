@@ -193,6 +193,18 @@ def test_truncation_after_a_released_result_is_detected(released, capsys):
     ]
 
 
+def test_oncopanel_verify_checks_the_anchor_of_a_result(released):
+    from oncopanel.verify import verify_report
+
+    results, _, _ = released
+    assert verify_report(results / "result" / "S2.result.json").ok
+    log = results / "audit.log"
+    log.write_text("\n".join(log.read_text().splitlines()[:2]) + "\n")
+    verdict = verify_report(results / "result" / "S2.result.json")
+    assert not verdict.ok
+    assert verdict.lines[-1].startswith("MISMATCH: S2.result.json: audit anchor missing: entry 2 (line 3, head ")
+
+
 def test_a_whole_rewrite_is_detected(released, capsys):
     results, _, _ = released
     log = results / "audit.log"
