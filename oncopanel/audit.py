@@ -148,7 +148,9 @@ def append(log: Path, event: str, details: dict) -> Anchor:
         }
         line = json.dumps(entry, sort_keys=True, ensure_ascii=False)
         # a torn last line (crash mid-write) stays a line of its own: verify reports it, the new entry is whole
-        os.write(fd, (("" if ends_with_newline else "\n") + line + "\n").encode())
+        pending = memoryview((("" if ends_with_newline else "\n") + line + "\n").encode())
+        while pending:
+            pending = pending[os.write(fd, pending) :]
         os.fsync(fd)
     return Anchor(_line_hash(line), index)
 
@@ -158,7 +160,7 @@ def append_entry(log: Path, event: str, details: dict) -> str:
     return append(log, event, details).head_sha256
 
 
-def record_release(log: Path, sample_id: str, result_sha256: str, **details: str) -> Anchor:
+def record_release(log: Path, sample_id: str, result_sha256: str, **details: object) -> Anchor:
     """Record that a result was released; the returned anchor goes into the result (:func:`with_anchor`).
 
     ``result_sha256`` is :func:`result_digest` of the result as released (without its anchor); ``details`` may add
