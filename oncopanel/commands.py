@@ -14,19 +14,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 def register_audit(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the batch audit log")
     asub = audit.add_subparsers(dest="audit_command", required=True)
-    ver = asub.add_parser("verify", help="check that no entry was edited, inserted or removed")
-    ver.add_argument("log", type=Path)
+    ver = asub.add_parser(
+        "verify",
+        help="check that no entry was edited, inserted or removed and (with --results) that every released "
+        "result's anchor is still in the log",
+    )
+    ver.add_argument("log", type=Path, nargs="?", help="the audit log (default: RESULTS/audit.log)")
+    ver.add_argument("--results", type=Path, help="a results directory: check each result JSON's audit anchor too")
     ver.set_defaults(func=_audit_verify)
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from oncopanel.audit import verify
+    from oncopanel.audit import verify, verify_results
 
-    verdict = verify(args.log)
-    if verdict.ok:
-        print(f"{args.log}: audit chain intact ({verdict.entries} entries)")
+    if args.results is not None:
+        verdict = verify_results(args.results, args.log)
+        for line in verdict.lines:
+            print(line)
+        return 0 if verdict.ok else 1
+    if args.log is None:
+        print("oncopanel audit verify: give the audit log or --results DIR")
+        return 2
+    chain = verify(args.log)
+    if chain.ok:
+        print(f"{args.log}: audit chain intact ({chain.entries} entries)")
         return 0
-    print(f"{verdict.problem} ({verdict.entries} entries verified before it)")
+    verified = f" ({chain.entries} entries verified before it)" if args.log.is_file() else ""
+    print(chain.problem + verified)
     return 1
 
 

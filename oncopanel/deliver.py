@@ -118,13 +118,15 @@ def deliver_batch(deliveries: Sequence[Delivery], settings: Settings) -> list[st
 
 
 def _assemble(d: Delivery, settings: Settings, shared: dict) -> Assembled:
+    from oncopanel.provenance import sample_provenance
+
     sample = d.sample
     return assemble(
         sample,
         d.files,
         shared["kb"],
         shared["formulary"],
-        shared["provenance"],
+        sample_provenance(shared["provenance"], settings.results / "logs", sample.sample_id),
         annotator=shared["annotator"],
         consent=sample.germline_consent,
         stated_lod=min(shared["panels"][p].stated_lod for p in sample.panels),

@@ -152,8 +152,9 @@ class Release:
             result = {**result, "amendment": {"supersedes": f"{result['report_id']} v{current['version']}",
                                               "reason": reason}}  # fmt: skip
         result["provenance"] = {**result["provenance"], "report_version": version}
-        head, index = _anchor(audit_log, self.sample_id, version, result)
-        result["provenance"].update(audit_head_sha256=head, audit_entry_index=index)
+        anchor = audit.record_release(audit_log, self.sample_id, audit.result_digest(result),
+                                      report_id=result["report_id"], version=version)  # fmt: skip
+        result = audit.with_anchor(result, anchor)
         kept = self.version_dir(version)
         kept.mkdir(parents=True, exist_ok=True)
         sha = write_result(result, kept / "result.json")
@@ -184,12 +185,6 @@ def _replacement_reason(previous: Mapping) -> str:
         "retest": "the stored material was re-tested",
         "held": "the batch's hold was resolved",
     }.get(previous.get("kind", ""), "re-analysis")
-
-
-def _anchor(audit_log: Path, sample_id: str, version: int, result: Mapping) -> tuple[str, int]:
-    """Append the release entry; the chain's head right after it and the entry's position anchor the result."""
-    details = {"sample_id": sample_id, "version": version, "result_digest": clinical_digest(result)}
-    return audit.append_release(audit_log, details)
 
 
 def _now() -> str:

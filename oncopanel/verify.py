@@ -2,7 +2,8 @@
 
 A PDF carries the SHA-256 of its result document in its metadata (and printed on its last page). Verification
 recomputes that checksum from the result JSON on disk, then recomputes the SHA-256 of every input file the
-sample's input check recorded, and says which, if any, no longer match.
+sample's input check recorded, and says which, if any, no longer match. A result that carries an audit anchor is
+also checked against its batch's audit log (oncopanel.audit.check_anchor).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oncopanel.audit import ANCHOR_HEAD, check_anchor, read_chain
 from oncopanel.errors import InputError
 from oncopanel.provenance import sha256_file
 from oncopanel.report.result import RESULT_SHA_KEYWORD, load_result, result_sha256
@@ -65,6 +67,13 @@ def verify_report(report: Path, result_path: Path | None = None) -> Verdict:
                 verdict.fail(f"input {path} changed since the run (sha256 differs)")
             else:
                 verdict.lines.append(f"ok: input {path.name} unchanged")
+    if ANCHOR_HEAD in result.get("provenance", {}):
+        log = result_path.parent.parent / "audit.log"
+        anchored, message = check_anchor(read_chain(log), result, log.name)
+        if anchored:
+            verdict.lines.append(f"ok: {message}")
+        else:
+            verdict.fail(f"{result_path.name}: {message}")
     recorded = result.get("provenance", {}).get("inputs", {})
     if recorded and not check_path.exists():
         verdict.lines.append(f"note: {check_path} not found; input checksums recorded in the result not re-checked")

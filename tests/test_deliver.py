@@ -155,6 +155,15 @@ def test_a_provisional_result_is_replaced_as_a_new_version_and_the_old_one_kept(
     index = Release(results, "S1").index
     assert [v["version"] for v in index["versions"]] == [1, 2] and index["versions"][0]["superseded_by"] == 2
     assert "AMENDED REPORT — supersedes report OP-B1-S1 v1" in _pdf_text(results / "reports/S1.pdf")
+    # both versions are anchored in the audit chain; cutting its last entry (v2's release) is detected
+    from oncopanel.audit import verify_results
+
+    assert verify_results(results).ok
+    log = results / "audit.log"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))
+    verdict = verify_results(results)
+    assert not verdict.ok
+    assert any(line.startswith("result/S1.result.json (sample S1): audit anchor missing") for line in verdict.lines)
 
 
 def test_a_final_result_changes_only_by_amendment(tmp_path):

@@ -139,3 +139,30 @@ def test_audit_chain_and_verify(run):
     assert verify(run["results"] / "audit.log").ok
     verdict = verify_report(run["results"] / "reports" / "E2E-T1.pdf")
     assert verdict.ok, verdict.lines
+
+
+def test_provenance_records_the_code_the_configuration_and_each_jobs_tools(run):
+    import hashlib
+
+    from oncopanel.provenance import sample_provenance, sample_tool_versions
+
+    root = Path(__file__).resolve().parent.parent
+    provenance = json.loads((run["results"] / "provenance.json").read_text())
+    assert provenance["pipeline_version"] == f"0.1.0 (git {provenance['code_revision']['describe']})"
+    checksums = provenance["config_checksums"]
+    for path in ("config/config.yaml", "config/calling.yaml", "config/formulary.tsv", "annotation/hotspots.tsv"):
+        assert checksums[path] == hashlib.sha256((root / path).read_bytes()).hexdigest()
+    sheet = run["dir"] / "samples.tsv"
+    assert checksums[str(sheet)] == hashlib.sha256(sheet.read_bytes()).hexdigest()
+    # each job wrote the versions of the environment that ran it; the probe ran there, not in a separate job
+    by_rule = sample_tool_versions(run["results"] / "logs", "E2E-T1")
+    minimap2 = subprocess.run(["minimap2", "--version"], capture_output=True, text=True).stdout.strip()
+    assert by_rule["align_lane"] == {"minimap2": minimap2, "samtools": by_rule["markdup"]["samtools"]}
+    assert set(by_rule) == {"fastp", "align_lane", "markdup", "mosdepth", "calling_freebayes"}
+    assert {tool for tools in by_rule.values() for tool in tools} == {
+        "fastp", "minimap2", "samtools", "mosdepth", "freebayes", "bcftools",
+    }  # fmt: skip
+    assert "unknown" not in {v for tools in by_rule.values() for v in tools.values()}
+    assert sample_provenance(provenance, run["results"] / "logs", "E2E-T1")["tools"]["freebayes"] == (
+        by_rule["calling_freebayes"]["freebayes"]
+    )

@@ -59,9 +59,13 @@ ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
 REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
 GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
-# Provenance carried when known: the batch-level files the result used (frozen for it), and, once released, its
-# version and its anchor in the batch's audit chain (oncopanel.release).
-OPTIONAL_PROVENANCE = ("batch_inputs", "report_version", "audit_head_sha256", "audit_entry_index")
+# Provenance carried when known: the code revision, configuration checksums and the tools each rule ran with
+# (oncopanel.provenance), the batch-level files the result used (frozen for it), and, once released, its version
+# and its anchor in the batch's audit chain (oncopanel.release, oncopanel.audit).
+OPTIONAL_PROVENANCE = (
+    "code_revision", "config_checksums", "effective_config_sha256", "tools_by_rule", "batch_inputs", "report_version",
+    "audit_head_sha256", "audit_entry_index",
+)  # fmt: skip
 # Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
 INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
 # A specific protein change (links to that change only), as opposed to a class such as "Exon 19 Deletion".

@@ -20,8 +20,10 @@ rule bam_to_fastq:
     conda:
         "../../envs/align.yaml"
     shell:
+        "printf 'oncopanel-tool-version\\tbam_to_fastq\\t%s\\t%s\\n' "
+        "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(samtools collate -u -O -@ {threads} {input.bam} "
-        "| samtools fastq -n -F 0x900 -1 {output.r1} -2 {output.r2} -0 /dev/null -s /dev/null -) 2> {log}"
+        "| samtools fastq -n -F 0x900 -1 {output.r1} -2 {output.r2} -0 /dev/null -s /dev/null -) 2>> {log}"
 
 
 rule fastp:
@@ -45,8 +47,10 @@ rule fastp:
     conda:
         "../../envs/qc.yaml"
     shell:
+        "printf 'oncopanel-tool-version\\tfastp\\t%s\\t%s\\n' "
+        "fastp \"$(fastp --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "fastp -i {input.r1} -I {input.r2} -o {output.r1} -O {output.r2} -w {threads} -z 1 {params.extra} "
-        "-j {output.json} -h {output.html} -R '{wildcards.sample}.{wildcards.lane}' > {log} 2>&1"
+        "-j {output.json} -h {output.html} -R '{wildcards.sample}.{wildcards.lane}' >> {log} 2>&1"
 
 
 rule align_lane:
@@ -71,11 +75,14 @@ rule align_lane:
     conda:
         "../../envs/align.yaml"
     shell:
+        "printf 'oncopanel-tool-version\\talign_lane\\t%s\\t%s\\n' "
+        "{params.aligner} \"$(({params.aligner} --version; {params.aligner}) 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
+        "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "if [ {params.aligner} = bwa ]; then "
         "  bwa mem -t {threads} -R '{params.rg}' {params.bwa_prefix} {input.r1} {input.r2}; "
         "else "
         "  minimap2 -ax sr -t {threads} -R '{params.rg}' {input.index[0]} {input.r1} {input.r2}; "
-        "fi 2> {log} "
+        "fi 2>> {log} "
         "| samtools fixmate -m -u - - 2>> {log} "
         "| samtools sort -@ {threads} -m 500M -T {output}.sorttmp -o {output} - 2>> {log}"
 
@@ -98,10 +105,12 @@ rule import_bam:
     conda:
         "../../envs/align.yaml"
     shell:
+        "printf 'oncopanel-tool-version\\timport_bam\\t%s\\t%s\\n' "
+        "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(samtools collate -u -O -@ {threads} {input.bam} "
         "| samtools addreplacerg -u -m overwrite_all -r '{params.rg}' - "
         "| samtools fixmate -m -u - - "
-        "| samtools sort -@ {threads} -m 500M -T {output}.sorttmp -o {output} -) 2> {log}"
+        "| samtools sort -@ {threads} -m 500M -T {output}.sorttmp -o {output} -) 2>> {log}"
 
 
 rule markdup:
@@ -126,9 +135,11 @@ rule markdup:
     shell:
         # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished. samtools stats
         # and flagstat run here, on the finished BAM, rather than as two more jobs per sample.
+        "printf 'oncopanel-tool-version\\tmarkdup\\t%s\\t%s\\n' "
+        "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(samtools merge -u -f -o - {input} "
         "| samtools markdup -c -@ {threads} -f {output.stats} -T {output.bam}.mdtmp - {output.bam}.tmp.bam "
         "&& samtools index {output.bam}.tmp.bam {output.bai} "
         "&& samtools stats -@ {threads} {output.bam}.tmp.bam > {output.samtools_stats} "
         "&& samtools flagstat -@ {threads} {output.bam}.tmp.bam > {output.flagstat} "
-        "&& mv {output.bam}.tmp.bam {output.bam}) > {log} 2>&1"
+        "&& mv {output.bam}.tmp.bam {output.bam}) >> {log} 2>&1"

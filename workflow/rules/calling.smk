@@ -60,8 +60,11 @@ rule calling_plain_reference:
         "../../envs/calling.yaml"
     shell:
         "set -euo pipefail; "
+        "printf 'oncopanel-tool-version\\tcalling_plain_reference\\t%s\\t%s\\n' "
+        "bgzip \"$(bgzip --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
+        "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(bgzip -dc {input.fasta} > {output.fasta}.tmp && mv {output.fasta}.tmp {output.fasta} "
-        "&& samtools faidx {output.fasta}) 2> {log}"
+        "&& samtools faidx {output.fasta}) 2>> {log}"
 
 
 rule calling_freebayes:
@@ -95,8 +98,11 @@ rule calling_freebayes:
         "awk -v re='{params.regex}' '$4 ~ re' {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
+        "printf 'oncopanel-tool-version\\tcalling_freebayes\\t%s\\t%s\\n' "
+        "freebayes \"$(freebayes --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
+        "bcftools \"$(bcftools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
-        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
+        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2>> {log}"
 
 
 rule calling_pon_normal:
@@ -129,8 +135,11 @@ rule calling_pon_normal:
         "cat /dev/null {input.targets} | sort -k1,1 -k2,2n | {params.merge} > {output.regions}; "
         "if [ -s {output.regions} ]; then where='-t {output.regions}'; "
         "else where=\"-r $(head -n1 {input.fai} | cut -f1):1-2\"; fi; "
+        "printf 'oncopanel-tool-version\\tcalling_pon_normal\\t%s\\t%s\\n' "
+        "freebayes \"$(freebayes --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
+        "bcftools \"$(bcftools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "(freebayes -f {input.fasta} $where {params.args} {input.bam} "
-        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2> {log}"
+        "| bcftools norm --no-version -f {params.ref} -m- -Oz -o {output.vcf}) 2>> {log}"
 
 
 rule calling_pon:

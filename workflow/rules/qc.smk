@@ -29,8 +29,10 @@ rule mosdepth:
     conda:
         "../../envs/qc.yaml"
     shell:
+        "printf 'oncopanel-tool-version\\tmosdepth\\t%s\\t%s\\n' "
+        "mosdepth \"$(mosdepth --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "mosdepth -n --by {input.targets} --mapq {params.mapq} --thresholds {params.thresholds} "
-        "{params.prefix} {input.bam} > {log} 2>&1"
+        "{params.prefix} {input.bam} >> {log} 2>&1"
 
 
 rule input_bam_stats:
@@ -99,7 +101,9 @@ rule multiqc:
         # A batch where no sample passed its input check has nothing for MultiQC: it then writes no report, and the
         # batch gets a one-line page instead of a failed run (the log keeps what MultiQC said).
         "mkdir -p {params.dirs}; "
+        "printf 'oncopanel-tool-version\\tmultiqc\\t%s\\t%s\\n' "
+        "multiqc \"$(multiqc --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
         "multiqc --force --no-data-dir --cl-config 'no_version_check: true' -o {params.outdir} "
-        "-n multiqc_report.html {params.dirs} > {log} 2>&1 || true; "
+        "-n multiqc_report.html {params.dirs} >> {log} 2>&1 || true; "
         "[ -s {output} ] || echo '<html><body>No sample of this batch produced sequencing QC data.</body></html>' "
         "> {output}"

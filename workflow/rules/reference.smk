@@ -37,7 +37,9 @@ rule minimap2_index:
     conda:
         "../../envs/align.yaml"
     shell:
-        "minimap2 -x sr -t {threads} -d {output}.tmp {input} > {log} 2>&1 && mv {output}.tmp {output}"
+        "printf 'oncopanel-tool-version\\tminimap2_index\\t%s\\t%s\\n' "
+        "minimap2 \"$(minimap2 --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
+        "minimap2 -x sr -t {threads} -d {output}.tmp {input} >> {log} 2>&1 && mv {output}.tmp {output}"
 
 
 rule bwa_index:
@@ -58,7 +60,9 @@ rule bwa_index:
     conda:
         "../../envs/align.yaml"
     shell:
-        "bwa index -p {params.prefix} {input} > {log} 2>&1"
+        "printf 'oncopanel-tool-version\\tbwa_index\\t%s\\t%s\\n' "
+        "bwa \"$(bwa 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
+        "bwa index -p {params.prefix} {input} >> {log} 2>&1"
 
 
 rule reference_checksums:

@@ -3,16 +3,29 @@
 # release (oncopanel.release): a new version with its clinician PDF (identity joined there, from the protected
 # manifest), or nothing when a delivered result already says the same. Delivered files are not Snakemake outputs,
 # so no re-run can delete them. An error in one sample gives it "analysis incomplete", never the batch.
+import oncopanel.provenance as _provenance
 
 
 rule provenance:
     input:
         checksums=f"{INDEX_DIR}/{REF_NAME}.checksums.json",
         kb=KB_FILES,
+        # every configuration file the run reads: a changed one makes a new provenance.json
+        configuration=_provenance.configuration_files(
+            config, workflow.configfiles, Path(workflow.basedir).parent / "config" / "calling.yaml"
+        ),
+        # the run-level jobs whose logs carry tool versions (every sample needs them anyway)
+        index=aligner_index(),
+        calling_fai=f"{CALLING_FASTA}.fai",
     output:
         f"{R}/provenance.json",
     params:
         reference=REF,
+        config_sha256=_provenance.config_sha256(config),
+        tool_logs=[
+            f"{INDEX_DIR}/logs/{config['aligner']}_index.log",
+            f"{LOGS}/calling/plain_reference.log",
+        ],
     log:
         f"{LOGS}/provenance.log",
     benchmark:
