@@ -282,3 +282,29 @@ def test_a_1_0_release_is_left_as_it_is_by_a_1_1_rerun_that_says_the_same(tmp_pa
         draft_of(build(inputs("luad_inputs"), policy=ReportingPolicy(summary_max=2))), render, log
     )
     assert changed.action == "pending_amendment"
+
+
+EXAMPLES = Path(__file__).parent.parent / "reports" / "examples"
+
+
+@pytest.mark.parametrize("sample", ["DEMO-T01", "DEMO-T03", "NA12878"])
+def test_the_shipped_1_0_examples_load_and_verify(sample):
+    path = EXAMPLES / f"demo_{sample}.result.json"
+    model = load_result(path)
+    assert model.schema_version == "1.0" and model.to_dict() == json.loads(path.read_text())
+    assert main(["verify", str(EXAMPLES / f"demo_{sample}.pdf"), "--result", str(path)]) == 0
+
+
+def test_decisions_reproduce_what_the_shipped_1_0_report_shows():
+    """DEMO-T03's PDF was laid out by the renderer's own rules before 1.1; the decisions give the same selection."""
+    model = decided(load_result(EXAMPLES / "demo_DEMO-T03.result.json"))
+    text = text_of(EXAMPLES / "demo_DEMO-T03.pdf")
+    t = load_text("en")
+    (finding,) = model.summary_findings()
+    more = len(model.therapies_for(finding.id)) - len(model.summary_therapies(finding.id))
+    hidden = sum(1 for th in model.therapies if th.reporting and not th.reporting.shown)
+    assert (more, hidden) == (37, 16)
+    assert flat(t("summary.more_options", n=more)) in text
+    assert flat(t("therapy.lower_levels", n=hidden)) in text
+    for th in model.summary_therapies(finding.id):
+        assert flat(th.regimen.split(" + ")[0]) in text

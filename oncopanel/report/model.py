@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from oncopanel.model import GERMLINE_SPECIMENS
+
 SCHEMA_VERSION = "1.1"
 SCHEMA_VERSIONS = ("1.0", "1.1")  # 1.0: before the reporting decisions
-GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 
 
 class Record:

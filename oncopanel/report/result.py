@@ -53,6 +53,7 @@ from typing import Any
 from oncopanel import __version__
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.paths import SCHEMAS
 from oncopanel.report.decisions import DEFAULT_POLICY, REPORTED_GERMLINE, ReportingPolicy, decide
 from oncopanel.report.model import SCHEMA_VERSION, SampleResult, as_result
@@ -60,7 +61,6 @@ from oncopanel.report.model import SCHEMA_VERSION, SampleResult, as_result
 # The PDF's Keywords metadata carries this prefix + the SHA-256 of the result document it was rendered from.
 RESULT_SHA_KEYWORD = "oncopanel-result-sha256:"
 SCHEMA_PATH = SCHEMAS / "result.schema.json"
-GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
 # Provenance carried when known: the code revision, configuration checksums and the tools each rule ran with
 # (oncopanel.provenance), the batch-level files the result used (frozen for it), and, once released, its version
