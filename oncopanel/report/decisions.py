@@ -60,13 +60,9 @@ class ReportingPolicy:
     germline_genes: tuple[str, ...] = ("BRCA1", "BRCA2")
 
     def record(self) -> Policy:
-        return Policy(**{f.name: list(getattr(self, f.name)) if isinstance(getattr(self, f.name), tuple)
-                         else getattr(self, f.name) for f in dataclasses.fields(self)})  # fmt: skip
-
-    @classmethod
-    def from_record(cls, policy: Policy) -> ReportingPolicy:
-        return cls(**{f.name: tuple(v) if isinstance(v := getattr(policy, f.name), list) else v
-                      for f in dataclasses.fields(cls)})  # fmt: skip
+        """The policy as the result records it (lists for the JSON)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return Policy(**{k: list(v) if isinstance(v, tuple) else v for k, v in values.items()})
 
 
 DEFAULT_POLICY = ReportingPolicy()
