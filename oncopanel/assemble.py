@@ -18,13 +18,10 @@ from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.provenance import sha256_file
-from oncopanel.report.result import build_result, write_result
+from oncopanel.report.result import INFORMATIONAL_FILTERS, REPORTED_GERMLINE, build_result, write_result
 from oncopanel.samplesheet import Sample
 
 GERMLINE_GENES = ("BRCA1", "BRCA2")
-REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
-# FILTER values that flag a call without withdrawing it (its origin is in doubt, not its existence).
-INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
 
 
 @dataclass

@@ -19,6 +19,7 @@ in the released result and its PDF, so a truncated or rewritten log is detected 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -26,10 +27,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from oncopanel import audit
 from oncopanel.failures import is_provisional
-from oncopanel.report.result import canonical_json, write_result
+from oncopanel.report.decisions import DEFAULT_POLICY
+from oncopanel.report.model import Amendment, SampleResult, as_result
+from oncopanel.report.result import canonical_json, load_result, write_result
 
 # Fields that do not change what a result says: when it was dated, with which software, and its release anchors.
 _NOT_CLINICAL = ("reported_date", "provenance", "amendment")
@@ -63,12 +67,33 @@ def draft_paths(results: str | Path, sample_id: str) -> dict[str, str]:
     return paths
 
 
-def clinical_digest(result: Mapping) -> str:
-    """SHA-256 of what a result says clinically: the canonical JSON without dates, provenance and release marks."""
-    content = {k: v for k, v in result.items() if k not in _NOT_CLINICAL}
+def clinical_digest(result: SampleResult | Mapping) -> str:
+    """SHA-256 of what a result says clinically: the canonical JSON without dates, provenance and release marks.
+
+    The reporting decisions follow from the content and the reporting policy, so the digest covers the content and,
+    when it is not the default, the policy; the schema version is not clinical. Results released before decisions
+    were recorded (schema 1.0, all under the default policy) thus compare equal to a re-run that says the same."""
+    r = as_result(result)
+    content: dict[str, Any] = {k: v for k, v in _undecided(r).to_dict().items() if k not in _NOT_CLINICAL}
+    content["schema_version"] = "1.0"  # the digest's form since 1.0; kept so earlier releases' digests still match
     if content.get("failure"):  # the next report's date follows the report date
         content["failure"] = {k: v for k, v in content["failure"].items() if k != "next_report_date"}
+    if r.reporting and r.reporting.policy != DEFAULT_POLICY.record():
+        content["reporting_policy"] = r.reporting.policy.to_dict()
     return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def _undecided(r: SampleResult) -> SampleResult:
+    """The result without its reporting decisions (the schema-1.0 shape)."""
+    replace = dataclasses.replace
+    return replace(
+        r,
+        reporting=None,
+        somatic=[replace(v, reporting=None) for v in r.somatic],
+        germline=replace(r.germline, findings=[replace(g, reporting=None) for g in r.germline.findings]),
+        hotspots=[replace(h, reporting=None) for h in r.hotspots],
+        therapies=[replace(t, reporting=None) for t in r.therapies],
+    )
 
 
 @dataclass(frozen=True)
@@ -128,8 +153,8 @@ class Release:
         lab_detail: list[str] | None = None,
     ) -> Outcome:  # fmt: skip
         """Release a draft if the rules above allow; ``amend_reason`` releases over a final result."""
-        result = json.loads(Path(draft["result"]).read_text())
-        digest = clinical_digest(result)
+        model = load_result(draft["result"])
+        digest = clinical_digest(model)
         current = self.current
         self.restore()
         if current and current["clinical_sha256"] == digest:
@@ -138,7 +163,7 @@ class Release:
             return Outcome(self.sample_id, "unchanged", current["version"])
         if current and not current["provisional"] and not amend_reason:
             self.index["pending"] = {
-                "clinical_sha256": digest, "status": result["status"], "kind": _kind(result),
+                "clinical_sha256": digest, "status": model.status, "kind": model.failure_kind,
                 "noted_at": _now(), "lab_detail": lab_detail or [],
             }  # fmt: skip
             self.save()
@@ -149,9 +174,10 @@ class Release:
         version = len(self.versions) + 1
         if current:
             reason = amend_reason or _replacement_reason(current)
-            result = {**result, "amendment": {"supersedes": f"{result['report_id']} v{current['version']}",
-                                              "reason": reason}}  # fmt: skip
-        result["provenance"] = {**result["provenance"], "report_version": version}
+            supersedes = f"{model.report_id} v{current['version']}"
+            model = dataclasses.replace(model, amendment=Amendment(supersedes=supersedes, reason=reason))
+        model = dataclasses.replace(model, provenance=dataclasses.replace(model.provenance, report_version=version))
+        result = model.to_dict()
         anchor = audit.record_release(audit_log, self.sample_id, audit.result_digest(result),
                                       report_id=result["report_id"], version=version)  # fmt: skip
         result = audit.with_anchor(result, anchor)
@@ -165,18 +191,15 @@ class Release:
         if current:
             current["superseded_by"] = version
         self.versions.append({
-            "version": version, "released_at": _now(), "status": result["status"], "kind": _kind(result),
+            "version": version, "released_at": _now(), "status": model.status, "kind": model.failure_kind,
             "provisional": is_provisional(result), "result_sha256": sha, "clinical_sha256": digest,
-            "amendment_reason": (result.get("amendment") or {}).get("reason", ""), "lab_detail": lab_detail or [],
+            "amendment_reason": (model.amendment.reason or "") if model.amendment else "",
+            "lab_detail": lab_detail or [],
         })  # fmt: skip
         self.index["pending"] = None
         self.save()
         self.restore()
         return Outcome(self.sample_id, "released", version)
-
-
-def _kind(result: Mapping) -> str:
-    return (result.get("failure") or {}).get("kind", "") if result["status"] == "failed" else ""
 
 
 def _replacement_reason(previous: Mapping) -> str:

@@ -3,7 +3,8 @@
 A PDF carries the SHA-256 of its result document in its metadata (and printed on its last page). Verification
 recomputes that checksum from the result JSON on disk, then recomputes the SHA-256 of every input file the
 sample's input check recorded, and says which, if any, no longer match. A result that carries an audit anchor is
-also checked against its batch's audit log (oncopanel.audit.check_anchor).
+also checked against its batch's audit log (oncopanel.audit.check_anchor). Results of every supported schema
+version verify (oncopanel.report.model.SCHEMA_VERSIONS): the checksum is taken over the document as read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oncopanel.audit import ANCHOR_HEAD, check_anchor, read_chain
+from oncopanel.audit import check_anchor, read_chain
 from oncopanel.errors import InputError
 from oncopanel.provenance import sha256_file
 from oncopanel.report.result import RESULT_SHA_KEYWORD, load_result, result_sha256
@@ -49,7 +50,7 @@ def verify_report(report: Path, result_path: Path | None = None) -> Verdict:
         result_path = result_path or default_result_path(report)
         claimed = pdf_result_sha256(report)
         result = load_result(result_path)
-        actual = result_sha256(result)
+        actual = result_sha256(result)  # to_dict() is the file's document exactly
         if claimed != actual:
             verdict.fail(f"{report} was rendered from result {claimed[:16]}…, but {result_path} is now {actual[:16]}…")
         else:
@@ -57,7 +58,7 @@ def verify_report(report: Path, result_path: Path | None = None) -> Verdict:
     else:
         result_path = report
         result = load_result(result_path)
-    check_path = result_path.parent.parent / "inputs" / f"{result['sample']['sample_id']}.inputs.json"
+    check_path = result_path.parent.parent / "inputs" / f"{result.sample.sample_id}.inputs.json"
     if check_path.exists():
         for entry in json.loads(check_path.read_text()).get("files", []):
             path = Path(entry["path"])
@@ -67,14 +68,14 @@ def verify_report(report: Path, result_path: Path | None = None) -> Verdict:
                 verdict.fail(f"input {path} changed since the run (sha256 differs)")
             else:
                 verdict.lines.append(f"ok: input {path.name} unchanged")
-    if ANCHOR_HEAD in result.get("provenance", {}):
+    if result.provenance.audit_head_sha256 is not None:
         log = result_path.parent.parent / "audit.log"
-        anchored, message = check_anchor(read_chain(log), result, log.name)
+        anchored, message = check_anchor(read_chain(log), result.to_dict(), log.name)
         if anchored:
             verdict.lines.append(f"ok: {message}")
         else:
             verdict.fail(f"{result_path.name}: {message}")
-    recorded = result.get("provenance", {}).get("inputs", {})
+    recorded = result.provenance.inputs
     if recorded and not check_path.exists():
         verdict.lines.append(f"note: {check_path} not found; input checksums recorded in the result not re-checked")
     return verdict

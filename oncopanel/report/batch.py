@@ -7,6 +7,9 @@ batch ledger gives it); grouped by site/county with a count per site.
 Run controls are not patients: they appear once, in the run-controls section, with their verdicts and the
 criteria behind them, read from each batch's identity JSON (oncopanel.sample_identity) and their QC JSON. They are
 never counted as QC failures and have no tumour type, report or price.
+
+Results are read as the typed model; the findings line names what the PDF's summary names (the result's
+reporting decisions), so the lab and the clinician see the same selection.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from html import escape
 from itertools import groupby
 from pathlib import Path
 
-from oncopanel.report.pdf import findings, gate_text, pct, tier_text, tumour_type_text
+from oncopanel.report.decisions import decided
+from oncopanel.report.model import GermlineFinding, SampleResult
+from oncopanel.report.pdf import gate_text, pct, tier_text, tumour_type_text
 from oncopanel.report.text import Text, load_text
 
 CSS = """
@@ -39,33 +44,32 @@ def turnaround_days(received: str, reported: str) -> int | None:
     return (date.fromisoformat(reported) - date.fromisoformat(received)).days
 
 
-def is_held(result: Mapping) -> bool:
+def is_held(result: SampleResult | Mapping) -> bool:
     """Held for the run controls or identity: not released, and not a specimen or QC failure."""
-    return result["status"] == "held" or (result.get("failure") or {}).get("stage") == "held"
+    return decided(result).held
 
 
-def findings_line(result: Mapping, t: Text) -> str:
+def findings_line(result: SampleResult | Mapping, t: Text) -> str:
     """Everything a lab scientist needs to know about one sample, in one line."""
-    if is_held(result):
-        return f"{t('batch.held')}: " + "; ".join((result.get("failure") or {}).get("reasons") or [])
-    if result["status"] == "failed":
-        f = result["failure"]
-        why = [gate_text(g, t) for g in f["gates_failed"]] or f["reasons"]
+    r = decided(result)
+    if r.held:
+        return f"{t('batch.held')}: " + "; ".join(r.failure.reasons if r.failure else [])
+    if r.failed and r.failure:
+        why = [gate_text(g, t) for g in r.failure.gates_failed] or r.failure.reasons
         return f"{t('batch.failed')}: " + "; ".join(why)
     parts = []
-    for item in findings(result):
-        if "classification" in item:
-            label = t("classification." + item["classification"])
-            parts.append(f"{item['gene']} {item['hgvs_c']} {label}")
+    for item in r.summary_findings():
+        if isinstance(item, GermlineFinding):
+            parts.append(f"{item.gene} {item.hgvs_c} {t('classification.' + item.classification)}")
         else:
-            name = item["hgvs_p"] or item["hgvs_c"]
-            parts.append(f"{item['gene']} {name} {pct(item['vaf'])} [{tier_text(item['tier'], t)}]")
+            name = item.hgvs_p or item.hgvs_c
+            parts.append(f"{item.gene} {name} {pct(item.vaf)} [{tier_text(item.tier, t)}]")
     if not parts:
         parts.append(t("batch.no_findings"))
-    na = sum(1 for h in result["hotspots"] if h["status"] == "not_assessable")
+    na = sum(1 for h in r.hotspots if h.reporting and h.reporting.in_summary)
     if na:
         parts.append(t("batch.not_assessable", n=na))
-    if not result["germline"]["reported"] and result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+    if not r.germline.reported and r.sample.germline_specimen:
         parts.append(t("batch.germline_withheld"))
     return "; ".join(parts)
 
@@ -77,11 +81,11 @@ def _cost(costs: Mapping | None, sample_id: str) -> float | None:
     return float(value["total"] if isinstance(value, Mapping) else value)
 
 
-def _qc_cell(result: Mapping, t: Text) -> tuple[str, str]:
+def _qc_cell(result: SampleResult, t: Text) -> tuple[str, str]:
     """(cell HTML, row class) of the QC column."""
-    if is_held(result):
+    if result.held:
         return f'<span class="held">{escape(t("batch.qc_held"))}</span>', "held"
-    if result["status"] == "failed":
+    if result.failed:
         return f'<span class="fail">{escape(t("qc.fail"))}</span>', "failed"
     return f'<span class="pass">{escape(t("qc.pass"))}</span>', "ok"
 
@@ -135,7 +139,7 @@ def run_controls_section(
 
 
 def render_batch_summary(
-    results: list[dict],
+    results: list[SampleResult] | list[dict],
     out_html: str | Path,
     costs: dict | None = None,
     language: str = "en",
@@ -150,9 +154,10 @@ def render_batch_summary(
     controls.run_controls carry the control verdicts; `control_qc`: the controls' QC JSON by sample id.
     """
     t = load_text(language)
-    results = [r for r in results if not r["sample"].get("control")]
-    ordered = sorted(results, key=lambda r: (r["sample"]["site"], r["sample"]["sample_id"]))
-    batches = sorted({r["sample"]["batch"] for r in results} | {d.get("batch", "") for d in batch_identities or []})
+    models = [decided(r) for r in results]
+    models = [r for r in models if not r.sample.extra.get("control")]
+    ordered = sorted(models, key=lambda r: (r.sample.site, r.sample.sample_id))
+    batches = sorted({r.sample.batch for r in models} | {d.get("batch", "") for d in batch_identities or []})
     cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround")
     header = [t(f"batch.{c}") for c in cols] + ([t("batch.cost")] if costs else [])
     out = [
@@ -163,40 +168,40 @@ def render_batch_summary(
     ]
     tats: list[int] = []
     total_cost = 0.0
-    for site, group in groupby(ordered, key=lambda r: r["sample"]["site"]):
+    for site, group in groupby(ordered, key=lambda r: r.sample.site):
         rows = list(group)
         out.append(f"<h2>{escape(t('batch.site'))}: {escape(site)} — {escape(t('batch.samples', n=len(rows)))}</h2>")
         out.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>")
         for r in rows:
-            s = r["sample"]
-            tat = turnaround_days(s["received_date"], r["reported_date"])
+            s = r.sample
+            tat = turnaround_days(s.received_date, r.reported_date)
             if tat is not None:
                 tats.append(tat)
             qc, row_class = _qc_cell(r, t)
             cells = [
-                escape(s["sample_id"]),
-                escape(s["patient"]),
-                escape(t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])),
+                escape(s.sample_id),
+                escape(s.patient),
+                escape(t.get(f"specimen_types.{s.specimen_type}", s.specimen_type)),
                 escape(tumour_type_text(s, t)),
                 qc,
                 escape(findings_line(r, t)),
-                escape(s["received_date"] or "—"),
-                escape(r["reported_date"] or "—"),
+                escape(s.received_date or "—"),
+                escape(r.reported_date or "—"),
                 f'<td class="num">{"—" if tat is None else tat}</td>',
             ]
             if costs:
-                cost = _cost(costs, s["sample_id"])
+                cost = _cost(costs, s.sample_id)
                 total_cost += cost or 0.0
                 cells.append(f'<td class="num">{"—" if cost is None else f"{currency}{cost:,.2f}"}</td>')
             row = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
             out.append(f'<tr class="{row_class}">{row}</tr>')
         out.append("</table>")
-    n_held = sum(is_held(r) for r in results)
-    n_failed = sum(r["status"] == "failed" and not is_held(r) for r in results)
+    n_held = sum(r.held for r in models)
+    n_failed = sum(r.failed and not r.held for r in models)
     totals = t(
         "batch.totals",
-        n=len(results),
-        passed=len(results) - n_failed - n_held,
+        n=len(models),
+        passed=len(models) - n_failed - n_held,
         failed=n_failed,
         held=n_held,
         tat=f"{statistics.median(tats):g}" if tats else "—",

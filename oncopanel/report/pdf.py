@@ -5,6 +5,9 @@ invariant mode, no clock, no random ids, so the same result (and identity) rende
 Order: header → amendment → result summary → somatic → germline → therapies → relevant negatives (hotspots, gene
 coverage, not tested) → QC → methods and limitations → versions → sign-off. A failed sample gets the failure
 notice, QC, not-tested list, methods, versions and sign-off, and nothing that can read as a negative result.
+
+What is shown, what the summary names and which genes are flagged are the result's own reporting decisions
+(``oncopanel.report.decisions``; a schema-1.0 result is decided when read): nothing here chooses.
 """
 
 from __future__ import annotations
@@ -29,8 +32,20 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
-from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, RESULT_SHA_KEYWORD, result_sha256
+from oncopanel.report.model import (
+    Approval,
+    Gate,
+    GermlineFinding,
+    Hotspot,
+    Reporting,
+    Sample,
+    SampleResult,
+    Therapy,
+    as_result,
+)
+from oncopanel.report.result import RESULT_SHA_KEYWORD, result_sha256
 from oncopanel.report.text import Fonts, Text, fonts_for, load_text
 
 PAGE_W, PAGE_H = A4
@@ -44,7 +59,6 @@ HEAD_BG = colors.HexColor("#EEF2F6")
 WARN_BG = colors.HexColor("#FCEBC6")
 ALERT = colors.HexColor("#B00020")
 ALERT_BG = colors.HexColor("#FDE2E4")
-LOW_COVERAGE_FRACTION = 0.95  # a gene below this fraction at the coverage threshold is flagged
 
 
 # ---------------------------------------------------------------- formatting helpers (pure)
@@ -65,23 +79,27 @@ def drug_text(name: str, t: Text) -> str:
     return f"{local}（{name}）" if local else name
 
 
-def regimen_text(therapy: Mapping, t: Text) -> str:
-    drugs = therapy.get("drugs") or [d.strip() for d in therapy["regimen"].split("+")]
+def _drugs(therapy: Therapy) -> list[str]:
+    return therapy.drugs or [d.strip() for d in therapy.regimen.split("+")]
+
+
+def regimen_text(therapy: Therapy, t: Text) -> str:
+    drugs = _drugs(therapy)
     return " + ".join(drug_text(d, t) for d in drugs)
 
 
-def regimen_lines(therapy: Mapping, t: Text) -> list[str]:
+def regimen_lines(therapy: Therapy, t: Text) -> list[str]:
     """The regimen in local names, and the international names on a second line when they differ."""
-    drugs = therapy.get("drugs") or [d.strip() for d in therapy["regimen"].split("+")]
+    drugs = _drugs(therapy)
     names = t.raw("drug_names") or {}
     local = " + ".join(names.get(d.strip().lower(), d) for d in drugs)
     english = " + ".join(drugs)
     return [local] if local == english else [local, english]
 
 
-def tumour_type_text(sample: Mapping, t: Text) -> str:
-    code = sample["oncotree_code"]
-    name = (t.raw("tumour_types") or {}).get(code) or sample.get("tumour_type") or code
+def tumour_type_text(sample: Sample, t: Text) -> str:
+    code = sample.oncotree_code
+    name = (t.raw("tumour_types") or {}).get(code) or sample.tumour_type or code
     return f"{name}{t('punct.open')}{code}{t('punct.close')}" if name != code else code
 
 
@@ -96,18 +114,18 @@ def level_text(level: str, t: Text) -> str:
     return t("therapy.level_approved") if level == "approved" else t("therapy.level_prefix", level=level)
 
 
-def approval_text(approval: Mapping, t: Text) -> str:
-    agencies = t("punct.list").join(approval.get("agencies", []))
-    status = approval.get("status", "not_approved")
+def approval_text(approval: Approval, t: Text) -> str:
+    agencies = t("punct.list").join(approval.agencies)
+    status = approval.status
     return t(f"therapy.{status}", agencies=agencies) if status != "not_approved" else t("therapy.not_approved")
 
 
-def therapy_strength(therapy: Mapping, t: Text) -> str:
+def therapy_strength(therapy: Therapy, t: Text) -> str:
     """One phrase: the approval when there is one, else the evidence level and 'not approved'."""
-    approval = approval_text(therapy["approval"], t)
-    if therapy["level"] == "approved" or therapy["approval"]["status"] != "not_approved":
+    approval = approval_text(therapy.approval, t)
+    if therapy.level == "approved" or therapy.approval.status != "not_approved":
         return approval
-    return f"{level_text(therapy['level'], t)}{t('punct.sep')}{approval}"
+    return f"{level_text(therapy.level, t)}{t('punct.sep')}{approval}"
 
 
 def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
@@ -136,12 +154,11 @@ def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
     return parts or [t("therapy.formulary_unknown")]
 
 
-def approval_parts(approval: Mapping, t: Text) -> list[str]:
+def approval_parts(approval: Approval, t: Text) -> list[str]:
     """Approval status and, on its own line, the agencies (keeps CJK brackets from wrapping apart)."""
-    status = approval.get("status", "not_approved")
-    if status == "not_approved":
+    if approval.status == "not_approved":
         return [t("therapy.not_approved")]
-    return [t(f"therapy.{status}_cell"), t("punct.list").join(approval.get("agencies", []))]
+    return [t(f"therapy.{approval.status}_cell"), t("punct.list").join(approval.agencies)]
 
 
 def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
@@ -150,38 +167,28 @@ def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
     return shown + (f"; {t('therapy.more_citations', n=len(cites) - limit)}" if len(cites) > limit else "") or "—"
 
 
-def variant_name(v: Mapping) -> str:
-    return " ".join(x for x in (v["gene"], v["hgvs_c"], v.get("hgvs_p", "")) if x)
-
-
-def hotspot_detail(h: Mapping, stated_lod: float | None, t: Text) -> str:
-    if h["status"] == "detected":
-        observed = f" {h['observed']}" if h.get("observed") else ""
+def hotspot_detail(h: Hotspot, stated_lod: float | None, t: Text) -> str:
+    if h.status == "detected":
+        observed = f" {h.observed}" if h.observed else ""
         return t(
             "negatives.detected_detail",
-            vaf=pct(h["vaf"]),
-            low=pct(h["vaf_ci_low"]),
-            high=pct(h["vaf_ci_high"]),
+            vaf=pct(h.vaf),
+            low=pct(h.vaf_ci_low),
+            high=pct(h.vaf_ci_high),
             observed=observed,
         )
-    if h["status"] == "not_detected":
-        return t("negatives.not_detected_detail", lod=pct(h["lod"]))
+    if h.status == "not_detected":
+        return t("negatives.not_detected_detail", lod=pct(h.lod))
     return t("negatives.not_assessable_detail", stated_lod=pct(stated_lod))
 
 
-def low_coverage_genes(qc: Mapping) -> list[str]:
-    key = f"fraction_ge_{qc['coverage_threshold']}x"
-    return [g for g, c in sorted(qc["genes"].items()) if key in c and c[key] < LOW_COVERAGE_FRACTION]
-
-
-def gate_text(gate: Mapping, t: Text) -> str:
-    value = gate.get("value")
+def gate_text(gate: Gate, t: Text) -> str:
     return t(
         "failure.gate",
-        metric=t.get(f"qc.metrics.{gate['metric']}", gate["metric"]),
-        value="—" if value is None else f"{value:.4g}",
-        op=gate["op"].replace(">=", "≥").replace("<=", "≤"),
-        threshold=f"{gate['threshold']:g}",
+        metric=t.get(f"qc.metrics.{gate.metric}", gate.metric),
+        value="—" if gate.value is None else f"{gate.value:.4g}",
+        op=gate.op.replace(">=", "≥").replace("<=", "≤"),
+        threshold=f"{gate.threshold:g}",
     )
 
 
@@ -291,27 +298,26 @@ class Kit:
 
 
 # ---------------------------------------------------------------- sections
-def header(k: Kit, result: Mapping, identity: Mapping | None, centre: Mapping | None, language: str) -> list:
-    t, s = k.t, result["sample"]
+def header(k: Kit, result: SampleResult, identity: Mapping | None, centre: Mapping | None, language: str) -> list:
+    t, s = k.t, result.sample
     centre = centre or {}
     centre_name = centre.get("name_zh" if language == "zh" else "name") or centre.get("name", "")
-    germline_specimen = s["specimen_type"] in ("blood_germline", "saliva")
     out: list = []
     if centre_name:
         out.append(k.p(centre_name, k.centre, bold=True))
-    out += [k.p(t("title_germline" if germline_specimen else "title"), k.title, bold=True), Spacer(1, 3 * mm)]
+    out += [k.p(t("title_germline" if s.germline_specimen else "title"), k.title, bold=True), Spacer(1, 3 * mm)]
     pairs = [
-        (t("labels.report_id"), result["report_id"]),
-        (t("labels.patient"), s["patient"]),
-        (t("labels.sample_id"), s["sample_id"]),
-        (t("labels.batch"), s["batch"]),
-        (t("labels.site"), s["site"]),
-        (t("labels.specimen"), t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])),
-        (t("labels.tumour_content"), tumour_content_text(s["tumour_content"], t)),
+        (t("labels.report_id"), result.report_id),
+        (t("labels.patient"), s.patient),
+        (t("labels.sample_id"), s.sample_id),
+        (t("labels.batch"), s.batch),
+        (t("labels.site"), s.site),
+        (t("labels.specimen"), t.get(f"specimen_types.{s.specimen_type}", s.specimen_type)),
+        (t("labels.tumour_content"), tumour_content_text(s.tumour_content, t)),
         (t("labels.tumour_type"), tumour_type_text(s, t)),
-        (t("labels.panels"), ", ".join(s["panels"])),
-        (t("labels.received_date"), s["received_date"] or "—"),
-        (t("labels.report_date"), result["reported_date"] or "—"),
+        (t("labels.panels"), ", ".join(s.panels)),
+        (t("labels.received_date"), s.received_date or "—"),
+        (t("labels.report_date"), result.reported_date or "—"),
     ]
     out.append(k.kv_table(pairs))
     if identity:
@@ -331,63 +337,37 @@ def header(k: Kit, result: Mapping, identity: Mapping | None, centre: Mapping | 
     return out
 
 
-def amendment_block(k: Kit, result: Mapping, amends: str | None) -> list:
-    supersedes = amends or (result.get("amendment") or {}).get("supersedes")
+def amendment_block(k: Kit, result: SampleResult, amends: str | None) -> list:
+    supersedes = amends or (result.amendment.supersedes if result.amendment else None)
     if not supersedes:
         return []
-    kb = result["provenance"]["knowledge_base"]["version"] or "—"
+    kb = result.provenance.knowledge_base["version"] or "—"
     items = [k.p(k.t("amended_banner", supersedes=supersedes, kb_version=kb), k.body, bold=True, color="#B00020")]
-    reason = (result.get("amendment") or {}).get("reason")
+    reason = result.amendment.reason if result.amendment else None
     if reason:
         items.append(k.p(k.t("amended_reason", reason=reason)))
     return [Spacer(1, 3 * mm), k.boxed(items, WARN_BG, ALERT)]
 
 
-def findings(result: Mapping) -> list[dict]:
-    """Reported findings in summary order: actionable somatic, then germline P/LP."""
-    somatic = [v for v in result["somatic"] if v["reported"]]
-    linked = {fid for th in result["therapies"] for fid in th["finding_ids"]}
-    out = [v for v in somatic if v["tier"] in ACTIONABLE_TIERS or v["id"] in linked]
-    out += [g for g in result["germline"]["findings"] if g["classification"] in REPORTED_GERMLINE]
-    return out
-
-
-# What the PDF lists in full: approvals (here or elsewhere) and level A/B evidence. Levels C-E stay in the result
-# JSON (counted in the PDF) so a single KRAS G12C does not fill pages with case reports and preclinical rows.
-SHOWN_LEVELS = ("approved", "A", "B")
-SUMMARY_MAX = 6  # therapy lines per finding in the summary; the therapy section has the rest
-
-
-def shown_in_pdf(therapy: Mapping) -> bool:
-    status = (therapy.get("approval") or {}).get("status")
-    return therapy["level"] in SHOWN_LEVELS or status in ("approved_here", "off_label")
-
-
-def in_summary(therapy: Mapping) -> bool:
-    """The decisive options: regulatory approvals (here first, then off-label), and level-A/approved resistance."""
-    status = (therapy.get("approval") or {}).get("status", "")
-    return status in ("approved_here", "off_label") or (therapy["resistance"] and therapy["level"] in ("approved", "A"))
-
-
-def summary(k: Kit, result: Mapping) -> list:
+def summary(k: Kit, result: SampleResult) -> list:
     t = k.t
     out = k.section_head("summary")
     rows = []
-    for f in findings(result):
-        linked = [th for th in result["therapies"] if f["id"] in th["finding_ids"]]
-        therapies = [th for th in linked if in_summary(th)][:SUMMARY_MAX]
-        if "classification" in f:
+    for f in result.summary_findings():
+        linked = result.therapies_for(f.id)
+        therapies = result.summary_therapies(f.id)
+        if isinstance(f, GermlineFinding):
             origin = t("summary.germline_origin")
-            if not f["origin_confirmed"]:
+            if not f.origin_confirmed:
                 origin += t("punct.list") + t("summary.germline_unconfirmed")
-            tier = t(f"classification.{f['classification']}")
+            tier = t(f"classification.{f.classification}")
         else:
             origin = t("summary.somatic_origin")
-            tier = tier_text(f["tier"], t)
-        what = f"{variant_name(f)}{t('punct.open')}{origin}{t('punct.sep')}VAF {pct(f['vaf'])}{t('punct.close')}"
+            tier = tier_text(f.tier, t)
+        what = f"{f.name}{t('punct.open')}{origin}{t('punct.sep')}VAF {pct(f.vaf)}{t('punct.close')}"
         lines = []
         for th in therapies:
-            if th["resistance"]:
+            if th.resistance:
                 text = f"{t('therapy.resistance')}{t('punct.colon')}{regimen_text(th, t)}"
                 lines.append(k.p(text, k.cell, color="#B00020"))
             else:
@@ -400,40 +380,40 @@ def summary(k: Kit, result: Mapping) -> list:
     else:
         out.append(k.p(t("summary.no_actionable")))
     notes = []
-    na = [h for h in result["hotspots"] if h["status"] == "not_assessable"]
+    na = [h for h in result.hotspots if h.reporting and h.reporting.in_summary]
     if na:
-        names = ", ".join(f"{h['gene']} {h['label']}" for h in na)
+        names = ", ".join(f"{h.gene} {h.label}" for h in na)
         notes.append(k.p(t("summary.not_assessable_count", n=len(na), hotspots=names), color="#8A5A00"))
-    low = low_coverage_genes(result["qc"])
+    low = _reporting(result).low_coverage_genes
     if low:
         notes.append(k.p(t("summary.low_coverage_genes", genes=", ".join(low)), color="#8A5A00"))
-    if not result["germline"]["reported"]:
+    if not result.germline.reported:
         notes.append(k.p(t("summary.germline_withheld")))
     return [*out, Spacer(1, 2 * mm), *notes]
 
 
-def somatic_section(k: Kit, result: Mapping) -> list:
+def somatic_section(k: Kit, result: SampleResult) -> list:
     t = k.t
     out = k.section_head("somatic")
-    if result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+    if result.sample.germline_specimen:
         return [*out, k.p(t("somatic.not_applicable"))]
-    shown = [v for v in result["somatic"] if v["reported"]]
+    shown = [v for v in result.somatic if v.reporting and v.reporting.shown]
     rows = []
     for v in shown:
-        gene = [k.p(v["gene"], k.cell, bold=True), k.p(v["transcript"], k.code)]
-        c = [k.p(v["hgvs_c"], k.code)]
-        if "likely_germline" in v["filters"]:
+        gene = [k.p(v.gene, k.cell, bold=True), k.p(v.transcript, k.code)]
+        c = [k.p(v.hgvs_c, k.code)]
+        if "likely_germline" in v.filters:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
-        depth = f"{v['alt_depth']}/{v['depth']}" if v["depth"] is not None else "—"
+        depth = f"{v.alt_depth}/{v.depth}" if v.depth is not None else "—"
         rows.append(
             [
                 gene,
                 c,
-                k.p(v["hgvs_p"] or "—", k.code),
-                consequence_text(v["consequence"], t),
-                pct(v["vaf"]),
+                k.p(v.hgvs_p or "—", k.code),
+                consequence_text(v.consequence, t),
+                pct(v.vaf),
                 depth,
-                tier_text(v["tier"], t),
+                tier_text(v.tier, t),
             ]
         )
     if rows:
@@ -446,8 +426,8 @@ def somatic_section(k: Kit, result: Mapping) -> list:
         )
     else:
         out.append(k.p(t("somatic.none")))
-    filtered = sum(1 for v in result["somatic"] if not v["reported"] and v["tier"] != "IV")
-    tier_iv = sum(1 for v in result["somatic"] if v["tier"] == "IV")
+    reasons = [v.reporting.reason for v in result.somatic if v.reporting]
+    filtered, tier_iv = reasons.count("artefact_filter"), reasons.count("tier_iv")
     if filtered:
         out.append(k.p(t("somatic.filtered", n=filtered), k.small))
     if tier_iv:
@@ -455,44 +435,44 @@ def somatic_section(k: Kit, result: Mapping) -> list:
     return out
 
 
-def _germline_rows(k: Kit, items: list[Mapping]) -> list[list[Any]]:
+def _germline_rows(k: Kit, items: list[GermlineFinding]) -> list[list[Any]]:
     t = k.t
     rows = []
     for g in items:
         variant = [
-            k.p(f"{g['gene']}  {g['transcript']}", k.code, bold=True),
-            k.p(g["hgvs_c"], k.code),
-            k.p(g["hgvs_p"] or "", k.code),
+            k.p(f"{g.gene}  {g.transcript}", k.code, bold=True),
+            k.p(g.hgvs_c, k.code),
+            k.p(g.hgvs_p or "", k.code),
         ]
-        evidence = [k.p(t("germline.classified_by", source=g["source"], date=g["classification_date"] or "—"), k.cell)]
-        if g["criteria"]:
-            evidence.append(k.p(t("germline.criteria", criteria=", ".join(g["criteria"])), k.cell))
-        if g.get("citation"):
-            evidence.append(k.p(g["citation"], k.code))
-        zyg = {"0/1": "germline.heterozygous", "1/1": "germline.homozygous"}.get(g.get("genotype", ""))
-        zygosity = t("punct.list").join(x for x in ((t(zyg) if zyg else ""), f"VAF {pct(g['vaf'])}") if x)
-        rows.append([variant, t(f"classification.{g['classification']}"), zygosity, evidence])
+        evidence = [k.p(t("germline.classified_by", source=g.source, date=g.classification_date or "—"), k.cell)]
+        if g.criteria:
+            evidence.append(k.p(t("germline.criteria", criteria=", ".join(g.criteria)), k.cell))
+        if g.citation:
+            evidence.append(k.p(g.citation, k.code))
+        zyg = {"0/1": "germline.heterozygous", "1/1": "germline.homozygous"}.get(g.genotype or "")
+        zygosity = t("punct.list").join(x for x in ((t(zyg) if zyg else ""), f"VAF {pct(g.vaf)}") if x)
+        rows.append([variant, t(f"classification.{g.classification}"), zygosity, evidence])
     return rows
 
 
-def germline_section(k: Kit, result: Mapping) -> list:
-    t, gl = k.t, result["germline"]
+def germline_section(k: Kit, result: SampleResult) -> list:
+    t, gl = k.t, result.germline
     out = k.section_head("germline")
-    if not {"BRCA1", "BRCA2"} & set(result["assay"]["genes_tested"]):
+    state = _reporting(result).germline_section
+    if state == "not_tested":
         return [*out, k.p(t("germline.not_tested"))]
-    if not gl["reported"]:
-        return [*out, k.p(t("germline.withheld", consent=t(f"consent.{gl['consent']}")))]
+    if state == "withheld":
+        return [*out, k.p(t("germline.withheld", consent=t(f"consent.{gl.consent}")))]
     header = [t("germline.hgvs"), t("germline.classification"), t("germline.zygosity"), t("germline.evidence")]
     widths = [58, 30, 27, 65]
-    plp = [g for g in gl["findings"] if g["classification"] in REPORTED_GERMLINE]
-    vus = [g for g in gl["findings"] if g["classification"] == "uncertain_significance"]
+    shown = [g for g in gl.findings if g.reporting and g.reporting.shown]
+    plp = [g for g in shown if g.reporting and g.reporting.reason == "reported_class"]
+    vus = [g for g in shown if g.reporting and g.reporting.reason == "uncertain_significance"]
     if plp:
         out.append(k.table(header, _germline_rows(k, plp), widths))
         out.append(Spacer(1, 1.5 * mm))
-        origin = t("germline.confirmed") if gl["origin_confirmed"] else t("germline.tumour_only")
-        out.append(
-            k.boxed([k.p(origin, bold=not gl["origin_confirmed"]), k.p(t("germline.counselling"))], WARN_BG, GRID)
-        )
+        origin = t("germline.confirmed") if gl.origin_confirmed else t("germline.tumour_only")
+        out.append(k.boxed([k.p(origin, bold=not gl.origin_confirmed), k.p(t("germline.counselling"))], WARN_BG, GRID))
     else:
         out.append(k.p(t("germline.none")))
     out.append(Spacer(1, 2 * mm))
@@ -504,80 +484,79 @@ def germline_section(k: Kit, result: Mapping) -> list:
     return out
 
 
-def therapy_section(k: Kit, result: Mapping) -> list:
+def therapy_section(k: Kit, result: SampleResult) -> list:
     t = k.t
     out = k.section_head("therapies")
-    if not result["therapies"]:
+    if not result.therapies:
         out.append(k.p(t("therapy.none")))
     else:
         rows, extra = [], []
-        shown = [th for th in result["therapies"] if shown_in_pdf(th)]
+        shown = [th for th in result.therapies if th.reporting and th.reporting.shown]
         for i, th in enumerate(shown, start=1):
             first, *rest = regimen_lines(th, t)
             regimen = [k.p(first, k.cell, bold=True), *[k.p(x, k.small) for x in rest]]
-            if th["resistance"]:
+            if th.resistance:
                 regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
                 extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
-            biomarker = f"{th['gene']} {th['biomarker']}".strip()
+            biomarker = f"{th.gene} {th.biomarker}".strip()
             rows.append(
                 [
                     regimen,
                     k.p(biomarker, k.cell),
-                    level_text(th["level"], t),
-                    [k.p(x, k.cell) for x in approval_parts(th["approval"], t)],
-                    [k.p(x, k.cell) for x in formulary_parts(th["formulary"], t)],
-                    k.p(citations_text(th["evidence"], t), k.cell),
+                    level_text(th.level, t),
+                    [k.p(x, k.cell) for x in approval_parts(th.approval, t)],
+                    [k.p(x, k.cell) for x in formulary_parts(th.formulary, t)],
+                    k.p(citations_text(th.evidence, t), k.cell),
                 ]
             )
         cols = ("regimen", "biomarker", "level", "approval", "formulary", "citations")
         out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [28, 25, 17, 34, 34, 42], extra))
-        hidden = len(result["therapies"]) - len(shown)
+        hidden = len(result.therapies) - len(shown)
         if hidden:
             out.append(k.p(t("therapy.lower_levels", n=hidden), k.small))
-    kb = result["provenance"]["knowledge_base"]["version"] or "—"
+    kb = result.provenance.knowledge_base["version"] or "—"
     out.append(k.p(t("therapy.kb_note", kb_version=kb), k.small))
     return out
 
 
-def negatives_section(k: Kit, result: Mapping) -> list:
-    t, s = k.t, result["sample"]
+def negatives_section(k: Kit, result: SampleResult) -> list:
+    t, s = k.t, result.sample
     out = k.section_head("negatives")
-    specimen = t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])
-    if s["specimen_type"] in ("blood_germline", "saliva"):
+    specimen = t.get(f"specimen_types.{s.specimen_type}", s.specimen_type)
+    if s.germline_specimen:
         expected = t("negatives.germline_specimen")
-    elif s["tumour_content"] is None:
+    elif s.tumour_content is None:
         expected = t("negatives.expected_unknown")
     else:
-        expected = t("negatives.expected_vaf", vaf=pct(s["tumour_content"] / 200))
+        expected = t("negatives.expected_vaf", vaf=pct(s.tumour_content / 200))
     out.append(
         k.p(
             t(
                 "negatives.context",
                 specimen=specimen,
-                tumour_content=tumour_content_text(s["tumour_content"], t),
+                tumour_content=tumour_content_text(s.tumour_content, t),
                 expected=expected,
             )
         )
     )
-    stated = result["assay"]["stated_lod"]
+    stated = result.assay.stated_lod
     if stated is not None:
         out.append(k.p(t("negatives.stated_lod", lod=pct(stated))))
-    if not result["hotspots"]:
+    hotspots = [h for h in result.hotspots if h.reporting and h.reporting.shown]
+    if not hotspots:
         out.append(k.p(t("negatives.none")))
     else:
         rows, extra = [], []
-        for i, h in enumerate(result["hotspots"], start=1):
-            status = t(f"negatives.{h['status']}")
-            if h["status"] == "detected":
+        for i, h in enumerate(hotspots, start=1):
+            status = t(f"negatives.{h.status}")
+            if h.status == "detected":
                 status_cell = k.p(status, k.cell, bold=True, color="#B00020")
-            elif h["status"] == "not_assessable":
+            elif h.status == "not_assessable":
                 status_cell = k.p(status, k.cell, bold=True, color="#8A5A00")
                 extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
             else:
                 status_cell = k.p(status, k.cell)
-            rows.append(
-                [h["gene"], k.p(h["label"], k.code), status_cell, f"{h['depth']}×", hotspot_detail(h, stated, t)]
-            )
+            rows.append([h.gene, k.p(h.label, k.code), status_cell, f"{h.depth}×", hotspot_detail(h, stated, t)])
         cols = ("gene", "hotspot", "status", "depth", "detail")
         out.append(k.table([t(f"negatives.{c}") for c in cols], rows, [18, 44, 26, 16, 76], extra))
     out.append(Spacer(1, 3 * mm))
@@ -586,16 +565,16 @@ def negatives_section(k: Kit, result: Mapping) -> list:
     return out
 
 
-def coverage_block(k: Kit, result: Mapping) -> list:
-    t, qc = k.t, result["qc"]
+def coverage_block(k: Kit, result: SampleResult) -> list:
+    t, qc = k.t, result.qc
     out = [k.p(t("sections.coverage"), k.section, bold=True)]
-    genes = qc["genes"]
+    genes = qc.genes
     if not genes:
         return [*out, k.p(t("coverage.none"))]
     levels = sorted(
         {int(key[len("fraction_ge_") : -1]) for c in genes.values() for key in c if key.startswith("fraction_ge_")}
     )
-    low = set(low_coverage_genes(qc))
+    low = set(_reporting(result).low_coverage_genes)
     header = [
         t("coverage.gene"),
         t("coverage.mean_depth"),
@@ -618,12 +597,12 @@ def coverage_block(k: Kit, result: Mapping) -> list:
     return [*out, k.table(header, rows, widths, extra)]
 
 
-def not_tested_block(k: Kit, result: Mapping) -> list:
+def not_tested_block(k: Kit, result: SampleResult) -> list:
     t = k.t
     items = [k.p(t("not_tested.intro"), k.body)]
     items += [k.p(f"• {item}", k.body) for item in t.raw("not_tested.items")]
-    tested = set(result["assay"]["genes_tested"])
-    all_genes = set(result["qc"]["genes"]) | tested
+    tested = set(result.assay.genes_tested)
+    all_genes = set(result.qc.genes) | tested
     missing = sorted(all_genes - tested)
     if missing:
         items.append(k.p(t("not_tested.genes_not_on_panels", genes=", ".join(missing))))
@@ -633,29 +612,28 @@ def not_tested_block(k: Kit, result: Mapping) -> list:
     ]
 
 
-def qc_section(k: Kit, result: Mapping) -> list:
-    t, qc = k.t, result["qc"]
+def qc_section(k: Kit, result: SampleResult) -> list:
+    t, qc = k.t, result.qc
     out = k.section_head("qc")
-    status = t("qc.pass") if qc["status"] == "pass" else t("qc.fail")
+    status = t("qc.pass") if qc.status == "pass" else t("qc.fail")
     out.append(
         k.p(
             f"{t('qc.status')}{t('punct.colon')}{status}",
             bold=True,
-            color=None if qc["status"] == "pass" else "#B00020",
+            color=None if qc.status == "pass" else "#B00020",
         )
     )
     rows, extra = [], []
-    for i, g in enumerate(qc["gates"], start=1):
-        value = g.get("value")
+    for i, g in enumerate(qc.gates, start=1):
         rows.append(
             [
-                t.get(f"qc.metrics.{g['metric']}", g["metric"]),
-                "—" if value is None else f"{value:.4g}",
-                f"{g['op'].replace('>=', '≥').replace('<=', '≤')} {g['threshold']:g}",
-                t("qc.pass") if g["pass"] else t("qc.fail"),
+                t.get(f"qc.metrics.{g.metric}", g.metric),
+                "—" if g.value is None else f"{g.value:.4g}",
+                f"{g.op.replace('>=', '≥').replace('<=', '≤')} {g.threshold:g}",
+                t("qc.pass") if g.passed else t("qc.fail"),
             ]
         )
-        if not g["pass"]:
+        if not g.passed:
             extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
     if rows:
         out.append(
@@ -664,11 +642,12 @@ def qc_section(k: Kit, result: Mapping) -> list:
     return out
 
 
-def failure_section(k: Kit, result: Mapping) -> list:
+def failure_section(k: Kit, result: SampleResult) -> list:
     """No clinical result: the kind's banner and next step (reports/failure_kinds.yaml). The specimen's own failed
     gates are listed for a new specimen or a re-test; technical detail (steps, errors) stays in the lab's logs."""
-    t, f = k.t, result["failure"]
-    kind = f.get("kind") or ("held" if f["stage"] == "held" else "new_specimen")  # results of schema 1.0 before kinds
+    t, f = k.t, result.failure
+    assert f is not None  # a failed result carries its failure (schema)
+    kind = f.kind or ("held" if f.stage == "held" else "new_specimen")  # results of schema 1.0 before kinds
     out = [
         Spacer(1, 4 * mm),
         k.boxed(
@@ -682,49 +661,55 @@ def failure_section(k: Kit, result: Mapping) -> list:
         ),
     ]
     out += k.section_head("failure")
-    out.append(k.p(t("failure.stage", stage=t.get(f"failure.stages.{f['stage']}", f["stage"]))))
+    out.append(k.p(t("failure.stage", stage=t.get(f"failure.stages.{f.stage}", f.stage))))
     if kind in ("new_specimen", "retest"):
-        reasons = [gate_text(g, t) for g in f["gates_failed"]] or f["reasons"]
+        reasons = [gate_text(g, t) for g in f.gates_failed] or f.reasons
         out += [k.p(f"• {r}") for r in reasons]
     out.append(Spacer(1, 2 * mm))
-    date = f.get("next_report_date") or t("failure.no_date")
+    date = f.next_report_date or t("failure.no_date")
     out.append(k.p(t(f"failure.kinds.{kind}.next_step", date=date), bold=True))
     return out
 
 
-def methods_section(k: Kit, result: Mapping) -> list:
-    reference = result["assay"]["reference"] or result["provenance"]["reference"]["name"] or "GRCh38"
+def methods_section(k: Kit, result: SampleResult) -> list:
+    reference = result.assay.reference or result.provenance.reference["name"] or "GRCh38"
     out = k.section_head("methods")
     return out + [k.p(p.format(reference=reference)) for p in k.t.raw("methods.paragraphs")]
 
 
-def versions_section(k: Kit, result: Mapping, sha: str) -> list:
-    t, pv = k.t, result["provenance"]
+def versions_section(k: Kit, result: SampleResult, sha: str) -> list:
+    t, pv = k.t, result.provenance
     out = k.section_head("versions")
-    ref = pv["reference"]
-    kb = pv["knowledge_base"]
+    ref = pv.reference
+    kb = pv.knowledge_base
     pairs = [
-        (t("versions.pipeline"), f"oncopanel {pv['pipeline_version']}"),
+        (t("versions.pipeline"), f"oncopanel {pv.pipeline_version}"),
         (t("versions.reference"), " ".join(x for x in (ref["name"], ref["checksum"]) if x) or "—"),
         (t("versions.knowledge_base"), " ".join(x for x in (kb["version"], kb["checksum"]) if x) or "—"),
-        (t("versions.annotation"), pv["annotation"]["version"] or "—"),
+        (t("versions.annotation"), pv.annotation["version"] or "—"),
     ]
     out.append(k.kv_table(pairs, columns=1))
-    if pv["tools"]:
-        tools = ", ".join(f"{name} {ver}" for name, ver in pv["tools"].items())
+    if pv.tools:
+        tools = ", ".join(f"{name} {ver}" for name, ver in pv.tools.items())
         out.append(k.kv_table([(t("versions.tools"), tools)], columns=1))
-    if pv["inputs"]:
-        inputs = [k.p(f"{name}  {digest}", k.code) for name, digest in pv["inputs"].items()]
+    if pv.inputs:
+        inputs = [k.p(f"{name}  {digest}", k.code) for name, digest in pv.inputs.items()]
         out.append(k.kv_table([(t("versions.inputs"), "")], columns=1))
         out += inputs
-    if pv.get("audit_head_sha256"):  # a released version: its anchor in the batch's audit chain
-        out.append(k.kv_table([(t("versions.release"), t("versions.release_value", version=pv["report_version"],
-                                                          entry=pv["audit_entry_index"]))], columns=1))  # fmt: skip
-        out.append(k.p(pv["audit_head_sha256"], k.code))
+    if pv.audit_head_sha256:  # a released version: its anchor in the batch's audit chain
+        out.append(k.kv_table([(t("versions.release"), t("versions.release_value", version=pv.report_version,
+                                                          entry=pv.audit_entry_index))], columns=1))  # fmt: skip
+        out.append(k.p(pv.audit_head_sha256, k.code))
     out.append(Spacer(1, 2 * mm))
     out.append(k.p(t("labels.result_sha256"), k.small, bold=True))
     out.append(k.p(sha, k.code))
     return out
+
+
+def _reporting(result: SampleResult) -> Reporting:
+    if result.reporting is None:  # render_pdf decides a schema-1.0 result before laying it out
+        raise ValueError(f"{result.report_id}: result carries no reporting decisions")
+    return result.reporting
 
 
 def signoff_section(k: Kit) -> list:
@@ -773,11 +758,11 @@ def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str])
 
 
 def story(
-    result: Mapping, language: str, identity: Mapping | None, centre: Mapping | None, amends: str | None, sha: str
+    result: SampleResult, language: str, identity: Mapping | None, centre: Mapping | None, amends: str | None, sha: str
 ) -> list:
     k = Kit(language)
     flow = header(k, result, identity, centre, language) + amendment_block(k, result, amends)
-    if result["status"] == "failed":
+    if result.failed:
         flow += failure_section(k, result) + qc_section(k, result) + not_tested_block(k, result)
     else:
         flow += summary(k, result) + somatic_section(k, result) + germline_section(k, result)
@@ -786,24 +771,28 @@ def story(
 
 
 def render_pdf(
-    result: dict,
+    result: SampleResult | Mapping,
     out_pdf: str | Path,
     language: str = "en",
     identity: dict | None = None,
     centre: dict | None = None,
     amends: str | None = None,
 ) -> Path:
-    """Render one result document to a PDF; identity (protected manifest record) is printed only when given."""
+    """Render one result (the model, or its JSON dict) to a PDF; identity (protected manifest record) is printed
+    only when given. The checksum printed and put in the metadata is the document's as given: a schema-1.0 result
+    is decided for the layout only."""
+    document = result.to_dict() if isinstance(result, SampleResult) else result
     if identity is not None:
-        check_identity(identity, result)
+        check_identity(identity, document)
     t = load_text(language)
     fonts = fonts_for(language)
-    sha = result_sha256(result)
+    sha = result_sha256(document)
+    result = decided(as_result(result))
     out_pdf = Path(out_pdf)
     colon = t("punct.colon")
     left = (
-        f"{t('labels.report_id')}{colon}{result['report_id']}   {t('labels.patient')}{colon}"
-        f"{result['sample']['patient']}   {t('labels.result_sha256_short')}{colon}{sha[:16]}"
+        f"{t('labels.report_id')}{colon}{result.report_id}   {t('labels.patient')}{colon}"
+        f"{result.sample.patient}   {t('labels.result_sha256_short')}{colon}{sha[:16]}"
     )
     doc = SimpleDocTemplate(
         str(out_pdf),
@@ -812,9 +801,9 @@ def render_pdf(
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=18 * mm,
-        title=f"{t('title')} {result['report_id']}",
+        title=f"{t('title')} {result.report_id}",
         author="oncopanel",
-        subject=result["report_id"],
+        subject=result.report_id,
         keywords=f"{RESULT_SHA_KEYWORD}{sha}",  # `oncopanel verify` reads it back
         creator="oncopanel",
         producer="oncopanel",

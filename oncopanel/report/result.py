@@ -1,9 +1,11 @@
 """The per-sample result document: the contract between analysis and rendering (and the hospital system).
 
-``build_result(...)`` assembles one JSON-ready dict, valid against ``workflow/schemas/result.schema.json``
-(``schema_version`` "1.0"). It never carries patient identity: the patient is referenced by pseudonym only; name,
-resident ID and the like live in the protected identity manifest (``workflow/schemas/identity.schema.yaml``) and are
-given to the PDF renderer separately.
+``build_sample_result(...)`` assembles one result as the typed model (``oncopanel.report.model.SampleResult``) with
+its reporting decisions made (``oncopanel.report.decisions``); ``build_result(...)`` is the same as a JSON-ready dict,
+valid against ``workflow/schemas/result.schema.json`` (``schema_version`` "1.1"). ``load_result`` reads a result
+file of any supported version back into the model. A result never carries patient identity: the patient is
+referenced by pseudonym only; name, resident ID and the like live in the protected identity manifest
+(``workflow/schemas/identity.schema.yaml``) and are given to the PDF renderer separately.
 
 Input shapes (plain dicts; the dataclasses of ``oncopanel.model`` are accepted wherever a record is named):
 
@@ -33,6 +35,8 @@ Input shapes (plain dicts; the dataclasses of ``oncopanel.model`` are accepted w
 A failed sample (QC ``fail``/``failed``, or ``failure`` given) gets ``status: "failed"`` with the stage and reasons,
 and carries no findings, hotspot statuses or therapies, so nothing in it can be read as a negative result.
 Germline findings are kept only when ``germline_consent`` is "yes".
+What the report shows of each finding, hotspot and therapy is decided here too (``reporting``), under the
+``policy`` given (``decisions.DEFAULT_POLICY`` by default).
 """
 
 from __future__ import annotations
@@ -49,15 +53,14 @@ from typing import Any
 from oncopanel import __version__
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.paths import SCHEMAS
+from oncopanel.report.decisions import DEFAULT_POLICY, REPORTED_GERMLINE, ReportingPolicy, decide
+from oncopanel.report.model import SCHEMA_VERSION, SampleResult, as_result
 
-SCHEMA_VERSION = "1.0"
 # The PDF's Keywords metadata carries this prefix + the SHA-256 of the result document it was rendered from.
 RESULT_SHA_KEYWORD = "oncopanel-result-sha256:"
 SCHEMA_PATH = SCHEMAS / "result.schema.json"
-ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
-REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
-GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
 # Provenance carried when known: the code revision, configuration checksums and the tools each rule ran with
 # (oncopanel.provenance), the batch-level files the result used (frozen for it), and, once released, its version
@@ -293,7 +296,12 @@ def provenance_block(provenance: Mapping | None) -> dict:
     }
 
 
-def build_result(
+def build_result(*args: Any, **kwargs: Any) -> dict:
+    """One sample's result document as JSON-ready dict (``build_sample_result``'s arguments)."""
+    return build_sample_result(*args, **kwargs).to_dict()
+
+
+def build_sample_result(
     sample: Mapping,
     qc: Mapping,
     somatic: Iterable[Mapping] = (),
@@ -307,8 +315,9 @@ def build_result(
     reported_date: str = "",
     failure: Mapping | None = None,
     amendment: Mapping | None = None,
-) -> dict:
-    """One sample's result document (see the module docstring for the input shapes)."""
+    policy: ReportingPolicy = DEFAULT_POLICY,
+) -> SampleResult:
+    """One sample's result, decided under ``policy`` (see the module docstring for the input shapes)."""
     assay = dict(assay or {})
     s = sample_block(sample)
     q = qc_block(qc, assay)
@@ -345,7 +354,7 @@ def build_result(
             "gates_failed": gates_failed,
             "next_report_date": next_report_date(kind, reported_date),
         }
-        return result
+        return decide(result, policy)
     germline_items = list(germline)
     result["somatic"] = somatic_block(somatic)
     result["germline"] = germline_block(germline_items, s)
@@ -357,7 +366,7 @@ def build_result(
     ]
     result["hotspots"] = hotspot_block(hotspots)
     result["therapies"] = therapy_block(therapies, findings, withheld)
-    return result
+    return decide(result, policy)
 
 
 def failure_kind_of_qc(qc: Mapping, gates_failed: list[dict]) -> FailureKind:
@@ -370,18 +379,22 @@ def failure_kind_of_qc(qc: Mapping, gates_failed: list[dict]) -> FailureKind:
     return FailureKind.ANALYSIS_INCOMPLETE
 
 
-def canonical_json(result: Mapping) -> bytes:
+def canonical_json(result: Mapping | SampleResult) -> bytes:
     """The one serialisation of a result: sorted keys, 2-space indent, UTF-8, trailing newline."""
+    if isinstance(result, SampleResult):
+        result = result.to_dict()
     return (json.dumps(result, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def result_sha256(result: Mapping) -> str:
+def result_sha256(result: Mapping | SampleResult) -> str:
     """SHA-256 of the canonical JSON; equals `sha256sum` of the file written by ``write_result``."""
     return hashlib.sha256(canonical_json(result)).hexdigest()
 
 
-def write_result(result: Mapping, path: str | Path) -> str:
+def write_result(result: Mapping | SampleResult, path: str | Path) -> str:
     """Validate, write atomically, return the SHA-256 of the bytes written."""
+    if isinstance(result, SampleResult):
+        result = result.to_dict()
     validate_result(result)
     path = Path(path)
     data = canonical_json(result)
@@ -391,10 +404,12 @@ def write_result(result: Mapping, path: str | Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_result(path: str | Path) -> dict:
+def load_result(path: str | Path) -> SampleResult:
+    """A result file of any supported schema version, validated, as the typed model (``to_dict()`` gives the
+    document back exactly, so its checksum is the file's)."""
     result = json.loads(Path(path).read_text(encoding="utf-8"))
     validate_result(result, source=str(path))
-    return result
+    return as_result(result)
 
 
 @functools.cache
@@ -404,8 +419,10 @@ def _validator():
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
-def validate_result(result: Mapping, source: str = "result") -> None:
+def validate_result(result: Mapping | SampleResult, source: str = "result") -> None:
     """Raise InputError naming every schema violation."""
+    if isinstance(result, SampleResult):
+        result = result.to_dict()
     validator = _validator()
     problems = [
         f"{source}: /{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
