@@ -17,9 +17,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import jsonschema
-import yaml
 
-from oncopanel import paths
+from oncopanel import settings
 from oncopanel.errors import InputError, ValidationError
 from oncopanel.panels import load_panels
 
@@ -113,18 +112,12 @@ def checked_marker(results: str, batch: str, samples: Iterable[Sample]) -> str:
 
 
 def _load_schema(name: str) -> dict:
-    return yaml.safe_load((paths.SCHEMAS / name).read_text())
+    return settings.schema(name)
 
 
-def validate_config(config: dict, source: str = "config") -> None:
-    """Schema-check the config; raise ValidationError listing every problem."""
-    validator = jsonschema.Draft202012Validator(_load_schema("config.schema.yaml"))
-    problems = [
-        f"{source}: {'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
-        for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    ]
-    if problems:
-        raise ValidationError(problems)
+def validate_config(config: dict, source: str = "config") -> dict:
+    """The workflow configuration checked by the settings layer (every problem at once); defaults filled."""
+    return settings.check_config(config, source)
 
 
 def _decode(path: Path) -> tuple[str, list[str]]:

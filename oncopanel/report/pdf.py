@@ -29,8 +29,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from oncopanel.clinical import LOW_COVERAGE_FRACTION, REPORTED_GERMLINE
 from oncopanel.report.identity import check_identity
-from oncopanel.report.result import ACTIONABLE_TIERS, REPORTED_GERMLINE, RESULT_SHA_KEYWORD, result_sha256
+from oncopanel.report.result import ACTIONABLE_TIERS, RESULT_SHA_KEYWORD, result_sha256
 from oncopanel.report.text import Fonts, Text, fonts_for, load_text
 
 PAGE_W, PAGE_H = A4
@@ -44,7 +45,6 @@ HEAD_BG = colors.HexColor("#EEF2F6")
 WARN_BG = colors.HexColor("#FCEBC6")
 ALERT = colors.HexColor("#B00020")
 ALERT_BG = colors.HexColor("#FDE2E4")
-LOW_COVERAGE_FRACTION = 0.95  # a gene below this fraction at the coverage threshold is flagged
 
 
 # ---------------------------------------------------------------- formatting helpers (pure)

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from oncopanel import __version__
+from oncopanel.clinical import COVERAGE_THRESHOLD, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
 from oncopanel.paths import SCHEMAS
@@ -56,7 +57,6 @@ SCHEMA_VERSION = "1.0"
 RESULT_SHA_KEYWORD = "oncopanel-result-sha256:"
 SCHEMA_PATH = SCHEMAS / "result.schema.json"
 ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
-REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
 GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
 # Provenance carried when known: the code revision, configuration checksums and the tools each rule ran with
@@ -66,8 +66,6 @@ OPTIONAL_PROVENANCE = (
     "code_revision", "config_checksums", "effective_config_sha256", "tools_by_rule", "batch_inputs", "report_version",
     "audit_head_sha256", "audit_entry_index",
 )  # fmt: skip
-# Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
-INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
 # A specific protein change (links to that change only), as opposed to a class such as "Exon 19 Deletion".
 PROTEIN_CHANGE = re.compile(r"^[A-Z]\d+(?:_[A-Z]\d+)?(?:[A-Z*]|del|ins[A-Z]+|delins[A-Z]+|dup|[A-Z]?fs\*?\d*)$")
 EXON_CLASS = re.compile(r"^Exon (\d+) (Deletion|Insertion)$", re.IGNORECASE)
@@ -120,7 +118,7 @@ def qc_block(qc: Mapping, assay: Mapping) -> dict:
         "metrics": _plain(dict(qc.get("metrics", {}))),
         "gates": _plain(list(qc.get("gates", []))),
         "genes": _plain(dict(qc.get("genes", {}))),
-        "coverage_threshold": int(assay.get("coverage_threshold", 100)),
+        "coverage_threshold": int(assay.get("coverage_threshold", COVERAGE_THRESHOLD)),
     }
 
 
