@@ -193,8 +193,12 @@ def fill_defaults(doc: Any, node: dict, root: dict) -> Any:
 
 def config_source(configfiles: Iterable[str | Path]) -> str:
     """How messages name the merged workflow configuration: its config files."""
-    files = list(dict.fromkeys(str(f) for f in configfiles))
-    return " + ".join(files) or "config"
+    shown: dict[Path, str] = {}
+    for f in configfiles:
+        path = Path(f).resolve()
+        # one file named twice (the Snakefile's configfile: and --configfile) is one file, shown as typed
+        shown.setdefault(path, str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(f))
+    return " + ".join(shown.values()) or "config"
 
 
 def check_config(config: Mapping, source: str = "config") -> dict:
@@ -207,13 +211,14 @@ def check_config(config: Mapping, source: str = "config") -> dict:
     except ValidationError as exc:
         found += exc.problems
     found += gate_metric_problems(filled.get("qc"), source)
+    found += coverage_threshold_problems(filled.get("qc"), source)
     if isinstance(filled.get("calling"), dict):
         try:
             filled["calling"] = check(filled["calling"], "calling.schema.yaml", source, prefix="calling")
         except ValidationError as exc:
             found += exc.problems
     if found:
-        raise ValidationError(found)
+        raise ValidationError(sorted(found))
     return filled
 
 
@@ -278,6 +283,17 @@ def gate_metric_problems(qc: Any, source: str = "config") -> list[str]:
                 suggestion = hint(metric, known, "metric")
                 found.append(f"{source}: {where}[{i}].metric: unknown QC metric {metric!r}{suggestion}")
     return found
+
+
+def coverage_threshold_problems(qc: Any, source: str = "config") -> list[str]:
+    """The report judges gene coverage at the reporting policy's threshold: QC must measure that depth."""
+    from oncopanel.clinical import COVERAGE_THRESHOLD  # clinical reads its own file through this module
+
+    levels = qc.get("depth_thresholds") if isinstance(qc, dict) else None
+    if not isinstance(levels, list) or COVERAGE_THRESHOLD in levels:
+        return []
+    return [f"{source}: qc.depth_thresholds: must include {COVERAGE_THRESHOLD}, the report's coverage threshold "
+            "(reports/reporting.yaml coverage_threshold)"]  # fmt: skip
 
 
 def input_kind(from_bam: bool) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from conftest import run_workflow, write_sheet
 
 from oncopanel import paths, settings
 from oncopanel.batch.lab import load_lab_config
@@ -162,12 +163,14 @@ def test_a_misspelt_gate_metric_is_refused_at_load_with_the_closest_name():
     ]
 
 
-def test_a_breadth_gate_needs_its_depth_among_the_thresholds():
+def test_a_breadth_gate_and_the_report_need_their_depth_among_the_thresholds():
     doc = config()
     doc["qc"] = {**doc["qc"], "depth_thresholds": [250, 500]}
     assert problems(check_config, doc, "c.yaml") == [
+        "c.yaml: qc.depth_thresholds: must include 100, the report's coverage threshold "
+        "(reports/reporting.yaml coverage_threshold)",
         "c.yaml: qc.gates.default[1].metric: unknown QC metric 'fraction_target_bases_ge_100x' "
-        "(closest known metric: fraction_target_bases_ge_500x)"
+        "(closest known metric: fraction_target_bases_ge_500x)",
     ]
 
 
@@ -233,3 +236,24 @@ def test_every_metric_name_is_one_qc_computes(tmp_path):
     summary = summarise("S1", {"status": "ok"}, [], [100, 250, 500], fastp_jsons=[fastp], samtools_stats=stats,
                         regions_bed=regions, thresholds_bed=thresholds)  # fmt: skip
     assert sorted(summary["metrics"]) == sorted(metric_names([100, 250, 500]))
+
+
+def test_the_workflow_refuses_a_bad_config_before_any_step_with_one_line_each(tmp_path):
+    """The README command with an overlay carrying a misspelt key and a misspelt gate metric: exit 1, no traceback,
+    no schema dump, nothing written."""
+    gates = copy.deepcopy(CONFIG["qc"]["gates"])
+    gates["default"][0]["metric"] = "mean_target_dept"
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"relaign": True, "qc": {**CONFIG["qc"], "gates": gates}}))
+    sheet = write_sheet(tmp_path / "samples.tsv", [{"sample_id": "S1", "patient": "P1"}])
+    extra = ("--configfile", "config/config.yaml", str(overlay), "--dry-run")
+    proc = run_workflow(sheet, tmp_path / "results", extra=extra)
+    lines = [line for line in proc.stderr.splitlines() if "is extended by additional config" not in line]
+    source = f"config/config.yaml + {overlay}"
+    assert (proc.returncode, lines) == (1, [
+        "Refused before any step ran: 2 problems in the configuration or sample sheet:",
+        f"{source}: qc.gates.default[0].metric: unknown QC metric 'mean_target_dept' "
+        "(closest known metric: mean_target_depth)",
+        f"{source}: relaign: unknown key (closest known key: realign)",
+    ])  # fmt: skip
+    assert not (tmp_path / "results").exists()
