@@ -49,6 +49,7 @@ SHIPPED = [
     ("annotation/panels/panels.yaml", "panels.schema.yaml", None),
     ("reports/failure_kinds.yaml", "failure_kinds.schema.yaml", None),
     ("reports/reporting.yaml", "reporting.schema.yaml", None),
+    ("reports/fonts.yaml", "fonts.schema.yaml", None),
     ("annotation/germline/germline_rules.yaml", "germline_rules.schema.yaml", None),
 ]
 
