@@ -20,6 +20,7 @@ import jsonschema
 
 from oncopanel import settings
 from oncopanel.errors import InputError, ValidationError
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.panels import load_panels
 
 SAMPLE_COLUMNS = (
@@ -32,7 +33,6 @@ SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
     "received_date", "control", "reference_material", "language", "germline_consent",
 )  # fmt: skip
-GERMLINE_ONLY_SPECIMENS = ("blood_germline", "saliva")
 # What only a patient's sample has: a run control (water, a cell line, a reference DNA) leaves them empty.
 PATIENT_FIELDS = ("patient", "site", "specimen_type", "oncotree_code")
 CONTROL_KINDS = ("no_template_control", "positive_control", "negative_control")
@@ -76,7 +76,7 @@ class Sample:
 
     @property
     def is_germline_specimen(self) -> bool:
-        return self.specimen_type in GERMLINE_ONLY_SPECIMENS
+        return self.specimen_type in GERMLINE_SPECIMENS
 
     @property
     def input_files(self) -> list[str]:
@@ -318,7 +318,7 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
         else:
             first[sid] = (lineno, row)
         panel_names = [p.strip() for p in row.get("panels", "").split(",") if p.strip()]
-        if row.get("specimen_type") in GERMLINE_ONLY_SPECIMENS:
+        if row.get("specimen_type") in GERMLINE_SPECIMENS:
             panels = load_panels()
             somatic_only = [p for p in panel_names if p in panels and "germline" not in panels[p].modes]
             if somatic_only and not row.get("control"):

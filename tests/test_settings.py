@@ -73,6 +73,18 @@ def test_the_shipped_config_passes_and_gets_the_schemas_defaults():
     assert filled["qc"]["gates"]["specimen_type"] == {} and filled["report"] == {"report_benign": False, "date": ""}
 
 
+def test_the_specimen_types_are_one_list():
+    """The sheet's specimen types, the gate overrides the config accepts and the model's are the same five."""
+    from typing import get_args
+
+    from oncopanel.model import GERMLINE_SPECIMENS, TUMOUR_SPECIMENS, SpecimenType
+
+    sheet = set(settings.schema("samples.schema.yaml")["properties"]["specimen_type"]["enum"]) - {""}
+    gates = settings.schema("config.schema.yaml")["properties"]["qc"]["properties"]["gates"]["properties"]
+    assert sheet == set(gates["specimen_type"]["properties"]) == set(get_args(SpecimenType))
+    assert sheet == set(GERMLINE_SPECIMENS) | set(TUMOUR_SPECIMENS)
+
+
 # ---------------------------------------------------------------- one message style
 
 

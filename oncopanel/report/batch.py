@@ -18,6 +18,7 @@ from html import escape
 from itertools import groupby
 from pathlib import Path
 
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.report.pdf import findings, gate_text, pct, tier_text, tumour_type_text
 from oncopanel.report.text import Text, load_text
 
@@ -65,7 +66,7 @@ def findings_line(result: Mapping, t: Text) -> str:
     na = sum(1 for h in result["hotspots"] if h["status"] == "not_assessable")
     if na:
         parts.append(t("batch.not_assessable", n=na))
-    if not result["germline"]["reported"] and result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+    if not result["germline"]["reported"] and result["sample"]["specimen_type"] in GERMLINE_SPECIMENS:
         parts.append(t("batch.germline_withheld"))
     return "; ".join(parts)
 

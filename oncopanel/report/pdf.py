@@ -30,6 +30,7 @@ from reportlab.platypus import (
 )
 
 from oncopanel.clinical import LOW_COVERAGE_FRACTION, REPORTED_GERMLINE
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.report.identity import check_identity
 from oncopanel.report.result import ACTIONABLE_TIERS, RESULT_SHA_KEYWORD, result_sha256
 from oncopanel.report.text import Fonts, Text, fonts_for, load_text
@@ -295,7 +296,7 @@ def header(k: Kit, result: Mapping, identity: Mapping | None, centre: Mapping | 
     t, s = k.t, result["sample"]
     centre = centre or {}
     centre_name = centre.get("name_zh" if language == "zh" else "name") or centre.get("name", "")
-    germline_specimen = s["specimen_type"] in ("blood_germline", "saliva")
+    germline_specimen = s["specimen_type"] in GERMLINE_SPECIMENS
     out: list = []
     if centre_name:
         out.append(k.p(centre_name, k.centre, bold=True))
@@ -415,7 +416,7 @@ def summary(k: Kit, result: Mapping) -> list:
 def somatic_section(k: Kit, result: Mapping) -> list:
     t = k.t
     out = k.section_head("somatic")
-    if result["sample"]["specimen_type"] in ("blood_germline", "saliva"):
+    if result["sample"]["specimen_type"] in GERMLINE_SPECIMENS:
         return [*out, k.p(t("somatic.not_applicable"))]
     shown = [v for v in result["somatic"] if v["reported"]]
     rows = []
@@ -543,7 +544,7 @@ def negatives_section(k: Kit, result: Mapping) -> list:
     t, s = k.t, result["sample"]
     out = k.section_head("negatives")
     specimen = t.get(f"specimen_types.{s['specimen_type']}", s["specimen_type"])
-    if s["specimen_type"] in ("blood_germline", "saliva"):
+    if s["specimen_type"] in GERMLINE_SPECIMENS:
         expected = t("negatives.germline_specimen")
     elif s["tumour_content"] is None:
         expected = t("negatives.expected_unknown")

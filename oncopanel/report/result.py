@@ -50,6 +50,7 @@ from oncopanel import __version__
 from oncopanel.clinical import COVERAGE_THRESHOLD, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.paths import SCHEMAS
 
 SCHEMA_VERSION = "1.0"
@@ -57,7 +58,6 @@ SCHEMA_VERSION = "1.0"
 RESULT_SHA_KEYWORD = "oncopanel-result-sha256:"
 SCHEMA_PATH = SCHEMAS / "result.schema.json"
 ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
-GERMLINE_SPECIMENS = ("blood_germline", "saliva")
 REGULATORS = ("NMPA", "FDA", "EMA")
 # Provenance carried when known: the code revision, configuration checksums and the tools each rule ran with
 # (oncopanel.provenance), the batch-level files the result used (frozen for it), and, once released, its version
