@@ -84,7 +84,7 @@ def check(doc: Any, schema_name: str, source: str, prefix: str = "") -> dict:
 
 
 def problems(doc: Any, root: dict, source: str, prefix: str = "") -> list[str]:
-    """Every schema violation of ``doc`` as ``source: key.path: problem``, in document order."""
+    """Every schema violation of ``doc`` as ``source: key.path: problem``, one line each."""
     validator = jsonschema.Draft202012Validator(root)
     errors = validator.iter_errors(doc)
     # sorted by key path, so an unknown key and the missing one it was meant to be stand side by side
@@ -100,13 +100,14 @@ def key_path(parts: Iterable[Any], prefix: str = "") -> str:
 
 
 def closest(word: str, known: Iterable[str]) -> str:
-    """`` (closest known key: x)`` / value, or the known ones when nothing is close."""
+    """The known name closest to ``word`` (a misspelling's likely intent), or "" when none is close."""
     known = sorted(str(k) for k in known)
     match = difflib.get_close_matches(str(word), known, n=1, cutoff=0.5)
     return match[0] if match else ""
 
 
 def hint(word: Any, known: Iterable[Any], what: str) -> str:
+    """`` (closest known key: x)``; the known ones when none is close and they are few enough to list."""
     known = [str(k) for k in known]
     match = closest(str(word), known)
     if match:
@@ -297,4 +298,5 @@ def coverage_threshold_problems(qc: Any, source: str = "config") -> list[str]:
 
 
 def input_kind(from_bam: bool) -> str:
+    """The input kind gates are overridden by: a sample with any BAM lane is judged as BAM input."""
     return "bam" if from_bam else "fastq"

@@ -5,11 +5,11 @@ import sys
 from pathlib import Path
 
 from oncopanel import runlock
+from oncopanel.calling.settings import load_block as calling_block
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.inputs import refusal_text
 from oncopanel.samplesheet import checked_marker, read_sample_sheet
-from oncopanel.calling.settings import load_block as calling_block
 from oncopanel.settings import QcSettings, check_config, config_source, input_kind
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
