@@ -13,15 +13,14 @@ from pathlib import Path
 from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
+from oncopanel.clinical import COVERAGE_THRESHOLD, GERMLINE_GENES, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.provenance import sha256_file
-from oncopanel.report.result import INFORMATIONAL_FILTERS, REPORTED_GERMLINE, build_result, write_result
+from oncopanel.report.result import build_result, write_result
 from oncopanel.samplesheet import Sample
-
-GERMLINE_GENES = ("BRCA1", "BRCA2")
 
 
 @dataclass
@@ -110,7 +109,7 @@ def assemble(
     inputs = {Path(f["path"]).name: f["sha256"] for f in check.get("files", []) if f.get("sha256")}
     provenance = {**provenance, "inputs": inputs, "batch_inputs": files.batch_inputs()}
     block = sample_block(sample, consent)
-    assay = {"stated_lod": stated_lod, "coverage_threshold": 100}
+    assay = {"stated_lod": stated_lod, "coverage_threshold": COVERAGE_THRESHOLD}
     held = hold_reasons(json.loads(files.batch_identity.read_text()), sample.sample_id) if files.batch_identity else []
     if held and check["status"] == "ok" and qc.get("status") == "pass":
         failure = {"stage": "held", "kind": FailureKind.HELD, "reasons": held}

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 
-import yaml
-
+from oncopanel import settings
+from oncopanel.errors import ValidationError
 from oncopanel.paths import REPORTS
+from oncopanel.qc import is_metric_name, metric_names
 
 
 class FailureKind(StrEnum):
@@ -32,14 +33,20 @@ PROVISIONAL = frozenset({FailureKind.RETEST, FailureKind.ANALYSIS_INCOMPLETE, Fa
 _PRECEDENCE = (FailureKind.NEW_SPECIMEN, FailureKind.RETEST, FailureKind.ANALYSIS_INCOMPLETE, FailureKind.HELD)
 
 
+POLICY_FILE = REPORTS / "failure_kinds.yaml"
+
+
 @functools.cache
 def policy() -> dict:
-    data = yaml.safe_load((REPORTS / "failure_kinds.yaml").read_text())
-    kinds = {k.value for k in FailureKind}
-    for section in ("gates", "qc_reasons", "input_problems"):
-        bad = {k: v for k, v in data[section].items() if v not in kinds}
-        if bad:
-            raise ValueError(f"reports/failure_kinds.yaml: {section}: unknown kind(s) {bad} (known: {sorted(kinds)})")
+    """reports/failure_kinds.yaml checked by the settings layer; its gate metrics must be metrics QC computes."""
+    data = settings.load(POLICY_FILE, "failure_kinds.schema.yaml")
+    problems = [
+        f"{POLICY_FILE}: gates.{metric}: unknown QC metric{settings.hint(metric, metric_names([100]), 'metric')}"
+        for metric in data["gates"]
+        if not is_metric_name(metric)
+    ]
+    if problems:
+        raise ValidationError(problems)
     return data
 
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from oncopanel import paths
+from oncopanel import paths, settings
+from oncopanel.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,27 @@ class Transcript:
     protein_len: int
 
 
+PANELS_YAML = paths.ANNOTATION / "panels" / "panels.yaml"
+
+
 @cache
+def _panels_file(path: Path) -> dict:
+    """panels.yaml checked by the settings layer; its genes must be transcripts the annotation carries."""
+    doc = settings.load(path, "panels.schema.yaml")
+    known = load_transcripts()
+    problems = [
+        f"{path}: panels.{name}.genes: unknown gene {gene!r}{settings.hint(gene, known, 'gene')}"
+        for name, p in doc["panels"].items()
+        for gene in p["genes"]
+        if gene not in known
+    ]
+    if problems:
+        raise ValidationError(problems)
+    return doc
+
+
 def load_panels(path: Path | None = None) -> dict[str, Panel]:
-    path = path or paths.ANNOTATION / "panels" / "panels.yaml"
-    data = yaml.safe_load(path.read_text())
+    data = _panels_file(Path(path or PANELS_YAML))
     return {
         name: Panel(name, p["description"], tuple(p["genes"]), tuple(p["modes"]), float(p["stated_lod"]))
         for name, p in data["panels"].items()
@@ -48,8 +64,7 @@ def load_panels(path: Path | None = None) -> dict[str, Panel]:
 
 
 def target_padding(path: Path | None = None) -> int:
-    path = path or paths.ANNOTATION / "panels" / "panels.yaml"
-    return int(yaml.safe_load(path.read_text())["target_padding"])
+    return _panels_file(Path(path or PANELS_YAML))["target_padding"]
 
 
 @cache

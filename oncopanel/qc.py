@@ -24,6 +24,24 @@ class Gate:
 
 
 Q30 = 30
+# The metrics summarise() computes, by source; gates may name only these (oncopanel.settings checks at load).
+READ_METRICS = ("raw_reads", "reads_after_trimming", "q30_rate")
+ALIGNMENT_METRICS = ("total_reads_in_bam", "mapped_rate", "duplicate_rate", "median_insert_size", "mean_insert_size")
+TARGET_METRICS = ("target_bases", "mean_target_depth")
+
+
+def metric_names(depth_thresholds: list[int] | tuple[int, ...]) -> tuple[str, ...]:
+    """Every metric name a QC JSON can carry for these depth thresholds."""
+    breadth = tuple(f"fraction_target_bases_ge_{level}x" for level in depth_thresholds)
+    return READ_METRICS + ALIGNMENT_METRICS + TARGET_METRICS + breadth
+
+
+def is_metric_name(name: str) -> bool:
+    """A metric QC computes at some depth threshold (for data that does not know the configured thresholds)."""
+    level = name.removeprefix("fraction_target_bases_ge_").removesuffix("x")
+    return name in metric_names(()) or (name != level and level.isdigit())
+
+
 NO_READS_AFTER_TRIMMING = "no_reads_after_trimming"  # reason code in the QC JSON's reason_codes
 
 

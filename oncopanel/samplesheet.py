@@ -17,10 +17,10 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import jsonschema
-import yaml
 
-from oncopanel import paths
+from oncopanel import settings
 from oncopanel.errors import InputError, ValidationError
+from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.panels import load_panels
 
 SAMPLE_COLUMNS = (
@@ -33,7 +33,6 @@ SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
     "received_date", "control", "reference_material", "language", "germline_consent",
 )  # fmt: skip
-GERMLINE_ONLY_SPECIMENS = ("blood_germline", "saliva")
 # What only a patient's sample has: a run control (water, a cell line, a reference DNA) leaves them empty.
 PATIENT_FIELDS = ("patient", "site", "specimen_type", "oncotree_code")
 CONTROL_KINDS = ("no_template_control", "positive_control", "negative_control")
@@ -77,7 +76,7 @@ class Sample:
 
     @property
     def is_germline_specimen(self) -> bool:
-        return self.specimen_type in GERMLINE_ONLY_SPECIMENS
+        return self.specimen_type in GERMLINE_SPECIMENS
 
     @property
     def input_files(self) -> list[str]:
@@ -113,18 +112,12 @@ def checked_marker(results: str, batch: str, samples: Iterable[Sample]) -> str:
 
 
 def _load_schema(name: str) -> dict:
-    return yaml.safe_load((paths.SCHEMAS / name).read_text())
+    return settings.schema(name)
 
 
-def validate_config(config: dict, source: str = "config") -> None:
-    """Schema-check the config; raise ValidationError listing every problem."""
-    validator = jsonschema.Draft202012Validator(_load_schema("config.schema.yaml"))
-    problems = [
-        f"{source}: {'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
-        for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    ]
-    if problems:
-        raise ValidationError(problems)
+def validate_config(config: dict, source: str = "config") -> dict:
+    """The workflow configuration checked by the settings layer (every problem at once); defaults filled."""
+    return settings.check_config(config, source)
 
 
 def _decode(path: Path) -> tuple[str, list[str]]:
@@ -325,7 +318,7 @@ def _cross_row_problems(path: Path, rows: list[tuple[int, dict[str, str]]]) -> l
         else:
             first[sid] = (lineno, row)
         panel_names = [p.strip() for p in row.get("panels", "").split(",") if p.strip()]
-        if row.get("specimen_type") in GERMLINE_ONLY_SPECIMENS:
+        if row.get("specimen_type") in GERMLINE_SPECIMENS:
             panels = load_panels()
             somatic_only = [p for p in panel_names if p in panels and "germline" not in panels[p].modes]
             if somatic_only and not row.get("control"):

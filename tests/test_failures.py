@@ -31,7 +31,8 @@ def test_every_input_problem_code_has_a_kind_and_none_asks_for_a_new_specimen():
 
 def test_every_configured_gate_and_every_corpus_case_has_a_kind(repo_root):
     gates = yaml.safe_load((repo_root / "config/config.yaml").read_text())["qc"]["gates"]
-    assert {g["metric"] for g in gates} <= set(policy()["gates"])
+    overrides = [rows for group in ("specimen_type", "input_kind") for rows in gates[group].values()]
+    assert {g["metric"] for rows in [gates["default"], *overrides] for g in rows} <= set(policy()["gates"])
     with open(repo_root / "tests/data/bad/cases.tsv") as fh:
         rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
         codes = {row["code"] for row in rows if row["code"]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysam
@@ -28,7 +28,7 @@ from oncopanel.sample_identity import (
     snp_set_version,
     write_genotypes,
 )
-from oncopanel.sample_identity.criteria import ConcordanceCriteria, GenotypingSettings
+from oncopanel.sample_identity.criteria import default_criteria
 from oncopanel.sample_identity.snps import expected_match_probability
 
 SNPS = load_identity_snps()
@@ -201,7 +201,7 @@ def test_genotypes_of_a_clean_sample_ignore_duplicates_low_mapq_and_count_mates_
 
 
 def test_no_call_below_min_depth_and_outside_the_bam(bams):
-    gts = genotype_identity_snps(bams["A_brca2_only"], SNPS, GenotypingSettings(min_depth=20))
+    gts = genotype_identity_snps(bams["A_brca2_only"], SNPS, replace(default_criteria().genotyping, min_depth=20))
     called = {g.snp.rsid for g in gts if g.called}
     assert called == {"rs144848", "rs1801406", "rs543304"}
     assert all(g.genotype == "./." for g in gts if g.snp.rsid not in called)
@@ -243,7 +243,8 @@ def test_tumour_loss_of_heterozygosity_is_not_a_mismatch(genotypes):
 
 
 def test_too_few_informative_sites_is_insufficient_never_a_match(genotypes):
-    r = concordance(genotypes["A_brca2_only"], genotypes["A_blood"], ConcordanceCriteria(min_informative_sites=4))
+    criteria = replace(default_criteria().concordance, min_informative_sites=4)
+    r = concordance(genotypes["A_brca2_only"], genotypes["A_blood"], criteria)
     assert r.informative_sites == 3 and r.discordant_sites == 0
     assert r.verdict == "insufficient" and "fewer than 4" in r.reason
 

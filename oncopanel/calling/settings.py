@@ -1,14 +1,19 @@
-"""Typed view of the ``calling:`` config block (config/calling.yaml); thresholds stay data."""
+"""Typed view of the ``calling:`` config block (config/calling.yaml); thresholds stay data.
+
+Every way in (``load``, ``from_dict``) is checked by the settings layer against workflow/schemas/calling.schema.yaml,
+which holds the defaults; the germline genes are the reporting policy's (oncopanel.clinical).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from oncopanel import clinical, paths, settings
 
-from oncopanel import paths
+SCHEMA = "calling.schema.yaml"
+DEFAULT_FILE = paths.CONFIG / "calling.yaml"
 
 
 @dataclass(frozen=True)
@@ -119,18 +124,25 @@ class CallingSettings:
     somatic_freebayes: FreebayesSettings
     somatic_filters: SomaticFilters
     pon: PonSettings
-    paralogues: tuple[ParalogueRegion, ...] = field(default_factory=tuple)
-    paralogue_read: ParalogueRead = ParalogueRead(5, 2, 0.3)
-    force_hotspots: bool = True
+    paralogues: tuple[ParalogueRegion, ...]
+    paralogue_read: ParalogueRead
+    force_hotspots: bool
 
 
-def from_dict(block: dict[str, Any]) -> CallingSettings:
-    """Build settings from the ``calling:`` block (already schema-validated)."""
+def check_block(block: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """The ``calling:`` block checked against its schema (every problem at once), defaults filled."""
+    return settings.check(block, SCHEMA, source, prefix="calling")
+
+
+def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
+    """Build settings from the ``calling:`` block, checked first (a block a config file carries, or a rule's
+    params)."""
+    block = check_block(block, source)
     g, s = block["germline"], block["somatic"]
     sf = s["filters"]
     return CallingSettings(
         plain_fasta=block["plain_fasta"],
-        germline_genes=tuple(g["genes"]),
+        germline_genes=clinical.GERMLINE_GENES,
         germline_freebayes=FreebayesSettings(**g["freebayes"]),
         germline_filters=GermlineFilters(**g["filters"]),
         somatic_freebayes=FreebayesSettings(**s["freebayes"]),
@@ -150,13 +162,18 @@ def from_dict(block: dict[str, Any]) -> CallingSettings:
             likely_germline=LikelyGermline(**sf["likely_germline"]),
         ),
         pon=PonSettings(**s["pon"]),
-        paralogues=tuple(ParalogueRegion(**p) for p in s.get("paralogues", [])),
+        paralogues=tuple(ParalogueRegion(**p) for p in s["paralogues"]),
         paralogue_read=ParalogueRead(**s["paralogue_read"]),
-        force_hotspots=bool(block.get("force_hotspots", True)),
+        force_hotspots=block["force_hotspots"],
     )
 
 
-def load(path: Path | None = None) -> CallingSettings:
-    """Settings from config/calling.yaml (or another file with a top-level ``calling:`` key)."""
-    path = path or paths.CONFIG / "calling.yaml"
-    return from_dict(yaml.safe_load(Path(path).read_text())["calling"])
+def load_block(path: Path | str | None = None) -> dict[str, Any]:
+    """The checked ``calling:`` block of config/calling.yaml (or another file with a top-level ``calling:`` key)."""
+    return settings.load(path or DEFAULT_FILE, SCHEMA, key="calling")
+
+
+def load(path: Path | str | None = None) -> CallingSettings:
+    """Settings from config/calling.yaml (or another file with a top-level ``calling:`` key), checked."""
+    path = path or DEFAULT_FILE
+    return from_dict(load_block(path), str(path))

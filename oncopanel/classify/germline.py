@@ -16,9 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from oncopanel import paths
+from oncopanel import paths, settings
 from oncopanel.classify.hgvs_names import (
     CPosition,
     c_positions,
@@ -26,13 +25,15 @@ from oncopanel.classify.hgvs_names import (
     first_altered_codon,
     stop_codon_position,
 )
-from oncopanel.errors import InputError
+from oncopanel.clinical import GERMLINE_GENES, REPORTED_GERMLINE
+from oncopanel.errors import InputError, ValidationError
 from oncopanel.model import Annotation, GermlineClassification, Variant
 from oncopanel.sequence import SequenceSource
 
 GERMLINE_DIR = paths.ANNOTATION / "germline"
 ENIGMA_TABLE = GERMLINE_DIR / "enigma_brca12_expert_classifications_2015_2016.tsv"
 RULES_FILE = GERMLINE_DIR / "germline_rules.yaml"
+RULES_SCHEMA = "germline_rules.schema.yaml"
 
 ENIGMA_SOURCE = "ENIGMA"
 ENIGMA_CLASSES = {
@@ -42,7 +43,6 @@ ENIGMA_CLASSES = {
     "Likely benign": "likely_benign",
     "Benign": "benign",
 }
-MAIN_RESULT = ("pathogenic", "likely_pathogenic")
 BENIGN_SIDE = ("likely_benign", "benign")
 
 
@@ -114,17 +114,19 @@ def _gene_rules(gene: str, raw: dict) -> GeneRules:
     return GeneRules(
         gene=gene,
         transcript=raw["transcript"],
-        legacy_exon_numbers_skip=tuple(raw.get("legacy_exon_numbers_skip") or ()),
+        legacy_exon_numbers_skip=tuple(raw["legacy_exon_numbers_skip"]),
         nmd_escape_from_c=int(raw["nmd_escape_from_c"]),
         last_pathogenic_ptc_codon=int(raw["last_pathogenic_ptc_codon"]),
-        truncation_regions=tuple(TruncationRegion(**r) for r in raw.get("truncation_regions") or ()),
+        truncation_regions=tuple(TruncationRegion(**r) for r in raw["truncation_regions"]),
         start_loss_strength=raw["start_loss_strength"],
-        splice_sites={site: SpliceSiteRule(**r) for site, r in (raw.get("splice_sites") or {}).items()},
+        splice_sites={site: SpliceSiteRule(**r) for site, r in raw["splice_sites"].items()},
     )
 
 
-def parse_germline_rules(raw: dict) -> GermlineRules:
-    """Typed rules from the YAML mapping; strengths are checked against the point table."""
+def parse_germline_rules(raw: dict, source: str = "germline rules") -> GermlineRules:
+    """Typed rules from the YAML mapping, checked by the settings layer; strengths are checked against the point
+    table and every germline gene of the reporting policy must have rules."""
+    raw = settings.check(raw, RULES_SCHEMA, source)
     points = {k: int(v) for k, v in raw["points"].items()}
     rules = GermlineRules(
         rule_set=raw["rule_set"],
@@ -147,7 +149,7 @@ def parse_germline_rules(raw: dict) -> GermlineRules:
                 enigma_hgvs_c=d["enigma_hgvs_c"],
                 note=" ".join(d["note"].split()),
             )
-            for d in raw.get("reference_differences") or ()
+            for d in raw["reference_differences"]
         ),
     )
     used = {rules.utr_splice_site_strength, rules.donor_plus2_t_to_c_strength}
@@ -155,15 +157,23 @@ def parse_germline_rules(raw: dict) -> GermlineRules:
         used |= {g.start_loss_strength, *(r.strength for r in g.truncation_regions)}
         used |= {s.strength for s in g.splice_sites.values()}
         used |= {a for s in g.splice_sites.values() for a in s.allele_strengths.values()}
-    unknown = used - points.keys()
-    if unknown:
-        raise InputError(f"germline rules: strengths {sorted(unknown)} have no points in 'points'")
+    problems = [
+        f"{source}: points: no points for strength {name!r}{settings.hint(name, points, 'strength')}"
+        for name in sorted(used - points.keys())
+    ]
+    problems += [
+        f"{source}: genes.{gene}: missing (a germline gene of reports/reporting.yaml needs rules)"
+        for gene in GERMLINE_GENES
+        if gene not in rules.genes
+    ]
+    if problems:
+        raise ValidationError(problems)
     return rules
 
 
 @functools.cache
 def load_germline_rules(path: Path = RULES_FILE) -> GermlineRules:
-    return parse_germline_rules(yaml.safe_load(Path(path).read_text()))
+    return parse_germline_rules(settings.read_yaml(path), str(path))
 
 
 # ---------------------------------------------------------------- ENIGMA expert classifications
@@ -526,7 +536,7 @@ def reportable_germline(findings: Iterable[GermlineFinding], report_benign: bool
     main, vus, benign = [], [], []
     for finding in findings:
         kind = finding.classification.classification
-        (main if kind in MAIN_RESULT else benign if kind in BENIGN_SIDE else vus).append(finding)
+        (main if kind in REPORTED_GERMLINE else benign if kind in BENIGN_SIDE else vus).append(finding)
     notes = []
     if any(f.classification.source == ENIGMA_SOURCE for f in main + vus + benign):
         notes.append("ENIGMA classifications date from 2015-2016; the date of each travels with it")

@@ -22,9 +22,11 @@ import pandas as pd
 from oncopanel.errors import OncopanelError, ValidationError
 from oncopanel.knowledge.biomarker import normalised_name, parse_biomarker
 from oncopanel.knowledge.oncotree import OncoTree, read_oncotree
+from oncopanel.panels import load_panels
 from oncopanel.paths import ANNOTATION
 
-PANEL_GENES = ("BRCA1", "BRCA2", "EGFR", "KRAS", "TP53", "PIK3CA", "BRAF", "NRAS", "ALK", "PTEN")
+# the genes of annotation/panels/panels.yaml, their one home: a gene added there gets its CIViC rows
+PANEL_GENES = tuple(dict.fromkeys(gene for panel in load_panels().values() for gene in panel.genes))
 KB_DIR = ANNOTATION / "knowledge"
 CIVIC_RELEASE = "01-Aug-2021"
 CIVIC_EVIDENCE = KB_DIR / "sources" / "civic" / f"{CIVIC_RELEASE}-ClinicalEvidenceSummaries.tsv"

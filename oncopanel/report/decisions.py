@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from oncopanel.clinical import GERMLINE_GENES, LOW_COVERAGE_FRACTION, REPORTED_GERMLINE
 from oncopanel.report.model import (
     Decision,
     GermlineFinding,
@@ -39,7 +40,6 @@ from oncopanel.report.model import (
 )
 
 ACTIONABLE_TIERS = ("IA", "IB", "IIC", "IID")
-REPORTED_GERMLINE = ("pathogenic", "likely_pathogenic")
 SUMMARY_APPROVALS = ("approved_here", "off_label")
 
 
@@ -53,11 +53,11 @@ class ReportingPolicy:
     # Resistance decisive enough for the summary (approvals are always summary-worthy).
     summary_resistance_levels: tuple[str, ...] = ("approved", "A")
     summary_max: int = 6  # therapy lines per finding in the summary; the therapy section has the rest
-    low_coverage_fraction: float = 0.95  # a gene below this fraction at the coverage threshold is flagged
+    low_coverage_fraction: float = LOW_COVERAGE_FRACTION  # a gene below this at the coverage threshold is flagged
     actionable_tiers: tuple[str, ...] = ACTIONABLE_TIERS
     reported_germline: tuple[str, ...] = REPORTED_GERMLINE
     # Without one of these on the panels, the report says germline was not tested rather than "none found".
-    germline_genes: tuple[str, ...] = ("BRCA1", "BRCA2")
+    germline_genes: tuple[str, ...] = GERMLINE_GENES
 
     def record(self) -> Policy:
         """The policy as the result records it (lists for the JSON)."""

@@ -51,11 +51,12 @@ from pathlib import Path
 from typing import Any
 
 from oncopanel import __version__
+from oncopanel.clinical import COVERAGE_THRESHOLD, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
 from oncopanel.model import GERMLINE_SPECIMENS
 from oncopanel.paths import SCHEMAS
-from oncopanel.report.decisions import DEFAULT_POLICY, REPORTED_GERMLINE, ReportingPolicy, decide
+from oncopanel.report.decisions import DEFAULT_POLICY, ReportingPolicy, decide
 from oncopanel.report.model import SCHEMA_VERSION, SampleResult, as_result
 
 # The PDF's Keywords metadata carries this prefix + the SHA-256 of the result document it was rendered from.
@@ -69,8 +70,6 @@ OPTIONAL_PROVENANCE = (
     "code_revision", "config_checksums", "effective_config_sha256", "tools_by_rule", "batch_inputs", "report_version",
     "audit_head_sha256", "audit_entry_index",
 )  # fmt: skip
-# Filters that flag a call without removing it from the report (the call is real; its origin is in doubt).
-INFORMATIONAL_FILTERS = ("PASS", "likely_germline")
 # A specific protein change (links to that change only), as opposed to a class such as "Exon 19 Deletion".
 PROTEIN_CHANGE = re.compile(r"^[A-Z]\d+(?:_[A-Z]\d+)?(?:[A-Z*]|del|ins[A-Z]+|delins[A-Z]+|dup|[A-Z]?fs\*?\d*)$")
 EXON_CLASS = re.compile(r"^Exon (\d+) (Deletion|Insertion)$", re.IGNORECASE)
@@ -123,7 +122,7 @@ def qc_block(qc: Mapping, assay: Mapping) -> dict:
         "metrics": _plain(dict(qc.get("metrics", {}))),
         "gates": _plain(list(qc.get("gates", []))),
         "genes": _plain(dict(qc.get("genes", {}))),
-        "coverage_threshold": int(assay.get("coverage_threshold", 100)),
+        "coverage_threshold": int(assay.get("coverage_threshold", COVERAGE_THRESHOLD)),
     }
 
 

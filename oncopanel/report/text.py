@@ -13,7 +13,8 @@ import yaml
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from oncopanel.errors import InputError
+from oncopanel import settings
+from oncopanel.errors import InputError, ValidationError
 from oncopanel.paths import REPORTS
 
 LANGUAGES = ("en", "zh")
@@ -103,9 +104,25 @@ def _font_file(entry: dict) -> Path | None:
 
 
 @functools.cache
+def _fonts_config() -> dict:
+    """fonts.yaml checked by the settings layer; every language's fonts must be keys of `fonts`."""
+    cfg = settings.load(FONTS_YAML, "fonts.schema.yaml")
+    known = cfg["fonts"]
+    problems = [
+        f"{FONTS_YAML}: {where}: unknown font {key!r}{settings.hint(key, known, 'font')}"
+        for where, key in [("default", cfg["default"])]
+        + [(f"languages.{lang}.{role}", key) for lang, roles in cfg["languages"].items() for role, key in roles.items()]
+        if key not in known
+    ]
+    if problems:
+        raise ValidationError(problems)
+    return cfg
+
+
+@functools.cache
 def _register(key: str) -> tuple[str, frozenset[int]]:
     """Register one font of fonts.yaml (or the default when its file is missing); its name and cmap."""
-    cfg = yaml.safe_load(FONTS_YAML.read_text())
+    cfg = _fonts_config()
     entry = cfg["fonts"][key]
     path = _font_file(entry)
     if path is None:
@@ -115,14 +132,14 @@ def _register(key: str) -> tuple[str, frozenset[int]]:
             )
         return _register(cfg["default"])
     name = f"oncopanel-{key}"
-    font = TTFont(name, str(path), subfontIndex=int(entry.get("subfont_index", 0)))
+    font = TTFont(name, str(path), subfontIndex=entry["subfont_index"])
     pdfmetrics.registerFont(font)
     return name, frozenset(font.face.charToGlyph)
 
 
 @functools.cache
 def fonts_for(language: str) -> Fonts:
-    cfg = yaml.safe_load(FONTS_YAML.read_text())["languages"][language]
+    cfg = _fonts_config()["languages"][language]
     regular, regular_cmap = _register(cfg["regular"])
     bold, _ = _register(cfg["bold"])
     fallback, fallback_cmap = _register(cfg["fallback"])

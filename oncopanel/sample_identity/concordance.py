@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from oncopanel.model import TUMOUR_SPECIMENS
-from oncopanel.sample_identity.criteria import ConcordanceCriteria
+from oncopanel.sample_identity.criteria import ConcordanceCriteria, default_criteria
 from oncopanel.sample_identity.genotype import SiteGenotype
 from oncopanel.sample_identity.snps import chance_compatible, compatible
 
@@ -71,7 +71,7 @@ def concordance(
     b_may_lose: bool = False,
 ) -> ConcordanceResult:
     """Compare two samples' identity genotypes; `*_may_lose` marks a tumour side (LOH tolerated)."""
-    c = criteria or ConcordanceCriteria()
+    c = criteria or default_criteria().concordance
     b_by_site = {(g.snp.chrom, g.snp.pos): g for g in b}
     pairs = [(ga, gb) for ga in a if (gb := b_by_site.get((ga.snp.chrom, ga.snp.pos))) and ga.called and gb.called]
     n = len(pairs)
@@ -145,7 +145,7 @@ def check_pairs(
     unexpected match (a swap or a duplicate), naming both samples. `samples` are samplesheet.Sample records
     (sample_id, patient, specimen_type, control).
     """
-    c = criteria or ConcordanceCriteria()
+    c = criteria or default_criteria().concordance
     patients = [s for s in samples if not s.control and s.sample_id in genotypes]
     # A tumour goes on side a: the chance-match probability is conditioned on its genotypes, which keeps the
     # evidence of its heterozygous sites (a tumour het needs a germline het; a germline het allows any tumour call).

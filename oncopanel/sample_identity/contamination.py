@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from oncopanel.sample_identity.criteria import ContaminationCriteria
+from oncopanel.sample_identity.criteria import ContaminationCriteria, default_criteria
 from oncopanel.sample_identity.genotype import SiteGenotype
 
 METHOD = "foreign alleles at homozygous identity SNPs; binomial likelihood, contaminant genotype summed out (HWE)"
@@ -57,7 +57,7 @@ def _foreign(g: SiteGenotype) -> tuple[int, float] | None:
 def estimate_contamination(
     site_genotypes: Sequence[SiteGenotype], criteria: ContaminationCriteria | None = None, population: str = "af_eas"
 ) -> ContaminationEstimate:
-    c = criteria or ContaminationCriteria()
+    c = criteria or default_criteria().contamination
     k, n, a = [], [], []
     for g in site_genotypes:
         if g.depth < c.min_depth:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from oncopanel.errors import InputError
 from oncopanel.model import Call, HotspotResult
-from oncopanel.sample_identity.criteria import ControlCriteria, ExpectedVariant, ReferenceMaterial
+from oncopanel.sample_identity.criteria import ControlCriteria, ExpectedVariant, ReferenceMaterial, default_criteria
 from oncopanel.sample_identity.crosstalk import CrossTalkReport
 
 
@@ -249,7 +249,7 @@ def evaluate_controls(
 ) -> BatchControlVerdict:
     """Judge one batch's controls. `samples` are samplesheet.Sample records of a single batch; `results` maps
     sample_id to its RunResult (None or absent: the sample produced no result)."""
-    c = criteria or ControlCriteria()
+    c = criteria or default_criteria().controls
     batches = sorted({s.batch for s in samples})
     if len(batches) != 1:
         raise InputError(f"evaluate_controls: samples of one batch expected, got batches {batches or 'none'}")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from oncopanel.errors import InputError
-from oncopanel.sample_identity.criteria import CrossTalkCriteria
+from oncopanel.sample_identity.criteria import CrossTalkCriteria, default_criteria
 
 _HOP_KEY = re.compile(r"\((?P<i7>\S+) i7, (?P<i5>\S+) i5\)\s*$")
 
@@ -61,7 +61,7 @@ def _hop_sources(hopped: Mapping[str, int]) -> dict[str, int]:
 
 def index_hopping_rate(demux_report: Mapping, criteria: CrossTalkCriteria | None = None) -> CrossTalkReport:
     """Run-level hopping rate and per-sample cross-talk estimate from a demux_report.json dict."""
-    c = criteria or CrossTalkCriteria()
+    c = criteria or default_criteria().cross_talk
     try:
         assigned = {str(k): int(v) for k, v in demux_report["assigned"].items()}
         hopped_keys = {str(k): int(v) for k, v in demux_report.get("hopped_pairs", {}).items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pysam
 
 from oncopanel.errors import InputError
-from oncopanel.sample_identity.criteria import GenotypingSettings
+from oncopanel.sample_identity.criteria import GenotypingSettings, default_criteria
 from oncopanel.sample_identity.snps import IdentitySnp
 from oncopanel.sequence import UNUSABLE_READ_FLAGS
 
@@ -87,7 +87,7 @@ def genotype_identity_snps(
     bam: Path | str, snps: Sequence[IdentitySnp], settings: GenotypingSettings | None = None
 ) -> list[SiteGenotype]:
     """Genotype every SNP (no-call where coverage is short, e.g. outside this sample's panel)."""
-    settings = settings or GenotypingSettings()
+    settings = settings or default_criteria().genotyping
     out = []
     with pysam.AlignmentFile(str(bam), "rb") as handle:
         if not handle.has_index():

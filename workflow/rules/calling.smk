@@ -5,19 +5,14 @@
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
 from pathlib import Path as _CallingPath
 
-import yaml as _calling_yaml
-from snakemake.utils import validate as _calling_validate
-
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 from oncopanel.calling.freebayes import mode_args as _calling_mode_args
 from oncopanel.calling.freebayes import target_name_regex as _calling_regex
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
-    _calling_yaml_path = _CallingPath(workflow.basedir).parent / "config" / "calling.yaml"
-    config["calling"] = _calling_yaml.safe_load(_calling_yaml_path.read_text())["calling"]
-_calling_validate(config["calling"], "../schemas/calling.schema.yaml")
-CALLING = _calling_settings.from_dict(config["calling"])
+    config["calling"] = _calling_settings.load_block(_CallingPath(workflow.basedir).parent / "config" / "calling.yaml")
+CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
 # freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
 CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}

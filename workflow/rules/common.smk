@@ -5,17 +5,23 @@ import sys
 from pathlib import Path
 
 from oncopanel import runlock
+from oncopanel.calling.settings import load_block as calling_block
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.inputs import refusal_text
-from oncopanel.samplesheet import checked_marker, read_sample_sheet, validate_config
+from oncopanel.samplesheet import checked_marker, read_sample_sheet
+from oncopanel.settings import QcSettings, check_config, config_source, input_kind
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
 
 shell.prefix("set -euo pipefail; ")
 
 try:
-    validate_config(config, source="config")
+    if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
+        config["calling"] = calling_block(os.path.relpath(Path(workflow.basedir).parent / "config" / "calling.yaml"))
+    # the settings layer: every problem of the merged config at once, defaults from the schema filled in
+    config.update(check_config(config, source=config_source(workflow.configfiles)))
+    QC = QcSettings.from_config(config["qc"], config_source(workflow.configfiles))
     POOLED_RUNS = config["pooled_runs"]
     SAMPLE_TABLE = read_sample_sheet(
         config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"]
@@ -112,6 +118,12 @@ def inputs_ok(sample_id):
     getattr(checkpoints, batch_rule("check_inputs", get_sample(sample_id).batch)).get()
     with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
         return json.load(fh)["status"] == "ok"
+
+
+def qc_gates(sample_id):
+    """The sample's QC gates: the default block merged with its specimen type's and input kind's overrides."""
+    sample = get_sample(sample_id)
+    return [vars(g) for g in QC.gates_for(sample.specimen_type, input_kind(sample.from_bam))]
 
 
 def targets_bed(sample_id):

@@ -62,7 +62,7 @@ rule qc_summary:
     output:
         f"{R}/qc/{{sample}}.qc.json",
     params:
-        gates=config["qc"]["gates"],
+        gates=lambda wc: qc_gates(wc.sample),
         thresholds=config["qc"]["depth_thresholds"],
     log:
         f"{LOGS}/qc_summary/{{sample}}.log",
