@@ -178,6 +178,9 @@ def main() -> None:
     gaps = [f"- `{pattern}`: {why}" for pattern, why in VOLATILE.items()]
     gaps.append(f"- VCF header lines {', '.join(f'`{h}`' for h in VCF_VOLATILE_HEADERS)}: bcftools stamps its "
                 "command line and the wall-clock date, freebayes the day")  # fmt: skip
+    gaps.append("- released files (`result/`, `reports/`, `release/*/v*/`, `release/*/index.json`, "
+                "`batch/status.json`): compared without their audit anchor, release times and the checksums of "
+                "those; each results directory has its own audit chain")  # fmt: skip
     text = "\n".join(
         [
             "# Reliability: bad inputs refused, kills survived",
