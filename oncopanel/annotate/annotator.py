@@ -340,7 +340,12 @@ class Annotator:
             lo, hi = t.locate(edit.start0 + 1), t.locate(edit.end0)
             first, last = (hi, lo) if t.minus else (lo, hi)
         hgvs_c = self._hgvs_c(t, edit, window, first, last, ref_t, alt_t)
-        exon, intron = _exon_intron(t, first, last)
+        dup = _dup_span(t, edit, window) if edit.is_insertion else None
+        if dup is not None and _one_exon(t, *dup):
+            # A duplication's copy goes right after the duplicated bases: when those are exonic it lies in the
+            # mRNA, even when they end on the exon's last base (c.4986dup is a frameshift, not intronic).
+            first, last = dup[1], TxPos(dup[1].index + 1, exon=dup[1].exon)
+        exon, intron = _exon_intron(t, *(dup if dup is not None and _one_exon(t, *dup) else (first, last)))
         terms = set(_splice_terms(t, edit))
         inside = first.index >= 0 and last.index < t.length
         exonic = (
@@ -391,18 +396,9 @@ class Annotator:
         if not alt_t:
             return f"c.{_range(c1, c2)}del"
         if not ref_t:
-            n = len(edit.alt)
-            # the bases just 5' of the insertion on the transcript strand
-            if t.minus:
-                before = window.span(edit.start0, edit.start0 + n)
-                if before == edit.alt:
-                    d1, d2 = t.locate(edit.start0 + n), t.locate(edit.start0 + 1)
-                    return f"c.{_range(t.c_number(d1), t.c_number(d2))}dup"
-            else:
-                before = window.span(edit.start0 - n, edit.start0)
-                if before == edit.alt:
-                    d1, d2 = t.locate(edit.start0 - n + 1), t.locate(edit.start0)
-                    return f"c.{_range(t.c_number(d1), t.c_number(d2))}dup"
+            dup = _dup_span(t, edit, window)
+            if dup is not None:
+                return f"c.{_range(t.c_number(dup[0]), t.c_number(dup[1]))}dup"
             return f"c.{c1}_{c2}ins{alt_t}"
         return f"c.{_range(c1, c2)}delins{alt_t}"
 
@@ -505,6 +501,24 @@ def name_protein(
         else "missense_variant"
     )
     return {term}, f"p.({_p_range(ref, k, k + len(deleted) - 1)}delins{three(inserted)})"
+
+
+def _dup_span(t: Transcript, edit: Edit, window: _Window) -> tuple[TxPos, TxPos] | None:
+    """First and last duplicated bases (transcript order) when a 3'-shifted insertion repeats the bases just 5'
+    of it on the transcript strand; None for other insertions."""
+    n = len(edit.alt)
+    if t.minus:
+        if window.span(edit.start0, edit.start0 + n) != edit.alt:
+            return None
+        return t.locate(edit.start0 + n), t.locate(edit.start0 + 1)
+    if window.span(edit.start0 - n, edit.start0) != edit.alt:
+        return None
+    return t.locate(edit.start0 - n + 1), t.locate(edit.start0)
+
+
+def _one_exon(t: Transcript, first: TxPos, last: TxPos) -> bool:
+    """Both positions exonic, in the same exon, inside the transcript."""
+    return first.offset == 0 and last.offset == 0 and first.exon == last.exon != 0 and last.index < t.length
 
 
 def _p_range(ref: str, a: int, b: int) -> str:
