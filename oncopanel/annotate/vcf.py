@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from oncopanel.annotate.annotator import NC_GRCH38, Annotator, ucsc_name
+from oncopanel.annotate.annotator import Annotator
+from oncopanel.annotate.normalise import NC_GRCH38, ucsc_name
 from oncopanel.annotate.transcripts import data_version, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
