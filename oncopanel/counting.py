@@ -10,8 +10,9 @@ however the aligner placed it (anywhere in its repeat, or soft-clipped past a re
   M = the longer haplotype plus a short flank, and compared with the reference and the alternate haplotype
   extended by reference flank to the same M bases. Using the same M for both alleles keeps deletions from
   being over-counted and insertions under-counted (a shorter haplotype fits in more reads);
-- bases below the base-quality threshold match anything; a read that matches both haplotypes says nothing,
-  one that matches neither counts toward depth only (another allele or an error).
+- bases below the base-quality threshold match anything; a read goes to the haplotype it matches, allowing a
+  few sequencing errors (1 in 10 compared bases, fewer than half the haplotypes' distance); one that matches
+  both says nothing, one that matches neither counts toward depth only (another allele).
 
 VAF = alt fragments / fragments covering the position (``AlleleDepth.vaf``). The VCF's FORMAT DP/AD/AF and the
 hotspot table both come from ``count_allele``; UMI families (molecules) would be a further grouping key in
@@ -95,11 +96,10 @@ def haplotypes(variant: Variant, reference: SequenceSource, pad: int = 60) -> Ha
     return Haplotypes(edit.chrom, start0, end0, ref_span, alt_span, left, right)
 
 
-def _matches(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> bool:
-    """Equal, with bases below min_bq matching anything."""
-    if quals is None:
-        return seen == expected
-    return all(a == b or q < min_bq for a, b, q in zip(seen, expected, quals, strict=True))
+def _mismatches(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> int:
+    """Differences at bases of base quality >= min_bq (lower ones match anything)."""
+    pairs = enumerate(zip(seen, expected, strict=True))
+    return sum(a != b and (quals is None or quals[i] >= min_bq) for i, (a, b) in pairs)
 
 
 def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
@@ -131,20 +131,33 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
         q0, q1 = left_q + 1, left_q + 1 + m
         ref_exp = (hap.ref + hap.right)[:m]
         alt_exp = (hap.alt + hap.right)[:m]
-    elif right_q is not None and right_q - m >= 0:
+    elif right_q is not None and (right_q >= m or _clipped_start(read)):
+        # A read starting a few bases before an indel is soft-clipped there rather than gapped, so its left
+        # anchor is missing: read what it has before the right anchor, as a reference read starting at the same
+        # place is read from its (aligned) left anchor.
+        m = min(m, right_q)
         q0, q1 = right_q - m, right_q
-        ref_exp = (hap.left + hap.ref)[-m:]
-        alt_exp = (hap.left + hap.alt)[-m:]
+        ref_exp = (hap.left + hap.ref)[-m:] if m else ""
+        alt_exp = (hap.left + hap.alt)[-m:] if m else ""
     else:
         return None
-    if len(ref_exp) < m or len(alt_exp) < m:
-        return None  # past the end of the available reference
+    if m == 0 or len(ref_exp) < m or len(alt_exp) < m:
+        return None  # nothing to compare, or past the end of the available reference
     seen = seq[q0:q1].upper()
     qs = list(quals[q0:q1]) if quals is not None else None
-    is_ref, is_alt = _matches(seen, qs, ref_exp, min_bq), _matches(seen, qs, alt_exp, min_bq)
-    if is_ref and is_alt:
-        return None  # the bases that tell them apart are low quality
-    return "alt" if is_alt else "ref" if is_ref else "other"
+    d_ref, d_alt = _mismatches(seen, qs, ref_exp, min_bq), _mismatches(seen, qs, alt_exp, min_bq)
+    if d_ref == d_alt:
+        return None if d_ref == 0 else "other"  # low quality where they differ / a third allele
+    # sequencing errors tolerated: up to 1 in 10 compared bases, and never so many that errors could turn one
+    # haplotype into the other (half the distance between them)
+    distance = sum(a != b for a, b in zip(ref_exp, alt_exp, strict=True))
+    tolerated = min(m // 10, (distance - 1) // 2)
+    best, d_best = ("alt", d_alt) if d_alt < d_ref else ("ref", d_ref)
+    return best if d_best <= tolerated else "other"
+
+
+def _clipped_start(read: Any) -> bool:
+    return bool(read.cigartuples) and read.cigartuples[0][0] == 4
 
 
 def usable(read: Any, min_mapping_quality: int) -> bool:

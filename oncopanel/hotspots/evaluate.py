@@ -8,7 +8,7 @@ seen"); *not assessable* otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from oncopanel.hotspots.counting import AlleleCount, HotspotCounts, codon_allele, count_hotspots
@@ -41,6 +41,7 @@ class AlleleCall:
     paralog_like: int  # alt fragments with >= 2 other differences from the reference
     paralog_suspect: bool  # alt reads look like a paralogue/pseudogene forced onto the masked reference
     detected: bool  # passes_rule and not paralog_suspect
+    tested: int = 0  # class hotspots: fragments with any in-frame event of the class (the test's count)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ def _call(
 
 
 def _describe(call: AlleleCall) -> str:
-    text = f"{call.form} {call.alt_count}/{call.depth} (p={call.p_value:.2g})"
+    text = f"{call.form} {call.alt_count}/{call.depth}"
+    if call.tested > call.alt_count:
+        text += f", {call.tested} with an in-frame event of the class"
+    text += f" (p={call.p_value:.2g})"
     if call.paralog_suspect:
         text += f" set aside: {call.paralog_like} of its fragments look paralogous"
     return text
@@ -118,14 +122,15 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
         forms = [a.form for a in counts.alleles if a.alt_count >= max(2, 0.1 * total)] or ([top.form] if top else [])
         paralog_like = sum(a.paralog_like for a in counts.alleles)
         variant = top.variant if top else None
-        calls = (
-            (
-                _call(hs.hotspot_id, ";".join(forms), variant, total, _allele_depth(top, counts), rate, thresholds,
-                      paralog_like=paralog_like, ref_paralog_rate=ref_paralog_rate),
-            )
-            if total
-            else ()
-        )  # fmt: skip
+        calls = ()
+        if top is not None:
+            # the class is tested on every in-frame event; the counts reported are the leading allele's own, as
+            # its VCF record carries them (one VAF per variant)
+            depth = _allele_depth(top, counts)
+            test = _call(hs.hotspot_id, ";".join(forms), variant, total, depth, rate, thresholds,
+                         paralog_like=paralog_like, ref_paralog_rate=ref_paralog_rate)  # fmt: skip
+            vaf = top.alt_count / depth if depth else 0.0
+            calls = (replace(test, alt_count=top.alt_count, vaf=vaf, tested=total),)
     else:
         calls = tuple(
             _call(
