@@ -87,6 +87,9 @@ def test_result_names_and_matches_the_variant(run):
     assert {"sotorasib", "adagrasib"} <= drugs
     g12 = next(h for h in result["hotspots"] if h["hotspot_id"].startswith("KRAS_G12"))
     assert g12["status"] == "detected" and 0.15 <= g12["vaf"] <= 0.25
+    # one VAF per variant: the somatic table (the VCF record) and the hotspot table count the same fragments
+    assert (kras["alt_depth"], kras["depth"]) == (g12["alt_count"], g12["depth"])
+    assert kras["vaf"] == pytest.approx(g12["vaf"], abs=1e-5)
 
 
 def test_pdf_text_in_english(run):
