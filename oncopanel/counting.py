@@ -10,9 +10,9 @@ however the aligner placed it (anywhere in its repeat, or soft-clipped past a re
   M = the longer haplotype plus a short flank, and compared with the reference and the alternate haplotype
   extended by reference flank to the same M bases. Using the same M for both alleles keeps deletions from
   being over-counted and insertions under-counted (a shorter haplotype fits in more reads);
-- bases below the base-quality threshold match anything; a read goes to the haplotype it matches, allowing a
-  few sequencing errors (1 in 10 compared bases, fewer than half the haplotypes' distance); one that matches
-  both says nothing, one that matches neither counts toward depth only (another allele).
+- bases below the base-quality threshold match anything; a read that matches both haplotypes says nothing,
+  one that matches neither counts toward depth only (another allele, or a sequencing error: tolerating errors
+  would let reads of a nearby allele count for this one).
 
 VAF = alt fragments / fragments covering the position (``AlleleDepth.vaf``). The VCF's FORMAT DP/AD/AF and the
 hotspot table both come from ``count_allele``; UMI families (molecules) would be a further grouping key in
@@ -146,14 +146,13 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
     seen = seq[q0:q1].upper()
     qs = list(quals[q0:q1]) if quals is not None else None
     d_ref, d_alt = _mismatches(seen, qs, ref_exp, min_bq), _mismatches(seen, qs, alt_exp, min_bq)
+    if d_ref and d_alt:
+        # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
+        # deletion, must not count for this one)
+        return "other"
     if d_ref == d_alt:
-        return None if d_ref == 0 else "other"  # low quality where they differ / a third allele
-    # sequencing errors tolerated: up to 1 in 10 compared bases, and never so many that errors could turn one
-    # haplotype into the other (half the distance between them)
-    distance = sum(a != b for a, b in zip(ref_exp, alt_exp, strict=True))
-    tolerated = min(m // 10, (distance - 1) // 2)
-    best, d_best = ("alt", d_alt) if d_alt < d_ref else ("ref", d_ref)
-    return best if d_best <= tolerated else "other"
+        return None  # the bases that tell them apart are low quality
+    return "alt" if d_alt == 0 else "ref"
 
 
 def _clipped_start(read: Any) -> bool:

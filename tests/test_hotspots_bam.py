@@ -219,11 +219,11 @@ def test_table_round_trip(tmp_path, kras_1000x):
     assert {s: len(r) for s, r in read_hotspot_table(tmp_path / "b.tsv").items()} == {"S1": 28, "S2": 3}
 
 
-def test_indel_names_on_a_minus_strand_gene():
+def test_allele_names_on_a_minus_strand_gene():
     """Hotspot alleles are named by the annotator: 3' shifting and c. numbering in transcript orientation (KRAS
     is on the minus strand), whatever position the reads gave the indel."""
     from oncopanel.annotate.annotator import Annotator
-    from oncopanel.hotspots import indel_name
+    from oncopanel.hotspots import allele_name
     from oncopanel.reference import SliceSequence
 
     seq = SliceSequence()
@@ -233,9 +233,9 @@ def test_indel_names_on_a_minus_strand_gene():
         return seq.fetch("chr12", pos - 1, pos)
 
     deleted = seq.fetch("chr12", 25245348, 25245351)  # c.34_36 (GGT on the transcript strand)
-    assert indel_name(annotator, Variant("chr12", 25245348, base(25245348) + deleted, base(25245348))) == "c.36_38del"
-    assert indel_name(annotator, Variant("chr12", 25245351, base(25245351), base(25245351) + "TTT")) == "c.33_34insAAA"
-    assert indel_name(annotator, Variant("chr12", 25245349, deleted, "G")) == "c.34_36delinsC"
+    assert allele_name(annotator, Variant("chr12", 25245348, base(25245348) + deleted, base(25245348))) == "c.36_38del"
+    assert allele_name(annotator, Variant("chr12", 25245351, base(25245351), base(25245351) + "TTT")) == "c.33_34insAAA"
+    assert allele_name(annotator, Variant("chr12", 25245349, deleted, "G")) == "c.34_36delinsC"
 
 
 def test_pseudogene_like_reads_are_not_evidence():

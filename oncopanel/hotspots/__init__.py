@@ -12,7 +12,7 @@ the annotator (oncopanel.annotate) and the statistics are oncopanel.stats'.
 """
 
 from oncopanel.hotspots.background import estimate_background, genotype_batch
-from oncopanel.hotspots.counting import AlleleCount, HotspotCounts, count_hotspot, count_hotspots, indel_name
+from oncopanel.hotspots.counting import AlleleCount, HotspotCounts, allele_name, count_hotspot, count_hotspots
 from oncopanel.hotspots.definitions import Hotspot, HotspotKind, load_hotspots
 from oncopanel.hotspots.detection import (
     SUBSTITUTION_CLASSES,
@@ -46,6 +46,7 @@ __all__ = [
     "HotspotEvaluation",
     "HotspotKind",
     "Thresholds",
+    "allele_name",
     "assess_hotspot",
     "binom_sf",
     "candidate_error_classes",
@@ -56,7 +57,6 @@ __all__ = [
     "genotype_batch",
     "genotype_hotspots",
     "hotspot_background",
-    "indel_name",
     "limit_of_detection",
     "load_hotspots",
     "min_alt_reads",

@@ -226,7 +226,7 @@ def codon_allele(hotspot: Hotspot, plus_bases: str) -> tuple[str, Variant, str] 
     if hotspot.kind == "snv":
         if hotspot.alt_aa and tx_bases not in hotspot.alt_aa:
             return None
-        return f"c.{hotspot.c_start}{hotspot.ref}>{tx_bases}", variant, error_class
+        return f"{hotspot.ref}>{tx_bases}", variant, error_class  # named on the transcript by count_hotspot
     aa = translate(tx_bases)
     if aa in (hotspot.ref_aa, "*", "X") or (hotspot.alt_aa and aa not in hotspot.alt_aa):
         return None
@@ -255,8 +255,8 @@ def _fragment_calls(per_read: Mapping[str, list[tuple[str, bool]]]) -> tuple[Cou
     return counts, paralog_like, discordant
 
 
-def indel_name(annotator: Annotator, variant: Variant) -> str:
-    """The HGVS c. name of an indel (the annotator's: 3' rule on the transcript strand, dup where it repeats)."""
+def allele_name(annotator: Annotator, variant: Variant) -> str:
+    """The HGVS c. name of an allele (the annotator's: 3' rule on the transcript strand, dup where it repeats)."""
     a = annotator.annotate(variant)
     return a.hgvs_c or a.hgvs_g
 
@@ -294,7 +294,7 @@ def count_hotspot(
             if obs[1] is not None:
                 variant, own = obs[1]
                 if variant not in names:
-                    names[variant] = indel_name(annotator, variant)
+                    names[variant] = allele_name(annotator, variant)
                 form = names[variant]
                 key = f"alt:{form}"  # the normalised name: mates whose aligner placed the event differently agree
                 alleles[key] = (
@@ -308,8 +308,11 @@ def count_hotspot(
                 continue
             allele = codon_allele(hotspot, bases)
             key = "ref" if allele is None else allele[1].key  # synonymous/other changes count as non-hotspot
-            if allele is not None:
-                alleles[key] = allele
+            if allele is not None and key not in alleles:
+                form, variant, error_class = allele
+                if hotspot.kind == "snv":  # a c. name: the annotator's
+                    form = allele_name(annotator, variant)
+                alleles[key] = (form, variant, error_class)
             own = sum(a != b for a, b in zip(bases, hotspot.plus_ref, strict=True))
         per_read[read.query_name].append((key, _other_edits(read, own) >= 2))
     counts, paralog_like, discordant = _fragment_calls(per_read)
