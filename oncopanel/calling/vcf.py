@@ -1,6 +1,7 @@
 """The output contract VCF: header definitions and the finalising pass over freebayes' calls.
 
-freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (AF, filters, ORIGIN,
+freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (DP/AD/AF recounted as
+fragments by oncopanel.counting, the rule the hotspot table uses; filters, ORIGIN,
 PoN, paralogue and likely-germline flags, hotspot force-in) -> bcftools norm -f ref -m- | bcftools sort,
 bgzip, tabix (oncopanel.calling.run.index_vcf, in rule calling_finalize; the second normalisation left-aligns the
 forced-in hotspot alleles).
@@ -61,7 +62,7 @@ FORMAT_COUNTS = (
 
 @dataclass(frozen=True)
 class HotspotAllele:
-    """A hotspot allele detected by oncopanel.hotspots, with that engine's counts (for HOTSPOT / force-in)."""
+    """A hotspot allele detected by oncopanel.hotspots, with its counts (oncopanel.counting, as every record)."""
 
     hotspot_id: str
     variant: Variant
@@ -314,7 +315,7 @@ def _force_hotspots(
     written: set[str],
     summary: Summary,
 ) -> None:
-    """Write detected hotspot alleles freebayes missed, with the hotspot engine's counts (ORIGIN=hotspot)."""
+    """Write detected hotspot alleles freebayes missed, with their counts (ORIGIN=hotspot)."""
     for h in hotspots:
         v = h.variant
         if v.key in written:
