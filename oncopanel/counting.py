@@ -33,6 +33,7 @@ from oncopanel.stats import wilson_interval
 
 Call = Literal["alt", "ref", "other"]
 INDEL_FLANK = 3  # reference bases past an indel's window that a read must also show (confirms where it ends)
+MIN_CLIPPED = 3  # bases a read clipped before the window must show (fewer match either allele by chance)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
         q0, q1 = left_q + 1, left_q + 1 + m
         ref_exp = (hap.ref + hap.right)[:m]
         alt_exp = (hap.alt + hap.right)[:m]
-    elif right_q is not None and (right_q >= m or _clipped_start(read)):
+    elif right_q is not None and (right_q >= m or (_clipped_start(read) and right_q >= min(m, MIN_CLIPPED))):
         # A read starting a few bases before an indel is soft-clipped there rather than gapped, so its left
         # anchor is missing: read what it has before the right anchor, as a reference read starting at the same
         # place is read from its (aligned) left anchor.
