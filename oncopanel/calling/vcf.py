@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oncopanel import __version__
+from oncopanel.annotate.normalise import Window, shift, trim
 from oncopanel.calling.evidence import (
     ReadEvidence,
     RecordEvidence,
@@ -123,22 +124,25 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
 
 
 def left_align(v: Variant, fetch: Any) -> Variant:
-    """Trim shared bases and shift an indel left as far as the reference allows (bcftools norm's rule).
+    """Trim shared bases and shift an indel left as far as the reference allows (bcftools norm's form), through
+    the one normaliser (oncopanel.annotate.normalise); pure indels keep the base before them as VCF anchor.
 
     ``fetch(chrom, start0, end)`` returns reference bases. Keys then match freebayes' normalised records.
     """
-    chrom, pos, ref, alt = v.chrom, v.pos, v.ref.upper(), v.alt.upper()
-    changed = True
-    while changed:  # Tan et al. 2015: trim the right end, extend left when an allele empties
-        changed = False
-        if ref and alt and ref[-1] == alt[-1]:
-            ref, alt, changed = ref[:-1], alt[:-1], True
-        if (not ref or not alt) and pos > 1:
-            before = fetch(chrom, pos - 2, pos - 1).upper()
-            ref, alt, pos, changed = before + ref, before + alt, pos - 1, True
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return Variant(chrom, pos, ref, alt)
+    source = _Upper(_Fetch(fetch))
+    edit = trim(v)
+    if edit.ref and edit.alt:
+        return Variant(v.chrom, edit.start0 + 1, edit.ref, edit.alt)
+    edit = shift(edit, Window(source, v.chrom, edit.start0), to_right=False)
+    anchor = source.fetch(v.chrom, edit.start0 - 1, edit.start0)
+    return Variant(v.chrom, edit.start0, anchor + edit.ref, anchor + edit.alt)
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    """A fetch(chrom, start0, end) callable as a SequenceSource."""
+
+    fetch: Any
 
 
 def _paralogue(settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
