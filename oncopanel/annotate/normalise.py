@@ -141,3 +141,14 @@ def shift(edit: Edit, window: Window, to_right: bool) -> Edit:
     return Edit(edit.chrom, s, e, allele if ref else "", allele if alt else "")
 
 
+
+
+def vcf_form(variant: Variant, sequence: SequenceSource) -> Variant:
+    """Trimmed and left-aligned (bcftools norm's form, Tan et al. 2015); a pure indel keeps the base before it
+    as VCF anchor. Contigs get their GRCh38 'chr' names."""
+    edit = trim(variant)
+    if edit.ref and edit.alt:
+        return Variant(edit.chrom, edit.start0 + 1, edit.ref, edit.alt)
+    edit = shift(edit, Window(sequence, edit.chrom, edit.start0), to_right=False)
+    anchor = sequence.fetch(edit.chrom, edit.start0 - 1, edit.start0).upper()
+    return Variant(edit.chrom, edit.start0, anchor + edit.ref, anchor + edit.alt)

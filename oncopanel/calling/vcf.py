@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oncopanel import __version__
-from oncopanel.annotate.normalise import Window, shift, trim
+from oncopanel.annotate.normalise import vcf_form
 from oncopanel.calling.evidence import (
     ReadEvidence,
     RecordEvidence,
@@ -124,18 +124,9 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
 
 
 def left_align(v: Variant, fetch: Any) -> Variant:
-    """Trim shared bases and shift an indel left as far as the reference allows (bcftools norm's form), through
-    the one normaliser (oncopanel.annotate.normalise); pure indels keep the base before them as VCF anchor.
-
-    ``fetch(chrom, start0, end)`` returns reference bases. Keys then match freebayes' normalised records.
-    """
-    source = _Upper(_Fetch(fetch))
-    edit = trim(v)
-    if edit.ref and edit.alt:
-        return Variant(v.chrom, edit.start0 + 1, edit.ref, edit.alt)
-    edit = shift(edit, Window(source, v.chrom, edit.start0), to_right=False)
-    anchor = source.fetch(v.chrom, edit.start0 - 1, edit.start0)
-    return Variant(v.chrom, edit.start0, anchor + edit.ref, anchor + edit.alt)
+    """bcftools norm's form of an allele (oncopanel.annotate.normalise.vcf_form), so keys match freebayes'
+    normalised records. ``fetch(chrom, start0, end)`` returns reference bases."""
+    return vcf_form(v, _Upper(_Fetch(fetch)))
 
 
 @dataclass(frozen=True)
