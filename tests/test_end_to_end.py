@@ -95,6 +95,10 @@ def test_result_names_and_matches_the_variant(run):
 def test_pdf_text_in_english(run):
     text = pdf_text(run["results"] / "reports" / "E2E-T1.pdf")
     assert "c.34G>T" in text and "p.(Gly12Cys)" in text
+    # one VAF per variant: the hotspot table prints the somatic finding's VAF, with its interval
+    result = json.loads((run["results"] / "result" / "E2E-T1.result.json").read_text())
+    vaf = f"{next(s for s in result['somatic'] if s['gene'] == 'KRAS')['vaf'] * 100:.1f}%"
+    assert re.search(rf"VAF {re.escape(vaf)} \(\d+\.\d%–\d+\.\d%\) G12C", text), vaf
     assert "sotorasib" in text.lower()
     assert re.search(r"Page 1 of \d", text)
     assert NAME.split()[0] in text and RESIDENT_ID in text  # identity joined at rendering
