@@ -205,3 +205,13 @@ def test_read_support_for_snv_indel_and_complex_alleles():
     assert call(read("ACGTCCAGT", [(0, 5), (2, 1), (0, 4)]), 105, "GT", "C") == "alt"
     # another allele at the same place counts toward depth only
     assert call(read("ACGTGACAGT", [(0, 10)]), 104, "TGT", "T") == "other"
+
+
+def test_recounted_evidence_keeps_freebayes_mean_base_quality():
+    from oncopanel.counting import AlleleDepth
+
+    fb = ev(depth=120, ref_reads=100, alt_reads=12, alt_qual_sum=360.0, alt_qual_reads=12)
+    counted = fb.with_counts(AlleleDepth(alt=9, ref=88, other=1))
+    assert (counted.depth, counted.ref_reads, counted.alt_reads) == (98, 88, 9)
+    assert counted.vaf == pytest.approx(9 / 98)
+    assert counted.mean_alt_base_quality == pytest.approx(30.0)  # QA over the reads freebayes summed it over
