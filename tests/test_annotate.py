@@ -266,3 +266,45 @@ def test_c_names_round_trip_to_the_same_allele(annotator):
             v = Variant(t.chrom, pos, seq[:size], alt)
         a = annotator.annotate(v)
         assert annotator.same_allele(annotator.variant_from_c(t.accession, a.hgvs_c), v), (v, a.hgvs_c)
+
+
+def _exon_end_duplications(annotator: Annotator) -> list[tuple[str, Variant]]:
+    """One-base duplications of every coding exon's last base (transcript order) that stay there after the 3'
+    shift (the next intronic base differs), on the ten MANE models."""
+    out = []
+    for t in annotator.transcripts:
+        for s, e in t.exons[:-1]:
+            g = s if t.minus else e  # the exon's last base on the transcript strand
+            if not t.cds_first_index <= t.locate(g).index <= t.cds_last_index:
+                continue
+            base = annotator.sequence.fetch(t.chrom, g - 1, g)
+            beyond = annotator.sequence.fetch(t.chrom, g - 2, g - 1) if t.minus else annotator.sequence.fetch(
+                t.chrom, g, g + 1
+            )
+            if beyond != base:
+                out.append((t.gene, Variant(t.chrom, g, base, base + base)))
+    return out
+
+
+def test_every_exon_end_duplication_gets_its_protein_change(annotator):
+    cases = _exon_end_duplications(annotator)
+    assert len(cases) == 32
+    named = {}
+    for gene, v in cases:
+        a = annotator.annotate(v)
+        assert a.gene == gene
+        assert a.hgvs_c.endswith("dup") and "+" not in a.hgvs_c and "-" not in a.hgvs_c, a.hgvs_c
+        assert a.hgvs_p.startswith("p.(") and a.hgvs_p != "p.?", (a.hgvs_c, a.hgvs_p)
+        assert "intron_variant" not in a.consequence, (a.hgvs_c, a.consequence)
+        assert {"frameshift_variant", "inframe_insertion"} & set(a.consequence), (a.hgvs_c, a.consequence)
+        assert a.intron == "" and a.exon, (a.hgvs_c, a.exon, a.intron)
+        named[f"{gene}:{a.hgvs_c}"] = a.hgvs_p
+    assert named["BRCA1:c.4986dup"] == "p.(Met1663TyrfsTer16)"
+    assert named["BRCA2:c.681dup"] == "p.(Asn228Ter)"
+    assert {"BRCA1:c.134dup", "BRCA1:c.5152dup", "EGFR:c.2283dup"} <= set(named)
+
+
+def test_intronic_duplication_next_to_an_exon_stays_intronic(annotator):
+    a = annotator.annotate(annotator.variant_from_c("BRCA2", "c.681+1dup"))
+    assert a.hgvs_c == "c.681+1dup" and a.hgvs_p == ""
+    assert "intron_variant" in a.consequence

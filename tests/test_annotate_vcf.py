@@ -95,7 +95,7 @@ def test_table_tsv_and_parquet(tmp_path, records):
     columns = write_table(records, tmp_path / "calls.tsv", tmp_path / "calls.parquet")
     assert columns == [
         "sample_id", "chrom", "pos", "ref", "alt", "gene", "transcript", "exon", "intron", "consequence",
-        "hgvs_c", "hgvs_p", "protein_change", "hgvs_g", "depth", "ref_depth", "alt_depth", "vaf", "origin",
+        "hgvs_c", "hgvs_p", "protein_change", "hgvs_g", "filter", "depth", "ref_depth", "alt_depth", "vaf", "origin",
     ]  # fmt: skip
     with open(tmp_path / "calls.tsv") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
@@ -117,8 +117,31 @@ def test_table_without_call_columns(tmp_path, annotator):
     vcf = tmp_path / "sites.vcf"
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr12\t25245351\t.\tC\tA\t.\t.\t.\n")
     columns = write_table(annotate_vcf(vcf, annotator), tmp_path / "t.tsv", sample_id="S1")
-    assert columns[-1] == "hgvs_g"
+    assert columns[-2:] == ["hgvs_g", "filter"]
     assert (tmp_path / "t.tsv").read_text().splitlines()[1].startswith("S1\tchr12\t25245351\tC\tA\tKRAS")
+
+
+def test_table_carries_each_record_filter(tmp_path, annotator):
+    import pyarrow.parquet as pq
+
+    vcf = tmp_path / "filtered.vcf"
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT1\n"
+    vcf.write_text(
+        head
+        + "chr12\t25245351\t.\tC\tA\t60\tPASS\tORIGIN=somatic\tGT:AF\t0/1:0.2\n"
+        + "chr7\t55191822\t.\tT\tG\t9\tstrand_bias;pon\tORIGIN=somatic\tGT:AF\t0/1:0.01\n"
+        + "chr7\t55181378\t.\tC\tT\t.\t.\t.\tGT:AF\t0/1:0.4\n"
+    )
+    records = annotate_vcf(vcf, annotator)
+    write_table(records, tmp_path / "t.tsv", tmp_path / "t.parquet")
+    with open(tmp_path / "t.tsv") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert [(r["protein_change"], r["filter"], r.get("origin")) for r in rows] == [
+        ("G12C", "PASS", "somatic"),
+        ("L858R", "strand_bias;pon", "somatic"),
+        ("T790M", ".", ""),
+    ]
+    assert pq.read_table(tmp_path / "t.parquet").column("filter").to_pylist() == ["PASS", "strand_bias;pon", "."]
 
 
 def test_placeholder_alleles_skipped_symbolic_rejected(tmp_path, annotator):

@@ -22,9 +22,9 @@ from oncopanel.calling.filters import (
 )
 from oncopanel.calling.freebayes import mode_args, target_name_regex
 from oncopanel.calling.settings import Balance
-from oncopanel.calling.stats import binom_cdf, wilson_interval
 from oncopanel.calling.vcf import left_align
 from oncopanel.model import Variant
+from oncopanel.stats import binom_cdf, wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 S = cs.load()
@@ -178,13 +178,40 @@ def _read(seq: str, start: int, cigar: list[tuple[int, int]]):
 
 
 def test_read_support_for_snv_indel_and_complex_alleles():
-    from oncopanel.calling.evidence import _supports
+    from oncopanel.counting import haplotypes, read_call
+    from oncopanel.model import Variant
 
-    ref = "ACGTGTCAGT"  # reference 0-based 100..109
-    assert _supports(_read(ref, 100, [(0, 10)]), 103, "T", "A", 20)[0] == "ref"
-    assert _supports(_read("ACGAGTCAGT", 100, [(0, 10)]), 103, "T", "A", 20)[0] == "alt"
-    # deletion of GT after the anchor T at 103 (VCF TGT>T): read ACGT|CAGT with 4M2D4M
-    assert _supports(_read("ACGTCAGT", 100, [(0, 4), (2, 2), (0, 4)]), 103, "TGT", "T", 20)[0] == "alt"
-    assert _supports(_read(ref, 100, [(0, 10)]), 103, "TGT", "T", 20)[0] == "ref"
-    # complex GT>C at 104: read ACGT C CAGT aligned 4M1D1X..: bases between the flanks are "C"
-    assert _supports(_read("ACGTCCAGT", 100, [(0, 5), (2, 1), (0, 4)]), 104, "GT", "C", 20)[0] == "alt"
+    ref = "ACGTGTCAGT"  # reference 0-based 100..109, between 40 bases of flank on each side
+    flank = "ACCTTGAACGTTAGCATCGATCCAGTTGACAATCGGATCA"
+    text = "N" * 60 + flank + ref + flank
+
+    class Source:
+        def fetch(self, chrom: str, start0: int, end: int) -> str:
+            return text[start0:end]
+
+    def read(middle: str, cigar: list[tuple[int, int]]):
+        return _read(text[80:100] + middle + text[110:130], 80, [(0, 20), *cigar, (0, 20)])
+
+    def call(r, pos: int, ref_allele: str, alt_allele: str) -> str | None:
+        return read_call(r, haplotypes(Variant("c", pos, ref_allele, alt_allele), Source()), 20)
+
+    assert call(read(ref, [(0, 10)]), 104, "T", "A") == "ref"
+    assert call(read("ACGAGTCAGT", [(0, 10)]), 104, "T", "A") == "alt"
+    # deletion of GT after the anchor T at 104 (VCF TGT>T): ACGT|CAGT, whichever GT the aligner removed
+    assert call(read("ACGTCAGT", [(0, 4), (2, 2), (0, 4)]), 104, "TGT", "T") == "alt"
+    assert call(read("ACGTCAGT", [(0, 2), (2, 2), (0, 6)]), 104, "TGT", "T") == "alt"
+    assert call(read(ref, [(0, 10)]), 104, "TGT", "T") == "ref"
+    # complex GT>C at 105: the read's bases between the flanks are "C"
+    assert call(read("ACGTCCAGT", [(0, 5), (2, 1), (0, 4)]), 105, "GT", "C") == "alt"
+    # another allele at the same place counts toward depth only
+    assert call(read("ACGTGACAGT", [(0, 10)]), 104, "TGT", "T") == "other"
+
+
+def test_recounted_evidence_keeps_freebayes_mean_base_quality():
+    from oncopanel.counting import AlleleDepth
+
+    fb = ev(depth=120, ref_reads=100, alt_reads=12, alt_qual_sum=360.0, alt_qual_reads=12)
+    counted = fb.with_counts(AlleleDepth(alt=9, ref=88, other=1))
+    assert (counted.depth, counted.ref_reads, counted.alt_reads) == (98, 88, 9)
+    assert counted.vaf == pytest.approx(9 / 98)
+    assert counted.mean_alt_base_quality == pytest.approx(30.0)  # QA over the reads freebayes summed it over

@@ -87,11 +87,18 @@ def test_result_names_and_matches_the_variant(run):
     assert {"sotorasib", "adagrasib"} <= drugs
     g12 = next(h for h in result["hotspots"] if h["hotspot_id"].startswith("KRAS_G12"))
     assert g12["status"] == "detected" and 0.15 <= g12["vaf"] <= 0.25
+    # one VAF per variant: the somatic table (the VCF record) and the hotspot table count the same fragments
+    assert (kras["alt_depth"], kras["depth"]) == (g12["alt_count"], g12["depth"])
+    assert kras["vaf"] == pytest.approx(g12["vaf"], abs=1e-5)
 
 
 def test_pdf_text_in_english(run):
     text = pdf_text(run["results"] / "reports" / "E2E-T1.pdf")
     assert "c.34G>T" in text and "p.(Gly12Cys)" in text
+    # one VAF per variant: the hotspot table prints the somatic finding's VAF, with its interval
+    result = json.loads((run["results"] / "result" / "E2E-T1.result.json").read_text())
+    vaf = f"{next(s for s in result['somatic'] if s['gene'] == 'KRAS')['vaf'] * 100:.1f}%"
+    assert re.search(rf"VAF {re.escape(vaf)} \(\d+\.\d%–\d+\.\d%\) G12C", text), vaf
     assert "sotorasib" in text.lower()
     assert re.search(r"Page 1 of \d", text)
     assert NAME.split()[0] in text and RESIDENT_ID in text  # identity joined at rendering

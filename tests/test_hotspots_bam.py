@@ -219,18 +219,23 @@ def test_table_round_trip(tmp_path, kras_1000x):
     assert {s: len(r) for s, r in read_hotspot_table(tmp_path / "b.tsv").items()} == {"S1": 28, "S2": 3}
 
 
-def test_indel_names_on_a_minus_strand_gene():
-    """3' shifting and c. numbering run in transcript orientation (KRAS is on the minus strand)."""
-    from oncopanel.hotspots import indel_form
+def test_allele_names_on_a_minus_strand_gene():
+    """Hotspot alleles are named by the annotator: 3' shifting and c. numbering in transcript orientation (KRAS
+    is on the minus strand), whatever position the reads gave the indel."""
+    from oncopanel.annotate.annotator import Annotator
+    from oncopanel.hotspots import allele_name
     from oncopanel.reference import SliceSequence
 
-    kras = replace(HOTSPOTS["KRAS_G12"], kind="deletion_class", start=25245340, end=25245360, c_start=25,
-                   window_start=25245340, window_end=25245360)  # fmt: skip
-    ref0 = 25245300
-    ref = SliceSequence().fetch("chr12", ref0, 25245400)  # c.25-45 read GTTGGAGCTGGTGGCGTAGGC
-    assert indel_form(kras, 25245348, 25245351, "", ref, ref0) == "c.36_38del"  # c.34_36 shifted 3'
-    assert indel_form(kras, 25245351, 25245351, "TTT", ref, ref0) == "c.33_34insAAA"
-    assert indel_form(kras, 25245348, 25245351, "G", ref, ref0) == "c.34_36delinsC"
+    seq = SliceSequence()
+    annotator = Annotator(sequence=seq)
+
+    def base(pos: int) -> str:
+        return seq.fetch("chr12", pos - 1, pos)
+
+    deleted = seq.fetch("chr12", 25245348, 25245351)  # c.34_36 (GGT on the transcript strand)
+    assert allele_name(annotator, Variant("chr12", 25245348, base(25245348) + deleted, base(25245348))) == "c.36_38del"
+    assert allele_name(annotator, Variant("chr12", 25245351, base(25245351), base(25245351) + "TTT")) == "c.33_34insAAA"
+    assert allele_name(annotator, Variant("chr12", 25245349, deleted, "G")) == "c.34_36delinsC"
 
 
 def test_pseudogene_like_reads_are_not_evidence():

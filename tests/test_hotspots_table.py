@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from oncopanel.hotspots import load_hotspots, reverse_complement, translate
+from oncopanel.annotate.protein import translate
+from oncopanel.hotspots import load_hotspots
 from oncopanel.panels import coding_exons, load_panels, load_transcripts
 from oncopanel.reference import SliceSequence
+from oncopanel.sequence import reverse_complement
 
 HOTSPOTS = load_hotspots()
 

@@ -11,45 +11,16 @@ Conventions followed (HGVS 21.x recommendations, as ClinVar writes them):
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 
+from oncopanel.annotate.normalise import NC_GRCH38, Edit, Window, shift, trim
 from oncopanel.annotate.protein import one_letter, three, translate
 from oncopanel.annotate.transcripts import Transcript, TxPos, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
 from oncopanel.sequence import SequenceSource as Sequence
 from oncopanel.sequence import reverse_complement as revcomp
-
-# GRCh38 RefSeq chromosome accessions, for g. names
-NC_GRCH38 = {
-    "chr1": "NC_000001.11",
-    "chr2": "NC_000002.12",
-    "chr3": "NC_000003.12",
-    "chr4": "NC_000004.12",
-    "chr5": "NC_000005.10",
-    "chr6": "NC_000006.12",
-    "chr7": "NC_000007.14",
-    "chr8": "NC_000008.11",
-    "chr9": "NC_000009.12",
-    "chr10": "NC_000010.11",
-    "chr11": "NC_000011.10",
-    "chr12": "NC_000012.12",
-    "chr13": "NC_000013.11",
-    "chr14": "NC_000014.9",
-    "chr15": "NC_000015.10",
-    "chr16": "NC_000016.10",
-    "chr17": "NC_000017.11",
-    "chr18": "NC_000018.10",
-    "chr19": "NC_000019.10",
-    "chr20": "NC_000020.11",
-    "chr21": "NC_000021.9",
-    "chr22": "NC_000022.11",
-    "chrX": "NC_000023.11",
-    "chrY": "NC_000024.10",
-    "chrM": "NC_012920.1",
-}
 
 # most severe first (Ensembl VEP's order)
 SEVERITY = (
@@ -75,22 +46,6 @@ _RANK = {term: i for i, term in enumerate(SEVERITY)}
 FLANK_READ = 3000  # genomic bases past the transcript's 3' end read for frameshifts and stop losses
 _C_POS = r"[-*]?\d+(?:[-+]\d+)?"
 _C_NAME = re.compile(rf"c\.({_C_POS})(?:_({_C_POS}))?(delins|del|dup|ins|[ACGTN]>)(.*)")
-_ALLELE = frozenset("ACGTN")
-
-
-@dataclass(frozen=True)
-class Edit:
-    """An allele as a 0-based, half-open replacement on the plus strand: seq[start0:end0] -> alt."""
-
-    chrom: str
-    start0: int
-    end0: int
-    ref: str
-    alt: str
-
-    @property
-    def is_insertion(self) -> bool:
-        return self.start0 == self.end0
 
 
 @dataclass
@@ -103,92 +58,11 @@ class _TxSeq:
     protein: str  # translation of cds, '*' included
 
 
-def trim(variant: Variant) -> Edit:
-    """Drop the bases REF and ALT share (leading first, as the VCF anchor base is leading)."""
-    ref, alt, pos = variant.ref.upper(), variant.alt.upper(), variant.pos
-    for allele in (ref, alt):
-        if not allele or set(allele) - _ALLELE:
-            raise InputError(f"{variant.key}: alleles must be A/C/G/T/N bases (no symbolic alleles)")
-    i = 0
-    while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
-        i += 1
-    if ref == alt:
-        raise InputError(f"{variant.key}: REF and ALT are the same allele")
-    ref, alt, pos = ref[i:], alt[i:], pos + i
-    j = 0
-    while j < min(len(ref), len(alt)) and ref[-1 - j] == alt[-1 - j]:
-        j += 1
-    if j:
-        ref, alt = ref[: len(ref) - j], alt[: len(alt) - j]
-    return Edit(ucsc_name(variant.chrom), pos - 1, pos - 1 + len(ref), ref, alt)
-
-
-def ucsc_name(chrom: str) -> str:
-    """'17' -> 'chr17', 'MT' -> 'chrM' (the GRCh38 names the models and sequence use); others unchanged."""
-    if chrom.startswith("chr"):
-        return chrom
-    named = "chrM" if chrom == "MT" else f"chr{chrom}"
-    return named if named in NC_GRCH38 else chrom
-
-
-class _Window:
-    """Lazily fetched reference around a position; None past the end of the available sequence."""
-
-    def __init__(self, sequence: Sequence, chrom: str, centre: int, pad: int = 200):
-        self.seq, self.chrom, self.pad = sequence, chrom, pad
-        self.lo, self.text = centre, ""
-        self._load(centre - pad, centre + pad)
-
-    def _load(self, lo: int, hi: int) -> None:
-        lo = max(lo, 0)
-        # near the edge of the available sequence: keep what we have
-        with contextlib.suppress(InputError):
-            self.text, self.lo = self.seq.fetch(self.chrom, lo, hi), lo
-
-    def base(self, i: int) -> str | None:
-        if not self.lo <= i < self.lo + len(self.text):
-            self.pad *= 4
-            self._load(min(i, self.lo) - self.pad, max(i + 1, self.lo + len(self.text)) + self.pad)
-            if not self.lo <= i < self.lo + len(self.text):
-                return None
-        return self.text[i - self.lo]
-
-    def span(self, a: int, b: int) -> str | None:
-        if a < 0:
-            return None
-        if self.base(a) is None or (b > a and self.base(b - 1) is None):
-            return None
-        return self.text[a - self.lo : b - self.lo]
-
-
-def shift(edit: Edit, window: _Window, to_right: bool) -> Edit:
-    """Move a pure deletion or insertion as far as it goes in one direction (the allele rotates)."""
-    s, e, ref, alt = edit.start0, edit.end0, edit.ref, edit.alt
-    if ref and alt:
-        return edit
-    allele = ref or alt
-    if to_right:
-        while True:
-            nxt = window.base(e)
-            if nxt is None or nxt != allele[0]:
-                break
-            allele = allele[1:] + nxt
-            s, e = s + 1, e + 1
-    else:
-        while True:
-            prv = window.base(s - 1)
-            if prv is None or prv != allele[-1]:
-                break
-            allele = prv + allele[:-1]
-            s, e = s - 1, e - 1
-    return Edit(edit.chrom, s, e, allele if ref else "", allele if alt else "")
-
-
 def _range(a: str, b: str) -> str:
     return a if a == b else f"{a}_{b}"
 
 
-def hgvs_g(edit: Edit, window: _Window | None) -> str:
+def hgvs_g(edit: Edit, window: Window | None) -> str:
     """g. name on the GRCh38 RefSeq chromosome, shifted 3' on the plus strand."""
     acc = NC_GRCH38.get(edit.chrom, edit.chrom)
     if window is not None:
@@ -302,14 +176,14 @@ class Annotator:
         if a.chrom != b.chrom:
             return False
         ea, eb = trim(a), trim(b)
-        ea = shift(ea, _Window(self.sequence, ea.chrom, ea.start0), to_right=False)
-        eb = shift(eb, _Window(self.sequence, eb.chrom, eb.start0), to_right=False)
+        ea = shift(ea, Window(self.sequence, ea.chrom, ea.start0), to_right=False)
+        eb = shift(eb, Window(self.sequence, eb.chrom, eb.start0), to_right=False)
         return ea == eb
 
     # ---- annotation
     def annotate(self, variant: Variant) -> Annotation:
         edit = trim(variant)
-        window = _Window(self.sequence, edit.chrom, edit.start0)
+        window = Window(self.sequence, edit.chrom, edit.start0)
         if window.text:
             seen = window.span(edit.start0, edit.end0)
             if seen is not None and seen != edit.ref:
@@ -328,7 +202,7 @@ class Annotator:
         return self._on_transcript(variant, t, edit, window, g)
 
     def _on_transcript(
-        self, variant: Variant, t: Transcript, edit: Edit, window: _Window, g: str
+        self, variant: Variant, t: Transcript, edit: Edit, window: Window, g: str
     ) -> Annotation:
         ref_t = revcomp(edit.ref) if t.minus else edit.ref
         alt_t = revcomp(edit.alt) if t.minus else edit.alt
@@ -340,7 +214,12 @@ class Annotator:
             lo, hi = t.locate(edit.start0 + 1), t.locate(edit.end0)
             first, last = (hi, lo) if t.minus else (lo, hi)
         hgvs_c = self._hgvs_c(t, edit, window, first, last, ref_t, alt_t)
-        exon, intron = _exon_intron(t, first, last)
+        dup = _dup_span(t, edit, window) if edit.is_insertion else None
+        if dup is not None and _one_exon(t, *dup):
+            # A duplication's copy goes right after the duplicated bases: when those are exonic it lies in the
+            # mRNA, even when they end on the exon's last base (c.4986dup is a frameshift, not intronic).
+            first, last = dup[1], TxPos(dup[1].index + 1, exon=dup[1].exon)
+        exon, intron = _exon_intron(t, *(dup if dup is not None and _one_exon(t, *dup) else (first, last)))
         terms = set(_splice_terms(t, edit))
         inside = first.index >= 0 and last.index < t.length
         exonic = (
@@ -383,7 +262,7 @@ class Annotator:
 
     @staticmethod
     def _hgvs_c(
-        t: Transcript, edit: Edit, window: _Window, first: TxPos, last: TxPos, ref_t: str, alt_t: str
+        t: Transcript, edit: Edit, window: Window, first: TxPos, last: TxPos, ref_t: str, alt_t: str
     ) -> str:
         c1, c2 = t.c_number(first), t.c_number(last)
         if len(ref_t) == 1 and len(alt_t) == 1:
@@ -391,18 +270,9 @@ class Annotator:
         if not alt_t:
             return f"c.{_range(c1, c2)}del"
         if not ref_t:
-            n = len(edit.alt)
-            # the bases just 5' of the insertion on the transcript strand
-            if t.minus:
-                before = window.span(edit.start0, edit.start0 + n)
-                if before == edit.alt:
-                    d1, d2 = t.locate(edit.start0 + n), t.locate(edit.start0 + 1)
-                    return f"c.{_range(t.c_number(d1), t.c_number(d2))}dup"
-            else:
-                before = window.span(edit.start0 - n, edit.start0)
-                if before == edit.alt:
-                    d1, d2 = t.locate(edit.start0 - n + 1), t.locate(edit.start0)
-                    return f"c.{_range(t.c_number(d1), t.c_number(d2))}dup"
+            dup = _dup_span(t, edit, window)
+            if dup is not None:
+                return f"c.{_range(t.c_number(dup[0]), t.c_number(dup[1]))}dup"
             return f"c.{c1}_{c2}ins{alt_t}"
         return f"c.{_range(c1, c2)}delins{alt_t}"
 
@@ -505,6 +375,24 @@ def name_protein(
         else "missense_variant"
     )
     return {term}, f"p.({_p_range(ref, k, k + len(deleted) - 1)}delins{three(inserted)})"
+
+
+def _dup_span(t: Transcript, edit: Edit, window: Window) -> tuple[TxPos, TxPos] | None:
+    """First and last duplicated bases (transcript order) when a 3'-shifted insertion repeats the bases just 5'
+    of it on the transcript strand; None for other insertions."""
+    n = len(edit.alt)
+    if t.minus:
+        if window.span(edit.start0, edit.start0 + n) != edit.alt:
+            return None
+        return t.locate(edit.start0 + n), t.locate(edit.start0 + 1)
+    if window.span(edit.start0 - n, edit.start0) != edit.alt:
+        return None
+    return t.locate(edit.start0 - n + 1), t.locate(edit.start0)
+
+
+def _one_exon(t: Transcript, first: TxPos, last: TxPos) -> bool:
+    """Both positions exonic, in the same exon, inside the transcript."""
+    return first.offset == 0 and last.offset == 0 and first.exon == last.exon != 0 and last.index < t.length
 
 
 def _p_range(ref: str, a: int, b: int) -> str:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from oncopanel.annotate.annotator import NC_GRCH38, Annotator, ucsc_name
+from oncopanel.annotate.annotator import Annotator
+from oncopanel.annotate.normalise import NC_GRCH38, ucsc_name
 from oncopanel.annotate.transcripts import data_version, load_transcripts
 from oncopanel.errors import InputError
 from oncopanel.model import Annotation, Variant
@@ -53,6 +54,7 @@ TABLE_COLUMNS = (
     "hgvs_p",
     "protein_change",
     "hgvs_g",
+    "filter",
 )
 # call columns copied when the VCF carries them: FORMAT DP -> depth, AD -> ref_depth + alt_depth,
 # AF -> vaf, INFO ORIGIN -> origin
@@ -301,6 +303,8 @@ def table_rows(records: list[AnnotatedRecord], sample_id: str = "") -> list[dict
             "hgvs_p": a.hgvs_p,
             "protein_change": a.protein_change,
             "hgvs_g": a.hgvs_g,
+            # the record's FILTER as the VCF writes it: artefact calls must not pass for findings downstream
+            "filter": ";".join(r.filters) or ".",
         }
         for name, values in (r.samples or {sample_id: {}}).items():
             row = {"sample_id": name, **base}

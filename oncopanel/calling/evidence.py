@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from oncopanel.sequence import UNUSABLE_READ_FLAGS
+from oncopanel.counting import AlleleDepth, Haplotypes, aligned_query_positions, read_call, usable
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,13 @@ class RecordEvidence:
     alt_right: float = 0.0
     alt_mapq: float = 60.0
     alt_qual_sum: float = 0.0
+    alt_qual_reads: int = 0  # the reads QA sums over (freebayes AO); 0: alt_reads
     gq: float | None = None
     genotype: tuple[int | None, ...] = ()
 
     @property
     def vaf(self) -> float:
-        """Alt reads over all reads at the locus (freebayes DP), not ref+alt only (multi-allelic sites)."""
+        """Alt over everything covering the locus (depth), not ref+alt only (multi-allelic sites)."""
         denom = max(self.depth, self.ref_reads + self.alt_reads)
         return self.alt_reads / denom if denom else 0.0
 
@@ -53,7 +54,15 @@ class RecordEvidence:
 
     @property
     def mean_alt_base_quality(self) -> float:
-        return self.alt_qual_sum / self.alt_reads if self.alt_reads else 0.0
+        n = self.alt_qual_reads or self.alt_reads
+        return self.alt_qual_sum / n if n else 0.0
+
+    def with_counts(self, counts: AlleleDepth) -> RecordEvidence:
+        """The same evidence with depth and allele counts from oncopanel.counting (the one counting rule)."""
+        return replace(
+            self, depth=counts.depth, ref_reads=counts.ref, alt_reads=counts.alt,
+            alt_qual_reads=self.alt_qual_reads or self.alt_reads,
+        )  # fmt: skip
 
 
 def _first(value: Any, default: Any = 0) -> Any:
@@ -82,6 +91,7 @@ def from_freebayes(rec: Any) -> RecordEvidence:
         ref_fwd=int(info.get("SRF", 0) or 0), ref_rev=int(info.get("SRR", 0) or 0),
         alt_left=float(_first(info.get("RPL"))), alt_right=float(_first(info.get("RPR"))),
         alt_mapq=float(_first(info.get("MQM"), 60.0)), alt_qual_sum=float(_first(info.get("QA"))),
+        alt_qual_reads=int(_first(info.get("AO"), alt_reads) or 0),
         gq=float(fmt["GQ"]) if fmt.get("GQ") is not None else None,
         genotype=tuple(fmt.get("GT") or ()),
     )  # fmt: skip
@@ -122,30 +132,6 @@ def is_f1r2(read: Any) -> bool:
     return not read.is_reverse
 
 
-def _supports(read: Any, pos0: int, ref: str, alt: str, min_bq: int) -> tuple[str | None, int | None]:
-    """('alt'|'ref'|None, query position) for a read over the allele at 0-based ``pos0``.
-
-    Works for SNVs, MNPs, indels and complex alleles alike: the read's bases between the aligned reference
-    bases flanking the allele are compared with REF and ALT (an indel's VCF anchor base is part of both).
-    """
-    left, right = pos0 - 1, pos0 + len(ref)
-    q_left = q_right = None
-    for qpos, rpos in read.get_aligned_pairs(matches_only=True):
-        if rpos == left:
-            q_left = qpos
-        elif rpos == right:
-            q_right = qpos
-            break
-    if q_left is None or q_right is None:
-        return None, None  # the read does not span the allele with an aligned base on each side
-    seen = read.query_sequence[q_left + 1 : q_right]
-    quals = read.query_qualities
-    if quals is not None and seen and min(quals[q_left + 1 : q_right]) < min_bq:
-        return None, None
-    side = "alt" if seen == alt else "ref" if seen == ref else None
-    return side, q_left + 1
-
-
 def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) -> bool:
     """The signature of a read from a processed pseudogene forced onto the parent gene."""
     cig = read.cigartuples or ()
@@ -157,6 +143,7 @@ def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) 
 
 def read_evidence(
     reads: Iterable[Any],
+    hap: Haplotypes,
     pos: int,
     ref: str,
     alt: str,
@@ -165,7 +152,8 @@ def read_evidence(
     min_clip: int = 5,
     min_extra_mm: int = 2,
 ) -> ReadEvidence:
-    """Count orientation, end distance and pseudogene signature over reads covering a 1-based ``pos``."""
+    """Count orientation, end distance and pseudogene signature over reads covering a 1-based ``pos``; which
+    allele a read carries is oncopanel.counting's call over the allele's haplotypes ``hap``."""
     pos0 = pos - 1
     counts = {"alt_f1r2": 0, "alt_f2r1": 0, "ref_f1r2": 0, "ref_f2r1": 0, "alt_par": 0, "ref_par": 0}
     end_dist: list[int] = []
@@ -173,11 +161,13 @@ def read_evidence(
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
     for read in reads:
-        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < min_mapq:
+        if not usable(read, min_mapq) or read.cigartuples is None:
             continue
-        side, qpos = _supports(read, pos0, ref, alt, min_bq)
-        if side is None:
+        side = read_call(read, hap, min_bq)
+        if side not in ("alt", "ref"):
             continue
+        anchor = aligned_query_positions(read, pos0 - 1)[0]
+        qpos = anchor + 1 if anchor is not None else None
         orient = "f1r2" if is_f1r2(read) else "f2r1"
         counts[f"{side}_{orient}"] += 1
         edit = own_edit if side == "alt" else 0

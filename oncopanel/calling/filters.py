@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
 from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
-from oncopanel.calling.stats import binom_cdf, wilson_interval
+from oncopanel.stats import binom_cdf, wilson_interval
 
 # FILTER id -> header description. The VCF declares every one of these, used or not.
 FILTERS: dict[str, str] = {

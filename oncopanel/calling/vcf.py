@@ -1,6 +1,7 @@
 """The output contract VCF: header definitions and the finalising pass over freebayes' calls.
 
-freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (AF, filters, ORIGIN,
+freebayes -> bcftools norm -f ref -m- (rule calling_freebayes) -> finalize() here (DP/AD/AF recounted as
+fragments by oncopanel.counting, the rule the hotspot table uses; filters, ORIGIN,
 PoN, paralogue and likely-germline flags, hotspot force-in) -> bcftools norm -f ref -m- | bcftools sort,
 bgzip, tabix (oncopanel.calling.run.index_vcf, in rule calling_finalize; the second normalisation left-aligns the
 forced-in hotspot alleles).
@@ -8,12 +9,14 @@ forced-in hotspot alleles).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from oncopanel import __version__
+from oncopanel.annotate.normalise import vcf_form
 from oncopanel.calling.evidence import (
     ReadEvidence,
     RecordEvidence,
@@ -24,6 +27,7 @@ from oncopanel.calling.evidence import (
 from oncopanel.calling.filters import FILTERS, germline_reasons, likely_germline, somatic_reasons
 from oncopanel.calling.pon import PanelOfNormals
 from oncopanel.calling.settings import CallingSettings, ParalogueRegion
+from oncopanel.counting import CountRules, Haplotypes, count_reads, haplotypes
 from oncopanel.model import Variant
 
 Mode = Literal["germline", "somatic"]
@@ -47,14 +51,19 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
 DROPPED_INFO = ("AF",)
 FORMAT_AF = (
     "AF", "A", "Float",
-    "Alt allele fraction computed by oncopanel: alt reads / reads at the locus (FORMAT DP, or ref+alt reads "
-    "when larger); hotspot-forced records carry the hotspot engine's counts",
+    "Alt allele fraction computed by oncopanel (oncopanel.counting): alt fragments / fragments covering the "
+    "locus (FORMAT DP); the hotspot table counts the same way",
 )  # fmt: skip
+# freebayes' DP/AD count reads its own way (overlapping mates twice, indel reads partly): replaced by fragments
+FORMAT_COUNTS = (
+    ("DP", "1", "Integer", "Fragments covering the locus (oncopanel.counting: overlapping mates once)"),
+    ("AD", "R", "Integer", "Fragments per allele (ref, alt; oncopanel.counting)"),
+)
 
 
 @dataclass(frozen=True)
 class HotspotAllele:
-    """A hotspot allele detected by oncopanel.hotspots, with that engine's counts (for HOTSPOT / force-in)."""
+    """A hotspot allele detected by oncopanel.hotspots, with its counts (oncopanel.counting, as every record)."""
 
     hotspot_id: str
     variant: Variant
@@ -90,6 +99,8 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
             continue
         if rec.key == "INFO" and rec.get("ID") in DROPPED_INFO:
             continue
+        if rec.key == "FORMAT" and rec.get("ID") in ("DP", "AD"):  # ours: fragments (FORMAT_COUNTS)
+            continue
         hdr.add_record(rec)
     hdr.add_line(f"##oncopanel_version={__version__}")
     hdr.add_line(f"##reference={ctx.reference}")
@@ -105,11 +116,7 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
             hdr.info.add(iid, number, typ, desc)
     if "AF" not in hdr.formats:
         hdr.formats.add(*FORMAT_AF)
-    for fid, number, typ, desc in (
-        ("GT", "1", "String", "Genotype"),
-        ("DP", "1", "Integer", "Read depth"),
-        ("AD", "R", "Integer", "Reads per allele (ref, alt)"),
-    ):
+    for fid, number, typ, desc in (("GT", "1", "String", "Genotype"), *FORMAT_COUNTS):
         if fid not in hdr.formats:
             hdr.formats.add(fid, number, typ, desc)
     hdr.add_sample(ctx.sample_id)
@@ -117,22 +124,16 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
 
 
 def left_align(v: Variant, fetch: Any) -> Variant:
-    """Trim shared bases and shift an indel left as far as the reference allows (bcftools norm's rule).
+    """bcftools norm's form of an allele (oncopanel.annotate.normalise.vcf_form), so keys match freebayes'
+    normalised records. ``fetch(chrom, start0, end)`` returns reference bases."""
+    return vcf_form(v, _Upper(_Fetch(fetch)))
 
-    ``fetch(chrom, start0, end)`` returns reference bases. Keys then match freebayes' normalised records.
-    """
-    chrom, pos, ref, alt = v.chrom, v.pos, v.ref.upper(), v.alt.upper()
-    changed = True
-    while changed:  # Tan et al. 2015: trim the right end, extend left when an allele empties
-        changed = False
-        if ref and alt and ref[-1] == alt[-1]:
-            ref, alt, changed = ref[:-1], alt[:-1], True
-        if (not ref or not alt) and pos > 1:
-            before = fetch(chrom, pos - 2, pos - 1).upper()
-            ref, alt, pos, changed = before + ref, before + alt, pos - 1, True
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return Variant(chrom, pos, ref, alt)
+
+@dataclass(frozen=True)
+class _Fetch:
+    """A fetch(chrom, start0, end) callable as a SequenceSource."""
+
+    fetch: Any
 
 
 def _paralogue(settings: CallingSettings, chrom: str, pos: int) -> ParalogueRegion | None:
@@ -170,20 +171,18 @@ def _fill_format(new: Any, ev: RecordEvidence, mode: Mode, settings: CallingSett
 
 
 def _somatic_annotate(
-    new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any
-) -> list[str]:
+    new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any,
+    bam: Any = None, hap: Haplotypes | None = None,
+) -> list[str]:  # fmt: skip
     f = settings.somatic_filters
     reads: ReadEvidence | None = None
-    if ctx.bam:
-        import pysam
-
+    if bam is not None and hap is not None:
         pr = settings.paralogue_read
         fb = settings.somatic_freebayes
-        with pysam.AlignmentFile(ctx.bam) as bam:
-            reads = read_evidence(
-                bam.fetch(ev.chrom, ev.pos - 1, ev.pos), ev.pos, ev.ref, ev.alt,
-                fb.min_mapping_quality, fb.min_base_quality, pr.min_soft_clip, pr.min_extra_mismatches,
-            )  # fmt: skip
+        reads = read_evidence(
+            bam.fetch(ev.chrom, max(0, hap.start0 - 1), hap.end0 + 1), hap, ev.pos, ev.ref, ev.alt,
+            fb.min_mapping_quality, fb.min_base_quality, pr.min_soft_clip, pr.min_extra_mismatches,
+        )  # fmt: skip
         if reads.alt_reads:
             new.info["ORIENT"] = (reads.alt_f1r2, reads.alt_f2r1)
         if reads.alt_median_end_distance is not None:
@@ -238,10 +237,15 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
     summary = Summary()
     written: set[str] = set()
     pysam.set_verbosity(0)  # freebayes' bgzipped output has no index and needs none: silence htslib's notice
+    fb = settings.somatic_freebayes if ctx.mode == "somatic" else settings.germline_freebayes
+    rules = CountRules(fb.min_mapping_quality, fb.min_base_quality)
     with (
         pysam.VariantFile(str(raw_vcf)) as src,
         pysam.FastaFile(ctx.reference) as fasta,
+        contextlib.ExitStack() as stack,
     ):
+        bam = stack.enter_context(pysam.AlignmentFile(ctx.bam)) if ctx.bam else None
+        sequence = _Upper(fasta)
         hotspots = tuple(
             HotspotAllele(h.hotspot_id, left_align(h.variant, fasta.fetch), h.depth, h.alt_count) for h in ctx.hotspots
         )
@@ -256,13 +260,18 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                     if key in written:  # one allele, one record (overlapping targets would repeat it)
                         continue
                     ev = from_freebayes(rec)
+                    hap = None
+                    if bam is not None:  # one counting rule for every table: fragments (oncopanel.counting)
+                        hap = haplotypes(Variant(rec.chrom, rec.pos, rec.ref, alt), sequence)
+                        fetched = bam.fetch(hap.chrom, max(0, hap.start0 - 1), hap.end0 + 1)
+                        ev = ev.with_counts(count_reads(fetched, hap, rules))
                     new = _copy_record(out, rec)
                     _fill_format(new, ev, ctx.mode, settings)
                     if ctx.mode == "germline":
                         reasons = germline_reasons(ev, settings.germline_filters)
                         new.info["ORIGIN"] = "germline"
                     else:
-                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta)
+                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap)
                         new.info["ORIGIN"] = "somatic"
                     if key in hotspot_ids:
                         new.info["HOTSPOT"] = ",".join(hotspot_ids[key])
@@ -274,6 +283,16 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
             if ctx.mode == "somatic" and settings.force_hotspots:
                 _force_hotspots(out, hotspots, ctx, settings, fasta, written, summary)
     return summary
+
+
+class _Upper:
+    """pysam.FastaFile as a SequenceSource (uppercase: soft-masked bases compare like any other)."""
+
+    def __init__(self, fasta: Any):
+        self.fasta = fasta
+
+    def fetch(self, chrom: str, start0: int, end: int) -> str:
+        return self.fasta.fetch(chrom, start0, end).upper()
 
 
 def _set_filter(new: Any, reasons: list[str]) -> None:
@@ -291,7 +310,7 @@ def _force_hotspots(
     written: set[str],
     summary: Summary,
 ) -> None:
-    """Write detected hotspot alleles freebayes missed, with the hotspot engine's counts (ORIGIN=hotspot)."""
+    """Write detected hotspot alleles freebayes missed, with their counts (ORIGIN=hotspot)."""
     for h in hotspots:
         v = h.variant
         if v.key in written:

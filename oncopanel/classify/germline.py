@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncopanel import paths, settings
+from oncopanel.annotate.normalise import vcf_form
 from oncopanel.classify.hgvs_names import (
     CPosition,
     c_positions,
@@ -207,22 +208,8 @@ class EnigmaIndex:
 
 
 def normalise_variant(variant: Variant, sequence: SequenceSource) -> Variant:
-    """Left-align and trim an allele against the reference (Tan et al. 2015), keeping VCF's anchor base."""
-    chrom = variant.chrom if variant.chrom.startswith("chr") else f"chr{variant.chrom}"
-    pos, ref, alt = variant.pos, variant.ref.upper(), variant.alt.upper()
-    while True:
-        changed = False
-        if ref and alt and ref[-1] == alt[-1] and len(ref) + len(alt) > 2:
-            ref, alt, changed = ref[:-1], alt[:-1], True
-        if not ref or not alt:
-            pos -= 1
-            base = sequence.fetch(chrom, pos - 1, pos)
-            ref, alt, changed = base + ref, base + alt, True
-        if not changed:
-            break
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return Variant(chrom, pos, ref, alt)
+    """Left-align and trim an allele against the reference, keeping VCF's anchor base (the one normaliser)."""
+    return vcf_form(variant, sequence)
 
 
 def _iso_date(text: str) -> str:

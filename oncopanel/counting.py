@@ -1,0 +1,202 @@
+"""The one read-counting definition: how many fragments support an allele, and how many cover its position.
+
+The unit is the **fragment** (read pair): overlapping mates count once, mates that disagree are left out.
+Reads that are unmapped, secondary, supplementary, QC-failed, duplicates or below the MAPQ threshold are not
+counted. A read's call is made on its own sequence over the allele's haplotype window, so an indel counts
+however the aligner placed it (anywhere in its repeat, or soft-clipped past a read end):
+
+- the window is the span the allele could occupy (trimmed, then shifted left and right through repeats);
+- a read is read from an aligned anchor base just outside the window (left, else right) over M query bases,
+  M = the longer haplotype plus a short flank, and compared with the reference and the alternate haplotype
+  extended by reference flank to the same M bases. Using the same M for both alleles keeps deletions from
+  being over-counted and insertions under-counted (a shorter haplotype fits in more reads);
+- bases below the base-quality threshold match anything; a read that matches both haplotypes says nothing,
+  one that matches neither counts toward depth only (another allele, or a sequencing error: tolerating errors
+  would let reads of a nearby allele count for this one).
+
+VAF = alt fragments / fragments covering the position (``AlleleDepth.vaf``). The VCF's FORMAT DP/AD/AF and the
+hotspot table both come from ``count_allele``; UMI families (molecules) would be a further grouping key in
+``_by_fragment`` with the same ``AlleleDepth`` result.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from oncopanel.annotate.normalise import Window, shift, trim
+from oncopanel.model import Variant
+from oncopanel.sequence import UNUSABLE_READ_FLAGS, SequenceSource
+from oncopanel.stats import wilson_interval
+
+Call = Literal["alt", "ref", "other"]
+INDEL_FLANK = 3  # reference bases past an indel's window that a read must also show (confirms where it ends)
+MIN_CLIPPED = 3  # bases a read clipped before the window must show (fewer match either allele by chance)
+
+
+@dataclass(frozen=True)
+class CountRules:
+    min_mapping_quality: int = 20
+    min_base_quality: int = 20
+
+
+@dataclass(frozen=True)
+class AlleleDepth:
+    """Fragments at one allele. ``depth`` = ref + alt + other (fragments covering the position)."""
+
+    alt: int
+    ref: int
+    other: int = 0
+    unit: str = "fragment"
+
+    @property
+    def depth(self) -> int:
+        return self.alt + self.ref + self.other
+
+    @property
+    def vaf(self) -> float:
+        return self.alt / self.depth if self.depth else 0.0
+
+    def interval(self) -> tuple[float, float]:
+        """Wilson 95% interval of the VAF."""
+        return wilson_interval(self.alt, self.depth)
+
+
+@dataclass(frozen=True)
+class Haplotypes:
+    """Reference and alternate sequence over the window [start0, end0) where the allele could lie."""
+
+    chrom: str
+    start0: int
+    end0: int
+    ref: str
+    alt: str
+    left: str  # reference bases before start0 (for reads anchored on the right)
+    right: str  # reference bases from end0 (for reads anchored on the left)
+
+    @property
+    def length(self) -> int:
+        """Query bases compared for every read: the longer haplotype plus the flank."""
+        flank = INDEL_FLANK if len(self.ref) != len(self.alt) else 0
+        return max(len(self.ref), len(self.alt)) + flank
+
+
+def haplotypes(variant: Variant, reference: SequenceSource, pad: int = 60) -> Haplotypes:
+    """The allele's window, from the one normaliser: left- and right-most placements of a trimmed indel."""
+    edit = trim(variant)
+    window = Window(reference, edit.chrom, edit.start0)
+    lo = shift(edit, window, to_right=False)
+    hi = shift(edit, window, to_right=True)
+    start0, end0 = lo.start0, hi.end0
+    ref_span = reference.fetch(edit.chrom, start0, end0).upper()
+    alt_span = ref_span[: edit.start0 - start0] + edit.alt + ref_span[edit.end0 - start0 :]
+    left = reference.fetch(edit.chrom, max(0, start0 - pad), start0).upper()
+    right = reference.fetch(edit.chrom, end0, end0 + pad).upper()
+    return Haplotypes(edit.chrom, start0, end0, ref_span, alt_span, left, right)
+
+
+def _mismatches(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> int:
+    """Differences at bases of base quality >= min_bq (lower ones match anything)."""
+    pairs = enumerate(zip(seen, expected, strict=True))
+    return sum(a != b and (quals is None or quals[i] >= min_bq) for i, (a, b) in pairs)
+
+
+def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
+    """Query position of each 0-based reference position where the read has an aligned base there, else None
+    (a CIGAR walk: get_aligned_pairs costs a tuple per base)."""
+    out: list[int | None] = [None] * len(rpos)
+    q, r = 0, read.reference_start
+    for op, length in read.cigartuples:
+        if op in (0, 7, 8):  # M, =, X
+            for k, p in enumerate(rpos):
+                if r <= p < r + length:
+                    out[k] = q + p - r
+            q, r = q + length, r + length
+        elif op in (1, 4):  # I, S
+            q += length
+        elif op in (2, 3):  # D, N
+            r += length
+    return out
+
+
+def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
+    """What one read says about the allele; None when it does not cover the window with M query bases."""
+    left_q, right_q = aligned_query_positions(read, hap.start0 - 1, hap.end0)
+    m = hap.length
+    seq, quals = read.query_sequence, read.query_qualities
+    if seq is None:
+        return None
+    if left_q is not None and left_q + 1 + m <= len(seq):
+        q0, q1 = left_q + 1, left_q + 1 + m
+        ref_exp = (hap.ref + hap.right)[:m]
+        alt_exp = (hap.alt + hap.right)[:m]
+    elif right_q is not None and (right_q >= m or (_clipped_start(read) and right_q >= min(m, MIN_CLIPPED))):
+        # A read starting a few bases before an indel is soft-clipped there rather than gapped, so its left
+        # anchor is missing: read what it has before the right anchor, as a reference read starting at the same
+        # place is read from its (aligned) left anchor.
+        m = min(m, right_q)
+        q0, q1 = right_q - m, right_q
+        ref_exp = (hap.left + hap.ref)[-m:] if m else ""
+        alt_exp = (hap.left + hap.alt)[-m:] if m else ""
+    else:
+        return None
+    if m == 0 or len(ref_exp) < m or len(alt_exp) < m:
+        return None  # nothing to compare, or past the end of the available reference
+    seen = seq[q0:q1].upper()
+    qs = list(quals[q0:q1]) if quals is not None else None
+    d_ref, d_alt = _mismatches(seen, qs, ref_exp, min_bq), _mismatches(seen, qs, alt_exp, min_bq)
+    if d_ref and d_alt:
+        # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
+        # deletion, must not count for this one)
+        return "other"
+    if d_ref == d_alt:
+        return None  # the bases that tell them apart are low quality
+    return "alt" if d_alt == 0 else "ref"
+
+
+def _clipped_start(read: Any) -> bool:
+    return bool(read.cigartuples) and read.cigartuples[0][0] == 4
+
+
+def usable(read: Any, min_mapping_quality: int) -> bool:
+    return not read.flag & UNUSABLE_READ_FLAGS and read.mapping_quality >= min_mapping_quality
+
+
+def _by_fragment(calls: Iterable[tuple[str, Call]]) -> AlleleDepth:
+    """One call per fragment: mates that agree count once, a mate without a call defers to the other, mates
+    that disagree are left out."""
+    per: dict[str, set[Call]] = defaultdict(set)
+    for name, call in calls:
+        per[name].add(call)
+    n = {"alt": 0, "ref": 0, "other": 0}
+    for seen in per.values():
+        if len(seen) == 1:
+            n[next(iter(seen))] += 1
+    return AlleleDepth(alt=n["alt"], ref=n["ref"], other=n["other"])
+
+
+def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules = CountRules()) -> AlleleDepth:
+    """Fragments supporting the allele among reads (already fetched around the window)."""
+
+    def calls() -> Iterable[tuple[str, Call]]:
+        for read in reads:
+            if not usable(read, rules.min_mapping_quality) or read.cigartuples is None:
+                continue
+            call = read_call(read, hap, rules.min_base_quality)
+            if call is not None:
+                yield read.query_name, call
+
+    return _by_fragment(calls())
+
+
+def count_allele(
+    bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules = CountRules()
+) -> AlleleDepth:
+    """Fragments supporting ``variant`` and covering its position in an open, indexed pysam BAM."""
+    hap = haplotypes(variant, reference)
+    if hap.chrom not in bam.references:
+        return AlleleDepth(0, 0)
+    reads = bam.fetch(hap.chrom, max(0, hap.start0 - 1), hap.end0 + 1)
+    return count_reads(reads, hap, rules)

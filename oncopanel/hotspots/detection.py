@@ -1,0 +1,127 @@
+"""The detection rule and what it can see: thresholds, background error rates, limit of detection (LoD).
+
+A hotspot allele is detected when its fragments pass ``min_alt`` AND a one-sided binomial test against the
+background error rate below ``alpha``; the LoD at a depth is the smallest VAF that rule detects with
+probability ``power``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from oncopanel.sequence import complement
+from oncopanel.stats import binom_sf
+
+SUBSTITUTION_CLASSES = ("C>A", "C>G", "C>T", "T>A", "T>C", "T>G")  # pyrimidine-normalised
+
+
+@lru_cache(maxsize=65536)
+def min_alt_reads(depth: int, background: float, min_alt: int = 3, alpha: float = 1e-3) -> int | None:
+    """Fewest alternate reads the detection rule accepts at this depth (None: none can be enough)."""
+    for k in range(max(1, min_alt), depth + 1):
+        if binom_sf(k, depth, background) < alpha:
+            return k
+    return None
+
+
+@lru_cache(maxsize=65536)
+def limit_of_detection(
+    depth: int, background: float, min_alt: int = 3, alpha: float = 1e-3, power: float = 0.95
+) -> float | None:
+    """Smallest VAF detected with probability >= power at this depth under the rule (None: never)."""
+    k = min_alt_reads(depth, background, min_alt, alpha)
+    if k is None:
+        return None
+    lo, hi = 0.0, 1.0  # P(X >= k | f) rises with f: bisect
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if binom_sf(k, depth, mid) >= power:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-7:
+            break
+    return hi
+
+
+@lru_cache(maxsize=1024)
+def required_depth(
+    stated_lod: float,
+    background: float = 0.002,
+    *,
+    min_alt: int = 3,
+    alpha: float = 1e-3,
+    power: float = 0.95,
+    max_depth: int = 200_000,
+) -> int | None:
+    """Smallest depth from which the LoD stays at or below stated_lod (None if not reached by max_depth).
+
+    The LoD is a saw-tooth in depth (each extra read the threshold demands makes it jump up a little), so the
+    answer is the depth after the last crossing found within twice the first one, not just the first crossing.
+    """
+
+    def ok(n: int) -> bool:
+        lod = limit_of_detection(n, background, min_alt, alpha, power)
+        return lod is not None and lod <= stated_lod
+
+    lo, hi = 1, 1
+    while not ok(hi):  # exponential search for a first depth that works, then scan down to the first one
+        lo, hi = hi, hi * 2
+        if hi > max_depth:
+            return None
+    first = next(n for n in range(lo, hi + 1) if ok(n))
+    last_bad = max((n for n in range(first, 2 * first + 1) if not ok(n)), default=first - 1)
+    return last_bad + 1
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The calling rule, kept together so the LoD is computed under exactly the rule that calls."""
+
+    min_base_quality: int = 20
+    min_mapping_quality: int = 20
+    min_alt: int = 3
+    alpha: float = 1e-3  # one-sided binomial test against the background error rate
+    power: float = 0.95  # the LoD is the VAF detected with this probability
+    stated_lod: float = 0.05
+    # alt fragments with >= 2 other differences from the reference, in excess of the reference fragments' share,
+    # above which the allele is taken for paralogue/pseudogene reads (e.g. PIK3CA exon 9-13 pseudogene on chr22)
+    paralog_excess: float = 0.3
+
+
+def _default_substitution_rates() -> dict[str, float]:
+    return dict.fromkeys(SUBSTITUTION_CLASSES, 0.002)
+
+
+@dataclass(frozen=True)
+class BackgroundError:
+    """Per-read error rates the alternate count is tested against.
+
+    ``substitution`` is per pyrimidine-normalised class (raise C>T for FFPE deamination, C>A for
+    oxidation G>T); ``mnv`` applies to codons changed at 2-3 bases; indel rates apply to the class hotspots
+    (in-frame indels of 3+ bases are rare as sequencing errors). ``site`` holds rates estimated for one
+    allele of one hotspot (key ``(hotspot_id, form)``; form ``"*"`` for a whole class), e.g. from the
+    batch's other samples.
+    """
+
+    substitution: Mapping[str, float] = field(default_factory=_default_substitution_rates)
+    mnv: float = 1e-4
+    deletion: float = 1e-4
+    insertion: float = 1e-4
+    site: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def rate(self, hotspot_id: str, form: str, error_class: str) -> float:
+        if (hotspot_id, form) in self.site:
+            return self.site[(hotspot_id, form)]
+        if error_class in ("mnv", "deletion", "insertion"):
+            return getattr(self, error_class)
+        return self.substitution.get(error_class, max(self.substitution.values()))
+
+
+def substitution_class(ref: str, alt: str) -> str:
+    """Pyrimidine-normalised class of a plus-strand base change: G>A is C>T."""
+    if ref in "GA":
+        ref, alt = complement(ref), complement(alt)
+    return f"{ref}>{alt}"
