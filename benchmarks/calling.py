@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/calling.py --full          # full grid: more spike-ins per cell and replicates
     .venv/bin/python benchmarks/calling.py --skip-real     # simulations only
     .venv/bin/python benchmarks/calling.py --full --report-only   # rebuild the Markdown from the saved rows
+    .venv/bin/python benchmarks/calling.py --quick         # CI: every step on a tiny design (about a minute);
+                                                           # writes results/benchmarks/quick/, not latest/
 
 Somatic: per replicate, ART reads (oncopanel.simulate, the demo's simulator) at 2000x over small regions around
 spike-ins: real variants (KRAS G12D, EGFR L858R/T790M, BRAF V600E, PIK3CA E545K, NRAS Q61R, BRCA1/2 founder
@@ -12,9 +14,10 @@ indels in panel coding exons, at VAF 1, 2, 5, 10, 20, 50% plus a 0.5-point grid 
 C>T and 8-oxoG G>T artefacts on one pair orientation at 1-4% of fragments, at recurrent sites (also put into
 the batch's simulated normals by the panel-of-normals experiment) and at sites unique to the tumour.
 Reads are aligned with minimap2 -ax sr, downsampled with samtools view -s to 1000,
-500 and 200x, and called with oncopanel.calling.run (the workflow rules' own commands and functions, hotspot
-force-in included). The grid runs without a panel of normals; a separate experiment simulates 1-4 normals
-carrying the recurrent damage sites and counts what the PoN flags.
+500 and 200x, and called with oncopanel.calling.run: the functions the workflow's calling rules run through their
+script: adapters (target selection and merge, freebayes | bcftools norm, finalize, index; hotspot force-in
+included). The grid runs without a panel of normals; a separate experiment simulates 1-4 normals carrying the
+recurrent damage sites and counts what the PoN flags.
 
 Germline: ART reads at 200x over BRCA1/BRCA2 coding targets with heterozygous (0.5) and homozygous (1.0) SNVs and
 indels, germline mode. Real reads: NA12878 BRCA1, COLO829 tumour/normal, the two GIAB negative controls.
@@ -630,7 +633,7 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     """Batch PoN: normals (500x) carrying the tumour's recurrent library-damage sites (shearing oxidation and
     deamination occur in blood DNA libraries too); how many of those sites the PoN flags with 1-4 normals."""
     from oncopanel.calling import pon
-    from oncopanel.calling.run import run_freebayes
+    from oncopanel.calling.run import call_raw
     from oncopanel.calling.vcf import finalize
     from oncopanel.simulate import Artefact, simulate_sample
 
@@ -656,7 +659,8 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
                                      sequence=fasta_source())  # fmt: skip
             align(mmi, r1, r2, f"NORMAL{i}", bam, markdup=False)
         normals[f"NORMAL{i}"] = n / "pon.vcf.gz"
-        run_freebayes(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), normals[f"NORMAL{i}"])
+        # rule calling_pon_normal's own step: the tumour's targets, merged, somatic mode
+        call_raw(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), n / "pon.bed", normals[f"NORMAL{i}"])
     rows = []
     for k in range(1, 5):
         panel = pon.build("SIM", dict(list(normals.items())[:k]), settings.pon)
@@ -680,7 +684,9 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     log("pon: done")
 
 
-def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) -> None:
+def run_real(
+    work: Path, report: Report, settings, fb_fasta: Path, mmi: Path, only: tuple[str, ...] | None = None
+) -> None:
     reads = ROOT / "demo" / "real_reads"
     d = work / "real"
     d.mkdir(parents=True, exist_ok=True)
@@ -691,6 +697,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
         "GIABNEG-A": ("somatic", sorted((reads / "GIAB_negative").glob("GIABNEG-A_*_R1_*.fastq.gz"))),
         "GIABNEG-B": ("somatic", sorted((reads / "GIAB_negative").glob("GIABNEG-B_*_R1_*.fastq.gz"))),
     }
+    sets = {k: v for k, v in sets.items() if only is None or k in only}
     all_targets = d / "targets_all.bed"
     all_targets.write_text(
         "".join(
@@ -778,8 +785,8 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "calling.md")
-    ap.add_argument("--workdir", type=Path, default=ROOT / "results" / "benchmarks" / "calling")
+    ap.add_argument("--out", type=Path, help="default benchmarks/latest/calling.md (--quick: under results/)")
+    ap.add_argument("--workdir", type=Path, help="default results/benchmarks/calling (--quick: .../quick/calling)")
     ap.add_argument("--replicates", type=int, default=2)
     ap.add_argument("--per-cell", type=int, default=2, help="random spike-ins per (VAF, type) cell and replicate")
     ap.add_argument("--artefacts", type=int, default=6, help="artefact sites per kind, recurrent and unique each")
@@ -792,9 +799,17 @@ def main() -> None:
     ap.add_argument("--skip-germline", action="store_true")
     ap.add_argument("--skip-pon", action="store_true")
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from the workdir's rows.json")
+    ap.add_argument("--quick", action="store_true", help="CI: every step once on a tiny design (1 replicate, 1 "
+                    "spike-in per cell, 8 germline variants, COLO829T only); results under results/benchmarks/quick")
     args = ap.parse_args()
     if args.full:
         args.replicates, args.per_cell, args.germline_replicates = 6, 4, 5
+    if args.quick:
+        args.replicates, args.per_cell, args.artefacts = 1, 1, 2
+        args.germline_replicates, args.germline_variants = 1, 8
+    scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
+    args.out = args.out or (scratch / "calling.md" if args.quick else ROOT / "benchmarks" / "latest" / "calling.md")
+    args.workdir = args.workdir or scratch / "calling"
     command = "python benchmarks/calling.py " + " ".join(a for a in sys.argv[1:] if a != "--report-only")
     report = Report(args.out, command.strip())
     settings = calling_settings.load()
@@ -837,7 +852,7 @@ def main() -> None:
     report.write("running")
     try:
         if not args.skip_real:  # cheapest first, so an interrupted run still reports every section it can
-            run_real(args.workdir, report, settings, fb_fasta, mmi)
+            run_real(args.workdir, report, settings, fb_fasta, mmi, only=("COLO829T",) if args.quick else None)
         if not args.skip_germline:
             for rep in range(args.germline_replicates):
                 run_germline(args, rep, args.workdir, report, settings, fb_fasta, mmi)
