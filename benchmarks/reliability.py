@@ -1,7 +1,14 @@
-"""Reliability: bad inputs refused with their exact message, and SIGKILLs survived with identical results.
+"""Reliability: bad inputs refused with their exact message and failure kind, the batch-integrity scenarios
+(added samples, failed steps, second starts, kills, full disk) as their tests observed them, and SIGKILLs survived
+with identical results.
 
-    python benchmarks/reliability.py                   # corpus + 12 kill points (6 at file events, 6 seeded times)
+    python benchmarks/reliability.py                   # corpus + scenarios + 12 kill points (6 events, 6 seeded)
     python benchmarks/reliability.py --timed 8 --seed 7
+    python benchmarks/reliability.py --quick           # corpus and the unit-level scenarios only (CI)
+
+The scenarios are the tests that see them (each records case, expected behaviour, observed and message through
+conftest's `observe` fixture); this script runs them with pytest and tabulates what they recorded and whether
+they passed.
 
 The corpus is tests/data/bad/cases.tsv, each case run through the check that meets it (the same code as
 tests/test_reliability_corpus.py). The kill points are those of tests/test_reliability_resume.py: a one-sample
@@ -25,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_reliability_corpus import CASES, outcome  # noqa: E402
+from test_reliability_corpus import CASES, outcome_and_codes  # noqa: E402
 from test_reliability_resume import (  # noqa: E402
     VCF_VOLATILE_HEADERS,
     VOLATILE,
@@ -44,26 +51,73 @@ def _cell(text: str) -> str:
 
 
 def corpus_section() -> tuple[list[str], int, int]:
+    from oncopanel.failures import kind_of_input_problems
+
     rows, refused_ok, must_refuse = [], 0, 0
     for case in CASES:
-        got = outcome(case)
+        got, codes = outcome_and_codes(case)
         ok = got == (case.message or None)
         if case.expect != "accepted":
             must_refuse += 1
             refused_ok += ok
         verdict = "yes" if ok else "**no**"
         shown = got if got is not None else "(accepted)"
-        rows.append(f"| {case.case} | {case.kind} | {case.expect} | {verdict} | `{_cell(shown)}` |")
+        kind = kind_of_input_problems(codes).value if codes else ("sheet refused" if case.kind == "sheet" else "")
+        rows.append(f"| {case.case} | {case.kind} | {case.expect} | {kind} | {verdict} | `{_cell(shown)}` |")
     accepted = [c.case for c in CASES if c.expect == "accepted"]
     lines = [
         f"**{refused_ok} of {must_refuse} bad-input cases refused with their exact expected message**"
-        f" ({len(CASES)} cases in all; accepted as designed: {', '.join(accepted)}).",
+        f" ({len(CASES)} cases in all; accepted as designed: {', '.join(accepted)}). The failure kind is what the"
+        " sample's report says (reports/failure_kinds.yaml): a file's fault never asks for a new specimen.",
         "",
-        "| case | met by | expected | as expected | message given |",
-        "|---|---|---|---|---|",
+        "| case | met by | expected | failure kind | as expected | message given |",
+        "|---|---|---|---|---|---|",
         *rows,
     ]
     return lines, refused_ok, must_refuse
+
+
+# The tests that observe the batch-integrity scenarios (conftest `observe`); the quick set needs no workflow run.
+SCENARIO_TESTS = (
+    "tests/test_batch_integrity.py",
+    "tests/test_runlock.py::test_a_second_start_on_a_live_results_directory_refuses_and_touches_nothing",
+    "tests/test_runlock.py::test_a_run_killed_after_some_jobs_resumes_without_unlock",
+    "tests/test_deliver.py::test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was",
+)
+QUICK_SCENARIO_TESTS = SCENARIO_TESTS[3:]
+
+
+def scenario_section(quick: bool) -> tuple[list[str], int, int]:
+    import json
+    import xml.etree.ElementTree as ET
+
+    with tempfile.TemporaryDirectory(prefix="reliability_scenarios_") as tmp:
+        log, junit = Path(tmp) / "observed.jsonl", Path(tmp) / "junit.xml"
+        env = dict(os.environ, ONCOPANEL_RELIABILITY_LOG=str(log))
+        tests = QUICK_SCENARIO_TESTS if quick else SCENARIO_TESTS
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *tests]
+        subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        observed = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        failed = {
+            f"{c.get('classname', '').replace('.', '/')}.py::{c.get('name')}"
+            for c in ET.parse(junit).getroot().iter("testcase")
+            if c.find("failure") is not None or c.find("error") is not None
+        } if junit.exists() else set()  # fmt: skip
+    rows, passed = [], 0
+    for o in observed:
+        ok = o["test"] not in failed
+        passed += ok
+        rows.append(f"| {_cell(o['case'])} | {_cell(o['expected'])} | {_cell(o['observed'])} | "
+                    f"{'yes' if ok else '**no**'} | `{_cell(o['message'])}` |")  # fmt: skip
+    lines = [
+        f"**{passed} of {len(observed)} scenarios behaved as expected** (observed by the tests that check them:"
+        f" {', '.join(t.split('::')[-1] if '::' in t else t for t in tests)}).",
+        "",
+        "| case | expected behaviour | observed | as expected | message |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+    return lines, passed, len(observed)
 
 
 def kill_section(seed: int, n_timed: int) -> tuple[list[str], int, int]:
@@ -113,12 +167,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=20261125, help="seed of the timed kill points")
     parser.add_argument("--timed", type=int, default=6, help="number of seeded-time kill points")
+    parser.add_argument("--quick", action="store_true", help="CI: the corpus and the scenarios without workflow runs")
     args = parser.parse_args()
     command = "python benchmarks/reliability.py" + (
         f" --seed {args.seed} --timed {args.timed}" if (args.seed, args.timed) != (20261125, 6) else ""
-    )
+    ) + (" --quick" if args.quick else "")
     corpus, refused_ok, must_refuse = corpus_section()
-    kills, survived, killed = kill_section(args.seed, args.timed)
+    scenarios, behaved, observed = scenario_section(args.quick)
+    kills, survived, killed = ([], 0, 0) if args.quick else kill_section(args.seed, args.timed)
     gaps = [f"- `{pattern}`: {why}" for pattern, why in VOLATILE.items()]
     gaps.append(f"- VCF header lines {', '.join(f'`{h}`' for h in VCF_VOLATILE_HEADERS)}: bcftools stamps its "
                 "command line and the wall-clock date, freebayes the day")  # fmt: skip
@@ -136,6 +192,10 @@ def main() -> None:
             "",
             *corpus,
             "",
+            "### Batch integrity: what a delivered result survives",
+            "",
+            *scenarios,
+            "",
             "### Kill and resume (SIGKILL to the whole process group, then the same command again)",
             "",
             *kills,
@@ -145,12 +205,14 @@ def main() -> None:
             "",
             *gaps,
             "",
-            f"Summary: {refused_ok}/{must_refuse} bad inputs refused correctly; {survived}/{killed} kill points "
-            "survived with identical results.",
+            f"Summary: {refused_ok}/{must_refuse} bad inputs refused correctly; {behaved}/{observed} integrity "
+            f"scenarios as expected; {survived}/{killed} kill points survived with identical results.",
         ]
     )
     OUT.write_text(text + "\n")
     print(text)
+    if refused_ok < must_refuse or behaved < observed or survived < killed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -218,8 +218,9 @@ def test_a_samples_provenance_merges_the_runs_and_its_own_jobs(tmp_path):
 
 
 def test_the_result_schema_admits_the_provenance_fields(tmp_path):
+    from test_audit import _result
+
     from oncopanel.report.result import validate_result
-    from tests.test_audit import _result
 
     run = build_provenance(
         reference={"name": "g", "checksum": "c"}, knowledge_base={"version": "v", "checksum": "k"},

@@ -21,8 +21,10 @@ from conftest import ROOT, run_workflow, write_sheet
 from fixtures import reads_from_region
 
 from oncopanel.errors import InputError, ValidationError
+from oncopanel.failures import kind_of_input_problems
 from oncopanel.inputs import PROBLEM_CODES
 from oncopanel.model import Variant
+from oncopanel.report.text import load_text
 from oncopanel.samplesheet import Lane, Sample
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -265,13 +267,19 @@ def assert_failed_with_message(results: Path, case: Case) -> None:
     assert (check["status"], check["problems"], check["problem_codes"]) == ("failed", [case.message], [case.code])
     qc = json.loads((results / "qc" / f"{sid}.qc.json").read_text())
     assert (qc["status"], qc["failure_stage"], qc["reasons"]) == ("failed", "input", [case.message])
-    assert json.loads((results / "result" / f"{sid}.result.json").read_text())["status"] == "failed"
+    result = json.loads((results / "result" / f"{sid}.result.json").read_text())
+    kind = kind_of_input_problems([case.code]).value  # reports/failure_kinds.yaml
+    failure = result["failure"]
+    assert (result["status"], failure["kind"], failure["reasons"]) == ("failed", kind, [case.message])
     assert not (results / "bam" / f"{sid}.bam").exists()
     batch_log = "".join(p.read_text() for p in (results / "logs" / "inputs").glob("*.log"))  # one log per batch
     assert f"INPUT FAILED: {case.message}" in batch_log
     text = " ".join(pdf_text(results / "reports" / f"{sid}.pdf").split())
-    assert "TEST FAILED" in text
-    assert " ".join(case.message.split()) in text
+    t = load_text(result["sample"]["language"] or "zh")
+    assert " ".join(t(f"failure.kinds.{kind}.banner").split()) in text
+    assert " ".join(t("failure.kinds.new_specimen.banner").split()) not in text  # a file's fault, not the specimen's
+    # the file's problem is the lab's to fix: printed only where the lab re-tests (no reads), else in its logs
+    assert (" ".join(case.message.split()) in text) == (kind == "retest")
 
 
 @pytest.mark.parametrize("case", [c for c in FILE_CASES if c.expect == "refused"], ids=lambda c: c.case)

@@ -15,8 +15,10 @@ import base64
 import fnmatch
 import gzip
 import hashlib
+import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -115,8 +117,46 @@ def _bam_digest(path: Path) -> str:
     return "bam:" + h.hexdigest()
 
 
+# Released files carry their run's audit anchor and release times (oncopanel.release): compared without them.
+RELEASED_JSON = ("result/*.result.json", "release/*/v*/result.json")
+RELEASED_PDF = ("reports/*.pdf", "release/*/v*/report.pdf")
+RELEASE_RECORDS = {"release/*/index.json": ("released_at", "noted_at", "result_sha256"),
+                   "batch/status.json": ("written_at", "result_sha256")}  # fmt: skip
+
+
+def _without(value, keys: tuple[str, ...]):
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def _released_digest(path: Path, rel: str) -> str | None:
+    """Digest of a released file without what only names its release (anchor, times, the checksums of those)."""
+    if any(fnmatch.fnmatch(rel, p) for p in RELEASED_JSON):
+        return "json:" + _json_digest(path, ("audit_head_sha256", "audit_entry_index"))
+    if any(fnmatch.fnmatch(rel, p) for p in RELEASED_PDF):
+        text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+        flat = re.sub(r"[0-9a-f]{16,64}|auditlogentry\d+", "", "".join(text.split()))  # hashes, entry number
+        return "pdf:" + hashlib.sha256(flat.encode()).hexdigest()
+    for pattern, keys in RELEASE_RECORDS.items():
+        if fnmatch.fnmatch(rel, pattern):
+            return "json:" + _json_digest(path, keys)
+    return None
+
+
+def _json_digest(path: Path, keys: tuple[str, ...]) -> str:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(_without(data, keys), sort_keys=True).encode()).hexdigest()
+
+
 def snapshot(results: Path) -> dict[str, str]:
-    """Relative path -> digest of every compared file (VCF without its dated lines, BAM by header and reads)."""
+    """Relative path -> digest of every compared file (VCF without its dated lines, BAM by header and reads,
+    released files without their release anchor)."""
     out = {}
     for path in sorted(p for p in results.rglob("*") if p.is_file()):
         rel = path.relative_to(results).as_posix()
@@ -128,6 +168,8 @@ def snapshot(results: Path) -> dict[str, str]:
             continue  # indexes of the files compared by content; their bytes follow the dated headers
         elif rel.endswith(".bam"):
             out[rel] = _bam_digest(path)
+        elif (released := _released_digest(path, rel)) is not None:
+            out[rel] = released
         else:
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
