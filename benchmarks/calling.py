@@ -292,7 +292,8 @@ class Report:
 
     def write(self, status: str) -> None:
         lines = [
-            "# Calling benchmark (benchmarks/calling.py)",
+            "# Calling benchmark (benchmarks/calling.py)"
+            + (": QUICK MODE (CI smoke run, not a measurement)" if "--quick" in self.command else ""),
             "",
             f"Command: `{self.command}`  ",
             f"Started {self.started}; status: **{status}** "
@@ -514,12 +515,13 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
                                                   "all": [asdict(a) for a in artefacts]}, indent=1))  # fmt: skip
     targets = d / "targets.bed"
     targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
-    bam = d / "sim2000.bam"
+    top = DEPTHS[0]  # simulated depth; the others are downsampled from it
+    bam = d / f"sim{top}.bam"
     if not Path(f"{bam}.bai").exists():
-        log(f"somatic rep {rep}: simulating {len(truths)} spike-ins + {len(artefacts)} artefacts at 2000x")
+        log(f"somatic rep {rep}: simulating {len(truths)} spike-ins + {len(artefacts)} artefacts at {top}x")
         spikes = [Spike(t.variant, t.vaf) for t in truths]
         r1, r2 = simulate_sample(
-            d / "sim", regions, spikes, 2000, seed=args.seed * 10 + rep, artefacts=artefacts, sequence=fasta_source()
+            d / "sim", regions, spikes, top, seed=args.seed * 10 + rep, artefacts=artefacts, sequence=fasta_source()
         )
         log(f"somatic rep {rep}: aligning")
         align(mmi, r1, r2, f"SIM{rep}", bam, markdup=False)
@@ -527,7 +529,7 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
         r2.unlink()
     for depth in DEPTHS:
         sample = f"SIM{rep}_{depth}x"
-        sub = bam if depth == 2000 else downsample(bam, depth / 2000, args.seed + rep, d / f"sim{depth}.bam")
+        sub = bam if depth == top else downsample(bam, depth / top, args.seed + rep, d / f"sim{depth}.bam")
         _, detected = genotype_sample_hotspots(sub, sample, str(REF), STATED_LOD)
         ctx = SampleContext(sample, "somatic", str(REF), str(sub), None, detected)
         vcf, _ = call_sample(sub, targets, ctx, settings, fb_fasta, d / f"calls{depth}")
@@ -649,20 +651,20 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     regions = [tuple(line.split("\t")) for line in (d / "targets.bed").read_text().splitlines()]
     regions = [(c, int(s), int(e), n) for c, s, e, n in regions]
     normals = {}
-    for i in range(4):
+    for i in range(args.pon_normals):
         n = d / f"normal{i}"
         n.mkdir(exist_ok=True)
         bam = n / "normal.bam"
         if not Path(f"{bam}.bai").exists():
             log(f"pon: simulating normal {i}")
-            r1, r2 = simulate_sample(n / "sim", regions, [], 500, seed=args.seed * 31 + i, artefacts=recurrent,
-                                     sequence=fasta_source())  # fmt: skip
+            r1, r2 = simulate_sample(n / "sim", regions, [], args.pon_depth, seed=args.seed * 31 + i,
+                                     artefacts=recurrent, sequence=fasta_source())  # fmt: skip
             align(mmi, r1, r2, f"NORMAL{i}", bam, markdup=False)
         normals[f"NORMAL{i}"] = n / "pon.vcf.gz"
         # rule calling_pon_normal's own step: the tumour's targets, merged, somatic mode
         call_raw(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), n / "pon.bed", normals[f"NORMAL{i}"])
     rows = []
-    for k in range(1, 5):
+    for k in range(1, args.pon_normals + 1):
         panel = pon.build("SIM", dict(list(normals.items())[:k]), settings.pon)
         out = d / f"pon_k{k}.vcf"
         finalize(raw, out, SampleContext("SIM0_500x", "somatic", str(REF), str(d / "sim500.bam"), panel), settings)
@@ -674,9 +676,9 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
         rows.append(f"| {k} | {panel.status(settings.pon)} | " + " | ".join(cells) + " |")
     report.pon = [
         "## Batch panel of normals (simulated)", "",
-        f"Tumour: somatic replicate 0 at 500x. Normals: 500x ART reads over the same regions carrying the tumour's "
-        f"{len(recurrent)} recurrent damage sites (same fractions, 1-4%), no spike-ins. Counts are freebayes records "
-        "at those sites in the tumour (any FILTER) that carry FILTER pon.", "",
+        f"Tumour: somatic replicate 0 at 500x. Normals: {args.pon_depth}x ART reads over the same regions carrying "
+        f"the tumour's {len(recurrent)} recurrent damage sites (same fractions, 1-4%), no spike-ins. Counts are "
+        "freebayes records at those sites in the tumour (any FILTER) that carry FILTER pon.", "",
         "| normals | PoN status | recurrent artefact records flagged pon | tumour-only artefact records flagged pon "
         "| true spike-in records flagged pon |", "|---|---|---|---|---|", *rows, "",
     ]  # fmt: skip
@@ -798,15 +800,21 @@ def main() -> None:
     ap.add_argument("--skip-somatic", action="store_true")
     ap.add_argument("--skip-germline", action="store_true")
     ap.add_argument("--skip-pon", action="store_true")
+    ap.add_argument("--pon-normals", type=int, default=4, help="normals simulated for the panel-of-normals experiment")
+    ap.add_argument("--pon-depth", type=int, default=500)
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from the workdir's rows.json")
     ap.add_argument("--quick", action="store_true", help="CI: every step once on a tiny design (1 replicate, 1 "
-                    "spike-in per cell, 8 germline variants, COLO829T only); results under results/benchmarks/quick")
+                    "spike-in per cell, 500 and 200x, 8 germline variants, COLO829T only, 3 normals at 200x); "
+                    "results under results/benchmarks/quick")
     args = ap.parse_args()
     if args.full:
         args.replicates, args.per_cell, args.germline_replicates = 6, 4, 5
-    if args.quick:
+    if args.quick:  # 500 and 200x only; 3 normals (the fewest the PoN applies with) at 200x
+        global DEPTHS
+        DEPTHS = (500, 200)
         args.replicates, args.per_cell, args.artefacts = 1, 1, 2
         args.germline_replicates, args.germline_variants = 1, 8
+        args.pon_normals, args.pon_depth = 3, 200
     scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
     args.out = args.out or (scratch / "calling.md" if args.quick else ROOT / "benchmarks" / "latest" / "calling.md")
     args.workdir = args.workdir or scratch / "calling"
