@@ -825,8 +825,14 @@ def main() -> None:
     fb_fasta = plain_fasta(REF, ROOT / settings.plain_fasta)
     mmi = mm2_index(args.workdir)
     report.notes += [
+        "The calls are made by oncopanel.calling.run, the code the workflow's calling rules run (call_raw through "
+        "scripts/calling_freebayes.py for calling_freebayes and calling_pon_normal; finalize, index_vcf and "
+        "genotype_sample_hotspots through scripts/calling_finalize.py): what is measured here is what is deployed.",
         "freebayes 1.3.6, bcftools 1.16, minimap2 2.24, ART (HS25, 2x150, fragments 300±50); thresholds from "
         "config/calling.yaml at the time of the run.",
+        f"Grid of this run: {args.replicates} somatic replicates x {args.per_cell} random spike-ins per (VAF, type) "
+        f"cell and {args.artefacts} artefact sites per kind; {args.germline_replicates} germline replicates x "
+        f"{args.germline_variants} variants (--full: 6 x 4 and 5; the default run takes about 10 minutes on 2 cores).",
         "ART errors are uniform and clean; the injected FFPE/oxoG artefacts are the only systematic errors here. "
         "Real FFPE data also has other artefact classes: treat the PPV as an upper bound.",
         "Downsampled depths are nominal (samtools view -s of the 2000x BAM); the realised VAF of each spike-in "
@@ -845,8 +851,7 @@ def main() -> None:
         "of them chr3:179218304 A>C = p.(Glu545Ala) at the E545 hotspot codon; the flag fires on read "
         "evidence (alt reads carrying extra mismatches / clips / unplaced mates beyond the ref reads), not on "
         "a tuned threshold, and a true E545K whose reads lack the pseudogene variants stays PASS.",
-        "PoN experiment: run after the main grid with the same seeds (python benchmarks/calling.py --full "
-        "--skip-real --skip-germline, which recomputed the identical somatic rows) and merged into this report.",
+        "PoN experiment: part of the same run, on somatic replicate 0 (its 500x calls and regions).",
         "COLO829BL: BRAF V600 has 27 reads, so the hotspot engine (oncopanel.hotspots) reports it not assessable "
         "for the 5% LoD rather than not detected; no record of any kind is called in it.",
     ]
