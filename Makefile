@@ -8,7 +8,7 @@ CORES ?= 2
 DEMO_OUT ?= results/demo
 PYTEST_LONG_TIMEOUT ?= 3600
 
-.PHONY: setup reference demo demo-data test test-long test-cluster lint bench clean
+.PHONY: setup reference demo demo-data test test-long test-cluster lint bench bench-quick clean
 MASKED_REF := resources/reference/grch38_panel_masked.fa.gz
 
 setup:
@@ -34,6 +34,23 @@ test: setup
 	$(BIN)/ruff check oncopanel scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
 	$(BIN)/pytest -q
+
+## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
+## benchmarks/latest/; a benchmark that crashes fails the target. backbone reads the run scale.py --quick keeps.
+QUICK := results/benchmarks/quick
+BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py scale.py \
+  "backbone.py --run $(QUICK)/scale_run/chunk0/results_c2"
+bench-quick: reference
+	@mkdir -p $(QUICK); start=$$(date +%s); \
+	for b in $(BENCH_QUICK); do \
+	  set -- $$b; name=$${1%.py}; t0=$$(date +%s); \
+	  if $(BIN)/python benchmarks/$$1 --quick $${@:2} > $(QUICK)/$$name.log 2>&1; then \
+	    echo "bench-quick: $$name ok in $$(( $$(date +%s) - t0 ))s"; \
+	  else \
+	    tail -n 40 $(QUICK)/$$name.log; echo "bench-quick: $$name FAILED after $$(( $$(date +%s) - t0 ))s"; exit 1; \
+	  fi; \
+	done; \
+	echo "bench-quick: all benchmarks ran in $$(( $$(date +%s) - start ))s (results in $(QUICK)/)"
 
 test-long: setup
 	$(BIN)/pytest -q -m long; rc=$$?; [ $$rc -eq 5 ] && echo "no long tests collected" && rc=0; exit $$rc

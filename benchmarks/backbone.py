@@ -3,7 +3,9 @@
     python benchmarks/backbone.py stages results/demo          # per-stage times of a finished run
     python benchmarks/backbone.py dag --samples 500            # `snakemake -n` time for a 500-sample sheet
 
-Writes markdown to stdout and to benchmarks/latest/backbone_<mode>.md.
+    python benchmarks/backbone.py --quick [--run DIR]             # CI: dag on 20 samples, stages of DIR if given
+
+Writes markdown to stdout and to benchmarks/latest/backbone_<mode>.md (--quick: results/benchmarks/quick/).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "latest"
+QUICK_OUT = ROOT / "results" / "benchmarks" / "quick"
 
 
 def stage_times(results: Path) -> str:
@@ -100,13 +103,25 @@ def _count_jobs(text: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="mode", required=True)
+    parser.add_argument("--quick", action="store_true", help="CI: dag on 20 samples, and stages of --run if given")
+    parser.add_argument("--run", type=Path, help="--quick: a finished run's results directory for the stages table")
+    sub = parser.add_subparsers(dest="mode")
     s = sub.add_parser("stages")
     s.add_argument("results", type=Path)
     d = sub.add_parser("dag")
     d.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
     command = "python benchmarks/backbone.py " + " ".join(sys.argv[1:])
+    if args.quick:
+        QUICK_OUT.mkdir(parents=True, exist_ok=True)
+        bodies = {"dag": dag_time(20)} | ({"stages": stage_times(args.run)} if args.run else {})
+        for mode, body in bodies.items():
+            text = f"QUICK MODE (CI smoke run, not a measurement): `{command}`\n\n{body}\n"
+            (QUICK_OUT / f"backbone_{mode}.md").write_text(text)
+            print(text)
+        return
+    if not args.mode:
+        parser.error("a mode (stages, dag) or --quick is required")
     body = stage_times(args.results) if args.mode == "stages" else dag_time(args.samples)
     text = f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n\n{body}\n"
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Benchmark pooled batching: run planning at regional-centre scale, and demultiplexing throughput.
 
 Run:  .venv/bin/python benchmarks/batching.py            (writes benchmarks/latest/batching.md)
-      .venv/bin/python benchmarks/batching.py --samples 2000 --demux-pairs 50000 --out /tmp/b.md   (quick)
+      .venv/bin/python benchmarks/batching.py --quick   (CI: 500 samples, 20,000 pairs; results/benchmarks/quick/)
 """
 
 from __future__ import annotations
@@ -175,15 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=30)
     parser.add_argument("--demux-pairs", type=int, default=400_000)
     parser.add_argument("--demux-samples", type=int, default=24)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "latest" / "batching.md"))
+    parser.add_argument("--out", help="default benchmarks/latest/batching.md (--quick: under results/)")
+    parser.add_argument("--quick", action="store_true", help="CI: 500 samples over 30 days, 20,000 read pairs")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.days, args.demux_pairs = 500, 30, 20_000
+    where = ROOT / "results" / "benchmarks" / "quick" if args.quick else ROOT / "benchmarks" / "latest"
+    args.out = args.out or str(where / "batching.md")
     command = "python benchmarks/batching.py " + " ".join(argv if argv is not None else sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         body = bench_planning(args.samples, args.days, args.sites, workdir)
         body += bench_demux(args.demux_pairs, args.demux_samples, workdir)
     header = [
-        "# Pooled batching benchmark",
+        "# Pooled batching benchmark" + (": QUICK MODE (CI smoke run, not a measurement)" if args.quick else ""),
         "",
         f"Command: `{command.strip()}`",
         "",

@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/calling.py --full          # full grid: more spike-ins per cell and replicates
     .venv/bin/python benchmarks/calling.py --skip-real     # simulations only
     .venv/bin/python benchmarks/calling.py --full --report-only   # rebuild the Markdown from the saved rows
+    .venv/bin/python benchmarks/calling.py --quick         # CI: every step on a tiny design (about a minute);
+                                                           # writes results/benchmarks/quick/, not latest/
 
 Somatic: per replicate, ART reads (oncopanel.simulate, the demo's simulator) at 2000x over small regions around
 spike-ins: real variants (KRAS G12D, EGFR L858R/T790M, BRAF V600E, PIK3CA E545K, NRAS Q61R, BRCA1/2 founder
@@ -12,9 +14,10 @@ indels in panel coding exons, at VAF 1, 2, 5, 10, 20, 50% plus a 0.5-point grid 
 C>T and 8-oxoG G>T artefacts on one pair orientation at 1-4% of fragments, at recurrent sites (also put into
 the batch's simulated normals by the panel-of-normals experiment) and at sites unique to the tumour.
 Reads are aligned with minimap2 -ax sr, downsampled with samtools view -s to 1000,
-500 and 200x, and called with oncopanel.calling.run (the workflow rules' own commands and functions, hotspot
-force-in included). The grid runs without a panel of normals; a separate experiment simulates 1-4 normals
-carrying the recurrent damage sites and counts what the PoN flags.
+500 and 200x, and called with oncopanel.calling.run: the functions the workflow's calling rules run through their
+script: adapters (target selection and merge, freebayes | bcftools norm, finalize, index; hotspot force-in
+included). The grid runs without a panel of normals; a separate experiment simulates 1-4 normals carrying the
+recurrent damage sites and counts what the PoN flags.
 
 Germline: ART reads at 200x over BRCA1/BRCA2 coding targets with heterozygous (0.5) and homozygous (1.0) SNVs and
 indels, germline mode. Real reads: NA12878 BRCA1, COLO829 tumour/normal, the two GIAB negative controls.
@@ -289,7 +292,8 @@ class Report:
 
     def write(self, status: str) -> None:
         lines = [
-            "# Calling benchmark (benchmarks/calling.py)",
+            "# Calling benchmark (benchmarks/calling.py)"
+            + (": QUICK MODE (CI smoke run, not a measurement)" if "--quick" in self.command else ""),
             "",
             f"Command: `{self.command}`  ",
             f"Started {self.started}; status: **{status}** "
@@ -511,12 +515,13 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
                                                   "all": [asdict(a) for a in artefacts]}, indent=1))  # fmt: skip
     targets = d / "targets.bed"
     targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
-    bam = d / "sim2000.bam"
+    top = DEPTHS[0]  # simulated depth; the others are downsampled from it
+    bam = d / f"sim{top}.bam"
     if not Path(f"{bam}.bai").exists():
-        log(f"somatic rep {rep}: simulating {len(truths)} spike-ins + {len(artefacts)} artefacts at 2000x")
+        log(f"somatic rep {rep}: simulating {len(truths)} spike-ins + {len(artefacts)} artefacts at {top}x")
         spikes = [Spike(t.variant, t.vaf) for t in truths]
         r1, r2 = simulate_sample(
-            d / "sim", regions, spikes, 2000, seed=args.seed * 10 + rep, artefacts=artefacts, sequence=fasta_source()
+            d / "sim", regions, spikes, top, seed=args.seed * 10 + rep, artefacts=artefacts, sequence=fasta_source()
         )
         log(f"somatic rep {rep}: aligning")
         align(mmi, r1, r2, f"SIM{rep}", bam, markdup=False)
@@ -524,7 +529,7 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
         r2.unlink()
     for depth in DEPTHS:
         sample = f"SIM{rep}_{depth}x"
-        sub = bam if depth == 2000 else downsample(bam, depth / 2000, args.seed + rep, d / f"sim{depth}.bam")
+        sub = bam if depth == top else downsample(bam, depth / top, args.seed + rep, d / f"sim{depth}.bam")
         _, detected = genotype_sample_hotspots(sub, sample, str(REF), STATED_LOD)
         ctx = SampleContext(sample, "somatic", str(REF), str(sub), None, detected)
         vcf, _ = call_sample(sub, targets, ctx, settings, fb_fasta, d / f"calls{depth}")
@@ -630,7 +635,7 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     """Batch PoN: normals (500x) carrying the tumour's recurrent library-damage sites (shearing oxidation and
     deamination occur in blood DNA libraries too); how many of those sites the PoN flags with 1-4 normals."""
     from oncopanel.calling import pon
-    from oncopanel.calling.run import run_freebayes
+    from oncopanel.calling.run import call_raw
     from oncopanel.calling.vcf import finalize
     from oncopanel.simulate import Artefact, simulate_sample
 
@@ -646,19 +651,20 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     regions = [tuple(line.split("\t")) for line in (d / "targets.bed").read_text().splitlines()]
     regions = [(c, int(s), int(e), n) for c, s, e, n in regions]
     normals = {}
-    for i in range(4):
+    for i in range(args.pon_normals):
         n = d / f"normal{i}"
         n.mkdir(exist_ok=True)
         bam = n / "normal.bam"
         if not Path(f"{bam}.bai").exists():
             log(f"pon: simulating normal {i}")
-            r1, r2 = simulate_sample(n / "sim", regions, [], 500, seed=args.seed * 31 + i, artefacts=recurrent,
-                                     sequence=fasta_source())  # fmt: skip
+            r1, r2 = simulate_sample(n / "sim", regions, [], args.pon_depth, seed=args.seed * 31 + i,
+                                     artefacts=recurrent, sequence=fasta_source())  # fmt: skip
             align(mmi, r1, r2, f"NORMAL{i}", bam, markdup=False)
         normals[f"NORMAL{i}"] = n / "pon.vcf.gz"
-        run_freebayes(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), normals[f"NORMAL{i}"])
+        # rule calling_pon_normal's own step: the tumour's targets, merged, somatic mode
+        call_raw(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), n / "pon.bed", normals[f"NORMAL{i}"])
     rows = []
-    for k in range(1, 5):
+    for k in range(1, args.pon_normals + 1):
         panel = pon.build("SIM", dict(list(normals.items())[:k]), settings.pon)
         out = d / f"pon_k{k}.vcf"
         finalize(raw, out, SampleContext("SIM0_500x", "somatic", str(REF), str(d / "sim500.bam"), panel), settings)
@@ -670,9 +676,9 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
         rows.append(f"| {k} | {panel.status(settings.pon)} | " + " | ".join(cells) + " |")
     report.pon = [
         "## Batch panel of normals (simulated)", "",
-        f"Tumour: somatic replicate 0 at 500x. Normals: 500x ART reads over the same regions carrying the tumour's "
-        f"{len(recurrent)} recurrent damage sites (same fractions, 1-4%), no spike-ins. Counts are freebayes records "
-        "at those sites in the tumour (any FILTER) that carry FILTER pon.", "",
+        f"Tumour: somatic replicate 0 at 500x. Normals: {args.pon_depth}x ART reads over the same regions carrying "
+        f"the tumour's {len(recurrent)} recurrent damage sites (same fractions, 1-4%), no spike-ins. Counts are "
+        "freebayes records at those sites in the tumour (any FILTER) that carry FILTER pon.", "",
         "| normals | PoN status | recurrent artefact records flagged pon | tumour-only artefact records flagged pon "
         "| true spike-in records flagged pon |", "|---|---|---|---|---|", *rows, "",
     ]  # fmt: skip
@@ -680,7 +686,9 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     log("pon: done")
 
 
-def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) -> None:
+def run_real(
+    work: Path, report: Report, settings, fb_fasta: Path, mmi: Path, only: tuple[str, ...] | None = None
+) -> None:
     reads = ROOT / "demo" / "real_reads"
     d = work / "real"
     d.mkdir(parents=True, exist_ok=True)
@@ -691,6 +699,7 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
         "GIABNEG-A": ("somatic", sorted((reads / "GIAB_negative").glob("GIABNEG-A_*_R1_*.fastq.gz"))),
         "GIABNEG-B": ("somatic", sorted((reads / "GIAB_negative").glob("GIABNEG-B_*_R1_*.fastq.gz"))),
     }
+    sets = {k: v for k, v in sets.items() if only is None or k in only}
     all_targets = d / "targets_all.bed"
     all_targets.write_text(
         "".join(
@@ -778,8 +787,8 @@ def run_real(work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "calling.md")
-    ap.add_argument("--workdir", type=Path, default=ROOT / "results" / "benchmarks" / "calling")
+    ap.add_argument("--out", type=Path, help="default benchmarks/latest/calling.md (--quick: under results/)")
+    ap.add_argument("--workdir", type=Path, help="default results/benchmarks/calling (--quick: .../quick/calling)")
     ap.add_argument("--replicates", type=int, default=2)
     ap.add_argument("--per-cell", type=int, default=2, help="random spike-ins per (VAF, type) cell and replicate")
     ap.add_argument("--artefacts", type=int, default=6, help="artefact sites per kind, recurrent and unique each")
@@ -791,10 +800,24 @@ def main() -> None:
     ap.add_argument("--skip-somatic", action="store_true")
     ap.add_argument("--skip-germline", action="store_true")
     ap.add_argument("--skip-pon", action="store_true")
+    ap.add_argument("--pon-normals", type=int, default=4, help="normals simulated for the panel-of-normals experiment")
+    ap.add_argument("--pon-depth", type=int, default=500)
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from the workdir's rows.json")
+    ap.add_argument("--quick", action="store_true", help="CI: every step once on a tiny design (1 replicate, 1 "
+                    "spike-in per cell, 500 and 200x, 8 germline variants, COLO829T only, 3 normals at 200x); "
+                    "results under results/benchmarks/quick")
     args = ap.parse_args()
     if args.full:
         args.replicates, args.per_cell, args.germline_replicates = 6, 4, 5
+    if args.quick:  # 500 and 200x only; 3 normals (the fewest the PoN applies with) at 200x
+        global DEPTHS
+        DEPTHS = (500, 200)
+        args.replicates, args.per_cell, args.artefacts = 1, 1, 2
+        args.germline_replicates, args.germline_variants = 1, 8
+        args.pon_normals, args.pon_depth = 3, 200
+    scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
+    args.out = args.out or (scratch / "calling.md" if args.quick else ROOT / "benchmarks" / "latest" / "calling.md")
+    args.workdir = args.workdir or scratch / "calling"
     command = "python benchmarks/calling.py " + " ".join(a for a in sys.argv[1:] if a != "--report-only")
     report = Report(args.out, command.strip())
     settings = calling_settings.load()
@@ -802,8 +825,14 @@ def main() -> None:
     fb_fasta = plain_fasta(REF, ROOT / settings.plain_fasta)
     mmi = mm2_index(args.workdir)
     report.notes += [
+        "The calls are made by oncopanel.calling.run, the code the workflow's calling rules run (call_raw through "
+        "scripts/calling_freebayes.py for calling_freebayes and calling_pon_normal; finalize, index_vcf and "
+        "genotype_sample_hotspots through scripts/calling_finalize.py): what is measured here is what is deployed.",
         "freebayes 1.3.6, bcftools 1.16, minimap2 2.24, ART (HS25, 2x150, fragments 300±50); thresholds from "
         "config/calling.yaml at the time of the run.",
+        f"Grid of this run: {args.replicates} somatic replicates x {args.per_cell} random spike-ins per (VAF, type) "
+        f"cell and {args.artefacts} artefact sites per kind; {args.germline_replicates} germline replicates x "
+        f"{args.germline_variants} variants (--full: 6 x 4 and 5; the default run takes about 10 minutes on 2 cores).",
         "ART errors are uniform and clean; the injected FFPE/oxoG artefacts are the only systematic errors here. "
         "Real FFPE data also has other artefact classes: treat the PPV as an upper bound.",
         "Downsampled depths are nominal (samtools view -s of the 2000x BAM); the realised VAF of each spike-in "
@@ -822,8 +851,7 @@ def main() -> None:
         "of them chr3:179218304 A>C = p.(Glu545Ala) at the E545 hotspot codon; the flag fires on read "
         "evidence (alt reads carrying extra mismatches / clips / unplaced mates beyond the ref reads), not on "
         "a tuned threshold, and a true E545K whose reads lack the pseudogene variants stays PASS.",
-        "PoN experiment: run after the main grid with the same seeds (python benchmarks/calling.py --full "
-        "--skip-real --skip-germline, which recomputed the identical somatic rows) and merged into this report.",
+        "PoN experiment: part of the same run, on somatic replicate 0 (its 500x calls and regions).",
         "COLO829BL: BRAF V600 has 27 reads, so the hotspot engine (oncopanel.hotspots) reports it not assessable "
         "for the 5% LoD rather than not detected; no record of any kind is called in it.",
     ]
@@ -837,7 +865,7 @@ def main() -> None:
     report.write("running")
     try:
         if not args.skip_real:  # cheapest first, so an interrupted run still reports every section it can
-            run_real(args.workdir, report, settings, fb_fasta, mmi)
+            run_real(args.workdir, report, settings, fb_fasta, mmi, only=("COLO829T",) if args.quick else None)
         if not args.skip_germline:
             for rep in range(args.germline_replicates):
                 run_germline(args, rep, args.workdir, report, settings, fb_fasta, mmi)

@@ -2,6 +2,7 @@
 phenOncoX DOID map alone), and matching time for a 96-sample batch.
 
 Usage: .venv/bin/python benchmarks/knowledge.py [--out benchmarks/latest/knowledge.md] [--repeats 5]
+       .venv/bin/python benchmarks/knowledge.py --quick   # CI: one timing run, results/benchmarks/quick/knowledge.md
 """
 
 from __future__ import annotations
@@ -98,9 +99,15 @@ def markdown_table(frame: pd.DataFrame, index_name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/latest/knowledge.md"))
+    parser.add_argument("--out", type=Path, help="default benchmarks/latest/knowledge.md (--quick: under results/)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="CI: one timing run, written under results/")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
+    root = Path(__file__).resolve().parent.parent
+    default = root / "results" / "benchmarks" / "quick" if args.quick else root / "benchmarks" / "latest"
+    args.out = args.out or default / "knowledge.md"
 
     start = time.perf_counter()
     kb = KnowledgeBase.load()
@@ -158,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{no_match} samples with no matched therapy.",
         "",
     ]
+    if args.quick:
+        report.insert(0, "QUICK MODE (CI smoke run, not a measurement)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(report))
     print("\n".join(report))

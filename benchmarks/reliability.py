@@ -4,7 +4,8 @@ with identical results.
 
     python benchmarks/reliability.py                   # corpus + scenarios + 12 kill points (6 events, 6 seeded)
     python benchmarks/reliability.py --timed 8 --seed 7
-    python benchmarks/reliability.py --quick           # corpus and the unit-level scenarios only (CI)
+    python benchmarks/reliability.py --quick           # corpus and the unit-level scenarios only (CI; writes
+                                                       # results/benchmarks/quick/reliability.md)
 
 The scenarios are the tests that see them (each records case, expected behaviour, observed and message through
 conftest's `observe` fixture); this script runs them with pytest and tabulates what they recorded and whether
@@ -183,7 +184,8 @@ def main() -> None:
                 "those; each results directory has its own audit chain")  # fmt: skip
     text = "\n".join(
         [
-            "# Reliability: bad inputs refused, kills survived",
+            "# Reliability: bad inputs refused, kills survived"
+            + (": QUICK MODE (CI smoke run, no kill points)" if args.quick else ""),
             "",
             f"Command: `{command}`",
             "",
@@ -212,7 +214,9 @@ def main() -> None:
             f"scenarios as expected; {survived}/{killed} kill points survived with identical results.",
         ]
     )
-    OUT.write_text(text + "\n")
+    out = ROOT / "results" / "benchmarks" / "quick" / "reliability.md" if args.quick else OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
     print(text)
     if refused_ok < must_refuse or behaved < observed or survived < killed:
         raise SystemExit(1)

@@ -2,6 +2,7 @@
 summary, in one process (a batch-level reporting step), plus the cold start of a one-report process.
 
     .venv/bin/python benchmarks/report.py [--samples 100] [--out benchmarks/latest/report.md]
+    .venv/bin/python benchmarks/report.py --quick   # CI: 4 samples, results/benchmarks/quick/report.md
 
 Samples are built from the report test fixtures (tests/data/report/): 90 reported samples with 2-12 somatic
 variants, 19 hotspots and 6 therapies each, and 10 failed samples.
@@ -91,8 +92,13 @@ class Clock:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=100)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "report.md")
+    ap.add_argument("--out", type=Path, help="default benchmarks/latest/report.md (--quick: under results/)")
+    ap.add_argument("--quick", action="store_true", help="CI: 4 samples (both languages, a failed one too)")
     args = ap.parse_args()
+    if args.quick:
+        args.samples = 4
+    where = ROOT / "results" / "benchmarks" / "quick" if args.quick else ROOT / "benchmarks" / "latest"
+    args.out = args.out or where / "report.md"
     inputs = sample_inputs(args.samples)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -142,6 +148,8 @@ def main() -> None:
         f"shared machine (load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs).",
         "",
     ]
+    if args.quick:
+        lines.insert(0, "QUICK MODE (CI smoke run, not a measurement): `python benchmarks/report.py --quick`")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -5,6 +5,7 @@
     python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --workflow-cores 2,4
         # ART samples made per chunk, one snakemake run per chunk and --cores value under /usr/bin/time, then
         # benchmarks/shell_baseline.sh on the same FASTQs, C/2 samples at a time for --cores C; deleted per chunk
+    python benchmarks/scale.py --quick    # CI: the three modes, small; results/benchmarks/quick/scale_<mode>.md
 
 Markdown goes to stdout and to $SCALE_OUT/scale_<mode>.md (default /tmp/oncopanel-scale); the results are
 collected by hand, with the commands, in benchmarks/latest/scale.md.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("SCALE_OUT", "/tmp/oncopanel-scale"))  # per-mode notes; scale.md is edited by hand
+QUICK_OUT = ROOT / "results" / "benchmarks" / "quick"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -410,9 +412,27 @@ def throughput_table(runs: list[dict], cores: int, workflow_cores: tuple[int, ..
     return "\n".join(lines)
 
 
+def quick() -> None:
+    """CI: every mode on a small scale (dag and slurm on 20 samples; throughput on 1 sample at 100x with the shell
+    baseline, its run kept for `backbone.py --quick`), written to results/benchmarks/quick/scale_<mode>.md."""
+    out = QUICK_OUT / "scale_run"
+    shutil.rmtree(out, ignore_errors=True)
+    bodies = {
+        "dag": dag(20, False),
+        "slurm": slurm(20),
+        "throughput": throughput(1, 1, 100, 2, out, baseline=True, keep=True),
+    }
+    QUICK_OUT.mkdir(parents=True, exist_ok=True)
+    for mode, body in bodies.items():
+        text = f"QUICK MODE (CI smoke run, not a measurement): `python benchmarks/scale.py --quick`\n\n{body}\n"
+        (QUICK_OUT / f"scale_{mode}.md").write_text(text)
+        print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="mode", required=True)
+    parser.add_argument("--quick", action="store_true", help="CI: all three modes, small (see quick())")
+    sub = parser.add_subparsers(dest="mode")
     d = sub.add_parser("dag")
     d.add_argument("--samples", type=int, default=1000)
     d.add_argument("--profile", action="store_true")
@@ -431,6 +451,10 @@ def main() -> None:
     t.add_argument("--scheduler", default="", help="snakemake --scheduler (default: snakemake's)")
     t.add_argument("--unique", type=int, default=0, help="simulate only this many read sets per chunk, reused")
     args = parser.parse_args()
+    if args.quick:
+        return quick()
+    if not args.mode:
+        parser.error("a mode (dag, slurm, throughput) or --quick is required")
     command = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
     if args.mode == "dag":
         body = dag(args.samples, args.profile)

@@ -189,6 +189,25 @@ def parse_tool_versions(text: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def probe_tool_version(tool: str) -> str:
+    """What the shell idiom records for a tool: the first line of ``tool --version`` (stdout, then stderr) with a
+    version number in it; empty when the tool prints none or cannot run."""
+    try:
+        out = subprocess.run([tool, "--version"], capture_output=True, text=True, errors="replace", timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return next((line for line in (out.stdout + out.stderr).splitlines() if re.search(r"[0-9]+[.][0-9]+", line)), "")
+
+
+def write_tool_versions(log: str | Path, rule: str, tools: Iterable[str]) -> None:
+    """Start a job's log with its version lines, for rules that run their tools from Python (``script:``): the same
+    lines the shell idiom writes (the log is started afresh, as its ``> {log}`` does)."""
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        for tool in tools:
+            fh.write(f"{VERSION_MARKER}\t{rule}\t{tool}\t{probe_tool_version(tool)}\n")
+
+
 def _join(a: str, b: str) -> str:
     return " / ".join(sorted(set(a.split(" / ")) | set(b.split(" / "))))
 

@@ -20,7 +20,7 @@ from oncopanel.calling.filters import (
     likely_germline,
     somatic_reasons,
 )
-from oncopanel.calling.freebayes import mode_args, target_name_regex
+from oncopanel.calling.freebayes import mode_argv, target_name_regex
 from oncopanel.calling.settings import Balance
 from oncopanel.calling.vcf import left_align
 from oncopanel.model import Variant
@@ -145,10 +145,10 @@ def test_pon_round_trip_and_minimum_normals(tmp_path):
 
 
 def test_freebayes_arguments_come_from_config():
-    som = mode_args(S, "somatic")
+    som = " ".join(mode_argv(S, "somatic"))
     assert "--pooled-continuous" in som and "--min-alternate-fraction 0.01" in som
     assert "--limit-coverage 4000" in som and "--use-best-n-alleles 4" in som
-    germ = mode_args(S, "germline")
+    germ = " ".join(mode_argv(S, "germline"))
     assert "--genotype-qualities" in germ and "--pooled-continuous" not in germ
     assert target_name_regex(("BRCA1", "BRCA2")) == "^(BRCA1|BRCA2)_"
     with pytest.raises(ValueError):
@@ -164,6 +164,45 @@ def test_overlapping_targets_are_merged():
 
     rows = [("chr1", 15, 30, "b"), ("chr1", 10, 20, "a"), ("chr1", 30, 40, "c"), ("chr1", 50, 60, "d")]
     assert merge_intervals(rows) == [("chr1", 10, 40, "a"), ("chr1", 50, 60, "d")]
+
+
+def test_target_selection_over_several_beds_by_mode(tmp_path):
+    """The panel-of-normals union (several BEDs, duplicates merged) and the germline selection (gene names)."""
+    from oncopanel.calling.run import select_targets
+
+    a, b = tmp_path / "a.bed", tmp_path / "b.bed"
+    a.write_text("chr7\t100\t200\tEGFR_exon19\nchr17\t50\t90\tBRCA1_exon2\n")
+    b.write_text("chr7\t150\t250\tEGFR_exon19\nchr17\t50\t90\tBRCA1_exon2\nchr13\t5\t9\tBRCA2_exon3\n")
+    out = tmp_path / "out.bed"
+    assert select_targets([a, b], None, out)
+    assert out.read_text() == "chr13\t5\t9\tBRCA2_exon3\nchr17\t50\t90\tBRCA1_exon2\nchr7\t100\t250\tEGFR_exon19\n"
+    assert select_targets(b, ("BRCA1",), out) and out.read_text() == "chr17\t50\t90\tBRCA1_exon2\n"
+    assert not select_targets(a, ("PALB2",), out) and out.read_text() == ""
+
+
+def test_freebayes_command_from_settings(tmp_path):
+    """The one command the rules, tests and benchmark run: settings' arguments, -t regions, or a 1-bp region of the
+    first contig when the mode leaves no target (a header-only VCF)."""
+    from oncopanel.calling.run import freebayes_command
+
+    fasta = tmp_path / "ref.fa"
+    Path(f"{fasta}.fai").write_text("chr1\t1000\t6\t60\t61\n")
+    regions = tmp_path / "r.bed"
+    regions.write_text("chr1\t10\t20\tKRAS_exon2\n")
+    cmd = freebayes_command("s.bam", regions, "somatic", S, fasta, "ref.fa.gz", "out.vcf.gz")
+    fb, norm = cmd.split(" | ")
+    assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *mode_argv(S, "somatic"), "s.bam"])
+    assert norm == "bcftools norm --no-version -f ref.fa.gz -m- -Oz -o out.vcf.gz"
+    regions.write_text("")
+    assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, "germline", S, fasta, "r", "o")
+
+
+def test_calling_rules_run_the_package_not_their_own_commands():
+    """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling.run."""
+    text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
+    assert "shell:" not in text and "awk" not in text and "freebayes -f" not in text
+    assert text.count('"../../scripts/calling_freebayes.py"') == 1  # one rule, reused for the panel of normals
+    assert "use rule calling_freebayes as calling_pon_normal with:" in text
 
 
 def _read(seq: str, start: int, cigar: list[tuple[int, int]]):

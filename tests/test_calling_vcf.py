@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import shutil
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from oncopanel.calling import pon
 from oncopanel.calling import settings as cs
 from oncopanel.calling.filters import FILTERS
-from oncopanel.calling.run import call_sample, plain_fasta, run_freebayes, select_targets
+from oncopanel.calling.run import call_raw, call_sample, plain_fasta
 from oncopanel.calling.vcf import HotspotAllele, SampleContext, finalize
 from oncopanel.model import Variant
 
@@ -38,12 +40,13 @@ def work(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def normal_vcfs(fb_fasta, work) -> dict[str, Path]:
-    regions = work / "pon.bed"
-    select_targets(DATA / "tumour.targets.bed", None, regions)
+    """Rule calling_pon_normal's step: each normal in somatic mode over the union of the batch's tumour targets."""
     out = {}
     for n in ("normal1", "normal2", "normal3"):
         out[n] = work / f"{n}.pon.vcf.gz"
-        run_freebayes(DATA / f"{n}.bam", regions, "somatic", S, fb_fasta, REF, out[n])
+        beds = [DATA / "tumour.targets.bed", DATA / "blood.targets.bed"]
+        call_raw(DATA / f"{n}.bam", beds, "somatic", S, fb_fasta, REF, work / f"{n}.pon.bed", out[n],
+                 log=work / f"{n}.pon.log", rule="calling_pon_normal")  # fmt: skip
     return out
 
 
@@ -181,3 +184,27 @@ def test_empty_bam_hotspots_not_assessable():
 
     results = genotype_hotspots(DATA / "empty.bam", "EMPTY1", reference=FastaSequence(REF))
     assert results and {r.status for r in results} == {"not_assessable"}
+
+
+def test_raw_calls_log_their_tool_versions_and_regions(work, normal_vcfs):
+    """call_raw (rules calling_freebayes and calling_pon_normal) starts its log with the version lines provenance
+    reads, and calls over the union of the given target BEDs, overlaps merged."""
+    from oncopanel.provenance import parse_tool_versions
+
+    versions = parse_tool_versions((work / "normal1.pon.log").read_text())
+    assert set(versions) == {"calling_pon_normal"} and set(versions["calling_pon_normal"]) == {"freebayes", "bcftools"}
+    assert all(re.fullmatch(r"\d+\.\d+[\w.+-]*", v) for v in versions["calling_pon_normal"].values())
+    regions = (work / "normal1.pon.bed").read_text().splitlines()
+    rows = [line.split("\t") for line in regions]
+    assert rows == sorted(rows, key=lambda r: (r[0], int(r[1])))
+    assert all(a[0] != b[0] or int(a[2]) < int(b[1]) for a, b in itertools.pairwise(rows))  # merged
+    assert any(r[3].startswith("BRCA2_") for r in rows) and any(r[3].startswith("KRAS_") for r in rows)
+
+
+def test_germline_mode_calls_only_germline_gene_targets(fb_fasta, work):
+    """A blood sample on a mixed panel: its regions keep only the germline genes' targets."""
+    regions = work / "germ_regions.bed"
+    call_raw(DATA / "blood.bam", DATA / "tumour.targets.bed", "germline", S, fb_fasta, REF, regions,
+             work / "germ.vcf.gz")  # fmt: skip
+    genes = {line.split("\t")[3].split("_")[0] for line in regions.read_text().splitlines()}
+    assert genes and genes <= set(S.germline_genes)

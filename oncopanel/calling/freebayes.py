@@ -1,4 +1,4 @@
-"""freebayes command-line arguments; the workflow rules and the benchmark both build them here."""
+"""freebayes command-line arguments from the calling settings (oncopanel.calling.run builds the command)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ def freebayes_args(fb: FreebayesSettings) -> list[str]:
     return args + shlex.split(fb.extra)
 
 
-def mode_args(settings: CallingSettings, mode: str) -> str:
-    """The freebayes options for ``germline`` or ``somatic`` mode as one shell-quoted string."""
+def mode_argv(settings: CallingSettings, mode: str) -> list[str]:
+    """The freebayes options for ``germline`` or ``somatic`` mode."""
     fb = {"germline": settings.germline_freebayes, "somatic": settings.somatic_freebayes}[mode]
-    return shlex.join(freebayes_args(fb))
+    return freebayes_args(fb)
 
 
 def target_name_regex(genes: tuple[str, ...] | list[str]) -> str:
-    """An awk/ERE regex matching target BED names of these genes (names look like ``BRCA1_exon11``)."""
+    """A regex matching target BED names of these genes (names look like ``BRCA1_exon11``)."""
     for gene in genes:
         if not re.fullmatch(r"[A-Za-z0-9-]+", gene):
             raise ValueError(f"gene name {gene!r} is not a plain symbol")

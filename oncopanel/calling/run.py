@@ -1,52 +1,59 @@
-"""The calling commands as subprocess calls, for the benchmark and tests: the same arguments the rules use.
+"""The calling steps, run by the workflow's rules, the tests and the calling benchmark alike.
 
-The workflow runs these steps as Snakemake rules (workflow/rules/calling.smk); keep the two in step.
+The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_freebayes.py for
+calling_plain_reference, calling_freebayes and calling_pon_normal; scripts/calling_finalize.py for
+calling_finalize), so what the tests and benchmarks/calling.py measure is what the workflow runs:
+
+- :func:`plain_fasta`: a plain copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip);
+- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: one
+  definition for a sample's own calls and a normal's panel-of-normals calls;
+- :func:`index_vcf`, :func:`genotype_sample_hotspots`: the finalize step's tools and hotspot genotyping;
+- :func:`call_sample`: one sample end to end (raw calls, finalize, index), for tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from oncopanel.calling.freebayes import mode_args, target_name_regex
+from oncopanel.calling.freebayes import mode_argv, target_name_regex
 from oncopanel.calling.settings import CallingSettings
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
+from oncopanel.provenance import write_tool_versions
+
+PathLike = Path | str
+# the tools each step runs, in the order their version lines are written to the step's log
+PLAIN_REFERENCE_TOOLS = ("bgzip", "samtools")
+FREEBAYES_TOOLS = ("freebayes", "bcftools")
 
 
-def plain_fasta(bgzipped: Path | str, out: Path | str) -> Path:
-    """A plain copy of a bgzipped FASTA with .fai (freebayes 1.3.6 cannot read bgzip); reused when present."""
+def _run_shell(cmd: str, log: PathLike | None) -> None:
+    """bash with pipefail; the tools' messages are appended to ``log`` (discarded without one)."""
+    with open(log or os.devnull, "a") as err:
+        subprocess.run(["bash", "-c", f"set -euo pipefail; {cmd}"], check=True, stderr=err)
+
+
+def plain_fasta(bgzipped: PathLike, out: PathLike, log: PathLike | None = None, rule: str | None = None) -> Path:
+    """A plain copy of a bgzipped FASTA with its .fai; reused when both exist. With ``rule``, ``log`` starts with the
+    step's tool-version lines (provenance)."""
     out = Path(out)
+    if rule and log:
+        write_tool_versions(log, rule, PLAIN_REFERENCE_TOOLS)
     if not (out.exists() and Path(f"{out}.fai").exists()):
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + f".tmp{id(out)}")
-        with open(tmp, "wb") as fh:
-            subprocess.run(["bgzip", "-dc", str(bgzipped)], stdout=fh, check=True)
-        tmp.rename(out)
-        subprocess.run(["samtools", "faidx", str(out)], check=True)
+        tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+        q = shlex.quote
+        _run_shell(f"bgzip -dc {q(str(bgzipped))} > {q(str(tmp))} && mv {q(str(tmp))} {q(str(out))} "
+                   f"&& samtools faidx {q(str(out))}", log)  # fmt: skip
     return out
 
 
-def select_targets(targets_bed: Path | str, genes: tuple[str, ...] | None, out_bed: Path | str) -> bool:
-    """Write the target rows of ``genes`` (all rows when None), overlaps merged; False when none remain.
-
-    Overlapping targets must be merged: freebayes -t calls an overlapped stretch once per target.
-    """
-    import re
-
-    regex = re.compile(target_name_regex(genes)) if genes else None
-    rows = []
-    for line in Path(targets_bed).read_text().splitlines():
-        f = line.split("\t")
-        if line.strip() and (regex is None or regex.search(f[3])):
-            rows.append((f[0], int(f[1]), int(f[2]), f[3]))
-    merged = merge_intervals(rows)
-    Path(out_bed).write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in merged))
-    return bool(merged)
-
-
-def merge_intervals(rows: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+def merge_intervals(rows: Iterable[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
     """Merge overlapping or touching BED rows per chromosome (the first row's name is kept)."""
     out: list[tuple[str, int, int, str]] = []
     for c, s, e, n in sorted(rows):
@@ -57,60 +64,118 @@ def merge_intervals(rows: list[tuple[str, int, int, str]]) -> list[tuple[str, in
     return out
 
 
-def run_freebayes(
-    bam: Path | str,
-    regions_bed: Path | str,
+def select_targets(
+    targets_beds: PathLike | Iterable[PathLike], genes: tuple[str, ...] | None, out_bed: PathLike
+) -> bool:
+    """Write the rows of ``genes`` (all rows when None) from one or more target BEDs, overlaps merged; False when
+    none remain.
+
+    Overlapping targets must be merged: freebayes -t calls an overlapped stretch once per target. A normal of the
+    panel of normals is called over the union of its batch's tumour targets (several BEDs).
+    """
+    beds = [targets_beds] if isinstance(targets_beds, (str, Path)) else list(targets_beds)
+    regex = re.compile(target_name_regex(genes)) if genes else None
+    rows = []
+    for bed in beds:
+        for line in Path(bed).read_text().splitlines():
+            f = line.split("\t")
+            if line.strip() and (regex is None or regex.search(f[3])):
+                rows.append((f[0], int(f[1]), int(f[2]), f[3]))
+    merged = merge_intervals(rows)
+    Path(out_bed).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_bed).write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in merged))
+    return bool(merged)
+
+
+def freebayes_command(
+    bam: PathLike,
+    regions_bed: PathLike,
     mode: str,
     settings: CallingSettings,
-    fb_fasta: Path | str,
-    reference: Path | str,
-    out_vcf_gz: Path | str,
-) -> None:
-    """freebayes | bcftools norm -f ref -m- (rule calling_freebayes)."""
+    fb_fasta: PathLike,
+    reference: PathLike,
+    out_vcf_gz: PathLike,
+) -> str:
+    """freebayes over the regions | bcftools norm -f ref -m- (one record per allele), as one shell pipeline.
+
+    No region left (e.g. a blood sample whose panels carry no germline gene): a 1-bp region of the first contig,
+    which gives a header-only VCF.
+    """
     if Path(regions_bed).stat().st_size:
-        where = f"-t {regions_bed}"
+        where = ["-t", str(regions_bed)]
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
-        where = f"-r {first}:1-2"
-    cmd = (
-        f"set -euo pipefail; freebayes -f {fb_fasta} {where} {mode_args(settings, mode)} {bam} "
-        f"| bcftools norm --no-version -f {reference} -m- -Oz -o {out_vcf_gz} 2>/dev/null"
-    )
-    subprocess.run(["bash", "-c", cmd], check=True)
+        where = ["-r", f"{first}:1-2"]
+    fb = ["freebayes", "-f", str(fb_fasta), *where, *mode_argv(settings, mode), str(bam)]
+    norm = ["bcftools", "norm", "--no-version", "-f", str(reference), "-m-", "-Oz", "-o", str(out_vcf_gz)]
+    return f"{shlex.join(fb)} | {shlex.join(norm)}"
 
 
-def index_vcf(
-    unsorted_vcf: Path | str, reference: Path | str, out_vcf_gz: Path | str, log: Path | str | None = None
+def run_freebayes(
+    bam: PathLike,
+    regions_bed: PathLike,
+    mode: str,
+    settings: CallingSettings,
+    fb_fasta: PathLike,
+    reference: PathLike,
+    out_vcf_gz: PathLike,
+    log: PathLike | None = None,
 ) -> None:
+    """Run :func:`freebayes_command`; the tools' messages are appended to ``log`` (discarded without one)."""
+    _run_shell(freebayes_command(bam, regions_bed, mode, settings, fb_fasta, reference, out_vcf_gz), log)
+
+
+def call_raw(
+    bam: PathLike,
+    targets_beds: PathLike | Iterable[PathLike],
+    mode: str,
+    settings: CallingSettings,
+    fb_fasta: PathLike,
+    reference: PathLike,
+    regions_bed: PathLike,
+    out_vcf_gz: PathLike,
+    log: PathLike | None = None,
+    rule: str | None = None,
+) -> None:
+    """A BAM's raw calls (rules calling_freebayes and calling_pon_normal): the mode's targets (germline: the
+    germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm.
+    With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
+    if rule and log:
+        write_tool_versions(log, rule, FREEBAYES_TOOLS)
+    genes = settings.germline_genes if mode == "germline" else None
+    select_targets(targets_beds, genes, regions_bed)
+    run_freebayes(bam, regions_bed, mode, settings, fb_fasta, reference, out_vcf_gz, log)
+
+
+def index_vcf(unsorted_vcf: PathLike, reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None = None) -> None:
     """bcftools norm -f ref -m- | bcftools sort, bgzip, tabix; the tools' messages go to `log` (else discarded).
 
     The second normalisation left-aligns the forced-in hotspot alleles like freebayes' own.
     """
-    with tempfile.TemporaryDirectory() as tmp, open(log or os.devnull, "a") as err:
-        cmd = (
-            f"set -euo pipefail; bcftools norm --no-version -f {reference} -m- -Ou {unsorted_vcf} "
-            f"| bcftools sort -T {tmp} -Oz -o {out_vcf_gz} && tabix -f -p vcf {out_vcf_gz}"
+    q = shlex.quote
+    with tempfile.TemporaryDirectory() as tmp:
+        _run_shell(
+            f"bcftools norm --no-version -f {q(str(reference))} -m- -Ou {q(str(unsorted_vcf))} "
+            f"| bcftools sort -T {q(tmp)} -Oz -o {q(str(out_vcf_gz))} && tabix -f -p vcf {q(str(out_vcf_gz))}",
+            log,
         )
-        subprocess.run(["bash", "-c", cmd], check=True, stderr=err)
 
 
 def call_sample(
-    bam: Path | str,
-    targets_bed: Path | str,
+    bam: PathLike,
+    targets_bed: PathLike,
     ctx: SampleContext,
     settings: CallingSettings,
-    fb_fasta: Path | str,
-    workdir: Path | str,
+    fb_fasta: PathLike,
+    workdir: PathLike,
 ) -> tuple[Path, Summary]:
-    """One sample end to end (freebayes, finalize, index): returns the contract VCF and the summary."""
+    """One sample end to end (the rules calling_freebayes then calling_finalize's VCF part): returns the contract
+    VCF and the summary."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     sid = ctx.sample_id
-    regions = workdir / f"{sid}.regions.bed"
-    genes = settings.germline_genes if ctx.mode == "germline" else None
-    select_targets(targets_bed, genes, regions)
     raw = workdir / f"{sid}.freebayes.vcf.gz"
-    run_freebayes(bam, regions, ctx.mode, settings, fb_fasta, ctx.reference, raw)
+    call_raw(bam, targets_bed, ctx.mode, settings, fb_fasta, ctx.reference, workdir / f"{sid}.regions.bed", raw)
     unsorted = workdir / f"{sid}.unsorted.vcf"
     summary = finalize(raw, unsorted, ctx, settings)
     out = workdir / f"{sid}.vcf.gz"
@@ -119,7 +184,7 @@ def call_sample(
     return out, summary
 
 
-def genotype_sample_hotspots(bam: Path | str, sample_id: str, reference: str, stated_lod: float) -> tuple[list, tuple]:
+def genotype_sample_hotspots(bam: PathLike, sample_id: str, reference: str, stated_lod: float) -> tuple[list, tuple]:
     """Hotspot genotyping (oncopanel.hotspots) for one BAM: (HotspotResult list, detected HotspotAlleles).
 
     The detected alleles feed HOTSPOT annotations and ORIGIN=hotspot force-ins of the contract VCF.

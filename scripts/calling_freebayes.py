@@ -1,0 +1,23 @@
+"""Snakemake adapter (rules calling_freebayes and calling_pon_normal): a BAM's raw calls over its mode's targets,
+by oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run)."""
+
+from oncopanel.calling import settings as calling_settings
+from oncopanel.calling.run import call_raw
+
+
+def main(smk) -> None:  # smk: the snakemake object
+    call_raw(
+        smk.input.bam,
+        list(smk.input.targets),
+        smk.params.mode,
+        calling_settings.from_dict(smk.params.calling),
+        smk.input.fasta,
+        smk.params.ref,
+        smk.output.regions,
+        smk.output.vcf,
+        log=smk.log[0],
+        rule=smk.rule,
+    )
+
+
+main(snakemake)  # type: ignore[name-defined]  # noqa: F821
