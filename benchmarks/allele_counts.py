@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mmi", type=Path, default=paths.RESOURCES / "index" / "grch38_panel_masked.mmi")
     ap.add_argument("--quick", action="store_true", help="2 replicates (CI)")
     args = ap.parse_args(argv)
+    if not args.mmi.exists():  # a fresh clone: the workflow has not indexed the reference yet
+        args.mmi.parent.mkdir(parents=True, exist_ok=True)
+        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
+        subprocess.run(["minimap2", "-x", "sr", "-d", str(args.mmi), str(fasta)], check=True, capture_output=True)
     found = run(2 if args.quick else args.replicates, args.vaf, args.depth, args.mmi)
     cases = [c for rows in found.values() for c in rows]
     print(f"truth {args.vaf:.0%} at {args.depth}x; fragments (oncopanel.counting)")
