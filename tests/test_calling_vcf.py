@@ -128,12 +128,15 @@ def test_hotspot_force_in_and_no_duplicate(work, tumour):
         HotspotAllele("KRAS_G13", Variant("chr12", 25245347, "C", "T"), 400, 12),  # freebayes missed it
         # the homopolymer deletion written at the run's 3' end: left-aligned onto freebayes' record
         HotspotAllele("TEST_HP", Variant("chr13", 32333290, "AA", "A"), 348, 18),
+        # a minor form of a hotspot (4 reads, 0.4%): kept in the VCF below the reporting floor, never a finding
+        HotspotAllele("EGFR_L858", Variant("chr7", 55191822, "TG", "GA"), 921, 4),
     )
     out = work / "forced.vcf"
     ctx = SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), None, hotspots)
     summary = finalize(raw, out, ctx, S)
-    assert summary.forced == ["chr12:25245347:C>T"]
+    assert summary.forced == ["chr12:25245347:C>T", "chr7:55191822:TG>GA"]
     recs = records(out)
+    assert filters(recs[("chr7", 55191822, "TG", "GA")]) == {"low_alt_reads", "low_vaf"}
     g13 = recs[("chr12", 25245347, "C", "T")]
     assert g13.info["ORIGIN"] == "hotspot" and g13.info["HOTSPOT"] == "KRAS_G13" and filters(g13) == {"PASS"}
     assert g13.samples[0]["AF"][0] == pytest.approx(0.03) and g13.samples[0]["AD"] == (388, 12)

@@ -330,6 +330,11 @@ def _force_hotspots(
         s["AD"] = (max(0, h.depth - h.alt_count), h.alt_count)
         s["AF"] = (vaf,)
         reasons = _sample_level(new, v.chrom, v.pos, v.ref, v.alt, (h.alt_count, h.depth), ctx, settings, None)
+        # the reporting floor of every somatic record: a minor form of a hotspot (an MNV made of the hotspot SNV
+        # plus a read error beside it, a few reads) is kept in the VCF, never reported as a second finding
+        floors = settings.somatic_filters
+        reasons = [*(["low_alt_reads"] if h.alt_count < floors.min_alt_reads else []),
+                   *(["low_vaf"] if vaf < floors.min_vaf else []), *reasons]  # fmt: skip
         _set_filter(new, reasons)
         out.write(new)
         written.add(v.key)
