@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
+import subprocess
 from pathlib import Path
 
 import pysam
@@ -64,3 +66,14 @@ def grch37_bam(path: Path, n_reads: int = 10) -> Path:
             out.write(a)
     pysam.index(str(path))
     return path
+
+
+# What only names a report's release: checksums (the result's SHA-256, full or 16-character, the audit head) and the
+# audit entry number, in either language. Each results directory has its own audit chain.
+RELEASE_MARKS = re.compile(r"[0-9a-f]{16,64}|auditlogentry\d+|审计日志第\d+条")
+
+
+def report_text_without_release_marks(pdf: Path) -> str:
+    """A report's text, whitespace removed, without its release marks: two runs of the same data compare equal."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return RELEASE_MARKS.sub("", "".join(text.split()))
