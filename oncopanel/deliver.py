@@ -19,6 +19,7 @@ from pathlib import Path
 
 from oncopanel.assemble import Assembled, SampleFiles, assemble, failed_result, write_outputs
 from oncopanel.release import Outcome, Release, delivery_paths, draft_paths
+from oncopanel.report.model import as_result
 from oncopanel.samplesheet import Sample
 
 __all__ = ["Settings", "deliver_batch", "delivery_paths", "draft_paths", "finalize_failed_run", "stage_paths"]
@@ -106,7 +107,8 @@ def deliver_batch(deliveries: Sequence[Delivery], settings: Settings) -> list[st
         try:
             write_outputs(assembled, sid, **_draft_kwargs(d.draft))
             outcome = release_sample(settings, d.sample, d.draft, shared, lab_detail=detail)
-            what = " ".join(x for x in (assembled.result["status"], _kind(assembled.result)) if x)
+            model = as_result(assembled.result)
+            what = " ".join(x for x in (model.status, model.failure_kind) if x)
             lines.append(f"{sid}: {what} → {_describe(outcome)}")
         except Exception as exc:
             unreported.append(f"{sid}: {type(exc).__name__}: {exc}")
@@ -229,10 +231,6 @@ def _stage_complete(stage: Mapping[str, Path]) -> bool:
     if json.loads(stage["input_check"].read_text()).get("status") != "ok":
         return True  # its result is the input check's failure
     return stage["vcf"].exists() and stage["hotspots"].exists()
-
-
-def _kind(result: Mapping) -> str:
-    return (result.get("failure") or {}).get("kind", "") if result["status"] == "failed" else ""
 
 
 def _describe(outcome: Outcome) -> str:
