@@ -33,7 +33,7 @@ def test_required_hotspots_present():
         "PIK3CA_E545", "PIK3CA_H1047", "NRAS_G12", "NRAS_G13", "NRAS_Q61",
     }  # fmt: skip
     assert required <= ids
-    assert len(ids) == len(HOTSPOTS) == 28
+    assert len(ids) == len(HOTSPOTS)  # ids are unique
 
 
 def test_codons_match_reference_and_transcript(seq):
