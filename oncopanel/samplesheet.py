@@ -176,6 +176,7 @@ def _row_problems(
             problems.append(
                 f"{where} (sample {sid}): column panels: unknown panel '{name}' (known: {', '.join(sorted(panels))})"
             )
+    problems += settings.language_problem(row.get("language", ""), f"{where} (sample {sid}): column language")
     has_fastq = bool(row.get("fastq_1") or row.get("fastq_2"))
     if has_fastq and row.get("bam"):
         problems.append(f"{where} (sample {sid}): give either fastq_1/fastq_2 or bam for a lane, not both")

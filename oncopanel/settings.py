@@ -213,6 +213,9 @@ def check_config(config: Mapping, source: str = "config") -> dict:
         found += exc.problems
     found += gate_metric_problems(filled.get("qc"), source)
     found += coverage_threshold_problems(filled.get("qc"), source)
+    centre = filled.get("centre")
+    if isinstance(centre, dict) and isinstance(centre.get("language"), str):
+        found += language_problem(centre["language"], f"{source}: centre.language")
     if isinstance(filled.get("calling"), dict):
         try:
             filled["calling"] = check(filled["calling"], "calling.schema.yaml", source, prefix="calling")
@@ -295,6 +298,28 @@ def coverage_threshold_problems(qc: Any, source: str = "config") -> list[str]:
         return []
     return [f"{source}: qc.depth_thresholds: must include {COVERAGE_THRESHOLD}, the report's coverage threshold "
             "(reports/reporting.yaml coverage_threshold)"]  # fmt: skip
+
+
+# ---------------------------------------------------------------- report languages
+
+
+@functools.cache
+def report_fonts() -> dict:
+    """reports/fonts.yaml, checked: the fonts and each report language's fonts and line breaking."""
+    return load(paths.REPORTS / "fonts.yaml", "fonts.schema.yaml")
+
+
+def report_languages() -> tuple[str, ...]:
+    """The report languages: the ones reports/fonts.yaml gives fonts (each has its text set reports/text/<lang>.yaml).
+    Adding a language is data: a text set and a fonts.yaml entry."""
+    return tuple(report_fonts()["languages"])
+
+
+def language_problem(language: str, where: str) -> list[str]:
+    """A report language (empty = the default) that has no text set and fonts, as one message line."""
+    if not language or language in report_languages():
+        return []
+    return [f"{where}: unknown report language {language!r}{hint(language, report_languages(), 'language')}"]
 
 
 def input_kind(from_bam: bool) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from oncopanel import paths as oncopanel_paths
 from oncopanel.errors import InputError, ValidationError
 from oncopanel.report import (
     build_result,
@@ -22,8 +23,10 @@ from oncopanel.report import (
     result_sha256,
     write_result,
 )
+from oncopanel.report import text as report_text
 from oncopanel.report.result import validate_result
 from oncopanel.report.text import fonts_for, load_text, missing_glyphs, strings
+from oncopanel.settings import language_problem, report_fonts, report_languages
 
 DATA = Path(__file__).parent / "data" / "report"
 CENTRE = {"name": "Provincial Precision Oncology Testing Centre", "name_zh": "省肿瘤精准检测中心"}
@@ -98,7 +101,8 @@ def _key_tree(node, prefix=""):
 
 
 def test_text_sets_have_the_same_keys():
-    assert set(_key_tree(load_text("en").data)) == set(_key_tree(load_text("zh").data))
+    for language in report_languages():
+        assert set(_key_tree(load_text("en").data)) == set(_key_tree(load_text(language).data)), language
 
 
 def test_every_character_of_the_chinese_text_set_is_in_the_embedded_font():
@@ -110,8 +114,7 @@ def test_every_character_of_the_chinese_text_set_is_in_the_embedded_font():
     assert missing_glyphs("en") == set()
 
 
-def test_every_placeholder_is_the_same_in_both_languages():
-    en, zh = load_text("en").data, load_text("zh").data
+def test_every_placeholder_is_the_same_in_every_language():
 
     def fields(node, prefix=""):
         if isinstance(node, dict):
@@ -124,7 +127,36 @@ def test_every_placeholder_is_the_same_in_both_languages():
         elif isinstance(node, str):
             yield prefix, tuple(sorted(re.findall(r"{(\w+)}", node)))
 
-    assert dict(fields(en)) == dict(fields(zh))
+    for language in report_languages():
+        assert dict(fields(load_text("en").data)) == dict(fields(load_text(language).data)), language
+        assert missing_glyphs(language) == set(), language
+
+
+def test_a_new_report_language_is_data_alone(tmp_path, monkeypatch, luad):
+    """Adding a language = its text set and a fonts.yaml entry; the sheet accepts it and the PDF is in it."""
+    reports = tmp_path / "reports"
+    shutil.copytree(oncopanel_paths.REPORTS, reports)
+    text = (reports / "text" / "en.yaml").read_text(encoding="utf-8")
+    (reports / "text" / "de.yaml").write_text(
+        text.replace("\ntitle: Tumour gene panel test report", "\ntitle: Tumorgenpanel-Befund"), encoding="utf-8")
+    fonts = (reports / "fonts.yaml").read_text()
+    (reports / "fonts.yaml").write_text(fonts.replace("languages:\n", "languages:\n  de: {regular: latin, "
+                                                      "bold: latin_bold, fallback: cjk}\n"))  # fmt: skip
+    monkeypatch.setattr(oncopanel_paths, "REPORTS", reports)
+    caches = (report_fonts, load_text, fonts_for, report_text._fonts_config)
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        assert report_languages() == ("de", "zh", "en")
+        assert language_problem("de", "row 2") == []
+        assert language_problem("fr", "row 2") == [
+            "row 2: unknown report language 'fr' (known languages: de, en, zh)"]
+        pdf = render_pdf(luad, tmp_path / "de.pdf", "de", centre=CENTRE | {"name_de": "Landeszentrum"})
+        assert_in(["Tumorgenpanel-Befund", "Landeszentrum"], pdf_text(pdf))
+    finally:
+        monkeypatch.undo()
+        for cached in caches:
+            cached.cache_clear()
 
 
 # ---------------------------------------------------------------- the result document

@@ -76,7 +76,7 @@ def tier_text(tier: str, t: Text) -> str:
 
 def drug_text(name: str, t: Text) -> str:
     local = t.raw("drug_names").get(name.strip().lower()) if t.raw("drug_names") else None
-    return f"{local}（{name}）" if local else name
+    return f"{local}{t('punct.open')}{name}{t('punct.close')}" if local else name
 
 
 def _drugs(therapy: Therapy) -> list[str]:
@@ -199,8 +199,7 @@ class Kit:
     def __init__(self, language: str):
         self.t = load_text(language)
         self.f: Fonts = fonts_for(language)
-        wrap = "CJK" if language == "zh" else None
-        base = dict(fontName=self.f.regular, wordWrap=wrap)
+        base = dict(fontName=self.f.regular, wordWrap=self.f.wrap)
         self.body = ParagraphStyle("body", fontSize=8.5, leading=11.5, spaceAfter=2, **base)
         self.small = ParagraphStyle("small", fontSize=7, leading=9, textColor=colors.HexColor("#333333"), **base)
         self.cell = ParagraphStyle("cell", fontSize=7.5, leading=9.5, **base)
@@ -301,7 +300,7 @@ class Kit:
 def header(k: Kit, result: SampleResult, identity: Mapping | None, centre: Mapping | None, language: str) -> list:
     t, s = k.t, result.sample
     centre = centre or {}
-    centre_name = centre.get("name_zh" if language == "zh" else "name") or centre.get("name", "")
+    centre_name = centre.get(f"name_{language}") or centre.get("name", "")
     out: list = []
     if centre_name:
         out.append(k.p(centre_name, k.centre, bold=True))

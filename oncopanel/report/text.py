@@ -13,13 +13,8 @@ import yaml
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from oncopanel import settings
+from oncopanel import paths, settings
 from oncopanel.errors import InputError, ValidationError
-from oncopanel.paths import REPORTS
-
-LANGUAGES = ("en", "zh")
-TEXT_DIR = REPORTS / "text"
-FONTS_YAML = REPORTS / "fonts.yaml"
 
 
 class Text:
@@ -47,9 +42,10 @@ class Text:
 
 @functools.cache
 def load_text(language: str) -> Text:
-    if language not in LANGUAGES:
-        raise InputError(f"report language {language!r} is not one of {', '.join(LANGUAGES)}")
-    return Text(yaml.safe_load((TEXT_DIR / f"{language}.yaml").read_text(encoding="utf-8")))
+    problem = settings.language_problem(language, "report")
+    if problem:
+        raise InputError(problem[0])
+    return Text(yaml.safe_load((paths.REPORTS / "text" / f"{language}.yaml").read_text(encoding="utf-8")))
 
 
 def strings(node: Any) -> Iterator[str]:
@@ -73,6 +69,7 @@ class Fonts:
     fallback: str
     regular_cmap: frozenset[int]
     fallback_cmap: frozenset[int]
+    wrap: str | None = None  # reportlab wordWrap: "CJK" breaks between any two characters
 
     def markup(self, text: Any, bold: bool = False) -> str:
         """Escaped Paragraph markup; runs the main font cannot draw are set in the fallback font."""
@@ -106,12 +103,13 @@ def _font_file(entry: dict) -> Path | None:
 @functools.cache
 def _fonts_config() -> dict:
     """fonts.yaml checked by the settings layer; every language's fonts must be keys of `fonts`."""
-    cfg = settings.load(FONTS_YAML, "fonts.schema.yaml")
+    cfg = settings.report_fonts()
     known = cfg["fonts"]
     problems = [
-        f"{FONTS_YAML}: {where}: unknown font {key!r}{settings.hint(key, known, 'font')}"
+        f"{paths.REPORTS / 'fonts.yaml'}: {where}: unknown font {key!r}{settings.hint(key, known, 'font')}"
         for where, key in [("default", cfg["default"])]
-        + [(f"languages.{lang}.{role}", key) for lang, roles in cfg["languages"].items() for role, key in roles.items()]
+        + [(f"languages.{lang}.{role}", key) for lang, roles in cfg["languages"].items()
+           for role, key in roles.items() if role != "wrap"]
         if key not in known
     ]
     if problems:
@@ -143,7 +141,8 @@ def fonts_for(language: str) -> Fonts:
     regular, regular_cmap = _register(cfg["regular"])
     bold, _ = _register(cfg["bold"])
     fallback, fallback_cmap = _register(cfg["fallback"])
-    return Fonts(regular, bold, fallback, regular_cmap, fallback_cmap)
+    wrap = "CJK" if cfg["wrap"] == "characters" else None
+    return Fonts(regular, bold, fallback, regular_cmap, fallback_cmap, wrap)
 
 
 def missing_glyphs(language: str) -> set[str]:
