@@ -31,7 +31,7 @@ demo: demo-data
 
 ## Fast suite (CI); the slow checks are `make test-long`.
 test: setup
-	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
 	$(BIN)/pytest -q
 
@@ -59,7 +59,7 @@ test-cluster: setup
 	$(BIN)/pytest -q -m cluster; rc=$$?; [ $$rc -eq 5 ] && echo "no cluster tests collected" && rc=0; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
 
 clean:

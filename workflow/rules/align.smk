@@ -18,7 +18,7 @@ rule bam_to_fastq:
         mem_mb=2000,
         runtime=60,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tbam_to_fastq\\t%s\\t%s\\n' "
         "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -45,7 +45,7 @@ rule fastp:
         mem_mb=2000,
         runtime=60,
     conda:
-        "../../envs/qc.yaml"
+        "../envs/qc.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tfastp\\t%s\\t%s\\n' "
         "fastp \"$(fastp --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -73,7 +73,7 @@ rule align_lane:
         mem_mb=8000,
         runtime=120,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\talign_lane\\t%s\\t%s\\n' "
         "{params.aligner} \"$(({params.aligner} --version; {params.aligner}) 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
@@ -103,7 +103,7 @@ rule import_bam:
         mem_mb=2000,
         runtime=60,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\timport_bam\\t%s\\t%s\\n' "
         "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -131,7 +131,7 @@ rule markdup:
         mem_mb=2000,
         runtime=60,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished. samtools stats
         # and flagstat run here, on the finished BAM, rather than as two more jobs per sample.

@@ -43,9 +43,9 @@ rule calling_plain_reference:
         mem_mb=500,
         runtime=20,
     conda:
-        "../../envs/calling.yaml"
+        "../envs/calling.yaml"
     script:
-        "../../scripts/calling_plain_reference.py"
+        "../scripts/calling_plain_reference.py"
 
 
 # A sample's own calls and (calling_pon_normal) a normal's panel-of-normals calls: one adapter over
@@ -73,9 +73,9 @@ rule calling_freebayes:
         mem_mb=2000,
         runtime=60,
     conda:
-        "../../envs/calling.yaml"
+        "../envs/calling.yaml"
     script:
-        "../../scripts/calling_freebayes.py"
+        "../scripts/calling_freebayes.py"
 
 
 # the normal is called like a tumour (somatic mode), over the union of the batch's tumour targets
@@ -118,9 +118,9 @@ rule calling_pon:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/calling_pon.py"
+        "../scripts/calling_pon.py"
 
 
 rule calling_finalize:
@@ -147,6 +147,6 @@ rule calling_finalize:
         runtime=30,
     # finalize runs bcftools norm/sort and tabix besides the package: the calling environment has both
     conda:
-        "../../envs/calling.yaml"
+        "../envs/calling.yaml"
     script:
-        "../../scripts/calling_finalize.py"
+        "../scripts/calling_finalize.py"

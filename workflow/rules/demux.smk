@@ -29,6 +29,6 @@ for _run_id, _run in POOLED_RUNS.items():
             mem_mb=2000,
             runtime=120,
         conda:
-            "../../envs/oncopanel.yaml"
+            "../envs/oncopanel.yaml"
         script:
-            "../../scripts/demux.py"
+            "../scripts/demux.py"

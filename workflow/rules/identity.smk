@@ -20,9 +20,9 @@ rule sample_identity:
         mem_mb=500,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/sample_identity.py"
+        "../scripts/sample_identity.py"
 
 
 rule batch_identity:
@@ -46,6 +46,6 @@ rule batch_identity:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/batch_identity.py"
+        "../scripts/batch_identity.py"

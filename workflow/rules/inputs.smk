@@ -28,6 +28,6 @@ for _batch in BATCHES:
             mem_mb=500,
             runtime=60,
         conda:
-            "../../envs/oncopanel.yaml"
+            "../envs/oncopanel.yaml"
         script:
-            "../../scripts/check_inputs.py"
+            "../scripts/check_inputs.py"

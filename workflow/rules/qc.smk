@@ -27,7 +27,7 @@ rule mosdepth:
         mem_mb=4000,
         runtime=30,
     conda:
-        "../../envs/qc.yaml"
+        "../envs/qc.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tmosdepth\\t%s\\t%s\\n' "
         "mosdepth \"$(mosdepth --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -51,7 +51,7 @@ rule input_bam_stats:
         mem_mb=500,
         runtime=30,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "samtools stats -F 0x900 {input.bam} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
 
@@ -73,9 +73,9 @@ rule qc_summary:
         mem_mb=500,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/qc_summary.py"
+        "../scripts/qc_summary.py"
 
 
 rule multiqc:
@@ -95,7 +95,7 @@ rule multiqc:
         mem_mb=2000,
         runtime=30,
     conda:
-        "../../envs/qc.yaml"
+        "../envs/qc.yaml"
     shell:
         # no_version_check: MultiQC would otherwise look up its latest version online (no data leaves the centre)
         # A batch where no sample passed its input check has nothing for MultiQC: it then writes no report, and the

@@ -16,7 +16,7 @@ rule masked_reference:
         mem_mb=2000,
         runtime=30,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     shell:
         "oncopanel reference prepare --masked --out {output.fasta} --threads {threads} > {log} 2>&1"
 
@@ -35,7 +35,7 @@ rule minimap2_index:
         mem_mb=16000,
         runtime=60,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tminimap2_index\\t%s\\t%s\\n' "
         "minimap2 \"$(minimap2 --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -58,7 +58,7 @@ rule bwa_index:
         mem_mb=8000,
         runtime=180,
     conda:
-        "../../envs/align.yaml"
+        "../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tbwa_index\\t%s\\t%s\\n' "
         "bwa \"$(bwa 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -80,7 +80,7 @@ rule reference_checksums:
         mem_mb=1000,
         runtime=30,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     shell:
         "oncopanel reference checksums {input.fasta} --out {output} > {log} 2>&1"
 
@@ -104,6 +104,6 @@ rule panel_targets:
         mem_mb=200,
         runtime=5,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     shell:
         "oncopanel reference targets --panels {params.panels} --out {output} > {log} 2>&1"

@@ -27,6 +27,6 @@ rule batch_summary:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/batch_summary.py"
+        "../scripts/batch_summary.py"

@@ -35,9 +35,9 @@ rule provenance:
         mem_mb=500,
         runtime=10,
     conda:
-        "../../envs/oncopanel.yaml"
+        "../envs/oncopanel.yaml"
     script:
-        "../../scripts/provenance.py"
+        "../scripts/provenance.py"
 
 
 for _batch in BATCHES:
@@ -66,6 +66,6 @@ for _batch in BATCHES:
             mem_mb=2000,
             runtime=60,
         conda:
-            "../../envs/oncopanel.yaml"
+            "../envs/oncopanel.yaml"
         script:
-            "../../scripts/batch_results.py"
+            "../scripts/batch_results.py"
