@@ -3,13 +3,11 @@
 # as data (config/calling.yaml), the batch panel of normals, likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
-from pathlib import Path as _CallingPath
-
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
-    config["calling"] = _calling_settings.load_block(_CallingPath(workflow.basedir).parent / "config" / "calling.yaml")
+    config["calling"] = _calling_settings.load_block()
 CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
 # freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
@@ -19,8 +17,6 @@ CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 calling_normals = lambda batch: [  # noqa: E731
     n for n in _calling_plan.batch_normals(CALLING_TABLE, batch) if inputs_ok(n)
 ]
-# for rule all (common.smk): calling_outputs()
-calling_outputs = lambda: _calling_plan.outputs(R, SAMPLES)  # noqa: E731
 
 
 wildcard_constraints:

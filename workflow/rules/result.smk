@@ -11,9 +11,7 @@ rule provenance:
         checksums=f"{INDEX_DIR}/{REF_NAME}.checksums.json",
         kb=KB_FILES,
         # every configuration file the run reads: a changed one makes a new provenance.json
-        configuration=_provenance.configuration_files(
-            config, workflow.configfiles, Path(workflow.basedir).parent / "config" / "calling.yaml"
-        ),
+        configuration=_provenance.configuration_files(config, workflow.configfiles, CALLING_YAML),
         # the run-level jobs whose logs carry tool versions (every sample needs them anyway)
         index=aligner_index(),
         calling_fai=f"{CALLING_FASTA}.fai",
