@@ -14,7 +14,8 @@ from pathlib import Path
 _PACKAGE = Path(str(files("oncopanel")))
 _WHEEL_DATA = _PACKAGE / "_data"
 # A wheel has _data/ (the build step writes it into the wheel only, never into the source tree); a checkout has not.
-DATA = _WHEEL_DATA if _WHEEL_DATA.is_dir() else _PACKAGE.parent
+_IN_CHECKOUT = not _WHEEL_DATA.is_dir()
+DATA = _PACKAGE.parent if _IN_CHECKOUT else _WHEEL_DATA
 """The directory holding annotation/, config/, reports/ and workflow/schemas/. Relative paths that name the
 workflow's own data inside its settings files (the lab's index kit, the identity SNP set) resolve against it."""
 
@@ -24,7 +25,7 @@ REPORTS = DATA / "reports"
 SCHEMAS = DATA / "workflow" / "schemas"
 # The prepared reference (`oncopanel reference prepare`; the config's reference.fasta): the checkout's resources/,
 # or resources/ under the working directory when installed, where that command writes it by default.
-RESOURCES = DATA / "resources" if DATA == _PACKAGE.parent else Path("resources")
+RESOURCES = DATA / "resources" if _IN_CHECKOUT else Path("resources")
 # The checkout, for developer tools run from it (scripts/make_demo.py, tests); the package itself resolves nothing
 # against it.
 ROOT = _PACKAGE.parent
