@@ -33,6 +33,7 @@ demo: demo-data
 test: setup
 	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+	$(BIN)/snakefmt --check workflow
 	$(BIN)/pytest -q
 
 ## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
@@ -61,6 +62,7 @@ test-cluster: setup
 lint: setup
 	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+	$(BIN)/snakefmt --check workflow
 
 clean:
 	rm -rf results .snakemake demo/generated
