@@ -34,12 +34,12 @@ rule calling_plain_reference:
         f"{LOGS}/calling/plain_reference.log",
     benchmark:
         f"{BENCH}/calling/plain_reference.tsv"
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=20,
-    conda:
-        "../envs/calling.yaml"
     script:
         "../scripts/calling_plain_reference.py"
 
@@ -56,20 +56,20 @@ rule calling_freebayes:
     output:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
         regions=f"{R}/calls/regions/{{sample}}.bed",
-    params:
-        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        calling=config["calling"],
-        ref=REF,
     log:
         f"{LOGS}/calling/freebayes/{{sample}}.log",
     benchmark:
         f"{BENCH}/calling/freebayes/{{sample}}.tsv"
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/calling.yaml"
+    params:
+        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
+        calling=config["calling"],
+        ref=REF,
     script:
         "../scripts/calling_freebayes.py"
 
@@ -85,36 +85,34 @@ use rule calling_freebayes as calling_pon_normal with:
     output:
         vcf=f"{R}/calls/pon/{{batch}}/{{normal}}.vcf.gz",
         regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
-    params:
-        mode="somatic",
-        calling=config["calling"],
-        ref=REF,
     log:
         f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
     benchmark:
         f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
+    params:
+        mode="somatic",
+        calling=config["calling"],
+        ref=REF,
 
 
 rule calling_pon:
     input:
-        vcfs=lambda wc: [
-            f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)
-        ],
+        vcfs=lambda wc: [f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)],
     output:
         f"{R}/calls/pon/{{batch}}.pon.tsv",
-    params:
-        normals=lambda wc: calling_normals(wc.batch),
-        calling=config["calling"],
     log:
         f"{LOGS}/calling/pon/{{batch}}.log",
     benchmark:
         f"{BENCH}/calling/pon/{{batch}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/oncopanel.yaml"
+    params:
+        normals=lambda wc: calling_normals(wc.batch),
+        calling=config["calling"],
     script:
         "../scripts/calling_pon.py"
 
@@ -128,21 +126,21 @@ rule calling_finalize:
         summary=f"{R}/calls/{{sample}}.calling.json",
         hotspots_tsv=f"{R}/hotspots/{{sample}}.hotspots.tsv",
         hotspots_parquet=f"{R}/hotspots/{{sample}}.hotspots.parquet",
+    log:
+        f"{LOGS}/calling/finalize/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/calling/finalize/{{sample}}.tsv"
+    # finalize runs bcftools norm/sort and tabix besides the package: the calling environment has both
+    conda:
+        "../envs/calling.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
         panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
         reference=REF,
         calling=config["calling"],
-    log:
-        f"{LOGS}/calling/finalize/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/calling/finalize/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    # finalize runs bcftools norm/sort and tabix besides the package: the calling environment has both
-    conda:
-        "../envs/calling.yaml"
     script:
         "../scripts/calling_finalize.py"

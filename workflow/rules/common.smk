@@ -14,7 +14,6 @@ from oncopanel.samplesheet import checked_marker, read_sample_sheet
 from oncopanel.settings import QcSettings, check_config, config_source, input_kind
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
-
 shell.prefix("set -euo pipefail; ")
 
 try:
@@ -24,9 +23,7 @@ try:
     config.update(check_config(config, source=config_source(workflow.configfiles)))
     QC = QcSettings.from_config(config["qc"], config_source(workflow.configfiles))
     POOLED_RUNS = config["pooled_runs"]
-    SAMPLE_TABLE = read_sample_sheet(
-        config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"]
-    )
+    SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"])
 except ValidationError as exc:
     # The problems are the whole message: printed one a line, then a plain exit (a WorkflowError would add
     # Snakemake's traceback fragment, which says nothing to the person fixing the sheet).

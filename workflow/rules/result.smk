@@ -17,6 +17,16 @@ rule provenance:
         calling_fai=f"{CALLING_FASTA}.fai",
     output:
         f"{R}/provenance.json",
+    log:
+        f"{LOGS}/provenance.log",
+    benchmark:
+        f"{BENCH}/provenance.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
     params:
         reference=REF,
         config_sha256=_provenance.config_sha256(config),
@@ -24,16 +34,6 @@ rule provenance:
             f"{INDEX_DIR}/logs/{config['aligner']}_index.log",
             f"{LOGS}/calling/plain_reference.log",
         ],
-    log:
-        f"{LOGS}/provenance.log",
-    benchmark:
-        f"{BENCH}/provenance.tsv"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=10,
-    conda:
-        "../envs/oncopanel.yaml"
     script:
         "../scripts/provenance.py"
 
@@ -47,6 +47,16 @@ for _batch in BATCHES:
             unpack(batch_result_inputs(_batch)),
         output:
             [p for s in batch_patients(_batch) for p in draft_paths(R, s).values()],
+        log:
+            f"{LOGS}/results/{_batch}.log",
+        benchmark:
+            f"{BENCH}/results/{_batch}.tsv"
+        conda:
+            "../envs/oncopanel.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
         params:
             samples=[get_sample(s) for s in batch_patients(_batch)],
             results=lambda wc, output: str(Path(output[0]).parents[2]),  # {results}/drafts/result/...
@@ -55,15 +65,5 @@ for _batch in BATCHES:
             centre=config["centre"],
             report_benign=config["report"]["report_benign"],
             report_date=config["report"]["date"],
-        log:
-            f"{LOGS}/results/{_batch}.log",
-        benchmark:
-            f"{BENCH}/results/{_batch}.tsv"
-        threads: 1
-        resources:
-            mem_mb=2000,
-            runtime=60,
-        conda:
-            "../envs/oncopanel.yaml"
         script:
             "../scripts/batch_results.py"
