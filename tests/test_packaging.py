@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from oncosim.batch import pool_reads, random_reads
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_SITE = Path(sysconfig.get_paths()["purelib"])  # the project venv's dependencies
@@ -102,7 +105,7 @@ def test_verify_runs_from_the_wheel(installed, tmp_path):
     assert (out.returncode, out.stdout) == (1, f"MISMATCH: input {reads} changed since the run (sha256 differs)\n")
 
 
-def test_plan_and_assign_indexes_run_from_the_wheel(installed, tmp_path):
+def test_plan_assign_indexes_and_demux_run_from_the_wheel(installed, tmp_path):
     """The lab configuration and the index kit come from the wheel's data (no --lab, no --kit)."""
     manifest = ROOT / "tests/data/batch/manifest.tsv"
     out = _run(installed, tmp_path, "plan", "--manifest", str(manifest), "--out", "plan")
@@ -113,7 +116,7 @@ def test_plan_and_assign_indexes_run_from_the_wheel(installed, tmp_path):
     header, first = runs[0].split("\t"), dict(zip(runs[0].split("\t"), runs[1].split("\t"), strict=True))
     assert header[:3] == ["run_id", "run_type", "start"] and int(first["samples"]) > 0
     out = _run(installed, tmp_path, "assign-indexes", "--manifest", str(manifest), "--plan", "plan",
-               "--run", first["run_id"], "--out", "run1")  # fmt: skip
+               "--run", first["run_id"], "--out", "run1", "--fastq-dir", "run1/fastq")  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert "[BCLConvert_Data]" in (tmp_path / "run1" / "SampleSheet.csv").read_text()
     kit_lines = (ROOT / "annotation/index_kits/oncopanel_udi96.tsv").read_text().splitlines()
@@ -121,6 +124,13 @@ def test_plan_and_assign_indexes_run_from_the_wheel(installed, tmp_path):
     with open(tmp_path / "run1" / "samples.tsv") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     assert len(rows) == int(first["samples"]) and {(r["i7"], r["i5"]) for r in rows} <= kit  # the shipped kit
+    reads = {r["sample_id"]: random_reads(20, 50, random.Random(1)) for r in rows}
+    truth = pool_reads(reads, {r["sample_id"]: (r["i7"], r["i5"]) for r in rows}, tmp_path / "u_R1.fastq.gz",
+                       tmp_path / "u_R2.fastq.gz")  # fmt: skip
+    out = _run(installed, tmp_path, "demux", "--r1", "u_R1.fastq.gz", "--r2", "u_R2.fastq.gz", "--samples",
+               "run1/samples.tsv", "--batch", first["run_id"], "--out", "run1/fastq")  # fmt: skip
+    assert out.returncode == 0 and f'"hopped": {truth.hopped}' in out.stdout, out.stderr[-2000:]
+    assert all((tmp_path / r["fastq_1"]).exists() and (tmp_path / r["fastq_2"]).exists() for r in rows)
 
 
 @pytest.mark.parametrize("command", [("reference", "--help"), ("audit", "--help"), ("audit", "verify", "--help")])
