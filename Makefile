@@ -31,8 +31,9 @@ demo: demo-data
 
 ## Fast suite (CI); the slow checks are `make test-long`.
 test: setup
-	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+	$(BIN)/snakefmt --check workflow
 	$(BIN)/pytest -q
 
 ## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
@@ -59,8 +60,9 @@ test-cluster: setup
 	$(BIN)/pytest -q -m cluster; rc=$$?; [ $$rc -eq 5 ] && echo "no cluster tests collected" && rc=0; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check oncopanel scripts tests benchmarks
+	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
 	$(BIN)/snakemake --snakefile workflow/Snakefile --configfile config/config.yaml --lint
+	$(BIN)/snakefmt --check workflow
 
 clean:
 	rm -rf results .snakemake demo/generated

@@ -1,7 +1,7 @@
 """Does the one counting rule (oncopanel.counting) put the truth inside the reported 95% interval for indels?
 
 EGFR exon 19 deletions and exon 20 insertions (the calling benchmark's forms) are spiked at a known fraction of
-fragments with oncopanel.simulate (ART 2x150, fragments 300±50), aligned with minimap2 -ax sr, and counted
+fragments with oncosim.reads (ART 2x150, fragments 300±50), aligned with minimap2 -ax sr, and counted
 with ``count_allele``, the function behind the VCF's FORMAT AD/AF and the hotspot table. Reported per form:
 the mean VAF and how often the truth lies inside the Wilson 95% interval (expected: about 95%).
 
@@ -26,7 +26,7 @@ from oncopanel import paths
 from oncopanel.counting import count_allele
 from oncopanel.model import Variant
 from oncopanel.reference import SliceSequence
-from oncopanel.simulate import Spike, simulate_sample
+from oncosim.reads import Spike, simulate_sample
 
 REF = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
 # (name, anchor, deleted bases, inserted bases) on chr7, as benchmarks/calling.py spikes them

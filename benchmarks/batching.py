@@ -23,8 +23,8 @@ from oncopanel.batch.indexes import assign_indexes, load_kit
 from oncopanel.batch.lab import load_lab_config
 from oncopanel.batch.manifest import read_manifest
 from oncopanel.batch.plan import lower_bound, plan_runs
-from oncopanel.batch.simulate import pool_reads, synthetic_manifest_rows, write_manifest
 from oncopanel.paths import ROOT
+from oncosim.batch import pool_reads, synthetic_manifest_rows, write_manifest
 
 
 def _timed(fn, *args, **kwargs):
@@ -54,7 +54,7 @@ def bench_planning(n_samples: int, days: int, sites: int, workdir: Path) -> list
     return [
         f"### Planning {n_samples:,} samples arriving over {days} days (weekdays) from {sites} sites",
         "",
-        f"Synthetic manifest (`oncopanel.batch.simulate.synthetic_manifest_rows`, seed 7): site sizes 1/rank, "
+        f"Synthetic manifest (`oncosim.batch.synthetic_manifest_rows`, seed 7): site sizes 1/rank, "
         f"panels 40% EGFR_KRAS, 30% BRCA, 15% EXTENDED, 15% EGFR_KRAS+EXTENDED; 10% urgent (3-day turnaround), "
         f"the rest routine (7 days). Lab: `config/lab.yaml` (three run types, 96 indexes per run, library prep "
         f"{lab.library_prep_cost:.0f} and compute {lab.compute_cost_per_sample:.1f} {lab.currency} per sample). "
@@ -132,7 +132,7 @@ def bench_demux(pairs: int, n_samples: int, workdir: Path) -> list[str]:
     lines = [
         f"### Demultiplexing {per_sample * n_samples:,} read pairs (2 x 150 bp) into {n_samples} samples",
         "",
-        "Pooled FASTQ built by `oncopanel.batch.simulate.pool_reads` (5% index errors, 2% hopped pairs, 1% unknown "
+        "Pooled FASTQ built by `oncosim.batch.pool_reads` (5% index errors, 2% hopped pairs, 1% unknown "
         "barcodes). Baselines read the same two files and do nothing else: Python's gzip module line by line, "
         "and `gzip -dc` processes piped into Python line by line (how `demultiplex` reads). The ratio is "
         "demultiplex time over the faster baseline; each timing is the fastest of three runs. CPU counts this "

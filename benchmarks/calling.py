@@ -7,7 +7,7 @@
     .venv/bin/python benchmarks/calling.py --quick         # CI: every step on a tiny design (about a minute);
                                                            # writes results/benchmarks/quick/, not latest/
 
-Somatic: per replicate, ART reads (oncopanel.simulate, the demo's simulator) at 2000x over small regions around
+Somatic: per replicate, ART reads (oncosim.reads, the demo's simulator) at 2000x over small regions around
 spike-ins: real variants (KRAS G12D, EGFR L858R/T790M, BRAF V600E, PIK3CA E545K, NRAS Q61R, BRCA1/2 founder
 indels, EGFR exon 19 deletions and exon 20 insertions in forms absent from the hotspot table) and random SNVs and
 indels in panel coding exons, at VAF 1, 2, 5, 10, 20, 50% plus a 0.5-point grid around the stated 5% LoD; FFPE
@@ -487,7 +487,7 @@ class Report:
 
 
 def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) -> None:
-    from oncopanel.simulate import Spike, pick_artefact_sites, simulate_sample
+    from oncosim.reads import Spike, pick_artefact_sites, simulate_sample
 
     fasta = pysam.FastaFile(str(REF))
     truths = [
@@ -570,7 +570,7 @@ def fasta_source():
 
 
 def run_germline(args, rep: int, work: Path, report: Report, settings, fb_fasta: Path, mmi: Path) -> None:
-    from oncopanel.simulate import Spike, simulate_sample
+    from oncosim.reads import Spike, simulate_sample
 
     fasta = pysam.FastaFile(str(REF))
     rng = random.Random(args.seed * 7 + rep)
@@ -637,7 +637,7 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     from oncopanel.calling import pon
     from oncopanel.calling.run import call_raw
     from oncopanel.calling.vcf import finalize
-    from oncopanel.simulate import Artefact, simulate_sample
+    from oncosim.reads import Artefact, simulate_sample
 
     d = work / f"somatic_s{args.seed}_pc{args.per_cell}_a{args.artefacts}_rep0"
     raw = d / "calls500" / "SIM0_500x.freebayes.vcf.gz"
@@ -826,8 +826,9 @@ def main() -> None:
     mmi = mm2_index(args.workdir)
     report.notes += [
         "The calls are made by oncopanel.calling.run, the code the workflow's calling rules run (call_raw through "
-        "scripts/calling_freebayes.py for calling_freebayes and calling_pon_normal; finalize, index_vcf and "
-        "genotype_sample_hotspots through scripts/calling_finalize.py): what is measured here is what is deployed.",
+        "workflow/scripts/calling_freebayes.py for calling_freebayes and calling_pon_normal; finalize, index_vcf "
+        "and genotype_sample_hotspots through workflow/scripts/calling_finalize.py): what is measured here is what "
+        "is deployed.",
         "freebayes 1.3.6, bcftools 1.16, minimap2 2.24, ART (HS25, 2x150, fragments 300±50); thresholds from "
         "config/calling.yaml at the time of the run.",
         f"Grid of this run: {args.replicates} somatic replicates x {args.per_cell} random spike-ins per (VAF, type) "

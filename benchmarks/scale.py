@@ -283,7 +283,7 @@ def make_samples(d: Path, n: int, depth: float, seed0: int, unique: int = 0, per
     of `per_batch`. unique > 0: only that many read sets are simulated and the n samples cycle through them (every
     sample is still processed on its own; this spares ART's ~1 s per sample on long runs)."""
     from oncopanel.panels import genes_for, target_bed_rows
-    from oncopanel.simulate import simulate_sample
+    from oncosim.reads import simulate_sample
 
     regions = target_bed_rows(genes_for(["EGFR_KRAS"]), 20)
     d.mkdir(parents=True, exist_ok=True)

@@ -153,13 +153,14 @@ def annotation_files(root: Path = paths.ANNOTATION) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in _NOT_DATA)
 
 
-def display_path(path: str | Path, root: Path = paths.ROOT) -> str:
-    """A path as the provenance records it: relative to the repository when inside it, else as given."""
+def display_path(path: str | Path, root: Path = paths.DATA) -> str:
+    """A path as the provenance records it: oncopanel's own data files relative to their data directory (so the
+    same file has the same name in a checkout and in an installed wheel), any other file as given."""
     resolved = Path(path).resolve()
     return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(path)
 
 
-def file_checksums(files: Iterable[str | Path], root: Path = paths.ROOT) -> dict[str, str]:
+def file_checksums(files: Iterable[str | Path], root: Path = paths.DATA) -> dict[str, str]:
     """SHA-256 of each file, keyed by its display path, in path order."""
     return dict(sorted((display_path(f, root), sha256_file(f)) for f in files))
 

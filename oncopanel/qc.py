@@ -3,12 +3,13 @@ and mosdepth, judged by gates kept as data."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from oncopanel.files import open_text
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
@@ -141,20 +142,16 @@ def _median_from_histogram(hist: list[tuple[int, int]]) -> float:
     return 0.0
 
 
-def _open(path: Path):
-    return gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)
-
-
 def target_coverage(regions_bed: Path, thresholds_bed: Path) -> list[dict]:
     """One row per target: name, length, mean depth (mosdepth), bases at each threshold."""
     rows = []
-    with _open(regions_bed) as fh:
+    with open_text(regions_bed) as fh:
         for line in fh:
             chrom, start, end, name, mean = line.rstrip("\n").split("\t")
             rows.append(
                 {"chrom": chrom, "start": int(start), "end": int(end), "name": name, "mean_depth": float(mean)}
             )
-    with _open(thresholds_bed) as fh:
+    with open_text(thresholds_bed) as fh:
         header = fh.readline().rstrip("\n").split("\t")
         levels = [h.removesuffix("X") for h in header[4:]]
         for row, line in zip(rows, fh, strict=True):

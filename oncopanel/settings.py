@@ -202,15 +202,28 @@ def config_source(configfiles: Iterable[str | Path]) -> str:
     return " + ".join(shown.values()) or "config"
 
 
+# Settings files the workflow ships, by config key. Left empty in the config, a key names the workflow's own file
+# (package data: found from any working directory, in a snakedeploy'd project and in a wheel install); a centre's own
+# file is a path relative to the working directory (Snakemake's convention, as for samples) or absolute.
+SHIPPED_FILES = {
+    "panels": paths.ANNOTATION / "panels" / "panels.yaml",
+    "controls": paths.CONFIG / "controls.yaml",
+    "lab": paths.CONFIG / "lab.yaml",
+    "formulary": paths.CONFIG / "formulary.tsv",
+}
+
+
 def check_config(config: Mapping, source: str = "config") -> dict:
     """The workflow configuration checked (config.schema.yaml, the calling block against calling.schema.yaml, the
-    QC gates' metrics against those QC computes); every problem at once. Returns it with the defaults filled."""
+    QC gates' metrics against those QC computes); every problem at once. Returns it with the defaults filled and
+    the shipped settings files (:data:`SHIPPED_FILES`) named by absolute path where the config leaves them empty."""
     found: list[str] = []
     filled: dict = dict(config)
     try:
         filled = check(filled, "config.schema.yaml", source)
     except ValidationError as exc:
         found += exc.problems
+    filled.update({key: str(path) for key, path in SHIPPED_FILES.items() if not filled.get(key)})
     found += gate_metric_problems(filled.get("qc"), source)
     found += coverage_threshold_problems(filled.get("qc"), source)
     centre = filled.get("centre")

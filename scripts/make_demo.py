@@ -35,13 +35,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from oncopanel import paths, simulate
+from oncopanel import paths
 from oncopanel.batch.indexes import assign_indexes, load_kit
-from oncopanel.batch.simulate import pool_fastqs
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
 from oncopanel.samplesheet import SAMPLE_COLUMNS
-from oncopanel.simulate import (
+from oncosim import reads as simulate
+from oncosim.batch import pool_fastqs
+from oncosim.reads import (
     Artefact,
     ReadFormat,
     Spike,
@@ -438,7 +439,7 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
 
 def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:
     """The simulated samples as the sequencer delivers a pooled run: undetermined FASTQ with index errors, hopped
-    pairs and unknown barcodes (oncopanel.batch.simulate), plus the config block that tells the workflow."""
+    pairs and unknown barcodes (oncosim.batch), plus the config block that tells the workflow."""
     pooled = out / "pooled"
     pooled.mkdir(parents=True, exist_ok=True)
     r1, r2 = (pooled / f"{BATCH}_R{m}.fastq.gz" for m in (1, 2))

@@ -4,8 +4,8 @@ import csv
 import random
 from pathlib import Path
 
-from oncopanel.batch.simulate import pool_reads, random_reads
 from oncopanel.cli import main
+from oncosim.batch import pool_reads, random_reads
 
 DATA = Path(__file__).parent / "data" / "batch"
 

@@ -8,9 +8,9 @@ import pytest
 
 from oncopanel.batch.demux import demultiplex, index_lookup
 from oncopanel.batch.indexes import load_kit, reverse_complement
-from oncopanel.batch.simulate import pool_fastqs, pool_reads, random_reads
 from oncopanel.errors import InputError, ValidationError
 from oncopanel.paths import ANNOTATION
+from oncosim.batch import pool_fastqs, pool_reads, random_reads
 
 KIT = load_kit(ANNOTATION / "index_kits" / "oncopanel_udi96.tsv")
 IDS = [f"OP{n:03d}" for n in range(6)]

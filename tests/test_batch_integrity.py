@@ -17,7 +17,7 @@ from conftest import ROOT, run_workflow, write_sheet
 
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
-from oncopanel.simulate import Spike, simulate_sample
+from oncosim.reads import Spike, simulate_sample
 
 BRCA1_68_69DEL = Variant("chr17", 43124027, "ACT", "A")
 NA_R1 = ROOT / "demo/real_reads/NA12878_BRCA1/BRCA1_R1.fastq.gz"

@@ -201,7 +201,7 @@ def test_calling_rules_run_the_package_not_their_own_commands():
     """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling.run."""
     text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
     assert "shell:" not in text and "awk" not in text and "freebayes -f" not in text
-    assert text.count('"../../scripts/calling_freebayes.py"') == 1  # one rule, reused for the panel of normals
+    assert text.count('"../scripts/calling_freebayes.py"') == 1  # one rule, reused for the panel of normals
     assert "use rule calling_freebayes as calling_pon_normal with:" in text
 
 

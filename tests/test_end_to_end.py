@@ -19,7 +19,7 @@ from fixtures import reads_from_region
 
 from oncopanel.model import Variant
 from oncopanel.panels import genes_for, target_bed_rows
-from oncopanel.simulate import Spike, simulate_sample
+from oncosim.reads import Spike, simulate_sample
 
 KRAS_G12C = Variant("chr12", 25245351, "C", "A")
 BRCA1_68_69DEL = Variant("chr17", 43124027, "ACT", "A")

@@ -178,7 +178,7 @@ def pdf_text(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    from oncopanel.simulate import Spike, simulate_sample
+    from oncosim.reads import Spike, simulate_sample
 
     d = tmp_path_factory.mktemp("corpus_batch")
     r1, r2 = simulate_sample(

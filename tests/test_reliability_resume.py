@@ -84,7 +84,7 @@ def workflow_command(samples: Path, results: Path, config: dict | None = None) -
 
 
 def tiny_batch(d: Path) -> Path:
-    from oncopanel.simulate import Spike, simulate_sample
+    from oncosim.reads import Spike, simulate_sample
 
     r1, r2 = simulate_sample(
         d / "T1", [("chr12", 25245273, 25245395, "KRAS_exon2")], [Spike(Variant("chr12", 25245351, "C", "A"), 0.3)],

@@ -16,7 +16,7 @@ import pytest
 from oncopanel.errors import InputError
 from oncopanel.model import Variant
 from oncopanel.reference import SliceSequence
-from oncopanel.simulate import (
+from oncosim.reads import (
     DEFAULT_REFERENCE,
     Artefact,
     ReadFormat,
@@ -175,7 +175,7 @@ def test_haplotypes_apply_indels_and_map_positions():
     seq = "AAACCCGGGTTT"  # starts at 0-based 100 -> position 101
     assert apply_variants(seq, 100, [Variant("c", 103, "ACC", "A")]) == "AAACGGGTTT"
     assert apply_variants(seq, 100, [Variant("c", 106, "C", "CTT")]) == "AAACCCTTGGGTTT"
-    from oncopanel.simulate import Window
+    from oncosim.reads import Window
 
     w = Window("c", 100, 112)
     dele = (Variant("c", 103, "ACC", "A"),)
@@ -294,7 +294,7 @@ def test_demo_sample_sheet_passes_the_workflow_validation(make_demo, tmp_path):
 
 def test_demo_read_budget(make_demo):
     from oncopanel.panels import genes_for, target_bed_rows
-    from oncopanel.simulate import planned_pairs
+    from oncosim.reads import planned_pairs
 
     for s in make_demo.SIMULATED:
         pairs = planned_pairs(target_bed_rows(genes_for(s.panels), make_demo.TARGET_PADDING), s.depth)

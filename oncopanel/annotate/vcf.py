@@ -14,16 +14,15 @@ empty strings. The transcript versions and the annotation-data version are in ``
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from oncopanel.annotate.annotator import Annotator
 from oncopanel.annotate.normalise import NC_GRCH38, ucsc_name
 from oncopanel.annotate.transcripts import data_version, load_transcripts
 from oncopanel.errors import InputError
+from oncopanel.files import open_text
 from oncopanel.model import Annotation, Variant
 
 CSQ_ID = "ONCOPANEL_CSQ"
@@ -83,14 +82,10 @@ class _Record:
     alt_index: list[int]  # 1-based index of each kept allele among the ALTs
 
 
-def _open(path: Path) -> IO[str]:
-    return gzip.open(path, "rt") if path.suffix in (".gz", ".bgz") else open(path)
-
-
 def _read(path: Path) -> Iterator[tuple[str, _Record | None]]:
     """Yield (raw line, parsed record or None for header lines); InputError names file and line."""
     samples_seen = False
-    with _open(path) as fh:
+    with open_text(path) as fh:
         for n, raw in enumerate(fh, start=1):
             line = raw.rstrip("\n").rstrip("\r")
             if line.startswith("#"):

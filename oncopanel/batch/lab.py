@@ -80,8 +80,11 @@ class LabConfig:
         return sum(self.panel_read_pairs[p] for p in panels)
 
     def kit_path(self) -> Path:
+        """The index kit file. A relative path names a kit shipped with oncopanel (annotation/index_kits/), found
+        where the package's data is (the checkout or the installed wheel), so a copied lab.yaml (snakedeploy) still
+        finds it; a centre's own kit is given as an absolute path."""
         path = Path(self.index_kit)
-        return path if path.is_absolute() else paths.ROOT / path
+        return path if path.is_absolute() else paths.DATA / path
 
 
 SCHEMA = "lab.schema.yaml"

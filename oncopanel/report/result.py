@@ -429,11 +429,3 @@ def validate_result(result: Mapping | SampleResult, source: str = "result") -> N
     ]
     if problems:
         raise InputError("result does not match result.schema.json:\n  " + "\n  ".join(problems))
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

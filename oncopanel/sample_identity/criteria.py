@@ -126,7 +126,7 @@ def load_criteria(path: Path | str | None = None) -> Criteria:
     doc = settings.load(path or CONTROLS_YAML, SCHEMA)
     identity = doc["identity"]
     return Criteria(
-        snps=paths.ROOT / identity["snps"],
+        snps=paths.DATA / identity["snps"],  # a relative path names oncopanel's own SNP set (see lab.kit_path)
         population=identity["population"],
         genotyping=GenotypingSettings(**identity["genotyping"]),
         concordance=ConcordanceCriteria(**identity["concordance"]),

@@ -13,12 +13,12 @@ rule bam_to_fastq:
         f"{LOGS}/bam_to_fastq/{{sample}}.{{lane}}.log",
     benchmark:
         f"{BENCH}/bam_to_fastq/{{sample}}.{{lane}}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tbam_to_fastq\\t%s\\t%s\\n' "
         "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -34,18 +34,18 @@ rule fastp:
         r2=temp(f"{R}/work/{{sample}}/{{lane}}.trimmed_R2.fastq.gz"),
         json=f"{R}/qc/fastp/{{sample}}.{{lane}}.fastp.json",
         html=f"{R}/qc/fastp/{{sample}}.{{lane}}.fastp.html",
-    params:
-        extra=config["fastp"]["extra"],
     log:
         f"{LOGS}/fastp/{{sample}}.{{lane}}.log",
     benchmark:
         f"{BENCH}/fastp/{{sample}}.{{lane}}.tsv"
+    conda:
+        "../envs/qc.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/qc.yaml"
+    params:
+        extra=config["fastp"]["extra"],
     shell:
         "printf 'oncopanel-tool-version\\tfastp\\t%s\\t%s\\n' "
         "fastp \"$(fastp --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -60,20 +60,20 @@ rule align_lane:
         index=aligner_index(),
     output:
         temp(f"{R}/work/{{sample}}/{{lane}}.aligned.bam"),
-    params:
-        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
-        aligner=config["aligner"],
-        bwa_prefix=f"{INDEX_DIR}/bwa/{REF_NAME}",
     log:
         f"{LOGS}/align/{{sample}}.{{lane}}.log",
     benchmark:
         f"{BENCH}/align/{{sample}}.{{lane}}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../../envs/align.yaml"
+    params:
+        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
+        aligner=config["aligner"],
+        bwa_prefix=f"{INDEX_DIR}/bwa/{REF_NAME}",
     shell:
         "printf 'oncopanel-tool-version\\talign_lane\\t%s\\t%s\\n' "
         "{params.aligner} \"$(({params.aligner} --version; {params.aligner}) 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
@@ -92,18 +92,18 @@ rule import_bam:
         bam=lambda wc: get_lane(wc.sample, wc.lane).bam,
     output:
         temp(f"{R}/work/{{sample}}/{{lane}}.imported.bam"),
-    params:
-        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
     log:
         f"{LOGS}/import_bam/{{sample}}.{{lane}}.log",
     benchmark:
         f"{BENCH}/import_bam/{{sample}}.{{lane}}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/align.yaml"
+    params:
+        rg=r"@RG\tID:{sample}.{lane}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{lane}",
     shell:
         "printf 'oncopanel-tool-version\\timport_bam\\t%s\\t%s\\n' "
         "samtools \"$(samtools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -126,12 +126,12 @@ rule markdup:
         f"{LOGS}/markdup/{{sample}}.log",
     benchmark:
         f"{BENCH}/markdup/{{sample}}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/align.yaml"
     shell:
         # Write to a temporary name and rename: a killed job never leaves a BAM that looks finished. samtools stats
         # and flagstat run here, on the finished BAM, rather than as two more jobs per sample.

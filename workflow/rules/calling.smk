@@ -3,13 +3,11 @@
 # as data (config/calling.yaml), the batch panel of normals, likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
-from pathlib import Path as _CallingPath
-
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
-    config["calling"] = _calling_settings.load_block(_CallingPath(workflow.basedir).parent / "config" / "calling.yaml")
+    config["calling"] = _calling_settings.load_block()
 CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
 # freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
@@ -19,8 +17,6 @@ CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 calling_normals = lambda batch: [  # noqa: E731
     n for n in _calling_plan.batch_normals(CALLING_TABLE, batch) if inputs_ok(n)
 ]
-# for rule all (common.smk): calling_outputs()
-calling_outputs = lambda: _calling_plan.outputs(R, SAMPLES)  # noqa: E731
 
 
 wildcard_constraints:
@@ -38,14 +34,14 @@ rule calling_plain_reference:
         f"{LOGS}/calling/plain_reference.log",
     benchmark:
         f"{BENCH}/calling/plain_reference.tsv"
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=20,
-    conda:
-        "../../envs/calling.yaml"
     script:
-        "../../scripts/calling_plain_reference.py"
+        "../scripts/calling_plain_reference.py"
 
 
 # A sample's own calls and (calling_pon_normal) a normal's panel-of-normals calls: one adapter over
@@ -60,22 +56,22 @@ rule calling_freebayes:
     output:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
         regions=f"{R}/calls/regions/{{sample}}.bed",
-    params:
-        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        calling=config["calling"],
-        ref=REF,
     log:
         f"{LOGS}/calling/freebayes/{{sample}}.log",
     benchmark:
         f"{BENCH}/calling/freebayes/{{sample}}.tsv"
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../../envs/calling.yaml"
+    params:
+        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
+        calling=config["calling"],
+        ref=REF,
     script:
-        "../../scripts/calling_freebayes.py"
+        "../scripts/calling_freebayes.py"
 
 
 # the normal is called like a tumour (somatic mode), over the union of the batch's tumour targets
@@ -89,38 +85,36 @@ use rule calling_freebayes as calling_pon_normal with:
     output:
         vcf=f"{R}/calls/pon/{{batch}}/{{normal}}.vcf.gz",
         regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
-    params:
-        mode="somatic",
-        calling=config["calling"],
-        ref=REF,
     log:
         f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
     benchmark:
         f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
+    params:
+        mode="somatic",
+        calling=config["calling"],
+        ref=REF,
 
 
 rule calling_pon:
     input:
-        vcfs=lambda wc: [
-            f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)
-        ],
+        vcfs=lambda wc: [f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)],
     output:
         f"{R}/calls/pon/{{batch}}.pon.tsv",
-    params:
-        normals=lambda wc: calling_normals(wc.batch),
-        calling=config["calling"],
     log:
         f"{LOGS}/calling/pon/{{batch}}.log",
     benchmark:
         f"{BENCH}/calling/pon/{{batch}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        normals=lambda wc: calling_normals(wc.batch),
+        calling=config["calling"],
     script:
-        "../../scripts/calling_pon.py"
+        "../scripts/calling_pon.py"
 
 
 rule calling_finalize:
@@ -132,21 +126,21 @@ rule calling_finalize:
         summary=f"{R}/calls/{{sample}}.calling.json",
         hotspots_tsv=f"{R}/hotspots/{{sample}}.hotspots.tsv",
         hotspots_parquet=f"{R}/hotspots/{{sample}}.hotspots.parquet",
+    log:
+        f"{LOGS}/calling/finalize/{{sample}}.log",
+    benchmark:
+        f"{BENCH}/calling/finalize/{{sample}}.tsv"
+    # finalize runs bcftools norm/sort and tabix besides the package: the calling environment has both
+    conda:
+        "../envs/calling.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
         panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
         reference=REF,
         calling=config["calling"],
-    log:
-        f"{LOGS}/calling/finalize/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/calling/finalize/{{sample}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    # finalize runs bcftools norm/sort and tabix besides the package: the calling environment has both
-    conda:
-        "../../envs/calling.yaml"
     script:
-        "../../scripts/calling_finalize.py"
+        "../scripts/calling_finalize.py"

@@ -4,7 +4,8 @@ import os
 import sys
 from pathlib import Path
 
-from oncopanel import runlock
+from oncopanel import paths, runlock
+from oncopanel.calling.settings import DEFAULT_FILE as CALLING_YAML
 from oncopanel.calling.settings import load_block as calling_block
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
@@ -13,19 +14,16 @@ from oncopanel.samplesheet import checked_marker, read_sample_sheet
 from oncopanel.settings import QcSettings, check_config, config_source, input_kind
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
 
-
 shell.prefix("set -euo pipefail; ")
 
 try:
     if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
-        config["calling"] = calling_block(os.path.relpath(Path(workflow.basedir).parent / "config" / "calling.yaml"))
+        config["calling"] = calling_block(CALLING_YAML)
     # the settings layer: every problem of the merged config at once, defaults from the schema filled in
     config.update(check_config(config, source=config_source(workflow.configfiles)))
     QC = QcSettings.from_config(config["qc"], config_source(workflow.configfiles))
     POOLED_RUNS = config["pooled_runs"]
-    SAMPLE_TABLE = read_sample_sheet(
-        config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"]
-    )
+    SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"])
 except ValidationError as exc:
     # The problems are the whole message: printed one a line, then a plain exit (a WorkflowError would add
     # Snakemake's traceback fragment, which says nothing to the person fixing the sheet).
@@ -74,13 +72,6 @@ wildcard_constraints:
 def get_sample(sample_id):
     """The validated sample-sheet record (a Sample dataclass) of one sample."""
     return SAMPLE_TABLE[sample_id]
-
-
-def germline_samples():
-    return [s for s in SAMPLES if SAMPLE_TABLE[s].is_germline_specimen and not SAMPLE_TABLE[s].control]
-
-
-normal_samples = germline_samples
 
 
 def existing_inputs(sample_id):
@@ -149,7 +140,8 @@ def all_outputs():
     )
 
 
-KB_FILES = ["annotation/knowledge/kb.tsv", "annotation/knowledge/kb_meta.json"]
+# The workflow's own data comes from the package (oncopanel/paths.py), never from the working directory.
+KB_FILES = [str(paths.ANNOTATION / "knowledge" / name) for name in ("kb.tsv", "kb_meta.json")]
 
 
 def batch_samples(batch):

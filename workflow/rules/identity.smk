@@ -9,20 +9,20 @@ rule sample_identity:
         criteria=config["controls"],
     output:
         f"{R}/identity/{{sample}}.identity.json",
-    params:
-        specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
     log:
         f"{LOGS}/identity/{{sample}}.log",
     benchmark:
         f"{BENCH}/identity/{{sample}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
     script:
-        "../../scripts/sample_identity.py"
+        "../scripts/sample_identity.py"
 
 
 rule batch_identity:
@@ -34,18 +34,18 @@ rule batch_identity:
         ],
     output:
         f"{R}/identity/{{batch}}.batch_identity.json",
-    params:
-        samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
-        results=lambda wc, output: str(Path(output[0]).parents[1]),  # {results}/identity/{batch}...
     log:
         f"{LOGS}/identity/{{batch}}.batch.log",
     benchmark:
         f"{BENCH}/identity/{{batch}}.batch.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        samples=lambda wc: [get_sample(s) for s in batch_samples(wc.batch)],
+        results=lambda wc, output: str(Path(output[0]).parents[1]),  # {results}/identity/{batch}...
     script:
-        "../../scripts/batch_identity.py"
+        "../scripts/batch_identity.py"

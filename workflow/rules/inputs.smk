@@ -16,18 +16,18 @@ for _batch in BATCHES:
             # the check (Snakemake resolves a checkpoint by its first output, which must then be missing)
             checked=input_check_marker(_batch),
             status=[f"{R}/inputs/{s}.inputs.json" for s in batch_samples(_batch)],
-        params:
-            samples=[get_sample(s) for s in batch_samples(_batch)],
-            realign=config["realign"],
         log:
             f"{LOGS}/inputs/{_batch}.log",
         benchmark:
             f"{BENCH}/inputs/{_batch}.tsv"
+        conda:
+            "../envs/oncopanel.yaml"
         threads: 2
         resources:
             mem_mb=500,
             runtime=60,
-        conda:
-            "../../envs/oncopanel.yaml"
+        params:
+            samples=[get_sample(s) for s in batch_samples(_batch)],
+            realign=config["realign"],
         script:
-            "../../scripts/check_inputs.py"
+            "../scripts/check_inputs.py"

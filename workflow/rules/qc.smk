@@ -14,20 +14,20 @@ rule mosdepth:
         thresholds=f"{R}/coverage/{{sample}}.thresholds.bed.gz",
         summary=f"{R}/coverage/{{sample}}.mosdepth.summary.txt",
         dist=f"{R}/coverage/{{sample}}.mosdepth.region.dist.txt",
-    params:
-        prefix=lambda wc, output: output.regions.removesuffix(".regions.bed.gz"),
-        mapq=config["qc"]["min_mapping_quality"],
-        thresholds=",".join(str(t) for t in config["qc"]["depth_thresholds"]),
     log:
         f"{LOGS}/mosdepth/{{sample}}.log",
     benchmark:
         f"{BENCH}/mosdepth/{{sample}}.tsv"
+    conda:
+        "../envs/qc.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/qc.yaml"
+    params:
+        prefix=lambda wc, output: output.regions.removesuffix(".regions.bed.gz"),
+        mapq=config["qc"]["min_mapping_quality"],
+        thresholds=",".join(str(t) for t in config["qc"]["depth_thresholds"]),
     shell:
         "printf 'oncopanel-tool-version\\tmosdepth\\t%s\\t%s\\n' "
         "mosdepth \"$(mosdepth --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -46,12 +46,12 @@ rule input_bam_stats:
         f"{LOGS}/input_bam_stats/{{sample}}.{{lane}}.log",
     benchmark:
         f"{BENCH}/input_bam_stats/{{sample}}.{{lane}}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=30,
-    conda:
-        "../../envs/align.yaml"
     shell:
         "samtools stats -F 0x900 {input.bam} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
 
@@ -61,21 +61,21 @@ rule qc_summary:
         unpack(qc_inputs),
     output:
         f"{R}/qc/{{sample}}.qc.json",
-    params:
-        gates=lambda wc: qc_gates(wc.sample),
-        thresholds=config["qc"]["depth_thresholds"],
     log:
         f"{LOGS}/qc_summary/{{sample}}.log",
     benchmark:
         f"{BENCH}/qc_summary/{{sample}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        gates=lambda wc: qc_gates(wc.sample),
+        thresholds=config["qc"]["depth_thresholds"],
     script:
-        "../../scripts/qc_summary.py"
+        "../scripts/qc_summary.py"
 
 
 rule multiqc:
@@ -83,19 +83,19 @@ rule multiqc:
         multiqc_inputs,
     output:
         f"{R}/multiqc/multiqc_report.html",
-    params:
-        dirs=[f"{R}/qc", f"{R}/coverage"],
-        outdir=lambda wc, output: os.path.dirname(output[0]),
     log:
         f"{LOGS}/multiqc.log",
     benchmark:
         f"{BENCH}/multiqc.tsv"
+    conda:
+        "../envs/qc.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/qc.yaml"
+    params:
+        dirs=[f"{R}/qc", f"{R}/coverage"],
+        outdir=lambda wc, output: os.path.dirname(output[0]),
     shell:
         # no_version_check: MultiQC would otherwise look up its latest version online (no data leaves the centre)
         # A batch where no sample passed its input check has nothing for MultiQC: it then writes no report, and the

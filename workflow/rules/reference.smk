@@ -11,12 +11,12 @@ rule masked_reference:
         "resources/reference/logs/masked_reference.log",
     benchmark:
         "resources/reference/logs/masked_reference.benchmark.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/oncopanel.yaml"
     shell:
         "oncopanel reference prepare --masked --out {output.fasta} --threads {threads} > {log} 2>&1"
 
@@ -30,12 +30,12 @@ rule minimap2_index:
         f"{INDEX_DIR}/logs/minimap2_index.log",
     benchmark:
         f"{INDEX_DIR}/logs/minimap2_index.benchmark.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=16000,
         runtime=60,
-    conda:
-        "../../envs/align.yaml"
     shell:
         "printf 'oncopanel-tool-version\\tminimap2_index\\t%s\\t%s\\n' "
         "minimap2 \"$(minimap2 --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -47,18 +47,18 @@ rule bwa_index:
         REF,
     output:
         multiext(f"{INDEX_DIR}/bwa/{REF_NAME}", ".amb", ".ann", ".bwt", ".pac", ".sa"),
-    params:
-        prefix=lambda wc, output: output[0].removesuffix(".amb"),
     log:
         f"{INDEX_DIR}/logs/bwa_index.log",
     benchmark:
         f"{INDEX_DIR}/logs/bwa_index.benchmark.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=180,
-    conda:
-        "../../envs/align.yaml"
+    params:
+        prefix=lambda wc, output: output[0].removesuffix(".amb"),
     shell:
         "printf 'oncopanel-tool-version\\tbwa_index\\t%s\\t%s\\n' "
         "bwa \"$(bwa 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
@@ -75,12 +75,12 @@ rule reference_checksums:
         f"{INDEX_DIR}/logs/reference_checksums.log",
     benchmark:
         f"{INDEX_DIR}/logs/reference_checksums.benchmark.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../../envs/oncopanel.yaml"
     shell:
         "oncopanel reference checksums {input.fasta} --out {output} > {log} 2>&1"
 
@@ -93,17 +93,17 @@ localrules:
 rule panel_targets:
     output:
         f"{R}/targets/{{panels}}.bed",
-    params:
-        panels=lambda wc: wc.panels.replace("+", ","),
     log:
         f"{LOGS}/targets/{{panels}}.log",
     benchmark:
         f"{BENCH}/targets/{{panels}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=200,
         runtime=5,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        panels=lambda wc: wc.panels.replace("+", ","),
     shell:
         "oncopanel reference targets --panels {params.panels} --out {output} > {log} 2>&1"

@@ -14,19 +14,19 @@ rule batch_summary:
         html=f"{R}/batch/summary.html",
         therapies=f"{R}/batch/therapies.parquet",
         ledger=f"{R}/batch/ledger.tsv",
-    params:
-        language=config["centre"]["language"],
-        benchmarks=BENCH,
-        samples=lambda wc: [get_sample(s) for s in SAMPLES],
     log:
         f"{LOGS}/batch_summary.log",
     benchmark:
         f"{BENCH}/batch_summary.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
+    params:
+        language=config["centre"]["language"],
+        benchmarks=BENCH,
+        samples=lambda wc: [get_sample(s) for s in SAMPLES],
     script:
-        "../../scripts/batch_summary.py"
+        "../scripts/batch_summary.py"

@@ -11,14 +11,22 @@ rule provenance:
         checksums=f"{INDEX_DIR}/{REF_NAME}.checksums.json",
         kb=KB_FILES,
         # every configuration file the run reads: a changed one makes a new provenance.json
-        configuration=_provenance.configuration_files(
-            config, workflow.configfiles, Path(workflow.basedir).parent / "config" / "calling.yaml"
-        ),
+        configuration=_provenance.configuration_files(config, workflow.configfiles, CALLING_YAML),
         # the run-level jobs whose logs carry tool versions (every sample needs them anyway)
         index=aligner_index(),
         calling_fai=f"{CALLING_FASTA}.fai",
     output:
         f"{R}/provenance.json",
+    log:
+        f"{LOGS}/provenance.log",
+    benchmark:
+        f"{BENCH}/provenance.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
     params:
         reference=REF,
         config_sha256=_provenance.config_sha256(config),
@@ -26,18 +34,8 @@ rule provenance:
             f"{INDEX_DIR}/logs/{config['aligner']}_index.log",
             f"{LOGS}/calling/plain_reference.log",
         ],
-    log:
-        f"{LOGS}/provenance.log",
-    benchmark:
-        f"{BENCH}/provenance.tsv"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=10,
-    conda:
-        "../../envs/oncopanel.yaml"
     script:
-        "../../scripts/provenance.py"
+        "../scripts/provenance.py"
 
 
 for _batch in BATCHES:
@@ -49,6 +47,16 @@ for _batch in BATCHES:
             unpack(batch_result_inputs(_batch)),
         output:
             [p for s in batch_patients(_batch) for p in draft_paths(R, s).values()],
+        log:
+            f"{LOGS}/results/{_batch}.log",
+        benchmark:
+            f"{BENCH}/results/{_batch}.tsv"
+        conda:
+            "../envs/oncopanel.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
         params:
             samples=[get_sample(s) for s in batch_patients(_batch)],
             results=lambda wc, output: str(Path(output[0]).parents[2]),  # {results}/drafts/result/...
@@ -57,15 +65,5 @@ for _batch in BATCHES:
             centre=config["centre"],
             report_benign=config["report"]["report_benign"],
             report_date=config["report"]["date"],
-        log:
-            f"{LOGS}/results/{_batch}.log",
-        benchmark:
-            f"{BENCH}/results/{_batch}.tsv"
-        threads: 1
-        resources:
-            mem_mb=2000,
-            runtime=60,
-        conda:
-            "../../envs/oncopanel.yaml"
         script:
-            "../../scripts/batch_results.py"
+            "../scripts/batch_results.py"

@@ -580,7 +580,7 @@ def truth_vcf_text(spikes: Sequence[Spike], sample: str, reference: Path) -> str
     """The spiked variants as a VCF (before normalisation), one record per spike with its VAF and origin."""
     header = [
         "##fileformat=VCFv4.2",
-        "##source=oncopanel.simulate",
+        "##source=oncosim.reads",
         f"##reference={reference.name}",
         *_contig_lines(reference),
         '##INFO=<ID=VAF,Number=1,Type=Float,Description="Simulated allele fraction (share of fragments)">',
