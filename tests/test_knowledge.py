@@ -171,7 +171,9 @@ def test_civic_egfr_c797s_resistance_to_osimertinib(civic_only):
     assert {e.row_id for e in resistance} >= {"CIViC:EID964", "CIViC:EID1396"}
     assert all(e.source == "CIViC" and e.on_label and e.variant_match == "exact" for e in resistance)
     osimertinib = by_regimen(match_therapies([C797S], "LUAD", civic_only), resistance=True)["osimertinib"]
-    assert osimertinib.on_label and osimertinib.level == "B" and osimertinib.rank == 1
+    assert osimertinib.on_label and osimertinib.level == "B" and osimertinib.status == "resistance"
+    assert not [t for t in match_therapies([C797S], "LUAD", civic_only) if t.status == "option" and
+                "osimertinib" in t.drugs]
 
 
 def test_civic_does_not_support_never_shown_as_support(civic_only):
@@ -182,10 +184,11 @@ def test_civic_does_not_support_never_shown_as_support(civic_only):
         support = [e for e in therapy.evidence if e.direction == "Supports"]
         assert support, therapy.regimen
         assert therapy.level in {e.level for e in support}
-    dabrafenib = regimens["dabrafenib"]  # monotherapy: CIViC melanoma support only, CRC row says Does Not Support
-    assert not dabrafenib.on_label
-    contrary = [e for e in dabrafenib.evidence if e.direction == "Does Not Support"]
-    assert [e.row_id for e in contrary] == ["CIViC:EID1406"]
+    # monotherapy: CIViC support and resistance, neither in CRC: one verdict, the other rows kept as conflicts
+    dabrafenib = by_regimen(therapies)["dabrafenib"]
+    assert not dabrafenib.on_label and dabrafenib.status in ("resistance", "other_evidence")
+    assert dabrafenib.conflicts and all(e.significance != dabrafenib.significance for e in dabrafenib.conflicts)
+    assert [t.regimen for t in therapies].count("dabrafenib") == 1
 
 
 def test_civic_combination_is_one_regimen(civic_only):
@@ -207,8 +210,9 @@ def test_egfr_l858r_luad_osimertinib_approved_on_label(kb):
     fda = [e for e in osimertinib.evidence if e.source == "FDA"]
     assert {e.row_id for e in fda} >= {"FDA-002", "FDA-005"}
     assert all(e.oncotree_code == "NSCLC" and e.tumour_match == "parent" for e in fda)
-    top = [t for t in therapies if t.level == "approved" and t.on_label]
-    assert osimertinib in top and therapies[: len(top)] == top  # approved in this type ranks first
+    assert therapies[0] == osimertinib and osimertinib.setting == "first_line"  # guideline preference, not price
+    options = [t for t in therapies if t.status == "option"]
+    assert therapies[: len(options)] == options and all(t.on_label for t in options)
 
 
 def test_kras_g12c_nsclc_sotorasib_and_adagrasib(kb):
@@ -223,7 +227,7 @@ def test_kras_g12d_coad_shows_anti_egfr_resistance(kb):
     for drug in ("cetuximab", "panitumumab"):
         assert resistant[drug].on_label and resistant[drug].significance == "Resistance"
         assert resistant[drug].level == "approved"  # label limitation of use
-    assert therapies[0].resistance  # ranked with the strongest evidence, not hidden at the end
+    assert not [t for t in therapies if t.status == "option" and {"cetuximab", "panitumumab"} & set(t.drugs)]
 
 
 def test_kras_g12c_coad_adagrasib_with_cetuximab(kb):
@@ -295,12 +299,13 @@ def test_exon_19_deletion_and_exon_20_insertion_classes(kb):
 
 # --- Formulary and output -----------------------------------------------------------------------------------------
 
-def test_formulary_orders_equal_ranks_and_hides_nothing(kb):
+def test_formulary_is_shown_and_never_reorders(kb):
     without = match_therapies([KRAS_G12C], "NSCLC", kb)
     formulary = {"garsorasib": FormularyEntry("garsorasib", True, True, 1000.0, "stocked")}
     ordered = match_therapies([KRAS_G12C], "NSCLC", kb, formulary)
     assert {t.regimen for t in ordered} == {t.regimen for t in without}
-    assert ordered[0].regimen == "garsorasib" and ordered[0].formulary["reimbursed"] == "yes"
+    assert [t.regimen for t in ordered] == [t.regimen for t in without]  # never reorders clinical preference
+    assert by_regimen(ordered)["garsorasib"].formulary["reimbursed"] == "yes"
     sotorasib = by_regimen(ordered)["sotorasib"]
     assert sotorasib.formulary["available"] == "not listed"
 

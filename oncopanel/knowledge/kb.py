@@ -150,3 +150,15 @@ class KnowledgeBase:
             if matched:
                 found.append(self._flag(row, tumour_match(row, code, lineage), variant_match(matched[0])))
         return sorted(found, key=evidence_order)
+
+    def evidence_for_negative(self, biomarker: str, oncotree_code: str) -> list[KBEvidence]:
+        """Rows for a wild-type biomarker ("RAS Wild Type") shown in this sample, flagged like evidence_for."""
+        code = check_code_in(self.tree, oncotree_code)
+        lineage = (code, *self.tree.ancestors(code))
+        found = [
+            self._flag(row, tumour_match(row, code, lineage), "exact")
+            for rows in self._by_gene.values() for row in rows
+            if row.evidence.status != "withdrawn"
+            and any(b.kind == "wild_type" and b.name.lower() == biomarker.lower() for b in row.biomarkers)
+        ]
+        return sorted(found, key=evidence_order)
