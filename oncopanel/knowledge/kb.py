@@ -16,7 +16,7 @@ from oncopanel.model import Annotation, Evidence
 
 LEVEL_ORDER = {"approved": 0, "A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
 SPECIFICITY = {"exact": 0, "codon": 1, "exon": 2, "class": 3, "gene": 4}
-_MATCH_KIND = {"exact": "exact", "codon": "codon", "frameshift": "codon", "exon_deletion": "exon",
+_MATCH_KIND = {"exact": "exact", "wild_type": "exact", "codon": "codon", "frameshift": "codon", "exon_deletion": "exon",
                "exon_insertion": "exon", "exon_mutation": "exon"}
 
 

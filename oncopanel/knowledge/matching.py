@@ -270,7 +270,7 @@ def guideline_rows(rules: Rules, lineage: tuple[str, ...], gene: str, annotation
     features = variant_features(annotation) if annotation is not None else None
     out = []
     for row in rules.guidelines:
-        if row.gene != gene or not set(row.oncotree_codes) & set(lineage):
+        if (row.gene != gene and not negative) or not set(row.oncotree_codes) & set(lineage):
             continue
         if negative:
             if any(b.kind == "wild_type" and b.name.lower() == negative.lower() for b in row.biomarkers):
@@ -441,6 +441,16 @@ def _therapy(group: _Group, status: str, reason: str, line_setting: str, formula
         settings=settings, guideline=group.guideline.citation if group.guideline else "", evidence_tumour=tumour,
         finding_keys=tuple(group.keys), conflicts=tuple(sorted(group.conflicts, key=lambda e: e.row_id)),
     )
+
+
+def standard_drugs(oncotree_code: str, kb: KnowledgeBase, gene: str, rules: Rules | None = None) -> frozenset[str]:
+    """The therapies whose resistance matters for a variant in this gene and tumour type: those a resistance rule
+    of annotation/knowledge/resistance.tsv scopes there (anti-EGFR antibodies for KRAS in colorectal cancer; none
+    for KRAS in lung cancer). Resistance to anything else does not make Tier I."""
+    rules = rules or load_rules()
+    lineage = (oncotree_code, *kb.tree.ancestors(oncotree_code))
+    return frozenset(d for rule in rules.resistance if rule.gene == gene and rule.applies_in(lineage)
+                     for d in rule.defeated)
 
 
 def negative_results(findings: SampleFindings, rules: Rules | None = None) -> list[NegativeResult]:
