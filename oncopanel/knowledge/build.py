@@ -39,7 +39,18 @@ KB_COLUMNS = (
     "row_id", "source", "gene", "biomarker", "variant_name", "matchable", "evidence_type", "direction",
     "significance", "level", "drugs", "drug_interaction", "regimen", "disease", "doid", "oncotree_code",
     "placement", "excluded_oncotree_codes", "variant_origin", "setting", "status", "label_date", "status_date",
-    "nrdl_status", "nrdl_year", "citation", "source_release",
+    "nrdl_status", "nrdl_year", "citation", "source_release", "document_id", "url", "revision_date", "verified",
+    "unverified_fields", "biomarker_required",
+)
+# what a label row may leave unchecked; a row is verified only when it names none of them
+CHECKABLE_FIELDS = ("document_id", "url", "revision_date", "label_date", "status_date", "indication", "setting",
+                    "oncotree_codes", "excluded_oncotree_codes", "variant_origin", "nrdl_status", "nrdl_year")
+BOOLEANS = ("True", "False")
+APPROVAL_COLUMNS = (
+    "approval_id", "agency", "gene", "biomarker", "variant_origin", "regimen", "oncotree_codes",
+    "excluded_oncotree_codes", "significance", "setting", "status", "label_date", "status_date", "nrdl_status",
+    "nrdl_year", "indication", "citation", "document_id", "url", "revision_date", "verified", "unverified_fields",
+    "biomarker_required",
 )
 MATCH_KEY = ("gene", "biomarker", "regimen", "oncotree_code", "significance")
 AGENCIES = ("FDA", "EMA", "NMPA")
@@ -73,10 +84,12 @@ class BuildResult:
     changed: list[str] = field(default_factory=list)
     lost_matches: list[tuple[str, ...]] = field(default_factory=list)
     acknowledged: list[tuple[str, ...]] = field(default_factory=list)
+    new_columns: list[str] = field(default_factory=list)
 
     @property
     def unchanged(self) -> bool:
-        return not (self.added or self.removed or self.changed) and bool(self.previous_version)
+        """Same table as before, columns included (a new column with no changed row is still a new version)."""
+        return bool(self.previous_version) and self.version == self.previous_version
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
@@ -136,13 +149,35 @@ def validate_approvals(table: pd.DataFrame, tree: OncoTree, path: Path) -> list[
                 problems.append(f"{where}: OncoTree code {code!r} not in OncoTree {tree.release}")
         if not row["citation"].startswith(row["agency"]):
             problems.append(f"{where}: citation must name the {row['agency']} label")
+        problems += traceability_problems(row, where)
     duplicated = table["approval_id"][table["approval_id"].duplicated()].tolist()
     problems += [f"{path}: approval_id {dup} used twice" for dup in duplicated]
     return problems
 
 
+def traceability_problems(row: dict[str, str], where: str) -> list[str]:
+    """A row says which of its facts were not checked here; a verified row checked them all."""
+    problems = [f"{where}: {name} {row[name]!r} is not True or False"
+                for name in ("verified", "biomarker_required") if row[name] not in BOOLEANS]
+    unverified = [f for f in row["unverified_fields"].split(",") if f]
+    problems += [f"{where}: unverified field {f!r} is not one of {', '.join(CHECKABLE_FIELDS)}"
+                 for f in unverified if f not in CHECKABLE_FIELDS]
+    if row["verified"] == "True" and unverified:
+        problems.append(f"{where}: verified, yet lists unverified fields {row['unverified_fields']}")
+    if row["verified"] == "False" and not unverified:
+        problems.append(f"{where}: not verified, so unverified_fields must name what was not checked")
+    if row["revision_date"] and not _DATE.match(row["revision_date"]):
+        problems.append(f"{where}: revision_date {row['revision_date']!r} is not YYYY[-MM[-DD]]")
+    if row["url"] and not row["url"].startswith("https://"):
+        problems.append(f"{where}: url {row['url']!r} is not an https:// address")
+    return problems
+
+
 def read_approvals(path: Path, tree: OncoTree) -> pd.DataFrame:
     table = read_tsv(path)
+    missing = [c for c in APPROVAL_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValidationError([f"{path}: missing column(s) {', '.join(missing)}"])
     problems = validate_approvals(table, tree, path)
     if problems:
         raise ValidationError(problems)
@@ -198,6 +233,9 @@ def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk) -> list[dict[str, s
             "nrdl_year": "",
             "citation": civic_citation(row),
             "source_release": f"CIViC {CIVIC_RELEASE}",
+            # a CIViC row is the release's own text, taken as it stands
+            "document_id": "", "url": "", "revision_date": "", "verified": "True", "unverified_fields": "",
+            "biomarker_required": "True",
         })
     return rows
 
@@ -236,6 +274,8 @@ def approval_rows(approvals: pd.DataFrame, tree: OncoTree) -> list[dict[str, str
                 "nrdl_year": row["nrdl_year"],
                 "citation": row["citation"],
                 "source_release": "curated approvals table",
+                **{name: row[name] for name in ("document_id", "url", "revision_date", "verified",
+                                                 "unverified_fields", "biomarker_required")},
             })
     return rows
 
@@ -310,7 +350,8 @@ def compare(previous: pd.DataFrame | None, previous_version: str, table: pd.Data
     unchanged = list(previous.columns) == list(KB_COLUMNS) and content_checksum(previous) == checksum
     version = previous_version if unchanged else f"{date}+{checksum[:12]}"
     return BuildResult(table, version, checksum, previous_version, added, removed, changed, lost,
-                       [key for key in lost if key in acknowledged])
+                       [key for key in lost if key in acknowledged],
+                       [c for c in table.columns if c not in previous.columns])
 
 
 def changelog_section(result: BuildResult) -> str:
@@ -320,6 +361,8 @@ def changelog_section(result: BuildResult) -> str:
     else:
         lines.append(f"Changes from {result.previous_version}: {len(result.added)} rows added, "
                      f"{len(result.removed)} removed, {len(result.changed)} changed.")
+        if result.new_columns:
+            lines.append(f"- New columns: {', '.join(result.new_columns)}")
         for title, ids in (("Added", result.added), ("Removed", result.removed), ("Changed", result.changed)):
             if ids:
                 lines.append(f"- {title}: {', '.join(ids)}")
