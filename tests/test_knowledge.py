@@ -30,6 +30,7 @@ from oncopanel.knowledge.build import (
     KB_DIR,
     KnowledgeBuildError,
     build_knowledge,
+    panel_genes,
     read_tsv,
     validate_approvals,
 )
@@ -112,7 +113,7 @@ def test_rebuild_of_shipped_kb_is_unchanged(tmp_path, kb):
 def test_approvals_table_is_valid_and_cited():
     tree = load_oncotree()
     table = read_tsv(APPROVALS)
-    assert validate_approvals(table, tree, APPROVALS) == []
+    assert validate_approvals(table, tree, APPROVALS, panel_genes()) == []
     assert set(table["agency"]) == {"FDA", "EMA", "NMPA"}
     assert all(c.startswith(a) for a, c in zip(table["agency"], table["citation"], strict=True))
     withdrawn = table[table["status"] == "withdrawn"]
@@ -125,7 +126,7 @@ def test_bad_approval_row_is_reported(tmp_path):
     table = read_tsv(DATA / "approvals_mini.tsv")
     table.loc[0, "oncotree_codes"] = "LUNGX"
     table.loc[0, "label_date"] = "18/04/2018"
-    problems = validate_approvals(table, tree, DATA / "approvals_mini.tsv")
+    problems = validate_approvals(table, tree, DATA / "approvals_mini.tsv", panel_genes())
     assert any("'LUNGX'" in p for p in problems) and any("label_date" in p for p in problems)
     bad = tmp_path / "approvals_bad.tsv"
     table.to_csv(bad, sep="\t", index=False)
@@ -342,6 +343,6 @@ def test_unverified_row_must_name_what_was_not_checked():
     table.loc[1, "verified"] = "True"
     table.loc[2, "unverified_fields"] = "document_id,price"
     table.loc[3, "biomarker_required"] = "no"
-    problems = "\n".join(validate_approvals(table, tree, DATA / "approvals_mini.tsv"))
+    problems = "\n".join(validate_approvals(table, tree, DATA / "approvals_mini.tsv", panel_genes()))
     assert "must name what was not checked" in problems and "verified, yet lists unverified" in problems
     assert "'price'" in problems and "biomarker_required 'no'" in problems
