@@ -30,6 +30,7 @@ from oncopanel.knowledge.build import (
     KB_DIR,
     KnowledgeBuildError,
     build_knowledge,
+    panel_genes,
     read_tsv,
     validate_approvals,
 )
@@ -112,7 +113,7 @@ def test_rebuild_of_shipped_kb_is_unchanged(tmp_path, kb):
 def test_approvals_table_is_valid_and_cited():
     tree = load_oncotree()
     table = read_tsv(APPROVALS)
-    assert validate_approvals(table, tree, APPROVALS) == []
+    assert validate_approvals(table, tree, APPROVALS, panel_genes()) == []
     assert set(table["agency"]) == {"FDA", "EMA", "NMPA"}
     assert all(c.startswith(a) for a, c in zip(table["agency"], table["citation"], strict=True))
     withdrawn = table[table["status"] == "withdrawn"]
@@ -125,7 +126,7 @@ def test_bad_approval_row_is_reported(tmp_path):
     table = read_tsv(DATA / "approvals_mini.tsv")
     table.loc[0, "oncotree_codes"] = "LUNGX"
     table.loc[0, "label_date"] = "18/04/2018"
-    problems = validate_approvals(table, tree, DATA / "approvals_mini.tsv")
+    problems = validate_approvals(table, tree, DATA / "approvals_mini.tsv", panel_genes())
     assert any("'LUNGX'" in p for p in problems) and any("label_date" in p for p in problems)
     bad = tmp_path / "approvals_bad.tsv"
     table.to_csv(bad, sep="\t", index=False)
@@ -326,3 +327,27 @@ def test_json_document_and_batch_parquet(kb, tmp_path):
     table = pd.read_parquet(write_batch_parquet(batch_table(results, kb), tmp_path / "batch.parquet"))
     assert set(table["kb_version"]) == {kb.version}
     assert table[table["sample_id"] == "S002"]["regimen"].tolist() == ["no matched therapy"]
+
+
+# --- Label traceability -------------------------------------------------------------------------------------------
+
+def test_approval_rows_carry_traceability_fields(kb):
+    osimertinib = next(e for e in kb.evidence_for(L858R, "LUAD") if e.row_id == "FDA-002")
+    assert osimertinib.biomarker_required is True
+    assert osimertinib.verified is False and "document_id" in osimertinib.unverified
+    civic = next(e for e in kb.evidence_for(L858R, "LUAD") if e.source == "CIViC")
+    assert civic.verified is True and civic.unverified == () and civic.document_id == ""
+
+
+def test_unverified_row_must_name_what_was_not_checked():
+    tree = load_oncotree()
+    row = read_tsv(DATA / "approvals_mini.tsv")
+    table = pd.concat([row] * 4, ignore_index=True)
+    table["approval_id"] = ["X-1", "X-2", "X-3", "X-4"]
+    table.loc[0, "unverified_fields"] = ""
+    table.loc[1, "verified"] = "True"
+    table.loc[2, "unverified_fields"] = "document_id,price"
+    table.loc[3, "biomarker_required"] = "no"
+    problems = "\n".join(validate_approvals(table, tree, DATA / "approvals_mini.tsv", panel_genes()))
+    assert "must name what was not checked" in problems and "verified, yet lists unverified" in problems
+    assert "'price'" in problems and "biomarker_required 'no'" in problems

@@ -39,6 +39,11 @@ class KBEvidence(Evidence):
     "gene" (any protein-altering Mutation).
     level: CIViC "A".."E", or "approved" for an active FDA/EMA/NMPA indication ("withdrawn" rows are only returned
     on request). status / label_date / status_date / nrdl_* are set for approval rows.
+    document_id / url / revision_date: the label document (FDA application number or label set id, EMA product
+    number, NMPA approval number), its address and the label revision consulted; blank when not known here.
+    verified: every fact of the row was checked against the label here; unverified names the fields that were not
+    (never to be printed as fact). biomarker_required: False for an approval of the tumour type regardless of this
+    biomarker (e.g. niraparib maintenance in ovarian cancer regardless of BRCA status): never a biomarker match.
     """
 
     disease: str = ""
@@ -53,6 +58,12 @@ class KBEvidence(Evidence):
     status_date: str = ""
     nrdl_status: str = ""
     nrdl_year: str = ""
+    document_id: str = ""
+    url: str = ""
+    revision_date: str = ""
+    verified: bool = False
+    unverified: tuple[str, ...] = ()
+    biomarker_required: bool = True
 
     @property
     def on_label(self) -> bool:
@@ -79,6 +90,9 @@ def row_evidence(row: dict[str, str]) -> KBEvidence:
         drug_interaction=row["drug_interaction"], variant_origin=row["variant_origin"],
         variant_name=row["variant_name"], status=row["status"], label_date=row["label_date"],
         status_date=row["status_date"], nrdl_status=row["nrdl_status"], nrdl_year=row["nrdl_year"],
+        document_id=row["document_id"], url=row["url"], revision_date=row["revision_date"],
+        verified=row["verified"] == "True", unverified=tuple(f for f in row["unverified_fields"].split(",") if f),
+        biomarker_required=row["biomarker_required"] != "False",
     )
 
 
