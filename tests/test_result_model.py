@@ -98,7 +98,7 @@ def test_build_sample_result_is_the_typed_model(luad):
 
 # ---------------------------------------------------------------- the decisions, in the JSON
 def test_the_result_records_what_the_report_shows_and_why(luad):
-    assert luad["schema_version"] == "1.1"
+    assert luad["schema_version"] == "1.2"
     assert by_id(luad["somatic"]) == {
         "S1": {"shown": True, "in_summary": True, "reason": "actionable_tier"},  # EGFR L858R, Tier IA
         "S2": {"shown": True, "in_summary": False, "reason": "not_actionable"},  # TP53, Tier III
