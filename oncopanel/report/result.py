@@ -205,7 +205,11 @@ def _approval(therapy: Mapping) -> dict:
         key=lambda a: (REGULATORS.index(a) if a in REGULATORS else 99, a),
     )
     status = "not_approved" if not agencies else "approved_here" if therapy.get("on_label") else "off_label"
-    return {"status": status, "agencies": agencies}
+    # schema 1.2: an agency whose every label row is still unverified is named as such, never printed as fact
+    rows = [e for e in therapy.get("evidence", []) if e.get("level") == "approved" and "verified" in e]
+    unverified = [a for a in agencies if rows and not any(e["verified"] for e in rows if e["source"] == a)
+                  and any(e["source"] == a for e in rows)]
+    return {"status": status, "agencies": agencies, **({"unverified": unverified} if unverified else {})}
 
 
 def _variant_key(v: Mapping | None) -> str:
