@@ -16,8 +16,15 @@ from oncopanel.classify import classify_germline, somatic_tier
 from oncopanel.clinical import COVERAGE_THRESHOLD, GERMLINE_GENES, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
+from oncopanel.hotspots.phasing import phase_snvs
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
-from oncopanel.knowledge.matching import SampleFindings, evidence_for_finding, negative_results, standard_drugs
+from oncopanel.knowledge.matching import (
+    SampleFindings,
+    evidence_for_finding,
+    negative_results,
+    phase_pairs,
+    standard_drugs,
+)
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.provenance import sha256_file
 from oncopanel.report.result import build_result, write_result
@@ -32,6 +39,7 @@ class SampleFiles:
     hotspots: Path | None = None
     batch_identity: Path | None = None
     pon: Path | None = None  # the batch's panel of normals, when one filtered this sample's calls
+    bam: Path | None = None  # the sample's reads: phase of variant pairs the report states (C797S with T790M)
 
     def batch_inputs(self) -> dict[str, str]:
         """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
@@ -159,9 +167,11 @@ def assemble(
     if qc.get("status") != "pass":  # a failed sample carries no therapy rows anywhere
         result = build_result(block, qc, provenance=provenance, assay=assay, reported_date=reported_date)
         return Assembled(result, records)
+    annotations = tuple(_unique(actionable))
     findings = SampleFindings(
-        annotations=tuple(_unique(actionable)), germline=germline_classes, hotspots=tuple(hotspots),
+        annotations=annotations, germline=germline_classes, hotspots=tuple(hotspots),
         specimen_type=sample.specimen_type, stated_lod=stated_lod,
+        phases=phases_from_reads(files.bam, phase_pairs(annotations, sample.oncotree_code, kb)),
     )
     therapies = match_therapies(findings, sample.oncotree_code, kb, formulary,
                                 line_of_therapy=sample.line_of_therapy)
@@ -172,6 +182,14 @@ def assemble(
     )  # fmt: skip
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)
+
+
+def phases_from_reads(bam: Path | None, pairs: list[tuple[Annotation, Annotation]]) -> dict[tuple[str, str], str]:
+    """Phase of each pair from the reads spanning both ("not determined" without a BAM or a spanning read)."""
+    if bam is None or not bam.exists() or not pairs:
+        return {}
+    return {tuple(sorted((a.variant.key, b.variant.key))): phase_snvs(bam, a.variant, b.variant).status  # type: ignore
+            for a, b in pairs}
 
 
 def _unique(annotations: list[Annotation]) -> list[Annotation]:

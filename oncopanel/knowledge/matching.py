@@ -394,15 +394,31 @@ def _demotion(group: _Group, present: list[tuple[ResistanceRule, Annotation]], f
 
 
 def _phase_partner(rule: ResistanceRule, annotation: Annotation, findings: SampleFindings) -> str:
-    """C797S with T790M: whether the two are in cis or trans decides the options, so it is stated."""
-    if variant_label(annotation) != "C797S":
+    """The phase with the rule's partner variant (C797S with T790M: cis or trans decides the options)."""
+    if not rule.phase_with:
         return ""
-    partners = [a for a in findings.annotations if a.gene == annotation.gene and variant_label(a) == "T790M"]
+    label = variant_label(annotation)
+    partners = [a for a in findings.annotations if a.gene == annotation.gene and variant_label(a) == rule.phase_with]
     if not partners:
-        return "without T790M"
+        return f"without {rule.phase_with}"
     phase = findings.phase(annotation, partners[0])
-    return f"C797S {'in ' + phase if phase in ('cis', 'trans') else 'phase not determined'} with T790M" + (
-        "" if phase in ("cis", "trans") else " (no read spans both positions)")
+    if phase in ("cis", "trans", "cis and trans"):
+        return f"{label} in {phase} with {rule.phase_with}"
+    return f"{label} phase not determined with {rule.phase_with} (no read spans both positions)"
+
+
+def phase_pairs(annotations: Iterable[Annotation], oncotree_code: str, kb: KnowledgeBase,
+                rules: Rules | None = None) -> list[tuple[Annotation, Annotation]]:
+    """The variant pairs whose phase the report states (resistance.tsv phase_with), for reading from the BAM."""
+    rules = rules or load_rules()
+    annotations = list(annotations)
+    lineage = (oncotree_code, *kb.tree.ancestors(oncotree_code))
+    pairs = []
+    for annotation in annotations:
+        for rule in own_resistance(annotation, rules, lineage):
+            pairs += [(annotation, a) for a in annotations if rule.phase_with and a.gene == annotation.gene
+                      and variant_label(a) == rule.phase_with]
+    return pairs
 
 
 def _order_key(group: _Group, status: str, line_setting: str) -> tuple:

@@ -57,6 +57,7 @@ class ResistanceRule:
     reason: str
     citation: str
     verified: bool
+    phase_with: str = ""  # a second variant whose cis / trans phase the reason states (C797S with T790M)
 
     def applies_in(self, lineage: tuple[str, ...]) -> bool:
         return not self.oncotree_codes or bool(set(self.oncotree_codes) & set(lineage))
@@ -121,12 +122,12 @@ class Rules:
 
 def read_resistance(path: Path) -> tuple[ResistanceRule, ...]:
     cols = ("rule_id", "gene", "biomarker", "oncotree_codes", "defeated_drugs", "spared_regimens", "reason",
-            "citation", "verified")
+            "citation", "verified", "phase_with")
     return tuple(
         ResistanceRule(r["rule_id"], r["gene"], tuple(parse_biomarker(r["biomarker"])), _codes(r["oncotree_codes"]),
                        _drugs(r["defeated_drugs"]), tuple(regimen_drugs(x) for x in r["spared_regimens"].split("|")
                                                           if x.strip()),
-                       r["reason"], r["citation"], r["verified"] == "yes")
+                       r["reason"], r["citation"], r["verified"] == "yes", r["phase_with"])
         for r in read_rows(path, cols)
     )
 
