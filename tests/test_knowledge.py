@@ -484,3 +484,15 @@ def test_a_gene_added_to_the_panels_gets_its_civic_rows(tmp_path):
     pten = second.table[second.table["gene"] == "PTEN"]
     assert len(pten) > 0 and set(pten["row_id"]) == set(second.added)
     assert "- Panel gene added: PTEN" in (out / "CHANGELOG.md").read_text()
+
+
+def test_approvals_regardless_of_biomarker_by_tumour_type(kb):
+    high_grade = kb.approvals_regardless_of_biomarker("HGSOC")
+    assert {(e.source, e.regimen) for e in high_grade} == {
+        ("FDA", "niraparib"), ("FDA", "olaparib"), ("EMA", "niraparib"), ("EMA", "olaparib"), ("EMA", "rucaparib"),
+        ("NMPA", "niraparib"), ("NMPA", "olaparib")}
+    assert len(high_grade) == len({(e.source, e.regimen, e.setting) for e in high_grade})  # BRCA1/BRCA2 rows: once
+    assert all(not e.biomarker_required and e.on_label for e in high_grade)
+    assert {e.source for e in kb.approvals_regardless_of_biomarker("LGSOC")} == {"FDA", "NMPA"}
+    for code in ("GRCT", "ODYS", "OYST", "SCCO", "SBOV", "LUAD", "COAD"):
+        assert kb.approvals_regardless_of_biomarker(code) == [], code
