@@ -384,7 +384,8 @@ def read_acknowledged(path: Path) -> set[tuple[str, ...]]:
 
 
 def diff_rows(previous: pd.DataFrame, table: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
-    columns = [c for c in KB_COLUMNS if c != "row_id" and c in previous.columns]
+    """Row ids added, removed and changed; a new source release alone changes no row (the changelog names it)."""
+    columns = [c for c in KB_COLUMNS if c not in ("row_id", "source_release") and c in previous.columns]
     before = {r["row_id"]: tuple(r[c] for c in columns) for r in previous.to_dict("records")}
     after = {r["row_id"]: tuple(r[c] for c in columns) for r in table.to_dict("records")}
     added = sorted(after.keys() - before.keys())
@@ -470,13 +471,13 @@ def source_notes(previous_meta: dict, release: CivicRelease, genes: tuple[str, .
 def build_knowledge(out_dir: Path = KB_DIR, date: str = "", civic_path: Path | None = None,
                     approvals_path: Path = APPROVALS, crosswalk_path: Path = CROSSWALK,
                     oncotree_path: Path = ONCOTREE_FLAT, acknowledged_path: Path | None = None,
-                    panels_path: Path | None = None) -> BuildResult:
+                    panels_path: Path | None = None, civic_dir: Path = CIVIC_DIR) -> BuildResult:
     """Build kb.tsv, kb_meta.json, the changelog and the report of unverified label facts in out_dir; nothing is
-    written when the build fails. civic_path: default the newest release in sources/civic/."""
+    written when the build fails. civic_path: one evidence file; default the newest dated release in civic_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     date = date or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
-    release = civic_release_of(civic_path) if civic_path else latest_civic_release()
+    release = civic_release_of(civic_path) if civic_path else latest_civic_release(civic_dir)
     panels_path = Path(panels_path or PANELS_YAML)
     genes = panel_genes(panels_path)
     tree = read_oncotree(oncotree_path)

@@ -176,3 +176,19 @@ class KnowledgeBase:
             and any(b.kind == "wild_type" and b.name.lower() == biomarker.lower() for b in row.biomarkers)
         ]
         return sorted(found, key=evidence_order)
+
+    def approvals_regardless_of_biomarker(self, oncotree_code: str) -> list[KBEvidence]:
+        """Active approvals of this tumour type that need no biomarker (biomarker_required False), on-label here,
+        one per indication (the table repeats one for each gene whose status it ignores, e.g. BRCA1 and BRCA2)."""
+        code = check_code_in(self.tree, oncotree_code)
+        lineage = (code, *self.tree.ancestors(code))
+        found: dict[tuple[str, ...], KBEvidence] = {}
+        for row in self.rows:
+            evidence = row.evidence
+            if evidence.biomarker_required or evidence.status == "withdrawn":
+                continue
+            where = tumour_match(row, code, lineage)
+            key = (evidence.source, evidence.regimen, evidence.setting, evidence.disease)
+            if where in ON_LABEL and key not in found:
+                found[key] = self._flag(row, where, "")
+        return sorted(found.values(), key=evidence_order)
