@@ -194,8 +194,8 @@ def test_scenario(s: Scenario, kb: KnowledgeBase):
         assert demoted and any(s.reason in t.reason for t in demoted), [t.reason for t in demoted]
     if s.tier and s.variants:
         assert tier(s.variants[0], s, kb) == s.tier
-    # one drug, one verdict
-    drug_sets = [frozenset(t.drugs) for t in therapies if t.drugs]
+    # one drug, one verdict (a biomarker-agnostic approval has its own line beside it)
+    drug_sets = [frozenset(t.drugs) for t in therapies if t.drugs and t.status != "agnostic"]
     assert len(drug_sets) == len(set(drug_sets))
 
 
@@ -233,7 +233,7 @@ def test_exon20_insertion_gets_no_first_generation_benefit(kb):
 
 def test_olaparib_has_one_verdict_in_germline_brca1_breast(kb):
     s = next(x for x in SCENARIOS if x.name == "BRCA1 germline breast")
-    olaparib = [t for t in run(s, kb) if t.drugs == ("olaparib",)]
+    olaparib = [t for t in run(s, kb) if t.drugs == ("olaparib",) and t.status != "agnostic"]
     assert len(olaparib) == 1 and not olaparib[0].resistance and olaparib[0].status == "option"
 
 
@@ -262,3 +262,15 @@ def test_formulary_never_reorders(kb):
 
 def test_no_finding_is_no_match(kb):
     assert is_no_match(match_therapies(SampleFindings(), "LUAD", kb))
+
+
+def test_biomarker_agnostic_parp_maintenance_is_its_own_line_in_ovarian_cancer(kb):
+    with_brca = run(next(x for x in SCENARIOS if x.name.startswith("BRCA1 somatic high-grade")), kb)
+    agnostic = [t for t in with_brca if t.status == "agnostic"]
+    assert agnostic and all("regardless of BRCA1" in t.reason and t.biomarker == "regardless of biomarker"
+                            for t in agnostic)
+    assert {"niraparib"} <= {d for t in agnostic for d in t.drugs}
+    without = match_therapies(SampleFindings(stated_lod=0.05), "HGSOC", kb)
+    assert without and all(t.status == "agnostic" for t in without)
+    breast = run(next(x for x in SCENARIOS if x.name == "BRCA1 germline breast"), kb)
+    assert not [t for t in breast if t.status == "agnostic"]  # ovarian approvals say nothing about breast

@@ -316,16 +316,23 @@ def _biomarker_required(evidence: KBEvidence) -> bool:
     return bool(getattr(evidence, "biomarker_required", True))  # field of the approval rows (therapydata)
 
 
+AGNOSTIC = "regardless of biomarker"  # the biomarker label of a biomarker-agnostic approval's own line
+
+
 def _add(groups: dict, gene: str, label: str, key: str, evidence: KBEvidence, contrary: list) -> None:
     if evidence.evidence_type != "Predictive" or not evidence.drugs:
         return
+    if evidence.is_approval and not _biomarker_required(evidence):  # its own line, never biomarker-matched
+        if not evidence.on_label:
+            return  # approved for another tumour type regardless of this gene: says nothing about this variant
+        label = AGNOSTIC
     if evidence.direction != "Supports":
         contrary.append((gene, label, evidence))
         return
     for regimen, drugs in regimens(evidence):
         resistance = evidence.significance in RESISTANCE
         gkey = (gene, label, frozenset(d.lower() for d in drugs), resistance)
-        group = groups.setdefault(gkey, _Group(gene, label, regimen, drugs, resistance, [key], []))
+        group = groups.setdefault(gkey, _Group(gene, label, regimen, drugs, resistance, [key] if key else [], []))
         if evidence.is_approval or evidence.source == GUIDELINE:  # the label's wording names the regimen
             group.regimen, group.drugs = regimen, drugs
         group.support.append(evidence)
@@ -334,9 +341,9 @@ def _add(groups: dict, gene: str, label: str, key: str, evidence: KBEvidence, co
 def _one_verdict(groups: list[_Group]) -> list[_Group]:
     """One group per drug set: the winner of the precedence carries the losers' rows as conflicts (same verdict:
     supporting rows from another finding are merged in, their findings linked)."""
-    by_drugs: dict[frozenset[str], list[_Group]] = {}
-    for g in groups:
-        by_drugs.setdefault(g.drug_set, []).append(g)
+    by_drugs: dict[tuple, list[_Group]] = {}
+    for g in groups:  # a biomarker-agnostic approval keeps its own line beside the biomarker-matched verdict
+        by_drugs.setdefault((g.drug_set, g.biomarker == AGNOSTIC), []).append(g)
     out = []
     for same in by_drugs.values():
         same.sort(key=lambda g: (g.precedence(), g.resistance))
@@ -359,7 +366,7 @@ def _status(group: _Group, demoted: str, non_drug: frozenset[str]) -> str:
         return "resistance"
     if demoted:
         return "demoted"
-    if not all(_biomarker_required(e) for e in group.support if e.is_approval) and not group.guideline:
+    if group.biomarker == AGNOSTIC:
         return "agnostic"
     if strength(best.level, best.on_label) <= 2:
         return "option"
@@ -448,7 +455,8 @@ def _therapy(group: _Group, status: str, reason: str, line_setting: str, formula
     tumour = "" if on_label else (best.disease or kb.tree.name(best.oncotree_code) or best.oncotree_code or
                                   "another tumour type")
     if status == "agnostic":
-        reason = reason or f"approved for this tumour type regardless of {group.gene} status"
+        genes = "/".join(sorted({e.gene for e in group.support}))
+        reason = reason or f"approved for this tumour type regardless of {genes} status"
     return Therapy(
         regimen=group.regimen, drugs=group.drugs, gene=group.gene, biomarker=group.biomarker,
         significance=significance, level=best.level, on_label=on_label, resistance=group.resistance,
@@ -520,6 +528,8 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
             guideline_of.setdefault((row.gene, negative.biomarker, row.drugs), row)
             _add(groups, row.gene, negative.biomarker, negative.biomarker,
                  guideline_evidence(row, lineage, row.gene, negative.biomarker), contrary)
+    for evidence in kb.approvals_regardless_of_biomarker(code):  # PARP maintenance in ovarian cancer
+        _add(groups, evidence.gene, AGNOSTIC, "", evidence, contrary)
     for gene, label, evidence in contrary:
         resistance = evidence.significance in RESISTANCE
         for _, drugs in regimens(evidence):
