@@ -57,8 +57,8 @@ VARIANTS = [
 ]
 
 
-def synthetic_batch(samples: int = 96, seed: int = 7) -> list[tuple[str, str, list[Annotation]]]:
-    """96 samples, each with a tumour type and 1-6 annotated variants drawn from VARIANTS."""
+def synthetic_batch(samples: int = 100, seed: int = 7) -> list[tuple[str, str, list[Annotation]]]:
+    """100 samples, each with a tumour type and 1-6 annotated variants drawn from VARIANTS."""
     rng = random.Random(seed)
     batch = []
     for i in range(samples):
@@ -221,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(timings)
     no_match = int((therapy_table["regimen"] == "no matched therapy").sum())
     variants = sum(len(a) for _, _, a in batch)
+    entries = therapy_table[therapy_table["regimen"] != "no matched therapy"]
+    by_status = entries["status"].value_counts()
+    # what the PDF lists in full: approvals and level A/B (decisions.DEFAULT_POLICY), never a non-option
+    shown = entries[entries["level"].isin(["approved", "A", "B"]) & (entries["status"] != "not_option")]
 
     report = [
         "# Knowledge base: contents and matching speed",
@@ -270,11 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|",
         *[f"| {disease} | {n} |" for disease, n in unplaced["disease"].value_counts().items()],
         "",
-        "## Matching time, 96-sample batch",
+        f"## Matching time and therapy entries, {len(batch)}-sample batch",
         "",
         f"- {len(batch)} samples, {variants} annotated variants, {len({c for _, c, _ in batch})} tumour types; "
-        f"match_therapies + JSON document "
+        f"whole-sample match_therapies + JSON document "
         f"+ batch table per sample, formulary applied.",
+        f"- Therapy entries per sample: {len(entries) / len(batch):.1f} in the JSON; by status per sample: "
+        + ", ".join(f"{status} {n / len(batch):.1f}" for status, n in by_status.items())
+        + f" (recommended options are `option`; `not_option` rows stay in the JSON only); at the levels the PDF "
+        f"lists in full (approved, A, B): {len(shown) / len(batch):.1f} per sample, one verdict per drug.",
         f"- Knowledge-base load: {load_seconds * 1000:.0f} ms (once per batch).",
         f"- Batch: median {median * 1000:.0f} ms over {args.repeats} runs "
         f"({median / len(batch) * 1000:.1f} ms per sample); {len(therapy_table)} therapy rows, "

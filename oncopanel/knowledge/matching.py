@@ -37,6 +37,7 @@ Evidence strength (lower first), after AMP/ASCO/CAP 2017 evidence levels:
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -206,15 +207,20 @@ def _hotspot_match(annotation: Annotation, hotspots: Iterable) -> bool:
     return False
 
 
-def is_oncogenic(annotation: Annotation, rules: Rules, evidence: Iterable[KBEvidence] = ()) -> str:
-    """The oncogenic.tsv rule a somatic variant meets, or "" (then only nothing matches it)."""
+@functools.cache
+def _panel_hotspots() -> tuple:
     from oncopanel.hotspots import load_hotspots  # the one hotspot table
 
+    return tuple(load_hotspots())
+
+
+def is_oncogenic(annotation: Annotation, rules: Rules, evidence: Iterable[KBEvidence] = ()) -> str:
+    """The oncogenic.tsv rule a somatic variant meets, or "" (then nothing matches it)."""
     features = variant_features(annotation)
     for rule in rules.oncogenic:
         if rule.gene and rule.gene != annotation.gene:
             continue
-        if rule.kind == "panel_hotspot" and _hotspot_match(annotation, load_hotspots()):
+        if rule.kind == "panel_hotspot" and _hotspot_match(annotation, _panel_hotspots()):
             return rule.rule_id
         if rule.kind == "truncating" and set(annotation.consequence) & (TRUNCATING | NULL_CONSEQUENCES):
             return rule.rule_id
