@@ -127,3 +127,14 @@ def test_a_failed_sample_carries_no_therapy_rows(kb):
     result = build_result(d["sample"], qc, therapies=match_therapies([somatic("EGFR", "L858R", "21/28", 1)[
         "annotation"]], "LUAD", kb), provenance=d["provenance"], assay=d["assay"])
     assert result["status"] == "failed" and result["therapies"] == []
+
+
+def test_below_lod_variant_says_so_and_tumour_only_brca_prompts_germline_testing(kb, tmp_path):
+    d = base("HGSOC")
+    low = somatic("EGFR", "L858R", "21/28", 55191822)
+    low["call"] = Call(low["annotation"].variant, "S0042", "somatic", 1000, 30, 0.03, filters=("PASS",))
+    brca = somatic("BRCA1", "E23Vfs*17", "2/23", 43124027, "c.68_69del")
+    result = result_for(d, [low, brca], kb)
+    text = text_of(result, tmp_path)
+    assert "below the stated LoD of 5.0%" in text
+    assert "may be germline: germline testing (blood or saliva) and genetic counselling are recommended" in text

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from oncopanel.clinical import GERMLINE_GENES
 from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
@@ -451,6 +452,11 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
         c = [k.p(v.hgvs_c, k.code)]
         if "likely_germline" in v.filters:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
+        lod = result.assay.stated_lod
+        if lod is not None and v.vaf is not None and v.vaf < lod:  # reported, with that said beside it
+            c.append(k.p(t("somatic.below_lod", lod=pct(lod)), k.small, color="#8A5A00"))
+        if v.gene in GERMLINE_GENES and v.tier in ("IA", "IB", "IIC", "IID") and not result.sample.germline_specimen:
+            c.append(k.p(t("somatic.germline_prompt"), k.small, color="#8A5A00"))
         depth = f"{v.alt_depth}/{v.depth}" if v.depth is not None else "—"
         rows.append(
             [
