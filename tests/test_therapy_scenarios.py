@@ -94,9 +94,8 @@ SCENARIOS = [
     Scenario("EGFR T790M alone", "LUAD", (T790M,), "osimertinib", "after_progression", "I-A", FIRST_GEN),
     Scenario("EGFR L858R + T790M", "LUAD", (L858R, T790M), "osimertinib", "first_line", "I-A", FIRST_GEN,
              reason="T790M"),
-    Scenario("EGFR L858R + T790M + C797S in cis", "LUAD", (L858R, T790M, C797S), "amivantamab + carboplatin + "
-             "pemetrexed" if False else "", "", "I-A", FIRST_GEN + THIRD_GEN, phases=phase(T790M, C797S, "cis"),
-             reason="C797S in cis with T790M"),
+    Scenario("EGFR L858R + T790M + C797S in cis", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
+             FIRST_GEN + THIRD_GEN, phases=phase(T790M, C797S, "cis"), reason="C797S in cis with T790M"),
     Scenario("EGFR L858R + T790M + C797S in trans", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
              FIRST_GEN + THIRD_GEN, phases=phase(T790M, C797S, "trans"), reason="C797S in trans with T790M"),
     Scenario("EGFR L858R + T790M + C797S, phase unknown", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
@@ -109,8 +108,7 @@ SCENARIOS = [
     Scenario("EGFR E709K (gene-level evidence only)", "LUAD", (E709K,), "", "", "III",
              FIRST_GEN + THIRD_GEN),
     Scenario("KRAS G12C lung", "LUAD", (KRAS_G12C,), "sotorasib", "after_progression", "I-A"),
-    Scenario("KRAS G12C colorectal", "COAD", (KRAS_G12C,), "adagrasib + cetuximab", "after_progression", "I-A",
-             ("panitumumab",) if False else (), ("cetuximab",) if False else ()),
+    Scenario("KRAS G12C colorectal", "COAD", (KRAS_G12C,), "adagrasib + cetuximab", "after_progression", "I-A"),
     Scenario("KRAS G12D colorectal", "COAD", (KRAS_G12D,), "", "", "I-A", ("cetuximab", "panitumumab")),
     Scenario("KRAS G13D colorectal (label beats CIViC)", "COAD", (KRAS_G13D,), "", "", "I-A",
              ("cetuximab", "panitumumab")),
@@ -274,3 +272,11 @@ def test_biomarker_agnostic_parp_maintenance_is_its_own_line_in_ovarian_cancer(k
     assert without and all(t.status == "agnostic" for t in without)
     breast = run(next(x for x in SCENARIOS if x.name == "BRCA1 germline breast"), kb)
     assert not [t for t in breast if t.status == "agnostic"]  # ovarian approvals say nothing about breast
+
+
+def test_kras_g12c_colorectal_keeps_the_combinations_and_demotes_the_antibodies_alone(kb):
+    therapies = run(next(x for x in SCENARIOS if x.name == "KRAS G12C colorectal"), kb)
+    options = {t.regimen for t in recommended(therapies)}
+    assert {"adagrasib + cetuximab", "sotorasib + panitumumab"} <= options
+    alone = [t for t in therapies if t.drugs in (("cetuximab",), ("panitumumab",))]
+    assert alone and all(t.status in ("demoted", "resistance") for t in alone)
