@@ -148,8 +148,24 @@ def panel_genes(panels_path: Path | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(gene for panel in load_panels(panels_path).values() for gene in panel.genes))
 
 
+# CIViC's export since molecular profiles (2023) names these columns differently and joins gene and variant
+MOLECULAR_PROFILE_RENAMES = {"therapies": "drugs", "therapy_interaction_type": "drug_interaction_type",
+                             "significance": "clinical_significance"}
+
+
+def from_molecular_profiles(evidence: pd.DataFrame) -> pd.DataFrame:
+    """A molecular-profile export in the gene/variant layout: "EGFR L858R" -> gene EGFR, variant L858R. A compound
+    profile ("EGFR L858R AND EGFR T790M") keeps its text as the variant, which no small variant matches."""
+    out = evidence.rename(columns=MOLECULAR_PROFILE_RENAMES)
+    parts = out["molecular_profile"].str.split(" ", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
+    out["gene"], out["variant"] = parts[0], parts[1]
+    return out
+
+
 def read_civic(path: Path, genes: tuple[str, ...]) -> pd.DataFrame:
     evidence = read_tsv(path)
+    if "molecular_profile" in evidence.columns and "gene" not in evidence.columns:
+        evidence = from_molecular_profiles(evidence)
     missing = [c for c in CIVIC_COLUMNS if c not in evidence.columns]
     if missing:
         raise ValidationError([f"{path}: not a CIViC gene/variant evidence export: missing column(s) "
