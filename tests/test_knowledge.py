@@ -379,6 +379,20 @@ def test_parp_approval_is_not_on_label_outside_epithelial_ovarian_cancer(kb, cod
     assert {e.tumour_match for e in labels} <= {"other", "excluded"}
 
 
+@pytest.mark.parametrize("code", sorted(NOT_EPITHELIAL_OVARIAN))
+def test_civic_ovarian_cancer_evidence_is_not_on_label_outside_epithelial_ovarian_cancer(kb, code):
+    evidence = kb.evidence_for(BRCA1_FRAMESHIFT, code, germline_class="pathogenic")
+    civic = [e for e in evidence if e.source == "CIViC" and e.disease in ("Ovarian Cancer", "Ovarian Carcinoma")]
+    assert civic and not [e.row_id for e in civic if e.on_label], NOT_EPITHELIAL_OVARIAN[code]
+
+
+def test_civic_ovarian_cancer_evidence_stays_on_label_in_epithelial_ovarian_cancer(kb):
+    for code in ("HGSOC", "OVT", "EOV", "CCOV"):
+        on_label = {e.row_id for e in kb.evidence_for(BRCA1_FRAMESHIFT, code, germline_class="pathogenic")
+                    if e.on_label}
+        assert {"CIViC:EID1677", "CIViC:EID1529"} <= on_label, code  # olaparib + cediranib; platinum
+
+
 def test_parp_approval_scope_differs_by_agency(kb):
     high_grade = {e.row_id for e in parp_labels(kb, "HGSOC") if e.on_label}
     assert {"FDA-054:OVT", "EMA-005:HGSOC", "NMPA-012:OVT"} <= high_grade

@@ -79,10 +79,12 @@ class KnowledgeBuildError(OncopanelError):
 
 @dataclass(frozen=True)
 class Crosswalk:
-    """DOID -> (OncoTree code or '' when unplaced, relation or 'unplaced: why')."""
+    """DOID -> (OncoTree code or '' when unplaced, relation or 'unplaced: why', OncoTree codes under the placed code
+    that the disease does not cover, e.g. borderline tumours under epithelial ovarian tumours)."""
 
     codes: dict[str, str]
     placement: dict[str, str]
+    excluded: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,7 +179,8 @@ def read_crosswalk(path: Path, tree: OncoTree) -> Crosswalk:
     table = read_tsv(path)
     problems = [
         f"{path}: row {i + 2}: OncoTree code {code!r} not in OncoTree {tree.release}"
-        for i, code in enumerate(table["oncotree_code"])
+        for i, codes in enumerate(table["oncotree_code"] + "," + table["excluded_oncotree_codes"])
+        for code in codes.split(",")
         if code and not tree.is_valid_code(code)
     ]
     problems += [
@@ -193,7 +196,8 @@ def read_crosswalk(path: Path, tree: OncoTree) -> Crosswalk:
             table["doid"], table["oncotree_code"], table["relation"], table["note"], strict=True
         )
     }
-    return Crosswalk(dict(zip(table["doid"], table["oncotree_code"], strict=True)), placement)
+    return Crosswalk(dict(zip(table["doid"], table["oncotree_code"], strict=True)), placement,
+                     dict(zip(table["doid"], table["excluded_oncotree_codes"], strict=True)))
 
 
 def validate_approvals(table: pd.DataFrame, tree: OncoTree, path: Path, genes: tuple[str, ...]) -> list[str]:
@@ -300,7 +304,7 @@ def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk, release: str) -> li
             "doid": doid,
             "oncotree_code": crosswalk.codes.get(place_key, ""),
             "placement": crosswalk.placement.get(place_key, "unplaced: DOID not in the crosswalk"),
-            "excluded_oncotree_codes": "",
+            "excluded_oncotree_codes": crosswalk.excluded.get(place_key, ""),
             "variant_origin": row["variant_origin"],
             "setting": "",
             "status": row["evidence_status"],
