@@ -384,6 +384,20 @@ def test_parp_approval_is_not_on_label_outside_epithelial_ovarian_cancer(kb, cod
     assert {e.tumour_match for e in labels} <= {"other", "excluded"}
 
 
+@pytest.mark.parametrize("code", sorted(NOT_EPITHELIAL_OVARIAN))
+def test_civic_ovarian_cancer_evidence_is_not_on_label_outside_epithelial_ovarian_cancer(kb, code):
+    evidence = kb.evidence_for(BRCA1_FRAMESHIFT, code, germline_class="pathogenic")
+    civic = [e for e in evidence if e.source == "CIViC" and e.disease in ("Ovarian Cancer", "Ovarian Carcinoma")]
+    assert civic and not [e.row_id for e in civic if e.on_label], NOT_EPITHELIAL_OVARIAN[code]
+
+
+def test_civic_ovarian_cancer_evidence_stays_on_label_in_epithelial_ovarian_cancer(kb):
+    for code in ("HGSOC", "OVT", "EOV", "CCOV"):
+        on_label = {e.row_id for e in kb.evidence_for(BRCA1_FRAMESHIFT, code, germline_class="pathogenic")
+                    if e.on_label}
+        assert {"CIViC:EID1677", "CIViC:EID1529"} <= on_label, code  # olaparib + cediranib; platinum
+
+
 def test_parp_approval_scope_differs_by_agency(kb):
     high_grade = {e.row_id for e in parp_labels(kb, "HGSOC") if e.on_label}
     assert {"FDA-054:OVT", "EMA-005:HGSOC", "NMPA-012:OVT"} <= high_grade
@@ -465,10 +479,42 @@ def test_newer_civic_release_beside_the_current_one_is_used_and_its_changes_logg
     assert [e.row_id for e in l718q] == ["CIViC:EID999001"]
 
 
+def test_civic_molecular_profile_export_builds_the_same_rows(tmp_path):
+    """CIViC's later layout (molecular_profile, therapies, therapy_interaction_type, significance) is read as the
+    2021 gene/variant layout: the same five rows come out unchanged, and a compound profile is not matchable."""
+    lines = civic_lines(DATA / "civic_evidence_mini.tsv")
+    header = lines[0].rstrip("\n").split("\t")
+    column = {name: i for i, name in enumerate(header)}
+    renamed = {"drugs": "therapies", "drug_interaction_type": "therapy_interaction_type",
+               "clinical_significance": "significance"}
+    keep = [c for c in header if c not in ("gene", "variant", "entrez_id", "variant_id", "gene_id")]
+    out = ["\t".join(["molecular_profile", *[renamed.get(c, c) for c in keep]]) + "\n"]
+    for line in lines[1:]:
+        fields = line.rstrip("\n").split("\t")
+        profile = f"{fields[column['gene']]} {fields[column['variant']]}"
+        out.append("\t".join([profile, *[fields[column[c]] for c in keep]]) + "\n")
+    compound = out[2].split("\t")  # EID 964, EGFR C797S
+    compound[0] = "EGFR C797S AND EGFR T790M"
+    compound[keep.index("evidence_id") + 1] = "999002"
+    out.append("\t".join(compound))
+    civic_dir = tmp_path / "civic"
+    civic_dir.mkdir()
+    (civic_dir / "01-Aug-2021-ClinicalEvidenceSummaries.tsv").write_text("".join(lines))
+    first = build_knowledge(tmp_path / "kb", date="2026-01-01", civic_dir=civic_dir,
+                            approvals_path=DATA / "approvals_mini.tsv")
+    (civic_dir / "2026-12-01-ClinicalEvidenceSummaries.tsv").write_text("".join(out))
+    second = build_knowledge(tmp_path / "kb", date="2026-12-04", civic_dir=civic_dir,
+                             approvals_path=DATA / "approvals_mini.tsv")
+    assert (second.added, second.changed, second.removed) == (["CIViC:EID999002"], [], [])
+    added = second.table.set_index("row_id").loc["CIViC:EID999002"]
+    assert added["gene"] == "EGFR" and added["matchable"] == "False"
+    assert set(first.table["row_id"]) < set(second.table["row_id"])
+
+
 def test_civic_file_of_another_format_is_named_with_what_it_lacks(tmp_path):
     civic_dir = tmp_path / "civic"
     civic_dir.mkdir()
-    (civic_dir / "2026-12-01-ClinicalEvidenceSummaries.tsv").write_text("molecular_profile\tdisease\nEGFR L858R\tx\n")
+    (civic_dir / "2026-12-01-ClinicalEvidenceSummaries.tsv").write_text("variant\tdisease\nL858R\tx\n")
     with pytest.raises(ValidationError, match=r"2026-12-01-ClinicalEvidenceSummaries.tsv: .*missing column\(s\) gene"):
         build_knowledge(tmp_path / "kb", civic_dir=civic_dir, approvals_path=DATA / "approvals_mini.tsv")
 

@@ -79,10 +79,12 @@ class KnowledgeBuildError(OncopanelError):
 
 @dataclass(frozen=True)
 class Crosswalk:
-    """DOID -> (OncoTree code or '' when unplaced, relation or 'unplaced: why')."""
+    """DOID -> (OncoTree code or '' when unplaced, relation or 'unplaced: why', OncoTree codes under the placed code
+    that the disease does not cover, e.g. borderline tumours under epithelial ovarian tumours)."""
 
     codes: dict[str, str]
     placement: dict[str, str]
+    excluded: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,8 +150,24 @@ def panel_genes(panels_path: Path | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(gene for panel in load_panels(panels_path).values() for gene in panel.genes))
 
 
+# CIViC's export since molecular profiles (2023) names these columns differently and joins gene and variant
+MOLECULAR_PROFILE_RENAMES = {"therapies": "drugs", "therapy_interaction_type": "drug_interaction_type",
+                             "significance": "clinical_significance"}
+
+
+def from_molecular_profiles(evidence: pd.DataFrame) -> pd.DataFrame:
+    """A molecular-profile export in the gene/variant layout: "EGFR L858R" -> gene EGFR, variant L858R. A compound
+    profile ("EGFR L858R AND EGFR T790M") keeps its text as the variant, which no small variant matches."""
+    out = evidence.rename(columns=MOLECULAR_PROFILE_RENAMES)
+    parts = out["molecular_profile"].str.split(" ", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
+    out["gene"], out["variant"] = parts[0], parts[1]
+    return out
+
+
 def read_civic(path: Path, genes: tuple[str, ...]) -> pd.DataFrame:
     evidence = read_tsv(path)
+    if "molecular_profile" in evidence.columns and "gene" not in evidence.columns:
+        evidence = from_molecular_profiles(evidence)
     missing = [c for c in CIVIC_COLUMNS if c not in evidence.columns]
     if missing:
         raise ValidationError([f"{path}: not a CIViC gene/variant evidence export: missing column(s) "
@@ -161,7 +179,8 @@ def read_crosswalk(path: Path, tree: OncoTree) -> Crosswalk:
     table = read_tsv(path)
     problems = [
         f"{path}: row {i + 2}: OncoTree code {code!r} not in OncoTree {tree.release}"
-        for i, code in enumerate(table["oncotree_code"])
+        for i, codes in enumerate(table["oncotree_code"] + "," + table["excluded_oncotree_codes"])
+        for code in codes.split(",")
         if code and not tree.is_valid_code(code)
     ]
     problems += [
@@ -177,7 +196,8 @@ def read_crosswalk(path: Path, tree: OncoTree) -> Crosswalk:
             table["doid"], table["oncotree_code"], table["relation"], table["note"], strict=True
         )
     }
-    return Crosswalk(dict(zip(table["doid"], table["oncotree_code"], strict=True)), placement)
+    return Crosswalk(dict(zip(table["doid"], table["oncotree_code"], strict=True)), placement,
+                     dict(zip(table["doid"], table["excluded_oncotree_codes"], strict=True)))
 
 
 def validate_approvals(table: pd.DataFrame, tree: OncoTree, path: Path, genes: tuple[str, ...]) -> list[str]:
@@ -284,7 +304,7 @@ def civic_rows(evidence: pd.DataFrame, crosswalk: Crosswalk, release: str) -> li
             "doid": doid,
             "oncotree_code": crosswalk.codes.get(place_key, ""),
             "placement": crosswalk.placement.get(place_key, "unplaced: DOID not in the crosswalk"),
-            "excluded_oncotree_codes": "",
+            "excluded_oncotree_codes": crosswalk.excluded.get(place_key, ""),
             "variant_origin": row["variant_origin"],
             "setting": "",
             "status": row["evidence_status"],
