@@ -178,7 +178,7 @@ def assemble(
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
         provenance=provenance, assay=assay, reported_date=reported_date,
-        negative_biomarkers=negative_results(findings),
+        negative_biomarkers=negative_results(findings, oncotree_code=sample.oncotree_code, kb=kb),
     )  # fmt: skip
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)

@@ -54,7 +54,8 @@ def result_for(d: dict, items: list[dict], kb: KnowledgeBase, hotspots=(), germl
     therapies = match_therapies(findings, d["sample"]["oncotree_code"], kb, line_of_therapy=line)
     return build_result(d["sample"], d["qc"], items, list(germline), list(hotspots), therapies, d["provenance"],
                         assay=d["assay"], report_id=d["report_id"], reported_date=d["reported_date"],
-                        negative_biomarkers=negative_results(findings))
+                        negative_biomarkers=negative_results(findings, oncotree_code=d["sample"]["oncotree_code"],
+                                                             kb=kb))
 
 
 def test_l858r_t790m_names_osimertinib_first_and_gefitinib_not_recommended(kb, tmp_path):
@@ -93,7 +94,17 @@ def test_ras_not_determined_without_nras_names_it_and_offers_no_anti_egfr(kb, tm
     result = result_for(d, [], kb, hotspots=hotspots)
     assert not [t for t in result["therapies"] if t["status"] == "option"]
     text = text_of(result, tmp_path)
-    assert "RAS status not determined: not on the ordered panels: NRAS" in text
+    assert "RAS status not determined: NRAS not on the ordered panels" in text
+    assert "RAS状态无法判定：NRAS不在所订检测套餐中" in text_of(result, tmp_path, "zh").replace(" ", "")
+
+
+def test_ras_status_is_not_reported_where_it_does_not_matter(kb, tmp_path):
+    d = base("LUAD")
+    hotspots = [HotspotResult(i, i.split("_")[0], f"{i.split('_')[1]}X", "not_detected", 900, 0, None, None, None,
+                              0.01) for i in RAS if i.startswith("KRAS")]
+    result = result_for(d, [somatic("EGFR", "L858R", "21/28", 55191822)], kb, hotspots=hotspots)
+    assert "negative_biomarkers" not in result
+    assert "RAS status" not in text_of(result, tmp_path)
 
 
 def test_germline_carrier_without_consent_is_never_told_no_actionable_variant(kb, tmp_path):

@@ -483,9 +483,18 @@ def standard_drugs(oncotree_code: str, kb: KnowledgeBase, gene: str, rules: Rule
                      for d in rule.defeated)
 
 
-def negative_results(findings: SampleFindings, rules: Rules | None = None) -> list[NegativeResult]:
+def negative_results(findings: SampleFindings, rules: Rules | None = None, oncotree_code: str = "",
+                     kb: KnowledgeBase | None = None) -> list[NegativeResult]:
+    """The sample's negative biomarkers; given the tumour type, only those that matter there (a label or guideline
+    row names the wild-type biomarker for it: RAS wild type in colorectal cancer, not in lung cancer)."""
     rules = rules or load_rules()
-    return assess_all(rules.negative, findings.hotspots, findings.specimen_type, findings.stated_lod)
+    results = assess_all(rules.negative, findings.hotspots, findings.specimen_type, findings.stated_lod)
+    if not oncotree_code or kb is None:
+        return results
+    lineage = (oncotree_code, *kb.tree.ancestors(oncotree_code))
+    return [r for r in results
+            if any(e.on_label for e in kb.evidence_for_negative(r.biomarker, oncotree_code))
+            or guideline_rows(rules, lineage, "", None, r.biomarker)]
 
 
 def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_code: str, kb: KnowledgeBase,
@@ -523,7 +532,7 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
             guideline_of.setdefault((annotation.gene, label, row.drugs), row)
             _add(groups, annotation.gene, label, annotation.variant.key,
                  guideline_evidence(row, lineage, annotation.gene, label), contrary)
-    for negative in negative_results(findings, rules):
+    for negative in negative_results(findings, rules, code, kb):
         if not negative.is_wild_type:
             continue
         found = kb.evidence_for_negative(negative.biomarker, code)

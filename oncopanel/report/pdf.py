@@ -437,7 +437,16 @@ def negative_text(negative, t: Text) -> str:
         return t("summary.wild_type", biomarker=negative.biomarker, assessed=", ".join(negative.assessed))
     if negative.status == "detected":
         return t("summary.negative_detected", biomarker=negative.biomarker, reason=negative.reason)
-    return t("summary.not_determined", subject=negative.biomarker.removesuffix(" Wild Type"), reason=negative.reason)
+    gaps = []
+    if negative.not_assessed:
+        gaps.append(t("summary.not_assessable_positions", positions=", ".join(negative.not_assessed)))
+    if negative.not_tested:
+        genes = list(dict.fromkeys(i.split("_")[0] for i in negative.not_tested))
+        gaps.append(t("summary.genes_not_ordered", genes=", ".join(genes)))
+    if not gaps:  # from plasma, or no stated LoD: the result's own reason
+        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else negative.reason)
+    return t("summary.not_determined", subject=negative.biomarker.removesuffix(" Wild Type"),
+             reason=t("punct.list").join(gaps))
 
 
 def somatic_section(k: Kit, result: SampleResult) -> list:
