@@ -149,3 +149,14 @@ def test_below_lod_variant_says_so_and_tumour_only_brca_prompts_germline_testing
     text = text_of(result, tmp_path)
     assert "below the stated LoD of 5.0%" in text
     assert "may be germline: germline testing (blood or saliva) and genetic counselling are recommended" in text
+
+
+def test_another_tumour_types_resistance_is_not_in_the_summary(kb, tmp_path):
+    d = base("LUAD")
+    result = result_for(d, [somatic("KRAS", "G12C", "2/6", 25245351)], kb)
+    cetuximab = next(t for t in result["therapies"] if t["regimen"] == "cetuximab")
+    assert cetuximab["resistance"] and not cetuximab["on_label"] and not cetuximab["reporting"]["in_summary"]
+    first = next(t for t in result["therapies"] if t["reporting"]["in_summary"])
+    assert first["regimen"] == "sotorasib" and first["setting"] == "after_progression"
+    summary = text_of(result, tmp_path).split("Somatic variants")[0]
+    assert "sotorasib — Approved for this tumour type" in summary and "RESISTANCE" not in summary

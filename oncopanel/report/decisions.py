@@ -100,6 +100,8 @@ def _summary_worthy(th: Therapy, policy: ReportingPolicy) -> str:
     """The reason a therapy belongs in the summary, or "" when it does not."""
     if th.status in ("demoted", "not_option", "agnostic"):
         return ""
+    if th.status is not None and th.resistance and not th.on_label:  # 1.2: another tumour type's resistance
+        return ""
     if th.approval.status in SUMMARY_APPROVALS:
         return "approval"
     if th.resistance and th.level in policy.summary_resistance_levels:

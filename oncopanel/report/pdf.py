@@ -396,6 +396,8 @@ def summary(k: Kit, result: SampleResult) -> list:
             else:
                 setting = setting_text(th, t)
                 text = f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
+                if th.evidence_tumour:
+                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=th.evidence_tumour)}"
                 lines.append(k.p(text + (f"{t('punct.sep')}{setting}" if setting else ""), k.cell))
         # options shown in the therapy section but not here (never counts rows the section does not show)
         further = [th for th in linked if th.reporting and th.reporting.shown and th not in therapies
@@ -403,7 +405,7 @@ def summary(k: Kit, result: SampleResult) -> list:
         if further:
             lines.append(k.p(t("summary.more_options", n=len(further)), k.small))
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
-    for negative in result.negative_biomarkers or []:
+    for negative in [n for n in result.negative_biomarkers or [] if n.status != "detected"]:  # a finding says it
         options = [th for th in result.therapies if th.biomarker == negative.biomarker and th.recommended]
         lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
                      + (f"{t('punct.sep')}{setting_text(th, t)}" if th.setting else ""), k.cell)
