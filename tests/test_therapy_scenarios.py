@@ -3,7 +3,7 @@ variant's AMP tier, and what must not be recommended or shown (issue 16). Matchi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -280,3 +280,32 @@ def test_kras_g12c_colorectal_keeps_the_combinations_and_demotes_the_antibodies_
     assert {"adagrasib + cetuximab", "sotorasib + panitumumab"} <= options
     alone = [t for t in therapies if t.drugs in (("cetuximab",), ("panitumumab",))]
     assert alone and all(t.status in ("demoted", "resistance") for t in alone)
+
+
+def test_precedence_label_limitation_beats_a_civic_row_and_the_conflict_stays_in_the_json(kb):
+    therapies = run(next(x for x in SCENARIOS if x.name.startswith("KRAS G13D colorectal")), kb)
+    cetuximab = [t for t in therapies if t.drugs == ("cetuximab",)]
+    assert len(cetuximab) == 1 and cetuximab[0].resistance and cetuximab[0].level == "approved"
+    assert any(e.source == "FDA" for e in cetuximab[0].evidence)
+    assert cetuximab[0].conflicts and all(e.source == "CIViC" and e.significance != "Resistance"
+                                          for e in cetuximab[0].conflicts)
+
+
+def test_precedence_this_tumour_type_beats_another_then_specificity(kb):
+    from oncopanel.knowledge.matching import _Group, _one_verdict
+
+    def row(source, code, match, level, significance, on_label):
+        return replace(next(e for e in kb.evidence_for(L858R, "LUAD") if e.source == "CIViC"), source=source,
+                       oncotree_code=code, variant_match=match, level=level, significance=significance,
+                       tumour_match="same" if on_label else "other", drugs=("x",))
+
+    here = _Group("EGFR", "L858R", "x", ("x",), True, [], [row("CIViC", "LUAD", "gene", "C", "Resistance", True)])
+    there = _Group("EGFR", "L858R", "x", ("x",), False, [], [row("CIViC", "BRCA", "exact", "A", "Sensitivity",
+                                                                   False)])
+    [winner] = _one_verdict([there, here])
+    assert winner.resistance and winner.conflicts  # this tumour type beats another, whatever the level
+    gene = _Group("EGFR", "L858R", "x", ("x",), True, [], [row("CIViC", "LUAD", "gene", "A", "Resistance", True)])
+    exact = _Group("EGFR", "L858R", "x", ("x",), False, [], [row("CIViC", "LUAD", "exact", "C", "Sensitivity",
+                                                                   True)])
+    [winner] = _one_verdict([gene, exact])
+    assert not winner.resistance  # then the more specific biomarker, whatever the level
