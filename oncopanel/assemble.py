@@ -157,9 +157,10 @@ def assemble(
         somatic.append({"annotation": ann, "call": call, "tier": tier.tier, "tier_reason": tier.reason})
 
     actionable: list[Annotation] = [s["annotation"] for s in somatic if s["tier"] in ("I-A", "I-B", "II-C", "II-D")]
-    actionable += [
-        g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
-    ]
+    if consent == "yes":  # without consent no germline finding reaches the therapies (their JSON is delivered too)
+        actionable += [
+            g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
+        ]
     hotspots = read_hotspot_table(files.hotspots).get(sample.sample_id, []) if files.hotspots else []
     # a hotspot outside the sample's panels was not tested: it is not "not assessable" either
     tested = {h.hotspot_id for h in load_hotspots() if h.panel in sample.panels}

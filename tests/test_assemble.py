@@ -91,3 +91,24 @@ def test_a_sample_that_failed_qc_carries_no_therapy_rows_anywhere(tmp_path):
     out = tmp_path / "out"
     write_outputs(done, "S1", out / "r.json", out / "t.tsv", out / "t.parquet", out / "therapies.json")
     assert json.loads((out / "therapies.json").read_text())["therapies"] == []
+
+
+def test_without_germline_consent_no_germline_finding_reaches_the_therapies(tmp_path):
+    """A blood sample's pathogenic BRCA1 variant: its therapies (result and therapies JSON) only with consent."""
+    from oncopanel.assemble import SampleFiles, assemble
+    from oncopanel.knowledge import KnowledgeBase
+    from oncopanel.samplesheet import Sample
+
+    d = json.loads((DATA / "luad_inputs.json").read_text())
+    qc = tmp_path / "qc.json"
+    qc.write_text(json.dumps(d["qc"]))
+    check = tmp_path / "check.json"
+    check.write_text(json.dumps({"status": "ok", "files": []}))
+    vcf = Path(__file__).resolve().parent / "data" / "annotate" / "calls.vcf"
+    sample = Sample("G1", "P1", "B1", "Anxian County", "blood_germline", None, "BRCA", ("BRCA",))
+    kb = KnowledgeBase.load()
+    files = SampleFiles(qc, check, vcf)
+    withheld = assemble(sample, files, kb, {}, d["provenance"], consent="unknown")
+    assert withheld.result["therapies"] == [] and withheld.therapy_document["therapies"] == []
+    consented = assemble(sample, files, kb, {}, d["provenance"], consent="yes")
+    assert "olaparib" in {t["regimen"] for t in consented.therapy_document["therapies"]}

@@ -254,8 +254,9 @@ def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: se
         if t.get("status") == "no_match":  # the matcher's explicit "no matched therapy": no therapy row
             continue
         links = _links(t, findings)
-        if not links and t["gene"] in withheld_genes:
-            continue  # would reveal a germline finding the patient did not consent to
+        if not links and t["gene"] in withheld_genes and t.get("status") != "agnostic":
+            continue  # would reveal a germline finding the patient did not consent to (an approval regardless
+            # of the gene's status reveals nothing)
         formulary = t.get("formulary") or {}
         out.append(
             {
