@@ -17,7 +17,7 @@ Knowledge base (``oncopanel.knowledge.kb``; built by scripts/build_knowledge.py 
         KBEvidence is an oncopanel.model.Evidence with tumour_match ("same" | "parent" | "other" | "excluded" |
         "unplaced"), .on_label (same or parent), disease, regimen, approval status and dates. level is CIViC "A".."E"
         or "approved"; source is CIViC, FDA, EMA or NMPA; oncotree_code is the evidence's own tumour type.
-        Somatic tiering consumes exactly this list.
+        Tiering and matching read it through matching.evidence_for_finding.
 
 Matching (``oncopanel.knowledge.matching``; rules as cited data, ``oncopanel.knowledge.rules``):
     match_therapies(findings, oncotree_code, kb, formulary=None, germline=None, line_of_therapy="") -> list[Therapy]
