@@ -264,7 +264,8 @@ def guideline_evidence(row: GuidelineRow, lineage: tuple[str, ...], gene: str, b
     """A guideline row as level-A evidence in this tumour type (AMP/ASCO/CAP: professional guidelines)."""
     code = next(c for c in row.oncotree_codes if c in lineage)
     return KBEvidence(
-        source=GUIDELINE, gene=gene, biomarker=biomarker, oncotree_code=code, drugs=tuple(sorted(row.drugs)),
+        source=GUIDELINE, gene=gene, biomarker=biomarker, oncotree_code=code,
+        drugs=tuple(d.strip() for d in row.regimen.split("+")),  # as the guideline writes them
         level="A", direction="Supports", significance="Sensitivity/Response", citation=row.citation,
         setting=row.setting, row_id=row.guideline_id, regimen=row.regimen,
         tumour_match="same" if code == lineage[0] else "parent", variant_match=variant_match(row.biomarkers[0]),
@@ -339,7 +340,8 @@ def _add(groups: dict, gene: str, label: str, key: str, evidence: KBEvidence, co
         resistance = evidence.significance in RESISTANCE
         gkey = (gene, label, frozenset(d.lower() for d in drugs), resistance)
         group = groups.setdefault(gkey, _Group(gene, label, regimen, drugs, resistance, [key] if key else [], []))
-        if evidence.is_approval or evidence.source == GUIDELINE:  # the label's wording names the regimen
+        # the label's wording names the regimen (else the guideline's)
+        if evidence.is_approval or (evidence.source == GUIDELINE and not any(e.is_approval for e in group.support)):
             group.regimen, group.drugs = regimen, drugs
         group.support.append(evidence)
 
