@@ -19,7 +19,8 @@ Precedence, applied in this order:
      guideline row beats a CIViC row, then evidence in this tumour type beats another, then the more specific
      biomarker (exact > codon > exon > class > gene), then the higher level; the losing rows stay in the JSON
      (``Therapy.conflicts``);
-  3. order: recommended options (approved / guideline / level A-B in this tumour type) first, by setting (the
+  3. order: recommended options (approved / guideline / level A-B in this tumour type, for more than the gene
+     alone) first, by setting (the
      sample's line of therapy first, else first line, any line, maintenance, after progression, adjuvant), then
      guideline preference and the guideline's listing order, then evidence strength and specificity; then the
      demoted options, biomarker-agnostic approvals, resistance verdicts, other evidence (off-label, levels C-E)
@@ -376,7 +377,8 @@ def _status(group: _Group, demoted: str, non_drug: frozenset[str]) -> str:
         return "demoted"
     if group.biomarker == AGNOSTIC:
         return "agnostic"
-    if strength(best.level, best.on_label) <= 2:
+    specific = any(e.is_approval or e.source == GUIDELINE or e.variant_match != "gene" for e in group.support)
+    if strength(best.level, best.on_label) <= 2 and specific:  # a "KRAS Mutation" trial row recommends nothing
         return "option"
     return "other_evidence"
 
