@@ -120,8 +120,8 @@ class CivicRelease:
 
 
 def civic_release_of(path: Path) -> CivicRelease:
-    """The release a ClinicalEvidenceSummaries file belongs to, from its name; InputError-free: a file with no
-    dated name is its own release (named by the file), dated 0001-01-01 so any dated release is newer."""
+    """The release a ClinicalEvidenceSummaries file belongs to, from its name. A file with no dated name (a test
+    fixture) is its own release, named by the file and dated 0001-01-01, so any dated release is newer."""
     path = Path(path)
     name = path.name.removesuffix(CIVIC_EVIDENCE_SUFFIX)
     for fmt in CIVIC_DATE_FORMATS:
