@@ -23,7 +23,8 @@ Precedence, applied in this order:
      alone) first, by setting (the sample's line of therapy first, else first line, any line, maintenance, after
      progression, adjuvant), then guideline preference and the guideline's listing order, then evidence
      strength and specificity; then the demoted options, biomarker-agnostic approvals, resistance verdicts,
-     other evidence (off-label, levels C-E) and non-options. The formulary is shown beside each option and never reorders them.
+     other evidence (off-label, levels C-E) and non-options.
+     The formulary is shown beside each option and never reorders them.
 
 Evidence strength (lower first), after AMP/ASCO/CAP 2017 evidence levels:
     0 approved (FDA/EMA/NMPA) in this tumour type or a parent type
