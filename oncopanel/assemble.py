@@ -16,7 +16,15 @@ from oncopanel.classify import classify_germline, somatic_tier
 from oncopanel.clinical import COVERAGE_THRESHOLD, GERMLINE_GENES, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
+from oncopanel.hotspots.phasing import phase_snvs
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
+from oncopanel.knowledge.matching import (
+    SampleFindings,
+    evidence_for_finding,
+    negative_results,
+    phase_pairs,
+    standard_drugs,
+)
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.provenance import sha256_file
 from oncopanel.report.result import build_result, write_result
@@ -31,6 +39,7 @@ class SampleFiles:
     hotspots: Path | None = None
     batch_identity: Path | None = None
     pon: Path | None = None  # the batch's panel of normals, when one filtered this sample's calls
+    bam: Path | None = None  # the sample's reads: phase of variant pairs the report states (C797S with T790M)
 
     def batch_inputs(self) -> dict[str, str]:
         """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
@@ -140,25 +149,48 @@ def assemble(
         if sample.specimen_type in GERMLINE_SPECIMENS and not sample.control:
             continue  # a germline test reports constitutional findings only
         known_benign = classification is not None and classification.classification in ("benign", "likely_benign")
-        evidence = kb.evidence_for(ann, sample.oncotree_code, classification.classification if classification else None)
-        tier = somatic_tier(ann, evidence, sample.oncotree_code, tumour_lineage=lineage, known_benign=known_benign)
+        # the rows matching may use (oncogenic variants, P/LP germline classes): tiers and therapies read the same
+        evidence = evidence_for_finding(kb, ann, sample.oncotree_code,
+                                        classification.classification if classification else None)
+        tier = somatic_tier(ann, evidence, sample.oncotree_code, tumour_lineage=lineage, known_benign=known_benign,
+                            standard_drugs=standard_drugs(sample.oncotree_code, kb, ann.gene))
         somatic.append({"annotation": ann, "call": call, "tier": tier.tier, "tier_reason": tier.reason})
 
     actionable: list[Annotation] = [s["annotation"] for s in somatic if s["tier"] in ("I-A", "I-B", "II-C", "II-D")]
-    actionable += [
-        g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
-    ]
-    therapies = match_therapies(_unique(actionable), sample.oncotree_code, kb, formulary, germline=germline_classes)
+    if consent == "yes":  # without consent no germline finding reaches the therapies (their JSON is delivered too)
+        actionable += [
+            g["annotation"] for g in germline if g["classification"].classification in REPORTED_GERMLINE
+        ]
     hotspots = read_hotspot_table(files.hotspots).get(sample.sample_id, []) if files.hotspots else []
     # a hotspot outside the sample's panels was not tested: it is not "not assessable" either
     tested = {h.hotspot_id for h in load_hotspots() if h.panel in sample.panels}
     hotspots = [h for h in hotspots if h.hotspot_id in tested]
+    if qc.get("status") != "pass":  # a failed sample carries no therapy rows anywhere
+        result = build_result(block, qc, provenance=provenance, assay=assay, reported_date=reported_date)
+        return Assembled(result, records)
+    annotations = tuple(_unique(actionable))
+    findings = SampleFindings(
+        annotations=annotations, germline=germline_classes, hotspots=tuple(hotspots),
+        specimen_type=sample.specimen_type, stated_lod=stated_lod,
+        phases=phases_from_reads(files.bam, phase_pairs(annotations, sample.oncotree_code, kb)),
+    )
+    therapies = match_therapies(findings, sample.oncotree_code, kb, formulary,
+                                line_of_therapy=sample.line_of_therapy)
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
         provenance=provenance, assay=assay, reported_date=reported_date,
+        negative_biomarkers=negative_results(findings, oncotree_code=sample.oncotree_code, kb=kb),
     )  # fmt: skip
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)
+
+
+def phases_from_reads(bam: Path | None, pairs: list[tuple[Annotation, Annotation]]) -> dict[tuple[str, str], str]:
+    """Phase of each pair from the reads spanning both ("not determined" without a BAM or a spanning read)."""
+    if bam is None or not bam.exists() or not pairs:
+        return {}
+    return {tuple(sorted((a.variant.key, b.variant.key))): phase_snvs(bam, a.variant, b.variant).status  # type: ignore
+            for a, b in pairs}
 
 
 def _unique(annotations: list[Annotation]) -> list[Annotation]:

@@ -133,3 +133,15 @@ class Therapy:
     evidence: tuple[Evidence, ...] = ()
     formulary: dict[str, str] = field(default_factory=dict)
     rank: int = 0
+    # what the whole-sample matching decided (oncopanel.knowledge.matching): option (recommended), demoted (a
+    # resistance biomarker in the sample defeats it: ``reason``), resistance (the verdict is "not expected to
+    # benefit"), agnostic (approved for the tumour type regardless of the biomarker), other_evidence (off-label
+    # or level C-E), not_option (surgery, chemotherapy with no biomarker basis), no_match
+    status: str = "option"
+    reason: str = ""
+    setting: str = ""  # first_line | maintenance | after_progression | adjuvant | any_line
+    settings: tuple[str, ...] = ()  # every setting its on-label evidence names
+    guideline: str = ""  # the guideline row that orders it (citation), if any
+    evidence_tumour: str = ""  # the tumour type the evidence comes from, when not this one
+    finding_keys: tuple[str, ...] = ()  # Variant.key of the findings it follows from; "RAS Wild Type" for negatives
+    conflicts: tuple[Evidence, ...] = ()  # evidence for another verdict on the same drugs (kept in the JSON)

@@ -26,12 +26,12 @@ from oncopanel.panels import load_panels
 SAMPLE_COLUMNS = (
     "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
     "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "reference_material", "language",
-    "germline_consent",
+    "germline_consent", "line_of_therapy",
 )  # fmt: skip
 # Columns that describe the sample, not the lane: they must agree across a sample's lanes.
 SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
-    "received_date", "control", "reference_material", "language", "germline_consent",
+    "received_date", "control", "reference_material", "language", "germline_consent", "line_of_therapy",
 )  # fmt: skip
 # What only a patient's sample has: a run control (water, a cell line, a reference DNA) leaves them empty.
 PATIENT_FIELDS = ("patient", "site", "specimen_type", "oncotree_code")
@@ -64,6 +64,9 @@ class Sample:
     language: str = ""
     germline_consent: str = "unknown"  # consent to germline analysis and its reporting (yes | no | unknown)
     lanes: list[Lane] = field(default_factory=list)
+    # optional: first_line | maintenance | adjuvant | progressed_on:<drug>; the report's therapy summary leads with
+    # that setting (not in the repr: the input check does not depend on it)
+    line_of_therapy: str = field(default="", repr=False)
 
     @property
     def is_control(self) -> bool:
@@ -408,6 +411,7 @@ def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:
                 received_date=row.get("received_date", ""), control=row.get("control", ""),
                 reference_material=row.get("reference_material", ""),
                 language=row.get("language", ""), germline_consent=row.get("germline_consent") or "unknown",
+                line_of_therapy=row.get("line_of_therapy", ""),
             )  # fmt: skip
         samples[sid].lanes.append(
             Lane(row["lane"], row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""),

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from oncopanel.errors import OncopanelError
-from oncopanel.knowledge.build import KB_DIR, build_knowledge
+from oncopanel.knowledge.build import KB_DIR, UNVERIFIED_REPORT, build_knowledge
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"knowledge base {result.version}: {len(result.table)} rows "
               f"(+{len(result.added)} -{len(result.removed)} ~{len(result.changed)})")
+    report = result.unverified
+    print(f"{report['approval_id'].nunique()} label rows carry {len(report)} unverified facts "
+          f"(listed in {args.out / UNVERIFIED_REPORT}): a pharmacist checks them before clinical use")
     return 0
 
 

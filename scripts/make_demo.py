@@ -107,7 +107,8 @@ SIMULATED = [
         "DEMO-T03", "P0003", "Chengxi County", "tumour_fresh", 50, "LUAD", LUNG, "2026-11-17",
         depth=1000, spikes=(Spike(KRAS_G12C, 0.20),),
     ),
-    # Wild type; EXTENDED too (RAS/BRAF matter in colorectal cancer): 400x keeps it under ~80k read pairs.
+    # Wild type; EXTENDED too (RAS/BRAF matter in colorectal cancer): KRAS and NRAS codons 12, 13, 59, 61, 117,
+    # 146 all assessed make it "RAS wild type" (cetuximab / panitumumab); 400x keeps it under ~80k read pairs.
     DemoSample(
         "DEMO-T04", "P0004", "Dongshan County", "tumour_ffpe", 60, "COAD", WIDE, "2026-11-17",
         depth=400, ffpe=True,
@@ -234,6 +235,8 @@ PATIENTS = [
 CONSENT = {p.pseudonym: p.germline_consent for p in PATIENTS}
 # The centre writes Chinese reports; these samples ask for English (e.g. a patient referred from abroad).
 ENGLISH_REPORTS = ("DEMO-T03", "DEMO-G02")
+# The oncologist's question, where the order says it (sheet column line_of_therapy): the summary leads with it.
+LINE_OF_THERAPY = {"DEMO-T01": "first_line", "DEMO-T04": "first_line"}
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -365,6 +368,7 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = Fa
                 "received_date": s.received_date, "control": s.control, "reference_material": s.reference_material,
                 "language": "en" if s.sample_id in ENGLISH_REPORTS else "",
                 "germline_consent": CONSENT.get(s.patient, ""),
+                "line_of_therapy": LINE_OF_THERAPY.get(s.sample_id, ""),
             })  # fmt: skip
     return rows
 

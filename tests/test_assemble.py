@@ -71,3 +71,44 @@ def test_a_sample_whose_analysis_crashed_gets_a_failed_result(tmp_path):
     zh = render_pdf(result, tmp_path / "s7zh.pdf", language="zh")
     text = " ".join(subprocess.run(["pdftotext", str(zh), "-"], capture_output=True, text=True).stdout.split())
     assert "分析未完成——实验室将重新分析" in text and "无需重新送检" in text and "请重新送检" not in text
+
+
+def test_a_sample_that_failed_qc_carries_no_therapy_rows_anywhere(tmp_path):
+    """Issue 16: a failed sample's therapies JSON (and so the batch Parquet built from it) has no therapy row."""
+    from oncopanel.assemble import SampleFiles, assemble, write_outputs
+    from oncopanel.knowledge import KnowledgeBase
+    from oncopanel.samplesheet import Sample
+
+    d = json.loads((DATA / "luad_inputs.json").read_text())
+    qc = tmp_path / "qc.json"
+    qc.write_text(json.dumps({**d["qc"], "status": "fail", "reasons": ["mean depth 40x below 200x"]}))
+    check = tmp_path / "check.json"
+    check.write_text(json.dumps({"status": "ok", "files": []}))
+    vcf = Path(__file__).resolve().parent / "data" / "annotate" / "calls.vcf"
+    sample = Sample("S1", "P1", "B1", "Anxian County", "tumour_ffpe", 40.0, "LUAD", ("EGFR_KRAS", "BRCA"))
+    done = assemble(sample, SampleFiles(qc, check, vcf), KnowledgeBase.load(), {}, d["provenance"])
+    assert done.result["status"] == "failed" and done.result["therapies"] == []
+    out = tmp_path / "out"
+    write_outputs(done, "S1", out / "r.json", out / "t.tsv", out / "t.parquet", out / "therapies.json")
+    assert json.loads((out / "therapies.json").read_text())["therapies"] == []
+
+
+def test_without_germline_consent_no_germline_finding_reaches_the_therapies(tmp_path):
+    """A blood sample's pathogenic BRCA1 variant: its therapies (result and therapies JSON) only with consent."""
+    from oncopanel.assemble import SampleFiles, assemble
+    from oncopanel.knowledge import KnowledgeBase
+    from oncopanel.samplesheet import Sample
+
+    d = json.loads((DATA / "luad_inputs.json").read_text())
+    qc = tmp_path / "qc.json"
+    qc.write_text(json.dumps(d["qc"]))
+    check = tmp_path / "check.json"
+    check.write_text(json.dumps({"status": "ok", "files": []}))
+    vcf = Path(__file__).resolve().parent / "data" / "annotate" / "calls.vcf"
+    sample = Sample("G1", "P1", "B1", "Anxian County", "blood_germline", None, "BRCA", ("BRCA",))
+    kb = KnowledgeBase.load()
+    files = SampleFiles(qc, check, vcf)
+    withheld = assemble(sample, files, kb, {}, d["provenance"], consent="unknown")
+    assert withheld.result["therapies"] == [] and withheld.therapy_document["therapies"] == []
+    consented = assemble(sample, files, kb, {}, d["provenance"], consent="yes")
+    assert "olaparib" in {t["regimen"] for t in consented.therapy_document["therapies"]}

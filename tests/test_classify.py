@@ -408,11 +408,21 @@ def test_the_matchers_tumour_match_is_trusted_over_the_code():
     assert somatic_tier(braf, [on_label], "THPA").tier == "I-A"
 
 
-def test_a_gene_level_match_is_named_in_the_reason():
+def test_a_gene_level_match_does_not_make_tier_one_and_is_named_in_the_reason():
     any_mutation = MatchedEvidence(
         "CIViC", "KRAS", "Mutation", "COADREAD", ("cetuximab",), "A", "Supports", "Resistance",
         tumour_match="same", variant_match="gene",
     )  # fmt: skip
     result = somatic_tier(somatic("KRAS", "p.(Ala146Val)"), [any_mutation], "COADREAD")
-    assert result.tier == "I-A"
+    assert result.tier == "II-C"  # Tier I needs evidence for the variant itself, not "KRAS Mutation"
     assert result.reason.endswith("; gene-level biomarker match only")
+
+
+def test_resistance_makes_tier_one_only_for_a_standard_therapy():
+    row = MatchedEvidence(
+        "CIViC", "KRAS", "G13D", "NSCLC", ("selumetinib", "docetaxel"), "A", "Supports", "Resistance",
+        tumour_match="parent", variant_match="exact",
+    )  # fmt: skip
+    g13d = somatic("KRAS", "p.(Gly13Asp)")
+    assert somatic_tier(g13d, [row], "LUAD", standard_drugs={"osimertinib", "sotorasib"}).tier == "II-C"
+    assert somatic_tier(g13d, [row], "LUAD", standard_drugs={"selumetinib"}).tier == "I-A"

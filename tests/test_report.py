@@ -162,7 +162,7 @@ def test_a_new_report_language_is_data_alone(tmp_path, monkeypatch, luad):
 # ---------------------------------------------------------------- the result document
 def test_result_is_valid_and_carries_the_findings(luad):
     validate_result(luad)
-    assert luad["schema_version"] == "1.1" and luad["status"] == "reported"
+    assert luad["schema_version"] == "1.2" and luad["status"] == "reported"
     egfr = next(v for v in luad["somatic"] if v["gene"] == "EGFR" and v["reported"])
     assert (egfr["hgvs_c"], egfr["hgvs_p"], egfr["vaf"], egfr["depth"], egfr["alt_depth"], egfr["tier"]) == (
         "c.2573T>G",

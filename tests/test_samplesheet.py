@@ -234,3 +234,13 @@ def test_workflow_refuses_a_bad_sheet_with_its_problems_and_no_traceback(tmp_pat
         "one sequencing file cannot belong to two samples",
     ]
     assert not (tmp_path / "results").exists()
+
+
+def test_line_of_therapy_is_an_optional_checked_column(tmp_path):
+    row = {"sample_id": "T1", "specimen_type": "tumour_ffpe", "tumour_content": "40", "oncotree_code": "LUAD",
+           "panels": "EGFR_KRAS", "lane": "L001", **FQ}
+    good = write_sheet(tmp_path / "good.tsv", [{**row, "line_of_therapy": "progressed_on:osimertinib"}])
+    assert read_sample_sheet(good)["T1"].line_of_therapy == "progressed_on:osimertinib"
+    assert read_sample_sheet(write_sheet(tmp_path / "none.tsv", [row]))["T1"].line_of_therapy == ""
+    bad = write_sheet(tmp_path / "bad.tsv", [{**row, "line_of_therapy": "second line"}])
+    assert any("line_of_therapy" in p for p in problems_of(bad))

@@ -5,7 +5,11 @@ J Mol Diagn 2017;19:4-23 (PMID 27993330).
 
 Tiering takes the knowledge-base evidence already matched to the variant (one interface: a list of Evidence)
 and the sample's OncoTree code. Therapeutic, diagnostic and prognostic evidence all count, sensitivity and
-resistance alike; rows whose direction is "Does Not Support" never lift a tier.
+resistance alike; rows whose direction is "Does Not Support" never lift a tier. Tier I needs level A/B evidence
+in this tumour type for the variant itself (a gene-level "Mutation" row does not reach Tier I), and resistance lifts
+to Tier I only when it is resistance to a therapy that is standard for this tumour type (``standard_drugs``, from
+the guideline and resistance tables: KRAS in colorectal cancer for anti-EGFR antibodies, yes; KRAS in lung cancer
+for selumetinib + docetaxel, no).
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ SPLICE_CONSEQUENCES = frozenset(
     }
 )
 NOT_SUPPORTING = "does not support"
+RESISTANCE = ("Resistance", "Reduced Sensitivity")
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,22 @@ def _in_tumour_type(evidence: Evidence, lineage: Collection[str]) -> bool:
     return evidence.oncotree_code.strip().upper() in lineage
 
 
-def rule_matches(rule: TierRule, evidence: Evidence, lineage: Collection[str]) -> bool:
+def lifts_to_tier_one(evidence: Evidence, standard_drugs: Collection[str] | None) -> bool:
+    if getattr(evidence, "variant_match", "") == "gene":
+        return False
+    if standard_drugs is not None and evidence.significance in RESISTANCE:
+        return bool({d.lower() for d in evidence.drugs} & set(standard_drugs))
+    return True
+
+
+def rule_matches(rule: TierRule, evidence: Evidence, lineage: Collection[str],
+                 standard_drugs: Collection[str] | None = None) -> bool:
+    capped = not lifts_to_tier_one(evidence, standard_drugs)
+    if capped and rule.tier == "II-C" and rule.tumour_type == "any":  # strong but not Tier I: counts as level C
+        return _level(evidence) in ("approved", "A", "B", "C")
     if _level(evidence) not in rule.levels:
+        return False
+    if rule.tier.startswith("I-") and capped:
         return False
     if rule.tumour_type == "any":
         return True
@@ -154,18 +173,20 @@ def somatic_tier(
     tumour_lineage: Collection[str] = (),
     known_benign: bool = False,
     cancer_genes: Collection[str] | None = None,
+    standard_drugs: Collection[str] | None = None,
 ) -> TierResult:
     """AMP/ASCO/CAP 2017 tier of one somatic variant in a tumour of type ``oncotree_code``.
 
     ``tumour_lineage`` adds the OncoTree ancestors that count as "this tumour type" (evidence for NSCLC
     applies to a LUAD sample); the knowledge base supplies them. ``known_benign`` marks population
     polymorphisms or germline benign classifications. ``cancer_genes`` limits tier III to those genes
-    (default: every annotated panel gene).
+    (default: every annotated panel gene). ``standard_drugs``: the drugs standard for this tumour type
+    (``oncopanel.knowledge.matching.standard_drugs``); when given, resistance to other drugs does not make Tier I.
     """
     lineage = {code.strip().upper() for code in (oncotree_code, *tumour_lineage) if code}
     usable = supporting_evidence(annotation, evidence)
     for rule in TIER_RULES:
-        decided = tuple(e for e in usable if rule_matches(rule, e, lineage))
+        decided = tuple(e for e in usable if rule_matches(rule, e, lineage, standard_drugs))
         if decided:
             reason = rule.reason
             if all(getattr(e, "variant_match", "") == "gene" for e in decided):

@@ -17,11 +17,17 @@ Knowledge base (``oncopanel.knowledge.kb``; built by scripts/build_knowledge.py 
         KBEvidence is an oncopanel.model.Evidence with tumour_match ("same" | "parent" | "other" | "excluded" |
         "unplaced"), .on_label (same or parent), disease, regimen, approval status and dates. level is CIViC "A".."E"
         or "approved"; source is CIViC, FDA, EMA or NMPA; oncotree_code is the evidence's own tumour type.
-        Somatic tiering consumes exactly this list.
+        Tiering and matching read it through matching.evidence_for_finding.
 
-Matching (``oncopanel.knowledge.matching``):
-    match_therapies(annotations, oncotree_code, kb, formulary=None, germline=None) -> list[Therapy]
-        ranked; never empty: [Therapy(regimen=NO_MATCHED_THERAPY, ...)] when nothing matches (see is_no_match)
+Matching (``oncopanel.knowledge.matching``; rules as cited data, ``oncopanel.knowledge.rules``):
+    match_therapies(findings, oncotree_code, kb, formulary=None, germline=None, line_of_therapy="") -> list[Therapy]
+        findings: a SampleFindings (variants, germline classes, hotspot statuses, phases; copy number later) or the
+        annotated variants alone; whole-sample: resistance demotes what it defeats, negative biomarkers from the
+        hotspot table, guideline order by setting, one verdict per drug (Therapy.status / reason / setting).
+        Ranked; never empty: [Therapy(regimen=NO_MATCHED_THERAPY, ...)] when nothing matches (see is_no_match)
+    evidence_for_finding(kb, annotation, oncotree_code, germline_class=None) -> list[KBEvidence]
+        the rows that may reach a variant (oncogenic / P/LP only); somatic tiering reads the same list
+    negative_results(findings, rules=None, oncotree_code="", kb=None) -> list[NegativeResult]
     load_formulary(path=None) -> dict[str, FormularyEntry]     config/formulary.tsv
 
 Output (``oncopanel.knowledge.output``):

@@ -10,6 +10,9 @@ A biomarker is one of:
                            likely benign or uncertain germline classification matches no class; for BRCA1/2,
                            gene-level "Mutation" means a deleterious variant (the Loss-of-function rule).
     frameshift at a codon  "P968fs"
+    wild type              "RAS Wild Type", "KRAS Wild Type", "BRAF V600 Wild Type": a negative result, matched
+                           only when the sample's hotspot table shows every position of its definition
+                           (annotation/knowledge/negative_biomarkers.tsv) assessed; see oncopanel.knowledge.negative
 Anything else (fusions, amplification, expression, compound genotypes) is kept in the knowledge base as
 not matchable by a small-variant panel.
 """
@@ -41,6 +44,7 @@ _INDEL = re.compile(r"^[A-Z]\d+(_[A-Z]\d+)?(del|ins|dup|delins)[A-Z]*$")
 _FRAMESHIFT = re.compile(r"^([A-Z])(\d+)FS$")
 _EXON_CLASS = re.compile(r"^EXON (\d+) (DELETION|INSERTION|MUTATION)$")
 _CIVIC_DELINS = re.compile(r"^([A-Z]\d+_[A-Z]\d+)>([A-Z]+)$")
+_WILD_TYPE = re.compile(r"^([A-Z0-9]+(?: [A-Z]\d+)?) WILD TYPE$")
 
 _GENE_CLASSES = {
     "MUTATION": "Mutation",
@@ -56,7 +60,7 @@ _GENE_CLASSES = {
 class Biomarker:
     """A normalised biomarker: ``kind`` says how it matches, ``name`` is what reports show."""
 
-    kind: str  # exact, codon, exon_deletion, exon_insertion, exon_mutation, class, frameshift, unmatchable
+    kind: str  # exact, codon, exon_deletion, exon_insertion, exon_mutation, class, frameshift, wild_type, unmatchable
     name: str
     value: str = ""  # protein change, codon ("G12"), exon number, class name or frameshift codon
 
@@ -88,6 +92,10 @@ def parse_one(text: str) -> Biomarker:
     if exon:
         number, what = exon.groups()
         return Biomarker(f"exon_{what.lower()}", f"Exon {number} {what.title()}", number)
+    wild_type = _WILD_TYPE.match(upper)
+    if wild_type:  # "RAS Wild Type": its definition says which positions must have been assessed
+        subject = raw[: len(wild_type.group(1))].strip()
+        return Biomarker("wild_type", f"{subject} Wild Type", subject)
     frameshift = _FRAMESHIFT.match(upper)
     if frameshift:
         return Biomarker("frameshift", f"{frameshift.group(1)}{frameshift.group(2)}fs", frameshift.group(2))
@@ -163,6 +171,8 @@ def matches(biomarker: Biomarker, features: VariantFeatures) -> bool:
     altering = bool(features.consequences & PROTEIN_ALTERING)
     frameshift = "frameshift_variant" in features.consequences
     kind = biomarker.kind
+    if kind == "wild_type":  # a negative result is not a variant: matched from the hotspot table, not here
+        return False
     if kind == "exact":
         return features.protein_change == biomarker.value
     if kind == "codon":

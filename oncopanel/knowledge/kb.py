@@ -16,7 +16,7 @@ from oncopanel.model import Annotation, Evidence
 
 LEVEL_ORDER = {"approved": 0, "A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
 SPECIFICITY = {"exact": 0, "codon": 1, "exon": 2, "class": 3, "gene": 4}
-_MATCH_KIND = {"exact": "exact", "codon": "codon", "frameshift": "codon", "exon_deletion": "exon",
+_MATCH_KIND = {"exact": "exact", "wild_type": "exact", "codon": "codon", "frameshift": "codon", "exon_deletion": "exon",
                "exon_insertion": "exon", "exon_mutation": "exon"}
 
 
@@ -39,6 +39,11 @@ class KBEvidence(Evidence):
     "gene" (any protein-altering Mutation).
     level: CIViC "A".."E", or "approved" for an active FDA/EMA/NMPA indication ("withdrawn" rows are only returned
     on request). status / label_date / status_date / nrdl_* are set for approval rows.
+    document_id / url / revision_date: the label document (FDA application number or label set id, EMA product
+    number, NMPA approval number), its address and the label revision consulted; blank when not known here.
+    verified: every fact of the row was checked against the label here; unverified names the fields that were not
+    (never to be printed as fact). biomarker_required: False for an approval of the tumour type regardless of this
+    biomarker (e.g. niraparib maintenance in ovarian cancer regardless of BRCA status): never a biomarker match.
     """
 
     disease: str = ""
@@ -53,6 +58,12 @@ class KBEvidence(Evidence):
     status_date: str = ""
     nrdl_status: str = ""
     nrdl_year: str = ""
+    document_id: str = ""
+    url: str = ""
+    revision_date: str = ""
+    verified: bool = False
+    unverified: tuple[str, ...] = ()
+    biomarker_required: bool = True
 
     @property
     def on_label(self) -> bool:
@@ -79,6 +90,9 @@ def row_evidence(row: dict[str, str]) -> KBEvidence:
         drug_interaction=row["drug_interaction"], variant_origin=row["variant_origin"],
         variant_name=row["variant_name"], status=row["status"], label_date=row["label_date"],
         status_date=row["status_date"], nrdl_status=row["nrdl_status"], nrdl_year=row["nrdl_year"],
+        document_id=row["document_id"], url=row["url"], revision_date=row["revision_date"],
+        verified=row["verified"] == "True", unverified=tuple(f for f in row["unverified_fields"].split(",") if f),
+        biomarker_required=row["biomarker_required"] != "False",
     )
 
 
@@ -150,3 +164,31 @@ class KnowledgeBase:
             if matched:
                 found.append(self._flag(row, tumour_match(row, code, lineage), variant_match(matched[0])))
         return sorted(found, key=evidence_order)
+
+    def evidence_for_negative(self, biomarker: str, oncotree_code: str) -> list[KBEvidence]:
+        """Rows for a wild-type biomarker ("RAS Wild Type") shown in this sample, flagged like evidence_for."""
+        code = check_code_in(self.tree, oncotree_code)
+        lineage = (code, *self.tree.ancestors(code))
+        found = [
+            self._flag(row, tumour_match(row, code, lineage), "exact")
+            for rows in self._by_gene.values() for row in rows
+            if row.evidence.status != "withdrawn"
+            and any(b.kind == "wild_type" and b.name.lower() == biomarker.lower() for b in row.biomarkers)
+        ]
+        return sorted(found, key=evidence_order)
+
+    def approvals_regardless_of_biomarker(self, oncotree_code: str) -> list[KBEvidence]:
+        """Active approvals of this tumour type that need no biomarker (biomarker_required False), on-label here,
+        one per indication (the table repeats one for each gene whose status it ignores, e.g. BRCA1 and BRCA2)."""
+        code = check_code_in(self.tree, oncotree_code)
+        lineage = (code, *self.tree.ancestors(code))
+        found: dict[tuple[str, ...], KBEvidence] = {}
+        for row in self.rows:
+            evidence = row.evidence
+            if evidence.biomarker_required or evidence.status == "withdrawn":
+                continue
+            where = tumour_match(row, code, lineage)
+            key = (evidence.source, evidence.regimen, evidence.setting, evidence.disease)
+            if where in ON_LABEL and key not in found:
+                found[key] = self._flag(row, where, "")
+        return sorted(found.values(), key=evidence_order)

@@ -13,7 +13,7 @@ from oncopanel.knowledge.kb import KBEvidence, KnowledgeBase
 from oncopanel.knowledge.matching import is_no_match
 from oncopanel.model import Therapy
 
-SCHEMA = "oncopanel.therapy_match/1"
+SCHEMA = "oncopanel.therapy_match/2"  # 2: status, reason, setting, guideline, evidence tumour, conflicts
 EVIDENCE_FIELDS = tuple(f.name for f in fields(KBEvidence))
 
 
@@ -42,6 +42,15 @@ def therapy_record(therapy: Therapy) -> dict:
             for e in therapy.evidence
         ),
         "evidence": [evidence_record(e) for e in therapy.evidence],  # type: ignore[arg-type]
+        "status": therapy.status,
+        "reason": therapy.reason,
+        "setting": therapy.setting,
+        "settings": list(therapy.settings),
+        "guideline": therapy.guideline,
+        "evidence_tumour": therapy.evidence_tumour,
+        "finding_keys": list(therapy.finding_keys),
+        # another verdict on the same drugs, lost to the precedence of oncopanel.knowledge.matching: kept here
+        "conflicts": [evidence_record(e) for e in therapy.conflicts],  # type: ignore[arg-type]
     }
 
 
@@ -67,8 +76,8 @@ def write_sample_json(document: dict, path: Path | str) -> Path:
 
 BATCH_COLUMNS = (
     "sample_id", "oncotree_code", "rank", "regimen", "drugs", "gene", "biomarker", "significance", "level",
-    "on_label", "resistance", "sources", "citations", "formulary_available", "formulary_reimbursed",
-    "monthly_cost_cny", "kb_version",
+    "on_label", "resistance", "status", "setting", "sources", "citations", "formulary_available",
+    "formulary_reimbursed", "monthly_cost_cny", "kb_version",
 )
 
 
@@ -89,6 +98,8 @@ def batch_table(results: Mapping[str, tuple[str, list[Therapy]]], kb: KnowledgeB
                 "level": therapy.level,
                 "on_label": therapy.on_label,
                 "resistance": therapy.resistance,
+                "status": therapy.status,
+                "setting": therapy.setting,
                 "sources": ",".join(sorted({e.source for e in therapy.evidence})),
                 "citations": " | ".join(dict.fromkeys(e.citation for e in therapy.evidence)),
                 "formulary_available": therapy.formulary.get("available", ""),

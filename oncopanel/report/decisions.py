@@ -15,7 +15,9 @@ Reason codes (``Decision.reason``):
 - therapy: ``approval`` (approved here or elsewhere: shown, summary), ``resistance`` (level approved/A
   resistance: shown, summary), ``evidence_level`` (shown level, not in the summary), ``below_shown_levels``
   (in the JSON only, counted in the PDF), ``beyond_summary_max`` (summary-worthy, but each of its findings
-  already lists ``summary_max`` options).
+  already lists ``summary_max`` options); schema 1.2 adds ``demoted`` (a resistance biomarker in the sample
+  defeats it: shown beside the options with the reason, not in the summary) and ``not_option`` (surgery,
+  chemotherapy with no biomarker basis: in the JSON only).
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def hotspot_decision(h: Hotspot) -> Decision:
 
 def _summary_worthy(th: Therapy, policy: ReportingPolicy) -> str:
     """The reason a therapy belongs in the summary, or "" when it does not."""
+    if th.status in ("demoted", "not_option", "agnostic"):
+        return ""
+    if th.status is not None and th.resistance and not th.on_label:  # 1.2: another tumour type's resistance
+        return ""
     if th.approval.status in SUMMARY_APPROVALS:
         return "approval"
     if th.resistance and th.level in policy.summary_resistance_levels:
@@ -114,6 +120,10 @@ def therapy_decisions(
             summary_for[i].append(fid)
     out = []
     for th, why, where in zip(therapies, worthy, summary_for, strict=True):
+        if th.status in ("demoted", "not_option"):
+            shown = th.status == "demoted"
+            out.append(TherapyDecision(shown=shown, in_summary=False, reason=th.status, summary_for=[]))
+            continue
         shown = bool(why) or th.level in policy.shown_levels
         if why and not where and set(th.finding_ids) & set(summary_ids):
             why = "beyond_summary_max"

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 from oncopanel.model import GERMLINE_SPECIMENS
 
-SCHEMA_VERSION = "1.1"
-SCHEMA_VERSIONS = ("1.0", "1.1")  # 1.0: before the reporting decisions
+SCHEMA_VERSION = "1.2"
+# 1.0: before the reporting decisions; 1.1: before the whole-sample therapy matching's fields
+SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 
 
 class Record:
@@ -255,8 +256,24 @@ class Approval(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NegativeBiomarker(Record):
+    """A wild-type result (schema 1.2), only where every position was assessed (oncopanel.knowledge.negative)."""
+
+    biomarker: str
+    status: str  # wild_type | not_determined | detected
+    assessed: list[str]
+    not_assessed: list[str]
+    not_tested: list[str]
+    reason: str
+    citation: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Therapy(Record):
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
+    _OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "reporting", "status", "reason", "setting", "settings", "guideline", "evidence_tumour", "conflicts",
+    )  # fmt: skip
     _NESTED: ClassVar[dict[str, type[Record]]] = {"approval": Approval, "reporting": TherapyDecision}
 
     regimen: str
@@ -273,7 +290,20 @@ class Therapy(Record):
     rank: int
     finding_ids: list[str]
     reporting: TherapyDecision | None = None
+    # schema 1.2 (None in older results): the whole-sample matching's decision, see oncopanel.model.Therapy
+    status: str | None = None
+    reason: str | None = None
+    setting: str | None = None
+    settings: list[str] | None = None
+    guideline: str | None = None
+    evidence_tumour: str | None = None
+    conflicts: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommended(self) -> bool:
+        """An option the report recommends (results before 1.2: any sensitivity row)."""
+        return self.status == "option" if self.status is not None else not self.resistance
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,11 +368,11 @@ class Reporting(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class SampleResult(Record):
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "negative_biomarkers")
     _NESTED: ClassVar[dict[str, type[Record]]] = {
         "sample": Sample, "assay": Assay, "qc": QC, "failure": Failure, "somatic": SomaticFinding,
         "germline": Germline, "hotspots": Hotspot, "therapies": Therapy, "provenance": Provenance,
-        "amendment": Amendment, "reporting": Reporting,
+        "amendment": Amendment, "reporting": Reporting, "negative_biomarkers": NegativeBiomarker,
     }  # fmt: skip
 
     schema_version: str
@@ -360,6 +390,7 @@ class SampleResult(Record):
     provenance: Provenance
     amendment: Amendment | None
     reporting: Reporting | None = None  # None in a schema-1.0 result
+    negative_biomarkers: list[NegativeBiomarker] | None = None  # None before schema 1.2
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

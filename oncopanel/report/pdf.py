@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from oncopanel.clinical import GERMLINE_GENES
 from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
@@ -155,10 +156,32 @@ def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
 
 
 def approval_parts(approval: Approval, t: Text) -> list[str]:
-    """Approval status and, on its own line, the agencies (keeps CJK brackets from wrapping apart)."""
+    """Approval status and, on its own line, the agencies (keeps CJK brackets from wrapping apart); an agency whose
+    label rows are not yet verified is marked so."""
     if approval.status == "not_approved":
         return [t("therapy.not_approved")]
-    return [t(f"therapy.{approval.status}_cell"), t("punct.list").join(approval.agencies)]
+    unverified = set(approval.extra.get("unverified", []))
+    agencies = [f"{a} {t('therapy.unverified')}" if a in unverified else a for a in approval.agencies]
+    return [t(f"therapy.{approval.status}_cell"), t("punct.list").join(agencies)]
+
+
+def setting_text(therapy: Therapy, t: Text) -> str:
+    return t(f"therapy.settings.{therapy.setting}") if therapy.setting else ""
+
+
+def matching_notes(therapy: Therapy, t: Text) -> list[str]:
+    """What the whole-sample matching says beside an option (schema 1.2): its setting, why it is not
+    recommended here, that its approval is biomarker-agnostic, the tumour type foreign evidence comes from."""
+    notes = []
+    if therapy.setting:
+        notes.append(setting_text(therapy, t))
+    if therapy.status == "demoted":
+        notes.append(t("therapy.demoted", reason=therapy.reason or ""))
+    if therapy.status == "agnostic":
+        notes.append(t("therapy.agnostic", gene=therapy.gene))
+    if therapy.evidence_tumour:
+        notes.append(t("therapy.evidence_in", tumour=therapy.evidence_tumour))
+    return notes
 
 
 def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
@@ -370,12 +393,28 @@ def summary(k: Kit, result: SampleResult) -> list:
                 text = f"{t('therapy.resistance')}{t('punct.colon')}{regimen_text(th, t)}"
                 lines.append(k.p(text, k.cell, color="#B00020"))
             else:
-                lines.append(k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell))
-        if len(linked) > len(therapies):
-            lines.append(k.p(t("summary.more_options", n=len(linked) - len(therapies)), k.small))
+                setting = setting_text(th, t)
+                text = f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
+                if th.evidence_tumour:
+                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=th.evidence_tumour)}"
+                lines.append(k.p(text + (f"{t('punct.sep')}{setting}" if setting else ""), k.cell))
+        # options shown in the therapy section but not here (never counts rows the section does not show)
+        further = [th for th in linked if th.reporting and th.reporting.shown and th not in therapies
+                   and th.recommended]
+        if further:
+            lines.append(k.p(t("summary.more_options", n=len(further)), k.small))
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
+    for negative in [n for n in result.negative_biomarkers or [] if n.status != "detected"]:  # a finding says it
+        options = [th for th in result.therapies if th.biomarker == negative.biomarker and th.recommended]
+        lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
+                     + (f"{t('punct.sep')}{setting_text(th, t)}" if th.setting else ""), k.cell)
+                 for th in options[: _reporting(result).policy.summary_max]]
+        rows.append([k.p(negative_text(negative, t), k.cell, bold=True), "", lines or t("summary.no_therapy")])
+    withheld = _reporting(result).germline_section == "withheld"
     if rows:
         out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
+    elif withheld:  # never "no actionable variant" when germline findings were not looked at for the report
+        out.append(k.p(t("summary.no_actionable_somatic")))
     else:
         out.append(k.p(t("summary.no_actionable")))
     notes = []
@@ -386,9 +425,29 @@ def summary(k: Kit, result: SampleResult) -> list:
     low = _reporting(result).low_coverage_genes
     if low:
         notes.append(k.p(t("summary.low_coverage_genes", genes=", ".join(low)), color="#8A5A00"))
-    if not result.germline.reported:
+    if withheld and result.germline.consent != "yes":
+        notes.append(k.p(t("summary.germline_no_consent"), bold=True))
+    elif not result.germline.reported:
         notes.append(k.p(t("summary.germline_withheld")))
     return [*out, Spacer(1, 2 * mm), *notes]
+
+
+def negative_text(negative, t: Text) -> str:
+    """ "RAS Wild Type" with the codons assessed, or "RAS status not determined" with what was not assessed."""
+    if negative.status == "wild_type":
+        return t("summary.wild_type", biomarker=negative.biomarker, assessed=", ".join(negative.assessed))
+    if negative.status == "detected":
+        return t("summary.negative_detected", biomarker=negative.biomarker, reason=negative.reason)
+    gaps = []
+    if negative.not_assessed:
+        gaps.append(t("summary.not_assessable_positions", positions=", ".join(negative.not_assessed)))
+    if negative.not_tested:
+        genes = list(dict.fromkeys(i.split("_")[0] for i in negative.not_tested))
+        gaps.append(t("summary.genes_not_ordered", genes=", ".join(genes)))
+    if not gaps:  # from plasma, or no stated LoD: the result's own reason
+        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else negative.reason)
+    return t("summary.not_determined", subject=negative.biomarker.removesuffix(" Wild Type"),
+             reason=t("punct.list").join(gaps))
 
 
 def somatic_section(k: Kit, result: SampleResult) -> list:
@@ -403,6 +462,11 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
         c = [k.p(v.hgvs_c, k.code)]
         if "likely_germline" in v.filters:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
+        lod = result.assay.stated_lod
+        if lod is not None and v.vaf is not None and v.vaf < lod:  # reported, with that said beside it
+            c.append(k.p(t("somatic.below_lod", lod=pct(lod)), k.small, color="#8A5A00"))
+        if v.gene in GERMLINE_GENES and v.tier in ("IA", "IB", "IIC", "IID") and not result.sample.germline_specimen:
+            c.append(k.p(t("somatic.germline_prompt"), k.small, color="#8A5A00"))
         depth = f"{v.alt_depth}/{v.depth}" if v.depth is not None else "—"
         rows.append(
             [
@@ -488,12 +552,18 @@ def therapy_section(k: Kit, result: SampleResult) -> list:
     out = k.section_head("therapies")
     if not result.therapies:
         out.append(k.p(t("therapy.none")))
+        if _reporting(result).germline_section == "withheld" and result.germline.consent != "yes":
+            out.append(k.p(t("summary.germline_no_consent")))
     else:
         rows, extra = [], []
         shown = [th for th in result.therapies if th.reporting and th.reporting.shown]
         for i, th in enumerate(shown, start=1):
             first, *rest = regimen_lines(th, t)
             regimen = [k.p(first, k.cell, bold=True), *[k.p(x, k.small) for x in rest]]
+            regimen += [k.p(x, k.small, color="#B00020" if th.status == "demoted" else None)
+                        for x in matching_notes(th, t)]
+            if th.status == "demoted":
+                extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
             if th.resistance:
                 regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
                 extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
@@ -510,7 +580,7 @@ def therapy_section(k: Kit, result: SampleResult) -> list:
             )
         cols = ("regimen", "biomarker", "level", "approval", "formulary", "citations")
         out.append(k.table([t(f"therapy.{c}") for c in cols], rows, [28, 25, 17, 34, 34, 42], extra))
-        hidden = len(result.therapies) - len(shown)
+        hidden = sum(1 for th in result.therapies if th.reporting and th.reporting.reason == "below_shown_levels")
         if hidden:
             out.append(k.p(t("therapy.lower_levels", n=hidden), k.small))
     kb = result.provenance.knowledge_base["version"] or "—"

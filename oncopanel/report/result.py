@@ -205,7 +205,11 @@ def _approval(therapy: Mapping) -> dict:
         key=lambda a: (REGULATORS.index(a) if a in REGULATORS else 99, a),
     )
     status = "not_approved" if not agencies else "approved_here" if therapy.get("on_label") else "off_label"
-    return {"status": status, "agencies": agencies}
+    # schema 1.2: an agency whose every label row is still unverified is named as such, never printed as fact
+    rows = [e for e in therapy.get("evidence", []) if e.get("level") == "approved" and "verified" in e]
+    unverified = [a for a in agencies if rows and not any(e["verified"] for e in rows if e["source"] == a)
+                  and any(e["source"] == a for e in rows)]
+    return {"status": status, "agencies": agencies, **({"unverified": unverified} if unverified else {})}
 
 
 def _variant_key(v: Mapping | None) -> str:
@@ -213,10 +217,14 @@ def _variant_key(v: Mapping | None) -> str:
 
 
 def _links(therapy: Mapping, findings: list[dict]) -> list[str]:
-    """The findings a therapy follows from: given ids, else the same variant, else the same protein change,
-    else, for a class biomarker ("Mutation", "Exon 19 Deletion", "Loss-of-function"), every finding in the gene."""
+    """The findings a therapy follows from: given ids, else the variants matching named (finding_keys), else the
+    same variant, else the same protein change, else, for a class biomarker ("Mutation", "Exon 19 Deletion",
+    "Loss-of-function"), every finding in the gene."""
     if therapy.get("finding_ids"):
         return list(therapy["finding_ids"])
+    if therapy.get("finding_keys"):  # a negative biomarker ("RAS Wild Type") links to no variant
+        keys = set(therapy["finding_keys"])
+        return [f["id"] for f in findings if _variant_key(f["variant"]) in keys]
     key = therapy.get("variant_key") or _variant_key(therapy.get("variant"))
     if key:
         return [f["id"] for f in findings if _variant_key(f["variant"]) == key]
@@ -243,9 +251,12 @@ def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: se
     out = []
     for item in items:
         t = _plain(item)
+        if t.get("status") == "no_match":  # the matcher's explicit "no matched therapy": no therapy row
+            continue
         links = _links(t, findings)
-        if not links and t["gene"] in withheld_genes:
-            continue  # would reveal a germline finding the patient did not consent to
+        if not links and t["gene"] in withheld_genes and t.get("status") != "agnostic":
+            continue  # would reveal a germline finding the patient did not consent to (an approval regardless
+            # of the gene's status reveals nothing)
         formulary = t.get("formulary") or {}
         out.append(
             {
@@ -271,15 +282,39 @@ def therapy_block(items: Iterable[Any], findings: list[dict], withheld_genes: se
                             "direction",
                             "setting",
                             "row_id",
+                            *(k for k in EVIDENCE_DETAIL if k in e and "status" in t),  # schema 1.2
                         )
                     }
                     for e in t.get("evidence", [])
                 ],
                 "rank": int(t.get("rank", 0)),
                 "finding_ids": links,
+                **_matching_fields(t),
             }
         )
     return sorted(out, key=lambda t: (t["rank"], t["resistance"], t["regimen"]))
+
+
+EVIDENCE_DETAIL = ("disease", "tumour_match", "variant_match", "biomarker", "gene", "verified", "unverified")
+
+
+def _matching_fields(t: Mapping) -> dict:
+    """Schema 1.2: what the whole-sample matching decided (absent from a therapy given without it)."""
+    if "status" not in t:
+        return {}
+    return {
+        "status": t["status"], "reason": t.get("reason", ""), "setting": t.get("setting", ""),
+        "settings": list(t.get("settings", [])), "guideline": t.get("guideline", ""),
+        "evidence_tumour": t.get("evidence_tumour", ""),
+        "conflicts": [{k: e.get(k, "") for k in ("source", "level", "citation", "oncotree_code", "significance",
+                                                  "direction", "row_id", *EVIDENCE_DETAIL) if k in e}
+                      for e in t.get("conflicts", [])],
+    }  # fmt: skip
+
+
+def negative_block(items: Iterable[Any]) -> list[dict]:
+    return [{k: _plain(n)[k] for k in ("biomarker", "status", "assessed", "not_assessed", "not_tested", "reason",
+                                       "citation")} for n in items]
 
 
 def provenance_block(provenance: Mapping | None) -> dict:
@@ -315,6 +350,7 @@ def build_sample_result(
     failure: Mapping | None = None,
     amendment: Mapping | None = None,
     policy: ReportingPolicy = DEFAULT_POLICY,
+    negative_biomarkers: Iterable[Any] = (),
 ) -> SampleResult:
     """One sample's result, decided under ``policy`` (see the module docstring for the input shapes)."""
     assay = dict(assay or {})
@@ -365,6 +401,9 @@ def build_sample_result(
     ]
     result["hotspots"] = hotspot_block(hotspots)
     result["therapies"] = therapy_block(therapies, findings, withheld)
+    negatives = negative_block(negative_biomarkers)
+    if negatives:  # absent when the panels test none (the key is optional, as in results before 1.2)
+        result["negative_biomarkers"] = negatives
     return decide(result, policy)
 
 

@@ -38,7 +38,9 @@ render_batch_summary(
 rows = []
 for path in smk.input.therapies:
     doc = json.loads(Path(path).read_text())
-    for therapy in doc.get("therapies") or [{"regimen": "no matched therapy"}]:  # failed samples: none matched
+    if doc.get("status") in ("failed", "held"):  # a failed or held sample carries no therapy row, not even "none"
+        continue
+    for therapy in doc.get("therapies") or [{"regimen": "no matched therapy"}]:
         rows.append(
             {
                 "sample_id": doc["sample_id"],
