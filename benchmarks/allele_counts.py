@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pysam
 
 from oncopanel import paths
-from oncopanel.counting import count_allele
+from oncopanel.calling import settings as calling_settings
+from oncopanel.counting import CountRules, count_allele
 from oncopanel.model import Variant
 from oncopanel.reference import SliceSequence
 from oncopanel.simulate import Spike, simulate_sample
@@ -54,6 +55,8 @@ def align(mmi: Path, r1: Path, r2: Path, out: Path) -> Path:
 
 def run(replicates: int, vaf: float, depth: int, mmi: Path) -> dict[str, list[tuple[int, int, bool]]]:
     seq = SliceSequence()
+    fb = calling_settings.load().somatic_freebayes  # the VCF's counting floors
+    rules = CountRules(fb.min_mapping_quality, fb.min_base_quality)
     found: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="oncopanel-allele-counts-") as tmp:
         for rep in range(replicates):
@@ -65,7 +68,7 @@ def run(replicates: int, vaf: float, depth: int, mmi: Path) -> dict[str, list[tu
             bam_path = align(mmi, r1, r2, Path(tmp) / f"r{rep}.bam")
             with pysam.AlignmentFile(str(bam_path)) as bam:
                 for name, v in chosen:
-                    n = count_allele(bam, v, seq)
+                    n = count_allele(bam, v, seq, rules)
                     lo, hi = n.interval()
                     found[name].append((n.alt, n.depth, lo <= vaf <= hi))
     return found

@@ -62,7 +62,7 @@ rule calling_freebayes:
         regions=f"{R}/calls/regions/{{sample}}.bed",
     params:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        calling=config["calling"],
+        freebayes=lambda wc: config["calling"][_calling_plan.mode_for(CALLING_TABLE[wc.sample])]["freebayes"],
         ref=REF,
     log:
         f"{LOGS}/calling/freebayes/{{sample}}.log",
@@ -91,7 +91,7 @@ use rule calling_freebayes as calling_pon_normal with:
         regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
     params:
         mode="somatic",
-        calling=config["calling"],
+        freebayes=config["calling"]["somatic"]["freebayes"],
         ref=REF,
     log:
         f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
