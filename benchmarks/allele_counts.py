@@ -74,6 +74,15 @@ def run(replicates: int, vaf: float, depth: int, mmi: Path) -> dict[str, list[tu
     return found
 
 
+def ensure_index(mmi: Path) -> Path:
+    """The minimap2 index of the embedded reference, built on a fresh clone (the workflow has not indexed it yet)."""
+    if not mmi.exists():
+        mmi.parent.mkdir(parents=True, exist_ok=True)
+        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
+        subprocess.run(["minimap2", "-x", "sr", "-d", str(mmi), str(fasta)], check=True, capture_output=True)
+    return mmi
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--replicates", type=int, default=20)
@@ -82,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mmi", type=Path, default=paths.RESOURCES / "index" / "grch38_panel_masked.mmi")
     ap.add_argument("--quick", action="store_true", help="2 replicates (CI)")
     args = ap.parse_args(argv)
-    if not args.mmi.exists():  # a fresh clone: the workflow has not indexed the reference yet
-        args.mmi.parent.mkdir(parents=True, exist_ok=True)
-        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
-        subprocess.run(["minimap2", "-x", "sr", "-d", str(args.mmi), str(fasta)], check=True, capture_output=True)
+    ensure_index(args.mmi)
     found = run(2 if args.quick else args.replicates, args.vaf, args.depth, args.mmi)
     cases = [c for rows in found.values() for c in rows]
     print(f"truth {args.vaf:.0%} at {args.depth}x; fragments (oncopanel.counting)")

@@ -14,7 +14,7 @@ everything else as config/calling.yaml. Reported per rule: sensitivity by VAF an
 (the spiked allele detected), false positives per sample (a hotspot detected where nothing was spiked: at a
 damage site or elsewhere), and the LoD of a substitution hotspot at each depth.
 
-    .venv/bin/python benchmarks/hotspot_rule.py --replicates 12     # 4 per VAF level
+    .venv/bin/python benchmarks/hotspot_rule.py --replicates 36     # 12 per VAF level, 2 minutes
     .venv/bin/python benchmarks/hotspot_rule.py --quick             # 3 replicates, 500x only (CI)
 """
 
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pysam
 
+from benchmarks.allele_counts import ensure_index
 from oncopanel import paths
 from oncopanel.calling import settings as calling_settings
 from oncopanel.hotspots import assess_hotspot, count_hotspots, hotspot_background, limit_of_detection, load_hotspots
@@ -239,15 +240,12 @@ def report(sens: dict, fps: dict, depths: tuple[int, ...], command: str, stated_
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--replicates", type=int, default=12)
+    ap.add_argument("--replicates", type=int, default=36, help="simulated samples (VAF levels and damage in turn)")
     ap.add_argument("--mmi", type=Path, default=paths.RESOURCES / "index" / "grch38_panel_masked.mmi")
     ap.add_argument("--out", type=Path, help="default benchmarks/latest/hotspot_rule.md (--quick: under results/)")
     ap.add_argument("--quick", action="store_true", help="3 replicates at 500x only (CI)")
     args = ap.parse_args(argv)
-    if not args.mmi.exists():  # a fresh clone: the workflow has not indexed the reference yet
-        args.mmi.parent.mkdir(parents=True, exist_ok=True)
-        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
-        subprocess.run(["minimap2", "-x", "sr", "-d", str(args.mmi), str(fasta)], check=True, capture_output=True)
+    ensure_index(args.mmi)
     depths = (500,) if args.quick else DEPTHS
     replicates = 3 if args.quick else args.replicates
     stated_lod = min(p.stated_lod for p in load_panels().values())  # annotation/panels/panels.yaml
