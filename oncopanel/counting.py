@@ -207,9 +207,7 @@ def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> All
     return _by_fragment(calls())
 
 
-def count_allele(
-    bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules
-) -> AlleleDepth:
+def count_allele(bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules) -> AlleleDepth:
     """Fragments supporting ``variant`` and covering its position in an open, indexed pysam BAM."""
     hap = haplotypes(variant, reference)
     if hap.chrom not in bam.references:

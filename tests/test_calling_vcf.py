@@ -185,8 +185,13 @@ def test_empty_bam_hotspots_not_assessable():
     from oncopanel.hotspots import genotype_hotspots
     from oncopanel.reference import FastaSequence
 
-    results = genotype_hotspots(DATA / "empty.bam", "EMPTY1", thresholds=S.hotspots.thresholds(0.05),
-                                background_error=S.hotspots.background, reference=FastaSequence(REF))
+    results = genotype_hotspots(
+        DATA / "empty.bam",
+        "EMPTY1",
+        thresholds=S.hotspots.thresholds(0.05),
+        background_error=S.hotspots.background,
+        reference=FastaSequence(REF),
+    )
     assert results and {r.status for r in results} == {"not_assessable"}
 
 

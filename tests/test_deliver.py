@@ -185,8 +185,19 @@ def test_a_final_result_changes_only_by_amendment(tmp_path):
     workflow_config = str(paths.CONFIG / "config.yaml")
     config = tmp_path / "config.yaml"
     config.write_text("centre: {langauge: en, name: Centre}\n")
-    amend = [str(Path(sys.executable).parent / "oncopanel"), "amend", "--results", str(results), "--sample", "S1",
-             "--reason", "input files found corrupt on re-check", "--configfile", workflow_config, str(config)]
+    amend = [
+        str(Path(sys.executable).parent / "oncopanel"),
+        "amend",
+        "--results",
+        str(results),
+        "--sample",
+        "S1",
+        "--reason",
+        "input files found corrupt on re-check",
+        "--configfile",
+        workflow_config,
+        str(config),
+    ]
     refused = subprocess.run(amend, capture_output=True, text=True)
     assert refused.returncode == 2
     assert f"{config}: centre.langauge: unknown key (closest known key: language)" in refused.stderr

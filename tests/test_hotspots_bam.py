@@ -61,9 +61,7 @@ def test_kras_g12c_20pct_at_1000x_detected(kras_1000x):
 
 
 def test_single_alt_codon_noise_is_tested_but_not_called():
-    evaluation = next(
-        e for e in evaluate("kras_g12c_1000x") if e.result.hotspot_id == "KRAS_G12"
-    )
+    evaluation = next(e for e in evaluate("kras_g12c_1000x") if e.result.hotspot_id == "KRAS_G12")
     calls = {c.form: c for c in evaluation.alleles}
     assert calls["G12C"].detected and calls["G12C"].variant == Variant("chr12", 25245351, "C", "A")
     assert calls["G12D"].alt_count == 2 and not calls["G12D"].detected  # 2 reads: below min_alt and p > alpha

@@ -98,9 +98,7 @@ def _call(
     paralog = paralog_like >= 2 and paralog_like / alt - ref_paralog_rate >= th.paralog_excess
     # ... and on fragments of both pair orientations; damage of the template shows in one
     damage = (
-        error_class in th.damage_classes
-        and orientation is not None
-        and min(orientation) < th.min_reads_per_orientation
+        error_class in th.damage_classes and orientation is not None and min(orientation) < th.min_reads_per_orientation
     )
     vaf = alt / depth if depth else 0.0
     return AlleleCall(
