@@ -159,6 +159,12 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
         return "other"
     if d_ref == d_alt:
         return None  # the bases that tell them apart are low quality
+    if d_alt == 0 and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
+        # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
+        # single-base variant beside it with a low-quality base at the other position is not evidence for both
+        changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
+        if any(qs[i] < min_bq for i in changed):
+            return None
     return "alt" if d_alt == 0 else "ref"
 
 

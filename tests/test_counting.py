@@ -32,6 +32,27 @@ def read(name: str, start0: int, bases: str, cigar: list[tuple[int, int]], *, re
     return a
 
 
+def test_a_multi_base_substitution_needs_every_changed_base(seq):
+    """A read of the single-base variant with a low-quality base at the MNV's other position is not an MNV read
+    (a 50% NRAS-like SNV gave a 1.4% 'MNV' of such reads in the calling benchmark before this rule)."""
+    start0 = 55191700
+    ref = seq.fetch("chr7", start0, start0 + 150)
+    at = 121  # 0-based offset of the MNV's first base in the read
+    mnv = Variant(
+        "chr7", start0 + at + 1, ref[at : at + 2], "".join("A" if b != "A" else "C" for b in ref[at : at + 2])
+    )
+    hap = haplotypes(mnv, seq)
+    snv_bases = ref[: at + 1] + mnv.alt[1] + ref[at + 2 :]  # only the second base changed
+    mnv_bases = ref[:at] + mnv.alt + ref[at + 2 :]
+    reads = [
+        read("mnv", start0, mnv_bases, [(0, 150)]),
+        read("mnv_lowq_first", start0, mnv_bases, [(0, 150)], low_q_at=at),  # cannot show the first change
+        read("snv_lowq_first", start0, snv_bases, [(0, 150)], low_q_at=at),  # the SNV's read: not the MNV
+        read("ref", start0, ref, [(0, 150)]),
+    ]
+    assert count_reads(reads, hap, RULES) == AlleleDepth(alt=1, ref=1, other=0)
+
+
 def test_fragments_supporting_an_exon19_deletion(seq):
     hap = haplotypes(EX19DEL, seq)
     assert (hap.start0, hap.end0, hap.alt) == (55174771, 55174786, "")  # no repeat: one placement
