@@ -8,7 +8,7 @@ CORES ?= 2
 DEMO_OUT ?= results/demo
 PYTEST_LONG_TIMEOUT ?= 3600
 
-.PHONY: setup reference demo demo-data test test-long test-cluster lint bench bench-quick clean
+.PHONY: setup reference demo demo-data examples test test-long test-cluster lint bench bench-quick clean
 MASKED_REF := resources/reference/grch38_panel_masked.fa.gz
 
 setup:
@@ -29,6 +29,14 @@ demo: demo-data
 	@echo
 	@echo "Demo batch done: reports in $(DEMO_OUT)/reports/, QC in $(DEMO_OUT)/qc/, batch summary in $(DEMO_OUT)/batch/"
 
+## The shipped report examples (reports/examples/, see its README) from a finished `make demo`.
+EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03
+examples:
+	@for s in $(EXAMPLES); do \
+	  cp $(DEMO_OUT)/reports/$$s.pdf reports/examples/demo_$$s.pdf && \
+	  cp $(DEMO_OUT)/result/$$s.result.json reports/examples/demo_$$s.result.json || exit 1; \
+	done; echo "examples: $(EXAMPLES) copied from $(DEMO_OUT)"
+
 ## Fast suite (CI); the slow checks are `make test-long`.
 test: setup
 	$(BIN)/ruff check oncopanel oncosim scripts workflow/scripts tests benchmarks
@@ -39,7 +47,7 @@ test: setup
 ## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
 ## benchmarks/latest/; a benchmark that crashes fails the target. backbone reads the run scale.py --quick keeps.
 QUICK := results/benchmarks/quick
-BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py allele_counts.py scale.py \
+BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py allele_counts.py hotspot_rule.py scale.py \
   "backbone.py --run $(QUICK)/scale_run/chunk0/results_c2"
 bench-quick: reference
 	@mkdir -p $(QUICK); start=$$(date +%s); \

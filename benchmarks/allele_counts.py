@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pysam
 
 from oncopanel import paths
-from oncopanel.counting import count_allele
+from oncopanel.calling import settings as calling_settings
+from oncopanel.counting import CountRules, count_allele
 from oncopanel.model import Variant
 from oncopanel.reference import SliceSequence
 from oncosim.reads import Spike, simulate_sample
@@ -54,6 +55,8 @@ def align(mmi: Path, r1: Path, r2: Path, out: Path) -> Path:
 
 def run(replicates: int, vaf: float, depth: int, mmi: Path) -> dict[str, list[tuple[int, int, bool]]]:
     seq = SliceSequence()
+    fb = calling_settings.load().somatic_freebayes  # the VCF's counting floors
+    rules = CountRules(fb.min_mapping_quality, fb.min_base_quality)
     found: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="oncopanel-allele-counts-") as tmp:
         for rep in range(replicates):
@@ -65,10 +68,19 @@ def run(replicates: int, vaf: float, depth: int, mmi: Path) -> dict[str, list[tu
             bam_path = align(mmi, r1, r2, Path(tmp) / f"r{rep}.bam")
             with pysam.AlignmentFile(str(bam_path)) as bam:
                 for name, v in chosen:
-                    n = count_allele(bam, v, seq)
+                    n = count_allele(bam, v, seq, rules)
                     lo, hi = n.interval()
                     found[name].append((n.alt, n.depth, lo <= vaf <= hi))
     return found
+
+
+def ensure_index(mmi: Path) -> Path:
+    """The minimap2 index of the embedded reference, built on a fresh clone (the workflow has not indexed it yet)."""
+    if not mmi.exists():
+        mmi.parent.mkdir(parents=True, exist_ok=True)
+        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
+        subprocess.run(["minimap2", "-x", "sr", "-d", str(mmi), str(fasta)], check=True, capture_output=True)
+    return mmi
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mmi", type=Path, default=paths.RESOURCES / "index" / "grch38_panel_masked.mmi")
     ap.add_argument("--quick", action="store_true", help="2 replicates (CI)")
     args = ap.parse_args(argv)
-    if not args.mmi.exists():  # a fresh clone: the workflow has not indexed the reference yet
-        args.mmi.parent.mkdir(parents=True, exist_ok=True)
-        fasta = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
-        subprocess.run(["minimap2", "-x", "sr", "-d", str(args.mmi), str(fasta)], check=True, capture_output=True)
+    ensure_index(args.mmi)
     found = run(2 if args.quick else args.replicates, args.vaf, args.depth, args.mmi)
     cases = [c for rows in found.values() for c in rows]
     print(f"truth {args.vaf:.0%} at {args.depth}x; fragments (oncopanel.counting)")

@@ -46,13 +46,13 @@ from oncopanel.calling.run import call_sample, genotype_sample_hotspots, plain_f
 from oncopanel.calling.stats import wilson_interval  # noqa: E402
 from oncopanel.calling.vcf import SampleContext, left_align  # noqa: E402
 from oncopanel.model import Variant  # noqa: E402
-from oncopanel.panels import target_bed_rows  # noqa: E402
+from oncopanel.panels import load_panels, target_bed_rows  # noqa: E402
 
 REF = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
 VAFS = (0.01, 0.02, 0.05, 0.10, 0.20, 0.50)
 LOD_GRID = (0.04, 0.045, 0.05, 0.055, 0.06)
 DEPTHS = (2000, 1000, 500, 200)
-STATED_LOD = 0.05
+STATED_LOD = min(p.stated_lod for p in load_panels().values())  # annotation/panels/panels.yaml
 SOMATIC_GENES = ("EGFR", "KRAS", "BRCA1", "BRCA2", "TP53", "PIK3CA", "BRAF", "NRAS", "ALK")  # PTEN: paralogue
 # (name, chrom, pos, ref, alt): real variants; ref is checked against the reference
 REAL_VARIANTS = [
@@ -530,7 +530,7 @@ def run_somatic(args, rep: int, work: Path, report: Report, settings, fb_fasta: 
     for depth in DEPTHS:
         sample = f"SIM{rep}_{depth}x"
         sub = bam if depth == top else downsample(bam, depth / top, args.seed + rep, d / f"sim{depth}.bam")
-        _, detected = genotype_sample_hotspots(sub, sample, str(REF), STATED_LOD)
+        _, detected = genotype_sample_hotspots(sub, sample, str(REF), STATED_LOD, settings.hotspots)
         ctx = SampleContext(sample, "somatic", str(REF), str(sub), None, detected)
         vcf, _ = call_sample(sub, targets, ctx, settings, fb_fasta, d / f"calls{depth}")
         calls = pass_calls(vcf)
@@ -662,7 +662,8 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
             align(mmi, r1, r2, f"NORMAL{i}", bam, markdup=False)
         normals[f"NORMAL{i}"] = n / "pon.vcf.gz"
         # rule calling_pon_normal's own step: the tumour's targets, merged, somatic mode
-        call_raw(bam, d / "targets.bed", "somatic", settings, fb_fasta, str(REF), n / "pon.bed", normals[f"NORMAL{i}"])
+        call_raw(bam, d / "targets.bed", "somatic", settings.somatic_freebayes, fb_fasta, str(REF), n / "pon.bed",
+                 normals[f"NORMAL{i}"])  # fmt: skip
     rows = []
     for k in range(1, args.pon_normals + 1):
         panel = pon.build("SIM", dict(list(normals.items())[:k]), settings.pon)
@@ -732,7 +733,7 @@ def run_real(
         if not Path(f"{bam}.bai").exists():
             log(f"real: aligning {name}")
             align(mmi, r1s, r2s, name, bam, markdup=True)
-        results, detected = genotype_sample_hotspots(bam, name, str(REF), STATED_LOD)
+        results, detected = genotype_sample_hotspots(bam, name, str(REF), STATED_LOD, settings.hotspots)
         ctx = SampleContext(name, mode, str(REF), str(bam), None, detected if mode == "somatic" else ())
         vcf, _ = call_sample(bam, all_targets, ctx, settings, fb_fasta, d / name)
         calls = pass_calls(vcf)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from oncopanel.annotate.normalise import Window, shift, trim
@@ -38,8 +38,10 @@ MIN_CLIPPED = 3  # bases a read clipped before the window must show (fewer match
 
 @dataclass(frozen=True)
 class CountRules:
-    min_mapping_quality: int = 20
-    min_base_quality: int = 20
+    """Read filters of the count; the values are calling.yaml's (a mode's freebayes quality floors)."""
+
+    min_mapping_quality: int
+    min_base_quality: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class AlleleDepth:
     ref: int
     other: int = 0
     unit: str = "fragment"
+    # alt fragments by pair orientation (F1R2: read 1 on the forward strand): library damage (FFPE C>T, 8-oxoG
+    # G>T) sits on one strand of the template, so its fragments share one orientation
+    alt_f1r2: int = field(default=0, compare=False)
+    alt_f2r1: int = field(default=0, compare=False)
 
     @property
     def depth(self) -> int:
@@ -153,6 +159,12 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
         return "other"
     if d_ref == d_alt:
         return None  # the bases that tell them apart are low quality
+    if d_alt == 0 and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
+        # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
+        # single-base variant beside it with a low-quality base at the other position is not evidence for both
+        changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
+        if any(qs[i] < min_bq for i in changed):
+            return None
     return "alt" if d_alt == 0 else "ref"
 
 
@@ -164,36 +176,44 @@ def usable(read: Any, min_mapping_quality: int) -> bool:
     return not read.flag & UNUSABLE_READ_FLAGS and read.mapping_quality >= min_mapping_quality
 
 
-def _by_fragment(calls: Iterable[tuple[str, Call]]) -> AlleleDepth:
+def f1r2(read: Any) -> bool:
+    """The fragment's pair orientation, the same from either mate: read 1 forward (or read 2 reverse)."""
+    return read.is_read1 != read.is_reverse if read.is_paired else not read.is_reverse
+
+
+def _by_fragment(calls: Iterable[tuple[str, Call, bool]]) -> AlleleDepth:
     """One call per fragment: mates that agree count once, a mate without a call defers to the other, mates
     that disagree are left out."""
     per: dict[str, set[Call]] = defaultdict(set)
-    for name, call in calls:
+    orientation: dict[str, bool] = {}
+    for name, call, is_f1r2 in calls:
         per[name].add(call)
+        orientation[name] = is_f1r2
     n = {"alt": 0, "ref": 0, "other": 0}
-    for seen in per.values():
+    alt_f1r2 = 0
+    for name, seen in per.items():
         if len(seen) == 1:
-            n[next(iter(seen))] += 1
-    return AlleleDepth(alt=n["alt"], ref=n["ref"], other=n["other"])
+            call = next(iter(seen))
+            n[call] += 1
+            alt_f1r2 += call == "alt" and orientation[name]
+    return AlleleDepth(alt=n["alt"], ref=n["ref"], other=n["other"], alt_f1r2=alt_f1r2, alt_f2r1=n["alt"] - alt_f1r2)
 
 
-def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules = CountRules()) -> AlleleDepth:
+def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> AlleleDepth:
     """Fragments supporting the allele among reads (already fetched around the window)."""
 
-    def calls() -> Iterable[tuple[str, Call]]:
+    def calls() -> Iterable[tuple[str, Call, bool]]:
         for read in reads:
             if not usable(read, rules.min_mapping_quality) or read.cigartuples is None:
                 continue
             call = read_call(read, hap, rules.min_base_quality)
             if call is not None:
-                yield read.query_name, call
+                yield read.query_name, call, f1r2(read)
 
     return _by_fragment(calls())
 
 
-def count_allele(
-    bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules = CountRules()
-) -> AlleleDepth:
+def count_allele(bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules) -> AlleleDepth:
     """Fragments supporting ``variant`` and covering its position in an open, indexed pysam BAM."""
     hap = haplotypes(variant, reference)
     if hap.chrom not in bam.references:

@@ -7,8 +7,6 @@ import json
 from functools import partial
 from pathlib import Path
 
-import yaml
-
 from oncopanel.errors import InputError
 
 
@@ -35,12 +33,9 @@ def _amend(args: argparse.Namespace) -> int:
     from oncopanel.deliver import render_report
     from oncopanel.release import Release, draft_paths
     from oncopanel.report import load_identity_manifest
+    from oncopanel.settings import load_config
 
-    config: dict = {}
-    for path in args.configfile:
-        if not path.exists():
-            raise InputError(f"{path}: configuration file not found")
-        config.update(yaml.safe_load(path.read_text()) or {})
+    config = load_config(args.configfile)  # the settings layer, as the workflow checks it
     if not args.reason.strip():
         raise InputError("amend: --reason must say why the report is amended")
     record = Release(args.results, args.sample)

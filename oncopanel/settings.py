@@ -213,6 +213,31 @@ SHIPPED_FILES = {
 }
 
 
+def merge_config(base: dict, update: Mapping) -> dict:
+    """``update`` merged into ``base`` key by key, nested mappings merged too (Snakemake's order of --configfile)."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def load_config(configfiles: Iterable[str | Path]) -> dict:
+    """The workflow configuration from its config files, merged in order and checked as the workflow checks it
+    (``check_config``: every problem at once, defaults filled). For commands run outside Snakemake."""
+    config: dict = {}
+    files = list(configfiles)
+    for path in files:
+        doc = read_yaml(path)
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise ValidationError([f"{path}: must be a mapping of settings (got {_got(doc)})"])
+        merge_config(config, doc)
+    return check_config(config, config_source(files))
+
+
 def check_config(config: Mapping, source: str = "config") -> dict:
     """The workflow configuration checked (config.schema.yaml, the calling block against calling.schema.yaml, the
     QC gates' metrics against those QC computes); every problem at once. Returns it with the defaults filled and

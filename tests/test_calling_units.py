@@ -20,7 +20,7 @@ from oncopanel.calling.filters import (
     likely_germline,
     somatic_reasons,
 )
-from oncopanel.calling.freebayes import mode_argv, target_name_regex
+from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import Balance
 from oncopanel.calling.vcf import left_align
 from oncopanel.model import Variant
@@ -145,10 +145,10 @@ def test_pon_round_trip_and_minimum_normals(tmp_path):
 
 
 def test_freebayes_arguments_come_from_config():
-    som = " ".join(mode_argv(S, "somatic"))
+    som = " ".join(freebayes_args(S.freebayes("somatic")))
     assert "--pooled-continuous" in som and "--min-alternate-fraction 0.01" in som
     assert "--limit-coverage 4000" in som and "--use-best-n-alleles 4" in som
-    germ = " ".join(mode_argv(S, "germline"))
+    germ = " ".join(freebayes_args(S.freebayes("germline")))
     assert "--genotype-qualities" in germ and "--pooled-continuous" not in germ
     assert target_name_regex(("BRCA1", "BRCA2")) == "^(BRCA1|BRCA2)_"
     with pytest.raises(ValueError):
@@ -189,12 +189,13 @@ def test_freebayes_command_from_settings(tmp_path):
     Path(f"{fasta}.fai").write_text("chr1\t1000\t6\t60\t61\n")
     regions = tmp_path / "r.bed"
     regions.write_text("chr1\t10\t20\tKRAS_exon2\n")
-    cmd = freebayes_command("s.bam", regions, "somatic", S, fasta, "ref.fa.gz", "out.vcf.gz")
+    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, "ref.fa.gz", "out.vcf.gz")
     fb, norm = cmd.split(" | ")
-    assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *mode_argv(S, "somatic"), "s.bam"])
+    args = freebayes_args(S.somatic_freebayes)
+    assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *args, "s.bam"])
     assert norm == "bcftools norm --no-version -f ref.fa.gz -m- -Oz -o out.vcf.gz"
     regions.write_text("")
-    assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, "germline", S, fasta, "r", "o")
+    assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, S.germline_freebayes, fasta, "r", "o")
 
 
 def test_calling_rules_run_the_package_not_their_own_commands():

@@ -45,7 +45,7 @@ def normal_vcfs(fb_fasta, work) -> dict[str, Path]:
     for n in ("normal1", "normal2", "normal3"):
         out[n] = work / f"{n}.pon.vcf.gz"
         beds = [DATA / "tumour.targets.bed", DATA / "blood.targets.bed"]
-        call_raw(DATA / f"{n}.bam", beds, "somatic", S, fb_fasta, REF, work / f"{n}.pon.bed", out[n],
+        call_raw(DATA / f"{n}.bam", beds, "somatic", S.somatic_freebayes, fb_fasta, REF, work / f"{n}.pon.bed", out[n],
                  log=work / f"{n}.pon.log", rule="calling_pon_normal")  # fmt: skip
     return out
 
@@ -185,7 +185,13 @@ def test_empty_bam_hotspots_not_assessable():
     from oncopanel.hotspots import genotype_hotspots
     from oncopanel.reference import FastaSequence
 
-    results = genotype_hotspots(DATA / "empty.bam", "EMPTY1", reference=FastaSequence(REF))
+    results = genotype_hotspots(
+        DATA / "empty.bam",
+        "EMPTY1",
+        thresholds=S.hotspots.thresholds(0.05),
+        background_error=S.hotspots.background,
+        reference=FastaSequence(REF),
+    )
     assert results and {r.status for r in results} == {"not_assessable"}
 
 
@@ -207,7 +213,7 @@ def test_raw_calls_log_their_tool_versions_and_regions(work, normal_vcfs):
 def test_germline_mode_calls_only_germline_gene_targets(fb_fasta, work):
     """A blood sample on a mixed panel: its regions keep only the germline genes' targets."""
     regions = work / "germ_regions.bed"
-    call_raw(DATA / "blood.bam", DATA / "tumour.targets.bed", "germline", S, fb_fasta, REF, regions,
+    call_raw(DATA / "blood.bam", DATA / "tumour.targets.bed", "germline", S.germline_freebayes, fb_fasta, REF, regions,
              work / "germ.vcf.gz")  # fmt: skip
     genes = {line.split("\t")[3].split("_")[0] for line in regions.read_text().splitlines()}
     assert genes and genes <= set(S.germline_genes)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from oncopanel import paths
 from oncopanel.deliver import Settings, deliver_batch, finalize_failed_run, plan_delivery, stage_paths
 from oncopanel.release import Release, delivery_paths, draft_paths
 from oncopanel.samplesheet import Lane, Sample
@@ -180,20 +181,36 @@ def test_a_final_result_changes_only_by_amendment(tmp_path):
     assert {p: Path(p).read_bytes() for p in released} == released
     assert Release(results, "S1").index["pending"]["kind"] == "analysis_incomplete"
     # the lab decides: an explicit amendment releases it as v2, with its reason
+    # its configuration is read by the settings layer, as the workflow reads it: a misspelt key is refused
+    workflow_config = str(paths.CONFIG / "config.yaml")
     config = tmp_path / "config.yaml"
-    config.write_text("centre: {language: en, name: Centre}\nidentity: ''\n")
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "oncopanel"), "amend", "--results", str(results), "--sample", "S1",
-         "--reason", "input files found corrupt on re-check", "--configfile", str(config)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    config.write_text("centre: {langauge: en, name: Centre}\n")
+    amend = [
+        str(Path(sys.executable).parent / "oncopanel"),
+        "amend",
+        "--results",
+        str(results),
+        "--sample",
+        "S1",
+        "--reason",
+        "input files found corrupt on re-check",
+        "--configfile",
+        workflow_config,
+        str(config),
+    ]
+    refused = subprocess.run(amend, capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert f"{config}: centre.langauge: unknown key (closest known key: language)" in refused.stderr
+    assert Release(results, "S1").index["pending"]  # nothing released
+    config.write_text("centre: {language: en, name: Centre}\n")
+    out = subprocess.run(amend, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "S1: released v2 (amends v1: input files found corrupt on re-check)"
     assert "Reason for amendment: input files found corrupt on re-check" in _pdf_text(results / "reports/S1.pdf")
     assert (results / "release/S1/v1/report.pdf").read_bytes() == released[str(results / "reports/S1.pdf")]
     again = subprocess.run(
         [str(Path(sys.executable).parent / "oncopanel"), "amend", "--results", str(results), "--sample", "S1",
-         "--reason", "again", "--configfile", str(config)], capture_output=True, text=True,
+         "--reason", "again", "--configfile", workflow_config, str(config)], capture_output=True, text=True,
     )  # fmt: skip
     assert again.returncode == 2
     assert again.stderr.strip() == "oncopanel: error: sample S1: no pending re-run result differs from released v2"

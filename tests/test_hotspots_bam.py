@@ -9,12 +9,11 @@ import pysam
 import pytest
 
 from oncopanel import paths
+from oncopanel.calling import settings as calling_settings
 from oncopanel.errors import InputError
 from oncopanel.hotspots import (
     AlleleCount,
-    BackgroundError,
     HotspotCounts,
-    Thresholds,
     assess_hotspot,
     candidate_error_classes,
     estimate_background,
@@ -27,13 +26,24 @@ from oncopanel.hotspots import (
     write_hotspot_table,
 )
 from oncopanel.model import Variant
+from oncopanel.panels import load_panels
 
 DATA = Path(__file__).parent / "data" / "hotspots"
 HOTSPOTS = {h.hotspot_id: h for h in load_hotspots()}
+# the rule the workflow runs: config/calling.yaml calling.hotspots, at the panels' stated LoD
+RULE = calling_settings.load().hotspots
+STATED_LOD = min(p.stated_lod for p in load_panels().values())
+TH = RULE.thresholds(STATED_LOD)
+BG = RULE.background
 
 
-def genotype(name: str, **kw) -> dict:
-    return results_by_id(genotype_hotspots(DATA / f"{name}.bam", name, **kw))
+def genotype(name: str, hotspots=None, **changes) -> dict:
+    th = replace(TH, **changes)
+    return results_by_id(genotype_hotspots(DATA / f"{name}.bam", name, hotspots, thresholds=th, background_error=BG))
+
+
+def evaluate(name: str) -> list:
+    return evaluate_hotspots(DATA / f"{name}.bam", name, thresholds=TH, background_error=BG)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +61,7 @@ def test_kras_g12c_20pct_at_1000x_detected(kras_1000x):
 
 
 def test_single_alt_codon_noise_is_tested_but_not_called():
-    evaluation = next(
-        e for e in evaluate_hotspots(DATA / "kras_g12c_1000x.bam", "k") if e.result.hotspot_id == "KRAS_G12"
-    )
+    evaluation = next(e for e in evaluate("kras_g12c_1000x") if e.result.hotspot_id == "KRAS_G12")
     calls = {c.form: c for c in evaluation.alleles}
     assert calls["G12C"].detected and calls["G12C"].variant == Variant("chr12", 25245351, "C", "A")
     assert calls["G12D"].alt_count == 2 and not calls["G12D"].detected  # 2 reads: below min_alt and p > alpha
@@ -87,7 +95,7 @@ def test_empty_bam_and_missing_contigs(tmp_path):
     with pysam.AlignmentFile(str(bam), "wb", header=header):
         pass
     pysam.index(str(bam))
-    results = results_by_id(genotype_hotspots(bam, "empty"))
+    results = results_by_id(genotype_hotspots(bam, "empty", thresholds=TH, background_error=BG))
     assert {r.status for r in results.values()} == {"not_assessable"}
     assert "no reads" in results["EGFR_L858"].reason
     assert "chr12 absent from the BAM header" in results["KRAS_G12"].reason
@@ -98,7 +106,7 @@ def test_unindexed_bam_is_an_input_error(tmp_path):
     with pysam.AlignmentFile(str(bam), "wb", header={"SQ": [{"SN": "chr7", "LN": 1000}]}):
         pass
     with pytest.raises(InputError, match="no index"):
-        genotype_hotspots(bam, "noindex")
+        genotype_hotspots(bam, "noindex", thresholds=TH, background_error=BG)
 
 
 def test_read_filters_and_overlapping_mates():
@@ -156,18 +164,17 @@ def test_snv_kind_hotspot():
     v600 = HOTSPOTS["BRAF_V600"]
     snv = replace(v600, hotspot_id="BRAF_c1799", kind="snv", start=140753336, end=140753336, ref="T",
                   alt_aa=("A",), c_start=1799, window_start=140753336, window_end=140753336)  # fmt: skip
-    (r,) = genotype_hotspots(DATA / "braf_filters.bam", "b", [snv])
+    (r,) = genotype("braf_filters", [snv]).values()
     assert (r.status, r.alt_count, r.depth, r.observed) == ("detected", 70, 190, "c.1799T>A")
 
 
 def test_lod_uses_the_background_of_the_alleles_the_hotspot_accepts():
     assert candidate_error_classes(HOTSPOTS["EGFR_T790"]) == {"C>T"}  # ACG>ATG
     assert candidate_error_classes(HOTSPOTS["EGFR_EX19DEL"]) == {"deletion"}
-    ffpe = BackgroundError(substitution={"C>A": 0.002, "C>G": 0.002, "C>T": 0.02, "T>A": 0.002,
-                                         "T>C": 0.002, "T>G": 0.002})  # fmt: skip
+    ffpe = replace(BG, substitution={**BG.substitution, "C>T": 0.02})
     counts = HotspotCounts(HOTSPOTS["EGFR_T790"], 500, ())
-    plain = assess_hotspot(counts, Thresholds(), BackgroundError()).result
-    deaminated = assess_hotspot(counts, Thresholds(), ffpe).result
+    plain = assess_hotspot(counts, TH, BG).result
+    deaminated = assess_hotspot(counts, TH, ffpe).result
     assert plain.status == "not_detected" and deaminated.status == "not_assessable"
     assert deaminated.lod > 0.05
 
@@ -178,11 +185,26 @@ def g12c_counts(alt: int, depth: int = 1000) -> HotspotCounts:
 
 
 def test_background_rate_changes_the_call():
-    assert assess_hotspot(g12c_counts(12), Thresholds(), BackgroundError()).result.status == "detected"
-    raised = BackgroundError(substitution=dict.fromkeys(("C>A", "C>G", "C>T", "T>A", "T>C", "T>G"), 0.01))
-    result = assess_hotspot(g12c_counts(12), Thresholds(), raised).result
+    assert assess_hotspot(g12c_counts(12), TH, BG).result.status == "detected"
+    raised = replace(BG, substitution=dict.fromkeys(("C>A", "C>G", "C>T", "T>A", "T>C", "T>G"), 0.01))
+    result = assess_hotspot(g12c_counts(12), TH, raised).result
     assert (result.status, result.alt_count) == ("not_detected", 12)  # 1.2% is noise at 1% error
     assert 0.02 < result.lod < 0.05
+
+
+def test_one_orientation_damage_class_allele_is_not_assessable():
+    """A C>A (8-oxoG G>T class) allele whose fragments are all F1R2 is what library damage looks like: never
+    'detected' (nor forced into the VCF), never 'not detected' either; in both orientations it is detected."""
+    damage = AlleleCount("G12C", Variant("chr12", 25245351, "C", "A"), "C>A", 30, alt_f1r2=30, alt_f2r1=0)
+    evaluation = assess_hotspot(HotspotCounts(HOTSPOTS["KRAS_G12"], 1000, (damage,)), TH, BG)
+    r = evaluation.result
+    assert (r.status, r.alt_count, r.observed) == ("not_assessable", 30, "")
+    assert "one pair orientation (F1R2 30, F2R1 0" in r.reason and not evaluation.alleles[0].detected
+    both = replace(damage, alt_f1r2=28, alt_f2r1=2)
+    assert assess_hotspot(HotspotCounts(HOTSPOTS["KRAS_G12"], 1000, (both,)), TH, BG).result.status == "detected"
+    # a transition outside the damage classes (T>C) is not held to orientation
+    q61r = AlleleCount("Q61R", Variant("chr12", 25227342, "T", "C"), "T>C", 30, alt_f1r2=30, alt_f2r1=0)
+    assert assess_hotspot(HotspotCounts(HOTSPOTS["KRAS_Q61"], 1000, (q61r,)), TH, BG).result.status == "detected"
 
 
 def test_background_estimated_from_batch():
@@ -190,19 +212,18 @@ def test_background_estimated_from_batch():
     batch = {f"s{i}": [g12c_counts(10)] for i in range(5)}
     batch["carrier"] = [g12c_counts(250)]
     batch["test"] = [g12c_counts(12)]
-    bg = estimate_background(batch, "test")
+    bg = estimate_background(batch, "test", BG)
     assert bg.site == {("KRAS_G12", "G12C"): 0.01}
-    assert assess_hotspot(batch["test"][0], Thresholds(), bg).result.status == "not_detected"
-    assert assess_hotspot(batch["carrier"][0], Thresholds(), estimate_background(batch, "carrier")).result.status == (
-        "detected"
-    )
+    assert assess_hotspot(batch["test"][0], TH, bg).result.status == "not_detected"
+    carrier = assess_hotspot(batch["carrier"][0], TH, estimate_background(batch, "carrier", BG)).result
+    assert carrier.status == "detected"
     few = {"a": [g12c_counts(10)], "b": [g12c_counts(10)], "test": [g12c_counts(12)]}
-    assert estimate_background(few, "test").site == {}  # too few batch-mates: defaults stand
+    assert estimate_background(few, "test", BG).site == {}  # too few batch-mates: defaults stand
 
 
 def test_genotype_batch_keeps_true_variants():
     bams = {s: DATA / f"{s}.bam" for s in ("egfr_indel_a", "egfr_indel_b", "egfr_indel_c")}
-    out = genotype_batch(bams)
+    out = genotype_batch(bams, thresholds=TH, background_error=BG)
     for sample in bams:
         ex19 = results_by_id(e.result for e in out[sample])["EGFR_EX19DEL"]
         assert ex19.status == "detected"
@@ -244,7 +265,7 @@ def test_pseudogene_like_reads_are_not_evidence():
     r = genotype("pik3ca_pseudogene")["PIK3CA_E545"]
     assert (r.status, r.observed, r.depth, r.alt_count) == ("detected", "E545K", 206, 6)
     assert "E545A 20/206" in r.reason and "20 of its fragments look paralogous" in r.reason
-    calls = {c.form: c for e in evaluate_hotspots(DATA / "pik3ca_pseudogene.bam", "p") for c in e.alleles}
+    calls = {c.form: c for e in evaluate("pik3ca_pseudogene") for c in e.alleles}
     assert calls["E545A"].passes_rule and calls["E545A"].paralog_suspect and not calls["E545A"].detected
 
 
@@ -253,7 +274,7 @@ def test_pseudogene_only_allele_is_not_assessable():
         HOTSPOTS["PIK3CA_E545"], 29, (AlleleCount("E545A", Variant("chr3", 179218304, "A", "C"), "T>G", 14, 11),),
         ref_count=15, ref_paralog_like=0,
     )  # fmt: skip
-    r = assess_hotspot(counts, Thresholds(), BackgroundError()).result
+    r = assess_hotspot(counts, TH, BG).result
     assert (r.status, r.alt_count, r.observed) == ("not_assessable", 14, "")
     assert "11 of those fragments carry >= 2 other differences" in r.reason
     assert "paralogue or pseudogene" in r.reason

@@ -54,6 +54,11 @@ def test_wilson_interval():
     assert hi == 1.0 and lo == pytest.approx(1 - wilson_interval(0, 50)[1])
 
 
+# the function is checked at these values (calling.yaml's rule may change; the arithmetic must not)
+RULE = {"min_alt": 3, "alpha": 1e-3}
+LOD_RULE = {**RULE, "power": 0.95}
+
+
 def direct_threshold(n: int, e: float, min_alt: int, alpha: float) -> int | None:
     return next((k for k in range(min_alt, n + 1) if direct_sf(k, n, e) < alpha), None)
 
@@ -68,26 +73,27 @@ def direct_lod(n: int, e: float, min_alt: int = 3, alpha: float = 1e-3, power: f
 
 @pytest.mark.parametrize(("n", "e"), [(30, 0.002), (200, 0.002), (500, 0.002), (1000, 0.002), (500, 1e-4)])
 def test_lod_matches_direct_binomial(n, e):
-    assert min_alt_reads(n, e) == direct_threshold(n, e, 3, 1e-3)
-    lod = limit_of_detection(n, e)
+    assert min_alt_reads(n, e, **RULE) == direct_threshold(n, e, 3, 1e-3)
+    lod = limit_of_detection(n, e, **LOD_RULE)
     assert lod is not None
     assert direct_lod(n, e) - 1e-4 <= lod <= direct_lod(n, e) + 1e-6
     # the defining property, checked directly: detected with 95% at the LoD, not just below it
-    k = min_alt_reads(n, e)
+    k = min_alt_reads(n, e, **RULE)
     assert direct_sf(k, n, lod) >= 0.95 > direct_sf(k, n, lod - 1e-4)
 
 
 def test_lod_values_at_panel_depths():
     """The LoD table reported in the docs (SNV background 0.2%, min_alt 3, alpha 1e-3, power 95%)."""
-    lods = {n: round(limit_of_detection(n, 0.002), 4) for n in (200, 500, 1000, 2000)}
+    lods = {n: round(limit_of_detection(n, 0.002, **LOD_RULE), 4) for n in (200, 500, 1000, 2000)}
     assert lods == {200: 0.0383, 500: 0.0209, 1000: 0.0144, 2000: 0.0091}
-    assert limit_of_detection(2, 0.002) is None  # fewer reads than min_alt: nothing can be detected
+    assert limit_of_detection(2, 0.002, **LOD_RULE) is None  # fewer reads than min_alt: nothing can be detected
 
 
 def test_required_depth():
-    n = required_depth(0.05)
+    n = required_depth(0.05, 0.002, **LOD_RULE)
     assert n == 153
-    assert all(limit_of_detection(m, 0.002) <= 0.05 for m in range(n, 3 * n))
-    assert limit_of_detection(n - 1, 0.002) > 0.05
-    assert required_depth(0.01) > required_depth(0.02) > required_depth(0.05)
-    assert required_depth(0.0001, max_depth=1000) is None
+    assert all(limit_of_detection(m, 0.002, **LOD_RULE) <= 0.05 for m in range(n, 3 * n))
+    assert limit_of_detection(n - 1, 0.002, **LOD_RULE) > 0.05
+    depths = [required_depth(lod, 0.002, **LOD_RULE) for lod in (0.01, 0.02, 0.05)]
+    assert depths[0] > depths[1] > depths[2]
+    assert required_depth(0.0001, 0.002, **LOD_RULE, max_depth=1000) is None

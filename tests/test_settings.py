@@ -120,7 +120,7 @@ def test_the_calling_block_a_config_file_carries_is_checked_with_the_config():
     block = yaml.safe_load(CALLING_YAML)["calling"]
     block["relaign"] = True
     assert problems(check_config, config(calling=block), "run.yaml") == [
-        "run.yaml: calling.relaign: unknown key (known keys: force_hotspots, germline, plain_fasta, somatic)"
+        "run.yaml: calling.relaign: unknown key (known keys: force_hotspots, germline, hotspots, plain_fasta, somatic)"
     ]
 
 
@@ -129,6 +129,35 @@ def test_calling_load_validates_and_fills_the_schema_defaults(tmp_path):
     path.write_text(CALLING_YAML.replace("force_hotspots: true", ""))
     loaded = calling_settings.load(path)
     assert loaded.force_hotspots is True and loaded.germline_genes == ("BRCA1", "BRCA2")
+
+
+def test_the_hotspot_rule_is_read_from_calling_yaml(tmp_path):
+    """calling.hotspots is the one home of the hotspot detection rule: its values reach the thresholds the
+    hotspot engine runs with; a misspelt key is refused with the closest one."""
+    path = tmp_path / "calling.yaml"
+    line = "min_alt_reads: 3         # at"  # the hotspots block's line
+    assert CALLING_YAML.count(line) == 1
+    path.write_text(CALLING_YAML.replace(line, "min_alt_reads: 7 #").replace(
+        "deletion_error_rate: 0.0001", "deletion_error_rate: 0.0003"))  # fmt: skip
+    rule = calling_settings.load(path).hotspots
+    th = rule.thresholds(0.05)
+    assert (th.min_alt, th.alpha, th.power, th.stated_lod) == (7, 0.001, 0.95, 0.05)
+    assert rule.background.deletion == 0.0003 and rule.background.substitution["C>T"] == 0.002
+    assert (th.min_base_quality, th.min_mapping_quality) == (20, 20)  # the VCF's counting floors
+    assert th.damage_classes == {"C>T", "C>A"} and th.min_reads_per_orientation == 2  # somatic.filters.damage
+    path.write_text(CALLING_YAML.replace(line, "min_alt_read: 3 #"))
+    assert problems(calling_settings.load, path) == [
+        f"{path}: calling.hotspots.min_alt_read: unknown key (closest known key: min_alt_reads)"
+    ]
+
+
+def test_hotspot_rule_schema_defaults_are_calling_yaml_values():
+    """The schema's defaults (used when a config file's calling: block has no hotspots:) are the values chosen in
+    config/calling.yaml, so a run without the block does not silently use another rule."""
+    chosen = yaml.safe_load(CALLING_YAML)["calling"]["hotspots"]
+    block = yaml.safe_load(CALLING_YAML)["calling"]
+    del block["hotspots"]
+    assert calling_settings.check_block(block)["hotspots"] == chosen
 
 
 def test_not_yaml_and_missing_file_are_one_line(tmp_path):

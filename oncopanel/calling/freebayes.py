@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from oncopanel.calling.settings import CallingSettings, FreebayesSettings
+from oncopanel.calling.settings import FreebayesSettings
 
 
 def freebayes_args(fb: FreebayesSettings) -> list[str]:
@@ -19,12 +19,6 @@ def freebayes_args(fb: FreebayesSettings) -> list[str]:
         "--use-best-n-alleles", str(fb.use_best_n_alleles),
     ]  # fmt: skip
     return args + shlex.split(fb.extra)
-
-
-def mode_argv(settings: CallingSettings, mode: str) -> list[str]:
-    """The freebayes options for ``germline`` or ``somatic`` mode."""
-    fb = {"germline": settings.germline_freebayes, "somatic": settings.somatic_freebayes}[mode]
-    return freebayes_args(fb)
 
 
 def target_name_regex(genes: tuple[str, ...] | list[str]) -> str:

@@ -21,8 +21,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from oncopanel.calling.freebayes import mode_argv, target_name_regex
-from oncopanel.calling.settings import CallingSettings
+from oncopanel import clinical
+from oncopanel.calling.freebayes import freebayes_args, target_name_regex
+from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
 from oncopanel.provenance import write_tool_versions
 
@@ -90,8 +91,7 @@ def select_targets(
 def freebayes_command(
     bam: PathLike,
     regions_bed: PathLike,
-    mode: str,
-    settings: CallingSettings,
+    freebayes: FreebayesSettings,
     fb_fasta: PathLike,
     reference: PathLike,
     out_vcf_gz: PathLike,
@@ -106,7 +106,7 @@ def freebayes_command(
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
         where = ["-r", f"{first}:1-2"]
-    fb = ["freebayes", "-f", str(fb_fasta), *where, *mode_argv(settings, mode), str(bam)]
+    fb = ["freebayes", "-f", str(fb_fasta), *where, *freebayes_args(freebayes), str(bam)]
     norm = ["bcftools", "norm", "--no-version", "-f", str(reference), "-m-", "-Oz", "-o", str(out_vcf_gz)]
     return f"{shlex.join(fb)} | {shlex.join(norm)}"
 
@@ -114,22 +114,21 @@ def freebayes_command(
 def run_freebayes(
     bam: PathLike,
     regions_bed: PathLike,
-    mode: str,
-    settings: CallingSettings,
+    freebayes: FreebayesSettings,
     fb_fasta: PathLike,
     reference: PathLike,
     out_vcf_gz: PathLike,
     log: PathLike | None = None,
 ) -> None:
     """Run :func:`freebayes_command`; the tools' messages are appended to ``log`` (discarded without one)."""
-    _run_shell(freebayes_command(bam, regions_bed, mode, settings, fb_fasta, reference, out_vcf_gz), log)
+    _run_shell(freebayes_command(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz), log)
 
 
 def call_raw(
     bam: PathLike,
     targets_beds: PathLike | Iterable[PathLike],
     mode: str,
-    settings: CallingSettings,
+    freebayes: FreebayesSettings,
     fb_fasta: PathLike,
     reference: PathLike,
     regions_bed: PathLike,
@@ -138,13 +137,14 @@ def call_raw(
     rule: str | None = None,
 ) -> None:
     """A BAM's raw calls (rules calling_freebayes and calling_pon_normal): the mode's targets (germline: the
-    germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm.
+    germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm
+    under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
     if rule and log:
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
-    genes = settings.germline_genes if mode == "germline" else None
+    genes = clinical.GERMLINE_GENES if mode == "germline" else None
     select_targets(targets_beds, genes, regions_bed)
-    run_freebayes(bam, regions_bed, mode, settings, fb_fasta, reference, out_vcf_gz, log)
+    run_freebayes(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz, log)
 
 
 def index_vcf(unsorted_vcf: PathLike, reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None = None) -> None:
@@ -175,7 +175,8 @@ def call_sample(
     workdir.mkdir(parents=True, exist_ok=True)
     sid = ctx.sample_id
     raw = workdir / f"{sid}.freebayes.vcf.gz"
-    call_raw(bam, targets_bed, ctx.mode, settings, fb_fasta, ctx.reference, workdir / f"{sid}.regions.bed", raw)
+    regions = workdir / f"{sid}.regions.bed"
+    call_raw(bam, targets_bed, ctx.mode, settings.freebayes(ctx.mode), fb_fasta, ctx.reference, regions, raw)
     unsorted = workdir / f"{sid}.unsorted.vcf"
     summary = finalize(raw, unsorted, ctx, settings)
     out = workdir / f"{sid}.vcf.gz"
@@ -184,17 +185,24 @@ def call_sample(
     return out, summary
 
 
-def genotype_sample_hotspots(bam: PathLike, sample_id: str, reference: str, stated_lod: float) -> tuple[list, tuple]:
-    """Hotspot genotyping (oncopanel.hotspots) for one BAM: (HotspotResult list, detected HotspotAlleles).
+def genotype_sample_hotspots(
+    bam: PathLike, sample_id: str, reference: str, stated_lod: float, rule: HotspotRule
+) -> tuple[list, tuple]:
+    """Hotspot genotyping (oncopanel.hotspots) for one BAM under the rule of calling.yaml (``settings.hotspots``):
+    (HotspotResult list, detected HotspotAlleles).
 
     The detected alleles feed HOTSPOT annotations and ORIGIN=hotspot force-ins of the contract VCF.
     """
     from oncopanel.calling.vcf import HotspotAllele
-    from oncopanel.hotspots import Thresholds, evaluate_hotspots
+    from oncopanel.hotspots import evaluate_hotspots
     from oncopanel.reference import FastaSequence
 
     evaluations = evaluate_hotspots(
-        bam, sample_id, thresholds=Thresholds(stated_lod=stated_lod), reference=FastaSequence(reference)
+        bam,
+        sample_id,
+        thresholds=rule.thresholds(stated_lod),
+        background_error=rule.background,
+        reference=FastaSequence(reference),
     )
     detected = tuple(
         HotspotAllele(a.hotspot_id, a.variant, a.depth, a.alt_count)

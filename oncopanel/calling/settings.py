@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from oncopanel import clinical, paths, settings
+from oncopanel.hotspots.detection import SUBSTITUTION_CLASSES, BackgroundError, Thresholds, substitution_class
 
 SCHEMA = "calling.schema.yaml"
 DEFAULT_FILE = paths.CONFIG / "calling.yaml"
@@ -116,6 +117,63 @@ class ParalogueRead:
 
 
 @dataclass(frozen=True)
+class HotspotRule:
+    """The hotspot detection rule (``calling.hotspots``): thresholds and background error rates. Reads are
+    counted with the somatic freebayes block's quality floors, as the VCF's counts are (one VAF per variant)."""
+
+    min_base_quality: int
+    min_mapping_quality: int
+    min_alt_reads: int
+    max_p: float
+    power: float
+    background: BackgroundError
+    # alt fragments with the paralogue signature beyond the reference fragments' share: the same limit as the
+    # calling filter's (somatic.paralogue_read.min_fraction)
+    paralogue_excess: float
+    # library damage: the somatic filter's (somatic.filters.damage), as pyrimidine-normalised classes
+    damage_classes: frozenset[str]
+    min_reads_per_orientation: int
+
+    def thresholds(self, stated_lod: float) -> Thresholds:
+        """The rule at a panel's stated LoD (annotation/panels/panels.yaml)."""
+        return Thresholds(
+            min_base_quality=self.min_base_quality,
+            min_mapping_quality=self.min_mapping_quality,
+            min_alt=self.min_alt_reads,
+            alpha=self.max_p,
+            power=self.power,
+            paralog_excess=self.paralogue_excess,
+            damage_classes=self.damage_classes,
+            min_reads_per_orientation=self.min_reads_per_orientation,
+            stated_lod=stated_lod,
+        )
+
+
+def hotspot_rule(
+    block: dict[str, Any], counting: FreebayesSettings, paralogue_excess: float, damage: Damage
+) -> HotspotRule:
+    """The checked ``calling.hotspots`` block as a rule; reads counted under ``counting``'s quality floors, the
+    paralogue and library-damage limits the somatic filters'."""
+    bg = block["background"]
+    return HotspotRule(
+        min_base_quality=counting.min_base_quality,
+        min_mapping_quality=counting.min_mapping_quality,
+        min_alt_reads=block["min_alt_reads"],
+        max_p=block["max_p"],
+        power=block["power"],
+        background=BackgroundError(
+            substitution=dict.fromkeys(SUBSTITUTION_CLASSES, bg["substitution_error_rate"]),
+            mnv=bg["mnv_error_rate"],
+            deletion=bg["deletion_error_rate"],
+            insertion=bg["insertion_error_rate"],
+        ),
+        paralogue_excess=paralogue_excess,
+        damage_classes=frozenset(substitution_class(*s.split(">")) for s in damage.substitutions),
+        min_reads_per_orientation=damage.min_reads_per_orientation,
+    )
+
+
+@dataclass(frozen=True)
 class CallingSettings:
     plain_fasta: str
     germline_genes: tuple[str, ...]
@@ -126,7 +184,12 @@ class CallingSettings:
     pon: PonSettings
     paralogues: tuple[ParalogueRegion, ...]
     paralogue_read: ParalogueRead
+    hotspots: HotspotRule
     force_hotspots: bool
+
+    def freebayes(self, mode: str) -> FreebayesSettings:
+        """The freebayes settings of ``germline`` or ``somatic`` mode."""
+        return {"germline": self.germline_freebayes, "somatic": self.somatic_freebayes}[mode]
 
 
 def check_block(block: dict[str, Any], source: str = "config") -> dict[str, Any]:
@@ -140,12 +203,14 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
     block = check_block(block, source)
     g, s = block["germline"], block["somatic"]
     sf = s["filters"]
+    somatic_freebayes = FreebayesSettings(**s["freebayes"])
+    damage = Damage(tuple(sf["damage"]["substitutions"]), sf["damage"]["min_reads_per_orientation"])
     return CallingSettings(
         plain_fasta=block["plain_fasta"],
         germline_genes=clinical.GERMLINE_GENES,
         germline_freebayes=FreebayesSettings(**g["freebayes"]),
         germline_filters=GermlineFilters(**g["filters"]),
-        somatic_freebayes=FreebayesSettings(**s["freebayes"]),
+        somatic_freebayes=somatic_freebayes,
         somatic_filters=SomaticFilters(
             min_qual=sf["min_qual"],
             min_alt_reads=sf["min_alt_reads"],
@@ -155,7 +220,7 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
             min_mapping_quality=sf["min_mapping_quality"],
             strand_bias=Balance(**sf["strand_bias"]),
             orientation_bias=Balance(**sf["orientation_bias"]),
-            damage=Damage(tuple(sf["damage"]["substitutions"]), sf["damage"]["min_reads_per_orientation"]),
+            damage=damage,
             read_position=Balance(**sf["read_position"]),
             min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
             homopolymer=Homopolymer(**sf["homopolymer"]),
@@ -164,8 +229,15 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
         pon=PonSettings(**s["pon"]),
         paralogues=tuple(ParalogueRegion(**p) for p in s["paralogues"]),
         paralogue_read=ParalogueRead(**s["paralogue_read"]),
+        hotspots=hotspot_rule(block["hotspots"], somatic_freebayes, s["paralogue_read"]["min_fraction"], damage),
         force_hotspots=block["force_hotspots"],
     )
+
+
+def freebayes_from_dict(block: dict[str, Any]) -> FreebayesSettings:
+    """One mode's ``freebayes:`` block (``calling.<mode>.freebayes``, checked with the calling block when the
+    workflow loaded it): what rules calling_freebayes and calling_pon_normal get as params."""
+    return FreebayesSettings(**block)
 
 
 def load_block(path: Path | str | None = None) -> dict[str, Any]:

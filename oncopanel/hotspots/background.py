@@ -18,7 +18,7 @@ from oncopanel.sequence import SequenceSource
 def estimate_background(
     counts_by_sample: Mapping[str, Sequence[HotspotCounts]],
     exclude: str,
-    base: BackgroundError | None = None,
+    base: BackgroundError,
     *,
     min_samples: int = 3,
     min_depth: int = 100,
@@ -33,7 +33,6 @@ def estimate_background(
     minority of carriers below that. Rates are only raised above ``base``, never lowered, and need at least
     ``min_samples`` usable samples.
     """
-    base = base or BackgroundError()
     fractions: dict[tuple[str, str], list[float]] = defaultdict(list)
     error_classes: dict[tuple[str, str], str] = {}
     n_samples: Counter[str] = Counter()
@@ -70,8 +69,8 @@ def genotype_batch(
     bam_paths: Mapping[str, Path | str],
     hotspots: Sequence[Hotspot] | None = None,
     *,
-    thresholds: Thresholds | None = None,
-    background_error: BackgroundError | None = None,
+    thresholds: Thresholds,
+    background_error: BackgroundError,
     estimate_from_batch: bool = True,
     reference: SequenceSource | None = None,
 ) -> dict[str, list[HotspotEvaluation]]:
@@ -79,7 +78,7 @@ def genotype_batch(
     what its batch-mates show at the same allele (recurrent artefacts)."""
     from oncopanel.reference import SliceSequence
 
-    th = thresholds or Thresholds()
+    th = thresholds
     hotspots = load_hotspots() if hotspots is None else hotspots
     reference = reference or SliceSequence()
     counts = {
@@ -93,7 +92,7 @@ def genotype_batch(
         )
         for s, p in bam_paths.items()
     }
-    base = background_error or BackgroundError()
+    base = background_error
     out = {}
     for sample, sample_counts in counts.items():
         bg = estimate_background(counts, sample, base) if estimate_from_batch else base

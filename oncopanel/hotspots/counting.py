@@ -40,6 +40,8 @@ class AlleleCount:
     alt_count: int  # fragments carrying the allele (oncopanel.counting)
     paralog_like: int = 0  # of the fragments found carrying it: those with >= 2 other differences from the reference
     depth: int | None = None  # fragments covering the allele (oncopanel.counting); None: the hotspot's depth
+    alt_f1r2: int | None = None  # alt fragments by pair orientation (oncopanel.counting); None: not counted
+    alt_f2r1: int | None = None
 
 
 @dataclass(frozen=True)
@@ -266,8 +268,8 @@ def count_hotspot(
     hotspot: Hotspot,
     reference: SequenceSource,
     *,
-    min_base_quality: int = 20,
-    min_mapping_quality: int = 20,
+    min_base_quality: int,
+    min_mapping_quality: int,
     annotator: Annotator | None = None,
 ) -> HotspotCounts:
     """Alleles at one hotspot and their fragment counts (duplicate, secondary, supplementary, QC-fail, low-MAPQ
@@ -320,7 +322,14 @@ def count_hotspot(
     recounted = {k: count_allele(bam, alleles[k][1], reference, rules) for k in counts if k != "ref"}
     found = sorted(
         (
-            AlleleCount(*alleles[k], alt_count=n.alt, paralog_like=paralog_like[k], depth=n.depth)
+            AlleleCount(
+                *alleles[k],
+                alt_count=n.alt,
+                paralog_like=paralog_like[k],
+                depth=n.depth,
+                alt_f1r2=n.alt_f1r2,
+                alt_f2r1=n.alt_f2r1,
+            )
             for k, n in recounted.items()
             if n.alt
         ),
@@ -347,8 +356,8 @@ def count_hotspots(
     hotspots: Sequence[Hotspot] | None = None,
     *,
     reference: SequenceSource | None = None,
-    min_base_quality: int = 20,
-    min_mapping_quality: int = 20,
+    min_base_quality: int,
+    min_mapping_quality: int,
 ) -> list[HotspotCounts]:
     """Counts at every hotspot of one BAM (indexed)."""
     from oncopanel.reference import SliceSequence

@@ -2,7 +2,8 @@
 
 A hotspot allele is detected when its fragments pass ``min_alt`` AND a one-sided binomial test against the
 background error rate below ``alpha``; the LoD at a depth is the smallest VAF that rule detects with
-probability ``power``.
+probability ``power``. The rule's values are data: config/calling.yaml ``calling.hotspots``, read by
+oncopanel.calling.settings (``CallingSettings.hotspots``); nothing here carries a default of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ SUBSTITUTION_CLASSES = ("C>A", "C>G", "C>T", "T>A", "T>C", "T>G")  # pyrimidine-
 
 
 @lru_cache(maxsize=65536)
-def min_alt_reads(depth: int, background: float, min_alt: int = 3, alpha: float = 1e-3) -> int | None:
+def min_alt_reads(depth: int, background: float, min_alt: int, alpha: float) -> int | None:
     """Fewest alternate reads the detection rule accepts at this depth (None: none can be enough)."""
     for k in range(max(1, min_alt), depth + 1):
         if binom_sf(k, depth, background) < alpha:
@@ -27,9 +28,7 @@ def min_alt_reads(depth: int, background: float, min_alt: int = 3, alpha: float 
 
 
 @lru_cache(maxsize=65536)
-def limit_of_detection(
-    depth: int, background: float, min_alt: int = 3, alpha: float = 1e-3, power: float = 0.95
-) -> float | None:
+def limit_of_detection(depth: int, background: float, min_alt: int, alpha: float, power: float) -> float | None:
     """Smallest VAF detected with probability >= power at this depth under the rule (None: never)."""
     k = min_alt_reads(depth, background, min_alt, alpha)
     if k is None:
@@ -49,11 +48,11 @@ def limit_of_detection(
 @lru_cache(maxsize=1024)
 def required_depth(
     stated_lod: float,
-    background: float = 0.002,
+    background: float,
     *,
-    min_alt: int = 3,
-    alpha: float = 1e-3,
-    power: float = 0.95,
+    min_alt: int,
+    alpha: float,
+    power: float,
     max_depth: int = 200_000,
 ) -> int | None:
     """Smallest depth from which the LoD stays at or below stated_lod (None if not reached by max_depth).
@@ -78,21 +77,25 @@ def required_depth(
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The calling rule, kept together so the LoD is computed under exactly the rule that calls."""
+    """The calling rule, kept together so the LoD is computed under exactly the rule that calls.
 
-    min_base_quality: int = 20
-    min_mapping_quality: int = 20
-    min_alt: int = 3
-    alpha: float = 1e-3  # one-sided binomial test against the background error rate
-    power: float = 0.95  # the LoD is the VAF detected with this probability
-    stated_lod: float = 0.05
+    Built by oncopanel.calling.settings ``HotspotRule.thresholds`` from calling.yaml; ``stated_lod`` is the
+    panel's (annotation/panels/panels.yaml).
+    """
+
+    min_base_quality: int
+    min_mapping_quality: int
+    min_alt: int
+    alpha: float  # one-sided binomial test against the background error rate
+    power: float  # the LoD is the VAF detected with this probability
     # alt fragments with >= 2 other differences from the reference, in excess of the reference fragments' share,
     # above which the allele is taken for paralogue/pseudogene reads (e.g. PIK3CA exon 9-13 pseudogene on chr22)
-    paralog_excess: float = 0.3
-
-
-def _default_substitution_rates() -> dict[str, float]:
-    return dict.fromkeys(SUBSTITUTION_CLASSES, 0.002)
+    paralog_excess: float
+    # library damage (FFPE deamination C>T, 8-oxoG G>T: pyrimidine-normalised classes) shows in one pair
+    # orientation: an allele of these classes needs this many alt fragments in EACH orientation to be detected
+    damage_classes: frozenset[str]
+    min_reads_per_orientation: int
+    stated_lod: float
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,10 @@ class BackgroundError:
     batch's other samples.
     """
 
-    substitution: Mapping[str, float] = field(default_factory=_default_substitution_rates)
-    mnv: float = 1e-4
-    deletion: float = 1e-4
-    insertion: float = 1e-4
+    substitution: Mapping[str, float]
+    mnv: float
+    deletion: float
+    insertion: float
     site: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def rate(self, hotspot_id: str, form: str, error_class: str) -> float:

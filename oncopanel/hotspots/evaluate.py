@@ -40,8 +40,11 @@ class AlleleCall:
     passes_rule: bool  # min_alt and the binomial test
     paralog_like: int  # alt fragments with >= 2 other differences from the reference
     paralog_suspect: bool  # alt reads look like a paralogue/pseudogene forced onto the masked reference
-    detected: bool  # passes_rule and not paralog_suspect
+    detected: bool  # passes_rule, not paralog_suspect, not damage_suspect
     tested: int = 0  # class hotspots: fragments with any in-frame event of the class (the test's count)
+    # a damage-class substitution short of min_reads_per_orientation in one pair orientation (F1R2, F2R1)
+    damage_suspect: bool = False
+    orientation: tuple[int, int] | None = None  # alt fragments (F1R2, F2R1), when counted
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,22 @@ def _call(
     *,
     paralog_like: int,
     ref_paralog_rate: float,
+    error_class: str = "",
+    orientation: tuple[int, int] | None = None,
 ) -> AlleleCall:
     p = binom_sf(alt, depth, rate)
     passes = alt >= th.min_alt and p < th.alpha
     # a real somatic allele sits on reads that otherwise look like reference reads
     paralog = paralog_like >= 2 and paralog_like / alt - ref_paralog_rate >= th.paralog_excess
+    # ... and on fragments of both pair orientations; damage of the template shows in one
+    damage = (
+        error_class in th.damage_classes and orientation is not None and min(orientation) < th.min_reads_per_orientation
+    )
     vaf = alt / depth if depth else 0.0
     return AlleleCall(
-        hotspot_id, form, variant, alt, depth, vaf, p, rate, passes, paralog_like, paralog, passes and not paralog
-    )
+        hotspot_id, form, variant, alt, depth, vaf, p, rate, passes, paralog_like, paralog,
+        passes and not paralog and not damage, damage_suspect=damage, orientation=orientation,
+    )  # fmt: skip
 
 
 def _describe(call: AlleleCall) -> str:
@@ -104,6 +114,8 @@ def _describe(call: AlleleCall) -> str:
     text += f" (p={call.p_value:.2g})"
     if call.paralog_suspect:
         text += f" set aside: {call.paralog_like} of its fragments look paralogous"
+    if call.damage_suspect and call.orientation is not None:
+        text += f" set aside: F1R2 {call.orientation[0]}, F2R1 {call.orientation[1]} fragments, as library damage shows"
     return text
 
 
@@ -143,12 +155,15 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
                 thresholds,
                 paralog_like=a.paralog_like,
                 ref_paralog_rate=ref_paralog_rate,
+                error_class=a.error_class,
+                orientation=(a.alt_f1r2, a.alt_f2r1) if a.alt_f1r2 is not None and a.alt_f2r1 is not None else None,
             )
             for a in counts.alleles
         )
     detected = [c for c in calls if c.detected]
     paralog = [c for c in calls if c.passes_rule and c.paralog_suspect]
-    lead = detected[0] if detected else paralog[0] if paralog else (calls[0] if calls else None)
+    damage = [c for c in calls if c.passes_rule and c.damage_suspect and not c.paralog_suspect]
+    lead = next(iter(detected or paralog or damage or calls), None)
     # one VAF per variant: a found allele's depth is the one its VCF record carries (oncopanel.counting)
     depth = lead.depth if lead else counts.depth
     lod = limit_of_detection(
@@ -170,6 +185,16 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
             f"{c.form} {c.alt_count}/{depth}, but {c.paralog_like} of those fragments carry >= 2 other differences "
             f"from the reference ({counts.ref_paralog_like}/{counts.ref_count} reference fragments do): reads of a "
             f"paralogue or pseudogene, not evidence of {hs.label}; LoD {lod_text} at {depth}x{extra}"
+        )
+    elif damage:
+        # never "detected" (damage is not a variant) nor "not detected" (a variant may be among those reads)
+        status, observed = "not_assessable", ""
+        c = damage[0]
+        f1r2, f2r1 = c.orientation or (0, 0)
+        reason = (
+            f"{c.form} {c.alt_count}/{depth}, but in one pair orientation (F1R2 {f1r2}, F2R1 {f2r1}; "
+            f"{thresholds.min_reads_per_orientation} needed in each) as FFPE/8-oxoG library damage shows: a variant "
+            f"cannot be told from damage; LoD {lod_text} at {depth}x{extra}"
         )
     elif lod is not None and lod <= thresholds.stated_lod:
         status, observed = "not_detected", ""
@@ -210,21 +235,22 @@ def evaluate_hotspots(
     sample_id: str,
     hotspots: Sequence[Hotspot] | None = None,
     *,
-    thresholds: Thresholds | None = None,
-    background_error: BackgroundError | None = None,
+    thresholds: Thresholds,
+    background_error: BackgroundError,
     reference: SequenceSource | None = None,
 ) -> list[HotspotEvaluation]:
-    """Results with the allele tests behind them (what the VCF writer needs for origin=hotspot records)."""
-    th = thresholds or Thresholds()
+    """Results with the allele tests behind them (what the VCF writer needs for origin=hotspot records).
+
+    ``thresholds`` and ``background_error``: the rule of config/calling.yaml (``CallingSettings.hotspots``)."""
     counts = count_hotspots(
         bam_path,
         sample_id,
         hotspots,
         reference=reference,
-        min_base_quality=th.min_base_quality,
-        min_mapping_quality=th.min_mapping_quality,
+        min_base_quality=thresholds.min_base_quality,
+        min_mapping_quality=thresholds.min_mapping_quality,
     )
-    return [assess_hotspot(c, th, background_error or BackgroundError()) for c in counts]
+    return [assess_hotspot(c, thresholds, background_error) for c in counts]
 
 
 def genotype_hotspots(
@@ -232,18 +258,12 @@ def genotype_hotspots(
     sample_id: str,
     hotspots: Sequence[Hotspot] | None = None,
     *,
-    min_base_quality: int = 20,
-    min_mapping_quality: int = 20,
-    min_alt: int = 3,
-    alpha: float = 1e-3,
-    power: float = 0.95,
-    stated_lod: float = 0.05,
-    background_error: BackgroundError | None = None,
+    thresholds: Thresholds,
+    background_error: BackgroundError,
     reference: SequenceSource | None = None,
 ) -> list[HotspotResult]:
     """Status of every hotspot in one sample's BAM: detected / not_detected (with LoD) / not_assessable."""
-    th = Thresholds(min_base_quality, min_mapping_quality, min_alt, alpha, power, stated_lod)
     evaluations = evaluate_hotspots(
-        bam_path, sample_id, hotspots, thresholds=th, background_error=background_error, reference=reference
+        bam_path, sample_id, hotspots, thresholds=thresholds, background_error=background_error, reference=reference
     )
     return [e.result for e in evaluations]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from oncopanel.model import GERMLINE_SPECIMENS
+from oncopanel.model import GERMLINE_SPECIMENS, HotspotResult
 
 SCHEMA_VERSION = "1.2"
 # 1.0: before the reporting decisions; 1.1: before the whole-sample therapy matching's fields
@@ -228,22 +228,13 @@ class Germline(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Hotspot(Record):
+class Hotspot(HotspotResult, Record):
+    """The hotspot engine's result (oncopanel.model.HotspotResult: its fields, declared once) as the result
+    document carries it, with the report's decision; ``reason`` says why the status (e.g. the depth)."""
+
     _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
     _NESTED: ClassVar[dict[str, type[Record]]] = {"reporting": Decision}
 
-    hotspot_id: str
-    gene: str
-    label: str
-    status: str  # detected | not_detected | not_assessable
-    depth: int
-    alt_count: int
-    vaf: float | None
-    vaf_ci_low: float | None
-    vaf_ci_high: float | None
-    lod: float | None
-    observed: str
-    reason: str  # why the status (e.g. the depth); the report's decision is in ``reporting``
     reporting: Decision | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -54,7 +54,7 @@ from oncopanel import __version__
 from oncopanel.clinical import COVERAGE_THRESHOLD, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
-from oncopanel.model import GERMLINE_SPECIMENS
+from oncopanel.model import GERMLINE_SPECIMENS, HotspotResult
 from oncopanel.paths import SCHEMAS
 from oncopanel.report.decisions import DEFAULT_POLICY, ReportingPolicy, decide
 from oncopanel.report.model import SCHEMA_VERSION, SampleResult, as_result
@@ -183,7 +183,8 @@ def germline_block(items: Iterable[Mapping], sample: dict) -> dict:
 
 
 def hotspot_block(items: Iterable[Any]) -> list[dict]:
-    keys = ("hotspot_id", "gene", "label", "status", "depth", "alt_count", "vaf", "vaf_ci_low", "vaf_ci_high", "lod")
+    """The hotspot engine's results (HotspotResult, its fields in order) as the result document's rows."""
+    keys = [f.name for f in dataclasses.fields(HotspotResult)]
     out = []
     for item in items:
         h = _plain(item)

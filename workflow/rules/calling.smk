@@ -68,7 +68,7 @@ rule calling_freebayes:
         runtime=60,
     params:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        calling=config["calling"],
+        freebayes=lambda wc: config["calling"][_calling_plan.mode_for(CALLING_TABLE[wc.sample])]["freebayes"],
         ref=REF,
     script:
         "../scripts/calling_freebayes.py"
@@ -91,7 +91,7 @@ use rule calling_freebayes as calling_pon_normal with:
         f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
     params:
         mode="somatic",
-        calling=config["calling"],
+        freebayes=config["calling"]["somatic"]["freebayes"],
         ref=REF,
 
 

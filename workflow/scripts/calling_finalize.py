@@ -20,7 +20,9 @@ def main(smk) -> None:  # smk: the snakemake object
     settings = calling_settings.from_dict(smk.params.calling)
     panels = load_panels()
     stated_lod = min((panels[p].stated_lod for p in smk.params.panels), default=0.05)
-    results, detected = genotype_sample_hotspots(smk.input.bam, sample_id, smk.params.reference, stated_lod)
+    results, detected = genotype_sample_hotspots(
+        smk.input.bam, sample_id, smk.params.reference, stated_lod, settings.hotspots
+    )
     write_hotspot_table(results, smk.output.hotspots_tsv, smk.output.hotspots_parquet, sample_id=sample_id)
     pon = pon_io.read(smk.input.pon) if hasattr(smk.input, "pon") else None
     ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected)

@@ -1,5 +1,6 @@
 """Snakemake adapter (rules calling_freebayes and calling_pon_normal): a BAM's raw calls over its mode's targets,
-by oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run)."""
+by oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run). Gets only its mode's
+freebayes block of the checked calling settings."""
 
 from oncopanel.calling import settings as calling_settings
 from oncopanel.calling.run import call_raw
@@ -10,7 +11,7 @@ def main(smk) -> None:  # smk: the snakemake object
         smk.input.bam,
         list(smk.input.targets),
         smk.params.mode,
-        calling_settings.from_dict(smk.params.calling),
+        calling_settings.freebayes_from_dict(smk.params.freebayes),
         smk.input.fasta,
         smk.params.ref,
         smk.output.regions,
