@@ -1,6 +1,6 @@
 """Which hotspot detection rule (config/calling.yaml ``calling.hotspots``)? Sensitivity and false positives.
 
-Tumour-like samples are simulated over hotspot windows with oncopanel.simulate (ART HS25 2x150, fragments
+Tumour-like samples are simulated over hotspot windows with oncosim.reads (ART HS25 2x150, fragments
 300±50) at 1000x and downsampled (samtools view -s) to 500x and 200x, aligned with minimap2 -ax sr. Each
 replicate spikes six hotspot alleles at one VAF (1%, 2% or 5%, in turn): KRAS G12D, EGFR L858R, BRAF V600E,
 PIK3CA H1047R, an EGFR exon 19 deletion and an exon 20 insertion. The same sample carries library damage AT
@@ -40,8 +40,8 @@ from oncopanel.hotspots import assess_hotspot, count_hotspots, hotspot_backgroun
 from oncopanel.model import Variant
 from oncopanel.panels import load_panels
 from oncopanel.reference import SliceSequence
-from oncopanel.simulate import Artefact, Spike, natural_orientation, simulate_sample
 from oncopanel.stats import wilson_interval
+from oncosim.reads import Artefact, Spike, natural_orientation, simulate_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 # (name, hotspot_id, chrom, pos, ref, alt) on the plus strand
