@@ -30,7 +30,7 @@ demo: demo-data
 	@echo "Demo batch done: reports in $(DEMO_OUT)/reports/, QC in $(DEMO_OUT)/qc/, batch summary in $(DEMO_OUT)/batch/"
 
 ## The shipped report examples (reports/examples/, see its README) from a finished `make demo`.
-EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03
+EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03 DEMO-T04
 examples:
 	@for s in $(EXAMPLES); do \
 	  cp $(DEMO_OUT)/reports/$$s.pdf reports/examples/demo_$$s.pdf && \
