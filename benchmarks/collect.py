@@ -15,6 +15,7 @@ ORDER = [
     ("Workflow backbone: time per stage (demo batch)", "backbone_stages.md"),
     ("Workflow backbone: DAG building", "backbone_dag.md"),
     ("Variant calling and hotspot genotyping: accuracy", "calling.md"),
+    ("Copy number: BRCA1/BRCA2 exon CNV and EGFR amplification", "cnv.md"),
     ("HGVS naming: accuracy and speed", "hgvs.md"),
     ("Knowledge base and matching", "knowledge.md"),
     ("Reports: rendering time", "report.md"),
