@@ -84,3 +84,28 @@ def classify(gene: str, first_exon: int, last_exon: int, kind: str, rules: Class
     only_minor = exons <= set(rules.not_critical_exons.get(gene, ()))
     strength = strengths["other_exons_strength" if only_minor else "critical_exons_strength"]
     return f"PVS1 ({strength.replace('_', ' ')})"
+
+
+def vcf_deletion_span(pos: int, ref: str, alt: str, end: int | None = None) -> tuple[int, int] | None:
+    """Deleted bases (1-based inclusive) of a VCF deletion: an explicit allele with its anchor base, or a symbolic
+    ``<DEL>`` with INFO END. None when the allele is not a deletion."""
+    if alt == "<DEL>" and end is not None and end > pos:
+        return pos + 1, end
+    if len(ref) > len(alt) >= 1 and ref.upper().startswith(alt.upper()):
+        return pos + len(alt), pos + len(ref) - 1
+    return None
+
+
+def name_vcf_deletion(chrom: str, pos: int, ref: str, alt: str, end: int | None = None) -> list[tuple[str, str]]:
+    """(name, exons in words) on each MANE Select transcript a VCF deletion overlaps (large deletions whose start
+    lies outside the gene included)."""
+    span = vcf_deletion_span(pos, ref, alt, end)
+    if span is None:
+        return []
+    start, stop = span
+    out = []
+    for gene, tx in transcripts_by_gene().items():
+        if tx.chrom == chrom and start <= tx.end and stop >= tx.start:
+            name, words, _ = exact_deletion_name(gene, start, stop)
+            out.append((name, words))
+    return out
