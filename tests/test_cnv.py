@@ -127,6 +127,7 @@ def test_whole_gene_deletion_on_a_two_gene_panel_is_called(cfg):
     (call,) = model.call_batch(table, exons, cfg)["S0"].calls
     assert (call.gene, call.kind, call.first_exon, call.last_exon) == ("BRCA2", "het_deletion", 2, 27)
     assert call.name == "NM_000059.4:c.-39-?_*1498+?del"
+    assert call.description.endswith("exon 1 not assessable: the change may include it")  # exon 1 is not captured
 
 
 def test_too_few_references_gives_not_assessable_never_a_negative(cfg):

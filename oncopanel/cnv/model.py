@@ -23,7 +23,7 @@ leave-one-out spread above ``max_reference_sd``. Tumour samples: not tested (pur
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import optimize, special
@@ -243,6 +243,7 @@ def call_sample(
 
     calls, called_quality = _segments(sample, captured, ok, states, loglik, ratio, cfg, len(ref_names),
                                       reference_version)  # fmt: skip
+    calls = [_note_unassessed_neighbours(c, exons, reasons) for c in calls]
     rows = []
     j = 0
     for t, reason in zip(exons, reasons, strict=True):
@@ -288,6 +289,16 @@ def _fit(x, n, share, gc, ok, neutral_group, genes, cfg: CnvSettings):
             states[idx], part = viterbi(loglik[idx], g.event_start_probability, g.event_continue_probability)
             score += part
     return ratio, loglik, states, score
+
+
+def _note_unassessed_neighbours(call: CnvCall, exons: list[ExonTarget], reasons: list[str]) -> CnvCall:
+    """A call next to an exon that could not be assessed (not captured, pseudogene...) may extend over it: say so."""
+    unassessed = {t.mane_exon for t, r in zip(exons, reasons, strict=True) if t.gene == call.gene and r}
+    near = sorted(unassessed & {call.first_exon - 1, call.last_exon + 1})
+    if not near:
+        return call
+    which = " and ".join(f"exon {k}" for k in near)
+    return replace(call, description=f"{call.description}; {which} not assessable: the change may include it")
 
 
 def _segments(sample, captured, ok, states, loglik, ratio, cfg, n_refs, version):
