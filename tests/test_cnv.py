@@ -248,10 +248,14 @@ def test_egfr_extent_cannot_be_told_without_braf_and_chromosome_gain_with_it(cfg
     assert gain.status == "amplified" and gain.extent == "chromosome gain"
 
 
-def test_egfr_too_few_references_not_assessable(cfg):
+def test_egfr_too_few_references_or_thin_coverage_not_assessable_never_not_amplified(cfg):
     table, exons = batch(TUMOUR, 3, seed=6)
     amp = amplification.call_amplification(table, exons, "S0", cfg.amplification, 0.5)
     assert amp.status == "not_assessable" and "too few references" in amp.text
+    egfr = {t.target: 2.5 for t in exon_targets(["EGFR"]) if t.targeted}
+    table, exons = batch(TUMOUR, 10, {0: egfr}, seed=6, depth=3.0)
+    amp = amplification.call_amplification(table, exons, "S0", cfg.amplification, 0.5)
+    assert amp.status == "not_assessable" and "coverage too low" in amp.text
 
 
 # ---------------------------------------------------------------- settings

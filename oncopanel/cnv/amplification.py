@@ -70,6 +70,21 @@ def gene_ratios(
     return out
 
 
+def thin_coverage(table: CountTable, exons: list[ExonTarget], test: int, refs: list[int],
+                  cfg: AmplificationSettings) -> str:  # fmt: skip
+    """Why the sample or its references have too few fragments on the gene or the other loci ('' when enough)."""
+    captured = [t for t in exons if t.targeted]
+    sub = table.column([t.target for t in captured]).counts
+    on_gene = np.array([t.gene == cfg.gene for t in captured])
+    for label, cols in (("the gene", on_gene), ("the other loci", ~on_gene)):
+        test_median = float(np.median(sub[test, cols]))
+        ref_median = float(np.median(sub[np.ix_(refs, cols)]))
+        if min(test_median, ref_median) < cfg.min_exon_count:
+            return (f"coverage too low (median fragments per exon on {label}: sample {test_median:.0f}, references "
+                    f"{ref_median:.0f}; {cfg.min_exon_count} needed)")  # fmt: skip
+    return ""
+
+
 def call_amplification(
     table: CountTable,
     exons: list[ExonTarget],
@@ -89,12 +104,22 @@ def call_amplification(
         why = f"{cfg.gene} amplification not assessable: too few references ({len(refs)} < {cfg.min_references})"
         return Amplification(sample, cfg.gene, "not_assessable", None, None, None, tumour_content, "", None,
                              len(refs), why)  # fmt: skip
+    low = thin_coverage(table, exons, test, refs, cfg)
+    if low:
+        why = f"{cfg.gene} amplification not assessable: {low}"
+        return Amplification(sample, cfg.gene, "not_assessable", None, None, None, tumour_content, "", None,
+                             len(refs), why)  # fmt: skip
     ratios = gene_ratios(table, exons, test, refs, cfg)
     if cfg.gene not in ratios:
         why = f"{cfg.gene} amplification not assessable: too few exons of other loci on the panel to normalise"
         return Amplification(sample, cfg.gene, "not_assessable", None, None, None, tumour_content, "", None,
                              len(refs), why)  # fmt: skip
     ratio, se = ratios[cfg.gene]
+    if se > cfg.max_log_ratio_se:
+        why = (f"{cfg.gene} amplification not assessable: coverage too low or uneven (SE of the log ratio {se:.2f} "
+               f"> {cfg.max_log_ratio_se})")  # fmt: skip
+        return Amplification(sample, cfg.gene, "not_assessable", round(ratio, 3), round(se, 4), None, tumour_content,
+                             "", None, len(refs), why)  # fmt: skip
     cn = copy_number(ratio, tumour_content) if tumour_content else None
     amplified = ratio >= cfg.min_ratio and (cn is None or cn >= cfg.min_copy_number)
     same = [ratios[g][0] for g in cfg.same_chromosome_genes if g in ratios]
@@ -121,7 +146,8 @@ def call_amplification(
         text = f"no {cfg.gene} amplification ({words})"
         if tumour_content:
             least = copy_number(cfg.min_ratio, tumour_content)
-            text += f"; at this tumour content fewer than {max(least, cfg.min_copy_number):.1f} copies are not seen"
+            floor = max(least, cfg.min_copy_number)
+            text += f"; at this tumour content an amplification below {floor:.1f} copies is not called"
     status = "amplified" if amplified else "not_amplified"
     return Amplification(sample, cfg.gene, status, round(ratio, 3), round(se, 4), None if cn is None else round(cn, 2),
                          tumour_content, extent, None if same_ratio is None else round(same_ratio, 3), len(refs),

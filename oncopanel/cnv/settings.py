@@ -38,6 +38,8 @@ class AmplificationSettings:
     min_copy_number: float
     chromosome_gain_ratio: float
     min_references: int
+    max_log_ratio_se: float
+    min_exon_count: float
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     )  # fmt: skip
     amp = AmplificationSettings(
         a["gene"], tuple(a["same_chromosome_genes"]), a["min_ratio"], a["min_copy_number"],
-        a["chromosome_gain_ratio"], a["min_references"],
+        a["chromosome_gain_ratio"], a["min_references"], a["max_log_ratio_se"],
+        a["min_exon_count"],
     )  # fmt: skip
     cls = ClassificationSettings(
         c["deletion_pvs1"], {k: tuple(v) for k, v in c["not_critical_exons"].items()}, c["duplication_class"],
