@@ -230,9 +230,9 @@ def call_sample(
         keep = ok & ~called
         # which exons are copy-neutral: all of them, or one gene's (a whole-gene event on a two-gene panel moves
         # the median); the likeliest segmentation decides
-        groups = [keep] + [keep & (np.array(genes) == gn) for gn in dict.fromkeys(genes)]
-        fits = [_fit(x, n, share, gc, ok, grp, genes, cfg) for grp in groups if grp.sum() >= 3]
-        ratio, loglik, states, _score = max(fits, key=lambda f: f[3])
+        groups = {"": keep} | {gn: keep & (np.array(genes) == gn) for gn in dict.fromkeys(genes)}
+        fits = [(_fit(x, n, share, gc, ok, grp, genes, cfg), gn) for gn, grp in groups.items() if grp.sum() >= 3]
+        (ratio, loglik, states, _score), neutral_gene = max(fits, key=lambda f: f[0][3])
         called = states != NORMAL
     sd = robust_sd(np.log(np.maximum(ratio[ok & ~called], 1e-3)))
     if not sd <= g.max_ratio_sd:
@@ -243,6 +243,10 @@ def call_sample(
     calls, called_quality = _segments(sample, captured, ok, states, loglik, ratio, cfg, len(ref_names),
                                       reference_version)  # fmt: skip
     calls = [_note_unassessed_neighbours(c, exons, reasons) for c in calls]
+    if neutral_gene:  # normalised to one gene: a whole-gene change elsewhere could be read in either gene
+        note = (f"; copy-neutral level taken from {neutral_gene} alone (a whole-gene change on this panel): which "
+                "gene changed rests on that choice")  # fmt: skip
+        calls = [c if c.gene == neutral_gene else replace(c, description=c.description + note) for c in calls]
     rows = []
     j = 0
     for t, reason in zip(exons, reasons, strict=True):
