@@ -16,6 +16,7 @@ ORDER = [
     ("Workflow backbone: DAG building", "backbone_dag.md"),
     ("Variant calling and hotspot genotyping: accuracy", "calling.md"),
     ("Hotspot detection rule: min_alt, indel background, library damage", "hotspot_rule.md"),
+    ("Copy number: BRCA1/BRCA2 exon CNV and EGFR amplification", "cnv.md"),
     ("HGVS naming: accuracy and speed", "hgvs.md"),
     ("Knowledge base and matching", "knowledge.md"),
     ("Reports: rendering time", "report.md"),

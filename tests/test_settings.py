@@ -51,6 +51,7 @@ SHIPPED = [
     ("reports/reporting.yaml", "reporting.schema.yaml", None),
     ("reports/fonts.yaml", "fonts.schema.yaml", None),
     ("annotation/germline/germline_rules.yaml", "germline_rules.schema.yaml", None),
+    ("config/cnv.yaml", "cnv.schema.yaml", None),
 ]
 
 
