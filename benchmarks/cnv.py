@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cnv.py          # full grid (>= 100 events per cell): benchmarks/latest/cnv.md
     .venv/bin/python benchmarks/cnv.py --quick  # CI: a few events per cell, writes results/benchmarks/quick/cnv.md
 
-Counts come from benchmarks/cnv_sim.py (capture efficiency per target, per-sample GC bias and library size,
+Counts come from oncosim/cnv.py (capture efficiency per target, per-sample GC bias and library size,
 overdispersion; parameters and sources in its docstring). Every batch has K CNV-free germline samples plus 4
 carriers of one event each; the calling is oncopanel.cnv.model.call_batch with config/cnv.yaml, exactly as a run
 would call it. Exons not captured (BRCA1/BRCA2 exon 1, non-coding) are left out of every denominator.
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cnv_sim import Event, Panel, SimParams, panel, simulate_batch
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from oncopanel.cnv.amplification import call_batch as call_amplifications
 from oncopanel.cnv.model import call_batch
 from oncopanel.cnv.settings import load_settings
+from oncosim.cnv import Event, Panel, SimParams, panel, simulate_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "latest" / "cnv.md"
