@@ -71,6 +71,9 @@ class HotspotResult:
     lod: float | None
     observed: str = ""  # the allele(s) seen, e.g. "c.2236_2250del" or a VCF key
     reason: str = ""
+    # why a hotspot is not assessable, for the report's wording: "depth" (too shallow for the stated LoD),
+    # "library_damage" (alt reads in one pair orientation only), "paralogue" (reads of a pseudogene); else None
+    cause: str | None = None
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def test_one_orientation_damage_class_allele_is_not_assessable():
     damage = AlleleCount("G12C", Variant("chr12", 25245351, "C", "A"), "C>A", 30, alt_f1r2=30, alt_f2r1=0)
     evaluation = assess_hotspot(HotspotCounts(HOTSPOTS["KRAS_G12"], 1000, (damage,)), TH, BG)
     r = evaluation.result
-    assert (r.status, r.alt_count, r.observed) == ("not_assessable", 30, "")
+    assert (r.status, r.alt_count, r.observed, r.cause) == ("not_assessable", 30, "", "library_damage")
     assert "one pair orientation (F1R2 30, F2R1 0" in r.reason and not evaluation.alleles[0].detected
     both = replace(damage, alt_f1r2=28, alt_f2r1=2)
     assert assess_hotspot(HotspotCounts(HOTSPOTS["KRAS_G12"], 1000, (both,)), TH, BG).result.status == "detected"
@@ -275,7 +275,7 @@ def test_pseudogene_only_allele_is_not_assessable():
         ref_count=15, ref_paralog_like=0,
     )  # fmt: skip
     r = assess_hotspot(counts, TH, BG).result
-    assert (r.status, r.alt_count, r.observed) == ("not_assessable", 14, "")
+    assert (r.status, r.alt_count, r.observed, r.cause) == ("not_assessable", 14, "", "paralogue")
     assert "11 of those fragments carry >= 2 other differences" in r.reason
     assert "paralogue or pseudogene" in r.reason
 
@@ -288,5 +288,6 @@ def test_not_detected_only_where_the_lod_was_reached(name):
             assert r.lod is not None and r.lod <= 0.05 and r.observed == ""
         if r.status == "detected":
             assert r.observed and r.alt_count >= 3 and r.vaf_ci_low <= r.vaf <= r.vaf_ci_high
+        assert (r.cause is not None) == (r.status == "not_assessable")
         if r.depth == 0:
-            assert r.status == "not_assessable"
+            assert (r.status, r.cause) == ("not_assessable", "depth")

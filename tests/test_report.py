@@ -269,7 +269,7 @@ def test_english_report_reads_back(rendered, luad):
             "Exon 19 deletion",
             "not assessable",
             "depth too low for the stated LoD of 5.0%; status unknown",
-            "1 hotspot(s) could not be assessed (insufficient depth): BRAF p.V600",
+            "1 hotspot(s) could not be assessed: BRAF p.V600 (c.1798-1799): insufficient depth. Their status",
             "Gene(s) with incomplete coverage: BRAF",
             "Not tested by this assay",
             "a normal ALK sequence result is not 'fusion negative'",
@@ -320,7 +320,7 @@ def test_chinese_report_reads_back(rendered, luad):
             "该深度下检测限为 1.2%",
             "无法评估",
             "深度不足，未达到本检测声明的检测限 5.0%；状态未知",
-            "1 个热点因测序深度不足无法评估：BRAF p.V600",
+            "1 个热点无法评估：BRAF p.V600 (c.1798-1799)：测序深度不足。其状态未知",
             "本检测未涵盖的项目",
             "ALK测序结果正常不等于“融合阴性”",
             "MET 14号外显子跳跃突变",
@@ -757,3 +757,26 @@ def test_no_germline_statement_when_brca_was_not_tested(tmp_path):
         assert (
             flat(t("not_tested.genes_not_on_panels", genes="ALK, BRAF, BRCA1, BRCA2, NRAS, PIK3CA, PTEN, TP53")) in text
         )
+
+
+@pytest.mark.parametrize(
+    ("cause", "summary", "detail"),
+    [
+        ("library_damage", "BRAF p.V600 (c.1798-1799): possible library damage",
+         "alternate reads in one read orientation only, as FFPE/oxidative library damage shows"),
+        ("paralogue", "BRAF p.V600 (c.1798-1799): pseudogene reads",
+         "alternate reads carry the signature of a pseudogene or paralogue"),
+    ],
+)  # fmt: skip
+def test_a_not_assessable_hotspot_says_why(tmp_path, cause, summary, detail):
+    """Not assessable for library damage or pseudogene reads is never explained as low depth."""
+    d = copy.deepcopy(inputs("luad_inputs"))
+    for h in d["hotspots"]:
+        if h["status"] == "not_assessable":
+            h.update(depth=900, cause=cause, reason=f"{cause} (engine's words)")
+    result = build(d)
+    validate_result(result)
+    assert next(h for h in result["hotspots"] if h["status"] == "not_assessable")["cause"] == cause
+    text = pdf_text(render_pdf(result, tmp_path / "r.pdf", "en", centre=CENTRE))
+    assert_in([summary, detail], text)
+    assert "insufficient depth" not in text and "depth too low" not in text

@@ -175,11 +175,12 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
     lod_text = f"{lod:.2%}" if lod is not None else "none"
     seen = ", ".join(_describe(c) for c in calls) or "no alternate reads"
     extra = f"; {counts.discordant} discordant overlapping fragments left out" if counts.discordant else ""
+    cause = None
     if detected:
         status, observed = "detected", ";".join(dict.fromkeys(c.form for c in detected))
         reason = f"{seen}; LoD {lod_text} at {depth}x{extra}"
     elif paralog:
-        status, observed = "not_assessable", ""
+        status, observed, cause = "not_assessable", "", "paralogue"
         c = paralog[0]
         reason = (
             f"{c.form} {c.alt_count}/{depth}, but {c.paralog_like} of those fragments carry >= 2 other differences "
@@ -188,7 +189,7 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
         )
     elif damage:
         # never "detected" (damage is not a variant) nor "not detected" (a variant may be among those reads)
-        status, observed = "not_assessable", ""
+        status, observed, cause = "not_assessable", "", "library_damage"
         c = damage[0]
         f1r2, f2r1 = c.orientation or (0, 0)
         reason = (
@@ -200,7 +201,7 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
         status, observed = "not_detected", ""
         reason = f"{seen}; LoD {lod_text} at {depth}x reached (stated {thresholds.stated_lod:.0%}){extra}"
     else:
-        status, observed = "not_assessable", ""
+        status, observed, cause = "not_assessable", "", "depth"
         need = required_depth(
             thresholds.stated_lod,
             hotspot_background(hs, background),
@@ -226,6 +227,7 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
         lod=lod,
         observed=observed,
         reason=reason,
+        cause=cause,
     )
     return HotspotEvaluation(result, calls)
 

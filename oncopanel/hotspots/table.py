@@ -70,20 +70,21 @@ def read_hotspot_table(path: Path | str) -> dict[str, list[HotspotResult]]:
         df = pd.read_csv(
             path,
             sep="\t",
-            dtype={"sample_id": str, "observed": str, "reason": str},
+            dtype={"sample_id": str, "observed": str, "reason": str, "cause": str},
             keep_default_na=False,
             na_values={c: [""] for c in _FLOAT_COLUMNS},
         )
-    missing = set(RESULT_COLUMNS) - set(df.columns)
+    missing = set(RESULT_COLUMNS) - set(df.columns) - {"cause"}
     if missing:
         raise InputError(f"{path}: not a hotspot table (missing columns {sorted(missing)})")
     out: dict[str, list[HotspotResult]] = defaultdict(list)
     for row in df.to_dict("records"):
-        values = {k: row[k] for k in RESULT_COLUMNS[1:]}
+        values = {k: row.get(k, "") for k in RESULT_COLUMNS[1:]}  # cause: tables before it have none
         for k in _FLOAT_COLUMNS:
             values[k] = None if values[k] is None or math.isnan(values[k]) else float(values[k])
         values["depth"], values["alt_count"] = int(values["depth"]), int(values["alt_count"])
         values["observed"], values["reason"] = str(values["observed"] or ""), str(values["reason"] or "")
+        values["cause"] = str(values["cause"]) if values["cause"] else None
         out[str(row["sample_id"])].append(HotspotResult(**values))
     return dict(out)
 

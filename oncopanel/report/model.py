@@ -232,7 +232,7 @@ class Hotspot(HotspotResult, Record):
     """The hotspot engine's result (oncopanel.model.HotspotResult: its fields, declared once) as the result
     document carries it, with the report's decision; ``reason`` says why the status (e.g. the depth)."""
 
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "cause")
     _NESTED: ClassVar[dict[str, type[Record]]] = {"reporting": Decision}
 
     reporting: Decision | None = None

@@ -202,7 +202,14 @@ def hotspot_detail(h: Hotspot, stated_lod: float | None, t: Text) -> str:
         )
     if h.status == "not_detected":
         return t("negatives.not_detected_detail", lod=pct(h.lod))
+    if h.cause in ("library_damage", "paralogue"):
+        return t(f"negatives.not_assessable_{h.cause}")
     return t("negatives.not_assessable_detail", stated_lod=pct(stated_lod))
+
+
+def cause_text(h: Hotspot, t: Text) -> str:
+    """Why a hotspot is not assessable, in words (results before the cause was recorded: depth)."""
+    return t(f"negatives.cause.{h.cause or 'depth'}")
 
 
 def gate_text(gate: Gate, t: Text) -> str:
@@ -420,7 +427,7 @@ def summary(k: Kit, result: SampleResult) -> list:
     notes = []
     na = [h for h in result.hotspots if h.reporting and h.reporting.in_summary]
     if na:
-        names = ", ".join(f"{h.gene} {h.label}" for h in na)
+        names = t("punct.sep").join(f"{h.gene} {h.label}{t('punct.colon')}{cause_text(h, t)}" for h in na)
         notes.append(k.p(t("summary.not_assessable_count", n=len(na), hotspots=names), color="#8A5A00"))
     low = _reporting(result).low_coverage_genes
     if low:
