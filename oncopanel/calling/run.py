@@ -111,19 +111,6 @@ def freebayes_command(
     return f"{shlex.join(fb)} | {shlex.join(norm)}"
 
 
-def run_freebayes(
-    bam: PathLike,
-    regions_bed: PathLike,
-    freebayes: FreebayesSettings,
-    fb_fasta: PathLike,
-    reference: PathLike,
-    out_vcf_gz: PathLike,
-    log: PathLike | None = None,
-) -> None:
-    """Run :func:`freebayes_command`; the tools' messages are appended to ``log`` (discarded without one)."""
-    _run_shell(freebayes_command(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz), log)
-
-
 def call_raw(
     bam: PathLike,
     targets_beds: PathLike | Iterable[PathLike],
@@ -144,7 +131,7 @@ def call_raw(
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
     genes = clinical.GERMLINE_GENES if mode == "germline" else None
     select_targets(targets_beds, genes, regions_bed)
-    run_freebayes(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz, log)
+    _run_shell(freebayes_command(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz), log)
 
 
 def index_vcf(unsorted_vcf: PathLike, reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None = None) -> None:

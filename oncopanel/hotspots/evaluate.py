@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from oncopanel.hotspots.counting import AlleleCount, HotspotCounts, codon_allele, count_hotspots
 from oncopanel.hotspots.definitions import Hotspot
@@ -255,17 +256,7 @@ def evaluate_hotspots(
     return [assess_hotspot(c, thresholds, background_error) for c in counts]
 
 
-def genotype_hotspots(
-    bam_path: Path | str,
-    sample_id: str,
-    hotspots: Sequence[Hotspot] | None = None,
-    *,
-    thresholds: Thresholds,
-    background_error: BackgroundError,
-    reference: SequenceSource | None = None,
-) -> list[HotspotResult]:
-    """Status of every hotspot in one sample's BAM: detected / not_detected (with LoD) / not_assessable."""
-    evaluations = evaluate_hotspots(
-        bam_path, sample_id, hotspots, thresholds=thresholds, background_error=background_error, reference=reference
-    )
-    return [e.result for e in evaluations]
+def genotype_hotspots(bam_path: Path | str, sample_id: str, *args: Any, **kwargs: Any) -> list[HotspotResult]:
+    """Status of every hotspot in one sample's BAM: detected / not_detected (with LoD) / not_assessable; the
+    arguments of :func:`evaluate_hotspots`, without the allele tests behind each status."""
+    return [e.result for e in evaluate_hotspots(bam_path, sample_id, *args, **kwargs)]

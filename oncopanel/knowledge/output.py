@@ -24,17 +24,20 @@ def evidence_record(evidence: KBEvidence) -> dict:
     return record
 
 
+# a therapy's plain fields, in the order both outputs (the sample JSON and the batch table) write them
+_HEAD = ("rank", "regimen")
+_BIOMARKER = ("gene", "biomarker", "significance", "level", "on_label", "resistance")
+
+
+def _fields(therapy: Therapy, names: tuple[str, ...]) -> dict:
+    return {name: getattr(therapy, name) for name in names}
+
+
 def therapy_record(therapy: Therapy) -> dict:
     return {
-        "rank": therapy.rank,
-        "regimen": therapy.regimen,
+        **_fields(therapy, _HEAD),
         "drugs": list(therapy.drugs),
-        "gene": therapy.gene,
-        "biomarker": therapy.biomarker,
-        "significance": therapy.significance,
-        "level": therapy.level,
-        "on_label": therapy.on_label,
-        "resistance": therapy.resistance,
+        **_fields(therapy, _BIOMARKER),
         "formulary": dict(therapy.formulary),
         # an on-label approval whose label asks for a germline variant (gBRCAm): confirm germline origin
         "label_requires_germline_variant": any(
@@ -89,15 +92,9 @@ def batch_table(results: Mapping[str, tuple[str, list[Therapy]]], kb: KnowledgeB
             rows.append({
                 "sample_id": sample_id,
                 "oncotree_code": oncotree_code,
-                "rank": therapy.rank,
-                "regimen": therapy.regimen,
+                **_fields(therapy, _HEAD),
                 "drugs": " + ".join(therapy.drugs),
-                "gene": therapy.gene,
-                "biomarker": therapy.biomarker,
-                "significance": therapy.significance,
-                "level": therapy.level,
-                "on_label": therapy.on_label,
-                "resistance": therapy.resistance,
+                **_fields(therapy, _BIOMARKER),
                 "status": therapy.status,
                 "setting": therapy.setting,
                 "sources": ",".join(sorted({e.source for e in therapy.evidence})),
