@@ -248,6 +248,12 @@ def check_config(config: Mapping, source: str = "config") -> dict:
         filled = check(filled, "config.schema.yaml", source)
     except ValidationError as exc:
         found += exc.problems
+    # every stage reads the shipped panel definitions (oncopanel.panels): another file would be checked into the
+    # provenance but used by no step, so it is refused rather than silently ignored
+    own_panels = filled.get("panels")
+    if own_panels and Path(own_panels).resolve() != SHIPPED_FILES["panels"].resolve():
+        found.append(f"{source}: panels: a centre's own panel file is not supported yet (every step reads "
+                     f"{SHIPPED_FILES['panels']}); leave it empty and edit that file")  # fmt: skip
     filled.update({key: str(path) for key, path in SHIPPED_FILES.items() if not filled.get(key)})
     found += gate_metric_problems(filled.get("qc"), source)
     found += coverage_threshold_problems(filled.get("qc"), source)

@@ -300,3 +300,14 @@ def test_the_workflow_refuses_a_bad_config_before_any_step_with_one_line_each(tm
         f"{source}: relaign: unknown key (closest known key: realign)",
     ])  # fmt: skip
     assert not (tmp_path / "results").exists()
+
+
+def test_a_panel_file_no_step_would_read_is_refused():
+    doc = settings.read_yaml(paths.CONFIG / "config.yaml")
+    doc["panels"] = "my/panels.yaml"
+    with pytest.raises(ValidationError) as err:
+        settings.check_config(doc, "config/config.yaml")
+    assert any(p.startswith("config/config.yaml: panels: a centre's own panel file is not supported yet")
+               for p in err.value.problems)  # fmt: skip
+    doc["panels"] = str(paths.ANNOTATION / "panels" / "panels.yaml")
+    settings.check_config(doc, "config/config.yaml")
