@@ -83,8 +83,12 @@ def test_ras_wild_type_colorectal_shows_anti_egfr_with_the_codons_assessed(kb, t
     options = [t["regimen"] for t in result["therapies"] if t["status"] == "option"]
     assert options and {"cetuximab", "panitumumab"} & {d for r in options for d in r.split(" + ")}
     text = text_of(result, tmp_path)
-    assert "RAS Wild Type: every position assessed and not detected" in text
+    assert "RAS wild type: every position assessed and not detected" in text
     assert "NRAS A146X" in text and "cetuximab" in text
+    assert "KRAS RAS" not in text and "RAS wild type" in text  # the biomarker cell names RAS once
+    # monotherapy follows the labels: after progression, never first line
+    alone = [t for t in result["therapies"] if t["regimen"] in ("cetuximab", "panitumumab")]
+    assert alone and all(t["setting"] == "after_progression" and "first_line" not in t["settings"] for t in alone)
 
 
 def test_ras_not_determined_without_nras_names_it_and_offers_no_anti_egfr(kb, tmp_path):
@@ -160,3 +164,25 @@ def test_another_tumour_types_resistance_is_not_in_the_summary(kb, tmp_path):
     assert first["regimen"] == "sotorasib" and first["setting"] == "after_progression"
     summary = text_of(result, tmp_path).split("Somatic variants")[0]
     assert "sotorasib — Approved for this tumour type" in summary and "RESISTANCE" not in summary
+
+
+def test_line_of_therapy_in_the_header_and_options_under_setting_headings(kb, tmp_path):
+    d = base("COAD")
+    hotspots = [HotspotResult(i, i.split("_")[0], f"{i.split('_')[1]}X", "not_detected", 900, 0, None, None, None,
+                              0.01) for i in RAS]
+    d["sample"] = {**d["sample"], "line_of_therapy": "progressed_on:oxaliplatin"}
+    result = result_for(d, [somatic("BRAF", "V600E", "15/18", 140753336)], kb, hotspots=hotspots,
+                        line="progressed_on:oxaliplatin")
+    assert result["sample"]["line_of_therapy"] == "progressed_on:oxaliplatin"
+    text = text_of(result, tmp_path)
+    assert "Line of therapy (from the order) after progression on oxaliplatin" in text
+    # the order's setting leads, then the others under their own headings
+    assert text.index("after progression encorafenib + cetuximab —") < text.index("first line encorafenib")
+    zh = text_of(result, tmp_path, "zh").replace(" ", "")
+    assert "治疗线数（送检单）" in zh and "治疗后进展" in zh
+    del d["sample"]["line_of_therapy"]
+    plain = result_for(d, [somatic("BRAF", "V600E", "15/18", 140753336)], kb, hotspots=hotspots)
+    assert "line_of_therapy" not in plain["sample"]
+    text = text_of(plain, tmp_path)
+    assert "Line of therapy (from the order) not stated" in text
+    assert text.index("first line encorafenib + cetuximab + mFOLFOX6") < text.index("after progression encorafenib")

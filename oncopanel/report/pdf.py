@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 
 from oncopanel.clinical import GERMLINE_GENES
+from oncopanel.knowledge.matching import SETTING_ORDER
 from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
@@ -167,6 +168,38 @@ def approval_parts(approval: Approval, t: Text) -> list[str]:
 
 def setting_text(therapy: Therapy, t: Text) -> str:
     return t(f"therapy.settings.{therapy.setting}") if therapy.setting else ""
+
+
+def line_of_therapy_text(line: str, t: Text) -> str:
+    """The order's line of therapy (sample sheet), in the report's language; "not stated" when absent."""
+    if not line:
+        return t("labels.not_stated")
+    if line.startswith("progressed_on:"):
+        return t("line_of_therapy.progressed_on", drug=drug_text(line.removeprefix("progressed_on:"), t))
+    return t.get(f"line_of_therapy.{line}", line)
+
+
+def biomarker_name(name: str, t: Text) -> str:
+    """A negative biomarker ("RAS Wild Type") or the agnostic line's label, in the report's language."""
+    return t.get(f"biomarker_names.{name}", name)
+
+
+def biomarker_cell(therapy: Therapy, t: Text) -> str:
+    """Gene and variant ("EGFR L858R"); a wild-type biomarker names its genes itself ("RAS wild type", once)."""
+    named = biomarker_name(therapy.biomarker, t)
+    if named != therapy.biomarker:
+        return named
+    return f"{therapy.gene} {therapy.biomarker}".strip()
+
+
+def by_setting(therapies: list[Therapy], line: str) -> list[tuple[str, list[Therapy]]]:
+    """Options grouped under their setting, the order's line of therapy first, then SETTING_ORDER."""
+    lead = "after_progression" if line.startswith("progressed_on:") else line
+    order = [lead, *[x for x in SETTING_ORDER if x != lead]] if lead else list(SETTING_ORDER)
+    groups: dict[str, list[Therapy]] = {}
+    for th in therapies:
+        groups.setdefault(th.setting if th.setting in order else "", []).append(th)
+    return [(x, groups[x]) for x in [*order, ""] if x in groups]
 
 
 def matching_notes(therapy: Therapy, t: Text) -> list[str]:
@@ -345,6 +378,7 @@ def header(k: Kit, result: SampleResult, identity: Mapping | None, centre: Mappi
         (t("labels.tumour_content"), tumour_content_text(s.tumour_content, t)),
         (t("labels.tumour_type"), tumour_type_text(s, t)),
         (t("labels.panels"), ", ".join(s.panels)),
+        (t("labels.line_of_therapy"), line_of_therapy_text(s.extra.get("line_of_therapy", ""), t)),
         (t("labels.received_date"), s.received_date or "—"),
         (t("labels.report_date"), result.reported_date or "—"),
     ]
@@ -380,6 +414,7 @@ def amendment_block(k: Kit, result: SampleResult, amends: str | None) -> list:
 
 def summary(k: Kit, result: SampleResult) -> list:
     t = k.t
+    line = result.sample.extra.get("line_of_therapy", "")
     out = k.section_head("summary")
     rows = []
     for f in result.summary_findings():
@@ -399,12 +434,14 @@ def summary(k: Kit, result: SampleResult) -> list:
             if th.resistance:
                 text = f"{t('therapy.resistance')}{t('punct.colon')}{regimen_text(th, t)}"
                 lines.append(k.p(text, k.cell, color="#B00020"))
-            else:
-                setting = setting_text(th, t)
+        for setting, group in by_setting([th for th in therapies if not th.resistance], line):
+            if setting:  # options under per-setting headings, the order's line of therapy first
+                lines.append(k.p(t(f"therapy.settings.{setting}"), k.small, bold=True))
+            for th in group:
                 text = f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
                 if th.evidence_tumour:
                     text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=th.evidence_tumour)}"
-                lines.append(k.p(text + (f"{t('punct.sep')}{setting}" if setting else ""), k.cell))
+                lines.append(k.p(text, k.cell))
         # options shown in the therapy section but not here (never counts rows the section does not show)
         further = [th for th in linked if th.reporting and th.reporting.shown and th not in therapies
                    and th.recommended]
@@ -413,9 +450,11 @@ def summary(k: Kit, result: SampleResult) -> list:
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
     for negative in [n for n in result.negative_biomarkers or [] if n.status != "detected"]:  # a finding says it
         options = [th for th in result.therapies if th.biomarker == negative.biomarker and th.recommended]
-        lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
-                     + (f"{t('punct.sep')}{setting_text(th, t)}" if th.setting else ""), k.cell)
-                 for th in options[: _reporting(result).policy.summary_max]]
+        lines = []
+        for setting, group in by_setting(options[: _reporting(result).policy.summary_max], line):
+            if setting:
+                lines.append(k.p(t(f"therapy.settings.{setting}"), k.small, bold=True))
+            lines += [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell) for th in group]
         rows.append([k.p(negative_text(negative, t), k.cell, bold=True), "", lines or t("summary.no_therapy")])
     withheld = _reporting(result).germline_section == "withheld"
     if rows:
@@ -442,17 +481,19 @@ def summary(k: Kit, result: SampleResult) -> list:
 def negative_text(negative, t: Text) -> str:
     """ "RAS Wild Type" with the codons assessed, or "RAS status not determined" with what was not assessed."""
     if negative.status == "wild_type":
-        return t("summary.wild_type", biomarker=negative.biomarker, assessed=", ".join(negative.assessed))
+        return t("summary.wild_type", biomarker=biomarker_name(negative.biomarker, t),
+                 assessed=", ".join(negative.assessed))
     if negative.status == "detected":
-        return t("summary.negative_detected", biomarker=negative.biomarker, reason=negative.reason)
+        return t("summary.negative_detected", biomarker=biomarker_name(negative.biomarker, t),
+                 reason=negative.reason.removeprefix("detected: "))
     gaps = []
     if negative.not_assessed:
         gaps.append(t("summary.not_assessable_positions", positions=", ".join(negative.not_assessed)))
     if negative.not_tested:
         genes = list(dict.fromkeys(i.split("_")[0] for i in negative.not_tested))
         gaps.append(t("summary.genes_not_ordered", genes=", ".join(genes)))
-    if not gaps:  # from plasma, or no stated LoD: the result's own reason
-        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else negative.reason)
+    if not gaps:  # from plasma, or no stated LoD
+        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else t("summary.no_stated_lod"))
     return t("summary.not_determined", subject=negative.biomarker.removesuffix(" Wild Type"),
              reason=t("punct.list").join(gaps))
 
@@ -574,7 +615,7 @@ def therapy_section(k: Kit, result: SampleResult) -> list:
             if th.resistance:
                 regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
                 extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
-            biomarker = f"{th.gene} {th.biomarker}".strip()
+            biomarker = biomarker_cell(th, t)
             rows.append(
                 [
                     regimen,

@@ -110,6 +110,8 @@ def sample_block(sample: Mapping) -> dict:
         "received_date": sample.get("received_date") or "",
         "germline_consent": consent if consent in ("yes", "no") else "unknown",
         "language": sample.get("language") or "",
+        # optional (schema 1.2): only when the order states it, so results without it keep their checksums
+        **({"line_of_therapy": sample["line_of_therapy"]} if sample.get("line_of_therapy") else {}),
     }
 
 
