@@ -131,9 +131,8 @@ def formulary_status(drugs: tuple[str, ...], formulary: Formulary) -> dict[str, 
         "reimbursed": "yes" if listed and len(listed) == len(drugs) and all(e.reimbursed for e in listed)
         else "not listed" if not listed else "no",
         "monthly_cost_cny": f"{sum(costs):.0f}" if costs and len(costs) == len(drugs) else "",
-        "note": "; ".join(f"{e.drug}: {e.note}" for e in listed if e.note)
-        + ("; " if unlisted and any(e.note for e in listed) else "")
-        + (f"not in formulary: {', '.join(unlisted)}" if unlisted else ""),
+        "note": "; ".join(f"{e.drug}: {e.note}" for e in listed if e.note),  # the centre's own notes
+        "not_listed": ", ".join(unlisted),  # drugs the formulary does not list (the report words it)
     }
 
 
@@ -427,36 +426,53 @@ def _line_setting(line_of_therapy: str) -> str:
 
 
 def _demotion(group: _Group, present: list[tuple[ResistanceRule, Annotation]], findings: SampleFindings,
-              line_of_therapy: str, notes: Mapping[str, str]) -> str:
+              line_of_therapy: str, notes: Mapping[str, PhaseRule]) -> tuple[str, tuple[dict[str, str], ...]]:
+    """Why the group is not recommended here: the English sentence (JSON ``reason``) and the same reasons
+    structured (JSON ``reasons``), from which the report writes them in its language."""
     if group.resistance:
-        return ""
-    reasons = []
+        return "", ()
+    reasons: dict[str, dict[str, str]] = {}
     for rule, annotation in present:
         if rule.defeats(group.drugs):
             reason = f"{rule.gene} {variant_label(annotation)}: {rule.reason} ({rule.citation})"
-            partner = _phase_partner(rule, annotation, findings)
-            note = notes.get(annotation.variant.key, "")
-            reasons.append(reason + (f"; {partner}" if partner else "") + (f"; {note}" if note else ""))
+            phase = _phase_of_partner(rule, annotation, findings)
+            partner = _phase_text(variant_label(annotation), rule.phase_with, phase)
+            note = notes.get(annotation.variant.key)
+            text = reason + (f"; {partner}" if partner else "") + (f"; {note.note} ({note.citation})" if note else "")
+            reasons.setdefault(text, {"kind": "resistance", "rule": rule.rule_id,
+                                      "finding": f"{rule.gene} {variant_label(annotation)}", "text": rule.reason,
+                                      "citation": rule.citation, "partner": rule.phase_with, "phase": phase,
+                                      "note": note.phase_id if note else "", "note_text": note.note if note else "",
+                                      "note_citation": note.citation if note else ""})
     progressed = line_of_therapy.removeprefix("progressed_on:") if line_of_therapy.startswith("progressed_on:") \
         else ""
     if progressed and progressed.lower() in group.drug_set:
-        reasons.append(f"the disease progressed on {progressed} (sample sheet line_of_therapy)")
-    return "; ".join(dict.fromkeys(reasons))
+        reasons[f"the disease progressed on {progressed} (sample sheet line_of_therapy)"] = {
+            "kind": "progressed_on", "drug": progressed}
+    return "; ".join(reasons), tuple(reasons.values())
 
 
-def _phase_partner(rule: ResistanceRule, annotation: Annotation, findings: SampleFindings) -> str:
-    """The phase with the rule's partner variant (C797S with T790M: cis or trans decides the options)."""
+def _phase_of_partner(rule: ResistanceRule, annotation: Annotation, findings: SampleFindings) -> str:
+    """The phase with the rule's partner variant (C797S with T790M: cis or trans decides the options): cis,
+    trans, "not determined", "absent" (no partner in the sample), or "" (the rule names no partner)."""
     if not rule.phase_with:
         return ""
-    label = variant_label(annotation)
     partners = [a for a in findings.annotations if a.gene == annotation.gene and variant_label(a) == rule.phase_with]
     if not partners:
-        return f"without {rule.phase_with}"
+        return "absent"
     phase = findings.phase(annotation, partners[0])
-    if phase in ("cis", "trans", "cis and trans"):
-        return f"{label} in {phase} with {rule.phase_with}"
-    return (f"{label} phase not determined with {rule.phase_with} (no read spans both positions): the options "
-            f"differ between cis and trans, so neither is offered")
+    return phase if phase in ("cis", "trans", "cis and trans") else "not determined"
+
+
+def _phase_text(label: str, partner: str, phase: str) -> str:
+    if not phase:
+        return ""
+    if phase == "absent":
+        return f"without {partner}"
+    if phase == "not determined":
+        return (f"{label} phase not determined with {partner} (no read spans both positions): the options "
+                f"differ between cis and trans, so neither is offered")
+    return f"{label} in {phase} with {partner}"
 
 
 def phase_pairs(annotations: Iterable[Annotation], oncotree_code: str, kb: KnowledgeBase,
@@ -556,7 +572,7 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
     contrary: list[tuple[str, str, KBEvidence]] = []
     present: list[tuple[ResistanceRule, Annotation]] = []
     guideline_of: dict[tuple, GuidelineRow] = {}
-    phase_notes: dict[str, str] = {}  # Variant.key -> the phase.tsv note of the phase its reads showed
+    phase_notes: dict[str, PhaseRule] = {}  # Variant.key -> the phase.tsv row of the phase its reads showed
     for annotation in dict.fromkeys(findings.annotations):
         if not annotation.gene:
             continue
@@ -573,7 +589,7 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
             _add(groups, annotation.gene, label, annotation.variant.key,
                  guideline_evidence(row, lineage, annotation.gene, label), contrary)
         for row in phase_rules(rules, lineage, annotation, findings):
-            phase_notes[annotation.variant.key] = f"{row.note} ({row.citation})"
+            phase_notes[annotation.variant.key] = row
             if row.regimen:
                 _add(groups, annotation.gene, label, annotation.variant.key, phase_evidence(row, lineage, label),
                      contrary)
@@ -604,12 +620,12 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
     line_setting = _line_setting(line_of_therapy)
     decided = []
     for group in _one_verdict(list(groups.values())):
-        reason = _demotion(group, present, findings, line_of_therapy, phase_notes)
+        reason, reasons = _demotion(group, present, findings, line_of_therapy, phase_notes)
         status = _status(group, reason, rules.non_drug)
-        decided.append((_order_key(group, status, line_setting), group, status, reason))
+        decided.append((_order_key(group, status, line_setting), group, status, reason, reasons))
     decided.sort(key=lambda item: item[0])
-    return [replace(_therapy(g, status, reason, line_setting, formulary, kb), rank=rank)
-            for rank, (_, g, status, reason) in enumerate(decided, start=1)]
+    return [replace(_therapy(g, status, reason, line_setting, formulary, kb), rank=rank, reasons=reasons)
+            for rank, (_, g, status, reason, reasons) in enumerate(decided, start=1)]
 
 
 def no_matched_therapy() -> Therapy:

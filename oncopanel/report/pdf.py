@@ -132,7 +132,7 @@ def therapy_strength(therapy: Therapy, t: Text) -> str:
 
 def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
     """The formulary facts of one option, one phrase each (a table cell prints one per line)."""
-    if not formulary:
+    if not formulary or formulary.get("available") == "not listed":  # not listed is not "unavailable"
         return [t("therapy.formulary_unknown")]
     parts = []
     available = formulary.get("available", "").lower()
@@ -149,8 +149,12 @@ def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
                 else "therapy.formulary_not_reimbursed"
             )
         )
-    if formulary.get("monthly_cost"):
-        parts.append(t("therapy.formulary_cost", cost=formulary["monthly_cost"]))
+    cost = formulary.get("monthly_cost_cny") or formulary.get("monthly_cost")  # results before 1.2: monthly_cost
+    if cost:
+        parts.append(t("therapy.formulary_cost", cost=cost))
+    if formulary.get("not_listed"):
+        drugs = [drug_text(d.strip(), t) for d in formulary["not_listed"].split(",")]
+        parts.append(t("therapy.formulary_not_listed", drugs=t("punct.list").join(drugs)))
     if formulary.get("note"):
         parts.append(formulary["note"])
     return parts or [t("therapy.formulary_unknown")]
@@ -209,12 +213,41 @@ def matching_notes(therapy: Therapy, t: Text) -> list[str]:
     if therapy.setting:
         notes.append(setting_text(therapy, t))
     if therapy.status == "demoted":
-        notes.append(t("therapy.demoted", reason=therapy.reason or ""))
+        notes.append(t("therapy.demoted", reason=demotion_text(therapy, t)))
     if therapy.status == "agnostic":
         notes.append(t("therapy.agnostic", gene=therapy.gene))
     if therapy.evidence_tumour:
-        notes.append(t("therapy.evidence_in", tumour=therapy.evidence_tumour))
+        notes.append(t("therapy.evidence_in", tumour=evidence_tumour_text(therapy, t)))
     return notes
+
+
+def evidence_tumour_text(therapy: Therapy, t: Text) -> str:
+    """The tumour type foreign evidence comes from, by its local name where the text set has one (by OncoTree code
+    of the rows naming that disease), else as the evidence names it."""
+    names = t.raw("tumour_types") or {}
+    codes = [e.get("oncotree_code", "") for e in therapy.evidence if e.get("disease") == therapy.evidence_tumour]
+    return next((names[c] for c in codes if c in names), therapy.evidence_tumour or "")
+
+
+def demotion_text(therapy: Therapy, t: Text) -> str:
+    """Why an option is not recommended here, in the report's language, from the structured reasons (the rule
+    tables' English wording unless the text set words it; results without them: their English sentence)."""
+    if not therapy.reasons:
+        return therapy.reason or ""
+    parts = []
+    for r in therapy.reasons:
+        if r["kind"] == "progressed_on":
+            parts.append(t("demotion.progressed_on", drug=drug_text(r["drug"], t)))
+            continue
+        parts.append(t("demotion.resistance", finding=r["finding"], citation=r["citation"],
+                       text=t.get(f"resistance_rules.{r['rule']}", r["text"])))
+        if r.get("phase"):
+            phase = {"cis and trans": "both", "not determined": "not_determined"}.get(r["phase"], r["phase"])
+            parts.append(t(f"demotion.phase_{phase}", finding=r["finding"], partner=r["partner"]))
+        if r.get("note"):
+            parts.append(t("demotion.note", citation=r["note_citation"],
+                           text=t.get(f"phase_notes.{r['note']}", r["note_text"])))
+    return t("punct.sep").join(dict.fromkeys(parts))
 
 
 def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
@@ -440,7 +473,7 @@ def summary(k: Kit, result: SampleResult) -> list:
             for th in group:
                 text = f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
                 if th.evidence_tumour:
-                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=th.evidence_tumour)}"
+                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=evidence_tumour_text(th, t))}"
                 lines.append(k.p(text, k.cell))
         # options shown in the therapy section but not here (never counts rows the section does not show)
         further = [th for th in linked if th.reporting and th.reporting.shown and th not in therapies

@@ -312,6 +312,7 @@ def _matching_fields(t: Mapping) -> dict:
         "conflicts": [{k: e.get(k, "") for k in ("source", "level", "citation", "oncotree_code", "significance",
                                                   "direction", "row_id", *EVIDENCE_DETAIL) if k in e}
                       for e in t.get("conflicts", [])],
+        **({"reasons": [dict(r) for r in t["reasons"]]} if t.get("reasons") else {}),
     }  # fmt: skip
 
 
