@@ -148,3 +148,7 @@ class Therapy:
     evidence_tumour: str = ""  # the tumour type the evidence comes from, when not this one
     finding_keys: tuple[str, ...] = ()  # Variant.key of the findings it follows from; "RAS Wild Type" for negatives
     conflicts: tuple[Evidence, ...] = ()  # evidence for another verdict on the same drugs (kept in the JSON)
+    # why demoted, structured for the report's language (``reason`` is the English sentence): each
+    # {"kind": "resistance", "rule", "finding", "text", "citation", "partner", "phase", "note", "note_text",
+    # "note_citation"} (rule / note: resistance.tsv / phase.tsv ids) or {"kind": "progressed_on", "drug"}
+    reasons: tuple[dict[str, str], ...] = ()

@@ -86,6 +86,8 @@ def phase(a: Annotation, b: Annotation, value: str) -> dict:
 
 FIRST_GEN = ("gefitinib", "erlotinib", "afatinib", "dacomitinib", "icotinib")
 THIRD_GEN = ("osimertinib", "aumolertinib", "furmonertinib")
+# C797S in trans with T790M: osimertinib + gefitinib is the option (phase.tsv); every other EGFR TKI is not
+OTHER_TKIS = ("erlotinib", "afatinib", "dacomitinib", "icotinib", "aumolertinib", "furmonertinib", "lazertinib")
 PATHOGENIC = "pathogenic"
 
 SCENARIOS = [
@@ -96,8 +98,9 @@ SCENARIOS = [
              reason="T790M"),
     Scenario("EGFR L858R + T790M + C797S in cis", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
              FIRST_GEN + THIRD_GEN, phases=phase(T790M, C797S, "cis"), reason="C797S in cis with T790M"),
-    Scenario("EGFR L858R + T790M + C797S in trans", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
-             FIRST_GEN + THIRD_GEN, phases=phase(T790M, C797S, "trans"), reason="C797S in trans with T790M"),
+    Scenario("EGFR L858R + T790M + C797S in trans", "LUAD", (L858R, T790M, C797S),
+             "amivantamab + carboplatin + pemetrexed", "after_progression", "I-A", OTHER_TKIS,
+             phases=phase(T790M, C797S, "trans"), reason="C797S in trans with T790M"),
     Scenario("EGFR L858R + T790M + C797S, phase unknown", "LUAD", (L858R, T790M, C797S), "", "", "I-A",
              FIRST_GEN + THIRD_GEN, reason="phase not determined"),
     Scenario("EGFR G719S", "LUAD", (G719S,), "afatinib", "first_line", "I-A"),
@@ -312,3 +315,28 @@ def test_precedence_this_tumour_type_beats_another_then_specificity(kb):
                                                                    True)])
     [winner] = _one_verdict([gene, exact])
     assert not winner.resistance  # then the more specific biomarker, whatever the level
+
+
+def test_c797s_phase_decides_the_options(kb):
+    """trans: a first- with a third-generation TKI is a (level C, cited) option after the approved ones, and each
+    alone is not; cis: no
+    EGFR TKI is an option and the reason says clinical trial or chemotherapy; not determined: neither is offered."""
+    by_name = {x.name: x for x in SCENARIOS}
+    trans = run(by_name["EGFR L858R + T790M + C797S in trans"], kb)
+    [combination] = [t for t in trans if t.regimen == "osimertinib + gefitinib"]
+    assert combination.status == "option" and combination.level == "C"
+    assert "after_progression" in combination.settings and "Niederst" in combination.evidence[0].citation
+    assert combination.evidence[0].source not in ("FDA", "EMA", "NMPA")
+    approved = [t for t in recommended(trans) if t.level == "approved"]
+    assert approved and trans.index(combination) > max(trans.index(t) for t in approved)
+    alone = [t for t in trans if t.drugs in (("osimertinib",), ("gefitinib",))]
+    assert alone and all(t.status in ("demoted", "resistance") for t in alone)
+    cis = run(by_name["EGFR L858R + T790M + C797S in cis"], kb)
+    assert not [t for t in cis if t.regimen == "osimertinib + gefitinib"]
+    assert not [t for t in recommended(cis) if set(t.drugs) & set(FIRST_GEN + OTHER_TKIS + ("osimertinib",))]
+    osimertinib = next(t for t in cis if t.drugs == ("osimertinib",) and t.status == "demoted")
+    assert "clinical trial or platinum-based chemotherapy" in osimertinib.reason
+    unknown = run(by_name["EGFR L858R + T790M + C797S, phase unknown"], kb)
+    assert not [t for t in unknown if t.regimen == "osimertinib + gefitinib"]
+    osimertinib = next(t for t in unknown if t.drugs == ("osimertinib",) and t.status == "demoted")
+    assert "phase not determined" in osimertinib.reason and "clinical trial" not in osimertinib.reason

@@ -15,6 +15,8 @@ Precedence, applied in this order:
      a biomarker in the sample moves every option with a defeated drug out of the recommended options
      ("demoted", with its reason), except the regimens approved for that biomarker itself; and a variant that is
      itself such a biomarker never receives gene-, exon- or class-level sensitivity rows for the defeated drugs;
+     a compound biomarker whose options depend on phase (annotation/knowledge/phase.tsv: C797S in trans with T790M
+     -> osimertinib + gefitinib at level C; in cis -> no EGFR TKI) applies only when the reads showed that phase;
   2. one drug (set) gets one verdict: among conflicting verdicts for the same drugs, a regulatory label or
      guideline row beats a CIViC row, then evidence in this tumour type beats another, then the more specific
      biomarker (exact > codon > exon > class > gene), then the higher level; the losing rows stay in the JSON
@@ -53,7 +55,7 @@ from oncopanel.knowledge.biomarker import (
 )
 from oncopanel.knowledge.kb import LEVEL_ORDER, SPECIFICITY, KBEvidence, KnowledgeBase, variant_match
 from oncopanel.knowledge.negative import NegativeResult, assess_all
-from oncopanel.knowledge.rules import GuidelineRow, ResistanceRule, Rules, load_rules
+from oncopanel.knowledge.rules import GuidelineRow, PhaseRule, ResistanceRule, Rules, load_rules
 from oncopanel.model import Annotation, GermlineClassification, HotspotResult, Therapy
 from oncopanel.paths import CONFIG
 
@@ -62,6 +64,7 @@ FORMULARY_PATH = CONFIG / "formulary.tsv"
 RESISTANCE = ("Resistance", "Reduced Sensitivity")
 FORMULARY_COLUMNS = ("drug", "available", "reimbursed", "monthly_cost_cny", "note")
 GUIDELINE = "Guideline"  # KBEvidence.source of a guideline row
+PHASE = "Phase"  # KBEvidence.source of a phase.tsv regimen: an option in that phase only, at its own level
 # the order options are grouped in (Therapy.status), and settings when the sample sheet names no line of therapy
 STATUS_ORDER = ("option", "demoted", "agnostic", "resistance", "other_evidence", "not_option")
 SETTING_ORDER = ("first_line", "any_line", "maintenance", "after_progression", "adjuvant")
@@ -128,9 +131,8 @@ def formulary_status(drugs: tuple[str, ...], formulary: Formulary) -> dict[str, 
         "reimbursed": "yes" if listed and len(listed) == len(drugs) and all(e.reimbursed for e in listed)
         else "not listed" if not listed else "no",
         "monthly_cost_cny": f"{sum(costs):.0f}" if costs and len(costs) == len(drugs) else "",
-        "note": "; ".join(f"{e.drug}: {e.note}" for e in listed if e.note)
-        + ("; " if unlisted and any(e.note for e in listed) else "")
-        + (f"not in formulary: {', '.join(unlisted)}" if unlisted else ""),
+        "note": "; ".join(f"{e.drug}: {e.note}" for e in listed if e.note),  # the centre's own notes
+        "not_listed": ", ".join(unlisted),  # drugs the formulary does not list (the report words it)
     }
 
 
@@ -288,6 +290,33 @@ def guideline_rows(rules: Rules, lineage: tuple[str, ...], gene: str, annotation
     return out
 
 
+def phase_rules(rules: Rules, lineage: tuple[str, ...], annotation: Annotation,
+                findings: SampleFindings) -> list[PhaseRule]:
+    """The phase.tsv rows this variant meets in this sample: its partner is present and the reads showed the
+    row's phase (cis / trans). None when the phase was not determined."""
+    features = variant_features(annotation)
+    out = []
+    for row in rules.phase:
+        if row.gene != annotation.gene or not row.applies_in(lineage) or not matches(row.biomarker, features):
+            continue
+        partners = [a for a in findings.annotations if a.gene == row.gene and variant_label(a) == row.partner]
+        if partners and findings.phase(annotation, partners[0]) == row.phase:
+            out.append(row)
+    return out
+
+
+def phase_evidence(row: PhaseRule, lineage: tuple[str, ...], label: str) -> KBEvidence:
+    """A phase.tsv regimen as evidence at the row's level in this tumour type."""
+    code = next((c for c in row.oncotree_codes if c in lineage), lineage[0])
+    return KBEvidence(
+        source=PHASE, gene=row.gene, biomarker=label, oncotree_code=code,
+        drugs=tuple(d.strip() for d in row.regimen.split("+")), level=row.level, direction="Supports",
+        significance="Sensitivity/Response", citation=row.citation, setting=row.setting.replace("_", " "),
+        row_id=row.phase_id, regimen=row.regimen, tumour_match="same" if code == lineage[0] else "parent",
+        variant_match="exact",
+    )
+
+
 # ---- grouping and verdicts -----------------------------------------------------------------------------------
 
 @dataclass
@@ -377,6 +406,8 @@ def _status(group: _Group, demoted: str, non_drug: frozenset[str]) -> str:
         return "demoted"
     if group.biomarker == AGNOSTIC:
         return "agnostic"
+    if any(e.source == PHASE for e in group.support):  # defined for exactly this phase (phase.tsv)
+        return "option"
     specific = any(e.is_approval or e.source == GUIDELINE or e.variant_match != "gene" for e in group.support)
     if strength(best.level, best.on_label) <= 2 and specific:  # a "KRAS Mutation" trial row recommends nothing
         return "option"
@@ -385,7 +416,8 @@ def _status(group: _Group, demoted: str, non_drug: frozenset[str]) -> str:
 
 def _settings(group: _Group) -> tuple[str, ...]:
     found = {group.guideline.setting} if group.guideline else set()
-    found |= {setting_of(e.setting) for e in group.support if e.on_label and (e.is_approval or e.source == GUIDELINE)}
+    found |= {setting_of(e.setting) for e in group.support
+              if e.on_label and (e.is_approval or e.source in (GUIDELINE, PHASE))}
     return tuple(s for s in SETTING_ORDER if s in found)
 
 
@@ -394,34 +426,53 @@ def _line_setting(line_of_therapy: str) -> str:
 
 
 def _demotion(group: _Group, present: list[tuple[ResistanceRule, Annotation]], findings: SampleFindings,
-              line_of_therapy: str) -> str:
+              line_of_therapy: str, notes: Mapping[str, PhaseRule]) -> tuple[str, tuple[dict[str, str], ...]]:
+    """Why the group is not recommended here: the English sentence (JSON ``reason``) and the same reasons
+    structured (JSON ``reasons``), from which the report writes them in its language."""
     if group.resistance:
-        return ""
-    reasons = []
+        return "", ()
+    reasons: dict[str, dict[str, str]] = {}
     for rule, annotation in present:
         if rule.defeats(group.drugs):
             reason = f"{rule.gene} {variant_label(annotation)}: {rule.reason} ({rule.citation})"
-            partner = _phase_partner(rule, annotation, findings)
-            reasons.append(reason + (f"; {partner}" if partner else ""))
+            phase = _phase_of_partner(rule, annotation, findings)
+            partner = _phase_text(variant_label(annotation), rule.phase_with, phase)
+            note = notes.get(annotation.variant.key)
+            text = reason + (f"; {partner}" if partner else "") + (f"; {note.note} ({note.citation})" if note else "")
+            reasons.setdefault(text, {"kind": "resistance", "rule": rule.rule_id,
+                                      "finding": f"{rule.gene} {variant_label(annotation)}", "text": rule.reason,
+                                      "citation": rule.citation, "partner": rule.phase_with, "phase": phase,
+                                      "note": note.phase_id if note else "", "note_text": note.note if note else "",
+                                      "note_citation": note.citation if note else ""})
     progressed = line_of_therapy.removeprefix("progressed_on:") if line_of_therapy.startswith("progressed_on:") \
         else ""
     if progressed and progressed.lower() in group.drug_set:
-        reasons.append(f"the disease progressed on {progressed} (sample sheet line_of_therapy)")
-    return "; ".join(dict.fromkeys(reasons))
+        reasons[f"the disease progressed on {progressed} (sample sheet line_of_therapy)"] = {
+            "kind": "progressed_on", "drug": progressed}
+    return "; ".join(reasons), tuple(reasons.values())
 
 
-def _phase_partner(rule: ResistanceRule, annotation: Annotation, findings: SampleFindings) -> str:
-    """The phase with the rule's partner variant (C797S with T790M: cis or trans decides the options)."""
+def _phase_of_partner(rule: ResistanceRule, annotation: Annotation, findings: SampleFindings) -> str:
+    """The phase with the rule's partner variant (C797S with T790M: cis or trans decides the options): cis,
+    trans, "not determined", "absent" (no partner in the sample), or "" (the rule names no partner)."""
     if not rule.phase_with:
         return ""
-    label = variant_label(annotation)
     partners = [a for a in findings.annotations if a.gene == annotation.gene and variant_label(a) == rule.phase_with]
     if not partners:
-        return f"without {rule.phase_with}"
+        return "absent"
     phase = findings.phase(annotation, partners[0])
-    if phase in ("cis", "trans", "cis and trans"):
-        return f"{label} in {phase} with {rule.phase_with}"
-    return f"{label} phase not determined with {rule.phase_with} (no read spans both positions)"
+    return phase if phase in ("cis", "trans", "cis and trans") else "not determined"
+
+
+def _phase_text(label: str, partner: str, phase: str) -> str:
+    if not phase:
+        return ""
+    if phase == "absent":
+        return f"without {partner}"
+    if phase == "not determined":
+        return (f"{label} phase not determined with {partner} (no read spans both positions): the options "
+                f"differ between cis and trans, so neither is offered")
+    return f"{label} in {phase} with {partner}"
 
 
 def phase_pairs(annotations: Iterable[Annotation], oncotree_code: str, kb: KnowledgeBase,
@@ -521,6 +572,7 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
     contrary: list[tuple[str, str, KBEvidence]] = []
     present: list[tuple[ResistanceRule, Annotation]] = []
     guideline_of: dict[tuple, GuidelineRow] = {}
+    phase_notes: dict[str, PhaseRule] = {}  # Variant.key -> the phase.tsv row of the phase its reads showed
     for annotation in dict.fromkeys(findings.annotations):
         if not annotation.gene:
             continue
@@ -536,6 +588,11 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
             guideline_of.setdefault((annotation.gene, label, row.drugs), row)
             _add(groups, annotation.gene, label, annotation.variant.key,
                  guideline_evidence(row, lineage, annotation.gene, label), contrary)
+        for row in phase_rules(rules, lineage, annotation, findings):
+            phase_notes[annotation.variant.key] = row
+            if row.regimen:
+                _add(groups, annotation.gene, label, annotation.variant.key, phase_evidence(row, lineage, label),
+                     contrary)
     for negative in negative_results(findings, rules, code, kb):
         if not negative.is_wild_type:
             continue
@@ -563,12 +620,12 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
     line_setting = _line_setting(line_of_therapy)
     decided = []
     for group in _one_verdict(list(groups.values())):
-        reason = _demotion(group, present, findings, line_of_therapy)
+        reason, reasons = _demotion(group, present, findings, line_of_therapy, phase_notes)
         status = _status(group, reason, rules.non_drug)
-        decided.append((_order_key(group, status, line_setting), group, status, reason))
+        decided.append((_order_key(group, status, line_setting), group, status, reason, reasons))
     decided.sort(key=lambda item: item[0])
-    return [replace(_therapy(g, status, reason, line_setting, formulary, kb), rank=rank)
-            for rank, (_, g, status, reason) in enumerate(decided, start=1)]
+    return [replace(_therapy(g, status, reason, line_setting, formulary, kb), rank=rank, reasons=reasons)
+            for rank, (_, g, status, reason, reasons) in enumerate(decided, start=1)]
 
 
 def no_matched_therapy() -> Therapy:

@@ -5,6 +5,7 @@
     oncogenic.tsv            what a somatic variant must be to reach matching
     non_drug.tsv             knowledge-base "drugs" that are never a therapy option
     negative_biomarkers.tsv  the positions a wild-type result needs assessed
+    phase.tsv                compound biomarkers whose options depend on cis / trans phase (C797S with T790M)
 """
 
 from __future__ import annotations
@@ -112,12 +113,33 @@ class NegativeDefinition:
 
 
 @dataclass(frozen=True)
+class PhaseRule:
+    phase_id: str
+    gene: str
+    biomarker: Biomarker
+    partner: str  # the partner variant's protein change (T790M)
+    phase: str  # cis | trans
+    oncotree_codes: tuple[str, ...]
+    setting: str
+    regimen: str  # "" = no regimen: the note joins the demotion reason
+    drugs: frozenset[str]
+    level: str
+    note: str
+    citation: str
+    verified: bool
+
+    def applies_in(self, lineage: tuple[str, ...]) -> bool:
+        return not self.oncotree_codes or bool(set(self.oncotree_codes) & set(lineage))
+
+
+@dataclass(frozen=True)
 class Rules:
     resistance: tuple[ResistanceRule, ...]
     guidelines: tuple[GuidelineRow, ...]
     oncogenic: tuple[OncogenicRule, ...]
     non_drug: frozenset[str]
     negative: tuple[NegativeDefinition, ...]
+    phase: tuple[PhaseRule, ...] = ()
 
 
 def read_resistance(path: Path) -> tuple[ResistanceRule, ...]:
@@ -164,6 +186,21 @@ def read_negative(path: Path) -> tuple[NegativeDefinition, ...]:
     )
 
 
+def read_phase(path: Path) -> tuple[PhaseRule, ...]:
+    cols = ("phase_id", "gene", "biomarker", "partner", "phase", "oncotree_codes", "setting", "regimen", "level",
+            "note", "citation", "verified")
+    out = []
+    for r in read_rows(path, cols):
+        if r["phase"] not in ("cis", "trans") or r["setting"] not in SETTINGS:
+            raise InputError(f"{path}: {r['phase_id']}: phase must be cis or trans and setting one of {SETTINGS}")
+        out.append(PhaseRule(
+            r["phase_id"], r["gene"], parse_biomarker(r["biomarker"])[0], r["partner"], r["phase"],
+            _codes(r["oncotree_codes"]), r["setting"], r["regimen"], regimen_drugs(r["regimen"]), r["level"],
+            r["note"], r["citation"], r["verified"] == "yes",
+        ))
+    return tuple(out)
+
+
 @functools.cache
 def load_rules(directory: Path = RULES_DIR) -> Rules:
     return Rules(
@@ -172,4 +209,5 @@ def load_rules(directory: Path = RULES_DIR) -> Rules:
         oncogenic=read_oncogenic(directory / "oncogenic.tsv"),
         non_drug=frozenset(r["term"].lower() for r in read_rows(directory / "non_drug.tsv", ("term", "kind"))),
         negative=read_negative(directory / "negative_biomarkers.tsv"),
+        phase=read_phase(directory / "phase.tsv"),
     )

@@ -264,6 +264,7 @@ class NegativeBiomarker(Record):
 class Therapy(Record):
     _OPTIONAL: ClassVar[tuple[str, ...]] = (
         "reporting", "status", "reason", "setting", "settings", "guideline", "evidence_tumour", "conflicts",
+        "reasons",
     )  # fmt: skip
     _NESTED: ClassVar[dict[str, type[Record]]] = {"approval": Approval, "reporting": TherapyDecision}
 
@@ -289,6 +290,7 @@ class Therapy(Record):
     guideline: str | None = None
     evidence_tumour: str | None = None
     conflicts: list[dict[str, Any]] | None = None
+    reasons: list[dict[str, str]] | None = None  # the demotion reasons, structured (oncopanel.model.Therapy)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 
 from oncopanel.clinical import GERMLINE_GENES
+from oncopanel.knowledge.matching import SETTING_ORDER
 from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
@@ -131,7 +132,7 @@ def therapy_strength(therapy: Therapy, t: Text) -> str:
 
 def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
     """The formulary facts of one option, one phrase each (a table cell prints one per line)."""
-    if not formulary:
+    if not formulary or formulary.get("available") == "not listed":  # not listed is not "unavailable"
         return [t("therapy.formulary_unknown")]
     parts = []
     available = formulary.get("available", "").lower()
@@ -148,8 +149,12 @@ def formulary_parts(formulary: Mapping, t: Text) -> list[str]:
                 else "therapy.formulary_not_reimbursed"
             )
         )
-    if formulary.get("monthly_cost"):
-        parts.append(t("therapy.formulary_cost", cost=formulary["monthly_cost"]))
+    cost = formulary.get("monthly_cost_cny") or formulary.get("monthly_cost")  # results before 1.2: monthly_cost
+    if cost:
+        parts.append(t("therapy.formulary_cost", cost=cost))
+    if formulary.get("not_listed"):
+        drugs = [drug_text(d.strip(), t) for d in formulary["not_listed"].split(",")]
+        parts.append(t("therapy.formulary_not_listed", drugs=t("punct.list").join(drugs)))
     if formulary.get("note"):
         parts.append(formulary["note"])
     return parts or [t("therapy.formulary_unknown")]
@@ -169,6 +174,38 @@ def setting_text(therapy: Therapy, t: Text) -> str:
     return t(f"therapy.settings.{therapy.setting}") if therapy.setting else ""
 
 
+def line_of_therapy_text(line: str, t: Text) -> str:
+    """The order's line of therapy (sample sheet), in the report's language; "not stated" when absent."""
+    if not line:
+        return t("labels.not_stated")
+    if line.startswith("progressed_on:"):
+        return t("line_of_therapy.progressed_on", drug=drug_text(line.removeprefix("progressed_on:"), t))
+    return t.get(f"line_of_therapy.{line}", line)
+
+
+def biomarker_name(name: str, t: Text) -> str:
+    """A negative biomarker ("RAS Wild Type") or the agnostic line's label, in the report's language."""
+    return t.get(f"biomarker_names.{name}", name)
+
+
+def biomarker_cell(therapy: Therapy, t: Text) -> str:
+    """Gene and variant ("EGFR L858R"); a wild-type biomarker names its genes itself ("RAS wild type", once)."""
+    named = biomarker_name(therapy.biomarker, t)
+    if named != therapy.biomarker:
+        return named
+    return f"{therapy.gene} {therapy.biomarker}".strip()
+
+
+def by_setting(therapies: list[Therapy], line: str) -> list[tuple[str, list[Therapy]]]:
+    """Options grouped under their setting, the order's line of therapy first, then SETTING_ORDER."""
+    lead = "after_progression" if line.startswith("progressed_on:") else line
+    order = [lead, *[x for x in SETTING_ORDER if x != lead]] if lead else list(SETTING_ORDER)
+    groups: dict[str, list[Therapy]] = {}
+    for th in therapies:
+        groups.setdefault(th.setting if th.setting in order else "", []).append(th)
+    return [(x, groups[x]) for x in [*order, ""] if x in groups]
+
+
 def matching_notes(therapy: Therapy, t: Text) -> list[str]:
     """What the whole-sample matching says beside an option (schema 1.2): its setting, why it is not
     recommended here, that its approval is biomarker-agnostic, the tumour type foreign evidence comes from."""
@@ -176,12 +213,41 @@ def matching_notes(therapy: Therapy, t: Text) -> list[str]:
     if therapy.setting:
         notes.append(setting_text(therapy, t))
     if therapy.status == "demoted":
-        notes.append(t("therapy.demoted", reason=therapy.reason or ""))
+        notes.append(t("therapy.demoted", reason=demotion_text(therapy, t)))
     if therapy.status == "agnostic":
         notes.append(t("therapy.agnostic", gene=therapy.gene))
     if therapy.evidence_tumour:
-        notes.append(t("therapy.evidence_in", tumour=therapy.evidence_tumour))
+        notes.append(t("therapy.evidence_in", tumour=evidence_tumour_text(therapy, t)))
     return notes
+
+
+def evidence_tumour_text(therapy: Therapy, t: Text) -> str:
+    """The tumour type foreign evidence comes from, by its local name where the text set has one (by OncoTree code
+    of the rows naming that disease), else as the evidence names it."""
+    names = t.raw("tumour_types") or {}
+    codes = [e.get("oncotree_code", "") for e in therapy.evidence if e.get("disease") == therapy.evidence_tumour]
+    return next((names[c] for c in codes if c in names), therapy.evidence_tumour or "")
+
+
+def demotion_text(therapy: Therapy, t: Text) -> str:
+    """Why an option is not recommended here, in the report's language, from the structured reasons (the rule
+    tables' English wording unless the text set words it; results without them: their English sentence)."""
+    if not therapy.reasons:
+        return therapy.reason or ""
+    parts = []
+    for r in therapy.reasons:
+        if r["kind"] == "progressed_on":
+            parts.append(t("demotion.progressed_on", drug=drug_text(r["drug"], t)))
+            continue
+        parts.append(t("demotion.resistance", finding=r["finding"], citation=r["citation"],
+                       text=t.get(f"resistance_rules.{r['rule']}", r["text"])))
+        if r.get("phase"):
+            phase = {"cis and trans": "both", "not determined": "not_determined"}.get(r["phase"], r["phase"])
+            parts.append(t(f"demotion.phase_{phase}", finding=r["finding"], partner=r["partner"]))
+        if r.get("note"):
+            parts.append(t("demotion.note", citation=r["note_citation"],
+                           text=t.get(f"phase_notes.{r['note']}", r["note_text"])))
+    return t("punct.sep").join(dict.fromkeys(parts))
 
 
 def citations_text(evidence: list[Mapping], t: Text, limit: int = 3) -> str:
@@ -345,6 +411,7 @@ def header(k: Kit, result: SampleResult, identity: Mapping | None, centre: Mappi
         (t("labels.tumour_content"), tumour_content_text(s.tumour_content, t)),
         (t("labels.tumour_type"), tumour_type_text(s, t)),
         (t("labels.panels"), ", ".join(s.panels)),
+        (t("labels.line_of_therapy"), line_of_therapy_text(s.extra.get("line_of_therapy", ""), t)),
         (t("labels.received_date"), s.received_date or "—"),
         (t("labels.report_date"), result.reported_date or "—"),
     ]
@@ -380,6 +447,7 @@ def amendment_block(k: Kit, result: SampleResult, amends: str | None) -> list:
 
 def summary(k: Kit, result: SampleResult) -> list:
     t = k.t
+    line = result.sample.extra.get("line_of_therapy", "")
     out = k.section_head("summary")
     rows = []
     for f in result.summary_findings():
@@ -399,12 +467,14 @@ def summary(k: Kit, result: SampleResult) -> list:
             if th.resistance:
                 text = f"{t('therapy.resistance')}{t('punct.colon')}{regimen_text(th, t)}"
                 lines.append(k.p(text, k.cell, color="#B00020"))
-            else:
-                setting = setting_text(th, t)
+        for setting, group in by_setting([th for th in therapies if not th.resistance], line):
+            if setting:  # options under per-setting headings, the order's line of therapy first
+                lines.append(k.p(t(f"therapy.settings.{setting}"), k.small, bold=True))
+            for th in group:
                 text = f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
                 if th.evidence_tumour:
-                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=th.evidence_tumour)}"
-                lines.append(k.p(text + (f"{t('punct.sep')}{setting}" if setting else ""), k.cell))
+                    text += f"{t('punct.sep')}{t('therapy.evidence_in', tumour=evidence_tumour_text(th, t))}"
+                lines.append(k.p(text, k.cell))
         # options shown in the therapy section but not here (never counts rows the section does not show)
         further = [th for th in linked if th.reporting and th.reporting.shown and th not in therapies
                    and th.recommended]
@@ -413,9 +483,11 @@ def summary(k: Kit, result: SampleResult) -> list:
         rows.append([k.p(what, k.code, bold=True), tier, lines or t("summary.no_therapy")])
     for negative in [n for n in result.negative_biomarkers or [] if n.status != "detected"]:  # a finding says it
         options = [th for th in result.therapies if th.biomarker == negative.biomarker and th.recommended]
-        lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}"
-                     + (f"{t('punct.sep')}{setting_text(th, t)}" if th.setting else ""), k.cell)
-                 for th in options[: _reporting(result).policy.summary_max]]
+        lines = []
+        for setting, group in by_setting(options[: _reporting(result).policy.summary_max], line):
+            if setting:
+                lines.append(k.p(t(f"therapy.settings.{setting}"), k.small, bold=True))
+            lines += [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell) for th in group]
         rows.append([k.p(negative_text(negative, t), k.cell, bold=True), "", lines or t("summary.no_therapy")])
     withheld = _reporting(result).germline_section == "withheld"
     if rows:
@@ -442,17 +514,19 @@ def summary(k: Kit, result: SampleResult) -> list:
 def negative_text(negative, t: Text) -> str:
     """ "RAS Wild Type" with the codons assessed, or "RAS status not determined" with what was not assessed."""
     if negative.status == "wild_type":
-        return t("summary.wild_type", biomarker=negative.biomarker, assessed=", ".join(negative.assessed))
+        return t("summary.wild_type", biomarker=biomarker_name(negative.biomarker, t),
+                 assessed=", ".join(negative.assessed))
     if negative.status == "detected":
-        return t("summary.negative_detected", biomarker=negative.biomarker, reason=negative.reason)
+        return t("summary.negative_detected", biomarker=biomarker_name(negative.biomarker, t),
+                 reason=negative.reason.removeprefix("detected: "))
     gaps = []
     if negative.not_assessed:
         gaps.append(t("summary.not_assessable_positions", positions=", ".join(negative.not_assessed)))
     if negative.not_tested:
         genes = list(dict.fromkeys(i.split("_")[0] for i in negative.not_tested))
         gaps.append(t("summary.genes_not_ordered", genes=", ".join(genes)))
-    if not gaps:  # from plasma, or no stated LoD: the result's own reason
-        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else negative.reason)
+    if not gaps:  # from plasma, or no stated LoD
+        gaps.append(t("summary.from_plasma") if "plasma" in negative.reason else t("summary.no_stated_lod"))
     return t("summary.not_determined", subject=negative.biomarker.removesuffix(" Wild Type"),
              reason=t("punct.list").join(gaps))
 
@@ -574,7 +648,7 @@ def therapy_section(k: Kit, result: SampleResult) -> list:
             if th.resistance:
                 regimen.append(k.p(t("therapy.resistance"), k.cell, color="#B00020"))
                 extra.append(("BACKGROUND", (0, i), (-1, i), ALERT_BG))
-            biomarker = f"{th.gene} {th.biomarker}".strip()
+            biomarker = biomarker_cell(th, t)
             rows.append(
                 [
                     regimen,

@@ -110,6 +110,8 @@ def sample_block(sample: Mapping) -> dict:
         "received_date": sample.get("received_date") or "",
         "germline_consent": consent if consent in ("yes", "no") else "unknown",
         "language": sample.get("language") or "",
+        # optional (schema 1.2): only when the order states it, so results without it keep their checksums
+        **({"line_of_therapy": sample["line_of_therapy"]} if sample.get("line_of_therapy") else {}),
     }
 
 
@@ -310,6 +312,7 @@ def _matching_fields(t: Mapping) -> dict:
         "conflicts": [{k: e.get(k, "") for k in ("source", "level", "citation", "oncotree_code", "significance",
                                                   "direction", "row_id", *EVIDENCE_DETAIL) if k in e}
                       for e in t.get("conflicts", [])],
+        **({"reasons": [dict(r) for r in t["reasons"]]} if t.get("reasons") else {}),
     }  # fmt: skip
 
 
