@@ -222,6 +222,13 @@ def test_ras_not_determined_says_what_was_not_assessed():
     assert next(r for r in kras_mutant if r.biomarker == "RAS Wild Type").status == "detected"
 
 
+def test_a_drug_never_approved_is_never_an_option(kb):
+    """Rociletinib (CIViC level B for T790M; no agency approved it, development stopped) stays evidence only."""
+    therapies = run(Scenario("T790M", "LUAD", (T790M,), ""), kb)
+    rociletinib = [t for t in therapies if "rociletinib" in t.drugs]
+    assert rociletinib and all(t.status in ("not_option", "resistance") for t in rociletinib)
+
+
 def test_t790m_is_never_a_gene_level_benefit(kb):
     therapies = run(Scenario("T790M", "LUAD", (T790M,), ""), kb)
     for t in therapies:
