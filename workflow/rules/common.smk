@@ -184,6 +184,7 @@ def batch_result_inputs(batch):
             "check": [stage[s]["input_check"] for s in samples],
             "vcf": [stage[s]["vcf"] for s in ok],
             "hotspots": [stage[s]["hotspots"] for s in ok],
+            "cnv": [stage[s]["cnv"] for s in samples],  # every patient's table (rule cnv_{batch})
             "bam": [stage[s]["bam"] for s in ok],  # the phase of C797S with T790M (oncopanel.hotspots.phasing)
             "batch_identity": f"{R}/identity/{batch}.batch_identity.json",
             "provenance": f"{R}/provenance.json",

@@ -1,0 +1,15 @@
+"""Snakemake adapter (rules cnv_{batch}): the batch's copy-number tables (oncopanel.cnv.batch)."""
+
+from pathlib import Path
+
+from oncopanel.cnv.batch import CnvSample, reference_store, run_batch
+from oncopanel.cnv.settings import load_settings
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+# only samples whose reads passed the input check have coverage: {R}/coverage/{sample}.regions.bed.gz
+regions = {Path(p).name.removesuffix(".regions.bed.gz"): p for p in smk.input.regions}
+samples = [CnvSample.of(s, regions.get(s.sample_id)) for s in smk.params.samples]
+store = reference_store(smk.params.store, smk.params.store_version)
+written = run_batch(samples, load_settings(), smk.params.outdir, store=store, full_reference=not smk.params.masked)
+# The log names samples by pseudonym only.
+Path(smk.log[0]).write_text("".join(f"{s}\t{p}\n" for s, p in written.items()))
