@@ -17,7 +17,7 @@ from oncopanel.cnv.targets import exon_targets
 from oncopanel.knowledge.kb import KnowledgeBase
 from oncopanel.knowledge.matching import SampleFindings, match_therapies
 from oncopanel.release import clinical_digest
-from oncopanel.report import render_pdf
+from oncopanel.report import render_batch_summary, render_pdf
 from oncopanel.report.result import load_result, validate_result, write_result
 
 
@@ -88,7 +88,9 @@ def test_germline_deletion_pdf_lists_the_event_exons_in_words_and_the_unassessed
         assert flat(needle) in en, needle
     assert flat("BRCA1/BRCA2 large rearrangements") not in en  # now tested: not in the "not tested" list
     zh = flat(pdf_text(render_pdf(result, tmp_path / "g.zh.pdf", "zh")))
-    for needle in ("BRCA1 第13–22号外显子（传统编号14–23）杂合缺失", "建议在临床使用前以MLPA（正交方法）验证", "检测套餐未捕获该外显子"):
+    zh_needles = ("BRCA1 第13–22号外显子（传统编号14–23）杂合缺失", "建议在临床使用前以MLPA（正交方法）验证",
+                  "检测套餐未捕获该外显子")  # fmt: skip
+    for needle in zh_needles:
         assert flat(needle) in zh, needle
 
 
@@ -137,3 +139,14 @@ def test_egfr_amplified_tumour_matched_through_the_knowledge_base_and_reported(t
     assert flat("检出EGFR扩增") in zh and flat("肿瘤样本中的BRCA1/BRCA2外显子拷贝数：未检测") in zh
     other = build(inputs("luad_inputs"), copy_number=tables["T1"])["copy_number"]["amplification"]
     assert other["status"] == "not_amplified" and not other["reporting"]["in_summary"]
+
+
+def test_batch_summary_has_a_cnv_column(tables, tmp_path):
+    deletion = build(germline_inputs(), copy_number=tables["G0"])
+    unassessed = build(germline_inputs(), copy_number=tables["L0"], report_id="OP-L0")
+    amplified = build(inputs("luad_inputs"), copy_number=tables["T0"], report_id="OP-T0")
+    html = render_batch_summary([deletion, unassessed, amplified], tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "<th>CNV</th>" in html
+    assert "NM_007294.4:c.4358-?_5467+?del (heterozygous deletion of BRCA1 exons 13–22 (legacy 14–23))" in html
+    assert "<td>not assessable</td>" in html
+    assert "<td>BRCA not tested; EGFR amplification (ratio " in html
