@@ -321,3 +321,27 @@ def test_batch_run_with_too_few_germline_samples_is_not_assessable_never_normal(
     table = read_tsv(written["S0"])
     assert table.header["status"] == "not_assessable" and "too few references" in table.header["reason"]
     assert {r.status for r in table.rows} == {"not_assessable"} and table.calls == []
+
+
+# ---------------------------------------------------------------- large deletions given as VCF alleles
+
+
+def test_70kb_brca1_deletion_as_a_vcf_allele_is_named_not_intergenic(tmp_path):
+    from oncopanel.annotate.vcf import annotate_vcf
+    from oncopanel.classify.germline import classify_germline
+
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    long_ref = "N" * 70001  # the deleted bases after the anchor; the masked reference has none to compare
+    vcf = tmp_path / "del.vcf"
+    vcf.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL;END=43080000\n"
+                   f"chr17\t43010000\t.\t{long_ref}\tN\t.\tPASS\t.\n")  # fmt: skip
+    symbolic, explicit = (r.annotation for r in annotate_vcf(vcf))
+    for a in (symbolic, explicit):
+        assert (a.gene, a.transcript, a.hgvs_c) == ("BRCA1", "NM_007294.4", "c.4357+2404_*35677del")
+        assert a.consequence == ("exon_loss_variant",) and a.exon == "13-23/23"
+        assert a.hgvs_g == "NC_000017.11:g.43010001_43080000del"
+    assert classify_germline(symbolic).classification  # classifies without error
+    bad = tmp_path / "bad.vcf"
+    bad.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL\n")
+    with pytest.raises(InputError, match="symbolic <DEL> without INFO END"):
+        annotate_vcf(bad)
