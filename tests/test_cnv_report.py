@@ -150,3 +150,13 @@ def test_batch_summary_has_a_cnv_column(tables, tmp_path):
     assert "NM_007294.4:c.4358-?_5467+?del (heterozygous deletion of BRCA1 exons 13–22 (legacy 14–23))" in html
     assert "<td>not assessable</td>" in html
     assert "<td>BRCA not tested; EGFR amplification (ratio " in html
+
+
+def test_no_call_is_scoped_to_the_assessed_exons_and_does_not_exclude_a_duplication(tables, tmp_path):
+    result = build(germline_inputs(), copy_number=tables["G1"])
+    cn = result["copy_number"]
+    assert cn["status"] == "assessed" and cn["events"] == [] and not cn["reporting"]["in_summary"]
+    en = flat(pdf_text(render_pdf(result, tmp_path / "g1.pdf", "en")))
+    assert flat(f"No exon deletion or duplication was called in the {cn['exons_assessed']} exons assessed") in en
+    assert flat("a single-exon duplication (a smaller change in depth) is not excluded") in en
+    assert flat("the exons listed below as not assessable are not covered by it") in en
