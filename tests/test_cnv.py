@@ -11,7 +11,7 @@ import pysam
 import pytest
 
 from oncopanel.cnv import amplification, counts, model, naming
-from oncopanel.cnv.batch import CnvSample, run_batch
+from oncopanel.cnv.batch import CnvSample, multiqc_table, run_batch
 from oncopanel.cnv.records import read_tsv, write_tsv
 from oncopanel.cnv.settings import CNV_YAML, load_settings
 from oncopanel.cnv.targets import exon_targets, legacy_exon
@@ -312,6 +312,12 @@ def test_batch_run_writes_each_sample_table_with_calls_amplification_and_referen
     assert read_tsv(written["T1"]).header["amplification_status"] == "not_amplified"
     absent = read_tsv(written["NOREADS"])
     assert absent.header["status"] == "not_assessable" and absent.rows == []
+    mqc = multiqc_table("B1", written).splitlines()
+    assert mqc[0] == "# id: 'oncopanel_cnv_B1'" and "# plot_type: 'table'" in mqc
+    rows = {line.split("\t")[0]: line.split("\t") for line in mqc if not line.startswith("#")}
+    assert rows["S0"][1:4] == ["assessed", "NM_007294.4:c.4358-?_5467+?del", "2"]  # BRCA1/2 exon 1 not captured
+    assert rows["T0"][1] == "not_tested" and rows["T0"][6] == "amplified"
+    assert rows["NOREADS"][1:3] == ["not_assessable", "."]
 
 
 def test_batch_run_with_too_few_germline_samples_is_not_assessable_never_normal(cfg, tmp_path):

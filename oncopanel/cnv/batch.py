@@ -16,7 +16,7 @@ from pathlib import Path
 from oncopanel.clinical import GERMLINE_GENES
 from oncopanel.cnv import amplification, model
 from oncopanel.cnv.counts import CountTable, load_store, mosdepth_counts, table_from_samples
-from oncopanel.cnv.records import write_tsv
+from oncopanel.cnv.records import read_tsv, write_tsv
 from oncopanel.cnv.settings import CnvSettings
 from oncopanel.cnv.targets import exon_targets
 from oncopanel.errors import InputError
@@ -126,3 +126,26 @@ def _amplifications(
         tumour = {s.sample_id: s.tumour_content for s in group if not s.germline}
         out |= amplification.call_batch(table, exons, amp, tumour)
     return out
+
+
+def multiqc_table(batch: str, written: Mapping[str, Path]) -> str:
+    """MultiQC custom content (a ``*_mqc.tsv`` table) of the batch's copy-number results: one row per sample."""
+    lines = [
+        f"# id: 'oncopanel_cnv_{batch}'",
+        f"# section_name: 'Copy number ({batch})'",
+        "# description: 'BRCA1/BRCA2 exon copy number of germline samples and EGFR amplification of tumours "
+        "(oncopanel.cnv; per-sample tables in cnv/). Not assessable is never a negative.'",
+        "# plot_type: 'table'",
+        "Sample\tStatus\tCalls\tExons not assessable\tReferences\tReference version\tAmplification\tRatio",
+    ]
+    for sample, path in sorted(written.items()):
+        table = read_tsv(path)
+        h = table.header
+        calls = ", ".join(c.name for c in table.calls) or ("none" if h.get("status") == "assessed" else ".")
+        unassessed = sum(r.status == "not_assessable" for r in table.rows)
+        refs = len([x for x in h.get("references", "").split(",") if x])
+        amp = h.get("amplification_status", ".")
+        lines.append("\t".join(str(v) for v in (sample, h.get("status", "."), calls, unassessed, refs,
+                                                h.get("reference_version", "."), amp,
+                                                h.get("amplification_ratio", "."))))  # fmt: skip
+    return "\n".join(lines) + "\n"

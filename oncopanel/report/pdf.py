@@ -638,7 +638,7 @@ def copy_number_section(k: Kit, result: SampleResult) -> list:
     cn, t = result.copy_number, k.t
     if cn is None or (cn.reporting is not None and not cn.reporting.shown):
         return []
-    out = k.section_head("", title=t("cnv.title"))
+    out = k.section_head("", title=t("cnv.title_germline" if result.sample.germline_specimen else "cnv.title"))
     if cn.status == "not_tested":
         out.append(k.p(t("cnv.tumour_not_tested")))
     elif cn.status == "not_assessable":

@@ -1,7 +1,8 @@
 # Copy number, one job per batch (oncopanel.cnv.batch): BRCA1/BRCA2 exon copy number of the germline samples against
 # each other (and the configured reference-store version), EGFR amplification of the tumours against the batch's
 # samples of the same panels. Counts are QC's mosdepth per-target regions (one coverage step serves both). Every
-# patient sample gets {R}/cnv/{sample}.cnv.tsv (run controls are not references: their material is not the batch's).
+# patient sample gets {R}/cnv/{sample}.cnv.tsv (run controls are not references: their material is not the batch's);
+# the batch's table for MultiQC is {R}/qc/{batch}_cnv_mqc.tsv.
 # Needs from common.smk: R, LOGS, BENCH, BATCHES, batch_rule(), batch_patients(), get_sample(), inputs_ok().
 
 
@@ -21,7 +22,9 @@ for _batch in BATCHES:
             unpack(cnv_regions(_batch)),
             settings=str(paths.CONFIG / "cnv.yaml"),
         output:
-            [f"{R}/cnv/{s}.cnv.tsv" for s in batch_patients(_batch)],
+            tables=[f"{R}/cnv/{s}.cnv.tsv" for s in batch_patients(_batch)],
+            # MultiQC custom content: found in {R}/qc by the multiqc rule
+            multiqc=f"{R}/qc/{_batch}_cnv_mqc.tsv",
         log:
             f"{LOGS}/cnv/{_batch}.log",
         benchmark:
@@ -33,6 +36,7 @@ for _batch in BATCHES:
             mem_mb=1000,
             runtime=20,
         params:
+            batch=_batch,
             samples=[get_sample(s) for s in batch_patients(_batch)],
             outdir=f"{R}/cnv",
             store=config["cnv"]["reference_store"],

@@ -240,7 +240,7 @@ def qc_inputs(wc):
 
 
 def multiqc_inputs(wc):
-    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
+    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/qc/{b}_cnv_mqc.tsv" for b in BATCHES]  # rules/cnv.smk
     for s in SAMPLES:
         if inputs_ok(s):
             files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from oncopanel.cnv.batch import CnvSample, reference_store, run_batch
+from oncopanel.cnv.batch import CnvSample, multiqc_table, reference_store, run_batch
 from oncopanel.cnv.settings import load_settings
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -11,5 +11,6 @@ regions = {Path(p).name.removesuffix(".regions.bed.gz"): p for p in smk.input.re
 samples = [CnvSample.of(s, regions.get(s.sample_id)) for s in smk.params.samples]
 store = reference_store(smk.params.store, smk.params.store_version)
 written = run_batch(samples, load_settings(), smk.params.outdir, store=store, full_reference=not smk.params.masked)
+Path(smk.output.multiqc).write_text(multiqc_table(smk.params.batch, written))
 # The log names samples by pseudonym only.
 Path(smk.log[0]).write_text("".join(f"{s}\t{p}\n" for s, p in written.items()))
