@@ -346,7 +346,8 @@ def test_70kb_brca1_deletion_as_a_vcf_allele_is_named_not_intergenic(tmp_path):
         assert (a.gene, a.transcript, a.hgvs_c) == ("BRCA1", "NM_007294.4", "c.4357+2404_*35677del")
         assert a.consequence == ("exon_loss_variant",) and a.exon == "13-23/23"
         assert a.hgvs_g == "NC_000017.11:g.43010001_43080000del"
-    assert classify_germline(symbolic).classification  # classifies without error
+    cls = classify_germline(symbolic)  # PVS1 very strong from config/cnv.yaml, alone likely pathogenic (8 points)
+    assert cls.classification == "likely_pathogenic" and "deletion of whole exons 13-23" in cls.criteria[0]
     bad = tmp_path / "bad.vcf"
     bad.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL\n")
     with pytest.raises(InputError, match="symbolic <DEL> without INFO END"):
