@@ -11,7 +11,7 @@ import pysam
 import pytest
 
 from oncopanel.cnv import amplification, counts, model, naming
-from oncopanel.cnv.batch import CnvSample, multiqc_table, run_batch
+from oncopanel.cnv.batch import CnvSample, multiqc_table, run_batch, run_batch_or_not_assessable
 from oncopanel.cnv.records import read_tsv, write_tsv
 from oncopanel.cnv.settings import CNV_YAML, load_settings
 from oncopanel.cnv.targets import exon_targets, legacy_exon
@@ -352,3 +352,15 @@ def test_70kb_brca1_deletion_as_a_vcf_allele_is_named_not_intergenic(tmp_path):
     bad.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL\n")
     with pytest.raises(InputError, match="symbolic <DEL> without INFO END"):
         annotate_vcf(bad)
+
+
+def test_a_failed_batch_run_leaves_every_table_not_assessable_with_the_error(tmp_path):
+    bad = tmp_path / "S0.regions.bed.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write("chr17\tnot-a-number\n")
+    samples = [CnvSample("S0", True, ("BRCA",), None, bad)]
+    written, error = run_batch_or_not_assessable(samples, tmp_path / "cnv", lambda: run_batch(samples, load_settings(),
+                                                                                                tmp_path / "cnv"))
+    assert "not a mosdepth regions row" in error
+    table = read_tsv(written["S0"])
+    assert table.header["status"] == "not_assessable" and "copy-number step failed" in table.header["reason"]

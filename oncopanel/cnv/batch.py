@@ -108,6 +108,24 @@ def run_batch(
     return written
 
 
+def run_batch_or_not_assessable(samples: Sequence[CnvSample], out_dir: Path | str, run) -> tuple[dict[str, Path], str]:
+    """``run()`` (the batch run); if it fails, every sample's table says not assessable with the error, so the
+    batch's results go on with copy number unassessed (never a negative) rather than not at all. Returns the
+    tables and the error ("" when none)."""
+    try:
+        return run(), ""
+    except Exception as exc:  # any failure leaves copy number unassessed, never the batch unreported
+        error = f"{type(exc).__name__}: {exc}"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for s in samples:
+        written[s.sample_id] = out / f"{s.sample_id}.cnv.tsv"
+        write_tsv(written[s.sample_id], [], [], {"sample": s.sample_id, "status": "not_assessable",
+                                                 "reason": f"copy-number step failed ({error})"})  # fmt: skip
+    return written, error
+
+
 def _amplifications(
     samples: Sequence[CnvSample], per_sample: Mapping[str, Mapping[str, float]], cfg: CnvSettings
 ) -> dict[str, amplification.Amplification]:
