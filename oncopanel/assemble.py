@@ -14,6 +14,7 @@ from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
 from oncopanel.clinical import COVERAGE_THRESHOLD, GERMLINE_GENES, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
+from oncopanel.cnv.records import CnvTable, read_tsv
 from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.hotspots.phasing import phase_snvs
@@ -40,10 +41,11 @@ class SampleFiles:
     batch_identity: Path | None = None
     pon: Path | None = None  # the batch's panel of normals, when one filtered this sample's calls
     bam: Path | None = None  # the sample's reads: phase of variant pairs the report states (C797S with T790M)
+    cnv: Path | None = None  # the sample's copy-number table (oncopanel.cnv.records)
 
     def batch_inputs(self) -> dict[str, str]:
         """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
-        named = {"batch_identity": self.batch_identity, "panel_of_normals": self.pon}
+        named = {"batch_identity": self.batch_identity, "panel_of_normals": self.pon, "copy_number": self.cnv}
         return {name: sha256_file(path) for name, path in named.items() if path is not None and path.exists()}
 
 
@@ -169,8 +171,10 @@ def assemble(
         result = build_result(block, qc, provenance=provenance, assay=assay, reported_date=reported_date)
         return Assembled(result, records)
     annotations = tuple(_unique(actionable))
+    cnv = read_tsv(files.cnv) if files.cnv is not None and files.cnv.exists() else None
     findings = SampleFindings(
         annotations=annotations, germline=germline_classes, hotspots=tuple(hotspots),
+        copy_number=amplified_genes(cnv),
         specimen_type=sample.specimen_type, stated_lod=stated_lod,
         phases=phases_from_reads(files.bam, phase_pairs(annotations, sample.oncotree_code, kb)),
     )
@@ -179,10 +183,17 @@ def assemble(
     result = build_result(
         block, qc, somatic=somatic, germline=germline, hotspots=hotspots, therapies=therapies,
         provenance=provenance, assay=assay, reported_date=reported_date,
-        negative_biomarkers=negative_results(findings, oncotree_code=sample.oncotree_code, kb=kb),
+        negative_biomarkers=negative_results(findings, oncotree_code=sample.oncotree_code, kb=kb), copy_number=cnv,
     )  # fmt: skip
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)
+
+
+def amplified_genes(cnv: CnvTable | None) -> tuple[str, ...]:
+    """Genes the sample's copy-number table calls amplified (matched through the knowledge base)."""
+    if cnv is None or cnv.header.get("amplification_status") != "amplified":
+        return ()
+    return (cnv.header["amplification_gene"],)
 
 
 def phases_from_reads(bam: Path | None, pairs: list[tuple[Annotation, Annotation]]) -> dict[tuple[str, str], str]:

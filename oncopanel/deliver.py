@@ -57,6 +57,7 @@ def stage_paths(results: str, sample_id: str, batch: str = "") -> dict[str, str]
         "input_check": f"{results}/inputs/{sample_id}.inputs.json",
         "vcf": f"{results}/calls/{sample_id}.vcf.gz",
         "hotspots": f"{results}/hotspots/{sample_id}.hotspots.tsv",
+        "cnv": f"{results}/cnv/{sample_id}.cnv.tsv",  # copy number (rule cnv_{batch}, oncopanel.cnv.batch)
         "bam": f"{results}/bam/{sample_id}.bam",  # read only to phase variant pairs (C797S with T790M)
     }
 

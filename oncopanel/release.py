@@ -32,7 +32,7 @@ from typing import Any
 from oncopanel import audit
 from oncopanel.failures import is_provisional
 from oncopanel.report.decisions import DEFAULT_POLICY
-from oncopanel.report.model import Amendment, SampleResult, as_result
+from oncopanel.report.model import Amendment, CopyNumber, SampleResult, as_result
 from oncopanel.report.result import canonical_json, load_result, write_result
 
 # Fields that do not change what a result says: when it was dated, with which software, and its release anchors.
@@ -93,7 +93,16 @@ def _undecided(r: SampleResult) -> SampleResult:
         germline=replace(r.germline, findings=[replace(g, reporting=None) for g in r.germline.findings]),
         hotspots=[replace(h, reporting=None) for h in r.hotspots],
         therapies=[replace(t, reporting=None) for t in r.therapies],
+        copy_number=_undecided_copy_number(r.copy_number),
     )
+
+
+def _undecided_copy_number(cn: CopyNumber | None) -> CopyNumber | None:
+    if cn is None:
+        return None
+    replace = dataclasses.replace
+    amp = replace(cn.amplification, reporting=None) if cn.amplification else None
+    return replace(cn, reporting=None, amplification=amp, events=[replace(e, reporting=None) for e in cn.events])
 
 
 @dataclass(frozen=True)

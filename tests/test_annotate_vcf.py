@@ -149,6 +149,9 @@ def test_placeholder_alleles_skipped_symbolic_rejected(tmp_path, annotator):
     vcf = tmp_path / "alleles.vcf"
     vcf.write_text(head + "chr12\t25245351\t.\tC\tA,*\t.\t.\t.\nchr12\t25245350\t.\tC\t.\t.\t.\t.\n")
     assert [r.annotation.hgvs_c for r in annotate_vcf(vcf, annotator)] == ["c.34G>T"]
-    vcf.write_text(head + "chr12\t25245351\t.\tC\t<DEL>\t.\t.\t.\n")
-    with pytest.raises(InputError, match=r"alleles\.vcf:3: ALT '<DEL>'"):
+    vcf.write_text(head + "chr12\t25245351\t.\tC\t<INV>\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"alleles\.vcf:3: ALT '<INV>'"):
+        annotate_vcf(vcf, annotator)
+    vcf.write_text(head + "chr12\t25245351\t.\tC\t<DEL>\t.\t.\t.\n")  # a large deletion needs its END
+    with pytest.raises(InputError, match=r"alleles\.vcf:3: symbolic <DEL> without INFO END"):
         annotate_vcf(vcf, annotator)

@@ -11,7 +11,8 @@ import pysam
 import pytest
 
 from oncopanel.cnv import amplification, counts, model, naming
-from oncopanel.cnv.records import write_tsv
+from oncopanel.cnv.batch import CnvSample, multiqc_table, run_batch, run_batch_or_not_assessable
+from oncopanel.cnv.records import read_tsv, write_tsv
 from oncopanel.cnv.settings import CNV_YAML, load_settings
 from oncopanel.cnv.targets import exon_targets, legacy_exon
 from oncopanel.errors import InputError, ValidationError
@@ -268,3 +269,98 @@ def test_settings_refuse_a_misspelt_key(tmp_path):
     with pytest.raises(ValidationError) as err:
         load_settings(path)
     assert f"{path}: amplification.min_ratoi: unknown key (closest known key: min_ratio)" in err.value.problems
+
+
+# ---------------------------------------------------------------- the batch run (rule cnv_{batch})
+
+
+def write_regions(tmp_path, table, genes):
+    """mosdepth regions.bed.gz per sample, as QC's coverage step writes them (mean depth over each target)."""
+    bounds = {t.target: t for t in exon_targets(genes) if t.targeted}
+    out = {}
+    for s, row in zip(table.samples, table.counts, strict=True):
+        path = tmp_path / f"{s}.regions.bed.gz"
+        with gzip.open(path, "wt") as fh:
+            for target, n in zip(table.targets, row, strict=True):
+                t = bounds[target]
+                mean = n * 300 / (t.target_end - t.target_start0)
+                fh.write(f"{t.chrom}\t{t.target_start0}\t{t.target_end}\t{target}\t{mean:.4f}\n")
+        out[s] = path
+    return out
+
+
+def test_batch_run_writes_each_sample_table_with_calls_amplification_and_reference_version(cfg, tmp_path):
+    germ, _ = batch(GERMLINE, 10, {0: exon_range("BRCA1", 13, 22, 0.5)}, seed=11)
+    egfr = {t.target: 1 + 0.5 * (8 - 2) / 2 for t in exon_targets(["EGFR"]) if t.targeted}
+    tum, _ = batch(TUMOUR, 6, {0: egfr}, seed=12)
+    tum = replace(tum, samples=tuple(f"T{i}" for i in range(6)))
+    regions = write_regions(tmp_path, germ, GERMLINE) | write_regions(tmp_path, tum, TUMOUR)
+    panels = ("BRCA", "EGFR_KRAS", "EXTENDED")
+    samples = [CnvSample(s, True, ("BRCA",), None, regions[s]) for s in germ.samples]
+    samples += [CnvSample(s, False, panels, 0.5, regions[s]) for s in tum.samples]
+    samples.append(CnvSample("NOREADS", True, ("BRCA",), None, None))
+    written = run_batch(samples, cfg, tmp_path / "cnv")
+
+    s0 = read_tsv(written["S0"])
+    assert s0.header["status"] == "assessed" and s0.header["reference_version"] == "this batch"
+    assert [c.name for c in s0.calls] == ["NM_007294.4:c.4358-?_5467+?del"]
+    assert {r.status for r in s0.rows if 13 <= r.mane_exon <= 22 and r.gene == "BRCA1"} == {"deletion"}
+    t0 = read_tsv(written["T0"])
+    assert t0.header["status"] == "not_tested" and t0.calls == []
+    assert t0.header["amplification_status"] == "amplified"
+    assert float(t0.header["amplification_copy_number"]) == pytest.approx(8, abs=0.8)
+    assert read_tsv(written["T1"]).header["amplification_status"] == "not_amplified"
+    absent = read_tsv(written["NOREADS"])
+    assert absent.header["status"] == "not_assessable" and absent.rows == []
+    mqc = multiqc_table("B1", written).splitlines()
+    assert mqc[0] == "# id: 'oncopanel_cnv_B1'" and "# plot_type: 'table'" in mqc
+    rows = {line.split("\t")[0]: line.split("\t") for line in mqc if not line.startswith("#")}
+    assert rows["S0"][1:4] == ["assessed", "NM_007294.4:c.4358-?_5467+?del", "2"]  # BRCA1/2 exon 1 not captured
+    assert rows["T0"][1] == "not_tested" and rows["T0"][6] == "amplified"
+    assert rows["NOREADS"][1:3] == ["not_assessable", "."]
+
+
+def test_batch_run_with_too_few_germline_samples_is_not_assessable_never_normal(cfg, tmp_path):
+    germ, _ = batch(GERMLINE, 4, seed=13)
+    regions = write_regions(tmp_path, germ, GERMLINE)
+    written = run_batch([CnvSample(s, True, ("BRCA",), None, regions[s]) for s in germ.samples], cfg, tmp_path)
+    table = read_tsv(written["S0"])
+    assert table.header["status"] == "not_assessable" and "too few references" in table.header["reason"]
+    assert {r.status for r in table.rows} == {"not_assessable"} and table.calls == []
+
+
+# ---------------------------------------------------------------- large deletions given as VCF alleles
+
+
+def test_70kb_brca1_deletion_as_a_vcf_allele_is_named_not_intergenic(tmp_path):
+    from oncopanel.annotate.vcf import annotate_vcf
+    from oncopanel.classify.germline import classify_germline
+
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    long_ref = "N" * 70001  # the deleted bases after the anchor; the masked reference has none to compare
+    vcf = tmp_path / "del.vcf"
+    vcf.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL;END=43080000\n"
+                   f"chr17\t43010000\t.\t{long_ref}\tN\t.\tPASS\t.\n")  # fmt: skip
+    symbolic, explicit = (r.annotation for r in annotate_vcf(vcf))
+    for a in (symbolic, explicit):
+        assert (a.gene, a.transcript, a.hgvs_c) == ("BRCA1", "NM_007294.4", "c.4357+2404_*35677del")
+        assert a.consequence == ("exon_loss_variant",) and a.exon == "13-23/23"
+        assert a.hgvs_g == "NC_000017.11:g.43010001_43080000del"
+    cls = classify_germline(symbolic)  # PVS1 very strong from config/cnv.yaml, alone likely pathogenic (8 points)
+    assert cls.classification == "likely_pathogenic" and "deletion of whole exons 13-23" in cls.criteria[0]
+    bad = tmp_path / "bad.vcf"
+    bad.write_text(header + "chr17\t43010000\t.\tN\t<DEL>\t.\tPASS\tSVTYPE=DEL\n")
+    with pytest.raises(InputError, match="symbolic <DEL> without INFO END"):
+        annotate_vcf(bad)
+
+
+def test_a_failed_batch_run_leaves_every_table_not_assessable_with_the_error(tmp_path):
+    bad = tmp_path / "S0.regions.bed.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write("chr17\tnot-a-number\n")
+    samples = [CnvSample("S0", True, ("BRCA",), None, bad)]
+    written, error = run_batch_or_not_assessable(samples, tmp_path / "cnv", lambda: run_batch(samples, load_settings(),
+                                                                                                tmp_path / "cnv"))
+    assert "not a mosdepth regions row" in error
+    table = read_tsv(written["S0"])
+    assert table.header["status"] == "not_assessable" and "copy-number step failed" in table.header["reason"]

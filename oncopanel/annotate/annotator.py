@@ -24,6 +24,8 @@ from oncopanel.sequence import reverse_complement as revcomp
 
 # most severe first (Ensembl VEP's order)
 SEVERITY = (
+    "transcript_ablation",  # a large deletion removing every exon (oncopanel.cnv.naming names it)
+    "exon_loss_variant",  # a large deletion removing whole exons or reaching past the transcript's end
     "splice_acceptor_variant",
     "splice_donor_variant",
     "stop_gained",
@@ -181,7 +183,39 @@ class Annotator:
         return ea == eb
 
     # ---- annotation
+    def annotate_large_deletion(self, variant: Variant, end: int | None = None) -> Annotation | None:
+        """A deletion that removes whole exons or reaches past a transcript's end — a VCF allele with a long REF, or
+        a symbolic ``<DEL>`` with INFO END — named as the copy-number engine names exon deletions
+        (``oncopanel.cnv.naming``: c. bounds on MANE Select, which may lie beyond the gene); None for any other
+        allele (the ordinary path names it). Its REF is not checked base by base: a panel-masked reference has no
+        sequence between the loci, and the name rests on the bounds alone."""
+        from oncopanel.cnv.naming import exact_deletion_name, vcf_deletion_span
+
+        span = vcf_deletion_span(variant.pos, variant.ref, variant.alt, end)
+        if span is None:
+            return None
+        start, stop = span
+        for t in self._by_chrom.get(variant.chrom, ()):
+            if start > t.end or stop < t.start:
+                continue
+            name, _words, removed = exact_deletion_name(t.gene, start, stop)
+            if removed is None and t.start <= start and stop <= t.end:
+                return None  # within the gene, no whole exon removed: an ordinary indel
+            whole = removed == (1, len(t.exons))
+            exon = "" if removed is None else f"{removed[0]}-{removed[1]}/{len(t.exons)}"
+            if removed is not None and removed[0] == removed[1]:
+                exon = f"{removed[0]}/{len(t.exons)}"
+            g = f"{NC_GRCH38.get(t.chrom, t.chrom)}:g.{start}_{stop}del"
+            return Annotation(variant, gene=t.gene, transcript=t.accession,
+                              consequence=("transcript_ablation" if whole else "exon_loss_variant",),
+                              hgvs_c=name.split(":", 1)[1], hgvs_p="p.?" if not whole else "p.0", exon=exon,
+                              hgvs_g=g)  # fmt: skip
+        return None
+
     def annotate(self, variant: Variant) -> Annotation:
+        large = self.annotate_large_deletion(variant)
+        if large is not None:
+            return large
         edit = trim(variant)
         window = Window(self.sequence, edit.chrom, edit.start0)
         if window.text:

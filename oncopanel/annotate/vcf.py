@@ -14,6 +14,7 @@ empty strings. The transcript versions and the annotation-data version are in ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from oncopanel.files import open_text
 from oncopanel.model import Annotation, Variant
 
 CSQ_ID = "ONCOPANEL_CSQ"
+SYMBOLIC_DELETION = "<DEL>"  # the one symbolic allele read: a large deletion with INFO END
 CSQ_FIELDS = (
     "Allele",
     "Gene",
@@ -114,9 +116,12 @@ def _parse(path: Path, n: int, line: str) -> _Record:
     for i, alt in enumerate(alts.split(","), start=1):
         if alt in (".", "*"):
             continue  # no variant allele here (reference-only site or spanning-deletion placeholder)
-        if not alt or set(alt) - _BASES:
+        if alt == SYMBOLIC_DELETION:  # a large deletion; its END is read from INFO when it is annotated
+            if not re.search(r"(^|;)END=\d+(;|$)", f[7]):
+                raise InputError(f"{path}:{n}: symbolic <DEL> without INFO END (where the deletion ends)")
+        elif not alt or set(alt) - _BASES:
             raise InputError(
-                f"{path}:{n}: ALT {alt!r} is not a run of A/C/G/T/N (symbolic alleles unsupported)"
+                f"{path}:{n}: ALT {alt!r} is not a run of A/C/G/T/N (of symbolic alleles only <DEL> is read)"
             )
         variants.append(Variant(chrom, int(pos), ref, alt))
         index.append(i)
@@ -165,7 +170,11 @@ def annotate_vcf(path: Path | str, annotator: Annotator | None = None) -> list[A
         info = _info(rec.fields[7])
         for v, allele in zip(rec.variants, rec.alt_index, strict=True):
             try:
-                a = annotator.annotate(v)
+                if v.alt == SYMBOLIC_DELETION:
+                    a = annotator.annotate_large_deletion(v, int(info["END"])) or Annotation(
+                        v, "", "", ("intergenic_variant",), "")  # fmt: skip
+                else:
+                    a = annotator.annotate(v)
             except InputError as exc:
                 raise InputError(f"{path}:{rec.line}: {exc}") from exc
             filters = tuple(f for f in rec.fields[6].split(";") if f and f != ".")

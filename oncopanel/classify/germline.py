@@ -382,6 +382,23 @@ def _canonical_splice(annotation: Annotation, gene: GeneRules, rules: GermlineRu
     return Pvs1Call("very_strong", f"canonical splice site {where}: frameshift or loss of a critical region")
 
 
+# A large deletion of whole exons (a VCF allele named by oncopanel.cnv.naming, see Annotator.annotate_large_deletion)
+EXON_DELETION = frozenset({"exon_loss_variant", "transcript_ablation"})
+
+
+def _exon_deletion(annotation: Annotation) -> list[Pvs1Call]:
+    """PVS1 of deleting whole exons at the strength config/cnv.yaml gives (the same rule as a read-depth call:
+    critical exons vs only the non-coding first or the last exon)."""
+    from oncopanel.cnv.naming import deletion_strength
+    from oncopanel.cnv.settings import load_settings
+
+    first, _, last = annotation.exon.split("/")[0].partition("-")
+    strength = deletion_strength(annotation.gene, int(first), int(last or first), load_settings().classification)
+    if strength is None:
+        return []
+    return [Pvs1Call(strength, f"deletion of whole exons {annotation.exon.split('/')[0]} ({annotation.hgvs_c})")]
+
+
 def assess_pvs1(annotation: Annotation, rules: GermlineRules) -> Pvs1Call | None:
     """PVS1 at the strongest strength any null mechanism of the variant reaches; None if not null."""
     gene = rules.genes.get(annotation.gene)
@@ -395,6 +412,8 @@ def assess_pvs1(annotation: Annotation, rules: GermlineRules) -> Pvs1Call | None
         calls.append(_canonical_splice(annotation, gene, rules))
     if consequences & rules.start_loss:
         calls.append(Pvs1Call(gene.start_loss_strength, "initiation codon lost"))
+    if consequences & EXON_DELETION and annotation.exon:
+        calls += _exon_deletion(annotation)
     if not calls:
         return None
     return max(calls, key=lambda call: rules.points[call.strength])

@@ -77,13 +77,19 @@ def classify(gene: str, first_exon: int, last_exon: int, kind: str, rules: Class
     the rules' class unless shown in tandem (read depth cannot show it)."""
     if kind == "duplication":
         return f"{rules.duplication_class} (duplication; not shown to be in tandem)"
+    strength = deletion_strength(gene, first_exon, last_exon, rules)
+    if strength is None:
+        return "not classified (no deletion rule for this gene)"
+    return f"PVS1 ({strength.replace('_', ' ')})"
+
+
+def deletion_strength(gene: str, first_exon: int, last_exon: int, rules: ClassificationSettings) -> str | None:
+    """PVS1 strength (very_strong, strong...) of deleting MANE exons first..last; None without a rule for the gene."""
     strengths = rules.deletion_pvs1.get(gene)
     if strengths is None:
-        return "not classified (no deletion rule for this gene)"
-    exons = set(range(first_exon, last_exon + 1))
-    only_minor = exons <= set(rules.not_critical_exons.get(gene, ()))
-    strength = strengths["other_exons_strength" if only_minor else "critical_exons_strength"]
-    return f"PVS1 ({strength.replace('_', ' ')})"
+        return None
+    only_minor = set(range(first_exon, last_exon + 1)) <= set(rules.not_critical_exons.get(gene, ()))
+    return strengths["other_exons_strength" if only_minor else "critical_exons_strength"]
 
 
 def vcf_deletion_span(pos: int, ref: str, alt: str, end: int | None = None) -> tuple[int, int] | None:

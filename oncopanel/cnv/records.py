@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+from oncopanel.errors import InputError
+
 Status = str  # normal | deletion | duplication | not_assessable
 STATUSES = ("normal", "deletion", "duplication", "not_assessable")
 
@@ -87,3 +89,55 @@ def write_tsv(path: Path | str, rows: list[ExonCopyNumber], calls: list[CnvCall]
     lines.append("#" + "\t".join(CALL_COLUMNS))
     lines += ["\t".join(_cell(v) for v in astuple(c)) for c in calls]
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class CnvTable:
+    """A ``<sample>.cnv.tsv`` read back: its header, exon rows and calls."""
+
+    header: dict[str, str]
+    rows: list[ExonCopyNumber]
+    calls: list[CnvCall]
+
+
+def _typed(cls: type, cells: list[str], where: str) -> object:
+    kinds = {f.name: f.type for f in fields(cls)}
+    if len(cells) != len(kinds):
+        raise ValueError(f"{where}: {len(cells)} columns, {len(kinds)} expected")
+    values: dict[str, object] = {}
+    for (name, kind), cell in zip(kinds.items(), cells, strict=True):
+        if cell == "." and "None" in str(kind):
+            values[name] = None
+        elif str(kind).startswith("int"):
+            values[name] = int(cell)
+        elif str(kind).startswith("float"):
+            values[name] = float(cell)
+        else:
+            values[name] = "" if cell == "." else cell
+    return cls(**values)
+
+
+def read_tsv(path: Path | str) -> CnvTable:
+    """The table ``write_tsv`` wrote (an unreadable or malformed file is an input error naming the line)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read copy-number table ({exc})") from None
+    header: dict[str, str] = {}
+    rows: list[ExonCopyNumber] = []
+    calls: list[CnvCall] = []
+    section = rows
+    for n, line in enumerate(lines, start=1):
+        if line == "## calls":
+            section = calls  # type: ignore[assignment]
+        elif line.startswith("##"):
+            key, _, value = line[2:].partition("=")
+            header[key] = value
+        elif line and not line.startswith("#"):
+            cls = ExonCopyNumber if section is rows else CnvCall
+            try:
+                section.append(_typed(cls, line.split("\t"), f"line {n}"))  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise InputError(f"{path}:{n}: not a copy-number row ({exc})") from None
+    return CnvTable(header, rows, calls)

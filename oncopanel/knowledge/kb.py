@@ -107,6 +107,10 @@ def tumour_match(row: KBRow, oncotree_code: str, lineage: tuple[str, ...]) -> st
     return "parent" if code in lineage else "other"
 
 
+# Knowledge-base biomarkers of copy number (CIViC variant names), matched from oncopanel.cnv's results
+COPY_NUMBER_BIOMARKERS = ("AMPLIFICATION",)
+
+
 def evidence_order(evidence: KBEvidence) -> tuple:
     return (not evidence.on_label, LEVEL_ORDER.get(evidence.level, 9), SPECIFICITY.get(evidence.variant_match, 9),
             evidence.row_id)
@@ -135,7 +139,8 @@ class KnowledgeBase:
             KBRow(row_evidence(r), tuple(parse_biomarker(r["variant_name"])),
                   tuple(c for c in r["excluded_oncotree_codes"].split(",") if c))
             for r in read_tsv(kb_path).to_dict("records")
-            if r["matchable"] == "True"
+            # copy-number rows are not matchable to a small variant (the column) but to the sample's copy number
+            if r["matchable"] == "True" or r["variant_name"].strip().upper() in COPY_NUMBER_BIOMARKERS
         ]
         return cls(rows, meta["version"], meta, load_oncotree())
 
@@ -175,6 +180,16 @@ class KnowledgeBase:
             if row.evidence.status != "withdrawn"
             and any(b.kind == "wild_type" and b.name.lower() == biomarker.lower() for b in row.biomarkers)
         ]
+        return sorted(found, key=evidence_order)
+
+    def evidence_for_copy_number(self, gene: str, biomarker: str, oncotree_code: str) -> list[KBEvidence]:
+        """Rows for a copy-number finding of the gene (``biomarker`` one of COPY_NUMBER_BIOMARKERS), flagged like
+        evidence_for."""
+        code = check_code_in(self.tree, oncotree_code)
+        lineage = (code, *self.tree.ancestors(code))
+        found = [self._flag(row, tumour_match(row, code, lineage), "exact") for row in self._by_gene.get(gene, [])
+                 if row.evidence.status != "withdrawn"
+                 and any(b.name.upper() == biomarker.upper() for b in row.biomarkers)]  # fmt: skip
         return sorted(found, key=evidence_order)
 
     def approvals_regardless_of_biomarker(self, oncotree_code: str) -> list[KBEvidence]:

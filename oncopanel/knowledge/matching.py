@@ -172,7 +172,8 @@ class SampleFindings:
     """Everything matching needs about one sample, at once.
 
     germline: germline classification per Variant.key; phases: "cis" / "trans" / "not determined" per pair of
-    Variant.keys (sorted), from ``oncopanel.hotspots.phasing``; copy_number: reserved for copy-number findings.
+    Variant.keys (sorted), from ``oncopanel.hotspots.phasing``; copy_number: the genes the sample's copy number calls
+    amplified (``oncopanel.cnv``), matched as the "<gene> Amplification" biomarker.
     """
 
     annotations: tuple[Annotation, ...] = ()
@@ -181,7 +182,7 @@ class SampleFindings:
     specimen_type: str = "tumour_ffpe"
     stated_lod: float | None = None
     phases: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    copy_number: tuple = ()
+    copy_number: tuple[str, ...] = ()
 
     def phase(self, a: Annotation, b: Annotation) -> str:
         return self.phases.get(tuple(sorted((a.variant.key, b.variant.key))), "not determined")  # type: ignore
@@ -604,6 +605,10 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
             guideline_of.setdefault((row.gene, negative.biomarker, row.drugs), row)
             _add(groups, row.gene, negative.biomarker, negative.biomarker,
                  guideline_evidence(row, lineage, row.gene, negative.biomarker), contrary)
+    for gene in findings.copy_number:
+        label = f"{gene} Amplification"  # the finding key the result links the therapy to
+        for evidence in kb.evidence_for_copy_number(gene, "Amplification", code):
+            _add(groups, gene, label, label, evidence, contrary)
     for evidence in kb.approvals_regardless_of_biomarker(code):  # PARP maintenance in ovarian cancer
         _add(groups, evidence.gene, AGNOSTIC, "", evidence, contrary)
     for gene, label, evidence in contrary:

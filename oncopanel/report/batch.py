@@ -23,7 +23,7 @@ from pathlib import Path
 
 from oncopanel.report.decisions import decided
 from oncopanel.report.model import GermlineFinding, SampleResult
-from oncopanel.report.pdf import gate_text, pct, tier_text, tumour_type_text
+from oncopanel.report.pdf import cnv_event_words, gate_text, pct, tier_text, tumour_type_text
 from oncopanel.report.text import Text, load_text
 
 CSS = """
@@ -71,6 +71,29 @@ def findings_line(result: SampleResult | Mapping, t: Text) -> str:
         parts.append(t("batch.not_assessable", n=na))
     if not r.germline.reported and r.sample.germline_specimen:
         parts.append(t("batch.germline_withheld"))
+    return "; ".join(parts)
+
+
+def copy_number_line(result: SampleResult | Mapping, t: Text) -> str:
+    """The CNV column: the called events, "none called", "not assessable" (never read as a negative), or for a
+    tumour its amplification with BRCA exon copy number not tested; "—" without a copy-number section."""
+    r = decided(result)
+    cn = r.copy_number
+    if cn is None or r.failed or cn.status == "withheld":
+        return "—"
+    if cn.status == "not_assessable":
+        parts = [t("cnv.batch_not_assessable")]
+    elif cn.status == "not_tested":
+        parts = [t("cnv.batch_not_tested")]
+    else:
+        parts = [f"{e.name} ({cnv_event_words(e, t)})" for e in cn.events] or [t("cnv.batch_none")]
+    a = cn.amplification
+    if a is not None and a.status == "amplified":
+        parts.append(t("cnv.summary_amplification", gene=a.gene, ratio=f"{a.ratio:.2f}"))
+    elif a is not None and a.status == "not_assessable":
+        parts.append(t("cnv.summary_amp_not_assessable", gene=a.gene))
+    elif a is not None:
+        parts.append(f"{a.gene}: {t('cnv.batch_none')}")
     return "; ".join(parts)
 
 
@@ -160,6 +183,7 @@ def render_batch_summary(
     batches = sorted({r.sample.batch for r in models} | {d.get("batch", "") for d in batch_identities or []})
     cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround")
     header = [t(f"batch.{c}") for c in cols] + ([t("batch.cost")] if costs else [])
+    header.insert(cols.index("findings") + 1, t("cnv.batch_column"))
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{language}"><head><meta charset="utf-8">',
@@ -185,6 +209,7 @@ def render_batch_summary(
                 escape(tumour_type_text(s, t)),
                 qc,
                 escape(findings_line(r, t)),
+                escape(copy_number_line(r, t)),
                 escape(s.received_date or "—"),
                 escape(r.reported_date or "—"),
                 f'<td class="num">{"—" if tat is None else tat}</td>',

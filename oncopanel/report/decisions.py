@@ -17,7 +17,12 @@ Reason codes (``Decision.reason``):
   (in the JSON only, counted in the PDF), ``beyond_summary_max`` (summary-worthy, but each of its findings
   already lists ``summary_max`` options); schema 1.2 adds ``demoted`` (a resistance biomarker in the sample
   defeats it: shown beside the options with the reason, not in the summary) and ``not_option`` (surgery,
-  chemotherapy with no biomarker basis: in the JSON only).
+  chemotherapy with no biomarker basis: in the JSON only);
+- copy number (schema 1.2): a called event ``cnv_deletion`` (shown, summary: a positive, MLPA confirmation
+  recommended) or ``cnv_duplication`` (shown: VUS unless shown in tandem); the amplification ``amplified`` (shown,
+  summary), ``not_amplified`` (shown), ``not_assessable`` (shown, summary); the section ``assessed``,
+  ``not_tested`` (shown), ``not_assessable`` (shown, summary: never read as "no deletion"), ``withheld`` (no
+  consent: not shown, as the germline section).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from typing import Any
 
 from oncopanel.clinical import GERMLINE_GENES, LOW_COVERAGE_FRACTION, REPORTED_GERMLINE
 from oncopanel.report.model import (
+    CnvEvent,
+    CopyNumber,
     Decision,
     GermlineFinding,
     Hotspot,
@@ -96,6 +103,25 @@ def hotspot_decision(h: Hotspot) -> Decision:
     return Decision(shown=True, in_summary=h.status == "not_assessable", reason=h.status)
 
 
+def cnv_event_decision(e: CnvEvent) -> Decision:
+    if e.kind == "duplication":  # VUS unless shown to be in tandem (read depth cannot show it)
+        return Decision(shown=True, in_summary=False, reason="cnv_duplication")
+    return Decision(shown=True, in_summary=True, reason="cnv_deletion")
+
+
+def copy_number_decisions(cn: CopyNumber) -> CopyNumber:
+    """The copy-number section with its decisions: a section that could not be assessed is named in the summary,
+    so it is never read as "no deletion"; a withheld one (no germline consent) is not shown."""
+    replace = dataclasses.replace
+    amp = cn.amplification
+    if amp is not None:
+        in_summary = amp.status in ("amplified", "not_assessable")
+        amp = replace(amp, reporting=Decision(shown=True, in_summary=in_summary, reason=amp.status))
+    section = Decision(shown=cn.status != "withheld", in_summary=cn.status == "not_assessable", reason=cn.status)
+    return replace(cn, events=[replace(e, reporting=cnv_event_decision(e)) for e in cn.events], amplification=amp,
+                   reporting=section)  # fmt: skip
+
+
 def _summary_worthy(th: Therapy, policy: ReportingPolicy) -> str:
     """The reason a therapy belongs in the summary, or "" when it does not."""
     if th.status in ("demoted", "not_option", "agnostic"):
@@ -153,6 +179,9 @@ def decide(result: SampleResult | Mapping[str, Any], policy: ReportingPolicy = D
     somatic = [replace(v, reporting=somatic_decision(v, linked, policy)) for v in r.somatic]
     germline = [replace(g, reporting=germline_decision(g, policy)) for g in r.germline.findings]
     summary_ids = [v.id for v in somatic + germline if v.reporting and v.reporting.in_summary]
+    copy_number = copy_number_decisions(r.copy_number) if r.copy_number is not None else None
+    if copy_number and copy_number.amplification and copy_number.amplification.status == "amplified":
+        summary_ids.append(copy_number.amplification.id)  # its therapies are summarised like a variant's
     therapies = [
         replace(th, reporting=d)
         for th, d in zip(r.therapies, therapy_decisions(r.therapies, summary_ids, policy), strict=True)
@@ -169,6 +198,7 @@ def decide(result: SampleResult | Mapping[str, Any], policy: ReportingPolicy = D
         hotspots=[replace(h, reporting=hotspot_decision(h)) for h in r.hotspots],
         therapies=therapies,
         reporting=reporting,
+        copy_number=copy_number,
     )
 
 

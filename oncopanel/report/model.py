@@ -261,6 +261,91 @@ class NegativeBiomarker(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CnvEvent(Record):
+    """A called exon copy-number change (oncopanel.cnv.records.CnvCall) as the result carries it (schema 1.2)."""
+
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
+    _NESTED: ClassVar[dict[str, type[Record]]] = {"reporting": Decision}
+
+    id: str
+    gene: str
+    kind: str  # het_deletion | hom_deletion | duplication
+    copy_number: int
+    first_exon: int  # MANE Select exon numbers
+    last_exon: int
+    legacy_first_exon: int
+    legacy_last_exon: int
+    chrom: str
+    start: int
+    end: int
+    ratio: float
+    quality: float
+    name: str  # HGVS-style on MANE Select
+    description: str  # the exons in words
+    classification: str
+    confirmation: str
+    reporting: Decision | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnassessedExons(Record):
+    """Exons of one gene that could not be assessed, for one reason (never read as "no deletion")."""
+
+    gene: str
+    exons: list[int]  # MANE Select numbers
+    legacy_exons: list[int]
+    reason: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneAmplification(Record):
+    """A tumour's amplification result (oncopanel.cnv.amplification.Amplification)."""
+
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting",)
+    _NESTED: ClassVar[dict[str, type[Record]]] = {"reporting": Decision}
+
+    id: str
+    gene: str
+    status: str  # amplified | not_amplified | not_assessable
+    ratio: float | None
+    copy_number: float | None  # None without the tumour content
+    tumour_content: float | None  # fraction
+    extent: str  # focal | chromosome gain | cannot be told | ""
+    references: int
+    text: str
+    reporting: Decision | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyNumber(Record):
+    """Copy number (schema 1.2, optional): BRCA1/BRCA2 exon copy number and, for tumours, gene amplification."""
+
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("amplification", "reporting")
+    _NESTED: ClassVar[dict[str, type[Record]]] = {
+        "events": CnvEvent, "not_assessable": UnassessedExons, "amplification": GeneAmplification,
+        "reporting": Decision,
+    }  # fmt: skip
+
+    status: str  # assessed | not_assessable | not_tested | withheld
+    reason: str
+    genes: list[str]
+    reference_version: str  # "this batch" or the store's <version>@sha256:<12 hex>
+    references: int
+    exons_assessed: int
+    events: list[CnvEvent]
+    not_assessable: list[UnassessedExons]
+    amplification: GeneAmplification | None = None
+    reporting: Decision | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def unassessed(self, gene: str) -> list[UnassessedExons]:
+        return [u for u in self.not_assessable if u.gene == gene]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Therapy(Record):
     _OPTIONAL: ClassVar[tuple[str, ...]] = (
         "reporting", "status", "reason", "setting", "settings", "guideline", "evidence_tumour", "conflicts",
@@ -361,11 +446,12 @@ class Reporting(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class SampleResult(Record):
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "negative_biomarkers")
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "negative_biomarkers", "copy_number")
     _NESTED: ClassVar[dict[str, type[Record]]] = {
         "sample": Sample, "assay": Assay, "qc": QC, "failure": Failure, "somatic": SomaticFinding,
         "germline": Germline, "hotspots": Hotspot, "therapies": Therapy, "provenance": Provenance,
         "amendment": Amendment, "reporting": Reporting, "negative_biomarkers": NegativeBiomarker,
+        "copy_number": CopyNumber,
     }  # fmt: skip
 
     schema_version: str
@@ -384,6 +470,7 @@ class SampleResult(Record):
     amendment: Amendment | None
     reporting: Reporting | None = None  # None in a schema-1.0 result
     negative_biomarkers: list[NegativeBiomarker] | None = None  # None before schema 1.2
+    copy_number: CopyNumber | None = None  # 1.2, optional: absent in results without a copy-number step
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -38,7 +38,9 @@ from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
     Approval,
+    CnvEvent,
     Gate,
+    GeneAmplification,
     GermlineFinding,
     Hotspot,
     Reporting,
@@ -319,8 +321,8 @@ class Kit:
             markup = f'<font color="{color}">{markup}</font>'
         return Paragraph(markup, style or self.body)
 
-    def section_head(self, key: str) -> list:
-        band = Table([[self.p(self.t(f"sections.{key}"), self.section, bold=True)]], colWidths=[FRAME_W])
+    def section_head(self, key: str, title: str = "") -> list:
+        band = Table([[self.p(title or self.t(f"sections.{key}"), self.section, bold=True)]], colWidths=[FRAME_W])
         band.setStyle(
             self.style(
                 [
@@ -489,6 +491,7 @@ def summary(k: Kit, result: SampleResult) -> list:
                 lines.append(k.p(t(f"therapy.settings.{setting}"), k.small, bold=True))
             lines += [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell) for th in group]
         rows.append([k.p(negative_text(negative, t), k.cell, bold=True), "", lines or t("summary.no_therapy")])
+    rows += cnv_summary_rows(k, result)
     withheld = _reporting(result).germline_section == "withheld"
     if rows:
         out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
@@ -504,6 +507,7 @@ def summary(k: Kit, result: SampleResult) -> list:
     low = _reporting(result).low_coverage_genes
     if low:
         notes.append(k.p(t("summary.low_coverage_genes", genes=", ".join(low)), color="#8A5A00"))
+    notes += cnv_summary_notes(k, result)
     if withheld and result.germline.consent != "yes":
         notes.append(k.p(t("summary.germline_no_consent"), bold=True))
     elif not result.germline.reported:
@@ -617,8 +621,8 @@ def germline_section(k: Kit, result: SampleResult) -> list:
         out.append(Spacer(1, 1.5 * mm))
         origin = t("germline.confirmed") if gl.origin_confirmed else t("germline.tumour_only")
         out.append(k.boxed([k.p(origin, bold=not gl.origin_confirmed), k.p(t("germline.counselling"))], WARN_BG, GRID))
-    else:
-        out.append(k.p(t("germline.none")))
+    else:  # with a copy-number section the statement covers sequence variants only
+        out.append(k.p(t("cnv.germline_none_small" if result.copy_number else "germline.none")))
     out.append(Spacer(1, 2 * mm))
     out.append(k.p(t("sections.germline_vus"), k.body, bold=True))
     if vus:
@@ -626,6 +630,167 @@ def germline_section(k: Kit, result: SampleResult) -> list:
     else:
         out.append(k.p(t("germline.none_vus")))
     return out
+
+
+# ---------------------------------------------------------------- copy number (oncopanel.cnv, result.copy_number)
+# The engine's reasons (oncopanel.cnv.model / amplification) by their opening words -> cnv.reasons.<key>
+CNV_REASONS = (
+    ("exon not captured", "not_captured"), ("pseudogene", "pseudogene"), ("coverage too low", "low_coverage"),
+    ("coverage variable", "variable_coverage"), ("coverage too uneven", "uneven"),
+    ("too few references", "too_few_references"), ("references poorly correlated", "poorly_correlated"),
+    ("equivocal", "equivocal"), ("count cannot exclude", "cannot_exclude"), ("no coverage to count", "no_reads"),
+    ("not on the sample's panel", "not_on_panel"), ("too few exons of other loci", "too_few_loci"),
+)  # fmt: skip
+
+
+def cnv_reason_text(reason: str, t: Text) -> str:
+    """The reason in the report's language; English reports keep the engine's numbers."""
+    bare = reason.split(": ", 1)[1] if reason.startswith(("EGFR amplification not assessable", "tumour sample")) \
+        else reason  # fmt: skip
+    key = next((k for opening, k in CNV_REASONS if opening in bare), "")
+    if not key:
+        return reason
+    return bare if t("language") == "en" else t(f"cnv.reasons.{key}")
+
+
+def exon_numbers(numbers: list[int]) -> str:
+    """[1, 2, 5, 6, 7] -> "1–2, 5–7"."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def exon_span_text(first: int, last: int, legacy_first: int, legacy_last: int, t: Text) -> str:
+    span = t("cnv.span_one", first=first) if first == last else t("cnv.span_many", first=first, last=last)
+    if (legacy_first, legacy_last) != (first, last):
+        legacy = str(legacy_first) if first == last else f"{legacy_first}–{legacy_last}"
+        span += t("cnv.legacy", legacy=legacy)
+    return span
+
+
+def cnv_event_words(e: CnvEvent, t: Text) -> str:
+    span = exon_span_text(e.first_exon, e.last_exon, e.legacy_first_exon, e.legacy_last_exon, t)
+    return t("cnv.event_words", kind=t(f"cnv.kinds.{e.kind}"), gene=e.gene, span=span)
+
+
+def cnv_confirm_text(e: CnvEvent, t: Text) -> str:
+    """ "confirm by MLPA (orthogonal method) before reporting" (the call's words) -> the report's sentence."""
+    return t("cnv.confirm", method=e.confirmation.removeprefix("confirm by ").split(" (")[0])
+
+
+def cnv_class_text(classification: str, t: Text) -> str:
+    if classification.startswith("PVS1 ("):
+        strength = classification[len("PVS1 (") :].split(")")[0].replace(" ", "_")
+        return t("cnv.class_pvs1", strength=t.get(f"cnv.strengths.{strength}", strength))
+    if classification.startswith("VUS"):
+        return t("cnv.class_vus")
+    return classification
+
+
+def amplification_text(a: GeneAmplification, t: Text) -> str:
+    if a.status == "not_assessable":
+        return t("cnv.amplification.not_assessable", gene=a.gene, reason=cnv_reason_text(a.text, t))
+    ratio = f"{a.ratio:.2f}" if a.ratio is not None else "—"
+    if a.copy_number is not None and a.tumour_content:
+        measure = t("cnv.amplification.measure_cn", ratio=ratio, cn=f"{a.copy_number:.1f}", tc=pct(a.tumour_content, 0))
+    else:
+        measure = t("cnv.amplification.measure_no_cn", ratio=ratio)
+    if a.status != "amplified":
+        return t("cnv.amplification.not_amplified", gene=a.gene, measure=measure)
+    extent = t(f"cnv.amplification.{a.extent.replace(' ', '_')}") if a.extent else ""
+    return t("cnv.amplification.amplified", gene=a.gene, measure=measure, extent=extent)
+
+
+def copy_number_section(k: Kit, result: SampleResult) -> list:
+    """Called events (HGVS-style name, exons in words with legacy numbers, copy number, quality, confirmation),
+    the exons not assessable with the reason, and a tumour's amplification. Never "no deletion" for an exon that
+    was not assessed."""
+    cn, t = result.copy_number, k.t
+    if cn is None or (cn.reporting is not None and not cn.reporting.shown):
+        return []
+    out = k.section_head("", title=t("cnv.title_germline" if result.sample.germline_specimen else "cnv.title"))
+    if cn.status == "not_tested":
+        out.append(k.p(t("cnv.tumour_not_tested")))
+    elif cn.status == "not_assessable":
+        out.append(k.p(t("cnv.not_assessable_sample", reason=cnv_reason_text(cn.reason, t)), bold=True,
+                       color="#8A5A00"))  # fmt: skip
+    else:
+        version = t("cnv.this_batch") if cn.reference_version in ("", "this batch") else cn.reference_version
+        out.append(k.p(t("cnv.germline_intro", references=cn.references, version=version)))
+        shown = [e for e in cn.events if e.reporting is None or e.reporting.shown]
+        if shown:
+            rows = []
+            for e in shown:
+                event = [k.p(e.name, k.code, bold=True), k.p(cnv_event_words(e, t), k.cell)]
+                rows.append([event, f"{e.copy_number} ({e.ratio:.2f})", f"{e.quality:.0f}",
+                             [k.p(cnv_class_text(e.classification, t), k.cell),
+                              k.p(cnv_confirm_text(e, t), k.cell, bold=True)]])  # fmt: skip
+            header = [t("cnv.event"), t("cnv.copy_number"), t("cnv.quality"), t("cnv.classification")]
+            out.append(k.table(header, rows, [78, 22, 16, 64]))
+            out.append(k.p(t("cnv.quality_note"), k.small))
+        else:
+            out.append(k.p(t("cnv.none_called", n=cn.exons_assessed)))
+    if cn.not_assessable and cn.status != "not_tested":
+        out.append(Spacer(1, 1.5 * mm))
+        out.append(k.p(t("cnv.not_assessable_head"), k.body, bold=True))
+        rows = []
+        for u in cn.not_assessable:
+            exons = exon_numbers(u.exons)
+            if u.legacy_exons != u.exons:
+                exons += t("cnv.legacy", legacy=exon_numbers(u.legacy_exons))
+            rows.append([u.gene, exons, cnv_reason_text(u.reason, t)])
+        out.append(k.table([t("cnv.gene"), t("cnv.exons"), t("cnv.reason")], rows, [18, 50, 112]))
+    if cn.amplification is not None:
+        out.append(Spacer(1, 1.5 * mm))
+        a = cn.amplification
+        color = {"amplified": "#B00020", "not_assessable": "#8A5A00"}.get(a.status)
+        out.append(k.p(amplification_text(a, t), bold=a.status != "not_amplified", color=color))
+    return out
+
+
+def cnv_summary_rows(k: Kit, result: SampleResult) -> list[list[Any]]:
+    """Summary rows of called events and of an amplification (with its summarised therapies)."""
+    cn, t = result.copy_number, k.t
+    if cn is None:
+        return []
+    rows = []
+    for e in cn.events:
+        if e.reporting and e.reporting.in_summary:
+            what = t("cnv.summary_finding", name=e.name, words=cnv_event_words(e, t))
+            rows.append([k.p(what, k.code, bold=True), cnv_class_text(e.classification, t),
+                         k.p(cnv_confirm_text(e, t), k.cell)])  # fmt: skip
+    a = cn.amplification
+    if a is not None and a.status == "amplified" and a.reporting and a.reporting.in_summary:
+        lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell)
+                 for th in result.summary_therapies(a.id)]  # fmt: skip
+        what = t("cnv.summary_amplification", gene=a.gene, ratio=f"{a.ratio:.2f}")
+        rows.append([k.p(what, k.code, bold=True), "", lines or t("summary.no_therapy")])
+    return rows
+
+
+def cnv_summary_notes(k: Kit, result: SampleResult) -> list:
+    cn, t = result.copy_number, k.t
+    if cn is None:
+        return []
+    notes = []
+    if cn.reporting and cn.reporting.in_summary:
+        notes.append(k.p(t("cnv.summary_not_assessable"), color="#8A5A00"))
+    a = cn.amplification
+    if a is not None and a.status == "not_assessable":
+        notes.append(k.p(t("cnv.summary_amp_not_assessable", gene=a.gene), color="#8A5A00"))
+    return notes
+
+
+def cnv_not_tested(result: SampleResult, t: Text) -> list[str]:
+    """The "not tested" lines on copy number: by the sample's copy-number section (none before it existed)."""
+    cn = result.copy_number
+    if cn is None:
+        return list(t.raw("cnv.not_tested.without_copy_number"))
+    return list(t.raw("cnv.not_tested.tumour" if cn.status == "not_tested" else "cnv.not_tested.germline"))
 
 
 def therapy_section(k: Kit, result: SampleResult) -> list:
@@ -750,7 +915,9 @@ def coverage_block(k: Kit, result: SampleResult) -> list:
 def not_tested_block(k: Kit, result: SampleResult) -> list:
     t = k.t
     items = [k.p(t("not_tested.intro"), k.body)]
-    items += [k.p(f"• {item}", k.body) for item in t.raw("not_tested.items")]
+    listed = list(t.raw("not_tested.items"))
+    listed[2:2] = cnv_not_tested(result, t)
+    items += [k.p(f"• {item}", k.body) for item in listed]
     tested = set(result.assay.genes_tested)
     all_genes = set(result.qc.genes) | tested
     missing = sorted(all_genes - tested)
@@ -916,6 +1083,7 @@ def story(
         flow += failure_section(k, result) + qc_section(k, result) + not_tested_block(k, result)
     else:
         flow += summary(k, result) + somatic_section(k, result) + germline_section(k, result)
+        flow += copy_number_section(k, result)
         flow += therapy_section(k, result) + negatives_section(k, result) + qc_section(k, result)
     return flow + methods_section(k, result) + versions_section(k, result, sha) + signoff_section(k)
 

@@ -28,6 +28,9 @@ Input shapes (plain dicts; the dataclasses of ``oncopanel.model`` are accepted w
 ``therapies``
     ``Therapy`` or its dict; optionally with ``"approvals": [{"agency", "indication", "date", "status"}]`` and
     ``"finding_ids"``; ``formulary`` is ``{"available", "reimbursed", "monthly_cost", "note"}``
+``copy_number`` (optional)
+    the sample's copy-number table read back (``oncopanel.cnv.records.CnvTable``, ``read_tsv``); absent: no
+    copy-number section (results of runs before the copy-number step)
 ``provenance``
     ``{"pipeline_version", "reference": {"name", "checksum"}, "knowledge_base": {"version", "checksum"},
     "annotation": {"version"}, "tools": {name: version}, "inputs": {file name: sha256}}``
@@ -215,6 +218,49 @@ def _approval(therapy: Mapping) -> dict:
     return {"status": status, "agencies": agencies, **({"unverified": unverified} if unverified else {})}
 
 
+def copy_number_block(table: Any, sample: Mapping) -> dict:
+    """The result's ``copy_number`` from the sample's CNV table (``oncopanel.cnv.records.CnvTable``): the calls, the
+    not-assessable exons grouped by gene and reason, and the tumour's amplification. A germline finding without
+    consent is not carried (as for small variants)."""
+    h = table.header
+    germline = sample["specimen_type"] in GERMLINE_SPECIMENS
+    status, reason = h.get("status", "not_assessable"), h.get("reason", "")
+    events = [
+        {"id": f"CNV{n}", **{k: v for k, v in dataclasses.asdict(c).items()
+                             if k not in ("sample", "references", "reference_version")}}
+        for n, c in enumerate(table.calls, start=1)
+    ]  # fmt: skip
+    if germline and sample["germline_consent"] != "yes" and status == "assessed":
+        status, reason, events = "withheld", "germline copy number not reported without consent", []
+    groups: dict[tuple[str, str], dict] = {}
+    for r in table.rows:
+        if r.status == "not_assessable":
+            g = groups.setdefault((r.gene, r.reason), {"gene": r.gene, "exons": [], "legacy_exons": [],
+                                                       "reason": r.reason})  # fmt: skip
+            g["exons"].append(r.mane_exon)
+            g["legacy_exons"].append(r.legacy_exon)
+    for g in groups.values():
+        order = sorted(range(len(g["exons"])), key=lambda i: g["exons"][i])
+        g["exons"], g["legacy_exons"] = [g["exons"][i] for i in order], [g["legacy_exons"][i] for i in order]
+    refs = [x for x in h.get("references", "").split(",") if x]
+    block: dict[str, Any] = {
+        "status": status, "reason": reason, "genes": sorted({r.gene for r in table.rows}),
+        "reference_version": h.get("reference_version", ""), "references": len(refs),
+        "exons_assessed": sum(r.status != "not_assessable" for r in table.rows),
+        "events": events, "not_assessable": list(groups.values()),
+    }  # fmt: skip
+    if "amplification_status" in h:
+        a = {k.removeprefix("amplification_"): (None if v == "." else v) for k, v in h.items()
+             if k.startswith("amplification_")}  # fmt: skip
+        number = lambda k: None if a.get(k) is None else float(a[k])  # noqa: E731
+        block["amplification"] = {
+            "id": f"AMP-{a['gene']}", "gene": a["gene"], "status": a["status"], "ratio": number("ratio"),
+            "copy_number": number("copy_number"), "tumour_content": number("tumour_content"),
+            "extent": a.get("extent") or "", "references": int(a.get("references") or 0), "text": a.get("text") or "",
+        }  # fmt: skip
+    return block
+
+
 def _variant_key(v: Mapping | None) -> str:
     return f"{v['chrom']}:{v['pos']}:{v['ref']}>{v['alt']}" if v else ""
 
@@ -227,11 +273,11 @@ def _links(therapy: Mapping, findings: list[dict]) -> list[str]:
         return list(therapy["finding_ids"])
     if therapy.get("finding_keys"):  # a negative biomarker ("RAS Wild Type") links to no variant
         keys = set(therapy["finding_keys"])
-        return [f["id"] for f in findings if _variant_key(f["variant"]) in keys]
+        return [f["id"] for f in findings if _variant_key(f["variant"]) in keys or f.get("key") in keys]
     key = therapy.get("variant_key") or _variant_key(therapy.get("variant"))
     if key:
         return [f["id"] for f in findings if _variant_key(f["variant"]) == key]
-    same_gene = [f for f in findings if f["gene"] == therapy["gene"]]
+    same_gene = [f for f in findings if f["gene"] == therapy["gene"] and "key" not in f]  # variants only
     biomarker = therapy.get("biomarker", "")
     exon = EXON_CLASS.match(biomarker)
     if exon:  # "Exon 19 Deletion", "Exon 20 Insertion": in-frame change of that kind in that exon
@@ -355,6 +401,7 @@ def build_sample_result(
     amendment: Mapping | None = None,
     policy: ReportingPolicy = DEFAULT_POLICY,
     negative_biomarkers: Iterable[Any] = (),
+    copy_number: Any = None,
 ) -> SampleResult:
     """One sample's result, decided under ``policy`` (see the module docstring for the input shapes)."""
     assay = dict(assay or {})
@@ -404,6 +451,12 @@ def build_sample_result(
         g for g in result["germline"]["findings"] if g["classification"] in REPORTED_GERMLINE
     ]
     result["hotspots"] = hotspot_block(hotspots)
+    if copy_number is not None:
+        result["copy_number"] = copy_number_block(copy_number, s)
+        amp = result["copy_number"].get("amplification")
+        if amp and amp["status"] == "amplified":  # matched like any biomarker: its therapies link to it by id
+            key = f"{amp['gene']} Amplification"  # the matcher's finding key (oncopanel.knowledge.matching)
+            findings.append({"id": amp["id"], "gene": amp["gene"], "variant": None, "key": key})
     result["therapies"] = therapy_block(therapies, findings, withheld)
     negatives = negative_block(negative_biomarkers)
     if negatives:  # absent when the panels test none (the key is optional, as in results before 1.2)

@@ -184,6 +184,7 @@ def batch_result_inputs(batch):
             "check": [stage[s]["input_check"] for s in samples],
             "vcf": [stage[s]["vcf"] for s in ok],
             "hotspots": [stage[s]["hotspots"] for s in ok],
+            "cnv": [stage[s]["cnv"] for s in samples],  # every patient's table (rule cnv_{batch})
             "bam": [stage[s]["bam"] for s in ok],  # the phase of C797S with T790M (oncopanel.hotspots.phasing)
             "batch_identity": f"{R}/identity/{batch}.batch_identity.json",
             "provenance": f"{R}/provenance.json",
@@ -239,7 +240,7 @@ def qc_inputs(wc):
 
 
 def multiqc_inputs(wc):
-    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
+    files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/qc/{b}_cnv_mqc.tsv" for b in BATCHES]  # rules/cnv.smk
     for s in SAMPLES:
         if inputs_ok(s):
             files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
