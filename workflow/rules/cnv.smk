@@ -38,7 +38,8 @@ for _batch in BATCHES:
         params:
             batch=_batch,
             samples=[get_sample(s) for s in batch_patients(_batch)],
-            outdir=f"{R}/cnv",
+            # the per-sample tables' directory, from the output (a batch of controls only has no table)
+            outdir=lambda wc, output: os.path.dirname(output.tables[0]) if output.tables else f"{R}/cnv",
             store=config["cnv"]["reference_store"],
             store_version=config["cnv"]["reference_version"],
             masked=config["reference"]["masked"],
