@@ -14,12 +14,16 @@ from oncopanel.annotate import Annotator
 from oncopanel.annotate.vcf import AnnotatedRecord, annotate_vcf, write_table
 from oncopanel.classify import classify_germline, somatic_tier
 from oncopanel.clinical import COVERAGE_THRESHOLD, GERMLINE_GENES, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
+from oncopanel.cnv.naming import call_annotation
 from oncopanel.cnv.records import CnvTable, read_tsv
+from oncopanel.cnv.settings import ClassificationSettings
+from oncopanel.cnv.settings import load_settings as load_cnv_settings
 from oncopanel.failures import FailureKind, kind_of_input_problems
 from oncopanel.hotspots import load_hotspots, read_hotspot_table
 from oncopanel.hotspots.phasing import phase_snvs
 from oncopanel.knowledge import KnowledgeBase, ancestors, match_therapies, name, sample_document
 from oncopanel.knowledge.matching import (
+    CopyNumberLoss,
     SampleFindings,
     evidence_for_finding,
     negative_results,
@@ -174,7 +178,7 @@ def assemble(
     cnv = read_tsv(files.cnv) if files.cnv is not None and files.cnv.exists() else None
     findings = SampleFindings(
         annotations=annotations, germline=germline_classes, hotspots=tuple(hotspots),
-        copy_number=amplified_genes(cnv),
+        copy_number=amplified_genes(cnv), copy_number_losses=germline_losses(cnv, sample.specimen_type, consent),
         specimen_type=sample.specimen_type, stated_lod=stated_lod,
         phases=phases_from_reads(files.bam, phase_pairs(annotations, sample.oncotree_code, kb)),
     )
@@ -194,6 +198,22 @@ def amplified_genes(cnv: CnvTable | None) -> tuple[str, ...]:
     if cnv is None or cnv.header.get("amplification_status") != "amplified":
         return ()
     return (cnv.header["amplification_gene"],)
+
+
+def germline_losses(cnv: CnvTable | None, specimen_type: str, consent: str,
+                    rules: ClassificationSettings | None = None) -> tuple[CopyNumberLoss, ...]:
+    """The loss-of-function calls (config/cnv.yaml classification.loss_of_function: deletions, never duplications)
+    of the sample's copy-number table, classified like a deletion of the same exons from a VCF. None from a tumour
+    sample (BRCA copy number not tested) or without germline consent (no germline finding reaches the therapies)."""
+    if cnv is None or specimen_type not in GERMLINE_SPECIMENS or consent != "yes":
+        return ()
+    kinds = (rules or load_cnv_settings().classification).loss_of_function
+    losses = []
+    for call in cnv.calls:
+        if call.kind in kinds:
+            annotation = call_annotation(call)
+            losses.append(CopyNumberLoss(call.name, annotation, classify_germline(annotation).classification))
+    return tuple(losses)
 
 
 def phases_from_reads(bam: Path | None, pairs: list[tuple[Annotation, Annotation]]) -> dict[tuple[str, str], str]:

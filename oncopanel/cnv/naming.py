@@ -10,8 +10,10 @@ its bounds on the transcript, which may lie beyond the gene (c.*N past the last 
 from __future__ import annotations
 
 from oncopanel.annotate.transcripts import Transcript
+from oncopanel.cnv.records import CnvCall
 from oncopanel.cnv.settings import ClassificationSettings
 from oncopanel.cnv.targets import legacy_exon, transcripts_by_gene
+from oncopanel.model import Annotation, Variant
 
 KIND_SUFFIX = {"het_deletion": "del", "hom_deletion": "del", "duplication": "dup"}
 
@@ -81,6 +83,17 @@ def classify(gene: str, first_exon: int, last_exon: int, kind: str, rules: Class
     if strength is None:
         return "not classified (no deletion rule for this gene)"
     return f"PVS1 ({strength.replace('_', ' ')})"
+
+
+def call_annotation(call: CnvCall) -> Annotation:
+    """A deletion call as the annotation a deletion of the same exons arriving as a VCF allele gets (whole exons
+    lost; the germline classifier reads the exons), named by the call's HGVS-style name."""
+    tx = transcripts_by_gene()[call.gene]
+    whole = call.first_exon == 1 and call.last_exon == len(tx.exons)
+    exons = f"{call.first_exon}-{call.last_exon}" if call.last_exon > call.first_exon else str(call.first_exon)
+    return Annotation(Variant(call.chrom, call.start, "N", "<DEL>"), call.gene, tx.accession,
+                      ("transcript_ablation" if whole else "exon_loss_variant",), call.name.partition(":")[2],
+                      exon=f"{exons}/{len(tx.exons)}")
 
 
 def deletion_strength(gene: str, first_exon: int, last_exon: int, rules: ClassificationSettings) -> str | None:

@@ -48,6 +48,7 @@ class ClassificationSettings:
     not_critical_exons: dict[str, tuple[int, ...]]
     duplication_class: str
     confirmation: str
+    loss_of_function: tuple[str, ...]  # call kinds that are loss-of-function for therapy matching
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,6 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     )  # fmt: skip
     cls = ClassificationSettings(
         c["deletion_pvs1"], {k: tuple(v) for k, v in c["not_critical_exons"].items()}, c["duplication_class"],
-        c["confirmation"],
+        c["confirmation"], tuple(c["loss_of_function"]),
     )  # fmt: skip
     return CnvSettings(germline, amp, cls, str(path))

@@ -1,14 +1,15 @@
 """A sample's findings, all at once + its tumour type -> therapy options an oncologist can act on.
 
 Input: ``SampleFindings`` -- the annotated variants with their germline classes, the hotspot statuses (which
-decide negative biomarkers such as "RAS Wild Type"), the phase of variant pairs read from the BAM, and (later)
-copy number. Clinical facts are data with citations (``oncopanel.knowledge.rules``); this module only applies them.
+decide negative biomarkers such as "RAS Wild Type"), the phase of variant pairs read from the BAM, and copy number
+(amplified genes; germline exon deletions, matched as germline variants). Clinical facts are data with citations
+(``oncopanel.knowledge.rules``); this module only applies them.
 
-What may match: a germline-classified variant only when pathogenic / likely pathogenic; a somatic variant only when
-oncogenic by annotation/knowledge/oncogenic.tsv (panel hotspots, truncating variants in the listed genes, EGFR exon
-19 deletions / exon 20 insertions, or an exact variant with level approved/A/B evidence). A negative biomarker only
-when every position of its definition was assessed (``oncopanel.knowledge.negative``). Rows naming only non-drug
-"therapies" (annotation/knowledge/non_drug.tsv) are never options.
+What may match: a germline-classified variant or exon deletion only when pathogenic / likely pathogenic; a somatic
+variant only when oncogenic by annotation/knowledge/oncogenic.tsv (panel hotspots, truncating variants in the listed
+genes, EGFR exon 19 deletions / exon 20 insertions, or an exact variant with level approved/A/B evidence). A
+negative biomarker only when every position of its definition was assessed (``oncopanel.knowledge.negative``). Rows
+naming only non-drug "therapies" (annotation/knowledge/non_drug.tsv) are never options.
 
 Precedence, applied in this order:
   1. a resistance rule of annotation/knowledge/resistance.tsv (label limitations, guideline-level resistance) for
@@ -168,12 +169,27 @@ def setting_of(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class CopyNumberLoss:
+    """A germline exon deletion the copy-number engine called (``oncopanel.cnv``) and its germline class: matched
+    like a germline loss-of-function variant of the gene, under its HGVS-style name (the finding key)."""
+
+    name: str  # e.g. NM_007294.4:c.4358-?_5467+?del
+    annotation: Annotation  # as a deletion of the same exons from a VCF (oncopanel.cnv.naming.call_annotation)
+    classification: str  # only pathogenic / likely_pathogenic reach the therapies
+
+    @property
+    def gene(self) -> str:
+        return self.annotation.gene
+
+
+@dataclass(frozen=True)
 class SampleFindings:
     """Everything matching needs about one sample, at once.
 
     germline: germline classification per Variant.key; phases: "cis" / "trans" / "not determined" per pair of
     Variant.keys (sorted), from ``oncopanel.hotspots.phasing``; copy_number: the genes the sample's copy number calls
-    amplified (``oncopanel.cnv``), matched as the "<gene> Amplification" biomarker.
+    amplified (``oncopanel.cnv``), matched as the "<gene> Amplification" biomarker; copy_number_losses: the germline
+    exon deletions (germline samples with consent only, ``oncopanel.assemble.germline_losses``).
     """
 
     annotations: tuple[Annotation, ...] = ()
@@ -183,6 +199,7 @@ class SampleFindings:
     stated_lod: float | None = None
     phases: Mapping[tuple[str, str], str] = field(default_factory=dict)
     copy_number: tuple[str, ...] = ()
+    copy_number_losses: tuple[CopyNumberLoss, ...] = ()
 
     def phase(self, a: Annotation, b: Annotation) -> str:
         return self.phases.get(tuple(sorted((a.variant.key, b.variant.key))), "not determined")  # type: ignore
@@ -277,8 +294,10 @@ def guideline_evidence(row: GuidelineRow, lineage: tuple[str, ...], gene: str, b
 
 
 def guideline_rows(rules: Rules, lineage: tuple[str, ...], gene: str, annotation: Annotation | None,
-                   negative: str = "") -> list[GuidelineRow]:
-    features = variant_features(annotation) if annotation is not None else None
+                   negative: str = "", germline_class: str | None = None) -> list[GuidelineRow]:
+    """The guideline rows the variant (or negative biomarker) meets here; a germline class decides class-level
+    biomarkers ("Pathogenic Variant") as in the knowledge base."""
+    features = variant_features(annotation, germline_class) if annotation is not None else None
     out = []
     for row in rules.guidelines:
         if (row.gene != gene and not negative) or not set(row.oncotree_codes) & set(lineage):
@@ -609,6 +628,16 @@ def match_therapies(findings: SampleFindings | Iterable[Annotation], oncotree_co
         label = f"{gene} Amplification"  # the finding key the result links the therapy to
         for evidence in kb.evidence_for_copy_number(gene, "Amplification", code):
             _add(groups, gene, label, label, evidence, contrary)
+    for loss in findings.copy_number_losses:
+        if loss.classification not in PATHOGENIC_CLASSES:
+            continue  # a deletion PVS1 alone leaves uncertain (only the last exon) never matches
+        annotation = loss.annotation
+        for evidence in evidence_for_finding(kb, annotation, code, loss.classification, rules):
+            _add(groups, loss.gene, loss.name, loss.name, evidence, contrary)
+        for row in guideline_rows(rules, lineage, loss.gene, annotation, germline_class=loss.classification):
+            guideline_of.setdefault((loss.gene, loss.name, row.drugs), row)
+            _add(groups, loss.gene, loss.name, loss.name, guideline_evidence(row, lineage, loss.gene, loss.name),
+                 contrary)
     for evidence in kb.approvals_regardless_of_biomarker(code):  # PARP maintenance in ovarian cancer
         _add(groups, evidence.gene, AGNOSTIC, "", evidence, contrary)
     for gene, label, evidence in contrary:

@@ -457,6 +457,8 @@ def build_sample_result(
         if amp and amp["status"] == "amplified":  # matched like any biomarker: its therapies link to it by id
             key = f"{amp['gene']} Amplification"  # the matcher's finding key (oncopanel.knowledge.matching)
             findings.append({"id": amp["id"], "gene": amp["gene"], "variant": None, "key": key})
+        for event in result["copy_number"]["events"]:  # a germline exon deletion's therapies link to it by name
+            findings.append({"id": event["id"], "gene": event["gene"], "variant": None, "key": event["name"]})
     result["therapies"] = therapy_block(therapies, findings, withheld)
     negatives = negative_block(negative_biomarkers)
     if negatives:  # absent when the panels test none (the key is optional, as in results before 1.2)
