@@ -10,10 +10,12 @@ import pytest
 from test_cnv import GERMLINE, TUMOUR, batch, exon_range, write_regions
 from test_report import build, flat, inputs, pdf_text
 
+from oncopanel.assemble import germline_losses
 from oncopanel.cnv.batch import CnvSample, run_batch
 from oncopanel.cnv.records import read_tsv
 from oncopanel.cnv.settings import load_settings
 from oncopanel.cnv.targets import exon_targets
+from oncopanel.knowledge import name
 from oncopanel.knowledge.kb import KnowledgeBase
 from oncopanel.knowledge.matching import SampleFindings, match_therapies
 from oncopanel.release import clinical_digest
@@ -160,3 +162,22 @@ def test_no_call_is_scoped_to_the_assessed_exons_and_does_not_exclude_a_duplicat
     assert flat(f"No exon deletion or duplication was called in the {cn['exons_assessed']} exons assessed") in en
     assert flat("a single-exon duplication (a smaller change in depth) is not excluded") in en
     assert flat("the exons listed below as not assessable are not covered by it") in en
+
+
+def test_germline_exon_deletion_reaches_the_parp_inhibitors_in_the_pdf(tables, tmp_path):
+    """A germline BRCA1 exon 13-22 deletion (PVS1 very strong: likely pathogenic) in breast cancer: olaparib first,
+    linked to the deletion by its HGVS-style name; without consent the same table gives no option."""
+    d = germline_inputs()
+    d["sample"].update(oncotree_code="IDC", tumour_type=name("IDC"))
+    losses = germline_losses(tables["G0"], "blood_germline", "yes")
+    d["therapies"] = match_therapies(SampleFindings(copy_number_losses=losses), "IDC", KnowledgeBase.load())
+    result = build(d, copy_number=tables["G0"])
+    validate_result(result)
+    first = result["therapies"][0]
+    assert (first["regimen"], first["biomarker"], first["finding_ids"]) == (
+        "olaparib", "NM_007294.4:c.4358-?_5467+?del", ["CNV1"])
+    en = flat(pdf_text(render_pdf(result, tmp_path / "parp.en.pdf", "en")))
+    # the therapy table's first row: the regimen, its setting, the gene and the deletion's name as the biomarker
+    assert flat("olaparib first line BRCA1 NM_007294.4:c.4358-?_5467+?del Regulatory approval Approved for this "
+                "tumour type") in en
+    assert germline_losses(tables["G0"], "blood_germline", "no") == ()

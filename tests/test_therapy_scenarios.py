@@ -7,7 +7,9 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from oncopanel.assemble import germline_losses
 from oncopanel.classify import somatic_tier
+from oncopanel.cnv.records import CnvCall, CnvTable
 from oncopanel.knowledge import KnowledgeBase, ancestors
 from oncopanel.knowledge.matching import (
     SampleFindings,
@@ -47,6 +49,22 @@ BRCA2_STOP = variant("BRCA2", "R3052*", "24/27", "stop_gained")
 BRCA2_VUS = variant("BRCA2", "R2336H", "14/27")
 PIK3CA_H1047R = variant("PIK3CA", "H1047R", "21/21")
 
+BRCA1_EX13_22_DEL = "NM_007294.4:c.4358-?_5467+?del"  # MANE exons 13-22 (legacy 14-23)
+
+
+def cnv_call(kind: str, name: str, copy_number: int) -> CnvTable:
+    """A germline sample's copy-number table with one BRCA1 call over MANE exons 13-22, as oncopanel.cnv writes it."""
+    call = CnvCall("G0", "BRCA1", kind, copy_number, 13, 22, 14, 23, "chr17", 43045678, 43082575,
+                   copy_number / 2, 250.0, name, f"BRCA1 exons 13–22 ({kind})", "", "MLPA", 9, "this batch")
+    return CnvTable({}, [], [call])
+
+
+def losses(table: CnvTable, specimen: str = "blood_germline", consent: str = "yes") -> tuple:
+    return germline_losses(table, specimen, consent)
+
+
+DELETION = cnv_call("het_deletion", BRCA1_EX13_22_DEL, 1)
+DUPLICATION = cnv_call("duplication", "NM_007294.4:c.4358-?_5467+?dup", 3)
 RAS_CODONS = ("G12", "G13", "A59", "Q61", "K117", "A146")
 
 
@@ -78,6 +96,7 @@ class Scenario:
     line: str = ""
     specimen: str = "tumour_ffpe"
     reason: str = ""  # text the demotion reason of a not-recommended drug must carry
+    losses: tuple = ()  # germline exon deletions from the copy-number engine (SampleFindings.copy_number_losses)
 
 
 def phase(a: Annotation, b: Annotation, value: str) -> dict:
@@ -148,6 +167,14 @@ SCENARIOS = [
              ("olaparib", "niraparib", "rucaparib")),
     Scenario("BRCA2 VUS", "IDC", (BRCA2_VUS,), "", "", "III", ("olaparib", "rucaparib", "talazoparib"),
              germline={BRCA2_VUS.variant.key: "uncertain_significance"}),
+    Scenario("BRCA1 germline exon 13-22 deletion breast", "IDC", (), "olaparib", "first_line",
+             losses=losses(DELETION)),
+    Scenario("BRCA1 germline exon 13-22 duplication (VUS) breast", "IDC", (), "", "",
+             not_recommended=("olaparib", "talazoparib"), losses=losses(DUPLICATION)),
+    Scenario("BRCA1 germline exon deletion without consent", "IDC", (), "", "",
+             not_recommended=("olaparib", "talazoparib"), losses=losses(DELETION, consent="no")),
+    Scenario("BRCA1 exon deletion in a tumour sample: not tested", "IDC", (), "", "",
+             not_recommended=("olaparib", "talazoparib"), losses=losses(DELETION, specimen="tumour_ffpe")),
     Scenario("PIK3CA H1047R breast", "IDC", (PIK3CA_H1047R,), "inavolisib + palbociclib + fulvestrant",
              "first_line", "I-A"),
     Scenario("PIK3CA H1047R breast, progressed on endocrine therapy", "IDC", (PIK3CA_H1047R,),
@@ -164,7 +191,8 @@ def kb() -> KnowledgeBase:
 
 def run(s: Scenario, kb: KnowledgeBase):
     findings = SampleFindings(annotations=s.variants, germline=s.germline, hotspots=s.hotspots,
-                              specimen_type=s.specimen, stated_lod=0.05, phases=s.phases)
+                              specimen_type=s.specimen, stated_lod=0.05, phases=s.phases,
+                              copy_number_losses=s.losses)
     return match_therapies(findings, s.oncotree, kb, line_of_therapy=s.line)
 
 
@@ -201,6 +229,22 @@ def test_scenario(s: Scenario, kb: KnowledgeBase):
     # one drug, one verdict (a biomarker-agnostic approval has its own line beside it)
     drug_sets = [frozenset(t.drugs) for t in therapies if t.drugs and t.status != "agnostic"]
     assert len(drug_sets) == len(set(drug_sets))
+
+
+def test_germline_exon_deletion_is_named_by_its_cnv_name_and_only_a_deletion_matches(kb):
+    [deletion] = losses(DELETION)  # classified like the same deletion from a VCF: PVS1 very strong alone (8 points)
+    assert deletion.classification == "likely_pathogenic" and deletion.annotation.exon == "13-22/23"
+    s = next(x for x in SCENARIOS if x.name.startswith("BRCA1 germline exon 13-22 deletion"))
+    first = recommended(run(s, kb))[0]
+    assert first.biomarker == BRCA1_EX13_22_DEL and first.finding_keys == (BRCA1_EX13_22_DEL,)
+    assert first.guideline.startswith("NCCN Guidelines: Breast Cancer")
+    assert losses(DUPLICATION) == ()  # not loss-of-function (config/cnv.yaml): never reaches matching
+    assert losses(DELETION, consent="no") == () and losses(DELETION, specimen="tumour_ffpe") == ()
+    # a deletion of only the last exon (no NMD): PVS1 strong alone is uncertain significance, never matched
+    last = replace(DELETION.calls[0], first_exon=23, last_exon=23, name="NM_007294.4:c.5468-?_*1382+?del")
+    [only_last] = losses(CnvTable({}, [], [last]))
+    assert only_last.classification == "uncertain_significance"
+    assert is_no_match(match_therapies(SampleFindings(copy_number_losses=(only_last,)), "IDC", kb))
 
 
 def test_ras_wild_type_names_the_codons_assessed():
