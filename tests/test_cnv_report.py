@@ -180,4 +180,6 @@ def test_germline_exon_deletion_reaches_the_parp_inhibitors_in_the_pdf(tables, t
     # the therapy table's first row: the regimen, its setting, the gene and the deletion's name as the biomarker
     assert flat("olaparib first line BRCA1 NM_007294.4:c.4358-?_5467+?del Regulatory approval Approved for this "
                 "tumour type") in en
+    # the summary row of the deletion carries its options
+    assert flat("PVS1 (very strong): deletion of critical exons olaparib — Approved for this tumour type") in en
     assert germline_losses(tables["G0"], "blood_germline", "no") == ()

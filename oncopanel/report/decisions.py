@@ -182,6 +182,8 @@ def decide(result: SampleResult | Mapping[str, Any], policy: ReportingPolicy = D
     copy_number = copy_number_decisions(r.copy_number) if r.copy_number is not None else None
     if copy_number and copy_number.amplification and copy_number.amplification.status == "amplified":
         summary_ids.append(copy_number.amplification.id)  # its therapies are summarised like a variant's
+    if copy_number:  # a germline exon deletion's therapies too (oncopanel.knowledge.matching copy_number_losses)
+        summary_ids += [e.id for e in copy_number.events if e.reporting and e.reporting.in_summary]
     therapies = [
         replace(th, reporting=d)
         for th, d in zip(r.therapies, therapy_decisions(r.therapies, summary_ids, policy), strict=True)

@@ -761,8 +761,10 @@ def cnv_summary_rows(k: Kit, result: SampleResult) -> list[list[Any]]:
     for e in cn.events:
         if e.reporting and e.reporting.in_summary:
             what = t("cnv.summary_finding", name=e.name, words=cnv_event_words(e, t))
+            options = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell)
+                       for th in result.summary_therapies(e.id)]  # fmt: skip
             rows.append([k.p(what, k.code, bold=True), cnv_class_text(e.classification, t),
-                         k.p(cnv_confirm_text(e, t), k.cell)])  # fmt: skip
+                         [*options, k.p(cnv_confirm_text(e, t), k.cell)]])  # fmt: skip
     a = cn.amplification
     if a is not None and a.status == "amplified" and a.reporting and a.reporting.in_summary:
         lines = [k.p(f"{regimen_text(th, t)} — {therapy_strength(th, t)}", k.cell)
