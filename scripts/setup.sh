@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# One-time set-up shared by `make demo` and `make test`: Debian tools the workflow calls, then a virtualenv.
+# One-time set-up shared by `make demo`, `make test` and the container recipes (Dockerfile, workflow/oncopanel.def):
+# Debian tools the workflow calls, then a virtualenv with the package.
 # Idempotent: installs only what is missing. Not root and something missing: print the exact command and stop.
+#   VENV=.venv          where the virtualenv goes
+#   EXTRAS=test,workflow which optional dependency groups of pyproject.toml to install (the containers: workflow)
+#   EDITABLE=1          install the package editable (a checkout); 0 copies it (the containers)
+#   bash scripts/setup.sh --print-packages   prints the Debian package list and exits (tests compare it)
 set -euo pipefail
 
-# Debian package → a file that proves it is installed.
-declare -A PROBES=(
-  [bwa]=/usr/bin/bwa
-  [minimap2]=/usr/bin/minimap2
-  [samtools]=/usr/bin/samtools
-  [bcftools]=/usr/bin/bcftools
-  [freebayes]=/usr/bin/freebayes
-  [fastp]=/usr/bin/fastp
-  [mosdepth]=/usr/bin/mosdepth
-  [libhts-dev]=/usr/include/htslib/hts.h
-  [tabix]=/usr/bin/tabix
-  [multiqc]=/usr/bin/multiqc
-  [art-nextgen-simulation-tools]=/usr/bin/art_illumina
-  [poppler-utils]=/usr/bin/pdftotext
-  [fonts-wqy-zenhei]=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
-  [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
-)
+# Debian packages and a file that proves each is installed: one list, scripts/debian-packages.txt, which the
+# Dockerfile and the Apptainer definition run this script to install.
+PACKAGE_LIST=${PACKAGE_LIST:-scripts/debian-packages.txt}
+declare -A PROBES=()
+while read -r pkg probe _; do
+  if [ -z "$pkg" ] || [ "${pkg:0:1}" = "#" ]; then continue; fi
+  PROBES[$pkg]=$probe
+done < "$PACKAGE_LIST"
+if [ "${1:-}" = "--print-packages" ]; then
+  printf '%s\n' "${!PROBES[@]}" | sort
+  exit 0
+fi
 missing=()
 for pkg in "${!PROBES[@]}"; do
   [ -e "${PROBES[$pkg]}" ] || missing+=("$pkg")
@@ -42,13 +42,21 @@ mosdepth --version >/dev/null
 
 VENV=${VENV:-.venv}
 PY=${PYTHON:-python3}
+EXTRAS=${EXTRAS:-test,workflow}
+EDITABLE=${EDITABLE:-1}
+# The exact versions of every Python dependency (`make lock` writes it; README "Python dependencies").
+LOCK=${LOCK:-requirements.lock}
 if [ ! -x "$VENV/bin/python" ]; then
   echo ">> creating virtualenv $VENV"
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.oncopanel-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || { [ -f "$LOCK" ] && [ "$LOCK" -nt "$stamp" ]; }; then
   echo ">> installing oncopanel and its Python dependencies into $VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
+  pip=("$VENV/bin/pip" install --quiet --disable-pip-version-check)
+  # The lock first, so every dependency comes at its locked version; then the package, whose own requirements
+  # are then met (a dependency added to pyproject.toml since the lock was written still installs).
+  if [ -f "$LOCK" ]; then "${pip[@]}" -r "$LOCK"; fi
+  if [ "$EDITABLE" = 1 ]; then "${pip[@]}" -e ".[$EXTRAS]"; else "${pip[@]}" ".[$EXTRAS]"; fi
   touch "$stamp"
 fi
