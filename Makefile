@@ -14,6 +14,16 @@ MASKED_REF := resources/reference/grch38_panel_masked.fa.gz
 setup:
 	@bash scripts/setup.sh
 
+## requirements.lock: every Python dependency's exact version for the runtime, test and workflow extras together
+## (scripts/setup.sh and the container recipes install from it). Re-run after changing pyproject.toml's dependencies.
+.PHONY: lock
+UV_VERSION := 0.9.30
+lock:
+	@test -x $(BIN)/python || bash scripts/setup.sh
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra workflow --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements.lock
+
 ## The embedded panel-masked GRCh38 (seconds; the demo builder simulates reads from it). Skipped when present.
 reference: setup
 	@test -e $(MASKED_REF).fai || $(BIN)/oncopanel reference prepare --masked --out $(MASKED_REF)
