@@ -9,7 +9,13 @@ import json
 from pathlib import Path
 
 from oncopanel.batch.demux import demultiplex
-from oncopanel.batch.indexes import assign_indexes, colour_balance, load_kit, write_bclconvert_sample_sheet
+from oncopanel.batch.indexes import (
+    BCL_CONVERT_VERSION,
+    assign_indexes,
+    colour_balance,
+    load_kit,
+    write_bclconvert_sample_sheet,
+)
 from oncopanel.batch.lab import load_lab_config
 from oncopanel.batch.ledger import cost_ledger, ledger_by_run, write_ledger
 from oncopanel.batch.manifest import read_manifest
@@ -51,14 +57,17 @@ def cmd_assign_indexes(args: argparse.Namespace) -> int:
     if run is None:
         raise InputError(f"{args.plan}: no run '{args.run}' (runs: {', '.join(r.run_id for r in plan.runs)})")
     kit_path = Path(args.kit) if args.kit else lab.kit_path()
+    # One orientation for colour balance, the sheet and `oncopanel demux`: the lab config's unless overridden.
+    i5_orientation = args.i5_orientation or lab.i5_read_orientation
     assignments = assign_indexes(list(run.sample_ids), load_kit(kit_path), args.min_distance or lab.min_index_distance,
-                                 lab.chemistry, kit_name=kit_path.name,
-                                 i5_orientation=lab.i5_read_orientation)  # fmt: skip
-    _problems, warnings = colour_balance(list(assignments.values()), lab.chemistry, lab.i5_read_orientation)
+                                 lab.chemistry, kit_name=kit_path.name, i5_orientation=i5_orientation)  # fmt: skip
+    _problems, warnings = colour_balance(list(assignments.values()), lab.chemistry, i5_orientation)
     for warning in warnings:
         print(f"warning: {warning}")
     out = Path(args.out)
-    sheet = write_bclconvert_sample_sheet(out / "SampleSheet.csv", run.run_id, assignments, args.i5_orientation)
+    sheet = write_bclconvert_sample_sheet(out / "SampleSheet.csv", run.run_id, assignments, i5_orientation,
+                                          orientation_from_runinfo=args.index2_from_runinfo,
+                                          software_version=args.bcl_convert_version)  # fmt: skip
     run_samples = [plan.samples[sid] for sid in run.sample_ids]
     tsv = write_samples_tsv(out / "samples.tsv", run.run_id, run_samples, assignments, args.fastq_dir, args.lane)
     print(f"wrote {sheet}\nwrote {tsv}")
@@ -125,8 +134,14 @@ def register(subparsers) -> None:
     p.add_argument("--lab", default=None)
     p.add_argument("--kit", default=None, help="index kit TSV (default: the lab config's index_kit)")
     p.add_argument("--min-distance", type=int, default=None, help="minimum Hamming distance (default: lab config)")
-    p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default="forward",
-                   help="orientation of Index2 written in the sample sheet (see your instrument's guide)")  # fmt: skip
+    p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default=None,
+                   help="how the instrument reads i5 (default: the lab config's i5_read_orientation); give the "
+                        "same to `oncopanel demux` and the workflow's pooled_runs")  # fmt: skip
+    p.add_argument("--index2-from-runinfo", action="store_true",
+                   help="the instrument's RunInfo.xml marks Index2 reverse-complemented (NovaSeq X, "
+                        "NextSeq 1000/2000): the sheet carries the forward i5, BCL Convert turns it (default: off)")
+    p.add_argument("--bcl-convert-version", default=BCL_CONVERT_VERSION,
+                   help="BCL Convert release the sheet declares as SoftwareVersion (default: %(default)s)")
     p.add_argument("--fastq-dir", default="demux", help="where `oncopanel demux` writes the run's FASTQ")
     p.add_argument("--lane", default="1")
     p.set_defaults(func=cmd_assign_indexes)

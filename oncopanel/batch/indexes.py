@@ -177,26 +177,56 @@ def _conflicts(pair: IndexPair, chosen: Iterable[IndexPair], min_distance: int) 
     return any(hamming(pair.i7, c.i7) < min_distance or hamming(pair.i5, c.i5) < min_distance for c in chosen)
 
 
+# BCLConvert_Settings.SoftwareVersion, required by Illumina's v2 schema: the BCL Convert release the sheet is
+# written for. Every setting written here (BarcodeMismatchesIndex1/2, OverrideCycles) exists since BCL Convert 3.7;
+# a centre whose instrument or server runs another release names it (`assign-indexes --bcl-convert-version`).
+BCL_CONVERT_VERSION = "4.2.7"
+
+
+def sample_sheet_index2(i5: str, i5_orientation: str, orientation_from_runinfo: bool = False) -> str:
+    """Index2 as the sample sheet must carry it, from the kit's forward-strand i5.
+
+    - forward-strand instruments (MiSeq, NovaSeq 6000 v1.0 reagents): read i5 forward; the sheet carries it forward.
+    - reverse-complement instruments whose software takes the sheet as is (NextSeq 500/550, MiniSeq, NovaSeq 6000
+      v1.5 reagents): read the reverse complement; the sheet carries i5 as read, reverse-complemented.
+    - instruments whose RunInfo.xml marks Index2 IsReverseComplement (NovaSeq X, NextSeq 1000/2000): BCL Convert
+      reverse-complements Index2 itself, so the sheet carries the forward i5 (reverse-complementing it here too
+      would undo that and match nothing).
+    `i5_orientation` is how the instrument reads i5: the lab config's i5_read_orientation and `pooled_runs`'
+    i5_orientation, with which the demultiplexer (oncopanel/batch/demux.py) reverse-complements the kit's i5 the
+    same way before matching the indexes in the read names."""
+    if i5_orientation not in ("forward", "reverse_complement"):
+        raise ValueError(f"i5_orientation must be forward or reverse_complement, not {i5_orientation!r}")
+    return i5 if orientation_from_runinfo else _as_read(IndexPair("", "", i5), "i5", i5_orientation)
+
+
 def write_bclconvert_sample_sheet(
     path: Path | str, run_id: str, assignments: Mapping[str, IndexPair], i5_orientation: str = "forward",
     read_cycles: tuple[int, int] = (151, 151), barcode_mismatches: int = 1, lane: str | None = None,
+    orientation_from_runinfo: bool = False, software_version: str = BCL_CONVERT_VERSION,
 ) -> Path:  # fmt: skip
-    """Illumina sample sheet v2 for BCL Convert. Index2 is written as the kit gives it (forward strand) unless
-    `i5_orientation` is reverse_complement; which one an instrument wants depends on its control software."""
+    """Illumina sample sheet v2 for BCL Convert (accepted by Illumina's v2 schema and logic as samshee checks
+    them). Index2 per `sample_sheet_index2`; the header says which orientation the sheet carries: `IndexOrientation,
+    Forward` when Index2 is the forward i5, and a RunDescription when it is reverse-complemented (the v2 format
+    has no other value for IndexOrientation)."""
     path = Path(path)
     i7_len = max(len(p.i7) for p in assignments.values())
     i5_len = max(len(p.i5) for p in assignments.values())
+    forward_in_sheet = orientation_from_runinfo or i5_orientation == "forward"
+    orientation = (["IndexOrientation,Forward"] if forward_in_sheet else
+                   ["RunDescription,Index2 is the reverse complement of the kit i5 (read as on a reverse-complement "
+                    "instrument without RunInfo orientation)"])  # fmt: skip
     lines = [
-        "[Header]", "FileFormatVersion,2", f"RunName,{run_id}", "",
+        "[Header]", "FileFormatVersion,2", f"RunName,{run_id}", *orientation, "",
         "[Reads]", f"Read1Cycles,{read_cycles[0]}", f"Read2Cycles,{read_cycles[1]}",
         f"Index1Cycles,{i7_len}", f"Index2Cycles,{i5_len}", "",
-        "[BCLConvert_Settings]",
+        "[BCLConvert_Settings]", f"SoftwareVersion,{software_version}",
         f"BarcodeMismatchesIndex1,{barcode_mismatches}", f"BarcodeMismatchesIndex2,{barcode_mismatches}",
         f"OverrideCycles,Y{read_cycles[0]};I{i7_len};I{i5_len};Y{read_cycles[1]}", "",
         "[BCLConvert_Data]", ("Lane," if lane else "") + "Sample_ID,Index,Index2",
     ]  # fmt: skip
     for sid, pair in assignments.items():
-        i5 = reverse_complement(pair.i5) if i5_orientation == "reverse_complement" else pair.i5
+        i5 = sample_sheet_index2(pair.i5, i5_orientation, orientation_from_runinfo)
         lines.append((f"{lane}," if lane else "") + f"{sid},{pair.i7},{i5}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
