@@ -4,11 +4,15 @@ and reverse-complement i5 instruments, and consistent with the demultiplexer's i
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 
 import pytest
-from samshee.samplesheetv2 import read_samplesheetv2
-from samshee.validation import SamsheeValidationException
+
+with warnings.catch_warnings():  # samshee imports jsonschema's deprecated RefResolver; not ours to fix
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from samshee.samplesheetv2 import read_samplesheetv2
+    from samshee.validation import SamsheeValidationException
 
 from oncopanel.batch.demux import demultiplex
 from oncopanel.batch.indexes import (
@@ -25,8 +29,6 @@ from oncopanel.sequence import reverse_complement
 ROOT = Path(__file__).resolve().parent.parent
 KIT = ROOT / "annotation" / "index_kits" / "oncopanel_udi96.tsv"
 DATA = Path(__file__).parent / "data" / "batch"
-# samshee imports jsonschema's deprecated RefResolver; not ours to fix
-pytestmark = pytest.mark.filterwarnings("ignore:jsonschema.RefResolver is deprecated:DeprecationWarning")
 
 CASES = [  # (instrument, how it reads i5, RunInfo.xml orientation, Index2 in the sheet is the forward i5)
     ("MiSeq / NovaSeq 6000 v1.0", "forward", False, True),
@@ -87,7 +89,7 @@ def test_the_demultiplexer_finds_reads_whose_index2_is_as_the_sheet_says(tmp_pat
     r1, r2 = tmp_path / "u_R1.fastq.gz", tmp_path / "u_R2.fastq.gz"
     with gzip.open(r1, "wt") as f1, gzip.open(r2, "wt") as f2:
         for n, row in enumerate(rows):
-            sid, index, index2 = row.split(",")
+            _sample_id, index, index2 = row.split(",")
             for mate, handle in ((1, f1), (2, f2)):
                 handle.write(f"@M:1:FC:1:1:{n}:1 {mate}:N:0:{index}+{index2}\n{'ACGT' * 10}\n+\n{'I' * 40}\n")
     samples = [(sid, p.i7, p.i5) for sid, p in pairs.items()]
