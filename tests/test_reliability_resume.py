@@ -43,6 +43,9 @@ VOLATILE = {
     "batch/ledger.tsv": "column cpu_seconds is the CPU time the run measured in its benchmark files",
     "qc/fastp/*.fastp.html": "fastp stamps the wall-clock time into the report title",
     "multiqc/multiqc_report.html": "MultiQC stamps the generation time, to the minute",
+    "multiqc/multiqc_data/multiqc_data.json": "MultiQC stamps the generation time and the analysed paths",
+    "multiqc/multiqc_data/multiqc.log": "MultiQC's own log, with times",
+    "multiqc/multiqc_data/multiqc_sources.txt": "the absolute paths of the files MultiQC read",
 }
 # VCF header lines carrying the wall-clock time of the run (bcftools' command line + "Date=" stamp, freebayes'
 # fileDate): the determinism gap these tests tolerate and the report names.

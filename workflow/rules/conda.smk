@@ -7,4 +7,5 @@ import os
 from pathlib import Path
 
 # workflow/rules/ -> the checkout (a local clone: the conda route needs one, README "Running on a cluster")
-os.environ["ONCOPANEL_SOURCE"] = str(Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent.parent.resolve())
+_checkout = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent.parent.resolve()
+os.environ.update(ONCOPANEL_SOURCE=str(_checkout))
