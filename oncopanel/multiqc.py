@@ -12,12 +12,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from oncopanel.hotspots import read_hotspot_table
 
 SECTIONS = ("gates", "gene_coverage", "hotspots", "identity", "demultiplexing", "run_controls")
 MISSING = "."  # a value the sample has no data for (e.g. failed its input check): never shown as 0
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("\t", " ").replace("\n", " ") or MISSING
 
 
 @dataclass(frozen=True)
@@ -31,13 +40,6 @@ class Table:
     rows: list[list[object]]  # first cell: the row's sample (or run) name
 
     def text(self) -> str:
-        def cell(value: object) -> str:
-            if value is None:
-                return MISSING
-            if isinstance(value, float):
-                return f"{value:.4g}"
-            return str(value).replace("\t", " ").replace("\n", " ") or MISSING
-
         quote = lambda s: "'" + s.replace("'", "''") + "'"  # noqa: E731 (YAML single-quoted scalar)
         lines = [
             f"# id: 'oncopanel_{self.section}'",
@@ -48,9 +50,19 @@ class Table:
             f"#     id: 'oncopanel_{self.section}_table'",
             f"#     namespace: {quote('oncopanel')}",
             "\t".join(self.columns),
-            *("\t".join(cell(v) for v in row) for row in self.rows),
+            *("\t".join(_cell(v) for v in row) for row in self.rows),
         ]
         return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        """The table as a self-contained HTML page (no scripts, no external resources)."""
+        cells = lambda row, tag: "".join(f"<{tag}>{escape(_cell(v))}</{tag}>" for v in row)  # noqa: E731
+        body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self.rows)
+        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(self.name)}</title>"
+                "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+                "td,th{border:1px solid #999;padding:2px 6px;text-align:right}</style></head><body>"
+                f"<h1>{escape(self.name)}</h1><p>{escape(self.description)}</p>"
+                f"<table><tr>{cells(self.columns, 'th')}</tr>{body}</table></body></html>\n")  # fmt: skip
 
 
 def _gate_label(gate: Mapping) -> str:

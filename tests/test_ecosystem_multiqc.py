@@ -4,16 +4,19 @@ them into multiqc_data/, and the demo's MultiQC report holding every oncopanel s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import LOCAL_RUN_ENV, ROOT, VENV_BIN
 
 from oncopanel.hotspots import write_hotspot_table
 from oncopanel.model import HotspotResult
 from oncopanel.multiqc import write_custom_content
+from oncopanel.report.workflow_report import link_delivered_pdfs, write_demultiplexing_pages
 
 MULTIQC = shutil.which("multiqc")
 DEMO = ROOT / "results" / "demo"
@@ -118,9 +121,22 @@ def test_multiqc_reads_every_table_into_multiqc_data(tmp_path, qc_inputs):
         assert name in report
 
 
+def test_report_files_link_the_delivered_pdfs_and_render_demultiplexing(tmp_path, qc_inputs):
+    results = tmp_path / "results"
+    (results / "reports").mkdir(parents=True)
+    (results / "reports" / "T1.pdf").write_bytes(b"%PDF-1.4 T1")
+    linked = link_delivered_pdfs(results, ["T1", "T2"], tmp_path / "report" / "pdfs")  # T2 held: no PDF
+    assert [p.name for p in linked] == ["T1.pdf"] and linked[0].read_bytes() == b"%PDF-1.4 T1"
+    assert linked[0].stat().st_ino == (results / "reports" / "T1.pdf").stat().st_ino  # the delivered file itself
+    (page,) = write_demultiplexing_pages(qc_inputs["demux_reports"], tmp_path / "report" / "demux")
+    html = page.read_text()
+    assert page.name == "RUN1.html" and "<td>T1</td><td>RUN1</td><td>600</td>" in html and "<script" not in html
+
+
 ONCOPANEL_SECTIONS = ("gates", "gene_coverage", "hotspots", "identity", "demultiplexing", "run_controls")
 
 
+@pytest.mark.long  # after `make demo` (CI: make test-long follows make demo)
 @pytest.mark.skipif(not (DEMO / "multiqc" / "multiqc_data").is_dir(), reason="needs a finished `make demo`")
 def test_the_demos_multiqc_report_has_oncopanels_sections():
     data = DEMO / "multiqc" / "multiqc_data"
@@ -133,3 +149,26 @@ def test_the_demos_multiqc_report_has_oncopanels_sections():
     # copy number (rules/cnv.smk) and the tools' own modules sit beside them
     assert list(data.glob("multiqc_oncopanel_cnv_*.txt"))
     assert (data / "multiqc_fastp.txt").exists() and (data / "multiqc_general_stats.txt").exists()
+    report = (DEMO / "multiqc" / "multiqc_report.html").read_text()
+    for name in ("oncopanel QC gates", "oncopanel hotspot coverage", "oncopanel run controls"):
+        assert name in report
+
+
+@pytest.mark.long  # after `make demo`; Snakemake builds the report from the finished run (~1 min)
+@pytest.mark.skipif(not (DEMO / "batch" / "summary.html").exists(), reason="needs a finished `make demo`")
+def test_the_snakemake_report_of_the_demo_holds_the_pdfs(tmp_path):
+    report = tmp_path / "report.zip"
+    done = subprocess.run(
+        [str(VENV_BIN / "snakemake"), "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
+         "demo/generated/demo_config.yaml", "--config", "results=results/demo", "--report", str(report)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **LOCAL_RUN_ENV},
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    with zipfile.ZipFile(report) as z:
+        names = z.namelist()
+        pdfs = {Path(n).name: z.read(n) for n in names if n.endswith(".pdf")}
+    delivered = {p.name: p.read_bytes() for p in (DEMO / "reports").glob("*.pdf")}
+    assert delivered and pdfs == delivered  # every delivered PDF, byte for byte
+    assert any(n.endswith("summary.html") for n in names)
+    assert any(n.endswith("multiqc_report.html") for n in names)
+    assert any(n.endswith(".html") and "/demultiplexing/" in n for n in names)

@@ -122,7 +122,7 @@ def _bam_digest(path: Path) -> str:
 
 # Released files carry their run's audit anchor and release times (oncopanel.release): compared without them.
 RELEASED_JSON = ("result/*.result.json", "release/*/v*/result.json")
-RELEASED_PDF = ("reports/*.pdf", "release/*/v*/report.pdf")
+RELEASED_PDF = ("reports/*.pdf", "release/*/v*/report.pdf", "report/pdfs/*.pdf")
 RELEASE_RECORDS = {"release/*/index.json": ("released_at", "noted_at", "result_sha256"),
                    "batch/status.json": ("written_at", "result_sha256")}  # fmt: skip
 

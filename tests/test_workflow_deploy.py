@@ -54,7 +54,7 @@ def test_a_dry_run_from_a_directory_outside_the_repository(project):
     # the input check (a checkpoint) and everything the batch needs up to it, nothing of the reference rebuilt
     assert _planned_jobs(out.stdout) == {
         "all", "check_inputs_B1", "qc_summary", "batch_identity", "results_B1", "multiqc", "batch_summary",
-        "multiqc_oncopanel",
+        "multiqc_oncopanel", "report_files",
     }  # fmt: skip
     # a shipped settings file comes from the workflow's data, wherever it runs from (batch_summary's input)
     assert f"{ROOT}/config/lab.yaml" in out.stdout

@@ -137,6 +137,7 @@ def all_outputs():
         [f"{R}/qc/{s}.qc.json" for s in SAMPLES]
         + [draft_paths(R, s)["result"] for s in PATIENTS]
         + [f"{R}/multiqc/multiqc_report.html", f"{R}/batch/summary.html"]
+        + [f"{R}/report/pdfs", f"{R}/report/demultiplexing"]  # snakemake --report (rules/report.smk)
     )
 
 

@@ -109,7 +109,7 @@ rule multiqc:
         multiqc_inputs,
         oncopanel=f"{R}/multiqc/oncopanel",
     output:
-        html=f"{R}/multiqc/multiqc_report.html",
+        html=report(f"{R}/multiqc/multiqc_report.html", caption="../report/multiqc.rst", category="Quality control"),
         data=directory(f"{R}/multiqc/multiqc_data"),
     log:
         f"{LOGS}/multiqc.log",
