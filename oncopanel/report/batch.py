@@ -169,13 +169,17 @@ def render_batch_summary(
     currency: str = "¥",
     batch_identities: list[Mapping] | None = None,
     control_qc: Mapping[str, Mapping] | None = None,
+    promised_days: int | None = None,
 ) -> Path:
     """Write the batch summary; `costs` maps sample_id → cost (a number, or {"total": number, ...}).
 
     `results` are the patients' result documents (a control's, if one is passed, is left out: controls are
     shown only in the run-controls section). `batch_identities`: each batch's identity JSON, whose
-    controls.run_controls carry the control verdicts; `control_qc`: the controls' QC JSON by sample id.
+    controls.run_controls carry the control verdicts; `control_qc`: the controls' QC JSON by sample id;
+    `promised_days`: the lab's routine turnaround, drawn on the turnaround picture (oncopanel.report.batch_charts).
     """
+    from oncopanel.report.batch_charts import charts_section  # it reads this module's turnaround_days
+
     t = load_text(language)
     models = [decided(r) for r in results]
     models = [r for r in models if not r.sample.extra.get("control")]
@@ -233,6 +237,7 @@ def render_batch_summary(
         cost=f"{currency}{total_cost:,.2f}" if costs else "—",
     )
     out.append(f"<p><strong>{escape(totals)}</strong></p>")
+    out += charts_section(ordered, t, promised_days)
     if batch_identities:
         out += run_controls_section(list(batch_identities), control_qc or {}, t, costs_spread=bool(costs))
     out += [

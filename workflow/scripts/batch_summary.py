@@ -34,6 +34,7 @@ costs = {row.sample_id: {"total": row.total, "run_share": row.run_share, "comput
 render_batch_summary(
     results, Path(smk.output.html), costs=costs, language=smk.params.language,
     batch_identities=identities, control_qc=control_qc,
+    promised_days=lab.turnaround_days.get("routine"),  # the turnaround picture's line
 )  # fmt: skip
 rows = []
 for path in smk.input.therapies:
