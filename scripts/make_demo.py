@@ -11,8 +11,10 @@ Writes, under --out (git-ignored):
   identity.yaml                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
   simulation.tsv                   per simulated sample: depth, read pairs, spikes, artefacts, seed
 
-Same --seed, same bytes. Every name, ID number and hospital in identity.yaml is invented. The run controls (the
-NTC and the real reference materials) are sheet rows without patient fields and have no identity record.
+Same --seed, same bytes on the same day: the receipt and collection dates are set relative to the day it runs
+(--today), so the demo's reports are on time the day anyone tries it. Every name, ID number and hospital in
+identity.yaml is invented. The run controls (the NTC and the real reference materials) are sheet rows without
+patient fields and have no identity record.
 
 --simref writes the reads of a simulated positive control for your own batch (reference material SIMREF in
 config/controls.yaml): DIR/<id>_R1/_R2.fastq.gz, its truth VCF, and DIR/<id>.samples.tsv, the sheet row to add.
@@ -30,6 +32,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,18 @@ from oncosim.reads import (
 )
 
 BATCH = "DEMO-2026-11"
+# The samples' receipt and the patients' collection dates below are written as they fall before DEMO_DAY, and the
+# demo moves them so that DEMO_DAY is the day it runs (the report date): received 1-4 days, collected 5-10 days
+# before it, within the lab's 7-day routine turnaround (config/lab.yaml). Birth dates do not move.
+DEMO_DAY = date(2026, 11, 20)
+
+
+def on_demo_day(iso: str, today: date | None = None) -> str:
+    """A date written relative to DEMO_DAY, moved to the same distance before `today` (default: the real today)."""
+    if not iso:
+        return iso
+    return (date.fromisoformat(iso) + ((today or date.today()) - DEMO_DAY)).isoformat()
+
 TARGET_PADDING = 20
 SHEET_COLUMNS = SAMPLE_COLUMNS
 
@@ -260,7 +275,9 @@ def resident_id(p: Patient) -> str:
     return first17 + resident_id_check_digit(first17)
 
 
-def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[DemoSample]) -> None:
+def write_identity(
+    path: Path, patients: Sequence[Patient], samples: Sequence[DemoSample], today: date | None = None
+) -> None:
     """The protected manifest (workflow/schemas/identity.schema.yaml), one record per sample, created mode 600."""
     records = []
     by_patient = {p.pseudonym: p for p in patients}
@@ -270,7 +287,8 @@ def write_identity(path: Path, patients: Sequence[Patient], samples: Sequence[De
             "sample_id": s.sample_id, "patient": p.pseudonym, "name": f"{p.name_zh} ({p.name_pinyin})",
             "sex": p.sex, "birth_date": p.birth_date, "resident_id": resident_id(p), "hospital": p.hospital[0],
             "record_number": p.record_number, "ordering_clinician": p.clinician,
-            "collection_date": p.collection_date, "receipt_date": s.received_date,
+            "collection_date": on_demo_day(p.collection_date, today),
+            "receipt_date": on_demo_day(s.received_date, today),
             "germline_consent": p.germline_consent,
         })  # fmt: skip
     text = yaml.safe_dump(records, allow_unicode=True, sort_keys=False)
@@ -344,7 +362,9 @@ def repo_relative(path: Path) -> str:
         return str(path)
 
 
-def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = False) -> list[dict[str, str]]:
+def sheet_rows(
+    samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = False, today: date | None = None
+) -> list[dict[str, str]]:
     """Sheet rows; with ``pooled`` the simulated samples name only their indexes (the workflow demultiplexes)."""
     rows = []
     for s in samples:
@@ -365,7 +385,8 @@ def sheet_rows(samples: Sequence[DemoSample], fastq_dir: Path, pooled: bool = Fa
                 "tumour_content": "" if s.tumour_content is None else f"{s.tumour_content:g}",
                 "oncotree_code": s.oncotree_code, "panels": ",".join(s.panels), "lane": lane,
                 "fastq_1": fq1, "fastq_2": fq2, "bam": "", "i7": s.i7, "i5": s.i5,
-                "received_date": s.received_date, "control": s.control, "reference_material": s.reference_material,
+                "received_date": on_demo_day(s.received_date, today), "control": s.control,
+                "reference_material": s.reference_material,
                 "language": "en" if s.sample_id in ENGLISH_REPORTS else "",
                 "germline_consent": CONSENT.get(s.patient, ""),
                 "line_of_therapy": LINE_OF_THERAPY.get(s.sample_id, ""),
@@ -405,7 +426,7 @@ def outputs(out: Path) -> list[Path]:
     return files
 
 
-def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
+def build(out: Path, seed: int, artefacts: bool = True, today: date | None = None) -> list[dict[str, str]]:
     """Simulate every demo sample and write the sheet, truth and manifests. Returns the simulation summary.
 
     Files whose bytes do not change keep their modification time."""
@@ -436,9 +457,16 @@ def build(out: Path, seed: int, artefacts: bool = True) -> list[dict[str, str]]:
         )
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
     write_pooled_run(out, fastq_dir)
-    write_tsv(out / "samples.tsv", SHEET_COLUMNS, sheet_rows([*SIMULATED, NTC, *REAL], fastq_dir, pooled=True))
-    write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control])
+    write_dated_manifests(out, today)
     return summary
+
+
+def write_dated_manifests(out: Path, today: date | None = None) -> None:
+    """The sample sheet and identity manifest, whose dates follow the day (on_demo_day); rewritten on every run,
+    unchanged files keeping their modification time."""
+    rows = sheet_rows([*SIMULATED, NTC, *REAL], out / "fastq", pooled=True, today=today)
+    write_tsv(out / "samples.tsv", SHEET_COLUMNS, rows)
+    write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control], today)
 
 
 def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:
@@ -496,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-artefacts", action="store_true", help="clean reads: no FFPE/8-oxoG artefacts")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing it depends on changed")
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="the day the demo's dates count back from (default: today; YYYY-MM-DD)")  # fmt: skip
     parser.add_argument("--simref", type=Path, metavar="DIR",
                         help="only write a simulated positive control (material SIMREF) into DIR")  # fmt: skip
     parser.add_argument("--simref-id", default="SIMREF", help="its sample id (default SIMREF)")
@@ -508,10 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     key, stamp = build_key(args.seed, not args.no_artefacts), args.out / ".build_key"
     if not args.force and stamp.exists() and stamp.read_text() == key and all(p.exists() for p in outputs(args.out)):
+        write_dated_manifests(args.out, args.today)  # the reads are up to date; the dates follow the day
         print(f"demo batch in {args.out} is up to date", file=sys.stderr)
         return 0
     stamp.unlink(missing_ok=True)
-    build(args.out, args.seed, artefacts=not args.no_artefacts)
+    build(args.out, args.seed, artefacts=not args.no_artefacts, today=args.today)
     stamp.write_text(key)
     print(f"demo batch in {args.out} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
