@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from isal import isal_zlib
 from oncopanel.provenance import sha256_file
 from oncopanel.reference import identify_build, read_chromosome_lengths
 from oncopanel.samplesheet import Sample
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
@@ -483,8 +486,14 @@ def check_batch_inputs(
             failed.add([Problem("unreadable", f"sample {sample.sample_id}: {files}: unreadable ({exc})")])
             return failed
 
+    checks = {}
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        checks = {check.sample_id: check for check in pool.map(one, samples)}
+        for n, check in enumerate(pool.map(one, samples), start=1):  # progress: oncopanel -v / the job's log
+            log.info("input check %d/%d: %s read", n, len(samples), check.sample_id)
+            checks[check.sample_id] = check
     for sid, problems in duplicate_input_problems(checks).items():
         checks[sid].add(problems)
+    failed = sorted(sid for sid, check in checks.items() if not check.ok)
+    log.info("input check: %d of %d samples ok%s", len(checks) - len(failed), len(checks),
+             f"; failed: {', '.join(failed)}" if failed else "")  # fmt: skip
     return checks

@@ -17,20 +17,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     prep = rsub.add_parser("prepare", help="build the masked GRCh38, or index a full GRCh38 for the workflow")
     prep.add_argument("--masked", action="store_true", help="build the embedded panel-masked GRCh38")
     prep.add_argument("--fasta", type=Path, help="a full GRCh38 FASTA (plain or bgzip) to index")
-    prep.add_argument("--out", type=Path, default=Path("resources/reference/grch38_panel_masked.fa.gz"))
-    prep.add_argument("--aligner", choices=["minimap2", "bwa"], default="minimap2")
-    prep.add_argument("--index-dir", type=Path, default=Path("resources/index"))
-    prep.add_argument("--threads", type=int, default=2)
+    prep.add_argument("--out", type=Path, default=Path("resources/reference/grch38_panel_masked.fa.gz"),
+                      help="where --masked writes the bgzipped FASTA (with .fai and .gzi)")  # fmt: skip
+    prep.add_argument("--aligner", choices=["minimap2", "bwa"], default="minimap2",
+                      help="which aligner's index --fasta builds (config key aligner)")  # fmt: skip
+    prep.add_argument("--index-dir", type=Path, default=Path("resources/index"),
+                      help="where the index goes (config key index_dir)")  # fmt: skip
+    prep.add_argument("--threads", type=int, default=2, help="threads for indexing")
     prep.set_defaults(func=_prepare)
 
     cks = rsub.add_parser("checksums", help="per-contig MD5 (the SAM M5 tag) of a FASTA, as JSON")
-    cks.add_argument("fasta", type=Path)
-    cks.add_argument("--out", type=Path, required=True)
+    cks.add_argument("fasta", type=Path, help="the FASTA (plain or bgzip, with .fai)")
+    cks.add_argument("--out", type=Path, required=True, help="the JSON to write")
     cks.set_defaults(func=_checksums)
 
     tgt = rsub.add_parser("targets", help="target BED (coding exons ± padding) of one or more panels")
     tgt.add_argument("--panels", required=True, help="comma-separated panel names")
-    tgt.add_argument("--out", type=Path, required=True)
+    tgt.add_argument("--out", type=Path, required=True, help="the BED to write")
     tgt.set_defaults(func=_targets)
 
 

@@ -1,6 +1,7 @@
 """Build the therapy knowledge base (annotation/knowledge/kb.tsv, kb_meta.json, CHANGELOG.md) from its sources.
 
 Usage: .venv/bin/python scripts/build_knowledge.py [--date YYYY-MM-DD] [--out annotation/knowledge]
+The same as `oncopanel knowledge build` (oncopanel/knowledge/cli.py), kept for the commands already written down.
 
 Fails (exit 1, nothing written) when a biomarker-drug-tumour match of the previous version would disappear without
 an entry in annotation/knowledge/acknowledged_removals.tsv.
@@ -8,34 +9,10 @@ an entry in annotation/knowledge/acknowledged_removals.tsv.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from oncopanel.errors import OncopanelError
-from oncopanel.knowledge.build import KB_DIR, UNVERIFIED_REPORT, build_knowledge
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--date", default="", help="build date for the version string (default: today, UTC)")
-    parser.add_argument("--out", type=Path, default=KB_DIR, help="output directory (default: %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        result = build_knowledge(args.out, date=args.date)
-    except OncopanelError as error:
-        print(f"knowledge-base build failed: {error}", file=sys.stderr)
-        return 1
-    if result.unchanged:
-        print(f"knowledge base unchanged: {result.version}")
-    else:
-        print(f"knowledge base {result.version}: {len(result.table)} rows "
-              f"(+{len(result.added)} -{len(result.removed)} ~{len(result.changed)})")
-    report = result.unverified
-    print(f"{report['approval_id'].nunique()} label rows carry {len(report)} unverified facts "
-          f"(listed in {args.out / UNVERIFIED_REPORT}): a pharmacist checks them before clinical use")
-    return 0
-
+from oncopanel.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main(["knowledge", "build", *sys.argv[1:]])
+    sys.exit(1 if code == 2 else code)  # this script's contract: a failed build exits 1

@@ -6,6 +6,7 @@ import argparse
 import csv
 import glob
 import json
+import logging
 from pathlib import Path
 
 from oncopanel.batch.demux import demultiplex
@@ -23,6 +24,8 @@ from oncopanel.batch.plan import compare_strategies, plan_runs
 from oncopanel.batch.runs import read_plan, write_plan, write_samples_tsv
 from oncopanel.errors import InputError, ValidationError
 
+log = logging.getLogger(__name__)
+
 _TABLE_COLUMNS = ("strategy", "runs", "cost_per_sample", "run_cost_per_sample", "mean_turnaround_days",
                   "worst_turnaround_days", "late_samples")  # fmt: skip
 
@@ -38,8 +41,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     samples = read_manifest(args.manifest, lab)
     kit = load_kit(lab.kit_path())
     if len(kit) < lab.max_samples_per_run:
-        print(f"warning: {lab.kit_path().name} has {len(kit)} index pairs, fewer than max_samples_per_run "
-              f"({lab.max_samples_per_run}): full runs will be refused at index assignment")  # fmt: skip
+        log.warning(f"{lab.kit_path().name} has {len(kit)} index pairs, fewer than max_samples_per_run "
+                    f"({lab.max_samples_per_run}): full runs will be refused at index assignment")  # fmt: skip
     plan = plan_runs(samples, lab)
     sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     tradeoff = compare_strategies(samples, lab, sizes)
@@ -63,7 +66,7 @@ def cmd_assign_indexes(args: argparse.Namespace) -> int:
                                  lab.chemistry, kit_name=kit_path.name, i5_orientation=i5_orientation)  # fmt: skip
     _problems, warnings = colour_balance(list(assignments.values()), lab.chemistry, i5_orientation)
     for warning in warnings:
-        print(f"warning: {warning}")
+        log.warning(warning)
     out = Path(args.out)
     sheet = write_bclconvert_sample_sheet(out / "SampleSheet.csv", run.run_id, assignments, i5_orientation,
                                           orientation_from_runinfo=args.index2_from_runinfo,
@@ -121,17 +124,17 @@ def _format_runs(rows: list[dict]) -> str:
 def register(subparsers) -> None:
     p = subparsers.add_parser("plan", help="plan sequencing runs for a manifest of pending samples")
     p.add_argument("--manifest", required=True, help="TSV: sample_id, site, received_date, panels, ...")
-    p.add_argument("--lab", default=None, help="lab configuration (default config/lab.yaml)")
+    p.add_argument("--lab", default=None, help="lab configuration (default: config/lab.yaml)")
     p.add_argument("--out", required=True, help="directory for runs.tsv, assignments.tsv, tradeoff.tsv")
     p.add_argument("--batch-sizes", default="8,24,48,96", help="fixed batch sizes to compare against")
     p.set_defaults(func=cmd_plan)
 
     p = subparsers.add_parser("assign-indexes", help="index one planned run; write SampleSheet.csv and samples.tsv")
-    p.add_argument("--manifest", required=True)
+    p.add_argument("--manifest", required=True, help="the manifest given to `oncopanel plan`")
     p.add_argument("--plan", required=True, help="directory written by `oncopanel plan`")
     p.add_argument("--run", required=True, help="run id from runs.tsv")
-    p.add_argument("--out", required=True)
-    p.add_argument("--lab", default=None)
+    p.add_argument("--out", required=True, help="directory for SampleSheet.csv and samples.tsv")
+    p.add_argument("--lab", default=None, help="lab configuration (default: config/lab.yaml)")
     p.add_argument("--kit", default=None, help="index kit TSV (default: the lab config's index_kit)")
     p.add_argument("--min-distance", type=int, default=None, help="minimum Hamming distance (default: lab config)")
     p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default=None,
@@ -143,25 +146,27 @@ def register(subparsers) -> None:
     p.add_argument("--bcl-convert-version", default=BCL_CONVERT_VERSION,
                    help="BCL Convert release the sheet declares as SoftwareVersion (default: %(default)s)")
     p.add_argument("--fastq-dir", default="demux", help="where `oncopanel demux` writes the run's FASTQ")
-    p.add_argument("--lane", default="1")
+    p.add_argument("--lane", default="1", help="flow-cell lane written in the sheet and samples.tsv")
     p.set_defaults(func=cmd_assign_indexes)
 
     p = subparsers.add_parser("demux", help="split pooled undetermined FASTQ into per-sample FASTQ")
-    p.add_argument("--r1", required=True)
-    p.add_argument("--r2", required=True)
+    p.add_argument("--r1", required=True, help="undetermined read 1 FASTQ (gzipped or plain)")
+    p.add_argument("--r2", required=True, help="undetermined read 2 FASTQ, in the same order")
     p.add_argument("--samples", required=True, help="samples.tsv with sample_id, i7, i5 (i5 forward strand)")
     p.add_argument("--batch", default=None, help="only the rows of this batch (the pooled run's id)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--platform", choices=("illumina", "mgi"), default="illumina")
+    p.add_argument("--out", required=True, help="directory for <sample>_R1/_R2.fastq.gz and the reports")
+    p.add_argument("--platform", choices=("illumina", "mgi"), default="illumina",
+                   help="where the indexes are: Illumina read names, or the end of MGI read 2")  # fmt: skip
     p.add_argument("--i5-orientation", choices=("forward", "reverse_complement"), default="forward",
-                   help="how the instrument reads i5")  # fmt: skip
-    p.add_argument("--max-mismatches", type=int, choices=(0, 1, 2), default=1)
+                   help="how the instrument reads i5 (as assign-indexes and the workflow's pooled_runs)")  # fmt: skip
+    p.add_argument("--max-mismatches", type=int, choices=(0, 1, 2), default=1,
+                   help="index mismatches corrected when only one sample is within reach")  # fmt: skip
     p.set_defaults(func=cmd_demux)
 
     p = subparsers.add_parser("ledger", help="cost and turnaround per sample and per run")
-    p.add_argument("--manifest", required=True)
-    p.add_argument("--plan", required=True)
-    p.add_argument("--lab", default=None)
+    p.add_argument("--manifest", required=True, help="the manifest given to `oncopanel plan`")
+    p.add_argument("--plan", required=True, help="directory written by `oncopanel plan`")
+    p.add_argument("--lab", default=None, help="lab configuration (default: config/lab.yaml)")
     p.add_argument("--run", default=None, help="one run only")
     p.add_argument("--benchmarks", nargs="*", default=[], help="Snakemake benchmark TSVs (globs allowed)")
     p.add_argument("--out", required=True, help="ledger TSV")

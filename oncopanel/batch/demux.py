@@ -33,9 +33,11 @@ import gzip
 import io
 import itertools
 import json
+import logging
 import os
 import shutil
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,6 +53,8 @@ UNDETERMINED = "Undetermined"
 _FLUSH_BYTES = 1 << 18  # read buffer
 _FLUSH_LINES = 4096  # ~1,000 records (~300 kB at 2 x 150 bp) per chunk written to a sink
 _CHECK_EVERY = 4096  # read pairs between buffer checks
+_PROGRESS_EVERY = _CHECK_EVERY * 256  # ~1 million read pairs between progress messages (oncopanel -v demux)
+log = logging.getLogger(__name__)
 _BGZIP = shutil.which("bgzip")
 _GZIP = shutil.which("gzip")
 _HOPPED, _UNKNOWN = -1, -2
@@ -284,6 +288,7 @@ def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_s
     # Records gather in per-output lists of lines and go to the sinks in chunks of >= _FLUSH_LINES lines.
     buffers = [([], []) for _ in sinks]
     pairno = 0
+    started = time.monotonic()
     with _open_fastq(r1) as f1, _open_fastq(r2) as f2:
         # strict zips: a truncated record or files of unequal length raise instead of losing reads quietly.
         pairs = zip(zip(f1, f1, f1, f1, strict=True), zip(f2, f2, f2, f2, strict=True), strict=True)
@@ -323,7 +328,12 @@ def _split(r1, r2, platform, i7_table, i5_table, barcode_len, i7_len, sinks, n_s
                 pairno += 1
                 if not pairno % _CHECK_EVERY:
                     _flush(buffers, sinks, _FLUSH_LINES)
+                    if not pairno % _PROGRESS_EVERY:
+                        elapsed = time.monotonic() - started
+                        log.info("demultiplexed %s read pairs (%s assigned) in %.0f s, %.0f pairs/s", f"{pairno:,}",
+                                 f"{sum(counts[:n_samples]):,}", elapsed, pairno / elapsed)  # fmt: skip
             _flush(buffers, sinks, 0)
+            log.info("demultiplexed %s read pairs in %.0f s", f"{pairno:,}", time.monotonic() - started)
         except ValueError as exc:
             raise InputError(
                 f"{r1} / {r2}: truncated FASTQ record or different numbers of reads "
