@@ -268,3 +268,24 @@ def test_the_library_needs_no_snakemake():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(d.startswith("snakemake") for d in project["dependencies"])
     assert any(d.startswith("snakemake==") for d in project["optional-dependencies"]["workflow"])
+
+
+# ---- workflow-catalog files -------------------------------------------------------------------------------
+
+
+def test_catalog_files():
+    import tomllib
+
+    catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
+    deployment = catalog["usage"]["software-stack-deployment"]
+    assert deployment["conda"] is True and deployment["apptainer"] is True and catalog["usage"]["report"] is True
+    assert "--configfile config/config.yaml" in catalog["usage"]["mandatory-flags"]["flags"]
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License")
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": "MIT"}
+    readme = (ROOT / "config" / "README.md").read_text()
+    for name in sorted(p.name for p in (ROOT / "config").iterdir() if p.suffix in (".yaml", ".tsv")):
+        assert f"`{name}`" in readme, f"config/README.md does not describe {name}"
+    snakefile = (ROOT / "workflow" / "Snakefile").read_text()
+    assert re.search(r'^min_version\("9\.\d+"\)', snakefile, re.M)
+    assert 'report: "report/workflow.rst"' in snakefile
