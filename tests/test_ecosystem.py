@@ -278,7 +278,7 @@ def test_catalog_files():
 
     catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
     deployment = catalog["usage"]["software-stack-deployment"]
-    assert deployment["conda"] is True and deployment["apptainer"] is True and catalog["usage"]["report"] is True
+    assert deployment["conda"] is True and deployment["apptainer"] is True and deployment["report"] is True
     assert "--configfile config/config.yaml" in catalog["usage"]["mandatory-flags"]["flags"]
     license_text = (ROOT / "LICENSE").read_text()
     assert license_text.startswith("MIT License")
