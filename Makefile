@@ -15,7 +15,8 @@ setup:
 	@bash scripts/setup.sh
 
 ## requirements.lock: every Python dependency's exact version for the runtime, test and workflow extras together
-## (scripts/setup.sh and the container recipes install from it). Re-run after changing pyproject.toml's dependencies.
+## (scripts/setup.sh installs it); requirements-workflow.lock: runtime and workflow only (the container images).
+## Re-run after changing pyproject.toml's dependencies.
 .PHONY: lock
 UV_VERSION := 0.9.30
 lock:
@@ -23,6 +24,8 @@ lock:
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra workflow --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra workflow --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements-workflow.lock
 
 ## The embedded panel-masked GRCh38 (seconds; the demo builder simulates reads from it). Skipped when present.
 reference: setup

@@ -68,10 +68,10 @@ def test_dockerfile_is_debian_12_and_installs_through_the_setup_script():
     instructions = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     assert instructions[0].split()[:2] == ["FROM", "debian:12"]
     run = " ".join(ln for ln in instructions if ln.startswith(("RUN", "    ")))
-    assert "bash scripts/setup.sh" in run and "EXTRAS=workflow" in run
+    assert "bash scripts/setup.sh" in run and "EXTRAS=workflow LOCK=requirements-workflow.lock" in run
     # the build context carries the list, the lock and the script (.dockerignore keeps only local state out)
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert not {"scripts", "scripts/debian-packages.txt", "requirements.lock", "workflow"} & set(ignored)
+    assert not {"scripts", "scripts/debian-packages.txt", "requirements-workflow.lock", "workflow"} & set(ignored)
     assert "COPY . /opt/oncopanel" in text
 
 
@@ -95,9 +95,10 @@ def test_apptainer_definition_bootstraps_bookworm_and_installs_through_the_setup
     header, sections = _apptainer_sections((ROOT / "workflow" / "oncopanel.def").read_text())
     assert header["Bootstrap"] == "debootstrap" and header["OSVersion"] == "bookworm"
     copied = {line.split()[0] for line in sections["files"]}
-    assert {"scripts", "requirements.lock", "pyproject.toml", "oncopanel", "workflow"} <= copied
+    assert {"scripts", "requirements-workflow.lock", "pyproject.toml", "oncopanel", "workflow"} <= copied
     assert all((ROOT / src).exists() for src in copied), copied - {p for p in copied if (ROOT / p).exists()}
-    assert any("bash scripts/setup.sh" in line and "EXTRAS=workflow" in line for line in sections["post"])
+    assert any("bash scripts/setup.sh" in line and "EXTRAS=workflow LOCK=requirements-workflow.lock" in line
+               for line in sections["post"])  # fmt: skip
 
 
 def test_workflow_names_a_container_for_every_rule():
@@ -289,3 +290,14 @@ def test_catalog_files():
     snakefile = (ROOT / "workflow" / "Snakefile").read_text()
     assert re.search(r'^min_version\("9\.\d+"\)', snakefile, re.M)
     assert 'report: "report/workflow.rst"' in snakefile
+
+
+def test_the_two_locks_agree():
+    def pins(name: str) -> dict[str, str]:
+        lines = (ROOT / name).read_text().splitlines()
+        return dict(line.split("==", 1) for line in lines if re.match(r"^[A-Za-z0-9_.-]+==", line))
+
+    full, workflow = pins("requirements.lock"), pins("requirements-workflow.lock")
+    assert {"snakemake", "pysam", "pytest", "samshee"} <= set(full)
+    assert "snakemake" in workflow and not {"pytest", "ruff", "samshee"} & set(workflow)
+    assert {k: full.get(k) for k in workflow} == workflow  # the image runs what the tests ran
