@@ -11,8 +11,8 @@ Writes, under --out (git-ignored):
   identity.yaml                     protected manifest (mode 600): FAKE patient identities keyed by pseudonym
   simulation.tsv                   per simulated sample: depth, read pairs, spikes, artefacts, seed
 
-Same --seed, same bytes on the same day: the receipt and collection dates are set relative to the day it runs
-(--today), so the demo's reports are on time the day anyone tries it. Every name, ID number and hospital in
+Same --seed, same bytes on the same day: the receipt and collection dates are set relative to the day the batch is
+built (--today), so the demo's reports are on time the day anyone tries it. Every name, ID number and hospital in
 identity.yaml is invented. The run controls (the NTC and the real reference materials) are sheet rows without
 patient fields and have no identity record.
 
@@ -60,8 +60,9 @@ from oncosim.reads import (
 
 BATCH = "DEMO-2026-11"
 # The samples' receipt and the patients' collection dates below are written as they fall before DEMO_DAY, and the
-# demo moves them so that DEMO_DAY is the day it runs (the report date): received 1-4 days, collected 5-10 days
-# before it, within the lab's 7-day routine turnaround (config/lab.yaml). Birth dates do not move.
+# demo moves them so that DEMO_DAY is the day the batch is built (`make demo`'s report date, the same day):
+# received 1-4 days, collected 5-10 days before it, within the lab's 7-day routine turnaround (config/lab.yaml).
+# Birth dates do not move.
 DEMO_DAY = date(2026, 11, 20)
 
 
@@ -462,8 +463,9 @@ def build(out: Path, seed: int, artefacts: bool = True, today: date | None = Non
 
 
 def write_dated_manifests(out: Path, today: date | None = None) -> None:
-    """The sample sheet and identity manifest, whose dates follow the day (on_demo_day); rewritten on every run,
-    unchanged files keeping their modification time."""
+    """The sample sheet and identity manifest, whose dates count back from the day the batch is built
+    (on_demo_day). Kept as built while the batch is up to date: a later re-run of the workflow then finds the same
+    receipt dates as the released results (changing them would make every result a pending amendment)."""
     rows = sheet_rows([*SIMULATED, NTC, *REAL], out / "fastq", pooled=True, today=today)
     write_tsv(out / "samples.tsv", SHEET_COLUMNS, rows)
     write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control], today)
@@ -538,7 +540,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     key, stamp = build_key(args.seed, not args.no_artefacts), args.out / ".build_key"
     if not args.force and stamp.exists() and stamp.read_text() == key and all(p.exists() for p in outputs(args.out)):
-        write_dated_manifests(args.out, args.today)  # the reads are up to date; the dates follow the day
         print(f"demo batch in {args.out} is up to date", file=sys.stderr)
         return 0
     stamp.unlink(missing_ok=True)

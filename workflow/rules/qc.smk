@@ -131,5 +131,5 @@ rule multiqc:
         "mkdir -p {params.dirs}; "
         "printf 'oncopanel-tool-version\\tmultiqc\\t%s\\t%s\\n' "
         "multiqc \"$(multiqc --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
-        "multiqc --force --cl-config 'no_version_check: true' -o {params.outdir} "
-        "-n multiqc_report.html {params.dirs} >> {log} 2>&1"
+        # (its default names: multiqc_report.html and multiqc_data/)
+        "multiqc --force --cl-config 'no_version_check: true' -o {params.outdir} {params.dirs} >> {log} 2>&1"
