@@ -171,4 +171,9 @@ def test_the_snakemake_report_of_the_demo_holds_the_pdfs(tmp_path):
     assert delivered and pdfs == delivered  # every delivered PDF, byte for byte
     assert any(n.endswith("summary.html") for n in names)
     assert any(n.endswith("multiqc_report.html") for n in names)
-    assert any(n.endswith(".html") and "/demultiplexing/" in n for n in names)
+    assert any(n.endswith("/DEMO-2026-11.html") for n in names)  # the pooled run's demultiplexing page
+    page = next(n for n in names if n.endswith("/report.html"))
+    with zipfile.ZipFile(report) as z:
+        html = z.read(page).decode()
+    for caption in ("clinician report of each patient sample", "Clinical reports", "Demultiplexing"):
+        assert caption in html
