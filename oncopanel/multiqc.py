@@ -131,22 +131,28 @@ def gene_coverage_table(qc: Mapping[str, Mapping]) -> Table:
     )  # fmt: skip
 
 
-def hotspot_table(hotspot_tables: Iterable[Path]) -> Table:
-    """Per sample: hotspots detected, not detected and not assessable (with which and why), and their depths."""
+def hotspot_table(hotspot_tables: Iterable[Path], panel_genes: Mapping[str, Iterable[str]] | None = None) -> Table:
+    """Per sample: hotspots detected, not detected and not assessable (with which and why), and their depths.
+
+    `panel_genes`: each sample's genes (its QC JSON's genes, i.e. its panels' targets); the engine also lists the
+    hotspots of genes the sample was not tested for, as not assessable at depth 0, which are left out here."""
     rows = []
     for path in sorted(hotspot_tables):
-        for sample, results in sorted(read_hotspot_table(path).items()):
+        for sample, all_results in sorted(read_hotspot_table(path).items()):
+            genes = set((panel_genes or {}).get(sample) or ())
+            results = [r for r in all_results if not genes or r.gene in genes]
             by_status = {s: [r for r in results if r.status == s]
                          for s in ("detected", "not_detected", "not_assessable")}  # fmt: skip
             depths = sorted(r.depth for r in results)
-            unassessed = ", ".join(f"{r.label} ({r.cause or 'depth'})" for r in by_status["not_assessable"])
+            unassessed = ", ".join(f"{r.gene} {r.label} ({r.cause or 'depth'})" for r in by_status["not_assessable"])
             rows.append([sample, len(results), len(by_status["detected"]), len(by_status["not_detected"]),
                          len(by_status["not_assessable"]), depths[0] if depths else None,
                          depths[len(depths) // 2] if depths else None, unassessed or MISSING])  # fmt: skip
     return Table(
         "hotspots", "oncopanel hotspot coverage",
-        "Actionable hotspots per sample (hotspots/<sample>.hotspots.tsv): a hotspot is 'not detected' only where "
-        "the depth could show it at the stated limit of detection; otherwise it is not assessable, with the cause.",
+        "Actionable hotspots of the genes on each sample's panels (hotspots/<sample>.hotspots.tsv): a hotspot is "
+        "'not detected' only where the depth could show it at the stated limit of detection; otherwise it is not "
+        "assessable, with the cause.",
         ["Sample", "Hotspots", "Detected", "Not detected", "Not assessable", "Min depth", "Median depth",
          "Not assessable (cause)"], rows,
     )  # fmt: skip
@@ -240,7 +246,8 @@ def write_custom_content(
                 for p in batch_identity_jsons}  # fmt: skip
     reports = {run: json.loads(Path(p).read_text()) for run, p in (demux_reports or {}).items()}
     tables = [
-        gates_table(qc), gene_coverage_table(qc), hotspot_table(Path(p) for p in hotspot_tables),
+        gates_table(qc), gene_coverage_table(qc),
+        hotspot_table((Path(p) for p in hotspot_tables), {sid: list(doc.get("genes", {})) for sid, doc in qc.items()}),
         identity_table(identity), demultiplexing_table(reports), run_controls_table(identity),
     ]  # fmt: skip
     written = []

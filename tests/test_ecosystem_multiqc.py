@@ -53,7 +53,9 @@ def qc_inputs(tmp_path) -> dict:
         qc.append(qc_dir / f"{sample}.qc.json")
     hotspots = qc_dir / "T1.hotspots.tsv"
     write_hotspot_table([_hotspot("KRAS_G12", "detected", 700), _hotspot("EGFR_T790M", "not_detected", 650),
-                         _hotspot("EGFR_C797S", "not_assessable", 40, "depth")], hotspots, sample_id="T1")  # fmt: skip
+                         _hotspot("EGFR_C797S", "not_assessable", 40, "depth"),
+                         _hotspot("BRAF_V600", "not_assessable", 0, "depth")],  # not on T1's panels
+                        hotspots, sample_id="T1")  # fmt: skip
     identity = qc_dir / "B1.batch_identity.json"
     identity.write_text(json.dumps({
         "batch": "B1", "batch_held": False, "held_samples": ["T2"],
@@ -93,7 +95,7 @@ def test_tables_carry_the_values_of_the_qc_files(tmp_path, qc_inputs):
     assert genes["T2"]["KRAS mean depth"] == "27.5" and genes["T1"]["KRAS fraction >= 100x"] == "0.4"
     hot = _table(tmp_path / "out" / "oncopanel_hotspots_mqc.tsv")["T1"]
     assert (hot["Detected"], hot["Not detected"], hot["Not assessable"], hot["Min depth"]) == ("1", "1", "1", "40")
-    assert hot["Not assessable (cause)"] == "C797S (depth)"
+    assert hot["Hotspots"] == "3" and hot["Not assessable (cause)"] == "EGFR C797S (depth)"  # BRAF: not tested
     ident = _table(tmp_path / "out" / "oncopanel_identity_mqc.tsv")
     assert ident["T2"]["Release"] == "held" and "do not match" in ident["T2"]["Identity flags"]
     assert ident["T1"]["Contamination"] == "0.004" and ident["T2"]["Within limit"] == "not estimable"
