@@ -30,7 +30,7 @@ def test_every_command_has_an_example_and_every_option_help():
         assert parser.epilog and f"oncopanel {path}" in parser.epilog.replace("oncopanel -v ", "oncopanel "), path
         for action in _options(parser):
             assert action.help, f"oncopanel {path} {action.option_strings or action.dest}: no help text"
-    assert set(EXAMPLES) == set(commands)  # no example for a command that does not exist
+    assert set(EXAMPLES) <= set(commands)  # no example for a command that does not exist (a module may give its own)
 
 
 def test_help_shows_the_defaults():
