@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from oncopanel import __version__
@@ -101,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     except OncopanelError as exc:
         print(f"oncopanel: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # stdout closed early (`oncopanel plan ... | head`): not the command's failure; keep Python's exit quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         # a path given on the command line that cannot be read: say which, without a traceback
         where = f"{exc.filename}: " if exc.filename else ""
