@@ -301,3 +301,42 @@ def test_the_two_locks_agree():
     assert {"snakemake", "pysam", "pytest", "samshee"} <= set(full)
     assert "snakemake" in workflow and not {"pytest", "ruff", "samshee"} & set(workflow)
     assert {k: full.get(k) for k in workflow} == workflow  # the image runs what the tests ran
+
+
+# A stand-in for `apptainer` whose "image" is this machine: it records how Snakemake calls it and runs the job's
+# command with the project's virtualenv first on PATH, as the image's %environment puts /opt/oncopanel-venv/bin.
+FAKE_APPTAINER = """\
+#!/bin/bash
+if [ "$1" = "--version" ]; then echo "apptainer version 1.3.4"; exit 0; fi
+printf '%s\\n' "$*" >> "$FAKE_APPTAINER_LOG"
+shift  # exec
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --home|--bind|-B|--env) shift 2 ;;
+    -*) shift ;;
+    *) echo "image=$1" >> "$FAKE_APPTAINER_LOG"; shift; break ;;
+  esac
+done
+PATH="{venv_bin}:$PATH" exec "$@"
+"""
+
+
+def test_with_apptainer_every_job_runs_in_the_configured_image(tmp_path):
+    fake = tmp_path / "bin" / "apptainer"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_APPTAINER.format(venv_bin=VENV_BIN))
+    fake.chmod(0o755)
+    calls, image, results = tmp_path / "calls.log", tmp_path / "images" / "oncopanel.sif", tmp_path / "results"
+    env = {**os.environ, **LOCAL_RUN_ENV, "FAKE_APPTAINER_LOG": str(calls),
+           "PATH": f"{fake.parent}:{os.environ['PATH']}"}  # fmt: skip
+    done = subprocess.run(
+        [str(VENV_BIN / "snakemake"), "--snakefile", "workflow/Snakefile", "--configfile", "config/config.yaml",
+         "--config", f"results={results}", f"container={image}", "--software-deployment-method", "apptainer",
+         "--cores", "1", f"{results}/targets/BRCA.bed"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = calls.read_text().splitlines()
+    assert f"image={image}" in log  # the config's image, through the Snakefile's global container: directive
+    assert any(line.startswith("exec ") and "oncopanel reference targets --panels BRCA" in line for line in log)
+    assert (results / "targets" / "BRCA.bed").read_text().startswith("chr")
