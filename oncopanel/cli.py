@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "oncopanel.batch.cli",
     "oncopanel.release_cli",
     "oncopanel.runlock",
+    "oncopanel.web.cli",  # serve, users, sites: the review and sign-off application
 )
 
 

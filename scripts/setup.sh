@@ -19,6 +19,8 @@ declare -A PROBES=(
   [poppler-utils]=/usr/bin/pdftotext
   [fonts-wqy-zenhei]=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+  # web review application (issue 19): browser tests, PostgreSQL tests, igv.js fetched with npm pack
+  [chromium]=/usr/bin/chromium [chromium-driver]=/usr/bin/chromedriver [postgresql]=/usr/share/doc/postgresql [npm]=/usr/bin/npm
 )
 missing=()
 for pkg in "${!PROBES[@]}"; do
@@ -52,3 +54,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
   touch "$stamp"
 fi
+# The review application's read viewer: igv.js from the npm registry, pinned and integrity-checked (oncopanel/web/vendor.py).
+"$VENV/bin/python" -m oncopanel.web.vendor
