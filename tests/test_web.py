@@ -16,13 +16,12 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from oncopanel.knowledge import KnowledgeBase
 from oncopanel.release import Release
 from oncopanel.verify import verify_report
 from oncopanel.web import security
 from oncopanel.web.app import ROUTES, Settings, create_app, create_user
 from oncopanel.web.db import MIGRATIONS, SampleRecord, Site, WebSession, make_engine, open_database, schema_version
-from oncopanel.web.synth import synthesise_tree
+from oncopanel.web.synth import claim_installed_knowledge_base, synthesise_tree
 
 PASSWORD = "correct horse battery"
 USERS = (  # username, display name, role, site
@@ -35,21 +34,12 @@ USERS = (  # username, display name, role, site
 )
 
 
-def _claim_installed_kb(tree: Path) -> None:
-    """The synthesised drafts claim the installed knowledge base, as a fresh run of the workflow would."""
-    version = KnowledgeBase.load().version
-    for path in list(tree.glob("release/*/v1/result.json")):
-        doc = json.loads(path.read_text())
-        doc["provenance"]["knowledge_base"]["version"] = version
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
-
-
 @pytest.fixture(scope="session")
 def base_trees(tmp_path_factory):
     root = tmp_path_factory.mktemp("web_trees")
     identities = synthesise_tree(root / "B1", 4)  # T01 (Anxian), T02 (Beiling), T03 (Anxian), T04 (Beiling)
     identities |= synthesise_tree(root / "HELD", 1, batch="SYN-H", held=True)
-    _claim_installed_kb(root / "B1")
+    claim_installed_knowledge_base(root / "B1")
     return root, identities
 
 

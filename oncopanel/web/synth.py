@@ -77,3 +77,15 @@ def synthesise_tree(out: Path, n: int, *, batch: str = "SYN-01", sites: tuple[st
 
 def _no_pdf(result_json: Path, pdf: Path) -> None:
     pdf.write_bytes(b"%PDF-1.4\n% placeholder: the benchmark's draft, not rendered\n")
+
+
+def claim_installed_knowledge_base(tree: Path) -> None:
+    """The synthesised drafts claim the installed knowledge base, as a fresh run of the workflow would (the
+    examples may predate it; a rejection's re-matching needs the draft's version installed)."""
+    from oncopanel.knowledge import KnowledgeBase
+
+    version = KnowledgeBase.load().version
+    for path in list(tree.glob("release/*/v1/result.json")):
+        doc = json.loads(path.read_text())
+        doc["provenance"]["knowledge_base"]["version"] = version
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
