@@ -44,14 +44,14 @@ def base_trees(tmp_path_factory):
 
 
 class Env:
-    def __init__(self, root: Path, identities: dict, **options):
+    def __init__(self, root: Path, identities: dict, url: str = "", **options):
         self.root, self.identities = root, identities
         self.trees_dirs = [root / "B1", root / "HELD"]
         manifest = root / "identity.yaml"
         manifest.write_text((root / "B1" / "identity.yaml").read_text() + (root / "HELD" / "identity.yaml").read_text())
         from oncopanel.web.trees import Tree
 
-        self.sessions = open_database(f"sqlite:///{root / 'web.sqlite'}")
+        self.sessions = open_database(url or f"sqlite:///{root / 'web.sqlite'}")
         with self.sessions() as db:
             for code in ("Anxian County", "Beiling County"):
                 db.add(Site(code=code, name=code))
@@ -472,3 +472,41 @@ def test_admin_registers_sites_and_users_and_the_sheet_check_uses_the_registry(e
     assert bad.status_code == 409
     events = [e["event"] for e in env.events()]
     assert "web_site_created" in events and "web_user_created" in events
+
+
+# ---------------------------------------------------------------- PostgreSQL (a throwaway server from Debian's packages)
+@pytest.fixture(scope="module")
+def postgres_url():
+    from oncopanel.web.pgserver import postgres_bindir, throwaway_postgres
+
+    if postgres_bindir() is None:
+        pytest.skip("PostgreSQL server binaries absent (Debian package postgresql, installed by scripts/setup.sh)")
+    with throwaway_postgres(port=5499) as url:
+        yield url
+
+
+def test_postgresql_migrates_once_and_carries_the_whole_review_and_signature(postgres_url, base_trees, tmp_path):
+    from sqlalchemy import text
+
+    from oncopanel.web.db import Base
+
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:  # a clean database for this test
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS schema_migrations"))
+    root, identities = base_trees
+    for name in ("B1", "HELD"):
+        shutil.copytree(root / name, tmp_path / name)
+    env = Env(tmp_path, identities, url=postgres_url)
+    assert schema_version(engine) == len(MIGRATIONS)
+    open_database(postgres_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM schema_migrations")).scalar_one() == len(MIGRATIONS)
+    signed = sign_flow(env, "SYN-01-S001", reject={"S1": "artefact"})
+    assert signed.state == "signed" and signed.signed_version == 2
+    doc = json.loads((tmp_path / "B1/release/SYN-01-S001/v2/result.json").read_text())
+    assert doc["somatic"] == [] and doc["signoff"]["decisions"][0]["reason"] == "artefact"
+    c = env.client()
+    for _ in range(security.THROTTLE_FAILURES):
+        c.post("/login", data={"username": "anx", "password": "wrong password!"})
+    assert c.post("/login", data={"username": "anx", "password": PASSWORD}).status_code == 429
