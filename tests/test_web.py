@@ -474,7 +474,7 @@ def test_admin_registers_sites_and_users_and_the_sheet_check_uses_the_registry(e
     assert "web_site_created" in events and "web_user_created" in events
 
 
-# ---------------------------------------------------------------- PostgreSQL (a throwaway server from Debian's packages)
+# ---------------------------------------------------------------- PostgreSQL (a throwaway server, Debian's packages)
 @pytest.fixture(scope="module")
 def postgres_url():
     from oncopanel.web.pgserver import postgres_bindir, throwaway_postgres

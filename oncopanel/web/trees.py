@@ -7,6 +7,7 @@ batch identity file the workflow wrote. Nothing here writes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -63,7 +64,9 @@ class Tree:
         return Release(self.path, sample_id)
 
     def version_result(self, sample_id: str, version: int) -> SampleResult:
-        return load_result(self.release(sample_id).version_dir(version) / "result.json")
+        path = self.release(sample_id).version_dir(version) / "result.json"
+        stat = path.stat()
+        return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
     def version_pdf(self, sample_id: str, version: int) -> Path:
         return self.release(sample_id).version_dir(version) / "report.pdf"
@@ -89,6 +92,13 @@ class Tree:
                     controls={k: (v if isinstance(v, str) else str(v.get("verdict", v))) for k, v in controls.items()},
                 )
         return ControlVerdicts()
+
+
+@functools.lru_cache(maxsize=4096)
+def _load(path: str, mtime_ns: int, size: int) -> SampleResult:
+    """A released version, validated once: a version's files are never rewritten (oncopanel.release), and the
+    modification time and size in the key reload one that was restored. Callers never mutate the model."""
+    return load_result(path)
 
 
 def workflow_version(record: Release) -> int:
