@@ -20,10 +20,20 @@ from oncopanel.release import Release
 from oncopanel.verify import verify_report
 from oncopanel.web import security
 from oncopanel.web.app import ROUTES, Settings, create_app, create_user
-from oncopanel.web.db import MIGRATIONS, SampleRecord, Site, WebSession, make_engine, open_database, schema_version
+from oncopanel.web.db import (
+    MIGRATIONS,
+    LoginFailure,
+    SampleRecord,
+    Site,
+    WebSession,
+    make_engine,
+    open_database,
+    schema_version,
+)
 from oncopanel.web.synth import claim_installed_knowledge_base, synthesise_tree
 
 PASSWORD = "correct horse battery"
+SHEET = Path(__file__).resolve().parents[1] / "config" / "samples.tsv"
 USERS = (  # username, display name, role, site
     ("rev", "Dr Rev Iewer", "reviewer", None),
     ("rev2", "Dr Second Reviewer", "reviewer", None),
@@ -384,6 +394,13 @@ def test_a_wrong_password_does_not_sign(env):
     assert r.status_code == 409 and env.sample("SYN-01-S002").state == "reviewed"
     assert "web_sign_password_failed" in [e["event"] for e in env.events()]
     assert len(Release(env.root / "B1", "SYN-01-S002").versions) == 1
+    with env.sessions() as db:  # counted toward the login throttle
+        assert db.scalars(select(LoginFailure).where(LoginFailure.username == "sig")).all()
+    with env.sessions() as db:  # another signer is releasing it right now: no second version
+        db.execute(update(SampleRecord).where(SampleRecord.id == s.id).values(state="signing"))
+        db.commit()
+    r = sig.post(f"/samples/{s.id}/sign", data={"csrf": csrf_of(sig), "password": PASSWORD})
+    assert r.status_code == 409 and len(Release(env.root / "B1", "SYN-01-S002").versions) == 1
 
 
 def test_the_reviewer_may_not_sign_their_own_sample_unless_the_centre_allows_it(env, base_trees):
@@ -510,3 +527,22 @@ def test_postgresql_migrates_once_and_carries_the_whole_review_and_signature(pos
     for _ in range(security.THROTTLE_FAILURES):
         c.post("/login", data={"username": "anx", "password": "wrong password!"})
     assert c.post("/login", data={"username": "anx", "password": PASSWORD}).status_code == 429
+
+
+def test_users_and_sites_commands_manage_the_registry_and_check_a_sheet(tmp_path, monkeypatch, capsys):
+    from oncopanel.cli import main
+
+    db = ["--db", f"sqlite:///{tmp_path / 'cli.sqlite'}"]
+    assert main(["sites", *db, "check", str(SHEET)]) == 0  # no registry yet: nothing to check against
+    assert main(["sites", *db, "add", "Anxian County", "--name", "Anxian"]) == 0
+    monkeypatch.setenv("ONCOPANEL_NEW_PASSWORD", PASSWORD)
+    assert main(["users", *db, "add", "county1", "--name", "Dr Wang", "--role", "clinician", "--site",
+                 "Anxian County"]) == 0  # fmt: skip
+    assert main(["users", *db, "add", "x", "--name", "X", "--role", "clinician", "--site", "Nowhere"]) == 2
+    assert main(["users", *db, "list"]) == 0
+    assert "county1\tclinician\tAnxian County\tactive" in capsys.readouterr().out
+    assert main(["sites", *db, "check", str(SHEET)]) == 1  # EX-T02's Beiling County is not registered
+    err = capsys.readouterr().err
+    assert "sample EX-T02: site 'Beiling County' is not a registered site code" in err and "EX-T01" not in err
+    assert main(["sites", *db, "add", "Beiling County", "--name", "Beiling"]) == 0
+    assert main(["sites", *db, "check", str(SHEET)]) == 0

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
@@ -499,23 +499,22 @@ def sign(ctx: Ctx) -> Response:
         raise ReviewError(why)
     if not security.check_password(ctx.user, str(_form(ctx.request).get("password", ""))):
         security.record_failure(ctx.db, ctx.user.username, _client(ctx.request))
+        ctx.db.commit()  # the failure counts toward the login throttle
         audit_event(ctx.settings, "sign_password_failed", ctx.user, s.sample_id, tree, client=_client(ctx.request))
         raise ReviewError("the password was not right: not signed")
-    base = tree.version_result(s.sample_id, s.base_version)
-    people = names(ctx.db)
-    decisions = [Decision(d.finding_id, d.finding, d.decision, d.reason, people.get(d.user_id, "?"),
-                          _iso(d.at)) for d in latest_decisions(ctx.db, s).values()]  # fmt: skip
-    notes = [Note(c.language, c.text, people.get(c.user_id, "?"), _iso(c.at))
-             for c in ctx.db.scalars(select(Comment).where(Comment.sample == s.id).order_by(Comment.id))]
-    signed_at = now()
-    signing = Signing(reviewer=people.get(s.reviewed_by or 0, "?"), reviewed_at=s.reviewed_at or signed_at,
-                      signer=ctx.user.display_name, signed_at=signed_at, decisions=decisions, notes=notes,
-                      based_on_version=s.base_version, amend_reason=s.amend_reason)  # fmt: skip
-    record = tree.release(s.sample_id)
-    version, sha = release_signed(
-        record, base, signing, renderer(ctx.settings, s.sample_id, base.sample.language), tree.audit_log,
-        bam=tree.bam(s.sample_id), cnv_table=tree.cnv_table(s.sample_id), actor=ctx.user.username,
-    )  # fmt: skip
+    # claim the sample (reviewed → signing) in one statement: two signers at once never release two versions
+    claimed = ctx.db.execute(update(SampleRecord).where(SampleRecord.id == s.id, SampleRecord.state == "reviewed")
+                             .values(state="signing")).rowcount  # fmt: skip
+    ctx.db.commit()
+    if claimed != 1:
+        raise ReviewError("the sample is being signed, or was signed meanwhile")
+    try:
+        version, sha, signed_at = _release(ctx, s, tree)
+    except BaseException:
+        ctx.db.rollback()
+        ctx.db.execute(update(SampleRecord).where(SampleRecord.id == s.id).values(state="reviewed"))
+        ctx.db.commit()
+        raise
     for old in ctx.db.scalars(select(ReportVersion).where(ReportVersion.sample == s.id)):
         old.superseded = True
     ctx.db.add(ReportVersion(id=secrets.token_hex(12), sample=s.id, version=version,
@@ -526,6 +525,25 @@ def sign(ctx: Ctx) -> Response:
     audit_event(ctx.settings, "signed", ctx.user, s.sample_id, tree, client=_client(ctx.request), version=version,
                 result_sha256=sha, turnaround_days=turnaround(s))  # fmt: skip
     return redirect(f"/samples/{s.id}")
+
+
+def _release(ctx: Ctx, s: SampleRecord, tree: Tree) -> tuple[int, str, Any]:
+    """The signed version written through the release record (oncopanel.web.review.release_signed)."""
+    base = tree.version_result(s.sample_id, s.base_version)
+    people = names(ctx.db)
+    decisions = [Decision(d.finding_id, d.finding, d.decision, d.reason, people.get(d.user_id, "?"),
+                          _iso(d.at)) for d in latest_decisions(ctx.db, s).values()]  # fmt: skip
+    notes = [Note(c.language, c.text, people.get(c.user_id, "?"), _iso(c.at))
+             for c in ctx.db.scalars(select(Comment).where(Comment.sample == s.id).order_by(Comment.id))]
+    signed_at = now()
+    signing = Signing(reviewer=people.get(s.reviewed_by or 0, "?"), reviewed_at=s.reviewed_at or signed_at,
+                      signer=ctx.user.display_name, signed_at=signed_at, decisions=decisions, notes=notes,
+                      based_on_version=s.base_version, amend_reason=s.amend_reason)  # fmt: skip
+    version, sha = release_signed(
+        tree.release(s.sample_id), base, signing, renderer(ctx.settings, s.sample_id, base.sample.language),
+        tree.audit_log, bam=tree.bam(s.sample_id), cnv_table=tree.cnv_table(s.sample_id), actor=ctx.user.username,
+    )  # fmt: skip
+    return version, sha, signed_at
 
 
 def _iso(value: Any) -> str:
