@@ -381,6 +381,10 @@ def test_reject_sign_amend_writes_verified_versions_with_decisions_and_rematched
     events = [e["event"] for e in env.events()]
     for event in ("web_finding_rejected", "web_reviewed", "web_signed", "web_amendment_opened", "result_released"):
         assert event in events
+    from oncopanel.audit import verify_results
+
+    chain = verify_results(tree)  # the web's entries and the signed versions' anchors in the one chain
+    assert chain.ok, chain.lines
 
 
 def test_a_wrong_password_does_not_sign(env):
