@@ -1040,9 +1040,9 @@ def signoff_section(k: Kit, result: SampleResult | None = None) -> list:
     if signoff:
         rows = [
             [k.p(t("signoff.performed"), k.cell), k.p(signoff["reviewed_by"], k.cell), k.p(t("signoff.date"), k.cell),
-             k.p(signoff["reviewed_at"][:16].replace("T", " "), k.cell)],
+             k.p(signoff["reviewed_at"][:16].replace("T", " ") + " UTC", k.cell)],
             [k.p(t("signoff.reviewed"), k.cell), k.p(signoff["signed_by"], k.cell), k.p(t("signoff.date"), k.cell),
-             k.p(signoff["signed_at"][:16].replace("T", " "), k.cell)],
+             k.p(signoff["signed_at"][:16].replace("T", " ") + " UTC", k.cell)],
         ]  # fmt: skip
     else:
         rows = [
