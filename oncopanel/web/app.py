@@ -178,7 +178,7 @@ class FormMiddleware:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope, receive)
-            form = await request.form(max_files=0, max_fields=200)
+            form = await request.form(max_files=0, max_fields=2000)  # a bulk confirmation ticks every sample
             scope.setdefault("state", {})["form"] = form
             await self.app(scope, _replay(), send)
             return
