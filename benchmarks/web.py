@@ -113,9 +113,12 @@ def timed(fn) -> tuple[float, httpx.Response]:  # type: ignore[no-untyped-def]
 
 def page_times(base: str, tree_name: str, repeat: int, signs: int) -> tuple[list[tuple[str, float, str]], list[str]]:
     rev = login(base, "rev00")
-    queue = rev.get(f"/batches/{tree_name}").text
-    samples = re.findall(r'href="/samples/([0-9a-f]+)"', queue)
-    rows: list[tuple[str, float, str]] = []
+    cold, queue = timed(lambda: rev.get(f"/batches/{tree_name}"))
+    samples = re.findall(r'href="/samples/([0-9a-f]+)"', queue.text)
+    rows: list[tuple[str, float, str]] = [
+        (f"review queue, first view after start ({len(samples)} results read and validated)", cold,
+         f"{len(queue.content):,} bytes"),
+    ]  # fmt: skip
 
     def median_of(label: str, fn, note: str = "") -> httpx.Response:  # type: ignore[no-untyped-def]
         times, r = [], None
