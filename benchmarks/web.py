@@ -222,7 +222,7 @@ def run_backend(label: str, url: str, tree: Path, work: Path, args: argparse.Nam
         load = load_test(server.base, tree.name, samples, args.reviewers, args.requests, args.max_seconds)
     finally:
         server.stop()
-    out = [f"### {label}", "", "| page or download | median | size / status |", "|---|---:|---|"]
+    out = [f"## {label}", "", "| page or download | median | size / status |", "|---|---:|---|"]
     out += [f"| {name} | {seconds * 1000:.0f} ms | {note} |" for name, seconds, note in rows]
     out += ["", f"Load test: {args.reviewers} concurrent reviewers × up to {args.requests} requests (queue page, "
             f"sample page, comment POST, draft PDF), stop at {args.max_seconds:.0f} s: **{load['requests']} "
@@ -264,14 +264,15 @@ def main() -> None:
         from oncopanel.web.pgserver import postgres_bindir, throwaway_postgres
 
         if postgres_bindir() is None:
-            lines += ["### PostgreSQL", "", "skipped: PostgreSQL server binaries absent (Debian package postgresql)"]
+            lines += ["## PostgreSQL", "", "skipped: PostgreSQL server binaries absent (Debian package postgresql)"]
         else:
             pg_tree = work / "BENCH-96-pg"
             synthesise_tree(pg_tree, args.samples, batch="BENCH")  # a fresh tree: the SQLite run signed some
             claim_installed_knowledge_base(pg_tree)
             with throwaway_postgres(port=free_port()) as url:
                 lines += run_backend("PostgreSQL (throwaway local server, Unix socket)", url, pg_tree, work, args)
-    header = [f"Command: `{'python benchmarks/web.py --quick' if args.quick else COMMAND}`",
+    header = ["# Review application benchmark", "",
+              f"Command: `{'python benchmarks/web.py --quick' if args.quick else COMMAND}`",
               f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", ""]
     if args.quick:
         header.insert(0, "QUICK MODE (CI smoke run, not a measurement)")
