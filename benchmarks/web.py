@@ -116,7 +116,7 @@ def page_times(base: str, tree_name: str, repeat: int, signs: int) -> tuple[list
     cold, queue = timed(lambda: rev.get(f"/batches/{tree_name}"))
     samples = re.findall(r'href="/samples/([0-9a-f]+)"', queue.text)
     rows: list[tuple[str, float, str]] = [
-        (f"review queue, first view after start ({len(samples)} results read and validated)", cold,
+        (f"review queue, first view after start ({len(samples)} results validated once at start)", cold,
          f"{len(queue.content):,} bytes"),
     ]  # fmt: skip
 
