@@ -96,7 +96,7 @@ class Server:
 
 def login(base: str, username: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=120)
-    r = c.post("/login", data={"username": username, "password": PASSWORD})
+    r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(c, "/login")})
     assert r.status_code == 303, (username, r.status_code)
     return c
 
@@ -129,8 +129,10 @@ def page_times(base: str, tree_name: str, repeat: int, signs: int) -> tuple[list
         rows.append((label, statistics.median(times), note or f"{len(r.content):,} bytes"))
         return r
 
-    median_of("login (argon2id check, new session)", lambda: httpx.post(
-        f"{base}/login", data={"username": "rev01", "password": PASSWORD}), "303")  # fmt: skip
+    fresh = httpx.Client(base_url=base, timeout=120)
+    login_token = csrf(fresh, "/login")
+    median_of("login (argon2id check, new session)", lambda: fresh.post(
+        "/login", data={"username": "rev01", "password": PASSWORD, "csrf": login_token}), "303")  # fmt: skip
     median_of("batches overview", lambda: rev.get("/batches"))
     median_of(f"review queue ({len(samples)} samples)", lambda: rev.get(f"/batches/{tree_name}"))
     median_of("sample review page", lambda: rev.get(f"/samples/{samples[0]}"))

@@ -80,7 +80,7 @@ class Env:
 
     def login(self, username: str, password: str = PASSWORD) -> TestClient:
         c = self.client()
-        r = c.post("/login", data={"username": username, "password": password})
+        r = post_login(c, username, password)
         assert r.status_code == 303, r.text
         return c
 
@@ -101,6 +101,12 @@ def env(base_trees, tmp_path):
     for name in ("B1", "HELD"):
         shutil.copytree(root / name, tmp_path / name)
     return Env(tmp_path, identities)
+
+
+def post_login(client, username: str, password: str = PASSWORD):  # a TestClient or an httpx.Client
+    """The login form's POST with its CSRF token (from the form the GET served, and its cookie)."""
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf": token})
 
 
 def csrf_of(client: TestClient, url: str = "/reports") -> str:
@@ -236,11 +242,22 @@ def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_and_audited(env):
     assert "undecided" in rev.get(f"/samples/{s.id}").text  # nothing was recorded
 
 
+def test_the_login_form_refuses_a_post_without_its_csrf_token(env):
+    c = env.client()
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD})  # a form posted from another site
+    assert r.status_code == 403 and "oncopanel_session" not in r.cookies
+    c.get("/login")
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD, "csrf": "forged"})
+    assert r.status_code == 403
+    assert sum(e["event"] == "web_denied_csrf" and e["details"]["route"] == "/login" for e in env.events()) == 2
+    assert post_login(c, "rev").status_code == 303
+
+
 def test_password_brute_force_is_throttled_even_with_the_right_password(env):
     c = env.client()
     for _ in range(security.THROTTLE_FAILURES):
-        assert c.post("/login", data={"username": "rev", "password": "wrong password!"}).status_code == 401
-    r = c.post("/login", data={"username": "rev", "password": PASSWORD})
+        assert post_login(c, "rev", "wrong password!").status_code == 401
+    r = post_login(c, "rev")
     assert r.status_code == 429 and "Too many failed attempts" in r.text
     events = [e["event"] for e in env.events()]
     assert events.count("web_login_failed") == security.THROTTLE_FAILURES and "web_login_throttled" in events
@@ -249,13 +266,13 @@ def test_password_brute_force_is_throttled_even_with_the_right_password(env):
 def test_login_rotates_the_session_id_and_a_planted_one_opens_nothing(env):
     c = env.client()
     c.cookies.set("oncopanel_session", "attacker-chosen-value")
-    r = c.post("/login", data={"username": "rev", "password": PASSWORD})
+    r = post_login(c, "rev")
     token = r.cookies.get("oncopanel_session")
     assert token and token != "attacker-chosen-value"
     first = env.login("rev")
     old = first.cookies.get("oncopanel_session")
     # logging in again from the same browser replaces its session: the old token no longer opens anything
-    first.post("/login", data={"username": "rev", "password": PASSWORD})
+    post_login(first, "rev")
     assert first.cookies.get("oncopanel_session") != old
     stale = env.client()
     stale.cookies.set("oncopanel_session", old)
@@ -263,11 +280,11 @@ def test_login_rotates_the_session_id_and_a_planted_one_opens_nothing(env):
 
 
 def test_cookie_flags_and_security_headers(env):
-    r = env.client().post("/login", data={"username": "rev", "password": PASSWORD})
+    r = post_login(env.client(), "rev")
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     env.settings.policy = security.SessionPolicy(secure_cookie=True)
-    r = env.client().post("/login", data={"username": "rev2", "password": PASSWORD})
+    r = post_login(TestClient(env.app, base_url="https://testserver", follow_redirects=False), "rev2")
     assert "secure" in r.headers["set-cookie"].lower()
     assert r.headers["strict-transport-security"].startswith("max-age=")
     page = env.client().get("/login")
@@ -529,8 +546,8 @@ def test_postgresql_migrates_once_and_carries_the_whole_review_and_signature(pos
     assert doc["somatic"] == [] and doc["signoff"]["decisions"][0]["reason"] == "artefact"
     c = env.client()
     for _ in range(security.THROTTLE_FAILURES):
-        c.post("/login", data={"username": "anx", "password": "wrong password!"})
-    assert c.post("/login", data={"username": "anx", "password": PASSWORD}).status_code == 429
+        post_login(c, "anx", "wrong password!")
+    assert post_login(c, "anx").status_code == 429
 
 
 def test_users_and_sites_commands_manage_the_registry_and_check_a_sheet(tmp_path, monkeypatch, capsys):

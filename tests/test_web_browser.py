@@ -159,6 +159,11 @@ def _wait(predicate, seconds: float = 30) -> None:
     raise AssertionError("timed out waiting in the browser")
 
 
+def _http_login(client: httpx.Client, username: str) -> None:
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token}).status_code == 200
+
+
 def _post(client: httpx.Client, url: str, **data: str) -> httpx.Response:
     page = client.get(url.rsplit("/", 1)[0] if url.endswith(("/decide", "/reviewed", "/sign")) else "/reports")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
@@ -218,13 +223,13 @@ def test_review_reject_sign_amend_and_clinician_downloads_in_chromium(server, br
 
     # another site's signed report (Beiling's S002), signed over HTTP by the same staff
     with httpx.Client(base_url=base, follow_redirects=True) as staff:
-        staff.post("/login", data={"username": "rev", "password": PASSWORD})
+        _http_login(staff, "rev")
         _login(d, base, "rev")
         s2 = _sample_url(d, base, "SYN-01-S002").removeprefix(base)
         assert _post(staff, f"{s2}/decide", finding="S1", decision="confirmed").status_code == 200
         assert _post(staff, f"{s2}/reviewed").status_code == 200
     with httpx.Client(base_url=base, follow_redirects=True) as signer:
-        signer.post("/login", data={"username": "sig", "password": PASSWORD})
+        _http_login(signer, "sig")
         assert _post(signer, f"{s2}/sign", password=PASSWORD).status_code == 200
         other = re.search(r'href="(/reports/[0-9a-f]+/report.pdf)"', signer.get(s2).text).group(1)
 

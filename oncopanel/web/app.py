@@ -9,6 +9,7 @@ random tokens; patient identity never appears in a URL (the patient search is a 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import statistics
 from collections.abc import Awaitable, Callable, Iterable
@@ -280,8 +281,22 @@ def _summary(days: list[int]) -> dict:
 
 
 # ---------------------------------------------------------------- login
+LOGIN_CSRF_COOKIE = "oncopanel_login"
+
+
+def login_form(request: Request, error: str = "", status: int = 200) -> Response:
+    """The login form with its CSRF token: before any session, a double-submit token (the same random value in a
+    SameSite=Strict cookie and in the form), so another site cannot log a browser into someone else's account."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(request, "login.html", {"user": None, "csrf": token, "error": error},
+                                          status_code=status)  # fmt: skip
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
+                        secure=request.app.state.settings.policy.secure_cookie)  # fmt: skip
+    return response
+
+
 async def login_page(request: Request) -> Response:
-    return templates.TemplateResponse(request, "login.html", {"user": None, "csrf": "", "error": ""})
+    return login_form(request)
 
 
 def login(request: Request) -> Response:
@@ -290,19 +305,20 @@ def login(request: Request) -> Response:
     username = str(form.get("username", ""))[:80]
     password = str(form.get("password", ""))
     client = _client(request)
+    cookie, submitted = request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf", ""))
+    if not cookie or not hmac.compare_digest(cookie, submitted):
+        audit_event(settings, "denied_csrf", None, "/login", client=client, route="/login", method="POST")
+        return login_form(request, "The form had expired: please log in again.", 403)
     with settings.sessions() as db:
         if security.throttled(db, username, client):
             audit_event(settings, "login_throttled", None, username, client=client)
-            return templates.TemplateResponse(
-                request, "login.html", {"user": None, "csrf": "", "error": "Too many failed attempts: wait 15 "
-                                        "minutes."}, status_code=429)  # fmt: skip
+            return login_form(request, "Too many failed attempts: wait 15 minutes.", 429)
         user = user_by_name(db, username)
         if not security.check_password(user, password):
             security.record_failure(db, username, client)
             db.commit()
             audit_event(settings, "login_failed", None, username, client=client)
-            return templates.TemplateResponse(request, "login.html", {"user": None, "csrf": "",
-                                              "error": "Wrong user name or password."}, status_code=401)  # fmt: skip
+            return login_form(request, "Wrong user name or password.", 401)
         assert user is not None
         token, _ = security.start_session(db, user, request.cookies.get(settings.policy.cookie_name))
         db.commit()
