@@ -605,8 +605,9 @@ def _bam_file(ctx: Ctx, suffix: str) -> Response:
     bam = tree.bam(s.sample_id)
     if bam is None:
         raise Denied(404, "denied_no_reads", s.sample_id)
-    if not suffix and not ctx.request.headers.get("range", "").startswith("bytes=0-"):
-        pass  # the viewer's slice requests: audited once per page view (view_sample), not per range
+    if "range" not in ctx.request.headers:  # a whole file fetched; the viewer's slices (Range) are audited once,
+        audit_event(ctx.settings, "download_reads", ctx.user, s.sample_id + suffix, tree,  # with the page view
+                    client=_client(ctx.request))  # fmt: skip
     return FileResponse(f"{bam}{suffix}", media_type="application/octet-stream")  # Range requests: the slice only
 
 
