@@ -159,6 +159,15 @@ def _wait(predicate, seconds: float = 30) -> None:
     raise AssertionError("timed out waiting in the browser")
 
 
+def _wait_text(d, element_id: str, text: str) -> None:
+    """Until the page (the one a click navigated to: POST, 303, GET) shows ``text`` in the element."""
+    script = "const e = document.getElementById(arguments[0]); return e ? e.innerText : ''"
+    try:
+        _wait(lambda: text in " ".join(d.execute_script(script, element_id).split()))
+    except AssertionError:
+        raise AssertionError(f"#{element_id} never showed {text!r}: {d.execute_script(script, element_id)!r}") from None
+
+
 def _http_login(client: httpx.Client, username: str) -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
     assert client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token}).status_code == 200
@@ -178,12 +187,12 @@ def test_review_reject_sign_amend_and_clinician_downloads_in_chromium(server, br
     _login(d, base, "rev")
     url = _sample_url(d, base, "SYN-01-S001")
     d.get(url)
-    viewer = d.find_element(By.ID, "igv")
     try:
-        _wait(lambda: viewer.get_attribute("data-ready") == "1")
+        _wait(lambda: d.execute_script("const v = document.getElementById('igv'); return v && v.dataset.ready") == "1")
     except AssertionError:
         d.save_screenshot(str(root / "review-failed.png"))
         raise AssertionError(f"the read viewer did not load: {d.get_log('browser')}") from None
+    viewer = d.find_element(By.ID, "igv")
     assert viewer.is_displayed() and viewer.size["height"] > 200
     # the reads track loads: igv.js asks this server for the BAM's index, then the slice of the BAM
     names = "return performance.getEntriesByType('resource').map(e => e.name)"
@@ -196,30 +205,32 @@ def test_review_reject_sign_amend_and_clinician_downloads_in_chromium(server, br
     row = d.find_element(By.ID, "finding-S1")
     row.find_element(By.CSS_SELECTOR, "input.reason").send_keys("artefact: strand bias in the viewer")
     row.find_element(By.CSS_SELECTOR, "button.reject").click()
-    assert "rejected: artefact: strand bias in the viewer" in d.find_element(By.ID, "finding-S1").text
+    _wait_text(d, "finding-S1", "rejected: artefact: strand bias in the viewer")
     d.find_element(By.ID, "mark-reviewed").click()
-    assert d.find_element(By.ID, "state").text == "reviewed"
+    _wait_text(d, "state", "reviewed")
 
     _login(d, base, "sig")
     d.get(url)
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
     d.find_element(By.ID, "sign").click()
-    assert d.find_element(By.ID, "state").text == "signed"
+    _wait_text(d, "state", "signed")
     assert "v2" in d.find_element(By.ID, "versions").text
 
     d.find_element(By.ID, "amend-reason").send_keys("variant confirmed by ddPCR")
     d.find_element(By.ID, "amend").click()
-    assert d.find_element(By.ID, "state").text == "amending"
+    _wait_text(d, "state", "amending")
     _login(d, base, "rev")
     d.get(url)
     d.find_element(By.ID, "finding-S1").find_element(By.CSS_SELECTOR, "button.confirm").click()
+    _wait_text(d, "finding-S1", "confirmed")
     d.find_element(By.ID, "mark-reviewed").click()
+    _wait_text(d, "state", "reviewed")
     _login(d, base, "sig")
     d.get(url)
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
     d.find_element(By.ID, "sign").click()
-    versions = d.find_element(By.ID, "versions").text
-    assert "v3 amended: variant confirmed by ddPCR" in versions and "superseded" in versions
+    _wait_text(d, "versions", "v3 amended: variant confirmed by ddPCR")
+    assert "superseded" in d.find_element(By.ID, "versions").text
 
     # another site's signed report (Beiling's S002), signed over HTTP by the same staff
     with httpx.Client(base_url=base, follow_redirects=True) as staff:
