@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from oncopanel import audit
+from oncopanel.errors import OncopanelError
 from oncopanel.web import security
 from oncopanel.web.db import (
     ROLES,
@@ -157,7 +158,8 @@ def page(path: str, roles: Iterable[str], method: str = "GET") -> Callable[[Hand
                 except Denied as denied:
                     db.rollback()
                     return refuse(ctx, denied, path)
-                except ReviewError as exc:
+                except OncopanelError as exc:  # a review rule, or the package refusing (e.g. an identity record
+                    # that does not match the result): said on the page, nothing released
                     db.rollback()
                     return render(ctx, "error.html", {"title": "Not possible", "message": str(exc)}, 409)
 
