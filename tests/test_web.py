@@ -567,3 +567,26 @@ def test_users_and_sites_commands_manage_the_registry_and_check_a_sheet(tmp_path
     assert "sample EX-T02: site 'Beiling County' is not a registered site code" in err and "EX-T01" not in err
     assert main(["sites", *db, "add", "Beiling County", "--name", "Beiling"]) == 0
     assert main(["sites", *db, "check", str(SHEET)]) == 0
+
+
+def test_an_identity_record_that_does_not_match_the_result_stops_the_signature(env):
+    import yaml
+
+    manifest = env.settings.identity_manifest
+    records = yaml.safe_load(manifest.read_text())
+    for r in records:
+        if r["sample_id"] == "SYN-01-S002":
+            r["patient"] = "P99999"  # the manifest names another patient for this sample
+    manifest.write_text(yaml.safe_dump(records, allow_unicode=True))
+    s = env.sample("SYN-01-S002")
+    rev = env.login("rev")
+    token = csrf_of(rev)
+    rev.post(f"/samples/{s.id}/decide", data={"csrf": token, "finding": "S1", "decision": "confirmed"})
+    rev.post(f"/samples/{s.id}/reviewed", data={"csrf": token})
+    sig = env.login("sig")
+    r = sig.post(f"/samples/{s.id}/sign", data={"csrf": csrf_of(sig), "password": PASSWORD})
+    assert r.status_code == 409 and "refusing to print another patient" in r.text
+    assert env.sample("SYN-01-S002").state == "reviewed"  # released nothing, can be signed once corrected
+    assert all(secret not in r.text for secret in (env.identities["SYN-01-S002"]["name"],))
+    assert not (env.root / "B1/release/SYN-01-S002/v2").exists()  # no half-written version left behind
+    assert "web_release_abandoned" in [e["event"] for e in env.events()]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -222,16 +223,23 @@ def release_signed(record: Release, base: SampleResult, signing: Signing, render
     doc = audit.with_anchor(doc, anchor)
     kept = record.version_dir(version)
     kept.mkdir(parents=True, exist_ok=True)
-    sha = write_result(doc, kept / "result.json")
-    base_dir = record.version_dir(signing.based_on_version)
-    for name, key in VERSION_FILES.items():
-        if key not in ("result", "pdf") and (base_dir / name).exists():
-            _atomic_copy(base_dir / name, kept / name)
-    if any(d.decision == "rejected" for d in signing.decisions):
-        (kept / "therapies.json").write_text(json.dumps({"sample_id": record.sample_id, "note":
-            "therapies re-matched after review: see result.json", "therapies": doc["therapies"]},
-            indent=2, ensure_ascii=False, sort_keys=True) + "\n")  # fmt: skip
-    render(kept / "result.json", kept / "report.pdf")
+    try:
+        sha = write_result(doc, kept / "result.json")
+        base_dir = record.version_dir(signing.based_on_version)
+        for name, key in VERSION_FILES.items():
+            if key not in ("result", "pdf") and (base_dir / name).exists():
+                _atomic_copy(base_dir / name, kept / name)
+        if any(d.decision == "rejected" for d in signing.decisions):
+            (kept / "therapies.json").write_text(json.dumps({"sample_id": record.sample_id, "note":
+                "therapies re-matched after review: see result.json", "therapies": doc["therapies"]},
+                indent=2, ensure_ascii=False, sort_keys=True) + "\n")  # fmt: skip
+        render(kept / "result.json", kept / "report.pdf")
+    except BaseException as exc:
+        # no half-written version stays: the index never listed it; the log says the release did not complete
+        shutil.rmtree(kept, ignore_errors=True)
+        audit.append(audit_log, "web_release_abandoned", {"sample_id": record.sample_id, "version": version,
+                                                          "web_user": actor, "error": type(exc).__name__})
+        raise
     bare = {k: v for k, v in doc.items() if k != "signoff"}
     current["superseded_by"] = version
     record.versions.append({
