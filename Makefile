@@ -41,6 +41,9 @@ demo: demo-data
 	  --cores $(CORES) --keep-going --rerun-incomplete --printshellcmds
 	@echo
 	@echo "Demo batch done: reports in $(DEMO_OUT)/reports/, QC in $(DEMO_OUT)/qc/, batch summary in $(DEMO_OUT)/batch/"
+	@echo "Review and sign it in the web application (demo accounts reviewer / signer / anxian, password demo-password-1):"
+	@echo "  $(BIN)/oncopanel serve --demo --insecure-http --results $(DEMO_OUT) --state $(DEMO_OUT)/web \\"
+	@echo "    --configfile config/config.yaml demo/generated/demo_config.yaml   # then open http://127.0.0.1:8080"
 
 ## The shipped report examples (reports/examples/, see its README) from a finished `make demo`.
 EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03 DEMO-T04
@@ -60,7 +63,7 @@ test: setup
 ## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
 ## benchmarks/latest/; a benchmark that crashes fails the target. backbone reads the run scale.py --quick keeps.
 QUICK := results/benchmarks/quick
-BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py allele_counts.py hotspot_rule.py cnv.py scale.py \
+BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py allele_counts.py hotspot_rule.py cnv.py scale.py web.py \
   "backbone.py --run $(QUICK)/scale_run/chunk0/results_c2"
 bench-quick: reference
 	@mkdir -p $(QUICK); start=$$(date +%s); \

@@ -23,6 +23,7 @@ ORDER = [
     ("Batching: planning and demultiplexing", "batching.md"),
     ("Scale: large batches and overhead", "scale.md"),
     ("Reliability: bad inputs and kill/resume", "reliability.md"),
+    ("Review application: pages, downloads and load (oncopanel serve)", "web.md"),
 ]
 
 

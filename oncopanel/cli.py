@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "oncopanel.release_cli",
     "oncopanel.runlock",
     "oncopanel.knowledge.cli",
+    "oncopanel.web.cli",  # serve, users, sites: the review and sign-off application
 )
 
 # One worked example per command (shown under its --help); tests/test_ecosystem_cli.py checks every command has one.
@@ -42,6 +43,15 @@ EXAMPLES = {
     "--out ledger.tsv",
     "amend": "oncopanel amend --results results/B01 --sample S0042 --reason 'BRCA2 call confirmed by MLPA'",
     "unlock": "oncopanel unlock --results results/B01",
+    "serve": "oncopanel serve --results results/B01 results/B02 --db postgresql+psycopg://oncopanel@/oncopanel\n"
+    "  oncopanel serve --results results/demo --demo --insecure-http   (the demo, on http://127.0.0.1:8080)",
+    "users add": "oncopanel users add wang --name 'Wang Li (molecular pathologist)' --role signer",
+    "users list": "oncopanel users list",
+    "users deactivate": "oncopanel users deactivate wang",
+    "users password": "oncopanel users password wang",
+    "sites add": "oncopanel sites add AX --name 'Anxian County People\'s Hospital'",
+    "sites list": "oncopanel sites list",
+    "sites check": "oncopanel sites check config/samples.tsv",
     "knowledge build": "oncopanel knowledge build\n  oncopanel knowledge build --date 2026-12-01 --out /tmp/kb",
 }
 

@@ -69,13 +69,43 @@ def verify_report(report: Path, result_path: Path | None = None) -> Verdict:
             else:
                 verdict.lines.append(f"ok: input {path.name} unchanged")
     if result.provenance.audit_head_sha256 is not None:
-        log = result_path.parent.parent / "audit.log"
+        log = _audit_log_of(result_path)
         anchored, message = check_anchor(read_chain(log), result.to_dict(), log.name)
         if anchored:
             verdict.lines.append(f"ok: {message}")
         else:
             verdict.fail(f"{result_path.name}: {message}")
+    signoff_problems(result.to_dict(), verdict)
     recorded = result.provenance.inputs
     if recorded and not check_path.exists():
         verdict.lines.append(f"note: {check_path} not found; input checksums recorded in the result not re-checked")
     return verdict
+
+
+def _audit_log_of(result_path: Path) -> Path:
+    """The batch's audit log: results/audit.log for results/result/S.result.json and for a kept version
+    results/release/S/vN/result.json."""
+    version_dir = result_path.resolve().parent
+    if version_dir.parent.parent.name == "release":
+        return version_dir.parent.parent.parent / "audit.log"
+    return result_path.parent.parent / "audit.log"
+
+
+def signoff_problems(result: dict, verdict: Verdict) -> None:
+    """A signed result (oncopanel serve) must say what its review decided: every rejected finding absent from it,
+    every confirmed one present, and a reason for each rejection."""
+    signoff = result.get("signoff")
+    if not signoff:
+        return
+    present = {v["id"] for v in result.get("somatic", [])} | {g["id"] for g in result["germline"]["findings"]}
+    cn = result.get("copy_number") or {}
+    present |= {e["id"] for e in cn.get("events", [])} | ({cn["amplification"]["id"]} if cn.get("amplification")
+                                                          else set())  # fmt: skip
+    for d in signoff["decisions"]:
+        if d["decision"] == "rejected" and (d["finding_id"] in present or not d["reason"].strip()):
+            verdict.fail(f"finding {d['finding_id']} was rejected at review but is still reported, or has no reason")
+        if d["decision"] == "confirmed" and d["finding_id"] not in present:
+            verdict.fail(f"finding {d['finding_id']} was confirmed at review but is missing from the signed result")
+    if verdict.ok:
+        verdict.lines.append(f"ok: signed by {signoff['signed_by']} at {signoff['signed_at']}; "
+                             f"{len(signoff['decisions'])} review decision(s) match the result")

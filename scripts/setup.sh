@@ -60,3 +60,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || { [ -f "$LOCK" ] && [
   if [ "$EDITABLE" = 1 ]; then "${pip[@]}" -e ".[$EXTRAS]"; else "${pip[@]}" ".[$EXTRAS]"; fi
   touch "$stamp"
 fi
+# The review application's read viewer: igv.js from the npm registry, pinned and integrity-checked (oncopanel/web/vendor.py).
+"$VENV/bin/python" -m oncopanel.web.vendor

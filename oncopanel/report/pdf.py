@@ -1031,23 +1031,44 @@ def _reporting(result: SampleResult) -> Reporting:
     return result.reporting
 
 
-def signoff_section(k: Kit) -> list:
+def signoff_section(k: Kit, result: SampleResult | None = None) -> list:
+    """Who reviewed and signed, when, what the review removed and its interpretation (the result's ``signoff``,
+    written by oncopanel serve); a draft without one keeps blank lines and says it is a draft."""
     t = k.t
     line = "_" * 28
-    rows = [
-        [k.p(t("signoff.performed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
-        [k.p(t("signoff.reviewed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
-    ]
+    signoff = (result.extra.get("signoff") if result is not None else None) or {}
+    if signoff:
+        rows = [
+            [k.p(t("signoff.performed"), k.cell), k.p(signoff["reviewed_by"], k.cell), k.p(t("signoff.date"), k.cell),
+             k.p(signoff["reviewed_at"][:16].replace("T", " ") + " UTC", k.cell)],
+            [k.p(t("signoff.reviewed"), k.cell), k.p(signoff["signed_by"], k.cell), k.p(t("signoff.date"), k.cell),
+             k.p(signoff["signed_at"][:16].replace("T", " ") + " UTC", k.cell)],
+        ]  # fmt: skip
+    else:
+        rows = [
+            [k.p(t("signoff.performed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
+            [k.p(t("signoff.reviewed"), k.cell), line, k.p(t("signoff.date"), k.cell), "_" * 14],
+        ]
     tbl = Table(
         rows, colWidths=[0.22 * FRAME_W, 0.40 * FRAME_W, 0.12 * FRAME_W, 0.26 * FRAME_W], rowHeights=[12 * mm] * 2
     )
     tbl.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("FONTNAME", (0, 0), (-1, -1), k.f.regular)]))
-    return [KeepTogether([*k.section_head("signoff"), tbl, Spacer(1, 2 * mm), k.p(t("signoff.note"), k.small)])]
+    notes = []
+    rejected = [d for d in signoff.get("decisions", []) if d["decision"] == "rejected"]
+    if rejected:
+        notes.append(k.p(t("signoff.rejected"), k.small, bold=True))
+        notes += [k.p(f"{d['finding']}: {d['reason']}", k.small) for d in rejected]
+    notes += [k.p(f"{t('signoff.comments')} {c['text']}", k.small) for c in signoff.get("comments", [])]
+    if signoff.get("turnaround_days") is not None:
+        notes.append(k.p(t("signoff.turnaround", days=signoff["turnaround_days"]), k.small))
+    note = t("signoff.note") if signoff else f"{t('signoff.draft_note')} {t('signoff.note')}"
+    return [KeepTogether([*k.section_head("signoff"), tbl, Spacer(1, 2 * mm), *notes, k.p(note, k.small)])]
 
 
 # ---------------------------------------------------------------- page furniture and document
-def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str]) -> type:
-    """A canvas that writes 'page x of y', the report id and the result checksum on every page (two passes)."""
+def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str], mark: str = "") -> type:
+    """A canvas that writes 'page x of y', the report id and the result checksum on every page (two passes), and
+    ``mark`` (a draft's "DRAFT — not signed") at the top of every page."""
 
     class NumberedCanvas(rl_canvas.Canvas):
         def __init__(self, *args: Any, **kwargs: Any):
@@ -1070,6 +1091,10 @@ def numbered_canvas(font: str, left: str, page_label: Callable[[int, int], str])
                 self.setFillColor(colors.HexColor("#333333"))
                 self.drawString(MARGIN, 8 * mm, left)
                 self.drawRightString(PAGE_W - MARGIN, 8 * mm, page_label(number, total))
+                if mark:
+                    self.setFont(font, 9)
+                    self.setFillColor(ALERT)
+                    self.drawCentredString(PAGE_W / 2, PAGE_H - 8 * mm, mark)
                 super().showPage()
             super().save()
 
@@ -1087,7 +1112,7 @@ def story(
         flow += summary(k, result) + somatic_section(k, result) + germline_section(k, result)
         flow += copy_number_section(k, result)
         flow += therapy_section(k, result) + negatives_section(k, result) + qc_section(k, result)
-    return flow + methods_section(k, result) + versions_section(k, result, sha) + signoff_section(k)
+    return flow + methods_section(k, result) + versions_section(k, result, sha) + signoff_section(k, result)
 
 
 def render_pdf(
@@ -1131,6 +1156,7 @@ def render_pdf(
     )
     doc.build(
         story(result, language, identity, centre, amends, sha),
-        canvasmaker=numbered_canvas(fonts.regular, left, lambda n, total: t("labels.page", page=n, pages=total)),
+        canvasmaker=numbered_canvas(fonts.regular, left, lambda n, total: t("labels.page", page=n, pages=total),
+                                    mark="" if result.extra.get("signoff") else t("signoff.draft")),
     )
     return out_pdf
