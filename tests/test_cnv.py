@@ -259,6 +259,26 @@ def test_egfr_too_few_references_or_thin_coverage_not_assessable_never_not_ampli
     assert amp.status == "not_assessable" and "coverage too low" in amp.text
 
 
+def test_egfr_references_are_the_samples_of_the_same_capture_behaviour(cfg):
+    """Six tumours of one capture profile (one EGFR-amplified) and three of another (different per-target
+    efficiencies): each tumour's references are the others of its own profile (the amplified one left out), so
+    the amplified one is called against five, the others not amplified against four, and the three of the other
+    profile are not assessable (two references), never "not amplified"."""
+    egfr = {t.target: 1 + 0.5 * (10 - 2) / 2 for t in exon_targets(["EGFR"]) if t.targeted}  # CN 10 at 50%
+    genes = ["EGFR", "KRAS"]
+    captured, exons = batch(genes, 6, {0: egfr}, seed=8)
+    other, _ = batch(genes, 3, seed=9)
+    table = counts.CountTable(
+        tuple(f"C{i}" for i in range(6)) + ("U0", "U1", "U2"), captured.targets, np.vstack([captured.counts, other.counts])
+    )
+    calls = amplification.call_batch(table, exons, cfg.amplification, dict.fromkeys(table.samples, 0.5))
+    assert calls["C0"].status == "amplified" and calls["C0"].references == 5
+    assert calls["C0"].copy_number == pytest.approx(10, abs=1.0)
+    assert [(calls[f"C{i}"].status, calls[f"C{i}"].references) for i in range(1, 6)] == [("not_amplified", 4)] * 5
+    for u in ("U0", "U1", "U2"):
+        assert calls[u].status == "not_assessable" and "too few references (2 < 4)" in calls[u].text
+
+
 # ---------------------------------------------------------------- settings
 
 

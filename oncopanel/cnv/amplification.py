@@ -5,7 +5,9 @@ references' (the batch's other samples of the same panel; the median keeps a ref
 Those differences are corrected for the sample's GC trend (as for germline exons, fitted on the other loci) and
 centred on the median over the panel's *other* loci (not the gene, not its chromosome), and the gene's ratio is
 exp(median over its exons). ``call_batch`` runs two passes: references whose own ratio reaches the chromosome-gain
-ratio in the first are left out of the second. Copy number from the pathologist's tumour content p:
+ratio in the first are left out of the second; in both, references are the samples whose within-gene exon profile
+(each gene's exons centred on their median: capture efficiency and GC, not copy number) correlates with the tumour's
+at least ``min_correlation``. Copy number from the pathologist's tumour content p:
 CN = 2 + 2(ratio − 1)/p; without it the result says "copy number not estimated". A gain of the other chromosome-7
 locus (BRAF) beside an amplified EGFR is a chromosome 7 gain, not a focal amplification; without BRAF on the panel
 the two cannot be told apart and the result says so.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncopanel.cnv.counts import CountTable
-from oncopanel.cnv.model import gc_baseline, log_profiles, robust_sd
+from oncopanel.cnv.model import correlations, gc_baseline, log_profiles, robust_sd
 from oncopanel.cnv.settings import AmplificationSettings
 from oncopanel.cnv.targets import ExonTarget
 
@@ -96,7 +98,8 @@ def call_amplification(
     """The gene's amplification in ``sample`` against ``references`` (default: every other sample of the table)."""
     index = {s: i for i, s in enumerate(table.samples)}
     test = index[sample]
-    refs = [index[r] for r in (references or [s for s in table.samples if s != sample]) if r != sample]
+    others = [s for s in table.samples if s != sample] if references is None else references
+    refs = [index[r] for r in others if r != sample]
     if not any(t.gene == cfg.gene and t.targeted for t in exons):
         return Amplification(sample, cfg.gene, "not_assessable", None, None, None, tumour_content, "", None,
                              len(refs), f"{cfg.gene} not on the sample's panel")  # fmt: skip
@@ -154,15 +157,38 @@ def call_amplification(
                          text)  # fmt: skip
 
 
+def within_gene_profiles(table: CountTable, exons: list[ExonTarget]) -> np.ndarray:
+    """Log profiles over the captured exons with each gene's median removed per sample: what capture and GC make
+    of the exons, not any gene's copy number."""
+    captured = [t for t in exons if t.targeted]
+    prof = log_profiles(table.column([t.target for t in captured]).counts)
+    genes = np.array([t.gene for t in captured])
+    for gene in dict.fromkeys(genes):
+        cols = genes == gene
+        prof[:, cols] -= np.median(prof[:, cols], axis=1, keepdims=True)
+    return prof
+
+
 def call_batch(
     table: CountTable, exons: list[ExonTarget], cfg: AmplificationSettings, tumour_content: dict[str, float | None]
 ) -> dict[str, Amplification]:
-    """Every tumour of ``tumour_content`` (sample -> content or None) against the table's other samples; samples
-    whose own gene ratio is raised in a first pass are not references in the second (they would lower it)."""
-    first = {s: call_amplification(table, exons, s, cfg, c) for s, c in tumour_content.items()}
+    """Every tumour of ``tumour_content`` (sample -> content or None) against the table's other samples whose
+    within-gene profile correlates at least ``min_correlation``; samples whose own gene ratio is raised in a first
+    pass are not references in the second (they would lower it)."""
+    index = {s: i for i, s in enumerate(table.samples)}
+    profiles = within_gene_profiles(table, exons) if any(t.targeted for t in exons) else None
+
+    def similar(sample: str) -> list[str]:
+        if profiles is None:
+            return [r for r in table.samples if r != sample]
+        r = correlations(profiles, index[sample])
+        return [o for o in table.samples if o != sample and r[index[o]] >= cfg.min_correlation]
+
+    candidates = {s: similar(s) for s in tumour_content}
+    first = {s: call_amplification(table, exons, s, cfg, c, candidates[s]) for s, c in tumour_content.items()}
     raised = {s for s, r in first.items() if r.ratio is not None and r.ratio >= cfg.chromosome_gain_ratio}
     out = {}
     for s, c in tumour_content.items():
-        refs = [r for r in table.samples if r != s and r not in raised]
+        refs = [r for r in candidates[s] if r not in raised]
         out[s] = call_amplification(table, exons, s, cfg, c, refs)
     return out

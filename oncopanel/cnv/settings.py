@@ -38,6 +38,7 @@ class AmplificationSettings:
     min_copy_number: float
     chromosome_gain_ratio: float
     min_references: int
+    min_correlation: float  # of within-gene exon profiles: references of the same capture behaviour
     max_log_ratio_se: float
     min_exon_count: float
 
@@ -79,7 +80,7 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     )  # fmt: skip
     amp = AmplificationSettings(
         a["gene"], tuple(a["same_chromosome_genes"]), a["min_ratio"], a["min_copy_number"],
-        a["chromosome_gain_ratio"], a["min_references"], a["max_log_ratio_se"],
+        a["chromosome_gain_ratio"], a["min_references"], a["min_correlation"], a["max_log_ratio_se"],
         a["min_exon_count"],
     )  # fmt: skip
     cls = ClassificationSettings(
