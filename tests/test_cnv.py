@@ -221,6 +221,20 @@ def test_mosdepth_regions_give_fragment_equivalents(tmp_path):
         counts.mosdepth_counts(bad)
 
 
+def test_normal_excludes_a_deletion_and_says_where_it_does_not_exclude_a_duplication(cfg):
+    """A 1.3-fold rise on two exons: no call (below the duplication's quality), each exon normal (a deletion is
+    excluded) with the reason 'duplication not excluded'; the other samples' normal exons exclude both."""
+    table, exons = batch(GERMLINE, 10, {0: {"BRCA2_exon11": 1.3, "BRCA1_exon5": 1.3}}, seed=5)
+    res = model.call_batch(table, exons, cfg)
+    rows = {r.exon: r for r in res["S0"].rows}
+    assert res["S0"].calls == []
+    for exon in ("BRCA2_exon11", "BRCA1_exon5"):
+        assert (rows[exon].status, rows[exon].reason) == ("normal", "duplication not excluded"), exon
+    assert sum(r.reason == "duplication not excluded" for r in res["S0"].rows) == 2
+    for s in table.samples[1:]:
+        assert {r.reason for r in res[s].rows if r.status == "normal"} == {""}, s
+
+
 # ---------------------------------------------------------------- EGFR amplification
 
 

@@ -30,7 +30,7 @@ from scipy import optimize, special
 
 from oncopanel.cnv.counts import CountTable
 from oncopanel.cnv.naming import classify, exon_range_name, exons_in_words
-from oncopanel.cnv.records import CnvCall, ExonCopyNumber
+from oncopanel.cnv.records import DUPLICATION_NOT_EXCLUDED, CnvCall, ExonCopyNumber
 from oncopanel.cnv.settings import STATE_COPY_NUMBER, CnvSettings
 from oncopanel.cnv.targets import ExonTarget
 
@@ -267,7 +267,11 @@ def call_sample(
         elif PHRED * float(loglik[j, DUPLICATION] - loglik[j, NORMAL]) >= g.min_quality:
             status, q, why = "not_assessable", q_normal, "equivocal: duplication evidence outside a call"
         else:
-            status, q, why = "normal", q_normal, ""
+            # "normal" is judged against deletions; a duplication (a smaller change in depth) is excluded only where
+            # copy-neutral beats it by the same margin, and the row says so where it is not
+            q_dup = PHRED * float(loglik[j, NORMAL] - loglik[j, DUPLICATION])
+            why = "" if q_dup >= g.min_normal_quality else DUPLICATION_NOT_EXCLUDED
+            status, q = "normal", q_normal
         rows.append(ExonCopyNumber(sample, t.gene, t.key, t.mane_exon, t.legacy_exon, t.chrom, t.start, t.end,
                                    float(x[j]), float(ratio[j]), round(2 * float(ratio[j]), 2), round(q, 1),
                                    status, why))  # fmt: skip
