@@ -2,7 +2,8 @@
 
 For a tumour sample, each captured exon's log share of the sample's fragments is compared with the median of the
 references' (the batch's other samples of the same panel; the median keeps a reference's own amplification out).
-Those differences are corrected for the sample's GC trend (as for germline exons, fitted on the other loci) and
+Those differences are corrected for the sample's GC trend (a quadratic in target GC with a level per gene, so
+the trend comes from the GC spread within genes and a gene's copy number does not bend it) and
 centred on the median over the panel's *other* loci (not the gene, not its chromosome), and the gene's ratio is
 exp(median over its exons). ``call_batch`` runs two passes: references whose own ratio reaches the chromosome-gain
 ratio in the first are left out of the second; in both, references are the samples whose within-gene exon profile
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncopanel.cnv.counts import CountTable
-from oncopanel.cnv.model import correlations, gc_baseline, log_profiles, robust_sd
+from oncopanel.cnv.model import correlations, log_profiles, robust_sd
 from oncopanel.cnv.settings import AmplificationSettings
 from oncopanel.cnv.targets import ExonTarget
 
@@ -61,7 +62,7 @@ def gene_ratios(
     if other.sum() < 3:
         return {}
     gc = np.array([np.nan if t.gc is None else t.gc for t in captured])
-    diff = diff - np.log(gc_baseline(diff - np.median(diff[other]), gc, other))  # the sample's GC trend
+    diff = diff - gc_trend_within_genes(diff, gc, genes)  # the sample's GC trend
     centre = float(np.median(diff[other]))
     spread = robust_sd(diff[other])
     out = {}
@@ -70,6 +71,26 @@ def gene_ratios(
         # 1.2533 = SE of a median relative to a mean under normal noise
         out[str(gene)] = (math.exp(float(np.median(d))), 1.2533 * spread / math.sqrt(len(d)))
     return out
+
+
+def gc_trend_within_genes(diff: np.ndarray, gc: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """The sample's GC trend in its exon log ratios: a quadratic in target GC with one level per gene, fitted by
+    least squares (exons more than 3 robust SDs off the first fit left out of the second). A gene's copy number
+    moves its level, not the trend, so the trend comes from the GC spread within each gene — on a panel whose other
+    loci are a few exons (EGFR_KRAS: KRAS alone) the other loci cannot show it. 0 where GC is unknown or fewer
+    than 10 exons have it."""
+    known = ~np.isnan(gc)
+    if known.sum() < 10:
+        return np.zeros(len(diff))
+    names = list(dict.fromkeys(genes[known]))
+    d = np.nan_to_num(gc, nan=0.45) - 0.45
+    design = np.column_stack([d, d**2] + [(genes == g).astype(float) for g in names])
+    use = known.copy()
+    for _ in range(2):
+        coef, *_ = np.linalg.lstsq(design[use], diff[use], rcond=None)
+        resid = diff - design @ coef
+        use = known & (np.abs(resid - np.median(resid[known])) <= 3 * max(robust_sd(resid[known]), 1e-6))
+    return np.where(known, coef[0] * d + coef[1] * d**2, 0.0)
 
 
 def thin_coverage(table: CountTable, exons: list[ExonTarget], test: int, refs: list[int],
