@@ -382,6 +382,28 @@ def choose_references(
     return chosen, mean, ""
 
 
+def references_to_use(x: np.ndarray, ref: np.ndarray, skip: np.ndarray, cfg: CnvSettings) -> int:
+    """How many of the correlation-ranked references (rows of ``ref``) to use: the most whose spread of the test's
+    log ratio against their sum (robust SD over the exons the references cover with ``min_reference_count``, the
+    ``skip`` exons left out) is within ``spread_tolerance`` of the least spread over any such prefix, and at least
+    ``min_references``. More references lower the counting noise; a reference whose exon profile differs (another
+    capture behaviour) raises the spread more than its counts lower it — ExomeDepth weighs its reference choice the
+    same way."""
+    g = cfg.germline
+    if len(ref) <= g.min_references:
+        return len(ref)
+    spreads = {}
+    for k in range(g.min_references, len(ref) + 1):
+        y = ref[:k].sum(axis=0)
+        use = ~skip & (y / k >= g.min_reference_count) & (x > 0)
+        if use.sum() < 5:
+            return len(ref)
+        lr = np.log(x[use] / x[use].sum()) - np.log(y[use] / y[use].sum())
+        spreads[k] = robust_sd(lr)
+    least = min(spreads.values())
+    return max(k for k, sd in spreads.items() if sd <= least * (1 + g.spread_tolerance))
+
+
 def call_batch(
     table: CountTable,
     exons: list[ExonTarget],
@@ -420,6 +442,11 @@ def call_batch(
         ref = pool.counts[chosen]
         if first:  # a reference's own calls are masked: its exons there take the other references' expectation
             ref = mask_exons(ref, np.array([called_mask(first.get(k)) for k in chosen]).reshape(ref.shape))
+        if not why:  # the best-matched prefix of the ranked references
+            keep = references_to_use(batch.counts[i], ref, own, cfg)
+            if keep < len(chosen):
+                chosen, ref = chosen[:keep], ref[:keep]
+                mean = float(np.mean(correlations(prof, i)[chosen]))
         names = tuple(pool.samples[k] for k in chosen)
         used = version if any(k >= n_batch for k in chosen) else ""
         x = dict(zip(captured, batch.counts[i], strict=True))

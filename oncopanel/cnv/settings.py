@@ -19,6 +19,7 @@ class GermlineSettings:
     max_references: int
     min_correlation: float
     mean_min_correlation: float
+    spread_tolerance: float  # fewer references are used when their ratio spread is lower by more than this share
     ratios: dict[str, float]  # state -> expected test/reference ratio
     event_start_probability: float
     event_continue_probability: float
@@ -68,6 +69,7 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     germline = GermlineSettings(
         min_references=ref["min_references"], max_references=ref["max_references"],
         min_correlation=ref["min_correlation"], mean_min_correlation=ref["mean_min_correlation"],
+        spread_tolerance=ref["spread_tolerance"],
         ratios={k: float(v) for k, v in model["ratios"].items()},
         event_start_probability=model["event_start_probability"],
         event_continue_probability=model["event_continue_probability"],
