@@ -235,6 +235,23 @@ def test_normal_excludes_a_deletion_and_says_where_it_does_not_exclude_a_duplica
         assert {r.reason for r in res[s].rows if r.status == "normal"} == {""}, s
 
 
+def test_a_reference_of_another_capture_behaviour_is_not_summed_in(cfg):
+    """Two samples whose exons differ by a shared 25% per-target factor (another capture behaviour) correlate ~0.83
+    with the others, above min_correlation: the reference choice leaves them out because they widen the ratio
+    spread (with the tolerance opened up they are used and the spread is larger)."""
+    table, exons = batch(GERMLINE, 10, seed=12)
+    odd = np.exp(np.random.default_rng(4).normal(0, 0.25, table.counts.shape[1]))
+    c = table.counts.copy()
+    c[8:] = np.round(c[8:] * odd)
+    table = counts.CountTable(table.samples, table.targets, c)
+    assert 0.8 < model.correlations(model.log_profiles(c), 0)[8] < 0.9
+    res = model.call_batch(table, exons, cfg)["S0"]
+    assert res.status == "assessed" and not {"S8", "S9"} & set(res.references) and len(res.references) == 7
+    loose = replace(cfg, germline=replace(cfg.germline, spread_tolerance=1.0))
+    wide = model.call_batch(table, exons, loose)["S0"]
+    assert {"S8", "S9"} & set(wide.references) and wide.ratio_sd > res.ratio_sd
+
+
 # ---------------------------------------------------------------- EGFR amplification
 
 
