@@ -382,13 +382,13 @@ def choose_references(
     return chosen, mean, ""
 
 
-def references_to_use(x: np.ndarray, ref: np.ndarray, skip: np.ndarray, cfg: CnvSettings) -> int:
+def references_to_use(x: np.ndarray, ref: np.ndarray, skip: np.ndarray, genes: np.ndarray, cfg: CnvSettings) -> int:
     """How many of the correlation-ranked references (rows of ``ref``) to use: the most whose spread of the test's
     log ratio against their sum (robust SD over the exons the references cover with ``min_reference_count``, the
-    ``skip`` exons left out) is within ``spread_tolerance`` of the least spread over any such prefix, and at least
-    ``min_references``. More references lower the counting noise; a reference whose exon profile differs (another
-    capture behaviour) raises the spread more than its counts lower it — ExomeDepth weighs its reference choice the
-    same way."""
+    ``skip`` exons left out, each gene's exons centred on their median so a whole-gene change is not spread) is
+    within ``spread_tolerance`` of the least spread over any such prefix, and at least ``min_references``. More
+    references lower the counting noise; a reference whose exon profile differs (another capture behaviour) raises
+    the spread more than its counts lower it — ExomeDepth weighs its reference choice the same way."""
     g = cfg.germline
     if len(ref) <= g.min_references:
         return len(ref)
@@ -399,6 +399,8 @@ def references_to_use(x: np.ndarray, ref: np.ndarray, skip: np.ndarray, cfg: Cnv
         if use.sum() < 5:
             return len(ref)
         lr = np.log(x[use] / x[use].sum()) - np.log(y[use] / y[use].sum())
+        for gene in set(genes[use]):
+            lr[genes[use] == gene] -= np.median(lr[genes[use] == gene])
         spreads[k] = robust_sd(lr)
     least = min(spreads.values())
     return max(k for k, sd in spreads.items() if sd <= least * (1 + g.spread_tolerance))
@@ -423,6 +425,7 @@ def call_batch(
     germline = [i for i, s in enumerate(batch.samples) if s not in tumour]
     stored = list(range(n_batch, len(pool.samples)))
     version = store.version if store is not None else ""
+    gene_of = np.array([t.gene for t in exons if t.targeted])
 
     def called_mask(result: SampleCnv | None) -> np.ndarray:
         called = {r.exon for r in result.rows if r.status in ("deletion", "duplication")} if result else set()
@@ -443,7 +446,7 @@ def call_batch(
         if first:  # a reference's own calls are masked: its exons there take the other references' expectation
             ref = mask_exons(ref, np.array([called_mask(first.get(k)) for k in chosen]).reshape(ref.shape))
         if not why:  # the best-matched prefix of the ranked references
-            keep = references_to_use(batch.counts[i], ref, own, cfg)
+            keep = references_to_use(batch.counts[i], ref, own, gene_of, cfg)
             if keep < len(chosen):
                 chosen, ref = chosen[:keep], ref[:keep]
                 mean = float(np.mean(correlations(prof, i)[chosen]))
