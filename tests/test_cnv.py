@@ -299,9 +299,8 @@ def test_egfr_references_are_the_samples_of_the_same_capture_behaviour(cfg):
     genes = ["EGFR", "KRAS"]
     captured, exons = batch(genes, 6, {0: egfr}, seed=8)
     other, _ = batch(genes, 3, seed=9)
-    table = counts.CountTable(
-        tuple(f"C{i}" for i in range(6)) + ("U0", "U1", "U2"), captured.targets, np.vstack([captured.counts, other.counts])
-    )
+    names = (*(f"C{i}" for i in range(6)), "U0", "U1", "U2")
+    table = counts.CountTable(names, captured.targets, np.vstack([captured.counts, other.counts]))
     calls = amplification.call_batch(table, exons, cfg.amplification, dict.fromkeys(table.samples, 0.5))
     assert calls["C0"].status == "amplified" and calls["C0"].references == 5
     assert calls["C0"].copy_number == pytest.approx(10, abs=1.0)
