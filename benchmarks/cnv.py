@@ -134,7 +134,8 @@ def germline_tables(rng, cfg, n_events: int, params: SimParams) -> tuple[list[st
         + " | Per-exon specificity (NA) | Free w/ call |",
         "|---|---|" + "---|" * (len(CLASSES) + 2),
     ]  # fmt: skip
-    lines[2] += (f" Each test sample uses exactly K references (the best-correlated of the batch's other samples, "
+    lines[2] += (f" Each test sample uses up to K references (the best-matched prefix of the K best-correlated of the "
+                 "batch's other samples, "
                  f"carriers' own calls masked). *Below the shipped minimum of {cfg.germline.min_references} "
                  "references: measured with the minimum lowered; a run gives not assessable.")
     summary = {}
