@@ -1,9 +1,11 @@
 """Exon copy number in germline samples against references from the batch (the DECoN / ExomeDepth family).
 
 For a test sample, references are the batch's other germline samples (and optionally a stored batch) whose exon
-count profiles correlate best with it. A reference's CNV is kept out of the reference: a first pass calls every
-sample against all others; in the second pass, which gives the result, each reference's called exons are masked
-(replaced by the other references' expectation) rather than the whole sample dropped, so a small batch keeps its
+count profiles correlate best with it, as many of the ranked ones as keep the test's ratio spread near its least
+(``references_to_use``: a poorly matched reference is not summed in). A reference's CNV is kept out of the
+reference: a first pass calls every sample against all others; in the second pass, which gives the result, each
+reference's called exons are masked (replaced by the other references' expectation) rather than the whole sample
+dropped, so a small batch keeps its
 references. Stored batches are expected to hold call-free samples only. At each captured exon the
 test sample's share of the fragments, x / (x + y) with y the references' summed count, follows a beta-binomial
 whose mean is p(r) = r·b·p0 / (r·b·p0 + 1 − p0): p0 is the sample's copy-neutral share (median over its exons),
