@@ -11,6 +11,10 @@ How a sample is built:
   fragments is the requested VAF (a heterozygous germline variant is 0.5);
 - artefacts change bases in a chosen fraction of the fragments covering a site, only in fragments of one pair
   orientation (F1R2 or F2R1), which is how pre-library DNA damage shows up in real tumour data;
+- optional capture unevenness and copy-number events (``CaptureProfile``, ``CopyNumberEvent``): each window is
+  simulated at its highest local depth and fragments are then kept with probability (local depth / highest), the
+  local depth of a fragment being its target's capture efficiency x the sample's GC factor x the copy ratio at the
+  fragment's midpoint (a het deletion keeps half the fragments there, an amplification more);
 - reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the
   seed, and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
 """
@@ -168,6 +172,54 @@ class ArtSettings:
     fragment_sd: int = 50
 
 
+@dataclass(frozen=True)
+class CopyNumberEvent:
+    """A copy-number change over ``chrom:start-end`` (1-based, inclusive; breakpoints where the event's DNA ends,
+    e.g. in the introns flanking the deleted exons) in a share ``cell_fraction`` of the sample's cells: 1 for a
+    germline event, the tumour content for a somatic one. Copy ratio against a diploid sample:
+    1 + cell_fraction x (copy_number - 2) / 2 (a germline het deletion 0.5, EGFR at 10 copies in 60% tumour 3.4)."""
+
+    chrom: str
+    start: int
+    end: int
+    copy_number: float
+    cell_fraction: float = 1.0
+    label: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return 1 + self.cell_fraction * (self.copy_number - 2) / 2
+
+    def covers(self, chrom: str, pos: int) -> bool:
+        return chrom == self.chrom and self.start <= pos <= self.end
+
+
+@dataclass(frozen=True)
+class CaptureProfile:
+    """Hybrid-capture unevenness of one sample.
+
+    ``target_sd``: per-target capture efficiency, log-normal (natural-log SD) with mean 1, drawn from
+    (``design_seed``, target name) only, so every sample captured with the same design shares it. 0.5 as in the
+    count-level simulator (oncosim/cnv.py): fold-80 base penalty exp(0.8416 x SD + SD^2 / 2) = 1.76, within the
+    1.5-2 Picard HsMetrics reports for hybrid-capture panels.
+    ``gc_slope``, ``gc_curvature``: this sample's GC bias exp(b (GC - 0.45) + c (GC - 0.45)^2) over the target's GC
+    (unimodal per-sample curves, Benjamini & Speed 2012, Nucleic Acids Res 40:e72; magnitudes as oncosim/cnv.py).
+    """
+
+    design_seed: int
+    target_sd: float = 0.5
+    gc_slope: float = 0.0
+    gc_curvature: float = 0.0
+
+    def efficiency(self, target: str) -> float:
+        rng = np.random.default_rng(subseed(self.design_seed, "capture-efficiency", target))
+        return float(np.exp(rng.normal(-(self.target_sd**2) / 2, self.target_sd)))
+
+    def gc_factor(self, gc: float) -> float:
+        d = gc - 0.45
+        return float(np.exp(self.gc_slope * d + self.gc_curvature * d * d))
+
+
 # --- windows and haplotypes ---------------------------------------------------------------------------------
 
 
@@ -250,8 +302,10 @@ def plan_haplotypes(
     depth: float,
     sequence: SequenceSource,
     art: ArtSettings,
+    depth_scale: Sequence[float] | None = None,
 ) -> list[Haplotype]:
-    """Reference and alternate haplotypes per window, with pair counts split by VAF."""
+    """Reference and alternate haplotypes per window, with pair counts split by VAF; ``depth_scale`` multiplies
+    each window's depth (the highest local depth of a capture profile or copy-number event)."""
     placed: dict[int, list[Spike]] = {}
     for spike in spikes:
         v = spike.variant
@@ -264,7 +318,7 @@ def plan_haplotypes(
     plan: list[Haplotype] = []
     for i, w in enumerate(windows):
         ref_seq = sequence.fetch(w.chrom, w.start0, w.end).upper()
-        total = pairs_for_depth(depth, w, art)
+        total = pairs_for_depth(depth * (depth_scale[i] if depth_scale is not None else 1.0), w, art)
         alts = [
             Haplotype(w, variants, apply_variants(ref_seq, w.start0, variants), round(share * total))
             for variants, share in haplotype_shares(placed.get(i, []))
@@ -456,6 +510,83 @@ def pick_artefact_sites(
     return out
 
 
+# --- capture and copy number --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TargetWeight:
+    chrom: str
+    start0: int
+    end: int
+    weight: float  # capture efficiency x GC factor
+
+
+def target_weights(
+    regions: Iterable[Sequence[object]], capture: CaptureProfile | None, sequence: SequenceSource
+) -> list[_TargetWeight]:
+    """Each named region's relative capture (1 without a profile)."""
+    out = []
+    for r in regions:
+        chrom, start0, end, name = str(r[0]), int(r[1]), int(r[2]), str(r[3]) if len(r) > 3 else ""
+        weight = 1.0
+        if capture is not None:
+            seq = sequence.fetch(chrom, start0, end).upper()
+            acgt = sum(seq.count(b) for b in "ACGT")
+            gc = (seq.count("G") + seq.count("C")) / acgt if acgt else 0.45
+            weight = capture.efficiency(name or f"{chrom}:{start0}-{end}") * capture.gc_factor(gc)
+        out.append(_TargetWeight(chrom, start0, end, weight))
+    return out
+
+
+def fragment_weight(chrom: str, start0: int, end: int, targets: Sequence[_TargetWeight],
+                    events: Sequence[CopyNumberEvent]) -> float:  # fmt: skip
+    """Relative depth of a fragment (reference coordinates, 0-based half-open): the capture weight of the target
+    it overlaps most (the nearest when none) x the copy ratio at its midpoint."""
+    best, best_key = 1.0, None
+    for t in targets:
+        if t.chrom != chrom:
+            continue
+        overlap = min(end, t.end) - max(start0, t.start0)
+        key = (overlap, 0) if overlap > 0 else (0, -min(abs(start0 - t.end), abs(t.start0 - end)))
+        if best_key is None or key > best_key:
+            best, best_key = t.weight, key
+    mid = (start0 + end) // 2 + 1
+    for ev in events:
+        if ev.covers(chrom, mid):
+            best *= ev.ratio
+    return best
+
+
+def window_peak(window: Window, targets: Sequence[_TargetWeight], events: Sequence[CopyNumberEvent]) -> float:
+    """The highest relative depth a fragment of the window can have (the window is simulated at it)."""
+    weights = [t.weight for t in targets if t.chrom == window.chrom and t.start0 < window.end and window.start0 < t.end]
+    ratios = [ev.ratio for ev in events if ev.chrom == window.chrom and ev.start <= window.end
+              and window.start0 < ev.end]  # fmt: skip
+    return max(weights or [1.0]) * max([1.0, *ratios])
+
+
+def thin_pairs(
+    pairs: list[ReadPair],
+    plan: Sequence[Haplotype],
+    peaks: Sequence[float],
+    windows: Sequence[Window],
+    targets: Sequence[_TargetWeight],
+    events: Sequence[CopyNumberEvent],
+    rng: np.random.Generator,
+) -> list[ReadPair]:
+    """Keep each pair with probability (its fragment's relative depth / its window's peak)."""
+    window_index = {w: i for i, w in enumerate(windows)}
+    draws = rng.random(len(pairs))
+    kept = []
+    for pair, u in zip(pairs, draws, strict=True):
+        w = plan[pair.haplotype].window
+        start, end = pair.span  # haplotype offsets; spiked indels shift them by a few bases at most
+        weight = fragment_weight(w.chrom, w.start0 + start, w.start0 + end, targets, events)
+        if u * peaks[window_index[w]] < weight:
+            kept.append(pair)
+    return kept
+
+
 # --- FASTQ --------------------------------------------------------------------------------------------------
 
 
@@ -520,11 +651,16 @@ def simulate_sample(
     read_format: ReadFormat | None = None,
     sequence: SequenceSource | None = None,
     padding: int | None = None,
+    capture: CaptureProfile | None = None,
+    copy_number: Sequence[CopyNumberEvent] = (),
 ) -> tuple[Path, Path]:
     """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
 
     ``depth`` is the read depth over the targets; ``padding`` (default: one fragment length) widens each
-    region so fragments overlapping its edges are drawn too, as in a hybrid-capture library.
+    region so fragments overlapping its edges are drawn too, as in a hybrid-capture library. ``capture`` makes
+    depth vary between targets (the same way in every sample of the design) and with the sample's GC bias;
+    ``copy_number`` events scale the fragments drawn over them. Without either, depth is ART's uniform depth (and
+    the output is what it always was for the same seed).
     """
     from oncopanel.reference import SliceSequence
 
@@ -532,8 +668,12 @@ def simulate_sample(
         raise InputError(f"unknown ART profile {profile}; use one of {', '.join(ART_PROFILES)}")
     art = ArtSettings(profile, read_length, fragment_mean, fragment_sd)
     sequence = sequence or SliceSequence()
+    regions = list(regions)
     windows = sequencing_windows(regions, fragment_mean if padding is None else padding)
-    plan = plan_haplotypes(windows, spikes, depth, sequence, art)
+    shaped = capture is not None or bool(copy_number)
+    weights = target_weights(regions, capture, sequence) if shaped else []
+    peaks = [window_peak(w, weights, copy_number) for w in windows] if shaped else None
+    plan = plan_haplotypes(windows, spikes, depth, sequence, art, peaks)
     alts = []
     for artefact in artefacts:  # checked before any simulation runs
         check_artefact(artefact)
@@ -544,6 +684,9 @@ def simulate_sample(
     with tempfile.TemporaryDirectory(prefix="oncopanel-art-") as tmp:
         for i, hap in enumerate(plan):
             pairs.extend(run_art(hap, i, subseed(seed, "art", i), art, Path(tmp)))
+    if peaks is not None:  # before artefacts: damage is in the captured library's fragments
+        pairs = thin_pairs(pairs, plan, peaks, windows, weights, copy_number,
+                           np.random.default_rng(subseed(seed, "capture")))  # fmt: skip
     for j, (artefact, alt) in enumerate(zip(artefacts, alts, strict=True)):
         apply_artefact(pairs, plan, artefact, alt, np.random.default_rng(subseed(seed, "artefact", j)))
     order = np.random.default_rng(subseed(seed, "shuffle")).permutation(len(pairs))

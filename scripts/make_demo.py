@@ -47,6 +47,8 @@ from oncosim import reads as simulate
 from oncosim.batch import pool_fastqs
 from oncosim.reads import (
     Artefact,
+    CaptureProfile,
+    CopyNumberEvent,
     ReadFormat,
     Spike,
     pick_artefact_sites,
@@ -103,6 +105,8 @@ class DemoSample:
     reference_material: str = ""  # a control's material, by name in config/controls.yaml
     ffpe: bool = False  # gets FFPE deamination artefacts (and shares the batch's recurrent sites)
     lanes: tuple[tuple[str, str, str], ...] = ()  # real reads: (lane, fastq_1, fastq_2) relative to the repo
+    captured: bool = False  # capture-like depth (CNV_CAPTURE: per-target efficiency, this sample's GC curve)
+    copy_number: tuple[CopyNumberEvent, ...] = ()  # copy-number events at read level
 
 
 # The no-template control of the pooled run: indexed, sequenced, and (if the run is clean) empty.
@@ -143,6 +147,74 @@ SIMULATED = [
         depth=600, spikes=(Spike(BRCA2_C5946DEL, 0.5, "germline"),), ffpe=True,
     ),
 ]  # fmt: skip
+
+# --- copy-number samples (issue 17) -------------------------------------------------------------------------
+# Enough samples of one capture design for the copy-number engine (config/cnv.yaml): >= 6 germline references for
+# a germline sample and >= 4 same-panel references for a tumour's EGFR ratio. These samples have capture-like depth
+# (oncosim.reads.CaptureProfile: per-target efficiency log-normal SD 0.5, the same in every one of them, fold-80
+# 1.76 as Picard HsMetrics reports 1.5-2 for hybrid capture; plus each sample's own GC curve). The samples above
+# keep ART's uniform depth and their bytes: a uniform sample's exon profile correlates ~0.88 with a captured one's
+# and is not summed in as their reference (config/cnv.yaml spread_tolerance). Cheap on purpose: BRCA-only germline
+# samples at 250x, EGFR_KRAS tumours at 330x (after trimming and duplicates ~200x / ~270x on target: >= 80% of bases
+# >= 100x, the QC gate; at 250x three of the six tumours missed it, 77-78%).
+# One germline heterozygous BRCA1 deletion of MANE exons 13-22 (legacy 14-23; NM_007294.4:c.4358-?_5467+?del),
+# breakpoints mid-intron 12 and mid-intron 22; one EGFR amplification (10 copies in 50% tumour: ratio 3.0).
+CNV_CAPTURE_DESIGN = 17  # the bait design: every captured sample draws the same per-target efficiencies
+CNV_DEPTH = 250
+CNV_TUMOUR_DEPTH = 330
+
+
+def exon_span_event(gene: str, first: int, last: int, copy_number: float, cell_fraction: float = 1.0,
+                    flank: int = 10_000) -> CopyNumberEvent:  # fmt: skip
+    """A copy-number event over MANE exons first..last of ``gene``, its breakpoints mid-way into the flanking
+    introns (``flank`` bases beyond the gene where the event reaches its first or last exon)."""
+    from oncopanel.cnv.targets import exon_targets
+
+    exons = sorted(exon_targets([gene]), key=lambda t: t.start)
+    inside = [t for t in exons if first <= t.mane_exon <= last]
+    lo, hi = min(t.start for t in inside), max(t.end for t in inside)
+    before = [t.end for t in exons if t.end < lo]
+    after = [t.start for t in exons if t.start > hi]
+    start = (max(before) + lo) // 2 if before else lo - flank
+    end = (hi + min(after)) // 2 if after else hi + flank
+    return CopyNumberEvent(exons[0].chrom, start, end, copy_number, cell_fraction, f"{gene} exons {first}-{last}")
+
+
+BRCA1_EX13_22_DEL = exon_span_event("BRCA1", 13, 22, 1)
+EGFR_AMPLIFIED = exon_span_event("EGFR", 1, 28, 10, 0.5)
+
+CNV_SAMPLES = [
+    # Germline: the carrier (breast cancer, consent given) and six CNV-free references.
+    DemoSample(
+        "DEMO-G03", "P0007", "Chengxi County", "blood_germline", None, "BRCA", BRCA_ONLY, "2026-11-18",
+        depth=CNV_DEPTH, captured=True, copy_number=(BRCA1_EX13_22_DEL,),
+    ),
+    *[
+        DemoSample(
+            f"DEMO-G{n:02d}", f"P{n + 4:04d}", site, "blood_germline", None, code, BRCA_ONLY, "2026-11-19",
+            depth=CNV_DEPTH, captured=True,
+        )
+        for n, site, code in [(4, "Dongshan County", "HGSOC"), (5, "Anxian County", "BRCA"),
+                              (6, "Beiling County", "BRCA"), (7, "Chengxi County", "PAAD"),
+                              (8, "Dongshan County", "PRAD"), (9, "Anxian County", "HGSOC")]
+    ],
+    # Tumours on EGFR_KRAS: one EGFR-amplified lung adenocarcinoma and five without a copy-number change (each
+    # tumour's references are the others of the same panel and capture).
+    DemoSample(
+        "DEMO-T06", "P0014", "Beiling County", "tumour_fresh", 50, "LUAD", LUNG, "2026-11-19",
+        depth=CNV_TUMOUR_DEPTH, captured=True, copy_number=(EGFR_AMPLIFIED,),
+    ),
+    *[
+        DemoSample(
+            f"DEMO-T{n:02d}", f"P{n + 8:04d}", site, "tumour_fresh", tc, "LUAD", LUNG, "2026-11-19",
+            depth=CNV_TUMOUR_DEPTH, captured=True,
+        )
+        for n, site, tc in [(7, "Chengxi County", 40), (8, "Dongshan County", 60), (9, "Anxian County", 30),
+                            (10, "Beiling County", 70), (11, "Chengxi County", 50)]
+    ],
+]  # fmt: skip
+SIMULATED = SIMULATED + CNV_SAMPLES
+# --- end of copy-number samples -----------------------------------------------------------------------------
 # The pooled run's indexes come from the centre's kit, assigned as `oncopanel assign-indexes` does.
 UDI = assign_indexes([s.sample_id for s in SIMULATED] + [NTC_ID], load_kit(paths.ANNOTATION / "index_kits" /
                                                                           "oncopanel_udi96.tsv"))  # fmt: skip
@@ -247,6 +319,37 @@ PATIENTS = [
     Patient("P0006", "刘假名", "Liu Jiaming", "F", "1962-01-18", "990102", 58, "BL-2026-02011",
             "吴演示 Wu Yanshi", "2026-11-15", "yes"),
 ]  # fmt: skip
+
+# --- copy-number patients (issue 17): invented like those above ---------------------------------------------
+PATIENTS += [
+    Patient("P0007", "孙示范", "Sun Shifan", "F", "1975-04-21", "990103", 46, "CX-2026-00131",
+            "孙演示 Sun Yanshi", "2026-11-15", "yes"),
+    Patient("P0008", "周例证", "Zhou Lizheng", "F", "1968-10-03", "990104", 62, "DS-2026-00702",
+            "李演示 Li Yanshi", "2026-11-16", "yes"),
+    Patient("P0009", "吴模拟", "Wu Moni", "F", "1980-02-11", "990101", 28, "AX-2026-00544",
+            "周演示 Zhou Yanshi", "2026-11-16", "yes"),
+    Patient("P0010", "郑演练", "Zheng Yanlian", "F", "1972-08-08", "990102", 64, "BL-2026-02046",
+            "吴演示 Wu Yanshi", "2026-11-16", "yes"),
+    Patient("P0011", "冯试样", "Feng Shiyang", "M", "1955-06-17", "990103", 13, "CX-2026-00158",
+            "孙演示 Sun Yanshi", "2026-11-17", "yes"),
+    Patient("P0012", "何假设", "He Jiashe", "M", "1951-11-29", "990104", 75, "DS-2026-00731",
+            "李演示 Li Yanshi", "2026-11-17", "yes"),
+    Patient("P0013", "许范例", "Xu Fanli", "F", "1964-03-05", "990101", 36, "AX-2026-00561",
+            "周演示 Zhou Yanshi", "2026-11-17", "yes"),
+    Patient("P0014", "马虚拟", "Ma Xuni", "M", "1960-12-12", "990102", 19, "BL-2026-02058",
+            "钱演示 Qian Yanshi", "2026-11-17", "no"),
+    Patient("P0015", "朱测例", "Zhu Celi", "F", "1957-07-23", "990103", 52, "CX-2026-00166",
+            "孙演示 Sun Yanshi", "2026-11-18", "no"),
+    Patient("P0016", "胡样例", "Hu Yangli", "M", "1948-01-30", "990104", 91, "DS-2026-00744",
+            "李演示 Li Yanshi", "2026-11-18", "no"),
+    Patient("P0017", "林拟名", "Lin Niming", "F", "1969-09-14", "990101", 40, "AX-2026-00577",
+            "赵演示 Zhao Yanshi", "2026-11-18", "no"),
+    Patient("P0018", "高示意", "Gao Shiyi", "M", "1953-05-06", "990102", 27, "BL-2026-02063",
+            "钱演示 Qian Yanshi", "2026-11-18", "no"),
+    Patient("P0019", "罗设例", "Luo Sheli", "F", "1977-12-01", "990103", 88, "CX-2026-00171",
+            "孙演示 Sun Yanshi", "2026-11-18", "no"),
+]  # fmt: skip
+# --- end of copy-number patients ----------------------------------------------------------------------------
 
 CONSENT = {p.pseudonym: p.germline_consent for p in PATIENTS}
 # The centre writes Chinese reports; these samples ask for English (e.g. a patient referred from abroad).
@@ -440,15 +543,16 @@ def build(out: Path, seed: int, artefacts: bool = True, today: date | None = Non
         targets = target_bed_rows(genes_for(s.panels), TARGET_PADDING)
         mine = injected.get(s.sample_id, [])
         sample_seed = subseed(seed, s.sample_id)
-        simulate_sample(
+        r1, _r2 = simulate_sample(
             fastq_dir / s.sample_id, targets, s.spikes, s.depth, sample_seed, artefacts=mine,
             read_format=ReadFormat(flowcell="HDEMOSIM1", lane=1, i7=s.i7, i5=s.i5),
+            capture=cnv_capture(s, seed), copy_number=s.copy_number,
         )  # fmt: skip
         write_truth_vcf(truth_dir / f"{s.sample_id}.vcf.gz", s.spikes, s.sample_id)
         write_artefact_table(truth_dir / f"{s.sample_id}.artefacts.tsv", mine)
         summary.append({
             "sample_id": s.sample_id, "panels": ",".join(s.panels), "depth": str(s.depth),
-            "read_pairs": str(planned_pairs(targets, s.depth)),
+            "read_pairs": str(fastq_pairs(r1) if s.captured or s.copy_number else planned_pairs(targets, s.depth)),
             "spikes": ";".join(f"{sp.variant.key}@{sp.vaf:g}" for sp in s.spikes),
             "artefacts": str(len(mine)), "seed": str(sample_seed),
         })  # fmt: skip
@@ -469,6 +573,20 @@ def write_dated_manifests(out: Path, today: date | None = None) -> None:
     rows = sheet_rows([*SIMULATED, NTC, *REAL], out / "fastq", pooled=True, today=today)
     write_tsv(out / "samples.tsv", SHEET_COLUMNS, rows)
     write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control], today)
+
+
+def cnv_capture(s: DemoSample, seed: int) -> CaptureProfile | None:
+    """The capture profile of a captured sample: the design's target efficiencies and the sample's own GC curve
+    (slope ~ N(0, 1), curvature ~ N(-6, 3), as oncosim/cnv.py draws them for a library-preparation group)."""
+    if not s.captured:
+        return None
+    rng = np.random.default_rng(subseed(seed, s.sample_id, "gc"))
+    return CaptureProfile(CNV_CAPTURE_DESIGN, 0.5, float(rng.normal(0, 1)), float(rng.normal(-6, 3)))
+
+
+def fastq_pairs(r1: Path) -> int:
+    with gzip.open(r1, "rt") as fh:
+        return sum(1 for _ in fh) // 4
 
 
 def write_pooled_run(out: Path, fastq_dir: Path) -> dict[str, int]:

@@ -221,6 +221,37 @@ def test_mosdepth_regions_give_fragment_equivalents(tmp_path):
         counts.mosdepth_counts(bad)
 
 
+def test_normal_excludes_a_deletion_and_says_where_it_does_not_exclude_a_duplication(cfg):
+    """A 1.3-fold rise on two exons: no call (below the duplication's quality), each exon normal (a deletion is
+    excluded) with the reason 'duplication not excluded'; the other samples' normal exons exclude both."""
+    table, exons = batch(GERMLINE, 10, {0: {"BRCA2_exon11": 1.3, "BRCA1_exon5": 1.3}}, seed=5)
+    res = model.call_batch(table, exons, cfg)
+    rows = {r.exon: r for r in res["S0"].rows}
+    assert res["S0"].calls == []
+    for exon in ("BRCA2_exon11", "BRCA1_exon5"):
+        assert (rows[exon].status, rows[exon].reason) == ("normal", "duplication not excluded"), exon
+    assert sum(r.reason == "duplication not excluded" for r in res["S0"].rows) == 2
+    for s in table.samples[1:]:
+        assert {r.reason for r in res[s].rows if r.status == "normal"} == {""}, s
+
+
+def test_a_reference_of_another_capture_behaviour_is_not_summed_in(cfg):
+    """Two samples whose exons differ by a shared 25% per-target factor (another capture behaviour) correlate ~0.83
+    with the others, above min_correlation: the reference choice leaves them out because they widen the ratio
+    spread (with the tolerance opened up they are used and the spread is larger)."""
+    table, exons = batch(GERMLINE, 10, seed=12)
+    odd = np.exp(np.random.default_rng(4).normal(0, 0.25, table.counts.shape[1]))
+    c = table.counts.copy()
+    c[8:] = np.round(c[8:] * odd)
+    table = counts.CountTable(table.samples, table.targets, c)
+    assert 0.8 < model.correlations(model.log_profiles(c), 0)[8] < 0.9
+    res = model.call_batch(table, exons, cfg)["S0"]
+    assert res.status == "assessed" and not {"S8", "S9"} & set(res.references) and len(res.references) == 7
+    loose = replace(cfg, germline=replace(cfg.germline, spread_tolerance=1.0))
+    wide = model.call_batch(table, exons, loose)["S0"]
+    assert {"S8", "S9"} & set(wide.references) and wide.ratio_sd > res.ratio_sd
+
+
 # ---------------------------------------------------------------- EGFR amplification
 
 
@@ -257,6 +288,25 @@ def test_egfr_too_few_references_or_thin_coverage_not_assessable_never_not_ampli
     table, exons = batch(TUMOUR, 10, {0: egfr}, seed=6, depth=3.0)
     amp = amplification.call_amplification(table, exons, "S0", cfg.amplification, 0.5)
     assert amp.status == "not_assessable" and "coverage too low" in amp.text
+
+
+def test_egfr_references_are_the_samples_of_the_same_capture_behaviour(cfg):
+    """Six tumours of one capture profile (one EGFR-amplified) and three of another (different per-target
+    efficiencies): each tumour's references are the others of its own profile (the amplified one left out), so
+    the amplified one is called against five, the others not amplified against four, and the three of the other
+    profile are not assessable (two references), never "not amplified"."""
+    egfr = {t.target: 1 + 0.5 * (10 - 2) / 2 for t in exon_targets(["EGFR"]) if t.targeted}  # CN 10 at 50%
+    genes = ["EGFR", "KRAS"]
+    captured, exons = batch(genes, 6, {0: egfr}, seed=8)
+    other, _ = batch(genes, 3, seed=9)
+    names = (*(f"C{i}" for i in range(6)), "U0", "U1", "U2")
+    table = counts.CountTable(names, captured.targets, np.vstack([captured.counts, other.counts]))
+    calls = amplification.call_batch(table, exons, cfg.amplification, dict.fromkeys(table.samples, 0.5))
+    assert calls["C0"].status == "amplified" and calls["C0"].references == 5
+    assert calls["C0"].copy_number == pytest.approx(10, abs=1.0)
+    assert [(calls[f"C{i}"].status, calls[f"C{i}"].references) for i in range(1, 6)] == [("not_amplified", 4)] * 5
+    for u in ("U0", "U1", "U2"):
+        assert calls[u].status == "not_assessable" and "too few references (2 < 4)" in calls[u].text
 
 
 # ---------------------------------------------------------------- settings

@@ -160,7 +160,7 @@ def test_no_call_is_scoped_to_the_assessed_exons_and_does_not_exclude_a_duplicat
     assert cn["status"] == "assessed" and cn["events"] == [] and not cn["reporting"]["in_summary"]
     en = flat(pdf_text(render_pdf(result, tmp_path / "g1.pdf", "en")))
     assert flat(f"No exon deletion or duplication was called in the {cn['exons_assessed']} exons assessed") in en
-    assert flat("a single-exon duplication (a smaller change in depth) is not excluded") in en
+    assert flat("a single-exon duplication (a smaller change in depth) is not excluded where stated below") in en
     assert flat("the exons listed below as not assessable are not covered by it") in en
 
 
@@ -183,3 +183,29 @@ def test_germline_exon_deletion_reaches_the_parp_inhibitors_in_the_pdf(tables, t
     # the summary row of the deletion carries its options
     assert flat("PVS1 (very strong): deletion of critical exons olaparib — Approved for this tumour type") in en
     assert germline_losses(tables["G0"], "blood_germline", "no") == ()
+
+
+def test_normal_exons_say_where_a_duplication_is_not_excluded_in_json_and_pdf(tables, tmp_path):
+    """Exons reported normal exclude a deletion; where the count does not exclude a duplication the table's reason
+    says so, the result lists the exons (MANE and legacy numbers) and the PDF names them; without any, the PDF says
+    both are excluded."""
+    from oncopanel.cnv.records import DUPLICATION_NOT_EXCLUDED
+
+    plain = build(germline_inputs(), copy_number=tables["G1"])
+    assert plain["copy_number"]["duplication_not_excluded"] == []
+    en = flat(pdf_text(render_pdf(plain, tmp_path / "plain.pdf", "en")))
+    assert flat("Every exon reported normal excludes both a deletion and a duplication.") in en
+    opened = {"BRCA1_exon5", "BRCA1_exon6", "BRCA2_exon11"}
+    rows = [replace(r, reason=DUPLICATION_NOT_EXCLUDED) if r.exon in opened else r for r in tables["G1"].rows]
+    assert all(r.status == "normal" for r in rows if r.exon in opened)
+    result = build(germline_inputs(), copy_number=replace(tables["G1"], rows=rows))
+    validate_result(result)
+    assert result["copy_number"]["duplication_not_excluded"] == [
+        {"gene": "BRCA1", "exons": [5, 6], "legacy_exons": [6, 7]},
+        {"gene": "BRCA2", "exons": [11], "legacy_exons": [11]},
+    ]
+    en = flat(pdf_text(render_pdf(result, tmp_path / "open.pdf", "en")))
+    assert flat("Exons reported normal exclude a deletion; their count does not exclude a duplication (a smaller "
+                "change in depth) at: BRCA1 5–6 (legacy 6–7); BRCA2 11.") in en  # fmt: skip
+    zh = flat(pdf_text(render_pdf(result, tmp_path / "open_zh.pdf", "zh")))
+    assert "不能排除重复" in zh and "BRCA211" in zh

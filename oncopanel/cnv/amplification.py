@@ -2,10 +2,13 @@
 
 For a tumour sample, each captured exon's log share of the sample's fragments is compared with the median of the
 references' (the batch's other samples of the same panel; the median keeps a reference's own amplification out).
-Those differences are corrected for the sample's GC trend (as for germline exons, fitted on the other loci) and
+Those differences are corrected for the sample's GC trend (a quadratic in target GC with a level per gene, so
+the trend comes from the GC spread within genes and a gene's copy number does not bend it) and
 centred on the median over the panel's *other* loci (not the gene, not its chromosome), and the gene's ratio is
 exp(median over its exons). ``call_batch`` runs two passes: references whose own ratio reaches the chromosome-gain
-ratio in the first are left out of the second. Copy number from the pathologist's tumour content p:
+ratio in the first are left out of the second; in both, references are the samples whose within-gene exon profile
+(each gene's exons centred on their median: capture efficiency and GC, not copy number) correlates with the tumour's
+at least ``min_correlation``. Copy number from the pathologist's tumour content p:
 CN = 2 + 2(ratio − 1)/p; without it the result says "copy number not estimated". A gain of the other chromosome-7
 locus (BRAF) beside an amplified EGFR is a chromosome 7 gain, not a focal amplification; without BRAF on the panel
 the two cannot be told apart and the result says so.
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncopanel.cnv.counts import CountTable
-from oncopanel.cnv.model import gc_baseline, log_profiles, robust_sd
+from oncopanel.cnv.model import correlations, log_profiles, robust_sd
 from oncopanel.cnv.settings import AmplificationSettings
 from oncopanel.cnv.targets import ExonTarget
 
@@ -59,7 +62,7 @@ def gene_ratios(
     if other.sum() < 3:
         return {}
     gc = np.array([np.nan if t.gc is None else t.gc for t in captured])
-    diff = diff - np.log(gc_baseline(diff - np.median(diff[other]), gc, other))  # the sample's GC trend
+    diff = diff - gc_trend_within_genes(diff, gc, genes)  # the sample's GC trend
     centre = float(np.median(diff[other]))
     spread = robust_sd(diff[other])
     out = {}
@@ -68,6 +71,26 @@ def gene_ratios(
         # 1.2533 = SE of a median relative to a mean under normal noise
         out[str(gene)] = (math.exp(float(np.median(d))), 1.2533 * spread / math.sqrt(len(d)))
     return out
+
+
+def gc_trend_within_genes(diff: np.ndarray, gc: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """The sample's GC trend in its exon log ratios: a quadratic in target GC with one level per gene, fitted by
+    least squares (exons more than 3 robust SDs off the first fit left out of the second). A gene's copy number
+    moves its level, not the trend, so the trend comes from the GC spread within each gene — on a panel whose other
+    loci are a few exons (EGFR_KRAS: KRAS alone) the other loci cannot show it. 0 where GC is unknown or fewer
+    than 10 exons have it."""
+    known = ~np.isnan(gc)
+    if known.sum() < 10:
+        return np.zeros(len(diff))
+    names = list(dict.fromkeys(genes[known]))
+    d = np.nan_to_num(gc, nan=0.45) - 0.45
+    design = np.column_stack([d, d**2] + [(genes == g).astype(float) for g in names])
+    use = known.copy()
+    for _ in range(2):
+        coef, *_ = np.linalg.lstsq(design[use], diff[use], rcond=None)
+        resid = diff - design @ coef
+        use = known & (np.abs(resid - np.median(resid[known])) <= 3 * max(robust_sd(resid[known]), 1e-6))
+    return np.where(known, coef[0] * d + coef[1] * d**2, 0.0)
 
 
 def thin_coverage(table: CountTable, exons: list[ExonTarget], test: int, refs: list[int],
@@ -96,7 +119,8 @@ def call_amplification(
     """The gene's amplification in ``sample`` against ``references`` (default: every other sample of the table)."""
     index = {s: i for i, s in enumerate(table.samples)}
     test = index[sample]
-    refs = [index[r] for r in (references or [s for s in table.samples if s != sample]) if r != sample]
+    others = [s for s in table.samples if s != sample] if references is None else references
+    refs = [index[r] for r in others if r != sample]
     if not any(t.gene == cfg.gene and t.targeted for t in exons):
         return Amplification(sample, cfg.gene, "not_assessable", None, None, None, tumour_content, "", None,
                              len(refs), f"{cfg.gene} not on the sample's panel")  # fmt: skip
@@ -154,15 +178,38 @@ def call_amplification(
                          text)  # fmt: skip
 
 
+def within_gene_profiles(table: CountTable, exons: list[ExonTarget]) -> np.ndarray:
+    """Log profiles over the captured exons with each gene's median removed per sample: what capture and GC make
+    of the exons, not any gene's copy number."""
+    captured = [t for t in exons if t.targeted]
+    prof = log_profiles(table.column([t.target for t in captured]).counts)
+    genes = np.array([t.gene for t in captured])
+    for gene in dict.fromkeys(genes):
+        cols = genes == gene
+        prof[:, cols] -= np.median(prof[:, cols], axis=1, keepdims=True)
+    return prof
+
+
 def call_batch(
     table: CountTable, exons: list[ExonTarget], cfg: AmplificationSettings, tumour_content: dict[str, float | None]
 ) -> dict[str, Amplification]:
-    """Every tumour of ``tumour_content`` (sample -> content or None) against the table's other samples; samples
-    whose own gene ratio is raised in a first pass are not references in the second (they would lower it)."""
-    first = {s: call_amplification(table, exons, s, cfg, c) for s, c in tumour_content.items()}
+    """Every tumour of ``tumour_content`` (sample -> content or None) against the table's other samples whose
+    within-gene profile correlates at least ``min_correlation``; samples whose own gene ratio is raised in a first
+    pass are not references in the second (they would lower it)."""
+    index = {s: i for i, s in enumerate(table.samples)}
+    profiles = within_gene_profiles(table, exons) if any(t.targeted for t in exons) else None
+
+    def similar(sample: str) -> list[str]:
+        if profiles is None:
+            return [r for r in table.samples if r != sample]
+        r = correlations(profiles, index[sample])
+        return [o for o in table.samples if o != sample and r[index[o]] >= cfg.min_correlation]
+
+    candidates = {s: similar(s) for s in tumour_content}
+    first = {s: call_amplification(table, exons, s, cfg, c, candidates[s]) for s, c in tumour_content.items()}
     raised = {s for s, r in first.items() if r.ratio is not None and r.ratio >= cfg.chromosome_gain_ratio}
     out = {}
     for s, c in tumour_content.items():
-        refs = [r for r in table.samples if r != s and r not in raised]
+        refs = [r for r in candidates[s] if r not in raised]
         out[s] = call_amplification(table, exons, s, cfg, c, refs)
     return out

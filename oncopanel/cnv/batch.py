@@ -18,9 +18,10 @@ from oncopanel.cnv import amplification, model
 from oncopanel.cnv.counts import CountTable, load_store, mosdepth_counts, table_from_samples
 from oncopanel.cnv.records import read_tsv, write_tsv
 from oncopanel.cnv.settings import CnvSettings
-from oncopanel.cnv.targets import exon_targets
+from oncopanel.cnv.targets import exon_targets, with_gc
 from oncopanel.errors import InputError
 from oncopanel.panels import genes_for
+from oncopanel.reference import SliceSequence
 from oncopanel.samplesheet import Sample
 
 NO_READS = "no coverage to count (the sample's reads did not pass the input check)"
@@ -80,7 +81,9 @@ def run_batch(
     absent = [s for s in samples if s.regions is None]
     samples = [s for s in samples if s.regions is not None]
     per_sample = {s.sample_id: mosdepth_counts(s.regions) for s in samples if s.regions is not None}
-    germline_exons = exon_targets(list(GERMLINE_GENES))
+    # every target with its GC fraction: the models correct each sample's GC trend (without it they did not)
+    sequence = SliceSequence()
+    germline_exons = with_gc(exon_targets(list(GERMLINE_GENES)), sequence)
     brca_targets = [t.target for t in germline_exons if t.targeted]
     # BRCA exon copy number: every sample whose panels capture BRCA (tumours listed as not tested)
     with_brca = [s for s in samples if all(t in per_sample[s.sample_id] for t in brca_targets)]
@@ -89,7 +92,7 @@ def run_batch(
         table_from_samples({s.sample_id: per_sample[s.sample_id] for s in with_brca}, brca_targets), germline_exons,
         cfg, tumour=tumours, full_reference=full_reference, store=store,
     ) if with_brca else {}  # fmt: skip
-    amplified = _amplifications(samples, per_sample, cfg)
+    amplified = _amplifications(samples, per_sample, cfg, sequence)
     written = {}
     for s in samples:
         result = germline.get(s.sample_id)
@@ -127,7 +130,8 @@ def run_batch_or_not_assessable(samples: Sequence[CnvSample], out_dir: Path | st
 
 
 def _amplifications(
-    samples: Sequence[CnvSample], per_sample: Mapping[str, Mapping[str, float]], cfg: CnvSettings
+    samples: Sequence[CnvSample], per_sample: Mapping[str, Mapping[str, float]], cfg: CnvSettings,
+    sequence: SliceSequence,
 ) -> dict[str, amplification.Amplification]:
     """EGFR amplification of each tumour whose panels carry the gene, against the batch's samples of the same
     panels (the same capture targets)."""
@@ -138,7 +142,7 @@ def _amplifications(
         if amp.gene not in genes:
             continue
         group = [s for s in samples if s.panels == panels]
-        exons = exon_targets(genes)
+        exons = with_gc(exon_targets(genes), sequence)
         table = table_from_samples({s.sample_id: per_sample[s.sample_id] for s in group},
                                    [t.target for t in exons if t.targeted])  # fmt: skip
         tumour = {s.sample_id: s.tumour_content for s in group if not s.germline}

@@ -1,9 +1,11 @@
 """Exon copy number in germline samples against references from the batch (the DECoN / ExomeDepth family).
 
 For a test sample, references are the batch's other germline samples (and optionally a stored batch) whose exon
-count profiles correlate best with it. A reference's CNV is kept out of the reference: a first pass calls every
-sample against all others; in the second pass, which gives the result, each reference's called exons are masked
-(replaced by the other references' expectation) rather than the whole sample dropped, so a small batch keeps its
+count profiles correlate best with it, as many of the ranked ones as keep the test's ratio spread near its least
+(``references_to_use``: a poorly matched reference is not summed in). A reference's CNV is kept out of the
+reference: a first pass calls every sample against all others; in the second pass, which gives the result, each
+reference's called exons are masked (replaced by the other references' expectation) rather than the whole sample
+dropped, so a small batch keeps its
 references. Stored batches are expected to hold call-free samples only. At each captured exon the
 test sample's share of the fragments, x / (x + y) with y the references' summed count, follows a beta-binomial
 whose mean is p(r) = r·b·p0 / (r·b·p0 + 1 − p0): p0 is the sample's copy-neutral share (median over its exons),
@@ -30,7 +32,7 @@ from scipy import optimize, special
 
 from oncopanel.cnv.counts import CountTable
 from oncopanel.cnv.naming import classify, exon_range_name, exons_in_words
-from oncopanel.cnv.records import CnvCall, ExonCopyNumber
+from oncopanel.cnv.records import DUPLICATION_NOT_EXCLUDED, CnvCall, ExonCopyNumber
 from oncopanel.cnv.settings import STATE_COPY_NUMBER, CnvSettings
 from oncopanel.cnv.targets import ExonTarget
 
@@ -267,7 +269,11 @@ def call_sample(
         elif PHRED * float(loglik[j, DUPLICATION] - loglik[j, NORMAL]) >= g.min_quality:
             status, q, why = "not_assessable", q_normal, "equivocal: duplication evidence outside a call"
         else:
-            status, q, why = "normal", q_normal, ""
+            # "normal" is judged against deletions; a duplication (a smaller change in depth) is excluded only where
+            # copy-neutral beats it by the same margin, and the row says so where it is not
+            q_dup = PHRED * float(loglik[j, NORMAL] - loglik[j, DUPLICATION])
+            why = "" if q_dup >= g.min_normal_quality else DUPLICATION_NOT_EXCLUDED
+            status, q = "normal", q_normal
         rows.append(ExonCopyNumber(sample, t.gene, t.key, t.mane_exon, t.legacy_exon, t.chrom, t.start, t.end,
                                    float(x[j]), float(ratio[j]), round(2 * float(ratio[j]), 2), round(q, 1),
                                    status, why))  # fmt: skip
@@ -378,6 +384,30 @@ def choose_references(
     return chosen, mean, ""
 
 
+def references_to_use(x: np.ndarray, ref: np.ndarray, skip: np.ndarray, genes: np.ndarray, cfg: CnvSettings) -> int:
+    """How many of the correlation-ranked references (rows of ``ref``) to use: the most whose spread of the test's
+    log ratio against their sum (robust SD over the exons the references cover with ``min_reference_count``, the
+    ``skip`` exons left out, each gene's exons centred on their median so a whole-gene change is not spread) is
+    within ``spread_tolerance`` of the least spread over any such prefix, and at least ``min_references``. More
+    references lower the counting noise; a reference whose exon profile differs (another capture behaviour) raises
+    the spread more than its counts lower it — ExomeDepth weighs its reference choice the same way."""
+    g = cfg.germline
+    if len(ref) <= g.min_references:
+        return len(ref)
+    spreads = {}
+    for k in range(g.min_references, len(ref) + 1):
+        y = ref[:k].sum(axis=0)
+        use = ~skip & (y / k >= g.min_reference_count) & (x > 0)
+        if use.sum() < 5:
+            return len(ref)
+        lr = np.log(x[use] / x[use].sum()) - np.log(y[use] / y[use].sum())
+        for gene in set(genes[use]):
+            lr[genes[use] == gene] -= np.median(lr[genes[use] == gene])
+        spreads[k] = robust_sd(lr)
+    least = min(spreads.values())
+    return max(k for k, sd in spreads.items() if sd <= least * (1 + g.spread_tolerance))
+
+
 def call_batch(
     table: CountTable,
     exons: list[ExonTarget],
@@ -397,6 +427,7 @@ def call_batch(
     germline = [i for i, s in enumerate(batch.samples) if s not in tumour]
     stored = list(range(n_batch, len(pool.samples)))
     version = store.version if store is not None else ""
+    gene_of = np.array([t.gene for t in exons if t.targeted])
 
     def called_mask(result: SampleCnv | None) -> np.ndarray:
         called = {r.exon for r in result.rows if r.status in ("deletion", "duplication")} if result else set()
@@ -416,6 +447,11 @@ def call_batch(
         ref = pool.counts[chosen]
         if first:  # a reference's own calls are masked: its exons there take the other references' expectation
             ref = mask_exons(ref, np.array([called_mask(first.get(k)) for k in chosen]).reshape(ref.shape))
+        if not why:  # the best-matched prefix of the ranked references
+            keep = references_to_use(batch.counts[i], ref, own, gene_of, cfg)
+            if keep < len(chosen):
+                chosen, ref = chosen[:keep], ref[:keep]
+                mean = float(np.mean(correlations(prof, i)[chosen]))
         names = tuple(pool.samples[k] for k in chosen)
         used = version if any(k >= n_batch for k in chosen) else ""
         x = dict(zip(captured, batch.counts[i], strict=True))

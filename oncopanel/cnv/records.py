@@ -5,6 +5,9 @@ One row per exon of each gene's MANE Select model (columns in ``EXON_COLUMNS``):
 - ``status``: ``normal`` (assessed, copy-neutral), ``deletion``, ``duplication`` or ``not_assessable`` — with the
   ``reason`` (too few references, references poorly correlated, coverage uneven, exon coverage low or variable,
   pseudogene exon, exon not captured, tumour sample). A not-assessable exon is never reported as "no deletion".
+  ``normal`` excludes a deletion; on a normal row the reason ``duplication not excluded`` says the count does not
+  exclude a duplication too (copy-neutral does not beat it by ``calls.min_normal_quality``); an empty reason on a
+  normal row: both excluded.
 - ``count``: fragments over the exon's capture target; ``ratio``: the sample's share of the exon's fragments
   against its references, as a test/reference ratio normalised to the sample's copy-neutral exons (1 = two
   copies); ``copy_number`` = 2 x ratio (germline, diploid).
@@ -25,6 +28,8 @@ from oncopanel.errors import InputError
 
 Status = str  # normal | deletion | duplication | not_assessable
 STATUSES = ("normal", "deletion", "duplication", "not_assessable")
+# The reason on a normal row whose count excludes a deletion but not a duplication.
+DUPLICATION_NOT_EXCLUDED = "duplication not excluded"
 
 
 @dataclass(frozen=True)

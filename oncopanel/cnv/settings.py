@@ -19,6 +19,7 @@ class GermlineSettings:
     max_references: int
     min_correlation: float
     mean_min_correlation: float
+    spread_tolerance: float  # fewer references are used when their ratio spread is lower by more than this share
     ratios: dict[str, float]  # state -> expected test/reference ratio
     event_start_probability: float
     event_continue_probability: float
@@ -38,6 +39,7 @@ class AmplificationSettings:
     min_copy_number: float
     chromosome_gain_ratio: float
     min_references: int
+    min_correlation: float  # of within-gene exon profiles: references of the same capture behaviour
     max_log_ratio_se: float
     min_exon_count: float
 
@@ -67,6 +69,7 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     germline = GermlineSettings(
         min_references=ref["min_references"], max_references=ref["max_references"],
         min_correlation=ref["min_correlation"], mean_min_correlation=ref["mean_min_correlation"],
+        spread_tolerance=ref["spread_tolerance"],
         ratios={k: float(v) for k, v in model["ratios"].items()},
         event_start_probability=model["event_start_probability"],
         event_continue_probability=model["event_continue_probability"],
@@ -79,7 +82,7 @@ def load_settings(path: Path | str | None = None) -> CnvSettings:
     )  # fmt: skip
     amp = AmplificationSettings(
         a["gene"], tuple(a["same_chromosome_genes"]), a["min_ratio"], a["min_copy_number"],
-        a["chromosome_gain_ratio"], a["min_references"], a["max_log_ratio_se"],
+        a["chromosome_gain_ratio"], a["min_references"], a["min_correlation"], a["max_log_ratio_se"],
         a["min_exon_count"],
     )  # fmt: skip
     cls = ClassificationSettings(

@@ -300,6 +300,17 @@ class UnassessedExons(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExonsOfGene(Record):
+    """Exons of one gene (MANE Select numbers and legacy ones), e.g. the normal exons whose count does not exclude a
+    duplication."""
+
+    gene: str
+    exons: list[int]
+    legacy_exons: list[int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class GeneAmplification(Record):
     """A tumour's amplification result (oncopanel.cnv.amplification.Amplification)."""
 
@@ -323,10 +334,10 @@ class GeneAmplification(Record):
 class CopyNumber(Record):
     """Copy number (schema 1.2, optional): BRCA1/BRCA2 exon copy number and, for tumours, gene amplification."""
 
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("amplification", "reporting")
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("amplification", "reporting", "duplication_not_excluded")
     _NESTED: ClassVar[dict[str, type[Record]]] = {
         "events": CnvEvent, "not_assessable": UnassessedExons, "amplification": GeneAmplification,
-        "reporting": Decision,
+        "reporting": Decision, "duplication_not_excluded": ExonsOfGene,
     }  # fmt: skip
 
     status: str  # assessed | not_assessable | not_tested | withheld
@@ -339,6 +350,9 @@ class CopyNumber(Record):
     not_assessable: list[UnassessedExons]
     amplification: GeneAmplification | None = None
     reporting: Decision | None = None
+    # assessed exons reported normal (a deletion excluded) whose count does not exclude a duplication; absent in
+    # results from before it was carried (then no exon's duplication status was stated)
+    duplication_not_excluded: list[ExonsOfGene] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def unassessed(self, gene: str) -> list[UnassessedExons]:

@@ -39,6 +39,7 @@ from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
     Approval,
     CnvEvent,
+    CopyNumber,
     Gate,
     GeneAmplification,
     GermlineFinding,
@@ -734,6 +735,7 @@ def copy_number_section(k: Kit, result: SampleResult) -> list:
             out.append(k.p(t("cnv.quality_note"), k.small))
         else:
             out.append(k.p(t("cnv.none_called", n=cn.exons_assessed)))
+        out += duplication_scope(k, cn)
     if cn.not_assessable and cn.status != "not_tested":
         out.append(Spacer(1, 1.5 * mm))
         out.append(k.p(t("cnv.not_assessable_head"), k.body, bold=True))
@@ -750,6 +752,23 @@ def copy_number_section(k: Kit, result: SampleResult) -> list:
         color = {"amplified": "#B00020", "not_assessable": "#8A5A00"}.get(a.status)
         out.append(k.p(amplification_text(a, t), bold=a.status != "not_amplified", color=color))
     return out
+
+
+def duplication_scope(k: Kit, cn: CopyNumber) -> list:
+    """What "normal" excludes: a deletion always; a duplication except at the exons listed (results from before
+    the list was carried say nothing more than the none_called text)."""
+    if cn.duplication_not_excluded is None:
+        return []
+    t = k.t
+    if not cn.duplication_not_excluded:
+        return [k.p(t("cnv.duplication_excluded"), k.small)]
+    parts = []
+    for g in cn.duplication_not_excluded:
+        exons = exon_numbers(g.exons)
+        if g.legacy_exons != g.exons:
+            exons += t("cnv.legacy", legacy=exon_numbers(g.legacy_exons))
+        parts.append(f"{g.gene} {exons}")
+    return [k.p(t("cnv.duplication_not_excluded", exons="; ".join(parts)), k.small)]
 
 
 def cnv_summary_rows(k: Kit, result: SampleResult) -> list[list[Any]]:

@@ -55,6 +55,7 @@ from typing import Any
 
 from oncopanel import __version__
 from oncopanel.clinical import COVERAGE_THRESHOLD, INFORMATIONAL_FILTERS, REPORTED_GERMLINE
+from oncopanel.cnv.records import DUPLICATION_NOT_EXCLUDED
 from oncopanel.errors import InputError
 from oncopanel.failures import FailureKind, kind_of_gates, kind_of_qc_reasons, next_report_date
 from oncopanel.model import GERMLINE_SPECIMENS, HotspotResult
@@ -242,6 +243,13 @@ def copy_number_block(table: Any, sample: Mapping) -> dict:
     for g in groups.values():
         order = sorted(range(len(g["exons"])), key=lambda i: g["exons"][i])
         g["exons"], g["legacy_exons"] = [g["exons"][i] for i in order], [g["legacy_exons"][i] for i in order]
+    # normal exons whose count excludes a deletion but not a duplication (oncopanel.cnv.model)
+    dup_open: dict[str, dict] = {}
+    for r in sorted(table.rows, key=lambda r: (r.gene, r.mane_exon)):
+        if r.status == "normal" and r.reason == DUPLICATION_NOT_EXCLUDED:
+            g = dup_open.setdefault(r.gene, {"gene": r.gene, "exons": [], "legacy_exons": []})
+            g["exons"].append(r.mane_exon)
+            g["legacy_exons"].append(r.legacy_exon)
     refs = [x for x in h.get("references", "").split(",") if x]
     block: dict[str, Any] = {
         "status": status, "reason": reason, "genes": sorted({r.gene for r in table.rows}),
@@ -249,6 +257,8 @@ def copy_number_block(table: Any, sample: Mapping) -> dict:
         "exons_assessed": sum(r.status != "not_assessable" for r in table.rows),
         "events": events, "not_assessable": list(groups.values()),
     }  # fmt: skip
+    if status == "assessed":
+        block["duplication_not_excluded"] = list(dup_open.values())
     if "amplification_status" in h:
         a = {k.removeprefix("amplification_"): (None if v == "." else v) for k, v in h.items()
              if k.startswith("amplification_")}  # fmt: skip
