@@ -11,6 +11,10 @@ How a sample is built:
   fragments is the requested VAF (a heterozygous germline variant is 0.5);
 - artefacts change bases in a chosen fraction of the fragments covering a site, only in fragments of one pair
   orientation (F1R2 or F2R1), which is how pre-library DNA damage shows up in real tumour data;
+- optional (off by default, used by benchmarks/low_vaf.py): capture efficiency varying between windows
+  (``capture_cv``: each window's pair count times a log-normal factor of mean 1, as baits capture unequally) and
+  PCR duplicates (``duplicate_fraction``: that share of pairs written again as exact copies, after damage, since
+  damage precedes amplification; the aligner's markdup removes them, so usable depth is below the nominal);
 - reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the
   seed, and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
 """
@@ -520,6 +524,8 @@ def simulate_sample(
     read_format: ReadFormat | None = None,
     sequence: SequenceSource | None = None,
     padding: int | None = None,
+    capture_cv: float = 0.0,
+    duplicate_fraction: float = 0.0,
 ) -> tuple[Path, Path]:
     """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
 
@@ -534,6 +540,8 @@ def simulate_sample(
     sequence = sequence or SliceSequence()
     windows = sequencing_windows(regions, fragment_mean if padding is None else padding)
     plan = plan_haplotypes(windows, spikes, depth, sequence, art)
+    if capture_cv > 0:
+        plan = vary_capture(plan, capture_cv, np.random.default_rng(subseed(seed, "capture")))
     alts = []
     for artefact in artefacts:  # checked before any simulation runs
         check_artefact(artefact)
@@ -546,6 +554,8 @@ def simulate_sample(
             pairs.extend(run_art(hap, i, subseed(seed, "art", i), art, Path(tmp)))
     for j, (artefact, alt) in enumerate(zip(artefacts, alts, strict=True)):
         apply_artefact(pairs, plan, artefact, alt, np.random.default_rng(subseed(seed, "artefact", j)))
+    if duplicate_fraction > 0:
+        pairs = add_duplicates(pairs, duplicate_fraction, np.random.default_rng(subseed(seed, "duplicates")))
     order = np.random.default_rng(subseed(seed, "shuffle")).permutation(len(pairs))
     shuffled = [pairs[i] for i in order]
     fmt = read_format or ReadFormat()
@@ -555,6 +565,29 @@ def simulate_sample(
     write_fastq_gz(r1, fastq_records(shuffled, 1, fmt))
     write_fastq_gz(r2, fastq_records(shuffled, 2, fmt))
     return r1, r2
+
+
+def vary_capture(plan: Sequence[Haplotype], cv: float, rng: np.random.Generator) -> list[Haplotype]:
+    """Every window's pairs times one log-normal factor (mean 1, coefficient of variation ``cv``): capture
+    efficiency differs between baits; a window's haplotypes share the factor, so VAFs are kept."""
+    from dataclasses import replace
+
+    sigma = float(np.sqrt(np.log(1 + cv * cv)))
+    factor: dict[Window, float] = {}
+    out = []
+    for hap in plan:
+        if hap.window not in factor:
+            factor[hap.window] = float(rng.lognormal(-sigma * sigma / 2, sigma))
+        out.append(replace(hap, pairs=max(0, round(hap.pairs * factor[hap.window]))))
+    return out
+
+
+def add_duplicates(pairs: list[ReadPair], fraction: float, rng: np.random.Generator) -> list[ReadPair]:
+    """``fraction`` of the pairs again as exact copies (PCR duplicates of the same fragment)."""
+    n = round(fraction * len(pairs))
+    picks = rng.choice(len(pairs), size=n, replace=True) if n else []
+    copies = [ReadPair(pairs[i].haplotype, Mate(**vars(pairs[i].read1)), Mate(**vars(pairs[i].read2))) for i in picks]
+    return pairs + copies
 
 
 def planned_pairs(
