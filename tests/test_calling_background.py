@@ -43,8 +43,13 @@ def call(key: str, alt: int, depth: int, f1r2: int | None = None) -> tuple[Recor
     return ev, reads, (f1r2, alt - f1r2)
 
 
+# other alleles of the same error classes (T>C, C>T), as a batch's normals show them: the class priors (~1e-5)
+FILLER = {f"chr1:{1000 + i}:{change}": bg.SiteErrors(6000, i % 20 == 0, 0, 3)
+          for i in range(100) for change in ("A>G", "C>T")}  # fmt: skip
+
+
 def model(sites: dict[str, bg.SiteErrors], settings: bg.ModelSettings = M) -> bg.BackgroundModel:
-    return bg.BackgroundModel(sites, settings, "batch B1 (3 normals)")
+    return bg.BackgroundModel({**FILLER, **sites}, settings, "batch B1 (3 normals)")
 
 
 def reasons(key: str, alt: int, depth: int, m: bg.BackgroundModel | None, f1r2: int | None = None) -> list[str]:
@@ -65,6 +70,15 @@ def test_a_recurrent_error_position_rejects_a_1pct_call_a_clean_position_accepts
     # a true 1% allele sampled at 0.8%: under the model's VAF floor, not the global one
     assert reasons(CLEAN, 16, 2000, m) == []
     assert reasons(CLEAN, 16, 2000, None) == ["low_vaf"]
+
+
+def test_the_error_class_is_the_prior_and_a_noisy_allele_keeps_its_own_rate():
+    alone = bg.BackgroundModel({CLEAN: bg.SiteErrors(3400, 0, 0, 3)}, M, "x")  # no class evidence beyond itself
+    pooled = model({CLEAN: bg.SiteErrors(3400, 0, 0, 3), "chr7:55181390:C>T": bg.SiteErrors(3400, 3, 2, 3)})
+    assert bg.allele_class(CLEAN) == bg.allele_class("chr7:55181379:G>A") == "C>T"
+    assert bg.allele_class("chr7:1:AT>A") == "deletion" and bg.allele_class("chr7:1:AT>GC") == "mnv"
+    assert pooled.allele(CLEAN).rate < alone.allele(CLEAN).rate / 2  # "rare in its class", not just "0 of 3400"
+    assert pooled.allele("chr7:55181390:C>T").rate >= 5 / 3400  # the noisy allele is not shrunk below its rate
 
 
 def test_single_orientation_damage_is_still_rejected_at_a_clean_position():

@@ -14,10 +14,15 @@ left out of that allele (a germline variant is not an error; the panel of normal
 controls are not used: their libraries hold almost no template, so what they show is contamination and index
 hopping at fractions that say nothing about a tumour library's error at a position, and their depth is low.
 
-The rate of an allele is the one-sided upper confidence bound (Wilson) of pooled alt / depth, never below
-``min_rate``: 0 errors in 6000 fragments says "below 0.05%", not "never". An allele with less pooled depth than
-``min_depth`` (or no normals at all) falls back to the global rate of calling.somatic.filters.background, and the
-record says which one it was tested against (INFO BG).
+The rate of an allele is an upper confidence bound of its pooled alt / depth, never below ``min_rate``: 0 errors
+in 6000 fragments says "rare", not "never". Alleles of one error class (the six pyrimidine-normalised
+substitutions, multi-base substitutions, deletions, insertions) share a chemistry, so the class's pooled rate over
+every allele counted is the prior (a beta distribution worth ``prior_depth`` fragments) and the allele's own counts
+update it: the bound is the posterior's ``confidence`` quantile. An allele that errs more than its class shows it
+as soon as its own depth outweighs the prior; one that never errs is not credited with "never". Without enough
+class evidence the bound is the allele's Wilson bound alone. An allele with less pooled depth than ``min_depth``
+(or no normals at all) falls back to the global rate of calling.somatic.filters.background, and the record says
+which one it was tested against (INFO BG).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class ModelSettings:
     min_samples: int  # normals (batch + store) below which the global rate is used
     confidence: float  # one-sided confidence of the rate's upper bound
     min_rate: float  # floor of a learnt rate
+    prior_depth: int  # fragments the error class's pooled rate weighs as the prior of each of its alleles
     max_normal_vaf: float  # a normal at or above this fraction carries the allele: left out of its background
     orientation_ratio: float  # one orientation's rate this many times the other's: an oriented error
     min_vaf: float  # the VAF floor of a call whose allele the model covers (calling.somatic.filters.min_vaf: not)
@@ -88,9 +94,29 @@ class BackgroundModel:
     normals: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def upper(self, alt: int, depth: int) -> float:
-        z = NormalDist().inv_cdf(self.settings.confidence)
-        return max(self.settings.min_rate, wilson_interval(alt, depth, z)[1])
+    def class_rate(self, error_class: str) -> float | None:
+        """Pooled alt / depth over every allele of the class; None below 10 x prior_depth fragments (a prior
+        must be known far better than any one allele it speaks for)."""
+        if not self._cache:
+            pooled: dict[str, list[int]] = {}
+            for key, site in self.sites.items():
+                c = pooled.setdefault(allele_class(key), [0, 0])
+                c[0] += site.alt
+                c[1] += site.depth
+            self._cache.update({c: alt / depth for c, (alt, depth) in pooled.items()
+                                if depth >= 10 * self.settings.prior_depth})  # fmt: skip
+        return self._cache.get(error_class)
+
+    def upper(self, alt: int, depth: int, prior: float | None, prior_depth: float) -> float:
+        """Upper ``confidence`` bound of the rate: beta posterior over the class prior, or Wilson without one."""
+        s = self.settings
+        if prior is None:
+            return max(s.min_rate, wilson_interval(alt, depth, NormalDist().inv_cdf(s.confidence))[1])
+        from scipy.stats import beta
+
+        m = max(prior, 1e-7)  # a class never seen wrong still has some rate: beta needs a > 0
+        bound = float(beta.ppf(s.confidence, alt + m * prior_depth, depth - alt + (1 - m) * prior_depth))
+        return max(s.min_rate, bound)
 
     def allele(self, key: str) -> AlleleBackground | None:
         """The allele's learnt rates; None when the evidence is too thin (the caller uses the global rate)."""
@@ -98,9 +124,25 @@ class BackgroundModel:
         s = self.settings
         if site is None or site.depth < s.min_depth or site.samples < s.min_samples:
             return None
+        prior = self.class_rate(allele_class(key))
         half = max(1, site.depth // 2)  # a paired library holds F1R2 and F2R1 fragments about equally
-        return AlleleBackground(self.upper(site.alt, site.depth), self.upper(site.alt_f1r2, half),
-                                self.upper(site.alt_f2r1, half), site.depth, site.samples)  # fmt: skip
+        n0 = s.prior_depth
+        return AlleleBackground(self.upper(site.alt, site.depth, prior, n0),
+                                self.upper(site.alt_f1r2, half, prior, n0 / 2),
+                                self.upper(site.alt_f2r1, half, prior, n0 / 2), site.depth, site.samples)  # fmt: skip
+
+
+def allele_class(key: str) -> str:
+    """Error class of an allele key (chrom:pos:ref>alt): a pyrimidine-normalised substitution, mnv, deletion or
+    insertion (the classes of oncopanel.hotspots.detection)."""
+    from oncopanel.hotspots.detection import substitution_class
+
+    ref, alt = key.rsplit(":", 1)[1].split(">")
+    if len(ref) == len(alt) == 1:
+        return substitution_class(ref, alt)
+    if len(ref) == len(alt):
+        return "mnv"
+    return "deletion" if len(ref) > len(alt) else "insertion"
 
 
 def background_p(
