@@ -3,19 +3,20 @@
     .venv/bin/python benchmarks/low_vaf.py            # 5 tumours x (30 SNVs + 10 indels) at 1%, 2000/1000/500x
     .venv/bin/python benchmarks/low_vaf.py --quick    # CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals
 
-Per tumour: 1% SNVs and indels (1-3 bp) spread over panel coding exons (>= 400 bp apart, so every spike has its own fragments), FFPE
-C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G sites of the same regions,
-simulated with oncosim.reads (ART HS25 2x150, fragments 300±50) at 2000x median usable depth with capture efficiency
-varying between regions (log-normal, CV 0.3) and 15% PCR duplicates on top (marked by samtools markdup after
-minimap2 -ax sr, so the usable depth is the nominal one), then downsampled (samtools view -s) to 1000 and 500x.
+Per tumour: 1% SNVs and indels (1-3 bp) spread over panel coding exons (>= 400 bp apart: beyond nearly every
+fragment of 300±50), FFPE C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G
+sites of the same regions, simulated with oncosim.reads (ART HS25 2x150) at a nominal depth giving 2000x median
+usable fragment depth, with capture efficiency varying between regions (log-normal, CV 0.3) and 15% PCR
+duplicates on top (marked by samtools markdup after minimap2 -ax sr), then downsampled (samtools view -s) to
+1000 and 500x median usable depth.
 Normals (blood: no spikes, no damage) are simulated over every tumour's regions at 1000x the same way; half of
 them are written to a background store as an earlier batch (oncopanel.calling.background.add_to_store) and the
 other half are this batch's normals, so the model pools both as the workflow does.
 
 Each tumour at each depth is called once with oncopanel.calling.run.call_raw (freebayes | bcftools norm, the
 workflow's rule) and finalised twice with oncopanel.calling.vcf.finalize: with the background model (its
-candidate alleles counted in the normals by oncopanel.background.count_normals, the rule calling_background's
-code) and without (global rate only: what a batch without normals gets). Sensitivity = spikes with a PASS record
+candidate alleles counted in the normals by oncopanel.calling.background.count_normals, as rule calling_background
+does) and without (global rate only: what a batch without normals gets). Sensitivity = spikes with a PASS record
 (indels: the allele or another representation within 10 bp); PPV = PASS records matching a spike / all PASS
 records. 95% Wilson intervals. "Depth" is the usable fragment depth at each spike (FORMAT DP, or counted with
 oncopanel.counting when no record was written), reported as its median and 5th-95th percentiles per cell.
@@ -246,7 +247,7 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
     truth_rows = [r for r in rows if "detected" in r]
     fp_rows = [r for r in rows if r.get("fp")]
     lines = [
-        "### Tissue variants at 1% VAF (benchmarks/low_vaf.py)",
+        "# Tissue variants at 1% VAF (benchmarks/low_vaf.py)",
         "",
         f"Command: `{command.strip()}`  ",
         f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours x "
