@@ -31,6 +31,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pysam
@@ -43,7 +44,7 @@ import calling as cb  # noqa: E402  (benchmarks/calling.py: aligner, downsamplin
 
 from oncopanel.calling import background as bgm  # noqa: E402
 from oncopanel.calling import settings as calling_settings  # noqa: E402
-from oncopanel.calling.run import call_raw, index_vcf, plain_fasta  # noqa: E402
+from oncopanel.calling.run import call_raw, hotspot_alleles, index_vcf, plain_fasta  # noqa: E402
 from oncopanel.calling.vcf import SampleContext, finalize, left_align  # noqa: E402
 from oncopanel.counting import CountRules, count_allele  # noqa: E402
 from oncopanel.model import Variant  # noqa: E402
@@ -117,11 +118,11 @@ def main() -> None:
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals")
+    ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 1500x")
     args = ap.parse_args()
     if args.quick:
         args.tumours, args.snvs, args.indels, args.artefacts, args.normals = 1, 6, 2, 2, 2
-        args.depths, args.normal_depth = "1000", 500
+        args.depths, args.normal_depth = "1000", 1500  # 2 normals: just enough pooled depth for the model
     depths = [int(d) for d in args.depths.split(",")]
     scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
     out = args.out or (scratch / "low_vaf.md" if args.quick else ROOT / "benchmarks" / "latest" / "low_vaf.md")
@@ -174,7 +175,8 @@ def main() -> None:
     ms = settings.background_model
     stored_names = sorted(normals)[: args.normals // 2]
     batch_names = sorted(normals)[args.normals // 2 :]
-    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}"
+    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_u{USABLE}"
+    prepared = []
     for t, (truths, regions, arts) in enumerate(tumours):
         d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}"
         d.mkdir(exist_ok=True)
@@ -184,27 +186,34 @@ def main() -> None:
         top = simulate(d / f"sim{TOP}", regions, [Spike(x.variant, x.vaf) for x in truths], round(TOP / USABLE),
                        args.seed * 10 + t, arts, mmi, f"TUMOUR{t}")  # fmt: skip
         timed("simulate + align tumours", t0)
-        art_sites = {(a.chrom, a.pos) for a in arts}
-        for depth in depths:
-            sample = f"TUMOUR{t}_{depth}x"
+        prepared.append((t, truths, arts, d, targets, top))
+    for depth in depths:
+        # the batch's tumours at this depth are called first: their candidate alleles (and the hotspot alleles, as
+        # rule calling_background counts them) are where the normals are counted, once for the batch
+        raws = {}
+        for t, _truths, _arts, d, targets, top in prepared:
             bam = top if depth == TOP else cb.downsample(top, depth / TOP, args.seed + t, d / f"sim{depth}.bam")
             raw = d / f"{depth}.freebayes.vcf.gz"
             t0 = time.time()
             call_raw(bam, targets, "somatic", fb, fb_fasta, str(cb.REF), d / f"{depth}.regions.bed", raw)
             timed("freebayes", t0)
-            t0 = time.time()
-            alleles = bgm.candidate_alleles([raw])
-            floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
-            stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
-            batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
-            version = f"{sample}-earlier"
-            bgm.add_to_store(store, PANEL, version, stored_sites) if not (store / PANEL / version).exists() else None
-            bfile = d / f"{depth}.background.tsv"
-            bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
-            from dataclasses import replace
-
-            model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
-            timed("background model (count normals)", t0)
+            raws[t] = (bam, raw)
+        t0 = time.time()
+        alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
+        floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
+        stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
+        batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
+        version = f"SIMBATCH-earlier-{depth}x"
+        if not (store / PANEL / version).exists():
+            bgm.add_to_store(store, PANEL, version, stored_sites)
+        bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}.background.tsv"
+        bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
+        model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
+        timed("background model (count normals)", t0)
+        for t, truths, arts, d, _targets, _top in prepared:
+            bam, raw = raws[t]
+            sample = f"TUMOUR{t}_{depth}x"
+            art_sites = {(a.chrom, a.pos) for a in arts}
             for arm, bg in (("model", model), ("global", None)):
                 t0 = time.time()
                 ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)

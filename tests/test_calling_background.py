@@ -240,3 +240,12 @@ def test_capture_variation_keeps_each_windows_vaf_and_duplicates_are_exact_copie
     assert all((p.read1.pos0, p.read2.pos0) in originals for p in out[200:])
     out[200].read1.seq = "G" * 100  # copies, not shared objects: damage applied later to one must not touch both
     assert all(p.read1.seq == "A" * 100 for p in pairs)
+
+
+def test_candidate_alleles_add_the_other_substitutions_at_a_candidate_position(tmp_path):
+    vcf = tmp_path / "raw.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n##contig=<ID=chr7,length=159345973>\n"
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "chr7\t100\t.\tC\tT\t0\t.\t.\nchr7\t200\t.\tCA\tC\t0\t.\t.\n")  # fmt: skip
+    keys = {v.key for v in bg.candidate_alleles([vcf])}
+    assert keys == {"chr7:100:C>T", "chr7:100:C>A", "chr7:100:C>G", "chr7:200:CA>C"}

@@ -201,7 +201,10 @@ def count_normals(
 
 
 def candidate_alleles(vcfs: Iterable[Path | str]) -> list[Variant]:
-    """The alleles of split, normalised VCFs (the tumours' raw freebayes records): where the model is needed."""
+    """The alleles of split, normalised VCFs (the tumours' raw freebayes records): where the model is needed.
+
+    At a single-base candidate the other two substitutions are counted too: each error class's prior is pooled
+    over every allele counted, and a class rate near 1e-4 needs some 100,000 normal fragments to be known."""
     import pysam
 
     pysam.set_verbosity(0)
@@ -212,6 +215,8 @@ def candidate_alleles(vcfs: Iterable[Path | str]) -> list[Variant]:
                 for alt in rec.alts or ():
                     if alt and not alt.startswith("<") and alt != "*":
                         out.add(Variant(rec.chrom, rec.pos, rec.ref, alt))
+                        if len(rec.ref) == len(alt) == 1 and rec.ref in "ACGT":
+                            out.update(Variant(rec.chrom, rec.pos, rec.ref, b) for b in "ACGT" if b != rec.ref)
     return sorted(out)
 
 
