@@ -255,12 +255,18 @@ def main() -> None:
 def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: float, status: str) -> None:
     truth_rows = [r for r in rows if "detected" in r]
     fp_rows = [r for r in rows if r.get("fp")]
+
+    def n_kind(kind: str) -> int:
+        return len({(r["tumour"], r["key"]) for r in truth_rows if r["kind"] == kind})
+
     lines = [
         "# Tissue variants at 1% VAF (benchmarks/low_vaf.py)",
         "",
         f"Command: `{command.strip()}`  ",
-        f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours x "
-        f"({args.snvs} SNVs + {args.indels} indels) at 1% VAF, {args.artefacts} FFPE C>T + {args.artefacts} oxoG "
+        f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours, "
+        f"{n_kind('snv')} SNVs + {n_kind('indel')} indels at 1% VAF in all (asked: {args.snvs} + {args.indels} a "
+        f"tumour; positions >= 400 bp apart in the genes' coding exons run out), {args.artefacts} FFPE C>T + "
+        f"{args.artefacts} oxoG "
         f"G>T damage sites per tumour (1-4%, one orientation), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
         f"duplicates (marked); {args.normals} normals at {args.normal_depth}x ({args.normals // 2} stored as an "
         "earlier batch, the rest this batch's).",
