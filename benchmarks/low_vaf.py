@@ -118,11 +118,11 @@ def main() -> None:
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 1500x")
+    ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 2500x")
     args = ap.parse_args()
     if args.quick:
         args.tumours, args.snvs, args.indels, args.artefacts, args.normals = 1, 6, 2, 2, 2
-        args.depths, args.normal_depth = "1000", 1500  # 2 normals: just enough pooled depth for the model
+        args.depths, args.normal_depth = "1000", 2500  # 2 normals: enough pooled depth for the model to apply
     depths = [int(d) for d in args.depths.split(",")]
     scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
     out = args.out or (scratch / "low_vaf.md" if args.quick else ROOT / "benchmarks" / "latest" / "low_vaf.md")
@@ -175,7 +175,7 @@ def main() -> None:
     ms = settings.background_model
     stored_names = sorted(normals)[: args.normals // 2]
     batch_names = sorted(normals)[args.normals // 2 :]
-    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_u{USABLE}"
+    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}"
     prepared = []
     for t, (truths, regions, arts) in enumerate(tumours):
         d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}"
