@@ -249,3 +249,27 @@ def test_candidate_alleles_add_the_other_substitutions_at_a_candidate_position(t
                    "chr7\t100\t.\tC\tT\t0\t.\t.\nchr7\t200\t.\tCA\tC\t0\t.\t.\n")  # fmt: skip
     keys = {v.key for v in bg.candidate_alleles([vcf])}
     assert keys == {"chr7:100:C>T", "chr7:100:C>A", "chr7:100:C>G", "chr7:200:CA>C"}
+
+
+def test_the_batch_background_pins_the_store_versions_its_tumours_use(tmp_path):
+    store = tmp_path / "store"
+    first = bg.add_to_store(store, "EGFR_KRAS", "2026-11-B01", {CLEAN: bg.SiteErrors(3000, 0, 0, 2)})
+    batch = tmp_path / "B2.background.tsv"
+    bg.write_sites({}, batch, {"batch": "B2", "normals": "N1,N2", "store_versions": first})
+    bg.add_to_store(store, "EGFR_KRAS", "2026-12-B02", {CLEAN: bg.SiteErrors(9000, 0, 0, 3)})  # newer, later
+    settings = replace(M, store=str(store))
+    m = bg.model_from_files(batch, ["EGFR_KRAS", "BRCA"], settings)
+    assert m.version == f"batch B2 (2 normals) + store {first}" and m.sites[CLEAN].depth == 3000
+    (store / "EGFR_KRAS" / "2026-11-B01" / bg.FILE_NAME).write_text("key\tdepth\talt_f1r2\talt_f2r1\tsamples\n")
+    with pytest.raises(InputError, match="changed since"):
+        bg.model_from_files(batch, ["EGFR_KRAS"], settings)
+
+
+def test_a_result_records_the_batch_background_it_used(tmp_path):
+    from oncopanel.assemble import SampleFiles
+    from oncopanel.provenance import sha256_file
+
+    table = tmp_path / "B2.background.tsv"
+    bg.write_sites({CLEAN: bg.SiteErrors(3000, 0, 0, 2)}, table, {"batch": "B2", "store_versions": ""})
+    files = SampleFiles(qc=tmp_path / "qc.json", input_check=tmp_path / "in.json", background=table)
+    assert files.batch_inputs() == {"calling_background": sha256_file(table)}

@@ -259,12 +259,19 @@ def read_sites(path: Path | str) -> tuple[dict[str, SiteErrors], dict[str, str]]
     return sites, header
 
 
-def load_store(store: str, panels: Iterable[str], version: str = "") -> tuple[dict[str, SiteErrors], list[str]]:
+def load_store(
+    store: str, panels: Iterable[str], version: str = "", pinned: Mapping[str, str] | None = None
+) -> tuple[dict[str, SiteErrors], list[str]]:
     """Pooled counts of the store's background files of ``panels`` (version "" = each panel's newest) and the
     version ids used. No store configured: nothing. A configured store without a version of any of the panels:
-    nothing either (the batch's normals alone, or the global rate): a panel new to the lab has no history."""
+    nothing either (the batch's normals alone, or the global rate): a panel new to the lab has no history.
+
+    ``pinned`` (panel -> version id, as the batch background's header names them): exactly those versions, whose
+    files must still be the ones hashed; panels not in it take no stored background."""
     if not store:
         return {}, []
+    if pinned is not None:
+        panels = [p for p in panels if p in pinned]
     # the copy-number reference store's layout and version ids (<version>@sha256:...), one store mechanism
     from oncopanel.cnv.batch import newest_version
     from oncopanel.cnv.counts import store_version
@@ -273,12 +280,15 @@ def load_store(store: str, panels: Iterable[str], version: str = "") -> tuple[di
     sites: dict[str, SiteErrors] = {}
     used = []
     for panel in sorted(set(panels)):
-        v = version or newest_version(root / panel, FILE_NAME)
+        v = pinned[panel].split("/", 1)[1].split("@", 1)[0] if pinned is not None else version
+        v = v or newest_version(root / panel, FILE_NAME)
         directory = root / panel / v
         if not v or not (directory / FILE_NAME).is_file():
-            if version:
+            if version or pinned is not None:
                 raise InputError(f"{directory}: no {FILE_NAME} in the background store")
             continue
+        if pinned is not None and f"{panel}/{store_version(directory, FILE_NAME)}" != pinned[panel]:
+            raise InputError(f"{directory}/{FILE_NAME}: changed since the batch background named it ({pinned[panel]})")
         stored, _ = read_sites(directory / FILE_NAME)
         for key, s in stored.items():
             if key not in sites:  # an allele is stored once per version; panels sharing it would count it twice
@@ -307,12 +317,16 @@ def combine(batch: Mapping[str, SiteErrors], stored: Mapping[str, SiteErrors]) -
 
 def model_from_files(batch_file: Path | str | None, panels: Iterable[str], settings: ModelSettings) -> BackgroundModel:
     """The model a tumour is tested against: its batch's background table (rule calling_background) pooled with
-    the store's files of the tumour's panels; the version string names both."""
+    the store's files of the tumour's panels, in the versions that table's header pins; the version string names
+    both."""
     batch_sites: dict[str, SiteErrors] = {}
     header: dict[str, str] = {}
     if batch_file is not None and Path(batch_file).is_file():
         batch_sites, header = read_sites(batch_file)
-    stored, used = load_store(settings.store, panels, settings.store_version)
+    pinned = None  # the store versions the batch background was built with (its header): one version per batch
+    if "store_versions" in header:
+        pinned = {u.split("/", 1)[0]: u for u in header["store_versions"].split(",") if u}
+    stored, used = load_store(settings.store, panels, settings.store_version, pinned)
     normals = tuple(n for n in header.get("normals", "").split(",") if n)
     parts = [f"batch {header.get('batch', '?')} ({len(normals)} normals)"] if batch_file is not None else []
     parts += [f"store {u}" for u in used]

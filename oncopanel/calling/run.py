@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from oncopanel import clinical
-from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, write_sites
+from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
@@ -202,14 +202,21 @@ def build_batch_background(
     reference: str,
     settings: CallingSettings,
     out_tsv: PathLike,
+    panels: Iterable[str] = (),
 ) -> int:
     """Rule calling_background: the batch's normals counted at every candidate allele of its tumours' raw calls
-    and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written."""
+    and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written.
+
+    The header pins the store versions of the tumours' ``panels`` in use now (``store_versions``): every tumour of
+    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them."""
     fb = settings.somatic_freebayes
+    m = settings.background_model
     alleles = sorted(set(candidate_alleles(tumour_vcfs)) | set(hotspot_alleles()))
     sites = count_normals(normal_bams, alleles, reference, fb.min_mapping_quality, fb.min_base_quality,
-                          settings.background_model.max_normal_vaf)  # fmt: skip
-    write_sites(sites, out_tsv, {"batch": batch, "normals": ",".join(sorted(normal_bams))})
+                          m.max_normal_vaf)  # fmt: skip
+    _, used = load_store(m.store, panels, m.store_version)
+    header = {"batch": batch, "normals": ",".join(sorted(normal_bams)), "store_versions": ",".join(used)}
+    write_sites(sites, out_tsv, header)
     return len(sites)
 
 

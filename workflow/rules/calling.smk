@@ -143,6 +143,8 @@ rule calling_background:
         runtime=30,
     params:
         normals=lambda wc: calling_normals(wc.batch),
+        # the store versions of these panels are pinned in the table's header for the whole batch
+        panels=lambda wc: sorted({p for t in calling_tumours(wc.batch) for p in CALLING_TABLE[t].panels}),
         reference=REF,
         calling=config["calling"],
     script:

@@ -12,7 +12,7 @@ def main(smk) -> None:  # smk: the snakemake object
     settings = calling_settings.from_dict(smk.params.calling)
     normals = dict(zip(smk.params.normals, smk.input.bams, strict=True))
     n = build_batch_background(
-        smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output[0]
+        smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output[0], smk.params.panels
     )
     logging.info("batch %s: %d normals, %d alleles counted", smk.wildcards.batch, len(normals), n)
 
