@@ -46,10 +46,13 @@ class SampleFiles:
     pon: Path | None = None  # the batch's panel of normals, when one filtered this sample's calls
     bam: Path | None = None  # the sample's reads: phase of variant pairs the report states (C797S with T790M)
     cnv: Path | None = None  # the sample's copy-number table (oncopanel.cnv.records)
+    # the batch's per-allele background (oncopanel.calling.background); its header names the store versions used
+    background: Path | None = None
 
     def batch_inputs(self) -> dict[str, str]:
         """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
-        named = {"batch_identity": self.batch_identity, "panel_of_normals": self.pon, "copy_number": self.cnv}
+        named = {"batch_identity": self.batch_identity, "panel_of_normals": self.pon, "copy_number": self.cnv,
+                 "calling_background": self.background}  # fmt: skip
         return {name: sha256_file(path) for name, path in named.items() if path is not None and path.exists()}
 
 

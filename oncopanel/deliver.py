@@ -70,7 +70,10 @@ def patient_samples(samples: Sequence[Sample]) -> list[Sample]:
 def plan_delivery(results: str, sample: Sample, batch_identity: str, pon: str | None = None) -> Delivery:
     sid = sample.sample_id
     stage = {k: Path(v) for k, v in stage_paths(results, sid).items()}
-    files = SampleFiles(**stage, batch_identity=Path(batch_identity), pon=Path(pon) if pon else None)
+    # the batch's per-allele background (rule calling_background), beside its panel of normals
+    background = Path(f"{results}/calls/background/{sample.batch}.background.tsv")
+    files = SampleFiles(**stage, batch_identity=Path(batch_identity), pon=Path(pon) if pon else None,
+                        background=background if background.exists() and not sample.is_germline_specimen else None)
     return Delivery(sample, files, {k: Path(v) for k, v in draft_paths(results, sid).items()})
 
 

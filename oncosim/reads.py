@@ -15,6 +15,10 @@ How a sample is built:
   simulated at its highest local depth and fragments are then kept with probability (local depth / highest), the
   local depth of a fragment being its target's capture efficiency x the sample's GC factor x the copy ratio at the
   fragment's midpoint (a het deletion keeps half the fragments there, an amplification more);
+- optional (off by default, used by benchmarks/low_vaf.py): capture efficiency varying between windows
+  (``capture_cv``: each window's pair count times a log-normal factor of mean 1, as baits capture unequally) and
+  PCR duplicates (``duplicate_fraction``: that share of pairs written again as exact copies, after damage, since
+  damage precedes amplification; the aligner's markdup removes them, so usable depth is below the nominal);
 - reads are renamed in Illumina style (nothing about haplotype, window or truth survives), shuffled with the
   seed, and written as gzip with mtime 0: the same seed gives byte-identical FASTQ.
 """
@@ -653,6 +657,8 @@ def simulate_sample(
     padding: int | None = None,
     capture: CaptureProfile | None = None,
     copy_number: Sequence[CopyNumberEvent] = (),
+    capture_cv: float = 0.0,
+    duplicate_fraction: float = 0.0,
 ) -> tuple[Path, Path]:
     """Simulate one sample's paired reads over ``regions``; returns (R1, R2) = <out_prefix>_R1/_R2.fastq.gz.
 
@@ -674,6 +680,8 @@ def simulate_sample(
     weights = target_weights(regions, capture, sequence) if shaped else []
     peaks = [window_peak(w, weights, copy_number) for w in windows] if shaped else None
     plan = plan_haplotypes(windows, spikes, depth, sequence, art, peaks)
+    if capture_cv > 0:
+        plan = vary_capture(plan, capture_cv, np.random.default_rng(subseed(seed, "capture")))
     alts = []
     for artefact in artefacts:  # checked before any simulation runs
         check_artefact(artefact)
@@ -689,6 +697,8 @@ def simulate_sample(
                            np.random.default_rng(subseed(seed, "capture")))  # fmt: skip
     for j, (artefact, alt) in enumerate(zip(artefacts, alts, strict=True)):
         apply_artefact(pairs, plan, artefact, alt, np.random.default_rng(subseed(seed, "artefact", j)))
+    if duplicate_fraction > 0:
+        pairs = add_duplicates(pairs, duplicate_fraction, np.random.default_rng(subseed(seed, "duplicates")))
     order = np.random.default_rng(subseed(seed, "shuffle")).permutation(len(pairs))
     shuffled = [pairs[i] for i in order]
     fmt = read_format or ReadFormat()
@@ -698,6 +708,29 @@ def simulate_sample(
     write_fastq_gz(r1, fastq_records(shuffled, 1, fmt))
     write_fastq_gz(r2, fastq_records(shuffled, 2, fmt))
     return r1, r2
+
+
+def vary_capture(plan: Sequence[Haplotype], cv: float, rng: np.random.Generator) -> list[Haplotype]:
+    """Every window's pairs times one log-normal factor (mean 1, coefficient of variation ``cv``): capture
+    efficiency differs between baits; a window's haplotypes share the factor, so VAFs are kept."""
+    from dataclasses import replace
+
+    sigma = float(np.sqrt(np.log(1 + cv * cv)))
+    factor: dict[Window, float] = {}
+    out = []
+    for hap in plan:
+        if hap.window not in factor:
+            factor[hap.window] = float(rng.lognormal(-sigma * sigma / 2, sigma))
+        out.append(replace(hap, pairs=max(0, round(hap.pairs * factor[hap.window]))))
+    return out
+
+
+def add_duplicates(pairs: list[ReadPair], fraction: float, rng: np.random.Generator) -> list[ReadPair]:
+    """``fraction`` of the pairs again as exact copies (PCR duplicates of the same fragment)."""
+    n = round(fraction * len(pairs))
+    picks = rng.choice(len(pairs), size=n, replace=True) if n else []
+    copies = [ReadPair(pairs[i].haplotype, Mate(**vars(pairs[i].read1)), Mate(**vars(pairs[i].read2))) for i in picks]
+    return pairs + copies
 
 
 def planned_pairs(

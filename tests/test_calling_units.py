@@ -146,7 +146,7 @@ def test_pon_round_trip_and_minimum_normals(tmp_path):
 
 def test_freebayes_arguments_come_from_config():
     som = " ".join(freebayes_args(S.freebayes("somatic")))
-    assert "--pooled-continuous" in som and "--min-alternate-fraction 0.01" in som
+    assert "--pooled-continuous" in som and "--min-alternate-fraction 0.005" in som
     assert "--limit-coverage 4000" in som and "--use-best-n-alleles 4" in som
     germ = " ".join(freebayes_args(S.freebayes("germline")))
     assert "--genotype-qualities" in germ and "--pooled-continuous" not in germ

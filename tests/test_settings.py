@@ -121,7 +121,8 @@ def test_the_calling_block_a_config_file_carries_is_checked_with_the_config():
     block = yaml.safe_load(CALLING_YAML)["calling"]
     block["relaign"] = True
     assert problems(check_config, config(calling=block), "run.yaml") == [
-        "run.yaml: calling.relaign: unknown key (known keys: force_hotspots, germline, hotspots, plain_fasta, somatic)"
+        "run.yaml: calling.relaign: unknown key (known keys: force_hotspots, germline, hotspots, lod, plain_fasta, "
+        "somatic)"
     ]
 
 

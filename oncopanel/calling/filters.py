@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oncopanel.calling.background import AlleleBackground, ModelSettings, background_p
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
 from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
 from oncopanel.stats import binom_cdf, wilson_interval
@@ -14,7 +15,10 @@ FILTERS: dict[str, str] = {
     "not_called": "Germline genotype carries no alternate allele",
     "low_alt_reads": "Alt-supporting reads below calling.*.filters.min_alt_reads",
     "low_vaf": "Allele fraction below calling.somatic.filters.min_vaf",
-    "below_background": "Alt reads not above the background error rate (binomial, calling.somatic.filters.background)",
+    "below_background": (
+        "Alt fragments not above the background error rate (binomial): the allele's rate learnt from normals "
+        "(calling.somatic.background_model, INFO BG) or else the global calling.somatic.filters.background"
+    ),
     "low_base_quality": ("Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
     "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
@@ -64,16 +68,29 @@ def somatic_reasons(
     f: SomaticFilters,
     reads: ReadEvidence | None = None,
     homopolymer_len: int = 0,
+    allele_bg: AlleleBackground | None = None,
+    model: ModelSettings | None = None,
+    orientation: tuple[int, int] | None = None,
 ) -> list[str]:
-    """FILTER reasons for one tumour-only call (PoN and paralogue are sample-level: see vcf.finalize)."""
+    """FILTER reasons for one tumour-only call (PoN and paralogue are sample-level: see vcf.finalize).
+
+    ``allele_bg``: the allele's learnt background (oncopanel.calling.background) under ``model``'s settings; then
+    the background test is against it and the VAF floor is the model's. ``orientation``: alt fragments (F1R2,
+    F2R1) for the model's oriented-error test."""
     reasons = []
+    modelled = allele_bg is not None and model is not None
     if ev.qual < f.min_qual:
         reasons.append("low_qual")
     if ev.alt_reads < f.min_alt_reads:
         reasons.append("low_alt_reads")
-    if ev.vaf < f.min_vaf:
+    if ev.vaf < (model.min_vaf if modelled else f.min_vaf):
         reasons.append("low_vaf")
-    if not above_background(ev, f.background):
+    if modelled:
+        depth = max(ev.depth, ev.ref_reads + ev.alt_reads)
+        below = background_p(ev.alt_reads, depth, orientation, allele_bg, model.orientation_ratio) >= f.background.max_p
+    else:
+        below = not above_background(ev, f.background)
+    if below:
         reasons.append("below_background")
     if ev.alt_reads and ev.mean_alt_base_quality < f.min_mean_alt_base_quality:
         reasons.append("low_base_quality")

@@ -18,13 +18,16 @@ import re
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from oncopanel import clinical
+from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
+from oncopanel.hotspots.detection import BackgroundError
 from oncopanel.provenance import write_tool_versions
 
 PathLike = Path | str
@@ -172,11 +175,62 @@ def call_sample(
     return out, summary
 
 
+def hotspot_alleles() -> list:
+    """The single-base alleles of every codon/base hotspot: counted in the normals by the batch background, so
+    each hotspot's LoD can come from the rates learnt at its position."""
+    from oncopanel.hotspots import load_hotspots, single_base_alleles
+
+    return sorted({v for h in load_hotspots() for v, _ in single_base_alleles(h)})
+
+
+def learnt_background(rule: HotspotRule, model: BackgroundModel | None) -> BackgroundError:
+    """The hotspot rule's background with the rates the model learnt at hotspot alleles (none without a model)."""
+    if model is None or not model.sites:
+        return rule.background
+    learnt = {}
+    for v in hotspot_alleles():
+        allele = model.allele(v.key)
+        if allele is not None:
+            learnt[v.key] = allele.rate
+    return replace(rule.background, learnt=learnt, source=model.version)
+
+
+def build_batch_background(
+    batch: str,
+    normal_bams: Mapping[str, PathLike],
+    tumour_vcfs: Iterable[PathLike],
+    reference: str,
+    settings: CallingSettings,
+    out_tsv: PathLike,
+    panels: Iterable[str] = (),
+) -> int:
+    """Rule calling_background: the batch's normals counted at every candidate allele of its tumours' raw calls
+    and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written.
+
+    The header pins the store versions of the tumours' ``panels`` in use now (``store_versions``): every tumour of
+    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them."""
+    fb = settings.somatic_freebayes
+    m = settings.background_model
+    alleles = sorted(set(candidate_alleles(tumour_vcfs)) | set(hotspot_alleles()))
+    sites = count_normals(normal_bams, alleles, reference, fb.min_mapping_quality, fb.min_base_quality,
+                          m.max_normal_vaf)  # fmt: skip
+    _, used = load_store(m.store, panels, m.store_version)
+    header = {"batch": batch, "normals": ",".join(sorted(normal_bams)), "store_versions": ",".join(used)}
+    write_sites(sites, out_tsv, header)
+    return len(sites)
+
+
 def genotype_sample_hotspots(
-    bam: PathLike, sample_id: str, reference: str, stated_lod: float, rule: HotspotRule
+    bam: PathLike,
+    sample_id: str,
+    reference: str,
+    stated_lod: float,
+    rule: HotspotRule,
+    background: BackgroundModel | None = None,
 ) -> tuple[list, tuple]:
     """Hotspot genotyping (oncopanel.hotspots) for one BAM under the rule of calling.yaml (``settings.hotspots``):
-    (HotspotResult list, detected HotspotAlleles).
+    (HotspotResult list, detected HotspotAlleles). With ``background`` (the batch's per-allele model), an allele's
+    test and a hotspot's LoD use the rates learnt at its position where the model has them.
 
     The detected alleles feed HOTSPOT annotations and ORIGIN=hotspot force-ins of the contract VCF.
     """
@@ -188,7 +242,7 @@ def genotype_sample_hotspots(
         bam,
         sample_id,
         thresholds=rule.thresholds(stated_lod),
-        background_error=rule.background,
+        background_error=learnt_background(rule, background),
         reference=FastaSequence(reference),
     )
     detected = tuple(

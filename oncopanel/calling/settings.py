@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from oncopanel import clinical, paths, settings
+from oncopanel.calling.background import ModelSettings
 from oncopanel.hotspots.detection import SUBSTITUTION_CLASSES, BackgroundError, Thresholds, substitution_class
 
 SCHEMA = "calling.schema.yaml"
@@ -186,10 +187,19 @@ class CallingSettings:
     paralogue_read: ParalogueRead
     hotspots: HotspotRule
     force_hotspots: bool
+    background_model: ModelSettings
+    lod: dict[str, float]  # specimen type -> stated LoD (calling.lod)
 
     def freebayes(self, mode: str) -> FreebayesSettings:
         """The freebayes settings of ``germline`` or ``somatic`` mode."""
         return {"germline": self.germline_freebayes, "somatic": self.somatic_freebayes}[mode]
+
+    def stated_lod(self, specimen_type: str, panel_lod: float | None = None) -> float:
+        """The LoD a specimen type's "not detected" must reach (calling.lod); a specimen type without an entry
+        keeps its panels' stated LoD (annotation/panels/panels.yaml), and without either the lowest entry."""
+        if specimen_type in self.lod:
+            return self.lod[specimen_type]
+        return panel_lod if panel_lod is not None else min(self.lod.values())
 
 
 def check_block(block: dict[str, Any], source: str = "config") -> dict[str, Any]:
@@ -231,6 +241,8 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
         paralogue_read=ParalogueRead(**s["paralogue_read"]),
         hotspots=hotspot_rule(block["hotspots"], somatic_freebayes, s["paralogue_read"]["min_fraction"], damage),
         force_hotspots=block["force_hotspots"],
+        background_model=ModelSettings(**s["background_model"]),
+        lod=dict(block["lod"]),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from oncopanel import __version__
 from oncopanel.annotate.normalise import vcf_form
+from oncopanel.calling.background import BackgroundModel
 from oncopanel.calling.evidence import (
     ReadEvidence,
     RecordEvidence,
@@ -45,6 +46,9 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
     ("PON_NORMALS", "1", "Integer", "Normals of the batch panel of normals carrying this allele"),
     ("ORIENT", "2", "Integer", "Alt reads in F1R2,F2R1 orientation (pysam count)"),
     ("END_DIST", "1", "Float", "Median distance of the alt base to the nearer read end (pysam count)"),
+    ("BG", "1", "String", "Background the allele was tested against: model:<rate> (learnt at this allele from "
+     "normals, ##oncopanel_background) or global:<rate> (calling.somatic.filters.background: no model evidence)"),
+    ("BG_DEPTH", "1", "Integer", "Normal fragments behind the allele's learnt background rate"),
 ]  # fmt: skip
 # freebayes' INFO AF is the genotype-estimated allele frequency (0.5 for a 4% allele): dropped so that nobody
 # mistakes it for the read fraction, which is FORMAT AF.
@@ -87,6 +91,7 @@ class SampleContext:
     bam: str | None = None
     pon: PanelOfNormals | None = None
     hotspots: tuple[HotspotAllele, ...] = ()
+    background: BackgroundModel | None = None  # per-allele error rates (oncopanel.calling.background)
 
 
 def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any:
@@ -109,6 +114,7 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
     if ctx.mode == "somatic":
         pon = ctx.pon.status(settings.pon) if ctx.pon else "not_applied (no panel of normals given)"
         hdr.add_line(f"##oncopanel_pon={pon}")
+        hdr.add_line(f"##oncopanel_background={background_provenance(ctx)}")
     for fid, desc in FILTERS.items():
         hdr.filters.add(fid, None, None, desc)
     for iid, number, typ, desc in INFO_DEFS:
@@ -121,6 +127,13 @@ def build_header(src: Any, ctx: SampleContext, settings: CallingSettings) -> Any
             hdr.formats.add(fid, number, typ, desc)
     hdr.add_sample(ctx.sample_id)
     return hdr
+
+
+def background_provenance(ctx: SampleContext) -> str:
+    """What the sample's alleles were tested against: the model's sources and version, or the global rate."""
+    if ctx.background is None or not ctx.background.sites:
+        return "global rate only (calling.somatic.filters.background: no normals or stored background)"
+    return f"{ctx.background.version}; alleles without enough evidence: global rate"
 
 
 def left_align(v: Variant, fetch: Any) -> Variant:
@@ -172,7 +185,7 @@ def _fill_format(new: Any, ev: RecordEvidence, mode: Mode, settings: CallingSett
 
 def _somatic_annotate(
     new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any,
-    bam: Any = None, hap: Haplotypes | None = None,
+    bam: Any = None, hap: Haplotypes | None = None, orientation: tuple[int, int] | None = None,
 ) -> list[str]:  # fmt: skip
     f = settings.somatic_filters
     reads: ReadEvidence | None = None
@@ -193,7 +206,14 @@ def _somatic_annotate(
         window = fasta.fetch(ev.chrom, start0, ev.pos + 30)
         run = homopolymer_run(window, ev.pos - start0)  # the base right after the VCF anchor
         new.info["HOMOPOLYMER"] = run
-    reasons = somatic_reasons(ev, f, reads, run)
+    allele_bg = ctx.background.allele(f"{ev.chrom}:{ev.pos}:{ev.ref}>{ev.alt}") if ctx.background else None
+    if allele_bg is not None:
+        new.info["BG"] = f"model:{allele_bg.rate:.3g}"
+        new.info["BG_DEPTH"] = allele_bg.depth
+    else:
+        rate = f.background.snv_error_rate if len(ev.ref) == len(ev.alt) else f.background.indel_error_rate
+        new.info["BG"] = f"global:{rate:.3g}"
+    reasons = somatic_reasons(ev, f, reads, run, allele_bg, settings.background_model, orientation)
     depth = max(ev.depth, ev.ref_reads + ev.alt_reads)
     reasons += _sample_level(new, ev.chrom, ev.pos, ev.ref, ev.alt, (ev.alt_reads, depth), ctx, settings, reads)
     return reasons
@@ -261,17 +281,20 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                         continue
                     ev = from_freebayes(rec)
                     hap = None
+                    orientation = None
                     if bam is not None:  # one counting rule for every table: fragments (oncopanel.counting)
                         hap = haplotypes(Variant(rec.chrom, rec.pos, rec.ref, alt), sequence)
                         fetched = bam.fetch(hap.chrom, max(0, hap.start0 - 1), hap.end0 + 1)
-                        ev = ev.with_counts(count_reads(fetched, hap, rules))
+                        counted = count_reads(fetched, hap, rules)
+                        ev = ev.with_counts(counted)
+                        orientation = (counted.alt_f1r2, counted.alt_f2r1)
                     new = _copy_record(out, rec)
                     _fill_format(new, ev, ctx.mode, settings)
                     if ctx.mode == "germline":
                         reasons = germline_reasons(ev, settings.germline_filters)
                         new.info["ORIGIN"] = "germline"
                     else:
-                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap)
+                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap, orientation)
                         new.info["ORIGIN"] = "somatic"
                     if key in hotspot_ids:
                         new.info["HOTSPOT"] = ",".join(hotspot_ids[key])

@@ -44,9 +44,10 @@ class CnvSample:
                    Path(regions) if regions else None)  # fmt: skip
 
 
-def newest_version(store: Path) -> str:
-    """The newest stored version (names sort by date, e.g. 2026-11-BATCH07); "" when the store is empty."""
-    versions = sorted(d.name for d in store.iterdir() if (d / "counts.tsv").is_file()) if store.is_dir() else []
+def newest_version(store: Path, name: str = "counts.tsv") -> str:
+    """The newest stored version (names sort by date, e.g. 2026-11-BATCH07); "" when the store is empty. ``name``:
+    the file a version holds (the variant-calling background store uses the same layout)."""
+    versions = sorted(d.name for d in store.iterdir() if (d / name).is_file()) if store.is_dir() else []
     return versions[-1] if versions else ""
 
 

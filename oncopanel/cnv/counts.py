@@ -135,8 +135,9 @@ def read_table(path: Path | str, version: str = "") -> CountTable:
                       version)  # fmt: skip
 
 
-def store_version(directory: Path) -> str:
-    digest = hashlib.sha256((directory / "counts.tsv").read_bytes()).hexdigest()[:12]
+def store_version(directory: Path, name: str = "counts.tsv") -> str:
+    """``<version>@sha256:<digest of the stored file>`` (also the variant-calling background store's ids)."""
+    digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
     return f"{directory.name}@sha256:{digest}"
 
 

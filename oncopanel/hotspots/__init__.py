@@ -31,6 +31,7 @@ from oncopanel.hotspots.evaluate import (
     evaluate_hotspots,
     genotype_hotspots,
     hotspot_background,
+    single_base_alleles,
 )
 from oncopanel.hotspots.table import RESULT_COLUMNS, read_hotspot_table, results_by_id, write_hotspot_table
 from oncopanel.stats import binom_sf, wilson_interval
@@ -63,6 +64,7 @@ __all__ = [
     "read_hotspot_table",
     "required_depth",
     "results_by_id",
+    "single_base_alleles",
     "substitution_class",
     "wilson_interval",
     "write_hotspot_table",

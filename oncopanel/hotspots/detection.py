@@ -114,13 +114,22 @@ class BackgroundError:
     deletion: float
     insertion: float
     site: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # rates learnt at single-base alleles (key chrom:pos:ref>alt) from the batch's normals and the background
+    # store (oncopanel.calling.background): they replace the class rate of that allele, and a hotspot whose
+    # every plausible single-base allele has one gets its LoD from them; ``source`` names the model's version
+    learnt: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""
 
-    def rate(self, hotspot_id: str, form: str, error_class: str) -> float:
-        if (hotspot_id, form) in self.site:
-            return self.site[(hotspot_id, form)]
-        if error_class in ("mnv", "deletion", "insertion"):
-            return getattr(self, error_class)
-        return self.substitution.get(error_class, max(self.substitution.values()))
+    def rate(self, hotspot_id: str, form: str, error_class: str, key: str | None = None) -> float:
+        learnt = self.learnt.get(key) if key is not None else None
+        if learnt is None:
+            if error_class in ("mnv", "deletion", "insertion"):
+                learnt = getattr(self, error_class)
+            else:
+                learnt = self.substitution.get(error_class, max(self.substitution.values()))
+        if (hotspot_id, form) in self.site:  # raised by batch-mates: never below what the allele itself shows
+            return max(self.site[(hotspot_id, form)], learnt)
+        return learnt
 
 
 def substitution_class(ref: str, alt: str) -> str:

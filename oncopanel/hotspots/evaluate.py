@@ -72,9 +72,30 @@ def candidate_error_classes(hotspot: Hotspot) -> set[str]:
     return out or {"mnv"}  # alleles reachable only through 2-3 changes
 
 
+def single_base_alleles(hotspot: Hotspot) -> list[tuple[Variant, str]]:
+    """(allele, substitution class) of every single-base change that makes a hotspot allele (codons, bases)."""
+    if hotspot.is_class:
+        return []
+    ref_plus = hotspot.plus_ref
+    out = []
+    for i, ref_base in enumerate(ref_plus):
+        for base in "ACGT":
+            if base != ref_base and codon_allele(hotspot, ref_plus[:i] + base + ref_plus[i + 1 :]) is not None:
+                variant = Variant(hotspot.chrom, hotspot.start + i, ref_base, base)
+                out.append((variant, substitution_class(ref_base, base)))
+    return out
+
+
 def hotspot_background(hotspot: Hotspot, background: BackgroundError) -> float:
-    """Highest background among this hotspot's plausible alleles: the LoD must hold for each of them."""
-    rates = [background.rate(hotspot.hotspot_id, "", c) for c in candidate_error_classes(hotspot)]
+    """Highest background among this hotspot's plausible alleles: the LoD must hold for each of them.
+
+    Rates learnt at the position (``background.learnt``) are used only when every plausible single-base
+    allele has one; otherwise the class rates (a missing allele could be the noisy one)."""
+    alleles = single_base_alleles(hotspot)
+    if alleles and all(v.key in background.learnt for v, _ in alleles):
+        rates = [background.learnt[v.key] for v, _ in alleles]
+    else:
+        rates = [background.rate(hotspot.hotspot_id, "", c) for c in candidate_error_classes(hotspot)]
     rates += [r for (hid, _form), r in background.site.items() if hid == hotspot.hotspot_id]
     return max(rates)
 
@@ -152,7 +173,7 @@ def assess_hotspot(counts: HotspotCounts, thresholds: Thresholds, background: Ba
                 a.variant,
                 a.alt_count,
                 _allele_depth(a, counts),
-                background.rate(hs.hotspot_id, a.form, a.error_class),
+                background.rate(hs.hotspot_id, a.form, a.error_class, a.variant.key if a.variant else None),
                 thresholds,
                 paralog_like=a.paralog_like,
                 ref_paralog_rate=ref_paralog_rate,

@@ -1,6 +1,7 @@
 # Variant calling. Germline samples (blood/saliva): freebayes germline calling over their BRCA targets. Tumour
 # samples: freebayes tumour-only somatic calling (--pooled-continuous) over all their panel targets, then filters
-# as data (config/calling.yaml), the batch panel of normals, likely-germline and paralogue flags, hotspot force-in.
+# as data (config/calling.yaml), the batch panel of normals and per-allele background from its normals (and a store of
+# earlier batches), likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
 from oncopanel.calling import plan as _calling_plan
@@ -16,6 +17,10 @@ CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 # must not hold up its batch's panel of normals
 calling_normals = lambda batch: [  # noqa: E731
     n for n in _calling_plan.batch_normals(CALLING_TABLE, batch) if inputs_ok(n)
+]
+# the batch's tumours whose raw calls exist (their candidate alleles are where the background is counted)
+calling_tumours = lambda batch: [  # noqa: E731
+    t for t in _calling_plan.batch_tumours(CALLING_TABLE, batch) if inputs_ok(t)
 ]
 
 
@@ -117,6 +122,35 @@ rule calling_pon:
         "../scripts/calling_pon.py"
 
 
+# The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele
+# of its tumours' raw calls and at the hotspot alleles. Read by calling_finalize with the store of earlier batches.
+rule calling_background:
+    input:
+        bams=lambda wc: [f"{R}/bam/{n}.bam" for n in calling_normals(wc.batch)],
+        bais=lambda wc: [f"{R}/bam/{n}.bam.bai" for n in calling_normals(wc.batch)],
+        vcfs=lambda wc: [f"{R}/calls/raw/{t}.freebayes.vcf.gz" for t in calling_tumours(wc.batch)],
+    output:
+        f"{R}/calls/background/{{batch}}.background.tsv",
+    log:
+        f"{LOGS}/calling/background/{{batch}}.log",
+    benchmark:
+        f"{BENCH}/calling/background/{{batch}}.tsv"
+    conda:
+        "../envs/oncopanel.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        normals=lambda wc: calling_normals(wc.batch),
+        # the store versions of these panels are pinned in the table's header for the whole batch
+        panels=lambda wc: sorted({p for t in calling_tumours(wc.batch) for p in CALLING_TABLE[t].panels}),
+        reference=REF,
+        calling=config["calling"],
+    script:
+        "../scripts/calling_background.py"
+
+
 rule calling_finalize:
     input:
         unpack(lambda wc: _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])),
@@ -140,6 +174,7 @@ rule calling_finalize:
     params:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
         panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
+        specimen_type=lambda wc: CALLING_TABLE[wc.sample].specimen_type,
         reference=REF,
         calling=config["calling"],
     script:

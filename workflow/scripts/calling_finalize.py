@@ -8,8 +8,9 @@ from pathlib import Path
 
 from oncopanel.calling import pon as pon_io
 from oncopanel.calling import settings as calling_settings
+from oncopanel.calling.background import model_from_files
 from oncopanel.calling.run import genotype_sample_hotspots, index_vcf
-from oncopanel.calling.vcf import SampleContext, finalize
+from oncopanel.calling.vcf import SampleContext, background_provenance, finalize
 from oncopanel.hotspots import write_hotspot_table
 from oncopanel.panels import load_panels
 
@@ -19,13 +20,18 @@ def main(smk) -> None:  # smk: the snakemake object
     sample_id = smk.wildcards.sample
     settings = calling_settings.from_dict(smk.params.calling)
     panels = load_panels()
-    stated_lod = min((panels[p].stated_lod for p in smk.params.panels), default=0.05)
+    panel_lod = min((panels[p].stated_lod for p in smk.params.panels), default=None)
+    stated_lod = settings.stated_lod(smk.params.specimen_type, panel_lod)  # calling.lod per specimen type
+    # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
+    model = None
+    if hasattr(smk.input, "background"):
+        model = model_from_files(smk.input.background, smk.params.panels, settings.background_model)
     results, detected = genotype_sample_hotspots(
-        smk.input.bam, sample_id, smk.params.reference, stated_lod, settings.hotspots
+        smk.input.bam, sample_id, smk.params.reference, stated_lod, settings.hotspots, model
     )
     write_hotspot_table(results, smk.output.hotspots_tsv, smk.output.hotspots_parquet, sample_id=sample_id)
     pon = pon_io.read(smk.input.pon) if hasattr(smk.input, "pon") else None
-    ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected)
+    ctx = SampleContext(sample_id, smk.params.mode, smk.params.reference, smk.input.bam, pon, detected, model)
     # scratch outside the results tree: a job killed here leaves nothing beside the deliverables
     with tempfile.TemporaryDirectory(prefix="oncopanel-finalize-") as tmp:
         unsorted = Path(tmp) / f"{sample_id}.unsorted.vcf"
@@ -40,6 +46,8 @@ def main(smk) -> None:  # smk: the snakemake object
         "hotspots_forced": summary.forced,
         "hotspots_not_forced": summary.unforced,
         "pon": pon.status(settings.pon) if pon is not None else "not used (germline mode)",
+        "background": background_provenance(ctx) if smk.params.mode == "somatic" else "not used (germline mode)",
+        "stated_lod": stated_lod,
     }
     Path(smk.output.summary).write_text(json.dumps(report, indent=2) + "\n")
     logging.info("%s", report)

@@ -1,0 +1,328 @@
+"""Tissue variants at 1% VAF: the per-allele background model (oncopanel.calling.background) against the global rate.
+
+    .venv/bin/python benchmarks/low_vaf.py            # 5 tumours x (30 SNVs + 10 indels) at 1%, 2000/1000/500x
+    .venv/bin/python benchmarks/low_vaf.py --quick    # CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals
+
+Per tumour: 1% SNVs and indels (1-3 bp) spread over panel coding exons (>= 400 bp apart: beyond nearly every
+fragment of 300±50), FFPE C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G
+sites of the same regions, simulated with oncosim.reads (ART HS25 2x150) at a nominal depth giving 2000x median
+usable fragment depth, with capture efficiency varying between regions (log-normal, CV 0.3) and 15% PCR
+duplicates on top (marked by samtools markdup after minimap2 -ax sr), then downsampled (samtools view -s) to
+1000 and 500x median usable depth.
+Normals (blood: no spikes, no damage) are simulated over every tumour's regions at 1000x the same way; half of
+them are written to a background store as an earlier batch (oncopanel.calling.background.add_to_store) and the
+other half are this batch's normals, so the model pools both as the workflow does.
+
+Each tumour at each depth is called once with oncopanel.calling.run.call_raw (freebayes | bcftools norm, the
+workflow's rule) and finalised twice with oncopanel.calling.vcf.finalize: with the background model (its
+candidate alleles counted in the normals by oncopanel.calling.background.count_normals, as rule calling_background
+does) and without (global rate only: what a batch without normals gets). Sensitivity = spikes with a PASS record
+(indels: the allele or another representation within 10 bp); PPV = PASS records matching a spike / all PASS
+records. 95% Wilson intervals. "Depth" is the usable fragment depth at each spike (FORMAT DP, or counted with
+oncopanel.counting when no record was written), reported as its median and 5th-95th percentiles per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pysam
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import calling as cb  # noqa: E402  (benchmarks/calling.py: aligner, downsampling, spike placement, matching)
+
+from oncopanel.calling import background as bgm  # noqa: E402
+from oncopanel.calling import settings as calling_settings  # noqa: E402
+from oncopanel.calling.run import call_raw, hotspot_alleles, index_vcf, plain_fasta  # noqa: E402
+from oncopanel.calling.vcf import SampleContext, finalize, left_align  # noqa: E402
+from oncopanel.counting import CountRules, count_allele  # noqa: E402
+from oncopanel.model import Variant  # noqa: E402
+from oncopanel.stats import wilson_interval  # noqa: E402
+
+VAF = 0.01
+TOP = 2000
+# usable fragment depth per nominal read depth in this simulation (overlapping mates count once, duplicates,
+# MAPQ/BQ floors): 0.88, the median measured over 120 spikes of the first run (1761 at 2000x nominal). Tumours are
+# simulated at TOP / USABLE nominal so that the cells' median usable depth is the depth they are named by.
+USABLE = 0.88
+CAPTURE_CV = 0.3
+DUPLICATES = 0.15
+PANEL = "SIMPANEL"
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def rate(k: int, n: int) -> str:
+    if not n:
+        return "–"
+    lo, hi = wilson_interval(k, n)
+    return f"{k}/{n} = {k / n:.1%} [{lo:.1%}–{hi:.1%}]"
+
+
+def design(fasta: pysam.FastaFile, sample: int, snvs: int, indels: int, seed: int, taken: list) -> list[cb.Truth]:
+    rng = random.Random(seed * 1000 + sample)
+    positions = cb.candidate_positions(cb.SOMATIC_GENES, rng, taken, snvs + indels, 400)
+    taken += positions
+    out = []
+    for j, (chrom, pos) in enumerate(positions):
+        kind = "snv" if j < snvs else "indel"
+        v = left_align(cb.random_variant(fasta, chrom, pos, kind, rng), fasta.fetch)
+        out.append(cb.Truth(f"random {kind}", v, VAF, kind))
+    return out
+
+
+def simulate(prefix: Path, regions, spikes, depth: int, seed: int, artefacts, mmi: Path, name: str) -> Path:
+    from oncosim.reads import simulate_sample
+
+    bam = prefix.with_suffix(".bam")
+    if Path(f"{bam}.bai").exists():
+        return bam
+    log(f"{name}: simulating {len(spikes)} spikes + {len(artefacts)} artefacts at {depth}x")
+    r1, r2 = simulate_sample(
+        prefix, regions, spikes, depth, seed=seed, artefacts=artefacts, sequence=cb.fasta_source(),
+        capture_cv=CAPTURE_CV, duplicate_fraction=DUPLICATES,
+    )  # fmt: skip
+    cb.align(mmi, r1, r2, name, bam, markdup=True)
+    r1.unlink()
+    r2.unlink()
+    return bam
+
+
+def usable_depth(bam: Path, v: Variant, fasta, rules: CountRules) -> int:
+    with pysam.AlignmentFile(str(bam)) as af:
+        return count_allele(af, v, fasta, rules).depth
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, help="default benchmarks/latest/low_vaf.md (--quick: under results/)")
+    ap.add_argument("--workdir", type=Path, help="default results/benchmarks/low_vaf (--quick: .../quick/low_vaf)")
+    ap.add_argument("--tumours", type=int, default=5)
+    ap.add_argument("--snvs", type=int, default=30, help="1%% SNVs per tumour")
+    ap.add_argument("--indels", type=int, default=10, help="1%% indels per tumour")
+    ap.add_argument("--artefacts", type=int, default=6, help="damage sites per kind (FFPE, oxoG) per tumour")
+    ap.add_argument("--normals", type=int, default=4, help="half stored as an earlier batch, half this batch's")
+    ap.add_argument("--normal-depth", type=int, default=1000)
+    ap.add_argument("--depths", default="2000,1000,500")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 2500x")
+    args = ap.parse_args()
+    if args.quick:
+        args.tumours, args.snvs, args.indels, args.artefacts, args.normals = 1, 6, 2, 2, 2
+        args.depths, args.normal_depth = "1000", 2500  # 2 normals: enough pooled depth for the model to apply
+    depths = [int(d) for d in args.depths.split(",")]
+    scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
+    out = args.out or (scratch / "low_vaf.md" if args.quick else ROOT / "benchmarks" / "latest" / "low_vaf.md")
+    work = args.workdir or scratch / "low_vaf"
+    work.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/low_vaf.py " + " ".join(sys.argv[1:])
+    t_start = time.time()
+    settings = calling_settings.load()
+    fb = settings.somatic_freebayes
+    rules = CountRules(fb.min_mapping_quality, fb.min_base_quality)
+    fb_fasta = plain_fasta(cb.REF, ROOT / settings.plain_fasta)
+    mmi = cb.mm2_index(work)
+    fasta = pysam.FastaFile(str(cb.REF))
+    seq = cb.fasta_source()
+
+    taken: list = []
+    tumours = []
+    for t in range(args.tumours):
+        truths = design(fasta, t, args.snvs, args.indels, args.seed, taken)
+        regions = cb.regions_for(truths)
+        near = {(x.variant.chrom, x.variant.pos + d) for x in truths for d in range(-12, 13)}
+        from oncosim.reads import pick_artefact_sites
+
+        arts = []
+        for kind in ("ffpe_deamination", "oxog"):
+            these = pick_artefact_sites(regions, args.artefacts, kind, args.seed * 100 + t, seq, exclude=near)
+            near |= {(a.chrom, a.pos) for a in these}
+            arts += these
+        tumours.append((truths, regions, arts))
+    all_regions = [r for _, regions, _ in tumours for r in regions]
+    all_regions = [(c, s, e, f"N{i}_exon1") for i, (c, s, e, _) in enumerate(sorted(all_regions))]
+
+    timing: dict[str, float] = {}
+
+    def timed(key: str, t0: float) -> None:
+        timing[key] = timing.get(key, 0.0) + time.time() - t0
+
+    t0 = time.time()
+    normals = {}
+    for n in range(args.normals):
+        d = work / f"normal{n}_d{args.normal_depth}_s{args.seed}_t{args.tumours}"
+        d.mkdir(exist_ok=True)
+        normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, args.seed * 7 + n, [],
+                                         mmi, f"NORMAL{n}")  # fmt: skip
+    timed("simulate + align normals", t0)
+
+    from oncosim.reads import Spike
+
+    rows = []
+    ms = settings.background_model
+    stored_names = sorted(normals)[: args.normals // 2]
+    batch_names = sorted(normals)[args.normals // 2 :]
+    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}"
+    prepared = []
+    for t, (truths, regions, arts) in enumerate(tumours):
+        d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}"
+        d.mkdir(exist_ok=True)
+        targets = d / "targets.bed"
+        targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
+        t0 = time.time()
+        top = simulate(d / f"sim{TOP}", regions, [Spike(x.variant, x.vaf) for x in truths], round(TOP / USABLE),
+                       args.seed * 10 + t, arts, mmi, f"TUMOUR{t}")  # fmt: skip
+        timed("simulate + align tumours", t0)
+        prepared.append((t, truths, arts, d, targets, top))
+    for depth in depths:
+        # the batch's tumours at this depth are called first: their candidate alleles (and the hotspot alleles, as
+        # rule calling_background counts them) are where the normals are counted, once for the batch
+        raws = {}
+        for t, _truths, _arts, d, targets, top in prepared:
+            bam = top if depth == TOP else cb.downsample(top, depth / TOP, args.seed + t, d / f"sim{depth}.bam")
+            raw = d / f"{depth}.freebayes.vcf.gz"
+            t0 = time.time()
+            call_raw(bam, targets, "somatic", fb, fb_fasta, str(cb.REF), d / f"{depth}.regions.bed", raw)
+            timed("freebayes", t0)
+            raws[t] = (bam, raw)
+        t0 = time.time()
+        alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
+        floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
+        stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
+        batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
+        version = f"SIMBATCH-earlier-{depth}x"
+        if not (store / PANEL / version).exists():
+            bgm.add_to_store(store, PANEL, version, stored_sites)
+        bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}.background.tsv"
+        bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
+        model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
+        timed("background model (count normals)", t0)
+        for t, truths, arts, d, _targets, _top in prepared:
+            bam, raw = raws[t]
+            sample = f"TUMOUR{t}_{depth}x"
+            art_sites = {(a.chrom, a.pos) for a in arts}
+            for arm, bg in (("model", model), ("global", None)):
+                t0 = time.time()
+                ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)
+                unsorted = d / f"{depth}.{arm}.unsorted.vcf"
+                finalize(raw, unsorted, ctx, settings)
+                vcf = d / f"{depth}.{arm}.vcf.gz"
+                index_vcf(unsorted, str(cb.REF), vcf)
+                unsorted.unlink()
+                timed(f"finalize ({arm})", t0)
+                calls = cb.pass_calls(vcf)
+                everything = {(c["chrom"], c["pos"], c["ref"], c["alt"]): c for c in calls}
+                with pysam.VariantFile(str(vcf)) as vf:
+                    dp = {(r.chrom, r.pos, r.ref, r.alts[0]): r.samples[0]["DP"] for r in vf}
+                hit, fps, filtered = cb.match(truths, calls)
+                for i, x in enumerate(truths):
+                    v = x.variant
+                    k = (v.chrom, v.pos, v.ref, v.alt)
+                    usable = dp.get(k) if k in everything else None
+                    if usable is None:
+                        usable = usable_depth(bam, v, seq, rules)
+                    rows.append({"tumour": t, "depth": depth, "arm": arm, "kind": x.kind, "key": v.key,
+                                 "detected": i in hit, "usable_depth": usable,
+                                 "filter": ",".join(filtered[i]["filter"]) if i in filtered else
+                                 ("PASS" if i in hit else "no record")})  # fmt: skip
+                for f in fps:
+                    rows.append({"tumour": t, "depth": depth, "arm": arm, "fp": True, "key":
+                                 f"{f['chrom']}:{f['pos']}:{f['ref']}>{f['alt']}", "af": f["af"],
+                                 "artefact": (f["chrom"], f["pos"]) in art_sites,
+                                 "kind": cb.kind_of(Variant(f["chrom"], f["pos"], f["ref"], f["alt"]))})  # fmt: skip
+                n_hit = sum(1 for r in rows if r.get("arm") == arm and r["depth"] == depth and r["tumour"] == t
+                            and r.get("detected"))  # fmt: skip
+                log(f"{sample} {arm}: {n_hit}/{len(truths)} detected, {len(fps)} FP PASS")
+        (work / "rows.json").write_text(json.dumps(rows, indent=0))
+        write_report(out, command, rows, depths, args, timing, time.time() - t_start, "running")
+    write_report(out, command, rows, depths, args, timing, time.time() - t_start, "complete")
+    log(f"wrote {out}")
+
+
+def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: float, status: str) -> None:
+    truth_rows = [r for r in rows if "detected" in r]
+    fp_rows = [r for r in rows if r.get("fp")]
+
+    def n_kind(kind: str) -> int:
+        return len({(r["tumour"], r["key"]) for r in truth_rows if r["kind"] == kind})
+
+    lines = [
+        "# Tissue variants at 1% VAF (benchmarks/low_vaf.py)",
+        "",
+        f"Command: `{command.strip()}`  ",
+        f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours, "
+        f"{n_kind('snv')} SNVs + {n_kind('indel')} indels at 1% VAF in all (asked: {args.snvs} + {args.indels} a "
+        f"tumour; positions >= 400 bp apart in the genes' coding exons run out), {args.artefacts} FFPE C>T + "
+        f"{args.artefacts} oxoG "
+        f"G>T damage sites per tumour (1-4%, one orientation), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
+        f"duplicates (marked); {args.normals} normals at {args.normal_depth}x ({args.normals // 2} stored as an "
+        "earlier batch, the rest this batch's).",
+        "",
+        "| depth (usable: median [5th–95th pct]) | SNV sensitivity, model | SNV sensitivity, global rate | "
+        "indel sensitivity, model | indel sensitivity, global rate | PPV, model | PPV, global rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for depth in depths:
+        cells = []
+        usable = sorted(r["usable_depth"] for r in truth_rows if r["depth"] == depth and r["arm"] == "model")
+        if not usable:
+            continue
+        q = statistics.quantiles(usable, n=20) if len(usable) > 1 else [usable[0]] * 19
+        label = f"{depth}x ({statistics.median(usable):.0f} [{q[0]:.0f}–{q[-1]:.0f}])"
+        for kind in ("snv", "indel"):
+            for arm in ("model", "global"):
+                sel = [r for r in truth_rows if r["depth"] == depth and r["arm"] == arm and r["kind"] == kind]
+                cells.append(rate(sum(r["detected"] for r in sel), len(sel)))
+        for arm in ("model", "global"):
+            tp = sum(r["detected"] for r in truth_rows if r["depth"] == depth and r["arm"] == arm)
+            fp = sum(1 for r in fp_rows if r["depth"] == depth and r["arm"] == arm)
+            cells.append(rate(tp, tp + fp))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    bins = [(1500, 10**9, ">= 1500x"), (750, 1500, "750-1499x"), (375, 750, "375-749x"), (0, 375, "< 375x")]
+    lines += ["", "By each spike's own usable depth (all cells pooled; with the model):", "",
+              "| usable depth at the spike | SNV sensitivity | indel sensitivity |", "|---|---|---|"]  # fmt: skip
+    for lo, hi, label in bins:
+        cells = []
+        for kind in ("snv", "indel"):
+            sel = [r for r in truth_rows if r["arm"] == "model" and r["kind"] == kind and lo <= r["usable_depth"] < hi]
+            cells.append(rate(sum(r["detected"] for r in sel), len(sel)))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "False PASS records (all depths): " + (", ".join(
+        f"{r['arm']} {r['depth']}x {r['key']} AF {r['af']}{' (injected damage site)' if r['artefact'] else ''}"
+        for r in fp_rows) or "none")]  # fmt: skip
+    missed: dict[str, int] = {}
+    for r in truth_rows:
+        if r["arm"] == "model" and not r["detected"]:
+            key = f"{r['depth']}x {r['kind']}: {r['filter']}"
+            missed[key] = missed.get(key, 0) + 1
+    lines += ["", "Missed 1% spikes with the model, by depth, type and FILTER: "
+              + ("; ".join(f"{k} x{v}" for k, v in sorted(missed.items())) or "none")]  # fmt: skip
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    lines += [
+        "",
+        f"Time: {elapsed / 60:.1f} min in all on 2 shared cores (cached simulations are reused); "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())
+        + f". Peak memory: {self_peak:.0f} MB (this process: counting, finalize), {child_peak:.0f} MB (largest "
+        "child: freebayes, minimap2, ART, samtools).",
+        "",
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

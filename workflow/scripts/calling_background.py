@@ -1,0 +1,20 @@
+"""Snakemake adapter (rule calling_background): the batch's normals counted at its tumours' candidate alleles and
+the hotspot alleles -> the batch background table (oncopanel.calling.background)."""
+
+import logging
+
+from oncopanel.calling import settings as calling_settings
+from oncopanel.calling.run import build_batch_background
+
+
+def main(smk) -> None:  # smk: the snakemake object
+    logging.basicConfig(filename=smk.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+    settings = calling_settings.from_dict(smk.params.calling)
+    normals = dict(zip(smk.params.normals, smk.input.bams, strict=True))
+    n = build_batch_background(
+        smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output[0], smk.params.panels
+    )
+    logging.info("batch %s: %d normals, %d alleles counted", smk.wildcards.batch, len(normals), n)
+
+
+main(snakemake)  # type: ignore[name-defined]  # noqa: F821
