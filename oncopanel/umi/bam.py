@@ -228,3 +228,19 @@ def write_summary(summary: ConsensusSummary, path: Path | str) -> None:
     doc = asdict(summary)
     doc["mean_family_size"] = round(summary.mean_family_size, 2)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def hotspot_depths(consensus_bam: Path | str, hotspots: Iterable) -> list[dict]:
+    """Per hotspot: consensus families (molecules) whose reads span its window, and the raw read pairs behind them
+    (their ``cD``): the depth a plasma report states both ways."""
+    out = []
+    with pysam.AlignmentFile(str(consensus_bam), "rb") as bam:
+        for h in hotspots:
+            families: dict[str, int] = {}
+            for r in bam.fetch(h.chrom, h.window_start - 1, h.window_end):
+                if r.is_unmapped or r.is_secondary or r.is_supplementary:
+                    continue
+                if r.reference_start <= h.window_start - 1 and r.reference_end >= h.window_end:
+                    families[r.query_name] = r.get_tag("cD") if r.has_tag("cD") else 1
+            out.append({"hotspot_id": h.hotspot_id, "families": len(families), "read_pairs": sum(families.values())})
+    return out

@@ -48,8 +48,8 @@ rule calling_plain_reference:
 # oncopanel.calling.run.call_raw (target selection for the mode, interval merge, freebayes | bcftools norm).
 rule calling_freebayes:
     input:
-        bam=f"{R}/bam/{{sample}}.bam",
-        bai=f"{R}/bam/{{sample}}.bam.bai",
+        bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
+        bai=lambda wc: calling_bam(wc.sample) + ".bai",
         targets=lambda wc: [targets_bed(wc.sample)],
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
@@ -119,7 +119,13 @@ rule calling_pon:
 
 rule calling_finalize:
     input:
-        unpack(lambda wc: _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])),
+        unpack(
+            lambda wc: {
+                **_calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample]),
+                "bam": calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
+                "bai": calling_bam(wc.sample) + ".bai",
+            }
+        ),
     output:
         vcf=f"{R}/calls/{{sample}}.vcf.gz",
         tbi=f"{R}/calls/{{sample}}.vcf.gz.tbi",
@@ -141,6 +147,6 @@ rule calling_finalize:
         mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
         panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
         reference=REF,
-        calling=config["calling"],
+        calling=lambda wc: calling_block_for(wc.sample),
     script:
         "../scripts/calling_finalize.py"
