@@ -59,6 +59,7 @@ def stage_paths(results: str, sample_id: str, batch: str = "") -> dict[str, str]
         "hotspots": f"{results}/hotspots/{sample_id}.hotspots.tsv",
         "cnv": f"{results}/cnv/{sample_id}.cnv.tsv",  # copy number (rule cnv_{batch}, oncopanel.cnv.batch)
         "bam": f"{results}/bam/{sample_id}.bam",  # read only to phase variant pairs (C797S with T790M)
+        "umi": f"{results}/consensus/{sample_id}.umi.json",  # plasma with UMIs: molecules (oncopanel.umi)
     }
 
 
