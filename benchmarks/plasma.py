@@ -157,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negatives", type=int, default=20)
     ap.add_argument("--molecules", type=int, default=3600)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "latest" / "plasma.json")
+    ap.add_argument("--out", type=Path, help="default benchmarks/latest/plasma.md (--quick: under results/), and .json")
     args = ap.parse_args(argv)
+    quick_dir = ROOT / "results" / "benchmarks" / "quick"
+    args.out = args.out or (quick_dir / "plasma.md" if args.quick else ROOT / "benchmarks" / "latest" / "plasma.md")
     codons = [h for h in panel_hotspots() if not h.is_class]
     everything = panel_hotspots()
     if args.quick:
@@ -216,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"(simulation included) {statistics.median(rss):.0f} MB median (max {max(rss):.0f} MB)")  # fmt: skip
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": lines, "samples": results}, indent=1) + "\n")
+    command = "    .venv/bin/python benchmarks/plasma.py" + (" --quick" if args.quick else "")
+    args.out.write_text("\n".join([command, "", *lines]) + "\n")
+    args.out.with_suffix(".json").write_text(json.dumps({"summary": lines, "samples": results}, indent=1) + "\n")
     if not args.quick:
         return 0
     # quick mode fails loudly if the consensus arm stops seeing 0.5% variants or calls a negative

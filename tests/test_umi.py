@@ -154,6 +154,7 @@ def test_duplex_consensus_bam_is_one_read_pair_per_molecule(family_bam, tmp_path
     rev = next(r for r in reads if r.is_reverse)
     assert rev.reference_start == 170 and rev.query_sequence == r_seq and rev.template_length == -120
     assert fwd.get_tag("cD") == 5 and fwd.get_tag("aD") == 3 and fwd.get_tag("bD") == 2
+    assert fwd.get_tag("RG") == "P1.consensus"  # callers need a read group on every read
     # top strand 3 x Q30 agreeing (Q40 floor) + bottom 2 x Q30 (Q40 floor): a duplex base of Q80
     assert fwd.query_qualities[0] == 80
     assert fwd.query_qualities[10] < 80  # the strand with the error holds a lower quality there
@@ -180,3 +181,14 @@ def test_demultiplexer_keeps_the_umi_bcl_convert_writes_into_read_names(tmp_path
     with gzip.open(tmp_path / "out" / "S1_R1.fastq.gz", "rt") as fh:
         header = fh.readline().split()[0]
     assert umi_from_name(header[1:]) == "ACGTACGT+TTGGCCAA"
+
+
+def test_consensus_reads_are_called_with_the_consensus_background_and_floor():
+    from oncopanel.calling import settings as calling_settings
+    from oncopanel.umi.settings import consensus_calling_block
+
+    raw = calling_settings.load_block()
+    block = calling_settings.from_dict(consensus_calling_block(raw, SETTINGS))
+    assert block.hotspots.background.substitution["C>T"] == SETTINGS.hotspot_background["substitution_error_rate"]
+    assert block.somatic_filters.min_vaf == SETTINGS.min_vaf < raw["somatic"]["filters"]["min_vaf"]
+    assert raw["hotspots"]["background"]["substitution_error_rate"] == 0.002  # the raw-read block is untouched

@@ -578,7 +578,9 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
         if "likely_germline" in v.filters:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
         lod = result.assay.stated_lod
-        if lod is not None and v.vaf is not None and v.vaf < lod:  # reported, with that said beside it
+        # (plasma on consensus reads: the stated LoD is the tissue assay's; the hotspot rule's LoD is stated)
+        molecules = result.plasma is not None and result.plasma.get("vaf_basis") == "molecules"
+        if lod is not None and v.vaf is not None and v.vaf < lod and not molecules:  # reported, said beside it
             c.append(k.p(t("somatic.below_lod", lod=pct(lod)), k.small, color="#8A5A00"))
         if v.gene in GERMLINE_GENES and v.tier in ("IA", "IB", "IIC", "IID") and not result.sample.germline_specimen:
             c.append(k.p(t("somatic.germline_prompt"), k.small, color="#8A5A00"))

@@ -161,6 +161,12 @@ def build_consensus(
     header.setdefault("PG", []).append(
         {"ID": "oncopanel.umi", "PN": "oncopanel", "CL": f"consensus {'duplex' if duplex else 'single-strand'}"}
     )
+    # one read group for the consensus reads (a family may span lanes), with the sample of the input's groups:
+    # callers (freebayes) need every read in a read group
+    samples = {rg.get("SM") for rg in header.get("RG", []) if rg.get("SM")}
+    rg_id = f"{sample_id or 'sample'}.consensus"
+    header["RG"] = [{"ID": rg_id, "SM": next(iter(samples)) if len(samples) == 1 else (sample_id or "sample"),
+                     "LB": f"{sample_id or 'sample'}.umi", "PL": "ILLUMINA"}]  # fmt: skip
     out_bam = Path(out_bam)
     unsorted = out_bam.with_name(out_bam.name + ".unsorted.bam")
     sizes: Counter = Counter()
@@ -190,7 +196,7 @@ def build_consensus(
                         fwd = [p[1] if rev1 else p[0] for p in sp]
                         rv = [p[0] if rev1 else p[1] for p in sp]
                         cons[rev1] = (_strand(fwd, settings), _strand(rv, settings), len(sp))
-                tags = [("RX", umi), ("MI", str(mol)), ("cD", len(pairs))]
+                tags = [("RG", rg_id), ("RX", umi), ("MI", str(mol)), ("cD", len(pairs))]
                 need = settings.consensus.min_duplex_strand_reads
                 both = duplex and len(cons) == 2 and min(c[2] for c in cons.values()) >= need
                 if both:

@@ -35,6 +35,7 @@ class UmiSettings:
     grouping: GroupingSettings
     consensus: ConsensusSettings
     hotspot_background: dict[str, float]  # calling.hotspots.background for consensus reads
+    min_vaf: float  # calling.somatic.filters.min_vaf for consensus reads
     source: str
 
 
@@ -44,6 +45,7 @@ def from_dict(doc: dict[str, Any], source: str = "config/umi.yaml") -> UmiSettin
         grouping=GroupingSettings(**doc["grouping"]),
         consensus=ConsensusSettings(**doc["consensus"]),
         hotspot_background=dict(doc["hotspots"]),
+        min_vaf=doc["somatic"]["min_vaf"],
         source=source,
     )
 
@@ -55,7 +57,9 @@ def load_settings(path: Path | str | None = None) -> UmiSettings:
 
 def consensus_calling_block(calling: dict[str, Any], umi: UmiSettings) -> dict[str, Any]:
     """The calling block for a sample called on consensus reads: the hotspot test against the consensus
-    background error (config/umi.yaml ``hotspots``) instead of the raw-read one; everything else unchanged."""
+    background error (config/umi.yaml ``hotspots``) instead of the raw-read one, and the somatic reporting floor
+    of consensus reads (``somatic.min_vaf``); everything else unchanged."""
     block = copy.deepcopy(calling)
     block["hotspots"]["background"] = dict(umi.hotspot_background)
+    block["somatic"]["filters"]["min_vaf"] = umi.min_vaf
     return block
