@@ -604,6 +604,8 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
                 [24, 34, 32, 24, 14, 19, 33],
             )
         )
+    elif result.plasma is not None and not result.plasma["ctdna_detected"]:  # plasma: uninformative, not negative
+        out.append(k.p(t("plasma.somatic_none")))
     else:
         out.append(k.p(t("somatic.none")))
     if rows and result.plasma is not None and result.plasma.get("vaf_basis") == "molecules":
