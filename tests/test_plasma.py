@@ -209,3 +209,51 @@ def test_sheet_umi_layout_and_cfdna_input(tmp_path):
     assert "column umi: 'read1:3' is not a UMI layout" in text and "column cfdna_input_ng: 'lots'" in text
     with pytest.raises(ValidationError, match=r"'rx' .* needs BAM input"):
         read_sample_sheet(_sheet(tmp_path, umi="rx"))
+
+
+# --- reads to report (long: the whole workflow) ------------------------------------------------------------
+
+
+@pytest.mark.long
+@needs_reference
+@needs_pdftotext
+def test_plasma_sample_through_the_workflow_reports_t790m_in_molecules(tmp_path):
+    """A plasma like the demo's DEMO-P01: inline UMIs on both reads (both:8+2), 20 ng cfDNA, EGFR T790M at 0.5%;
+    FASTQ -> fastp (UMI into the names) -> alignment -> consensus -> hotspot genotyping -> PDF."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import run_workflow, write_sheet
+
+    from oncopanel.panels import genes_for, target_bed_rows
+    from oncosim.plasma import write_fastq
+
+    lib = PlasmaLibrary(molecules=500, mean_family_size=3.0)
+    spikes = [Spike(T790M, 0.005)]
+    targets = target_bed_rows(genes_for(["EGFR_KRAS"]), 20)
+    reads = list(simulate_molecules(targets, spikes, lib, 21, SliceSequence()))
+    reads += simulate_molecules([("chr7", 55181376, 55181379)], spikes, PlasmaLibrary(molecules=3500,
+                                mean_family_size=3.0), 22, SliceSequence())  # fmt: skip
+    r1, r2 = write_fastq(tmp_path / "PL1", reads, lib, 21)
+    sheet = write_sheet(tmp_path / "samples.tsv", [{
+        "sample_id": "PL1", "patient": "P9", "specimen_type": "plasma_cfdna", "oncotree_code": "LUAD",
+        "panels": "EGFR_KRAS", "fastq_1": r1, "fastq_2": r2, "language": "en", "umi": "both:8+2",
+        "cfdna_input_ng": "20",
+    }])  # fmt: skip
+    results = tmp_path / "results"
+    proc = run_workflow(sheet, results)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    umi = json.loads((results / "consensus" / "PL1.umi.json").read_text())
+    assert umi["duplex"] and umi["families"] > 10_000 and umi["duplex_families"] > umi["families"] // 2
+    vcf = subprocess.run(["bcftools", "view", "-H", str(results / "calls" / "PL1.vcf.gz")],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    record = next(line for line in vcf.splitlines() if "\t55181378\t" in line)
+    assert "ORIGIN=hotspot" in record and "\tPASS\t" in record
+    result = json.loads((results / "result" / "PL1.result.json").read_text())
+    [t790m] = [v for v in result["somatic"] if v["hgvs_p"] == "p.(Thr790Met)"]
+    assert t790m["reported"] and t790m["depth"] > 2000 and 5 <= t790m["alt_depth"] <= 40
+    assert result["plasma"]["ctdna_detected"] and result["plasma"]["genome_equivalents"] == 6061
+    text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", "-raw", str(results / "reports" / "PL1.pdf"), "-"],
+                                              capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    assert f"{t790m['alt_depth']} of {t790m['depth']} molecules" in text
+    assert "Allele fractions are fractions of DNA molecules" in text and "6,061 haploid genome equivalents" in text
