@@ -32,6 +32,7 @@ from oncopanel.knowledge.matching import (
 )
 from oncopanel.model import GERMLINE_SPECIMENS, Annotation, Call, Variant
 from oncopanel.provenance import sha256_file
+from oncopanel.report.plasma import plasma_block
 from oncopanel.report.result import build_result, write_result
 from oncopanel.samplesheet import Sample
 
@@ -48,6 +49,7 @@ class SampleFiles:
     cnv: Path | None = None  # the sample's copy-number table (oncopanel.cnv.records)
     # the batch's per-allele background (oncopanel.calling.background); its header names the store versions used
     background: Path | None = None
+    umi: Path | None = None  # plasma with UMIs: the consensus summary (rule umi_consensus), when it exists
 
     def batch_inputs(self) -> dict[str, str]:
         """SHA-256 of the batch-level files this result uses: recorded in it, so they are frozen for it."""
@@ -192,6 +194,8 @@ def assemble(
         provenance=provenance, assay=assay, reported_date=reported_date,
         negative_biomarkers=negative_results(findings, oncotree_code=sample.oncotree_code, kb=kb), copy_number=cnv,
     )  # fmt: skip
+    if sample.specimen_type == "plasma_cfdna":  # molecules, cfDNA input, ctDNA detected or not, CH genes
+        result["plasma"] = plasma_block(sample, files.umi, result)
     document = sample_document(sample.sample_id, sample.oncotree_code, therapies, kb)
     return Assembled(result, records, document)
 

@@ -59,6 +59,7 @@ def stage_paths(results: str, sample_id: str, batch: str = "") -> dict[str, str]
         "hotspots": f"{results}/hotspots/{sample_id}.hotspots.tsv",
         "cnv": f"{results}/cnv/{sample_id}.cnv.tsv",  # copy number (rule cnv_{batch}, oncopanel.cnv.batch)
         "bam": f"{results}/bam/{sample_id}.bam",  # read only to phase variant pairs (C797S with T790M)
+        "umi": f"{results}/consensus/{sample_id}.umi.json",  # plasma with UMIs: molecules (oncopanel.umi)
     }
 
 
@@ -136,10 +137,21 @@ def _assemble(d: Delivery, settings: Settings, shared: dict) -> Assembled:
         sample_provenance(shared["provenance"], settings.results / "logs", sample.sample_id),
         annotator=shared["annotator"],
         consent=sample.germline_consent,
-        stated_lod=min(shared["panels"][p].stated_lod for p in sample.panels),
+        stated_lod=_stated_lod(sample, settings, shared),
         report_benign=settings.report_benign,
         reported_date=shared["reported_date"],
     )
+
+
+def _stated_lod(sample: Sample, settings: Settings, shared: dict) -> float:
+    """The LoD the sample's hotspot statuses were decided against: the calling rule's summary records it (calling.lod
+    per specimen type, e.g. plasma on consensus reads); the panels' stated LoD where calling did not run."""
+    summary = settings.results / "calls" / f"{sample.sample_id}.calling.json"
+    if summary.exists():
+        lod = json.loads(summary.read_text()).get("stated_lod")
+        if lod is not None:
+            return float(lod)
+    return min(shared["panels"][p].stated_lod for p in sample.panels)
 
 
 def _incomplete(sample: Sample, shared: dict, why: str) -> Assembled:

@@ -26,12 +26,13 @@ from oncopanel.panels import load_panels
 SAMPLE_COLUMNS = (
     "sample_id", "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
     "lane", "fastq_1", "fastq_2", "bam", "i7", "i5", "received_date", "control", "reference_material", "language",
-    "germline_consent", "line_of_therapy",
+    "germline_consent", "line_of_therapy", "umi", "cfdna_input_ng",
 )  # fmt: skip
 # Columns that describe the sample, not the lane: they must agree across a sample's lanes.
 SAMPLE_LEVEL = (
     "patient", "batch", "site", "specimen_type", "tumour_content", "oncotree_code", "panels",
     "received_date", "control", "reference_material", "language", "germline_consent", "line_of_therapy",
+    "umi", "cfdna_input_ng",
 )  # fmt: skip
 # What only a patient's sample has: a run control (water, a cell line, a reference DNA) leaves them empty.
 PATIENT_FIELDS = ("patient", "site", "specimen_type", "oncotree_code")
@@ -67,6 +68,10 @@ class Sample:
     # optional: first_line | maintenance | adjuvant | progressed_on:<drug>; the report's therapy summary leads with
     # that setting (not in the repr: the input check does not depend on it)
     line_of_therapy: str = field(default="", repr=False)
+    # optional (plasma, issue 18): the UMI layout (oncopanel.umi.layout; "" = none, or the pooled run's) and the
+    # cfDNA put into the library in ng (the report gives genome equivalents from it)
+    umi: str = ""
+    cfdna_input_ng: float | None = None
 
     @property
     def is_control(self) -> bool:
@@ -162,6 +167,24 @@ def _row_problems(
         except ValueError:
             problems.append(f"{where} (sample {sid}): column tumour_content: '{tc}' is not a number")
             doc["tumour_content"] = None
+    ng = doc.get("cfdna_input_ng", "")
+    if ng in ("", None):
+        doc.pop("cfdna_input_ng", None)
+    else:
+        try:
+            doc["cfdna_input_ng"] = float(ng)
+        except ValueError:
+            problems.append(f"{where} (sample {sid}): column cfdna_input_ng: '{ng}' is not a number")
+            doc.pop("cfdna_input_ng")
+    if doc.get("umi"):
+        from oncopanel.umi.layout import parse_layout
+
+        try:
+            parse_layout(doc["umi"], f"{where} (sample {sid}): column umi")
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+        if doc["umi"] == "rx" and not row.get("bam"):
+            problems.append(f"{where} (sample {sid}): column umi: 'rx' (UMIs in the RX tag) needs BAM input")
     for err in validator.iter_errors(doc):
         column = err.absolute_path[0] if err.absolute_path else None
         if column is None and err.validator == "required":
@@ -411,7 +434,8 @@ def _build_samples(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Sample]:
                 received_date=row.get("received_date", ""), control=row.get("control", ""),
                 reference_material=row.get("reference_material", ""),
                 language=row.get("language", ""), germline_consent=row.get("germline_consent") or "unknown",
-                line_of_therapy=row.get("line_of_therapy", ""),
+                line_of_therapy=row.get("line_of_therapy", ""), umi=row.get("umi", ""),
+                cfdna_input_ng=float(row["cfdna_input_ng"]) if row.get("cfdna_input_ng") else None,
             )  # fmt: skip
         samples[sid].lanes.append(
             Lane(row["lane"], row.get("fastq_1", ""), row.get("fastq_2", ""), row.get("bam", ""),

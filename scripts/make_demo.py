@@ -357,6 +357,62 @@ ENGLISH_REPORTS = ("DEMO-T03", "DEMO-G02")
 # The oncologist's question, where the order says it (sheet column line_of_therapy): the summary leads with it.
 LINE_OF_THERAPY = {"DEMO-T01": "first_line", "DEMO-T04": "first_line"}
 
+
+# --- plasma cfDNA with UMIs (issue 18): one plasma sample, its own block -------------------------------------
+# DEMO-P01: a lung cancer patient with no tissue; plasma with EGFR T790M at 0.5% of molecules. Reads from
+# oncosim.plasma (not ART): cfDNA fragments, PCR families, inline UMIs on both reads (layout both:8+2, duplex).
+# Not in the pooled run: its own FASTQ, like a plasma library sequenced apart. Depth: PLASMA_MOLECULES over the
+# panel (QC and the other hotspots) plus PLASMA_HOTSPOT_MOLECULES more over EGFR codon 790, so the demo stays
+# fast (~100,000 read pairs) while T790M has a plasma assay's ~3,000 molecules.
+EGFR_T790M = Variant("chr7", 55181378, "C", "T")  # c.2369C>T p.(Thr790Met); reference C checked when simulated
+PLASMA = DemoSample(
+    "DEMO-P01", "P0020", "Anxian County", "plasma_cfdna", None, "LUAD", LUNG, "2026-11-19",
+    spikes=(Spike(EGFR_T790M, 0.005),),
+)  # fmt: skip
+PLASMA_UMI = "both:8+2"
+PLASMA_CFDNA_NG = 20.0  # cfDNA into the library: 6,061 haploid genome equivalents
+PLASMA_MOLECULES, PLASMA_HOTSPOT_MOLECULES, PLASMA_FAMILY_SIZE = 500, 3500, 3.0
+PATIENTS.append(
+    Patient("P0020", "郑模拟", "Zheng Moni", "M", "1955-06-21", "990101", 53, "AX-2026-00733",
+            "赵演示 Zhao Yanshi", "2026-11-18", "no")
+)  # fmt: skip
+CONSENT[PLASMA.patient] = "no"
+
+
+def build_plasma(out: Path, seed: int) -> dict[str, str]:
+    """DEMO-P01's reads (R1/R2 with inline UMIs) and truth VCF; returns its simulation.tsv row."""
+    from oncopanel.reference import SliceSequence
+    from oncosim.plasma import PlasmaLibrary, simulate_molecules, write_fastq
+
+    started = time.monotonic()
+    sample_seed = subseed(seed, PLASMA.sample_id)
+    lib = PlasmaLibrary(molecules=PLASMA_MOLECULES, mean_family_size=PLASMA_FAMILY_SIZE)
+    sequence = SliceSequence()
+    targets = target_bed_rows(genes_for(PLASMA.panels), TARGET_PADDING)
+    reads = list(simulate_molecules(targets, PLASMA.spikes, lib, sample_seed, sequence))
+    t790 = [("chr7", 55181376, 55181379)]  # codon 790, 0-based half-open
+    extra = replace(lib, molecules=PLASMA_HOTSPOT_MOLECULES)
+    reads += simulate_molecules(t790, PLASMA.spikes, extra, subseed(sample_seed, "t790"), sequence)
+    write_fastq(out / "fastq" / PLASMA.sample_id, reads, lib, sample_seed,
+                ReadFormat(flowcell="HDEMOPLS1", lane=1))  # fmt: skip
+    write_truth_vcf(out / "truth" / f"{PLASMA.sample_id}.vcf.gz", PLASMA.spikes, PLASMA.sample_id)
+    print(f"{PLASMA.sample_id}: {len(reads)} pairs in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return {
+        "sample_id": PLASMA.sample_id, "panels": ",".join(PLASMA.panels),
+        "depth": f"{PLASMA_MOLECULES}+{PLASMA_HOTSPOT_MOLECULES} molecules", "read_pairs": str(len(reads)),
+        "spikes": ";".join(f"{sp.variant.key}@{sp.vaf:g}" for sp in PLASMA.spikes), "artefacts": "0",
+        "seed": str(sample_seed),
+    }  # fmt: skip
+
+
+def plasma_rows(fastq_dir: Path, today: date | None = None) -> list[dict[str, str]]:
+    """DEMO-P01's sheet row: its own FASTQ, its UMI layout and cfDNA input."""
+    row = sheet_rows([PLASMA], fastq_dir, today=today)[0]
+    return [{**row, "umi": PLASMA_UMI, "cfdna_input_ng": f"{PLASMA_CFDNA_NG:g}"}]
+
+
+# --- end of the plasma block --------------------------------------------------------------------------------
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -512,7 +568,7 @@ def build_key(seed: int, artefacts: bool) -> str:
         Path(__file__), Path(simulate.__file__), paths.ANNOTATION / "panels" / "panels.yaml",
         paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv",
         paths.ANNOTATION / "reference" / "grch38_panel10_slices.fa", paths.ANNOTATION / "hotspots.tsv",
-        Path(f"{simulate.DEFAULT_REFERENCE}.fai"),
+        Path(f"{simulate.DEFAULT_REFERENCE}.fai"), paths.ROOT / "oncosim" / "plasma.py",
     ]  # fmt: skip
     for path in inputs:
         digest.update(path.read_bytes() if path.exists() else b"-")
@@ -527,6 +583,7 @@ def outputs(out: Path) -> list[Path]:
     for s in SIMULATED:
         files += [out / "fastq" / f"{s.sample_id}_R{m}.fastq.gz" for m in (1, 2)]
         files += [out / "truth" / f"{s.sample_id}{ext}" for ext in (".vcf.gz", ".vcf.gz.tbi", ".artefacts.tsv")]
+    files += [out / "fastq" / f"{PLASMA.sample_id}_R{m}.fastq.gz" for m in (1, 2)]  # the plasma block
     return files
 
 
@@ -560,6 +617,7 @@ def build(out: Path, seed: int, artefacts: bool = True, today: date | None = Non
             f"{s.sample_id}: {summary[-1]['read_pairs']} pairs in {time.monotonic() - started:.1f} s",
             file=sys.stderr,
         )
+    summary.append(build_plasma(out, seed))  # the plasma block
     write_tsv(out / "simulation.tsv", list(summary[0]), summary)
     write_pooled_run(out, fastq_dir)
     write_dated_manifests(out, today)
@@ -571,8 +629,10 @@ def write_dated_manifests(out: Path, today: date | None = None) -> None:
     (on_demo_day). Kept as built while the batch is up to date: a later re-run of the workflow then finds the same
     receipt dates as the released results (changing them would make every result a pending amendment)."""
     rows = sheet_rows([*SIMULATED, NTC, *REAL], out / "fastq", pooled=True, today=today)
+    rows += plasma_rows(out / "fastq", today)  # the plasma block: its own FASTQ, not in the pooled run
     write_tsv(out / "samples.tsv", SHEET_COLUMNS, rows)
-    write_identity(out / "identity.yaml", PATIENTS, [s for s in [*SIMULATED, *REAL] if not s.control], today)
+    patients = [s for s in [*SIMULATED, *REAL, PLASMA] if not s.control]
+    write_identity(out / "identity.yaml", PATIENTS, patients, today)
 
 
 def cnv_capture(s: DemoSample, seed: int) -> CaptureProfile | None:

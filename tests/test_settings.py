@@ -52,6 +52,7 @@ SHIPPED = [
     ("reports/fonts.yaml", "fonts.schema.yaml", None),
     ("annotation/germline/germline_rules.yaml", "germline_rules.schema.yaml", None),
     ("config/cnv.yaml", "cnv.schema.yaml", None),
+    ("config/umi.yaml", "umi.schema.yaml", None),
 ]
 
 
@@ -71,7 +72,10 @@ def test_the_shipped_config_passes_and_gets_the_schemas_defaults():
     minimal = {k: CONFIG[k] for k in ("samples", "centre", "reference", "qc")}
     filled = check_config(minimal, "config/config.yaml")
     assert filled["aligner"] == "minimap2" and filled["realign"] is False and filled["pooled_runs"] == {}
-    assert filled["qc"]["gates"]["specimen_type"] == {} and filled["report"] == {"report_benign": False, "date": ""}
+    # plasma cfDNA with UMIs is duplicated by design (issue 18): its one override
+    plasma = [{"metric": "duplicate_rate", "op": "<=", "threshold": 0.95}]
+    assert filled["qc"]["gates"]["specimen_type"] == {"plasma_cfdna": plasma}
+    assert filled["report"] == {"report_benign": False, "date": ""}
 
 
 def test_the_specimen_types_are_one_list():

@@ -18,6 +18,9 @@ read is never ambiguous. Both indexes resolved to one sample: assigned. Both res
 (only possible with unique dual indexes): an index-hopped pair, counted and written to Undetermined. Otherwise
 undetermined, with the most common unknown barcodes reported.
 
+Read names are written as they came: a UMI that BCL Convert put into the name (its eighth `:` field, from
+`OverrideCycles` U segments) travels with each read to the consensus step (oncopanel.umi; sheet layout `header`).
+
 Output, written to temporary names and renamed when complete: `<sample>_R1.fastq.gz`, `<sample>_R2.fastq.gz`,
 `Undetermined_R1.fastq.gz`, `Undetermined_R2.fastq.gz`, `demux_report.json`, `demux_counts.tsv`.
 

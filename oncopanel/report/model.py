@@ -460,7 +460,7 @@ class Reporting(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class SampleResult(Record):
-    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "negative_biomarkers", "copy_number")
+    _OPTIONAL: ClassVar[tuple[str, ...]] = ("reporting", "negative_biomarkers", "copy_number", "plasma")
     _NESTED: ClassVar[dict[str, type[Record]]] = {
         "sample": Sample, "assay": Assay, "qc": QC, "failure": Failure, "somatic": SomaticFinding,
         "germline": Germline, "hotspots": Hotspot, "therapies": Therapy, "provenance": Provenance,
@@ -485,6 +485,8 @@ class SampleResult(Record):
     reporting: Reporting | None = None  # None in a schema-1.0 result
     negative_biomarkers: list[NegativeBiomarker] | None = None  # None before schema 1.2
     copy_number: CopyNumber | None = None  # 1.2, optional: absent in results without a copy-number step
+    # 1.2, optional: plasma cfDNA only (oncopanel.report.plasma): molecules, cfDNA input, ctDNA detected, CH flags
+    plasma: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -452,6 +452,9 @@ def summary(k: Kit, result: SampleResult) -> list:
     t = k.t
     line = result.sample.extra.get("line_of_therapy", "")
     out = k.section_head("summary")
+    plasma = result.plasma  # plasma cfDNA only: the caveat first (oncopanel.report.plasma)
+    if plasma is not None:
+        out += plasma_box(k, plasma)
     rows = []
     for f in result.summary_findings():
         linked = result.therapies_for(f.id)
@@ -464,7 +467,10 @@ def summary(k: Kit, result: SampleResult) -> list:
         else:
             origin = t("summary.somatic_origin")
             tier = tier_text(f.tier, t)
-        what = f"{f.name}{t('punct.open')}{origin}{t('punct.sep')}VAF {pct(f.vaf)}{t('punct.close')}"
+        vaf = f"VAF {pct(f.vaf)}"
+        if plasma and plasma.get("vaf_basis") == "molecules" and f.depth:  # plasma: molecules, counted
+            vaf = t("plasma.vaf_molecules", vaf=pct(f.vaf, 2), alt=f.alt_depth, depth=f.depth)
+        what = f"{f.name}{t('punct.open')}{origin}{t('punct.sep')}{vaf}{t('punct.close')}"
         lines = []
         for th in therapies:
             if th.resistance:
@@ -496,11 +502,17 @@ def summary(k: Kit, result: SampleResult) -> list:
     withheld = _reporting(result).germline_section == "withheld"
     if rows:
         out.append(k.table([t("summary.finding"), t("summary.tier"), t("summary.therapies")], rows, [62, 30, 88]))
+    elif plasma is not None and not plasma["ctdna_detected"]:  # never negative or wild type from plasma
+        out.append(k.p(t("plasma.not_detected"), bold=True))
     elif withheld:  # never "no actionable variant" when germline findings were not looked at for the report
         out.append(k.p(t("summary.no_actionable_somatic")))
     else:
         out.append(k.p(t("summary.no_actionable")))
     notes = []
+    for flag in (plasma or {}).get("clonal_haematopoiesis", []):
+        finding = next((v.name for v in result.somatic if v.id == flag["finding_id"]), flag["gene"])
+        notes.append(k.p(t("plasma.ch_flag", finding=finding, gene=flag["gene"], source=flag["source"]),
+                         color="#8A5A00"))  # fmt: skip
     na = [h for h in result.hotspots if h.reporting and h.reporting.in_summary]
     if na:
         names = t("punct.sep").join(f"{h.gene} {h.label}{t('punct.colon')}{cause_text(h, t)}" for h in na)
@@ -514,6 +526,24 @@ def summary(k: Kit, result: SampleResult) -> list:
     elif not result.germline.reported:
         notes.append(k.p(t("summary.germline_withheld")))
     return [*out, Spacer(1, 2 * mm), *notes]
+
+
+def plasma_box(k: Kit, plasma: Mapping) -> list:
+    """The plasma caveat with what the calls stand on: molecules (UMI families) and the cfDNA input."""
+    t = k.t
+    consensus = plasma.get("consensus")
+    items = [k.p(t("plasma.caveat" if consensus else "plasma.caveat_no_umi"), bold=True)]
+    if consensus:
+        text = t("plasma.molecules", families=f"{consensus['families']:,}", min_size=consensus["min_family_size"],
+                 duplex=f"{consensus['duplex_families']:,}", read_pairs=f"{consensus['read_pairs']:,}",
+                 mean=consensus["mean_family_size"])  # fmt: skip
+        items.append(k.p(text, k.small))
+    if plasma.get("cfdna_input_ng") is not None:
+        ge = f"{plasma['genome_equivalents']:,}"
+        items.append(k.p(t("plasma.cfdna_input", ng=f"{plasma['cfdna_input_ng']:g}", ge=ge), k.small))
+    else:
+        items.append(k.p(t("plasma.cfdna_input_unknown"), k.small))
+    return [k.boxed(items, WARN_BG, GRID), Spacer(1, 2 * mm)]
 
 
 def negative_text(negative, t: Text) -> str:
@@ -549,7 +579,9 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
         if "likely_germline" in v.filters:
             c.append(k.p(t("somatic.flag_likely_germline"), k.small, color="#8A5A00"))
         lod = result.assay.stated_lod
-        if lod is not None and v.vaf is not None and v.vaf < lod:  # reported, with that said beside it
+        # (plasma on consensus reads: the stated LoD is the tissue assay's; the hotspot rule's LoD is stated)
+        molecules = result.plasma is not None and result.plasma.get("vaf_basis") == "molecules"
+        if lod is not None and v.vaf is not None and v.vaf < lod and not molecules:  # reported, said beside it
             c.append(k.p(t("somatic.below_lod", lod=pct(lod)), k.small, color="#8A5A00"))
         if v.gene in GERMLINE_GENES and v.tier in ("IA", "IB", "IIC", "IID") and not result.sample.germline_specimen:
             c.append(k.p(t("somatic.germline_prompt"), k.small, color="#8A5A00"))
@@ -573,8 +605,12 @@ def somatic_section(k: Kit, result: SampleResult) -> list:
                 [24, 34, 32, 24, 14, 19, 33],
             )
         )
+    elif result.plasma is not None and not result.plasma["ctdna_detected"]:  # plasma: uninformative, not negative
+        out.append(k.p(t("plasma.somatic_none")))
     else:
         out.append(k.p(t("somatic.none")))
+    if rows and result.plasma is not None and result.plasma.get("vaf_basis") == "molecules":
+        out.append(k.p(t("plasma.vaf_note"), k.small))
     reasons = [v.reporting.reason for v in result.somatic if v.reporting]
     filtered, tier_iv = reasons.count("artefact_filter"), reasons.count("tier_iv")
     if filtered:
@@ -883,8 +919,12 @@ def negatives_section(k: Kit, result: SampleResult) -> list:
         out.append(k.p(t("negatives.none")))
     else:
         rows, extra = [], []
+        plasma = result.plasma or {}
+        reads = {d["hotspot_id"]: d["read_pairs"] for d in (plasma.get("consensus") or {}).get("hotspot_depths", [])}
         for i, h in enumerate(hotspots, start=1):
             status = t(f"negatives.{h.status}")
+            if plasma and h.status == "not_detected":  # plasma: never a negative
+                status = t("plasma.hotspot_not_detected")
             if h.status == "detected":
                 status_cell = k.p(status, k.cell, bold=True, color="#B00020")
             elif h.status == "not_assessable":
@@ -892,7 +932,10 @@ def negatives_section(k: Kit, result: SampleResult) -> list:
                 extra.append(("BACKGROUND", (0, i), (-1, i), WARN_BG))
             else:
                 status_cell = k.p(status, k.cell)
-            rows.append([h.gene, k.p(h.label, k.code), status_cell, f"{h.depth}×", hotspot_detail(h, stated, t)])
+            depth = f"{h.depth}×"
+            if h.hotspot_id in reads:  # plasma with UMIs: molecules and the read pairs behind them
+                depth = k.p(t("plasma.depth_cell", families=h.depth, read_pairs=f"{reads[h.hotspot_id]:,}"), k.cell)
+            rows.append([h.gene, k.p(h.label, k.code), status_cell, depth, hotspot_detail(h, stated, t)])
         cols = ("gene", "hotspot", "status", "depth", "detail")
         out.append(k.table([t(f"negatives.{c}") for c in cols], rows, [18, 44, 26, 16, 76], extra))
     out.append(Spacer(1, 3 * mm))

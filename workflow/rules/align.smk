@@ -46,10 +46,11 @@ rule fastp:
         runtime=60,
     params:
         extra=config["fastp"]["extra"],
+        umi=lambda wc: umi_fastp_args(wc.sample),  # inline UMIs into the read names (common.smk, rules/umi.smk)
     shell:
         "printf 'oncopanel-tool-version\\tfastp\\t%s\\t%s\\n' "
         "fastp \"$(fastp --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
-        "fastp -i {input.r1} -I {input.r2} -o {output.r1} -O {output.r2} -w {threads} -z 1 {params.extra} "
+        "fastp -i {input.r1} -I {input.r2} -o {output.r1} -O {output.r2} -w {threads} -z 1 {params.extra} {params.umi} "
         "-j {output.json} -h {output.html} -R '{wildcards.sample}.{wildcards.lane}' >> {log} 2>&1"
 
 

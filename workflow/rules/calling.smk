@@ -53,8 +53,8 @@ rule calling_plain_reference:
 # oncopanel.calling.run.call_raw (target selection for the mode, interval merge, freebayes | bcftools norm).
 rule calling_freebayes:
     input:
-        bam=f"{R}/bam/{{sample}}.bam",
-        bai=f"{R}/bam/{{sample}}.bam.bai",
+        bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
+        bai=lambda wc: calling_bam(wc.sample) + ".bai",
         targets=lambda wc: [targets_bed(wc.sample)],
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
@@ -153,7 +153,13 @@ rule calling_background:
 
 rule calling_finalize:
     input:
-        unpack(lambda wc: _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])),
+        unpack(
+            lambda wc: {
+                **_calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample]),
+                "bam": calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
+                "bai": calling_bam(wc.sample) + ".bai",
+            }
+        ),
     output:
         vcf=f"{R}/calls/{{sample}}.vcf.gz",
         tbi=f"{R}/calls/{{sample}}.vcf.gz.tbi",
@@ -176,6 +182,6 @@ rule calling_finalize:
         panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
         specimen_type=lambda wc: CALLING_TABLE[wc.sample].specimen_type,
         reference=REF,
-        calling=config["calling"],
+        calling=lambda wc: calling_block_for(wc.sample),
     script:
         "../scripts/calling_finalize.py"

@@ -74,6 +74,55 @@ def get_sample(sample_id):
     return SAMPLE_TABLE[sample_id]
 
 
+# ---- plasma cfDNA with UMIs (issue 18, rules/umi.smk) ------------------------------------------------------
+from oncopanel.umi.layout import parse_layout as _parse_umi_layout
+from oncopanel.umi.settings import UMI_YAML
+from oncopanel.umi.settings import consensus_calling_block as _consensus_calling_block
+from oncopanel.umi.settings import load_settings as _load_umi_settings
+
+try:  # a sample's own umi column, else its pooled run's; every bad layout refused before anything runs
+    _UMI = {
+        s: _parse_umi_layout(
+            SAMPLE_TABLE[s].umi or POOLED_RUNS.get(SAMPLE_TABLE[s].batch, {}).get("umi", ""), f"sample {s}: umi"
+        )
+        for s in SAMPLES
+    }
+    UMI_SETTINGS = _load_umi_settings(UMI_YAML)
+except ValidationError as exc:
+    print(refusal_text(exc.problems), file=sys.stderr)
+    sys.exit(1)
+
+
+def umi_layout(sample_id):
+    """The sample's UMI layout (oncopanel.umi.layout.UmiLayout), or None."""
+    return _UMI[sample_id]
+
+
+def uses_consensus(sample_id):
+    """Plasma cfDNA with UMIs: called on consensus reads, one per molecule."""
+    return get_sample(sample_id).specimen_type == "plasma_cfdna" and umi_layout(sample_id) is not None
+
+
+def calling_bam(sample_id):
+    """The BAM calling and hotspot genotyping read: the consensus BAM for plasma with UMIs, else the sample's."""
+    if uses_consensus(sample_id):
+        return f"{R}/consensus/{sample_id}.consensus.bam"
+    return f"{R}/bam/{sample_id}.bam"
+
+
+def calling_block_for(sample_id):
+    """calling.yaml's block; for consensus reads its hotspot test uses the consensus background (umi.yaml)."""
+    if uses_consensus(sample_id):
+        return _consensus_calling_block(config["calling"], UMI_SETTINGS)
+    return config["calling"]
+
+
+def umi_fastp_args(sample_id):
+    """fastp options moving an inline UMI into the read names (none for other layouts and other specimens)."""
+    layout = umi_layout(sample_id)
+    return layout.fastp_args() if layout is not None else ""
+
+
 def existing_inputs(sample_id):
     """Input files that exist: a missing one fails its sample in the input check, not the whole DAG."""
     return [f for f in get_sample(sample_id).input_files if f in DEMUX_OUTPUTS or os.path.exists(f)]
@@ -187,6 +236,7 @@ def batch_result_inputs(batch):
             "hotspots": [stage[s]["hotspots"] for s in ok],
             "cnv": [stage[s]["cnv"] for s in samples],  # every patient's table (rule cnv_{batch})
             "bam": [stage[s]["bam"] for s in ok],  # the phase of C797S with T790M (oncopanel.hotspots.phasing)
+            "umi": [stage[s]["umi"] for s in ok if uses_consensus(s)],  # plasma: molecules (rules/umi.smk)
             "batch_identity": f"{R}/identity/{batch}.batch_identity.json",
             "provenance": f"{R}/provenance.json",
             "kb": KB_FILES,
