@@ -100,7 +100,7 @@ def test_demo_dates_count_back_from_the_day_it_runs(make_demo, tmp_path):
     make_demo.write_identity(tmp_path / "identity.yaml", make_demo.PATIENTS, make_demo.SIMULATED, today)
     text = (tmp_path / "identity.yaml").read_text(encoding="utf-8")
     collected = [date.fromisoformat(d) for d in re.findall(r"collection_date: '([0-9-]+)'", text)]
-    assert collected and all(timedelta(days=5) <= today - d <= timedelta(days=10) for d in collected)
+    assert collected and all(timedelta(days=1) <= today - d <= timedelta(days=10) for d in collected)
     # receipt follows collection for every sample; birth dates (in the resident IDs) do not move
     pairs = re.findall(r"collection_date: '([0-9-]+)'\n  receipt_date: '([0-9-]+)'", text)
     assert len(pairs) == len(make_demo.SIMULATED) and all(collected < received for collected, received in pairs)
