@@ -46,7 +46,7 @@ demo: demo-data
 	@echo "    --configfile config/config.yaml demo/generated/demo_config.yaml   # then open http://127.0.0.1:8080"
 
 ## The shipped report examples (reports/examples/, see its README) from a finished `make demo`.
-EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03 DEMO-T04
+EXAMPLES := DEMO-T01 DEMO-T02 DEMO-T03 DEMO-T04 DEMO-G03 DEMO-T06 DEMO-P01
 examples:
 	@for s in $(EXAMPLES); do \
 	  cp $(DEMO_OUT)/reports/$$s.pdf reports/examples/demo_$$s.pdf && \
