@@ -135,16 +135,22 @@ def _sets_calling(configfile: str) -> bool:
     return isinstance(data, dict) and "calling" in data
 
 
+# Settings files a stage reads on its own (not through config keys): copy number and UMI consensus.
+STAGE_SETTINGS = (paths.CONFIG / "cnv.yaml", paths.CONFIG / "umi.yaml")
+
+
 def configuration_files(config: Mapping, configfiles: Iterable[str], calling_yaml: str | Path) -> list[str]:
     """Every configuration file a run reads: the config files (the Snakefile's and each --configfile), the files
     the config names (sample sheet, panels, run controls, lab, formulary), calling.yaml unless a config file
-    carries the calling block, and the annotation data (hotspots, knowledge base, panels, transcripts, germline
-    rules, identity SNPs). The identity manifest is left out: it holds patients' names, not analysis settings."""
+    carries the calling block, the stage settings (cnv.yaml, umi.yaml), and the annotation data (hotspots,
+    knowledge base, panels, transcripts, germline rules, identity SNPs). The identity manifest is left out: it
+    holds patients' names, not analysis settings."""
     configfiles = list(dict.fromkeys(str(c) for c in configfiles))
     files = list(configfiles)
     files += [str(config[key]) for key in ("samples", "panels", "controls", "lab", "formulary") if config.get(key)]
     if not any(_sets_calling(c) for c in configfiles):
         files.append(str(calling_yaml))
+    files += [str(p) for p in STAGE_SETTINGS]
     files += [str(p) for p in annotation_files()]
     return list(dict.fromkeys(files))
 

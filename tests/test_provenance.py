@@ -115,7 +115,8 @@ def test_every_configuration_file_is_listed(monkeypatch):
     files = configuration_files(_config(), ["config/config.yaml", "config/config.yaml"], "config/calling.yaml")
     checksums = file_checksums(files)
     for path in (
-        "config/config.yaml", "config/calling.yaml", "config/controls.yaml", "config/lab.yaml", "config/formulary.tsv",
+        "config/config.yaml", "config/calling.yaml", "config/cnv.yaml", "config/umi.yaml", "config/controls.yaml",
+        "config/lab.yaml", "config/formulary.tsv",
         "config/samples.tsv", "annotation/panels/panels.yaml", "annotation/hotspots.tsv",
         "annotation/knowledge/kb.tsv", "annotation/knowledge/kb_meta.json", "annotation/germline/germline_rules.yaml",
     ):  # fmt: skip
