@@ -34,6 +34,7 @@ EXAMPLES = {
     "reference targets": "oncopanel reference targets --panels EGFR_KRAS,BRCA --out targets.bed",
     "audit verify": "oncopanel audit verify results/B01/audit.log\n  oncopanel audit verify --results results/B01",
     "verify": "oncopanel verify results/B01/reports/S0042.pdf",
+    "summary": "oncopanel summary --results results/B01   (after sign-off: receipt to signature in summary and ledger)",
     "plan": "oncopanel plan --manifest pending.tsv --out plan/",
     "assign-indexes": "oncopanel assign-indexes --manifest pending.tsv --plan plan/ --run R20261207_01 "
     "--out runs/R20261207_01\n  (NovaSeq X / NextSeq 2000: add --index2-from-runinfo)",

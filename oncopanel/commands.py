@@ -9,6 +9,28 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     register_audit(sub)
     register_verify(sub)
+    register_summary(sub)
+
+
+def register_summary(sub: argparse._SubParsersAction) -> None:
+    summ = sub.add_parser(
+        "summary",
+        help="write a finished batch's summary (RESULTS/batch/summary.html) and ledger again after sign-off: "
+        "receipt to signature per sample, site and batch",
+    )
+    summ.add_argument("--results", type=Path, required=True, help="the batch's results directory")
+    summ.add_argument("--lab", type=Path, default=None, help="lab configuration (default: config/lab.yaml)")
+    summ.add_argument("--language", choices=("en", "zh"), default=None,
+                      help="default: the language the workflow wrote the summary in")  # fmt: skip
+    summ.set_defaults(func=_summary)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from oncopanel.report.batch import regenerate_summary
+
+    summary, ledger = regenerate_summary(args.results, args.lab, args.language)
+    print(f"wrote {summary}" + (f" and {ledger}" if ledger else " (no ledger.tsv in the results tree)"))
+    return 0
 
 
 def register_audit(sub: argparse._SubParsersAction) -> None:

@@ -68,9 +68,14 @@ def test_vaf_dots_are_the_summary_findings(summary):
 
 
 def test_turnaround_dots_by_site_against_the_promise(summary):
-    svg = _charts(summary)["Turnaround by site (days from receipt to report)"]
-    # received 2026-11-04 / 11-05, reported 11-12: 8 days is late against 7 (red), 7 is on time (green)
-    assert _marks(svg) == {"S0042: 8 d": "#C62828", "S0057: 7 d": "#2E7D32"}
+    svg = _charts(summary)[
+        "Turnaround by site (days from receipt to the signed report; open circle: not signed yet, days to the draft)"
+    ]
+    # received 2026-11-04 / 11-05, reported 11-12: 8 days is late against 7, 7 is on time; neither is signed yet,
+    # so both are open circles (no fill) drawn at the draft's days (tests/test_turnaround_signature.py: signed)
+    assert _marks(svg) == {"S0042: not signed yet (8 d)": "none", "S0057: not signed yet (7 d)": "none"}
+    strokes = {el.find(f"{SVG_NS}title").text: el.get("stroke") for el in svg.iter(f"{SVG_NS}circle")}
+    assert strokes == {"S0042: not signed yet (8 d)": "#C62828", "S0057: not signed yet (7 d)": "#2E7D32"}
     assert "promised: 7 days" in "".join(svg.itertext())
 
 

@@ -18,7 +18,7 @@ from oncopanel.batch.indexes import (
     write_bclconvert_sample_sheet,
 )
 from oncopanel.batch.lab import load_lab_config
-from oncopanel.batch.ledger import cost_ledger, ledger_by_run, write_ledger
+from oncopanel.batch.ledger import cost_ledger, ledger_by_run, ledger_by_site, with_signatures, write_ledger
 from oncopanel.batch.manifest import read_manifest
 from oncopanel.batch.plan import compare_strategies, plan_runs
 from oncopanel.batch.runs import read_plan, write_plan, write_samples_tsv
@@ -108,9 +108,15 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan, read_manifest(args.manifest, lab), lab)
     benchmarks = sorted({p for pattern in args.benchmarks for p in glob.glob(pattern, recursive=True)})
     rows = cost_ledger(plan, benchmarks or None, run_ids=[args.run] if args.run else None)
+    if args.results:  # receipt -> signature from the signed result versions
+        from oncopanel.report.batch import delivered_results, signed_dates
+
+        signed = {k: v for d in args.results for k, v in signed_dates(delivered_results(d)).items()}
+        rows = with_signatures(rows, signed)
     path = write_ledger(rows, args.out)
     print(f"wrote {path}")
     print(_format_runs(ledger_by_run(rows)))
+    print(_format_runs(ledger_by_site(rows)))
     return 0
 
 
@@ -169,5 +175,7 @@ def register(subparsers) -> None:
     p.add_argument("--lab", default=None, help="lab configuration (default: config/lab.yaml)")
     p.add_argument("--run", default=None, help="one run only")
     p.add_argument("--benchmarks", nargs="*", default=[], help="Snakemake benchmark TSVs (globs allowed)")
+    p.add_argument("--results", nargs="*", default=[],
+                   help="results directories whose signed reports give receipt to signature")  # fmt: skip
     p.add_argument("--out", required=True, help="ledger TSV")
     p.set_defaults(func=cmd_ledger)

@@ -13,12 +13,18 @@ benchmark files, the lab config's CPU seconds per sample are used.
 Run controls (NTC, positive and negative reference materials) are run overhead, not patients: they take reads of the
 run, a library and compute like any sample, but get no ledger row and no price of their own. Their cost is spread
 over the batch's patient samples in proportion to read pairs (column control_overhead, included in total).
+
+Receipt → signature (the centre's promise to the county hospitals) comes from the signed result versions
+(``with_signatures``; the dates from oncopanel.report.batch.signed_date): signed_date, signature_turnaround_days and
+signed_on_time (against the row's due date) are filled only for a signed sample; one not signed yet says so in
+signed_date and leaves the other two empty, never an estimate.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import statistics
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -28,6 +34,8 @@ from oncopanel.batch.lab import LabConfig
 from oncopanel.batch.manifest import PendingSample
 from oncopanel.batch.plan import Plan, PlannedRun
 from oncopanel.errors import InputError
+
+NOT_SIGNED = "not signed yet"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ class LedgerRow:
     cpu_seconds: float
     total: float
     control_overhead: float = 0.0  # this sample's share of the batch's run controls (already in total)
+    signed_date: str = NOT_SIGNED  # the date the report was signed (review application), or NOT_SIGNED
+    signature_turnaround_days: int | None = None  # receipt -> signature; None until signed
+    signed_on_time: bool | None = None  # signed on or before due_date; None until signed
 
 
 def benchmark_cpu_seconds(path: Path | str) -> float:
@@ -130,7 +141,44 @@ def ledger_by_run(rows: Sequence[LedgerRow]) -> list[dict[str, object]]:
             "cost_per_sample": round(total / len(members), 2),
             "worst_turnaround_days": max(r.turnaround_days for r in members),
             "late_samples": sum(not r.on_time for r in members),
+            **signature_totals(members),
         })  # fmt: skip
+    return out
+
+
+def signature_totals(rows: Sequence[LedgerRow]) -> dict[str, object]:
+    """Receipt -> signature over rows (a run, a site): how many signed, median and longest days, signed late;
+    "—" for the days while none is signed (no number is made up)."""
+    days = [r.signature_turnaround_days for r in rows if r.signature_turnaround_days is not None]
+    return {
+        "signed": len(days), "not_signed": sum(r.signed_date == NOT_SIGNED for r in rows),
+        "median_signature_days": f"{statistics.median(days):g}" if days else "—",
+        "worst_signature_days": max(days) if days else "—",
+        "signed_late": sum(r.signed_on_time is False for r in rows),
+    }  # fmt: skip
+
+
+def ledger_by_site(rows: Sequence[LedgerRow]) -> list[dict[str, object]]:
+    """Per site: samples and receipt -> signature (the promise is made to each county hospital)."""
+    groups: dict[str, list[LedgerRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.site].append(row)
+    return [{"site": site, "samples": len(members), **signature_totals(members)}
+            for site, members in sorted(groups.items())]  # fmt: skip
+
+
+def with_signatures(rows: Sequence[LedgerRow], signed: Mapping[str, dt.date]) -> list[LedgerRow]:
+    """The rows with receipt -> signature filled for the samples in `signed` (sample_id -> signature date); the
+    others say NOT_SIGNED (a row signed before stays signed only if `signed` still names it)."""
+    out = []
+    for r in rows:
+        when = signed.get(r.sample_id)
+        if when is None:
+            out.append(replace(r, signed_date=NOT_SIGNED, signature_turnaround_days=None, signed_on_time=None))
+            continue
+        days = (when - dt.date.fromisoformat(r.received_date)).days
+        out.append(replace(r, signed_date=when.isoformat(), signature_turnaround_days=days,
+                           signed_on_time=when <= dt.date.fromisoformat(r.due_date)))  # fmt: skip
     return out
 
 
@@ -141,8 +189,31 @@ def write_ledger(rows: Sequence[LedgerRow], path: Path | str) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
+        writer.writerows({k: "" if v is None else v for k, v in asdict(r).items()} for r in rows)  # None: unsigned
     return path
+
+
+def _field(kind: str, text: str) -> object:
+    if text == "" and "None" in kind:
+        return None
+    if kind.startswith("int"):
+        return int(text)
+    if kind.startswith("float"):
+        return float(text)
+    if kind.startswith("bool"):
+        return text == "True"
+    return text
+
+
+def read_ledger(path: Path | str) -> list[LedgerRow]:
+    """The rows write_ledger wrote (a ledger from before the signature columns reads as not signed yet)."""
+    kinds = {name: str(f.type) for name, f in LedgerRow.__dataclass_fields__.items()}
+    try:
+        with Path(path).open(newline="") as handle:
+            return [LedgerRow(**{k: _field(kinds[k], v) for k, v in row.items() if k in kinds})
+                    for row in csv.DictReader(handle, delimiter="\t")]  # fmt: skip
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: not a ledger written by oncopanel ({exc})") from exc
 
 
 def spread_control_costs(rows: Sequence[LedgerRow], controls: Collection[str]) -> list[LedgerRow]:
@@ -162,13 +233,14 @@ def spread_control_costs(rows: Sequence[LedgerRow], controls: Collection[str]) -
 def batch_ledger(
     samples: Sequence[tuple[str, str, str, tuple[str, ...]]], batch: str, lab: LabConfig,
     benchmark_tsvs: Sequence[Path | str], reported: Mapping[str, dt.date], run_type: str = "",
-    controls: Collection[str] = (),
+    controls: Collection[str] = (), signed: Mapping[str, dt.date] | None = None,
 ) -> list[LedgerRow]:  # fmt: skip
     """The ledger of one batch the workflow has run, as one sequencing run.
 
     samples: (sample_id, site, received ISO date, panels). The run type is the one named, else the cheapest
     that holds the batch's reads (the controls' reads too). Due dates follow the lab's routine turnaround.
     controls: the batch's run controls: no row of their own, their cost spread over the patients' rows.
+    signed: signature dates of the samples signed so far (with_signatures).
     """
     pending = {}
     for sid, site, received, panels in samples:
@@ -183,4 +255,5 @@ def batch_ledger(
     done = max(reported.values(), default=dt.date.today())
     run = PlannedRun(batch, chosen, min(s.received for s in pending.values()), done, tuple(pending), needed)
     plan = Plan("as_run", lab, pending, [run])
-    return spread_control_costs(cost_ledger(plan, list(benchmark_tsvs) or None, reported=reported), set(controls))
+    rows = spread_control_costs(cost_ledger(plan, list(benchmark_tsvs) or None, reported=reported), set(controls))
+    return with_signatures(rows, signed or {})

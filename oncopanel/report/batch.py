@@ -1,8 +1,14 @@
 """The lab's batch summary: one static HTML page over the batch's result documents (pseudonymous only).
 
 Per patient sample: QC pass/fail (or HELD, when the run controls or the sample's identity stop its release), the
-findings in one line, turnaround (received → reported, when both dates are given) and the cost per sample (when the
-batch ledger gives it); grouped by site/county with a count per site.
+findings in one line, turnaround (received → reported, when both dates are given), receipt → signature (the centre's
+promise to the county hospitals: days from receipt to the signed report, read from the signed version's ``signoff``
+block; "not signed yet" otherwise, never an estimate) and the cost per sample (when the batch ledger gives it);
+grouped by site/county with a count per site and, per site and for the batch, the median and longest days to
+signature and how many were signed within the promise.
+
+The workflow writes the summary before anyone signs; ``oncopanel summary --results DIR`` writes it again from the
+delivered (current, signed once signed) results, and the ledger's signature columns with it.
 
 Run controls are not patients: they appear once, in the run-controls section, with their verdicts and the
 criteria behind them, read from each batch's identity JSON (oncopanel.sample_identity) and their QC JSON. They are
@@ -16,7 +22,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from html import escape
 from itertools import groupby
 from pathlib import Path
@@ -42,6 +49,46 @@ def turnaround_days(received: str, reported: str) -> int | None:
     if not received or not reported:
         return None
     return (date.fromisoformat(reported) - date.fromisoformat(received)).days
+
+
+def signed_date(result: SampleResult) -> str:
+    """The date the sample's current report was signed (its ``signoff`` block, written by the review
+    application, oncopanel.web.review), "" when it is not signed yet."""
+    signoff = result.extra.get("signoff") or {}
+    at = signoff.get("signed_at") if isinstance(signoff, Mapping) else None
+    return datetime.fromisoformat(at).date().isoformat() if at else ""
+
+
+def signature_days(result: SampleResult) -> int | None:
+    """Whole days from receipt to signature (the same count the review application shows); None when not signed
+    yet or without a receipt date."""
+    return turnaround_days(result.sample.received_date, signed_date(result))
+
+
+@dataclass(frozen=True)
+class SignatureTurnaround:
+    """Receipt → signature of a group of samples (a site, a batch), against the centre's promise if it has one."""
+
+    samples: int
+    days: tuple[int, ...]  # of the signed samples with a receipt date
+    promised_days: int | None = None
+
+    @classmethod
+    def of(cls, results: list[SampleResult], promised_days: int | None = None) -> SignatureTurnaround:
+        return cls(len(results), tuple(d for r in results if (d := signature_days(r)) is not None), promised_days)
+
+    @property
+    def on_time(self) -> int | None:
+        return None if self.promised_days is None else sum(d <= self.promised_days for d in self.days)
+
+    def line(self, t: Text) -> str:
+        if not self.days:
+            return t("batch.signature_none", n=self.samples)
+        text = t("batch.signature_line", signed=len(self.days), n=self.samples,
+                 median=f"{statistics.median(self.days):g}", max=max(self.days))  # fmt: skip
+        if self.promised_days is not None:
+            text += t("batch.signature_on_time", on_time=self.on_time, signed=len(self.days), days=self.promised_days)
+        return text
 
 
 def is_held(result: SampleResult | Mapping) -> bool:
@@ -185,7 +232,8 @@ def render_batch_summary(
     models = [r for r in models if not r.sample.extra.get("control")]
     ordered = sorted(models, key=lambda r: (r.sample.site, r.sample.sample_id))
     batches = sorted({r.sample.batch for r in models} | {d.get("batch", "") for d in batch_identities or []})
-    cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround")
+    cols = ("sample", "patient", "specimen", "tumour_type", "qc", "findings", "received", "reported", "turnaround",
+            "signed", "to_signature")
     header = [t(f"batch.{c}") for c in cols] + ([t("batch.cost")] if costs else [])
     header.insert(cols.index("findings") + 1, t("cnv.batch_column"))
     out = [
@@ -217,6 +265,8 @@ def render_batch_summary(
                 escape(s.received_date or "—"),
                 escape(r.reported_date or "—"),
                 f'<td class="num">{"—" if tat is None else tat}</td>',
+                escape(signed_date(r) or t("batch.not_signed")),
+                f'<td class="num">{"—" if (sig := signature_days(r)) is None else sig}</td>',
             ]
             if costs:
                 cost = _cost(costs, s.sample_id)
@@ -225,6 +275,7 @@ def render_batch_summary(
             row = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
             out.append(f'<tr class="{row_class}">{row}</tr>')
         out.append("</table>")
+        out.append(f'<p class="signature">{escape(SignatureTurnaround.of(rows, promised_days).line(t))}</p>')
     n_held = sum(r.held for r in models)
     n_failed = sum(r.failed and not r.held for r in models)
     totals = t(
@@ -237,6 +288,8 @@ def render_batch_summary(
         cost=f"{currency}{total_cost:,.2f}" if costs else "—",
     )
     out.append(f"<p><strong>{escape(totals)}</strong></p>")
+    batch_signature = SignatureTurnaround.of(ordered, promised_days).line(t)
+    out.append(f'<p class="signature"><strong>{escape(batch_signature)}</strong></p>')
     out += charts_section(ordered, t, promised_days)
     if batch_identities:
         out += run_controls_section(list(batch_identities), control_qc or {}, t, costs_spread=bool(costs))
@@ -247,3 +300,62 @@ def render_batch_summary(
     out_html = Path(out_html)
     out_html.write_text("\n".join(out) + "\n", encoding="utf-8")
     return out_html
+
+
+def signed_dates(results: list[SampleResult]) -> dict[str, date]:
+    """sample_id → signature date of the signed ones (the ledger's receipt → signature)."""
+    return {r.sample.sample_id: date.fromisoformat(d) for r in results if (d := signed_date(r))}
+
+
+def delivered_results(results_dir: str | Path) -> list[SampleResult]:
+    """A results tree's patients as released now: each sample's delivered result (the current version, the signed
+    one once signed, oncopanel.release), else its workflow draft (a sample never released)."""
+    from oncopanel.release import delivery_paths, draft_paths
+    from oncopanel.report.result import load_result
+
+    root = Path(results_dir)
+    out = []
+    for draft in sorted(Path(draft_paths(root, "_")["result"]).parent.glob("*.result.json")):
+        sid = draft.name.removesuffix(".result.json")
+        delivered = Path(delivery_paths(root, sid)["result"])
+        out.append(load_result(delivered if delivered.exists() else draft))
+    return out
+
+
+def regenerate_summary(results_dir: str | Path, lab_path: str | Path | None = None,
+                       language: str | None = None) -> tuple[Path, Path | None]:  # fmt: skip
+    """The batch summary and ledger of a finished results tree written again after signatures: the summary from
+    the delivered results, the workflow's ledger (its costs unchanged) with receipt → signature filled.
+
+    The language defaults to the one the workflow wrote the summary in. Returns (summary, ledger or None)."""
+    import json
+    import re
+
+    from oncopanel.batch.lab import load_lab_config
+    from oncopanel.batch.ledger import read_ledger, with_signatures, write_ledger
+    from oncopanel.errors import InputError
+
+    root = Path(results_dir)
+    results = delivered_results(root)
+    if not results:
+        raise InputError(f"{root}: no result documents (drafts/result/*.result.json): not a finished results tree")
+    html = root / "batch" / "summary.html"
+    if language is None:
+        found = re.search(r'<html lang="(\w+)"', html.read_text(encoding="utf-8")) if html.exists() else None
+        language = found.group(1) if found else "en"
+    identities = [json.loads(p.read_text()) for p in sorted((root / "identity").glob("*.batch_identity.json"))]
+    controls = [v["sample_id"] for d in identities for v in (d.get("controls") or {}).get("run_controls", [])]
+    control_qc = {c: json.loads((root / "qc" / f"{c}.qc.json").read_text())
+                  for c in controls if (root / "qc" / f"{c}.qc.json").exists()}  # fmt: skip
+    ledger_path: Path | None = root / "batch" / "ledger.tsv"
+    costs = None
+    if ledger_path.exists():
+        rows = with_signatures(read_ledger(ledger_path), signed_dates(results))
+        write_ledger(rows, ledger_path)
+        costs = {r.sample_id: {"total": r.total, "run_share": r.run_share, "compute": r.compute} for r in rows}
+    else:
+        ledger_path = None
+    lab = load_lab_config(lab_path)
+    summary = render_batch_summary(results, html, costs=costs, language=language, batch_identities=identities,
+                                   control_qc=control_qc, promised_days=lab.turnaround_days.get("routine"))  # fmt: skip
+    return summary, ledger_path

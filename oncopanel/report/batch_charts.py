@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from itertools import groupby
 
-from oncopanel.report.batch import turnaround_days
+from oncopanel.report.batch import signature_days, turnaround_days
 from oncopanel.report.model import GermlineFinding, SampleResult
 from oncopanel.report.pdf import pct
 from oncopanel.report.text import Text
@@ -158,15 +158,20 @@ def vaf_chart(results: Sequence[SampleResult], t: Text) -> str | None:
 
 
 def turnaround_chart(results: Sequence[SampleResult], t: Text, promised_days: int | None = None) -> str | None:
-    """Turnaround (received to reported) of each sample as a dot on its site's row, with the promised days."""
+    """Turnaround of each sample as a dot on its site's row, with the promised days: a filled dot is receipt to
+    signature (the promise); a sample not signed yet is an open circle at receipt to its draft report."""
     by_site = []
     ordered = sorted(results, key=lambda r: (r.sample.site, r.sample.sample_id))
     for site, group in groupby(ordered, key=lambda r: r.sample.site):
-        days = [(r.sample.sample_id, turnaround_days(r.sample.received_date, r.reported_date)) for r in group]
-        by_site.append((site, [(sid, d) for sid, d in days if d is not None]))
+        days = []
+        for r in group:
+            signed = signature_days(r)
+            days.append((r.sample.sample_id, signed, True) if signed is not None else
+                        (r.sample.sample_id, turnaround_days(r.sample.received_date, r.reported_date), False))
+        by_site.append((site, [(sid, d, s) for sid, d, s in days if d is not None]))
     if not any(days for _, days in by_site):
         return None
-    vmax = _nice_max(max([d for _, days in by_site for _, d in days] + [promised_days or 0]))
+    vmax = _nice_max(max([d for _, days in by_site for _, d, _ in days] + [promised_days or 0]))
     x0, x1, top, row = LABEL, WIDTH - 20, 22, 24  # the promise's label above the rows
     scale = lambda v: x0 + (x1 - x0) * v / vmax  # noqa: E731
     body = []
@@ -175,11 +180,13 @@ def turnaround_chart(results: Sequence[SampleResult], t: Text, promised_days: in
         body.append(_text(x0 - 6, y + 15, site, "end"))
         if not days:
             body.append(_text(x0 + 4, y + 15, t("batch_charts.no_data"), fill="#777"))
-        for k, (sid, d) in enumerate(sorted(days, key=lambda p: p[1])):
-            late = promised_days is not None and d > promised_days
+        for k, (sid, d, signed) in enumerate(sorted(days, key=lambda p: p[1])):
+            colour = FAIL if promised_days is not None and d > promised_days else PASS
             jitter = (k % 3 - 1) * 4  # samples reported on the same day stay visible side by side
-            body.append(f'<circle cx="{scale(d):.1f}" cy="{y + 11 + jitter}" r="4" fill="{FAIL if late else PASS}" '
-                        f'fill-opacity="0.8"><title>{escape(f"{sid}: {d} d")}</title></circle>')  # fmt: skip
+            paint = f'fill="{colour}" fill-opacity="0.8"' if signed else f'fill="none" stroke="{colour}"'
+            what = f"{sid}: {d} d" if signed else f"{sid}: {t('batch.not_signed')} ({d} d)"
+            body.append(f'<circle cx="{scale(d):.1f}" cy="{y + 11 + jitter}" r="4" {paint}>'
+                        f'<title>{escape(what)}</title></circle>')  # fmt: skip
     bottom = top + len(by_site) * row
     if promised_days is not None:
         px = scale(promised_days)

@@ -10,6 +10,7 @@ import pandas as pd
 from oncopanel.batch.lab import load_lab_config
 from oncopanel.batch.ledger import batch_ledger, write_ledger
 from oncopanel.report import load_result, render_batch_summary
+from oncopanel.report.batch import signed_dates
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 results = [load_result(p) for p in smk.input.results]  # patients only: run controls have no result document
@@ -22,12 +23,14 @@ by_batch = defaultdict(list)
 for s in smk.params.samples:
     by_batch[s.batch].append((s.sample_id, s.site, s.received_date, s.panels))
 controls = {s.sample_id for s in smk.params.samples if s.is_control}
+signed = signed_dates(results)  # drafts: none yet; `oncopanel summary --results DIR` after sign-off fills them
 ledger = []
 for batch, members in sorted(by_batch.items()):
     ids = {m[0] for m in members}
     mine = [b for b in benchmarks if ids & {*b.parts, b.stem, b.name.split(".")[0]}]
     ledger += batch_ledger(
-        members, batch, lab, mine, {k: v for k, v in reported.items() if k in ids}, controls=controls & ids
+        members, batch, lab, mine, {k: v for k, v in reported.items() if k in ids}, controls=controls & ids,
+        signed={k: v for k, v in signed.items() if k in ids},
     )
 write_ledger(ledger, smk.output.ledger)
 costs = {row.sample_id: {"total": row.total, "run_share": row.run_share, "compute": row.compute} for row in ledger}
