@@ -24,6 +24,7 @@ from typing import BinaryIO
 import dnaio
 from isal import isal_zlib
 
+from oncopanel.errors import InputError
 from oncopanel.provenance import sha256_file
 from oncopanel.reference import identify_build, read_chromosome_lengths
 from oncopanel.samplesheet import Sample
@@ -57,6 +58,7 @@ PROBLEM_CODES: dict[str, str] = {
     "contig_names": "data: GRCh38 lengths under b37-style contig names (1, 2, …)",
     "bam_without_sq": "data: a BAM header with no @SQ lines",
     "duplicate_input": "identity: the same file's bytes under two different samples",
+    "unknown_site": "sheet: the sample's site is not a code of the centre's site registry (config key sites)",
 }
 
 
@@ -461,6 +463,39 @@ def duplicate_input_problems(checks: dict[str, InputCheck]) -> dict[str, list[Pr
     return out
 
 
+@dataclass(frozen=True)
+class SiteRegistry:
+    """The centre's county sites, as exported by ``oncopanel sites export`` (TSV: code, name): the codes a sample
+    sheet's ``site`` may name. ``sheet`` is the sample sheet checked against it (named in each problem)."""
+
+    path: Path
+    codes: frozenset[str]
+    sheet: str = ""
+
+    @classmethod
+    def read(cls, path: str | Path, sheet: str | Path = "") -> SiteRegistry:
+        import csv
+
+        path = Path(path)
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                codes = frozenset(r["code"].strip() for r in csv.DictReader(handle, delimiter="\t") if r["code"])
+        except (OSError, KeyError, UnicodeDecodeError) as exc:
+            words = f"not readable as `oncopanel sites export` writes it ({exc})"
+            raise InputError(f"site registry {path}: {words}") from exc
+        if not codes:  # an empty registry would refuse every sample: a configuration fault, said once
+            raise InputError(f"site registry {path}: no site codes (export it with `oncopanel sites export`)")
+        return cls(path, codes, str(sheet))
+
+    def problems(self, sample: Sample) -> list[Problem]:
+        """One line naming sample, file and problem; run controls have no site."""
+        if sample.is_control or sample.site in self.codes:
+            return []
+        where = f"{self.sheet}: " if self.sheet else ""
+        return [Problem("unknown_site", f"sample {sample.sample_id}: {where}site {sample.site!r} is not a code of "
+                                        f"the site registry ({self.path})")]  # fmt: skip
+
+
 def refusal_text(problems: list[str]) -> str:
     """What a refused configuration or sample sheet prints: a headline, then each problem on its own line."""
     noun = "problem" if len(problems) == 1 else "problems"
@@ -469,11 +504,12 @@ def refusal_text(problems: list[str]) -> str:
 
 
 def check_batch_inputs(
-    samples: list[Sample], reference_fai: Path, realign: bool, threads: int = 1
+    samples: list[Sample], reference_fai: Path, realign: bool, threads: int = 1, sites: SiteRegistry | None = None
 ) -> dict[str, InputCheck]:
     """Every sample of a batch checked (in `threads` threads: zlib and hashing release the GIL), then compared.
 
-    An unexpected error reading one sample's files fails that sample alone, with the error as its reason.
+    An unexpected error reading one sample's files fails that sample alone, with the error as its reason. With a
+    site registry, a sample whose site is not one of its codes fails too (the rest of the batch goes on).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -493,6 +529,8 @@ def check_batch_inputs(
             checks[check.sample_id] = check
     for sid, problems in duplicate_input_problems(checks).items():
         checks[sid].add(problems)
+    for sample in samples if sites is not None else ():
+        checks[sample.sample_id].add(sites.problems(sample))
     failed = sorted(sid for sid, check in checks.items() if not check.ok)
     log.info("input check: %d of %d samples ok%s", len(checks) - len(failed), len(checks),
              f"; failed: {', '.join(failed)}" if failed else "")  # fmt: skip

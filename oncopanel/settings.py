@@ -24,7 +24,7 @@ import jsonschema
 import yaml
 
 from oncopanel import paths
-from oncopanel.errors import ValidationError
+from oncopanel.errors import OncopanelError, ValidationError
 from oncopanel.qc import Gate, metric_names
 
 # jsonschema's type names, as a person editing YAML reads them.
@@ -260,6 +260,13 @@ def check_config(config: Mapping, source: str = "config") -> dict:
     centre = filled.get("centre")
     if isinstance(centre, dict) and isinstance(centre.get("language"), str):
         found += language_problem(centre["language"], f"{source}: centre.language")
+    if isinstance(filled.get("sites"), str) and filled["sites"]:  # the site registry: read now, refused before any step
+        from oncopanel.inputs import SiteRegistry
+
+        try:
+            SiteRegistry.read(filled["sites"])
+        except OncopanelError as exc:
+            found.append(f"{source}: sites: {exc}")
     if isinstance(filled.get("calling"), dict):
         try:
             filled["calling"] = check(filled["calling"], "calling.schema.yaml", source, prefix="calling")

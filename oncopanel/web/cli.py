@@ -83,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sadd.add_argument("code", help="the code the sample sheet's site column uses")
     sadd.add_argument("--name", required=True, help="the hospital's name, as reports print it")
     sites_sub.add_parser("list", help="list sites")
+    export = sites_sub.add_parser("export", help="write the registry as the TSV the workflow's `sites:` key reads")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     check = sites_sub.add_parser("check", help="check a sample sheet's site column against the registry")
     check.add_argument("sheet", type=Path, help="sample sheet (TSV) to check")
     sites.set_defaults(func=_sites)
@@ -129,11 +131,10 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_sheet_sites(sheet: Path) -> dict[str, str]:
-    """sample_id → site of a sample sheet (the one sheet reader, oncopanel.samplesheet)."""
-    from oncopanel.samplesheet import read_sample_sheet
-
-    return {s.sample_id: s.site for s in read_sample_sheet(sheet).values() if not s.is_control}
+def sites_tsv(sites: list[tuple[str, str]]) -> str:
+    """The registry as the workflow reads it (oncopanel.inputs.SiteRegistry): a header, then code and name."""
+    rows = ["code\tname", *(f"{code}\t{' '.join(name.split())}" for code, name in sites)]
+    return "\n".join(rows) + "\n"
 
 
 def _sites(args: argparse.Namespace) -> int:
@@ -151,14 +152,25 @@ def _sites(args: argparse.Namespace) -> int:
         elif args.sites_command == "list":
             for s in db.scalars(select(Site).order_by(Site.code)):
                 print(f"{s.code}\t{s.name}")
+        elif args.sites_command == "export":
+            text = sites_tsv([(s.code, s.name) for s in db.scalars(select(Site).order_by(Site.code))])
+            if args.out:
+                args.out.write_text(text, encoding="utf-8")
+                print(f"wrote {args.out}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
         else:
-            codes = {s.code for s in db.scalars(select(Site))}
+            from oncopanel.inputs import SiteRegistry
+            from oncopanel.samplesheet import read_sample_sheet
+
+            codes = frozenset(s.code for s in db.scalars(select(Site)))
             if not codes:
                 print("no site registry yet: nothing to check against")
                 return 0
-            bad = {sid: site for sid, site in read_sheet_sites(args.sheet).items() if site not in codes}
-            for sid, site in sorted(bad.items()):
-                print(f"{args.sheet}: sample {sid}: site {site!r} is not a registered site code", file=sys.stderr)
+            registry = SiteRegistry(Path("the review database"), codes, str(args.sheet))
+            bad = [p for s in read_sample_sheet(args.sheet).values() for p in registry.problems(s)]
+            for problem in bad:  # the workflow's input check says the same line (oncopanel.inputs.SiteRegistry)
+                print(problem.message, file=sys.stderr)
             if bad:
                 return 1
             print(f"{args.sheet}: every sample's site is registered")

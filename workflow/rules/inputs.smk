@@ -11,6 +11,7 @@ for _batch in BATCHES:
         input:
             files=[f for s in batch_samples(_batch) for f in existing_inputs(s)],
             fai=f"{REF}.fai",
+            sites=[config["sites"]] if config["sites"] else [],  # a registry change re-runs the check
         output:
             # first: named after the batch's sample records, so adding, removing or correcting a sample re-runs
             # the check (Snakemake resolves a checkpoint by its first output, which must then be missing)
@@ -29,5 +30,6 @@ for _batch in BATCHES:
         params:
             samples=[get_sample(s) for s in batch_samples(_batch)],
             realign=config["realign"],
+            sheet=config["samples"],
         script:
             "../scripts/check_inputs.py"

@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 
 from oncopanel.console import configure_logging
-from oncopanel.inputs import check_batch_inputs
+from oncopanel.inputs import SiteRegistry, check_batch_inputs
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 samples = smk.params.samples  # validated samples, pooled lanes resolved to their demultiplexed FASTQ
 log = open(smk.log[0], "w")  # noqa: SIM115 (open for the whole job: progress lines as they come)
 configure_logging(1, stream=log)  # one line per sample checked, in the job's log
-checks = check_batch_inputs(samples, Path(smk.input.fai), realign=smk.params.realign, threads=smk.threads)
+# the centre's site registry (config key sites; empty: none, no check): a sample naming another site fails alone
+sites = SiteRegistry.read(smk.input.sites[0], smk.params.sheet) if smk.input.sites else None
+checks = check_batch_inputs(samples, Path(smk.input.fai), realign=smk.params.realign, threads=smk.threads,
+                            sites=sites)  # fmt: skip
 with log:
     for sample, status_path in zip(samples, smk.output.status, strict=True):
         check = checks[sample.sample_id]
