@@ -53,6 +53,7 @@ EXAMPLES = {
     "sites add": "oncopanel sites add AX --name 'Anxian County People\'s Hospital'",
     "sites list": "oncopanel sites list",
     "sites check": "oncopanel sites check config/samples.tsv",
+    "sites export": "oncopanel sites export --out config/sites.tsv   (the workflow's `sites:` key reads it)",
     "knowledge build": "oncopanel knowledge build\n  oncopanel knowledge build --date 2026-12-01 --out /tmp/kb",
 }
 
