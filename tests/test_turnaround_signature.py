@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from test_report import build, inputs
+from test_web import base_trees, env  # noqa: F401 (the review application's fixtures: a synthesised tree, users)
 
 from oncopanel.batch.lab import load_lab_config
 from oncopanel.batch.ledger import (
@@ -23,7 +24,7 @@ from oncopanel.batch.ledger import (
     write_ledger,
 )
 from oncopanel.cli import main
-from oncopanel.report.batch import render_batch_summary, signature_days, signed_date
+from oncopanel.report.batch import regenerate_summary, render_batch_summary, signature_days, signed_date
 from oncopanel.report.model import as_result
 from oncopanel.report.result import write_result
 
@@ -157,3 +158,22 @@ def test_oncopanel_summary_rewrites_summary_and_ledger_after_signing(tmp_path, l
 
 def test_oncopanel_summary_refuses_a_directory_without_results(tmp_path):
     assert main(["summary", "--results", str(tmp_path)]) != 0
+
+
+def test_a_sample_signed_in_the_application_shows_the_applications_days(env):  # noqa: F811
+    """End to end: signed through the review application, the regenerated summary shows that signature and the
+    same receipt → signature days as the application (/turnaround), the others not signed yet."""
+    from test_web import sign_flow
+
+    from oncopanel.web.app import turnaround
+
+    s = sign_flow(env, "SYN-01-S001")
+    days = turnaround(s)
+    assert days is not None and s.signed_at is not None
+    summary, ledger = regenerate_summary(env.root / "B1")
+    html = summary.read_text(encoding="utf-8")
+    assert ledger is None  # the synthesised tree has no workflow ledger
+    assert _cells(html, "SYN-01-S001")[-2:] == [s.signed_at.date().isoformat(), str(days)]
+    for other in ("SYN-01-S002", "SYN-01-S003", "SYN-01-S004"):
+        assert _cells(html, other)[-2:] == ["not signed yet", "—"]
+    assert _signature_lines(html)[-1].startswith(f"Receipt → signed report: 1 of 4 signed; median {days} days")

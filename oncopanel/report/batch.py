@@ -356,6 +356,7 @@ def regenerate_summary(results_dir: str | Path, lab_path: str | Path | None = No
     else:
         ledger_path = None
     lab = load_lab_config(lab_path)
+    html.parent.mkdir(parents=True, exist_ok=True)
     summary = render_batch_summary(results, html, costs=costs, language=language, batch_identities=identities,
                                    control_qc=control_qc, promised_days=lab.turnaround_days.get("routine"))  # fmt: skip
     return summary, ledger_path
