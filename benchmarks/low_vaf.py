@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/low_vaf.py            # 5 tumours x (30 SNVs + 10 indels) at 1%, 2000/1000/500x
     .venv/bin/python benchmarks/low_vaf.py --quick    # CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals
+    .venv/bin/python benchmarks/low_vaf.py --reuse-calls   # re-run only the finalising pass (filters) on the
+                                                            # work dir's freebayes calls and background files
 
 Per tumour: 1% SNVs and indels (1-3 bp) spread over panel coding exons (>= 400 bp apart: beyond nearly every
 fragment of 300±50), FFPE C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G
@@ -118,6 +120,13 @@ def main() -> None:
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--reuse-calls",
+        action="store_true",
+        help="reuse the work dir's downsampled BAMs, freebayes "
+        "calls and batch background files (only the finalising pass, filters included, is re-run: "
+        "valid while freebayes' settings and the normals' counting are unchanged)",
+    )
     ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 2500x")
     args = ap.parse_args()
     if args.quick:
@@ -192,22 +201,28 @@ def main() -> None:
         # rule calling_background counts them) are where the normals are counted, once for the batch
         raws = {}
         for t, _truths, _arts, d, targets, top in prepared:
-            bam = top if depth == TOP else cb.downsample(top, depth / TOP, args.seed + t, d / f"sim{depth}.bam")
             raw = d / f"{depth}.freebayes.vcf.gz"
+            bam = top if depth == TOP else d / f"sim{depth}.bam"
+            if args.reuse_calls and raw.exists() and Path(f"{bam}.bai").exists():
+                raws[t] = (bam, raw)
+                continue
+            if depth != TOP:
+                cb.downsample(top, depth / TOP, args.seed + t, bam)
             t0 = time.time()
             call_raw(bam, targets, "somatic", fb, fb_fasta, str(cb.REF), d / f"{depth}.regions.bed", raw)
             timed("freebayes", t0)
             raws[t] = (bam, raw)
         t0 = time.time()
-        alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
-        floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
-        stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
-        batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
         version = f"SIMBATCH-earlier-{depth}x"
-        if not (store / PANEL / version).exists():
-            bgm.add_to_store(store, PANEL, version, stored_sites)
         bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}.background.tsv"
-        bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
+        if not (args.reuse_calls and bfile.exists() and (store / PANEL / version).exists()):
+            alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
+            floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
+            stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
+            batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
+            if not (store / PANEL / version).exists():
+                bgm.add_to_store(store, PANEL, version, stored_sites)
+            bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
         model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
         timed("background model (count normals)", t0)
         for t, truths, arts, d, _targets, _top in prepared:

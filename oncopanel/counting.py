@@ -15,12 +15,15 @@ however the aligner placed it (anywhere in its repeat, or soft-clipped past a re
   would let reads of a nearby allele count for this one).
 
 VAF = alt fragments / fragments covering the position (``AlleleDepth.vaf``). The VCF's FORMAT DP/AD/AF and the
-hotspot table both come from ``count_allele``; UMI families (molecules) would be a further grouping key in
-``_by_fragment`` with the same ``AlleleDepth`` result.
+hotspot table both come from ``count_allele``, and so do the somatic filters' balance inputs (strand, pair
+orientation, placement in the read, distance to the read end): one vote per fragment, so the two overlapping mates
+of one fragment are not two pieces of evidence for or against an imbalance. UMI families (molecules) would be a
+further grouping key in ``_by_fragment`` with the same ``AlleleDepth`` result.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +59,19 @@ class AlleleDepth:
     # G>T) sits on one strand of the template, so its fragments share one orientation
     alt_f1r2: int = field(default=0, compare=False)
     alt_f2r1: int = field(default=0, compare=False)
+    ref_f1r2: int = field(default=0, compare=False)
+    ref_f2r1: int = field(default=0, compare=False)
+    # Strand and placement votes, one per fragment: a fragment read by both mates (opposite strands, the allele
+    # usually on opposite sides of the two reads' centres) splits its vote between the sides its mates show
+    alt_fwd: float = field(default=0.0, compare=False)
+    alt_rev: float = field(default=0.0, compare=False)
+    ref_fwd: float = field(default=0.0, compare=False)
+    ref_rev: float = field(default=0.0, compare=False)
+    alt_left: float = field(default=0.0, compare=False)  # more of the read left of the allele than right
+    alt_right: float = field(default=0.0, compare=False)
+    # median over alt fragments of the allele's distance to the nearer read end, the farther of the two mates
+    # (an end artefact of one mate makes the mates disagree, and such a fragment is not counted at all)
+    alt_end_distance: float | None = field(default=None, compare=False)
 
     @property
     def depth(self) -> int:
@@ -129,13 +145,20 @@ def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
 
 def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
     """What one read says about the allele; None when it does not cover the window with M query bases."""
+    return _read_call(read, hap, min_bq)[0]
+
+
+def _read_call(read: Any, hap: Haplotypes, min_bq: int) -> tuple[Call | None, int]:
+    """``read_call`` and the query position the allele is read at (the window's first base for a read anchored on
+    the left, its last for one anchored on the right)."""
     left_q, right_q = aligned_query_positions(read, hap.start0 - 1, hap.end0)
     m = hap.length
     seq, quals = read.query_sequence, read.query_qualities
     if seq is None:
-        return None
+        return None, 0
     if left_q is not None and left_q + 1 + m <= len(seq):
         q0, q1 = left_q + 1, left_q + 1 + m
+        at = q0
         ref_exp = (hap.ref + hap.right)[:m]
         alt_exp = (hap.alt + hap.right)[:m]
     elif right_q is not None and (right_q >= m or (_clipped_start(read) and right_q >= min(m, MIN_CLIPPED))):
@@ -144,28 +167,29 @@ def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
         # place is read from its (aligned) left anchor.
         m = min(m, right_q)
         q0, q1 = right_q - m, right_q
+        at = right_q - 1
         ref_exp = (hap.left + hap.ref)[-m:] if m else ""
         alt_exp = (hap.left + hap.alt)[-m:] if m else ""
     else:
-        return None
+        return None, 0
     if m == 0 or len(ref_exp) < m or len(alt_exp) < m:
-        return None  # nothing to compare, or past the end of the available reference
+        return None, 0  # nothing to compare, or past the end of the available reference
     seen = seq[q0:q1].upper()
     qs = list(quals[q0:q1]) if quals is not None else None
     d_ref, d_alt = _mismatches(seen, qs, ref_exp, min_bq), _mismatches(seen, qs, alt_exp, min_bq)
     if d_ref and d_alt:
         # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
         # deletion, must not count for this one)
-        return "other"
+        return "other", at
     if d_ref == d_alt:
-        return None  # the bases that tell them apart are low quality
+        return None, at  # the bases that tell them apart are low quality
     if d_alt == 0 and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
         # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
         # single-base variant beside it with a low-quality base at the other position is not evidence for both
         changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
         if any(qs[i] < min_bq for i in changed):
-            return None
-    return "alt" if d_alt == 0 else "ref"
+            return None, at
+    return ("alt" if d_alt == 0 else "ref"), at
 
 
 def _clipped_start(read: Any) -> bool:
@@ -181,34 +205,71 @@ def f1r2(read: Any) -> bool:
     return read.is_read1 != read.is_reverse if read.is_paired else not read.is_reverse
 
 
-def _by_fragment(calls: Iterable[tuple[str, Call, bool]]) -> AlleleDepth:
+@dataclass(frozen=True)
+class ReadSupport:
+    """One read's call at the allele, with what the balance tests need from it."""
+
+    fragment: str  # query name: the mates of one fragment share it
+    call: Call
+    f1r2: bool  # the fragment's pair orientation (the same from either mate)
+    reverse: bool  # this read's strand
+    left: float  # 1: more of the read lies left of the allele, 0: right, 0.5: centred
+    end_distance: int  # allele to the nearer end of the read's aligned part
+
+
+def read_support(read: Any, hap: Haplotypes, min_bq: int) -> ReadSupport | None:
+    """``read_call`` with the read's strand, orientation and the allele's place in it; None: no call."""
+    call, at = _read_call(read, hap, min_bq)
+    if call is None:
+        return None
+    to_left, to_right = at - read.query_alignment_start, read.query_alignment_end - 1 - at
+    left = 1.0 if to_left > to_right else 0.0 if to_left < to_right else 0.5
+    return ReadSupport(read.query_name, call, f1r2(read), read.is_reverse, left, max(0, min(to_left, to_right)))
+
+
+def _by_fragment(calls: Iterable[ReadSupport]) -> AlleleDepth:
     """One call per fragment: mates that agree count once, a mate without a call defers to the other, mates
-    that disagree are left out."""
-    per: dict[str, set[Call]] = defaultdict(set)
-    orientation: dict[str, bool] = {}
-    for name, call, is_f1r2 in calls:
-        per[name].add(call)
-        orientation[name] = is_f1r2
+    that disagree are left out. Strand and placement votes of a fragment are its mates' mean (one vote)."""
+    per: dict[str, list[ReadSupport]] = defaultdict(list)
+    for support in calls:
+        per[support.fragment].append(support)
     n = {"alt": 0, "ref": 0, "other": 0}
-    alt_f1r2 = 0
-    for name, seen in per.items():
-        if len(seen) == 1:
-            call = next(iter(seen))
-            n[call] += 1
-            alt_f1r2 += call == "alt" and orientation[name]
-    return AlleleDepth(alt=n["alt"], ref=n["ref"], other=n["other"], alt_f1r2=alt_f1r2, alt_f2r1=n["alt"] - alt_f1r2)
+    f1r2s = {"alt": 0, "ref": 0}
+    rev = {"alt": 0.0, "ref": 0.0}
+    alt_left = 0.0
+    end_distances: list[int] = []
+    for mates in per.values():
+        if len({m.call for m in mates}) != 1:
+            continue
+        call = mates[0].call
+        n[call] += 1
+        if call == "other":
+            continue
+        f1r2s[call] += mates[0].f1r2
+        rev[call] += sum(m.reverse for m in mates) / len(mates)
+        if call == "alt":
+            alt_left += sum(m.left for m in mates) / len(mates)
+            end_distances.append(max(m.end_distance for m in mates))
+    return AlleleDepth(
+        alt=n["alt"], ref=n["ref"], other=n["other"],
+        alt_f1r2=f1r2s["alt"], alt_f2r1=n["alt"] - f1r2s["alt"],
+        ref_f1r2=f1r2s["ref"], ref_f2r1=n["ref"] - f1r2s["ref"],
+        alt_fwd=n["alt"] - rev["alt"], alt_rev=rev["alt"], ref_fwd=n["ref"] - rev["ref"], ref_rev=rev["ref"],
+        alt_left=alt_left, alt_right=n["alt"] - alt_left,
+        alt_end_distance=statistics.median(end_distances) if end_distances else None,
+    )  # fmt: skip
 
 
 def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> AlleleDepth:
     """Fragments supporting the allele among reads (already fetched around the window)."""
 
-    def calls() -> Iterable[tuple[str, Call, bool]]:
+    def calls() -> Iterable[ReadSupport]:
         for read in reads:
             if not usable(read, rules.min_mapping_quality) or read.cigartuples is None:
                 continue
-            call = read_call(read, hap, rules.min_base_quality)
-            if call is not None:
-                yield read.query_name, call, f1r2(read)
+            support = read_support(read, hap, rules.min_base_quality)
+            if support is not None:
+                yield support
 
     return _by_fragment(calls())
 

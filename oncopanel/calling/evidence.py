@@ -1,17 +1,19 @@
 """Evidence behind one biallelic record: freebayes INFO/FORMAT counts, and read-level counts from the BAM.
 
-freebayes reports strand (SAF/SAR), placement (RPL/RPR), mapping quality (MQM) and base-quality sums (QA)
-but not read orientation (F1R2/F2R1), distance to read ends or the pseudogene signature: pysam counts those.
+freebayes reports strand (SAF/SAR), placement (RPL/RPR), mapping quality (MQM) and base-quality sums (QA), in
+READS: overlapping mates of one fragment count twice, doubling the apparent evidence of an imbalance. Where the
+BAM is at hand the balance inputs (strand, placement, pair orientation F1R2/F2R1, distance to read ends) are
+therefore replaced by oncopanel.counting's FRAGMENT votes, the same count as depth and VAF; pysam counts the
+pseudogene signature per read.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from oncopanel.counting import AlleleDepth, Haplotypes, aligned_query_positions, read_call, usable
+from oncopanel.counting import AlleleDepth, Haplotypes, read_call, usable
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,10 @@ class RecordEvidence:
     depth: int
     ref_reads: int
     alt_reads: int
-    alt_fwd: int = 0
-    alt_rev: int = 0
-    ref_fwd: int = 0
-    ref_rev: int = 0
+    alt_fwd: float = 0  # strand and placement: freebayes' reads, or fragment votes after with_counts
+    alt_rev: float = 0
+    ref_fwd: float = 0
+    ref_rev: float = 0
     alt_left: float = 0.0
     alt_right: float = 0.0
     alt_mapq: float = 60.0
@@ -58,10 +60,13 @@ class RecordEvidence:
         return self.alt_qual_sum / n if n else 0.0
 
     def with_counts(self, counts: AlleleDepth) -> RecordEvidence:
-        """The same evidence with depth and allele counts from oncopanel.counting (the one counting rule)."""
+        """The same evidence with depth, allele counts and the strand / placement votes from oncopanel.counting
+        (the one counting rule: fragments)."""
         return replace(
             self, depth=counts.depth, ref_reads=counts.ref, alt_reads=counts.alt,
             alt_qual_reads=self.alt_qual_reads or self.alt_reads,
+            alt_fwd=counts.alt_fwd, alt_rev=counts.alt_rev, ref_fwd=counts.ref_fwd, ref_rev=counts.ref_rev,
+            alt_left=counts.alt_left, alt_right=counts.alt_right,
         )  # fmt: skip
 
 
@@ -99,7 +104,8 @@ def from_freebayes(rec: Any) -> RecordEvidence:
 
 @dataclass(frozen=True)
 class ReadEvidence:
-    """What the reads at the locus say beyond freebayes' counts."""
+    """What the BAM says beyond freebayes' counts: pair orientation and end distance of the alt FRAGMENTS
+    (oncopanel.counting), the pseudogene signature of READS."""
 
     alt_f1r2: int = 0
     alt_f2r1: int = 0
@@ -108,6 +114,9 @@ class ReadEvidence:
     alt_median_end_distance: float | None = None
     alt_paralogue_like: int = 0
     ref_paralogue_like: int = 0
+    # reads the paralogue counts are out of; None: the orientation counts' totals
+    alt_paralogue_reads: int | None = None
+    ref_paralogue_reads: int | None = None
 
     @property
     def alt_reads(self) -> int:
@@ -119,10 +128,12 @@ class ReadEvidence:
 
     def paralogue_excess(self) -> float:
         """Fraction of alt reads with the pseudogene signature minus the same fraction among ref reads."""
-        if not self.alt_reads:
+        alt_n = self.alt_reads if self.alt_paralogue_reads is None else self.alt_paralogue_reads
+        ref_n = self.ref_reads if self.ref_paralogue_reads is None else self.ref_paralogue_reads
+        if not alt_n:
             return 0.0
-        ref_frac = self.ref_paralogue_like / self.ref_reads if self.ref_reads else 0.0
-        return self.alt_paralogue_like / self.alt_reads - ref_frac
+        ref_frac = self.ref_paralogue_like / ref_n if ref_n else 0.0
+        return self.alt_paralogue_like / alt_n - ref_frac
 
 
 def is_f1r2(read: Any) -> bool:
@@ -144,7 +155,7 @@ def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) 
 def read_evidence(
     reads: Iterable[Any],
     hap: Haplotypes,
-    pos: int,
+    counts: AlleleDepth,
     ref: str,
     alt: str,
     min_mapq: int = 20,
@@ -152,11 +163,11 @@ def read_evidence(
     min_clip: int = 5,
     min_extra_mm: int = 2,
 ) -> ReadEvidence:
-    """Count orientation, end distance and pseudogene signature over reads covering a 1-based ``pos``; which
-    allele a read carries is oncopanel.counting's call over the allele's haplotypes ``hap``."""
-    pos0 = pos - 1
-    counts = {"alt_f1r2": 0, "alt_f2r1": 0, "ref_f1r2": 0, "ref_f2r1": 0, "alt_par": 0, "ref_par": 0}
-    end_dist: list[int] = []
+    """Orientation and end distance from ``counts`` (oncopanel.counting over the same reads: one vote per
+    fragment); the pseudogene signature counted over the reads, which allele a read carries being
+    oncopanel.counting's call over the allele's haplotypes ``hap``."""
+    par = {"alt": 0, "ref": 0}
+    seen = {"alt": 0, "ref": 0}
     own_edit = (
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
@@ -166,19 +177,13 @@ def read_evidence(
         side = read_call(read, hap, min_bq)
         if side not in ("alt", "ref"):
             continue
-        anchor = aligned_query_positions(read, pos0 - 1)[0]
-        qpos = anchor + 1 if anchor is not None else None
-        orient = "f1r2" if is_f1r2(read) else "f2r1"
-        counts[f"{side}_{orient}"] += 1
-        edit = own_edit if side == "alt" else 0
-        counts[f"{side}_par"] += _paralogue_like(read, edit, min_clip, min_extra_mm)
-        if side == "alt" and qpos is not None:
-            end_dist.append(min(qpos - read.query_alignment_start, read.query_alignment_end - 1 - qpos))
+        seen[side] += 1
+        par[side] += _paralogue_like(read, own_edit if side == "alt" else 0, min_clip, min_extra_mm)
     return ReadEvidence(
-        alt_f1r2=counts["alt_f1r2"], alt_f2r1=counts["alt_f2r1"],
-        ref_f1r2=counts["ref_f1r2"], ref_f2r1=counts["ref_f2r1"],
-        alt_median_end_distance=statistics.median(end_dist) if end_dist else None,
-        alt_paralogue_like=counts["alt_par"], ref_paralogue_like=counts["ref_par"],
+        alt_f1r2=counts.alt_f1r2, alt_f2r1=counts.alt_f2r1, ref_f1r2=counts.ref_f1r2, ref_f2r1=counts.ref_f2r1,
+        alt_median_end_distance=counts.alt_end_distance,
+        alt_paralogue_like=par["alt"], ref_paralogue_like=par["ref"],
+        alt_paralogue_reads=seen["alt"], ref_paralogue_reads=seen["ref"],
     )  # fmt: skip
 
 

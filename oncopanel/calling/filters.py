@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from oncopanel.calling.background import AlleleBackground, ModelSettings, background_p
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
 from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
@@ -21,12 +23,15 @@ FILTERS: dict[str, str] = {
     ),
     "low_base_quality": ("Mean alt base quality (QA/AO) below calling.somatic.filters.min_mean_alt_base_quality"),
     "low_mapping_quality": "Mean alt mapping quality (MQM) below calling.somatic.filters.min_mapping_quality",
-    "strand_bias": "Alt reads on one strand beyond what the reference reads' strand ratio explains",
-    "orientation_bias": (
-        "Alt reads in one read orientation (F1R2/F2R1), or a damage-class substitution (C>T, G>A, G>T, C>A) "
-        "without calling.somatic.filters.damage.min_reads_per_orientation reads in each: FFPE / oxoG-like"
+    "strand_bias": (
+        "Alt fragments on one strand beyond what the reference fragments' strand ratio explains (one vote per "
+        "fragment, split between the strands when both mates cover the allele)"
     ),
-    "read_position": "Alt reads placed on one side of the allele (RPL/RPR) or at read ends",
+    "orientation_bias": (
+        "Alt fragments in one pair orientation (F1R2/F2R1), or a damage-class substitution (C>T, G>A, G>T, C>A) "
+        "without calling.somatic.filters.damage.min_reads_per_orientation fragments in each: FFPE / oxoG-like"
+    ),
+    "read_position": "Alt fragments' reads placed on one side of the allele or at read ends (one vote per fragment)",
     "homopolymer": "Low-fraction indel in a homopolymer run (calling.somatic.filters.homopolymer)",
     "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",
     "paralogue": "Alt reads carry a pseudogene signature (e.g. PTENP1 on PTEN): never a somatic call",
@@ -34,14 +39,17 @@ FILTERS: dict[str, str] = {
 
 
 def imbalanced(a: float, b: float, expected_a: float, rule: Balance) -> bool:
-    """True when the minor of (a, b) is both a small fraction and improbable under the expected split."""
-    a, b = round(a), round(b)
-    n = a + b
+    """True when the minor of (a, b) is both a small fraction and improbable under the expected split.
+
+    a and b are fragment votes (oncopanel.counting): a fragment whose two mates both cover the allele gives half a
+    vote to each side they show, so a half-vote minor is rounded up (the fragment was seen on that side)."""
+    n = round(a + b)
     if n == 0:
         return False
     expected_a = min(0.95, max(0.05, expected_a))  # a lopsided reference pile must not excuse everything
     minor, p_minor = (a, expected_a) if a <= b else (b, 1.0 - expected_a)
-    return minor / n < rule.min_minor_fraction and binom_cdf(minor, n, p_minor) < rule.max_p
+    k = math.floor(minor + 0.5)
+    return k / n < rule.min_minor_fraction and binom_cdf(k, n, p_minor) < rule.max_p
 
 
 def _expected(fwd: int, rev: int) -> float:

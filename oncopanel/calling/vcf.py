@@ -28,7 +28,7 @@ from oncopanel.calling.evidence import (
 from oncopanel.calling.filters import FILTERS, germline_reasons, likely_germline, somatic_reasons
 from oncopanel.calling.pon import PanelOfNormals
 from oncopanel.calling.settings import CallingSettings, ParalogueRegion
-from oncopanel.counting import CountRules, Haplotypes, count_reads, haplotypes
+from oncopanel.counting import AlleleDepth, CountRules, Haplotypes, count_reads, haplotypes
 from oncopanel.model import Variant
 
 Mode = Literal["germline", "somatic"]
@@ -44,8 +44,9 @@ INFO_DEFS: list[tuple[str, str, str, str]] = [
     ("PARALOGUE_REGION", "0", "Flag", "In a region with a pseudogene copy (calling.somatic.paralogues)"),
     ("HOMOPOLYMER", "1", "Integer", "Reference homopolymer run length at an indel"),
     ("PON_NORMALS", "1", "Integer", "Normals of the batch panel of normals carrying this allele"),
-    ("ORIENT", "2", "Integer", "Alt reads in F1R2,F2R1 orientation (pysam count)"),
-    ("END_DIST", "1", "Float", "Median distance of the alt base to the nearer read end (pysam count)"),
+    ("ORIENT", "2", "Integer", "Alt fragments in F1R2,F2R1 pair orientation (oncopanel.counting)"),
+    ("END_DIST", "1", "Float", "Median over alt fragments of the alt base's distance to the nearer read end "
+     "(oncopanel.counting)"),
     ("BG", "1", "String", "Background the allele was tested against: model:<rate> (learnt at this allele from "
      "normals, ##oncopanel_background) or global:<rate> (calling.somatic.filters.background: no model evidence)"),
     ("BG_DEPTH", "1", "Integer", "Normal fragments behind the allele's learnt background rate"),
@@ -185,15 +186,16 @@ def _fill_format(new: Any, ev: RecordEvidence, mode: Mode, settings: CallingSett
 
 def _somatic_annotate(
     new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any,
-    bam: Any = None, hap: Haplotypes | None = None, orientation: tuple[int, int] | None = None,
+    bam: Any = None, hap: Haplotypes | None = None, counted: AlleleDepth | None = None,
 ) -> list[str]:  # fmt: skip
     f = settings.somatic_filters
     reads: ReadEvidence | None = None
-    if bam is not None and hap is not None:
+    orientation = (counted.alt_f1r2, counted.alt_f2r1) if counted is not None else None
+    if bam is not None and hap is not None and counted is not None:
         pr = settings.paralogue_read
         fb = settings.somatic_freebayes
         reads = read_evidence(
-            bam.fetch(ev.chrom, max(0, hap.start0 - 1), hap.end0 + 1), hap, ev.pos, ev.ref, ev.alt,
+            bam.fetch(ev.chrom, max(0, hap.start0 - 1), hap.end0 + 1), hap, counted, ev.ref, ev.alt,
             fb.min_mapping_quality, fb.min_base_quality, pr.min_soft_clip, pr.min_extra_mismatches,
         )  # fmt: skip
         if reads.alt_reads:
@@ -281,20 +283,19 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                         continue
                     ev = from_freebayes(rec)
                     hap = None
-                    orientation = None
+                    counted = None
                     if bam is not None:  # one counting rule for every table: fragments (oncopanel.counting)
                         hap = haplotypes(Variant(rec.chrom, rec.pos, rec.ref, alt), sequence)
                         fetched = bam.fetch(hap.chrom, max(0, hap.start0 - 1), hap.end0 + 1)
                         counted = count_reads(fetched, hap, rules)
                         ev = ev.with_counts(counted)
-                        orientation = (counted.alt_f1r2, counted.alt_f2r1)
                     new = _copy_record(out, rec)
                     _fill_format(new, ev, ctx.mode, settings)
                     if ctx.mode == "germline":
                         reasons = germline_reasons(ev, settings.germline_filters)
                         new.info["ORIGIN"] = "germline"
                     else:
-                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap, orientation)
+                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap, counted)
                         new.info["ORIGIN"] = "somatic"
                     if key in hotspot_ids:
                         new.info["HOTSPOT"] = ",".join(hotspot_ids[key])
