@@ -182,7 +182,7 @@ def submissions(sheet: Path, results: Path, profile: Path, *extra: str) -> Count
                         "--default-resources", "slurm_partition=oncopanel", *extra)  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True)
     if proc.returncode:
-        raise RuntimeError(proc.stderr[-3000:])
+        raise RuntimeError((proc.stdout + proc.stderr)[-3000:])
     counts: Counter = Counter()
     for line in (proc.stdout + proc.stderr).splitlines():
         if m := re.match(r"(?:\[[^]]*\] )?Group job (\S+)", line):
