@@ -248,7 +248,9 @@ def test_plasma_sample_through_the_workflow_reports_t790m_in_molecules(tmp_path)
     vcf = subprocess.run(["bcftools", "view", "-H", str(results / "calls" / "PL1.vcf.gz")],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     record = next(line for line in vcf.splitlines() if "\t55181378\t" in line)
-    assert "ORIGIN=hotspot" in record and "\tPASS\t" in record
+    # freebayes proposes candidates from 0.5% (calling.yaml), so T790M is its own record (or forced in by the
+    # hotspot rule where it is not); either way PASS against the consensus background, not the raw-read one
+    assert re.search(r"ORIGIN=(somatic|hotspot)", record) and "\tPASS\t" in record
     result = json.loads((results / "result" / "PL1.result.json").read_text())
     [t790m] = [v for v in result["somatic"] if v["hgvs_p"] == "p.(Thr790Met)"]
     assert t790m["reported"] and t790m["depth"] > 2000 and 5 <= t790m["alt_depth"] <= 40

@@ -191,4 +191,6 @@ def test_consensus_reads_are_called_with_the_consensus_background_and_floor():
     block = calling_settings.from_dict(consensus_calling_block(raw, SETTINGS))
     assert block.hotspots.background.substitution["C>T"] == SETTINGS.hotspot_background["substitution_error_rate"]
     assert block.somatic_filters.min_vaf == SETTINGS.min_vaf < raw["somatic"]["filters"]["min_vaf"]
+    # the VCF's background test uses the consensus rate too (a detected hotspot is not filtered below_background)
+    assert block.somatic_filters.background.snv_error_rate == SETTINGS.hotspot_background["substitution_error_rate"]
     assert raw["hotspots"]["background"]["substitution_error_rate"] == 0.002  # the raw-read block is untouched

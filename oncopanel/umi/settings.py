@@ -57,9 +57,16 @@ def load_settings(path: Path | str | None = None) -> UmiSettings:
 
 def consensus_calling_block(calling: dict[str, Any], umi: UmiSettings) -> dict[str, Any]:
     """The calling block for a sample called on consensus reads: the hotspot test against the consensus
-    background error (config/umi.yaml ``hotspots``) instead of the raw-read one, and the somatic reporting floor
-    of consensus reads (``somatic.min_vaf``); everything else unchanged."""
+    background error (config/umi.yaml ``hotspots``) instead of the raw-read one, the somatic background test at
+    the same consensus rates, and the somatic reporting floor of consensus reads (``somatic.min_vaf``); everything
+    else unchanged."""
     block = copy.deepcopy(calling)
     block["hotspots"]["background"] = dict(umi.hotspot_background)
     block["somatic"]["filters"]["min_vaf"] = umi.min_vaf
+    # the VCF's background test too, so a hotspot the rule detects is not filtered as below a raw-read background
+    bg = umi.hotspot_background
+    block["somatic"]["filters"]["background"]["snv_error_rate"] = bg["substitution_error_rate"]
+    block["somatic"]["filters"]["background"]["indel_error_rate"] = max(
+        bg["deletion_error_rate"], bg["insertion_error_rate"]
+    )
     return block
