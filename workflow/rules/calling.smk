@@ -151,19 +151,11 @@ rule calling_background:
         "../scripts/calling_background.py"
 
 
-def _without_background_if_consensus(sample_id, inputs):
-    """Consensus reads (plasma with UMIs) are not tested against rates learnt from the normals' raw reads: their
-    error is the consensus background of config/umi.yaml (common.smk calling_block_for)."""
-    if uses_consensus(sample_id):
-        return {k: v for k, v in inputs.items() if k != "background"}
-    return inputs
-
-
 rule calling_finalize:
     input:
         unpack(
             lambda wc: {
-                **_without_background_if_consensus(
+                **without_background_if_consensus(
                     wc.sample, _calling_plan.finalize_inputs(R, wc.sample, CALLING_TABLE[wc.sample])
                 ),
                 "bam": calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)

@@ -110,6 +110,14 @@ def calling_bam(sample_id):
     return f"{R}/bam/{sample_id}.bam"
 
 
+def without_background_if_consensus(sample_id, inputs):
+    """Consensus reads (plasma with UMIs) are not tested against rates learnt from the normals' raw reads: their
+    error is the consensus background of config/umi.yaml (calling_block_for)."""
+    if uses_consensus(sample_id):
+        return {k: v for k, v in inputs.items() if k != "background"}
+    return inputs
+
+
 def calling_block_for(sample_id):
     """calling.yaml's block; for consensus reads its hotspot test uses the consensus background (umi.yaml)."""
     if uses_consensus(sample_id):
