@@ -1,11 +1,12 @@
-"""oncopanel's own QC as MultiQC custom content: `*_mqc.tsv` tables MultiQC picks up beside fastp, samtools and
-mosdepth, so the batch's MultiQC report (and its `multiqc_data/`, which lab scripts parse) carries what decides a
-report: the QC gates per sample, per-gene coverage at the gate's depth, hotspot assessability, sample identity and
-contamination, demultiplexing, and the run controls. Copy number has its own table (oncopanel.cnv.batch).
+"""oncopanel's own QC as MultiQC custom content: `*_mqc.tsv` files MultiQC picks up beside fastp and samtools, so
+the batch's MultiQC report (and its `multiqc_data/`, which lab scripts parse) carries what decides a report: the QC
+gates per sample, the cumulative coverage of the targets (a line graph), per-gene coverage at the gate's depth,
+hotspot assessability, sample identity and contamination, demultiplexing, and the run controls. Copy number has its
+own table (oncopanel.cnv.batch).
 
-Every value comes from the workflow's own files (QC JSON, hotspot tables, batch identity JSON, demultiplexing
-report); nothing is recomputed here. Section ids start with `oncopanel_` (MultiQC saves each table as
-`multiqc_data/multiqc_oncopanel_<section>_table.txt`)."""
+Every value comes from the workflow's own files (QC JSON, coverage depth distributions, hotspot tables, batch
+identity JSON, demultiplexing report); nothing is recomputed here. Section ids start with `oncopanel_` (MultiQC saves
+each table as `multiqc_data/multiqc_oncopanel_<section>_table.txt`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from oncopanel.coverage import fraction_at_or_above, read_distribution
 from oncopanel.hotspots import read_hotspot_table
 
-SECTIONS = ("gates", "gene_coverage", "hotspots", "identity", "demultiplexing", "run_controls")
+SECTIONS = ("gates", "coverage", "gene_coverage", "hotspots", "identity", "demultiplexing", "run_controls")
 MISSING = "."  # a value the sample has no data for (e.g. failed its input check): never shown as 0
 
 
@@ -231,14 +233,50 @@ def demultiplexing_table(reports: Mapping[str, Mapping]) -> Table:
     )  # fmt: skip
 
 
+COVERAGE_POINTS = 200  # depths plotted per sample at most: the curve's shape, in a file MultiQC reads quickly
+
+
+def coverage_plot(distributions: Mapping[str, Path | str]) -> str:
+    """MultiQC custom content (a line graph, one line per sample): the % of target bases at depth >= x, from each
+    sample's ``coverage/{sample}.depth_distribution.tsv`` (oncopanel.coverage). x runs from 0 to the batch's
+    deepest base in equal steps; each point is exact at its depth. Empty when no sample has a distribution."""
+    dists = {sample: read_distribution(path) for sample, path in sorted(distributions.items())}
+    if not dists:
+        return ""
+    deepest = max((max(d) for d in dists.values() if d), default=0)
+    step = max(1, -(-deepest // COVERAGE_POINTS))  # ceiling division
+    depths = list(range(0, deepest + step + 1, step))  # >= 2 points, so MultiQC reads a multi-sample line graph
+    lines = [
+        "# id: 'oncopanel_coverage'",
+        "# section_name: 'oncopanel target coverage'",
+        "# description: 'Cumulative coverage of each sample''s panel targets: the percentage of target bases at or "
+        "above each depth (MAPQ and duplicate filters as the QC gates; coverage/<sample>.depth_distribution.tsv).'",
+        "# plot_type: 'linegraph'",
+        "# pconfig:",
+        "#     id: 'oncopanel_coverage_plot'",
+        "#     title: 'oncopanel: cumulative target coverage'",
+        "#     xlab: 'Depth (reads)'",
+        "#     ylab: '% of target bases >= depth'",
+        "#     ymin: 0",
+        "#     ymax: 100",
+        "\t".join(["", *(str(x) for x in depths)]),
+    ]
+    for sample, dist in dists.items():
+        fractions = fraction_at_or_above(dist, depths)
+        lines.append("\t".join([sample, *(f"{100 * fractions[x]:.2f}" for x in depths)]))
+    return "\n".join(lines) + "\n"
+
+
 def write_custom_content(
     out_dir: Path | str,
     qc_jsons: Sequence[Path | str],
     hotspot_tables: Sequence[Path | str] = (),
     batch_identity_jsons: Sequence[Path | str] = (),
     demux_reports: Mapping[str, Path | str] | None = None,
+    depth_distributions: Mapping[str, Path | str] | None = None,
 ) -> list[Path]:
-    """Write the tables that have rows into `out_dir` as oncopanel_<section>_mqc.tsv; returns their paths."""
+    """Write the tables that have rows into `out_dir` as oncopanel_<section>_mqc.tsv, and the coverage plot when a
+    sample has a depth distribution (``depth_distributions``: sample -> its file); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     qc = {(doc := json.loads(Path(p).read_text()))["sample_id"]: doc for p in qc_jsons}
@@ -256,4 +294,9 @@ def write_custom_content(
             path = out / f"oncopanel_{table.section}_mqc.tsv"
             path.write_text(table.text())
             written.append(path)
+    plot = coverage_plot(depth_distributions or {})
+    if plot:
+        path = out / "oncopanel_coverage_mqc.tsv"
+        path.write_text(plot)
+        written.append(path)
     return written

@@ -1,5 +1,5 @@
 """Per-sample QC summary: metrics from fastp (for BAM input: samtools stats of the input BAM), samtools stats/markdup
-and mosdepth, judged by gates kept as data."""
+and the target coverage (oncopanel.coverage), judged by gates kept as data."""
 
 from __future__ import annotations
 
@@ -143,7 +143,8 @@ def _median_from_histogram(hist: list[tuple[int, int]]) -> float:
 
 
 def target_coverage(regions_bed: Path, thresholds_bed: Path) -> list[dict]:
-    """One row per target: name, length, mean depth (mosdepth), bases at each threshold."""
+    """One row per target (oncopanel.coverage's regions and thresholds files): name, length, mean depth, bases at
+    each threshold."""
     rows = []
     with open_text(regions_bed) as fh:
         for line in fh:

@@ -236,7 +236,7 @@ def test_tool_envs_carry_tools_only_at_debians_versions():
         "bwa": "0.7.17", "minimap2": "2.24", "samtools": "1.16.1", "bcftools": "1.16", "htslib": "1.16",
         "freebayes": "1.3.6", "fastp": "0.23.2", "mosdepth": "0.3.3", "multiqc": "1.14",
     }  # fmt: skip
-    for name in ("align", "qc", "calling", "oncopanel"):
+    for name in ("align", "qc", "coverage", "calling", "oncopanel"):
         spec = yaml.safe_load((ROOT / "workflow" / "envs" / f"{name}.yaml").read_text())
         deps = [d for d in spec["dependencies"] if isinstance(d, str)]
         pip = [line for d in spec["dependencies"] if isinstance(d, dict) for line in d["pip"]]

@@ -165,9 +165,9 @@ def test_provenance_records_the_code_the_configuration_and_each_jobs_tools(run):
     by_rule = sample_tool_versions(run["results"] / "logs", "E2E-T1")
     minimap2 = subprocess.run(["minimap2", "--version"], capture_output=True, text=True).stdout.strip()
     assert by_rule["align_lane"] == {"minimap2": minimap2, "samtools": by_rule["markdup"]["samtools"]}
-    assert set(by_rule) == {"fastp", "align_lane", "markdup", "mosdepth", "calling_freebayes"}
+    assert set(by_rule) == {"fastp", "align_lane", "markdup", "coverage", "calling_freebayes"}
     assert {tool for tools in by_rule.values() for tool in tools} == {
-        "fastp", "minimap2", "samtools", "mosdepth", "freebayes", "bcftools",
+        "fastp", "minimap2", "samtools", "freebayes", "bcftools",
     }  # fmt: skip
     assert "unknown" not in {v for tools in by_rule.values() for v in tools.values()}
     assert sample_provenance(provenance, run["results"] / "logs", "E2E-T1")["tools"]["freebayes"] == (

@@ -1,6 +1,7 @@
 """One batch's copy number, from QC's coverage step to the per-sample tables (the workflow's rule ``cnv_{batch}``).
 
-Counts come from mosdepth's ``regions.bed.gz`` of each sample (the QC coverage step; no second pass over the BAMs).
+Counts come from the ``regions.bed.gz`` of each sample (the QC coverage step, oncopanel.coverage; no second pass
+over the BAMs).
 Germline samples (blood, saliva) are called for BRCA1/BRCA2 exon copy number against the batch's other germline
 samples and, when the configuration names one, a version of the reference store. Tumour samples get BRCA exon copy
 number "not tested" and EGFR amplification against the batch's other samples of the same panels. Every sample of
@@ -35,7 +36,7 @@ class CnvSample:
     germline: bool
     panels: tuple[str, ...]
     tumour_content: float | None  # fraction of tumour cells (the sample sheet's percent / 100)
-    regions: Path | None  # mosdepth regions.bed.gz over the sample's panel targets; None: no reads to count
+    regions: Path | None  # coverage regions.bed.gz over the sample's panel targets; None: no reads to count
 
     @classmethod
     def of(cls, sample: Sample, regions: Path | str | None) -> CnvSample:

@@ -2,7 +2,7 @@
 
 Counting rules are QC's: reads unmapped, secondary, supplementary, QC-failed or duplicate are not counted
 (``oncopanel.sequence.UNUSABLE_READ_FLAGS``), nor reads below the MAPQ floor (``qc.min_mapping_quality``). The unit
-is the fragment: a read pair overlapping a target counts once there, as mosdepth counts overlapping mates once.
+is the fragment: a read pair overlapping a target counts once there, as the coverage step counts overlapping mates once.
 
 The reference store holds earlier batches' count tables: ``<store>/<version>/counts.tsv``. Its version id is the
 directory name with the SHA-256 of the table, so a result can name exactly which references it used.
@@ -78,7 +78,8 @@ def fragment_counts(
 
 
 def mosdepth_counts(regions_bed_gz: Path | str, fragment_bases: float = 300.0) -> dict[str, float]:
-    """Fragment-equivalents per target from mosdepth's ``regions.bed.gz`` (QC's coverage step): mean depth x
+    """Fragment-equivalents per target from the ``regions.bed.gz`` of QC's coverage step (oncopanel.coverage, in
+    mosdepth's regions format, which it wrote before): mean depth x
     target length / bases per fragment (2 x read length). The scale only sets the binomial part of the noise;
     the beta-binomial's overdispersion is fitted on the same scale."""
     out: dict[str, float] = {}

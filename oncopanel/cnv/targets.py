@@ -1,7 +1,7 @@
 """Exon targets for copy number: every exon of the MANE Select model, with the panel's capture target over it.
 
 The capture targets are the panel's target BED rows (``oncopanel.panels.target_bed_rows``: coding exon ± padding,
-named ``GENE_exonN`` with the MANE exon number), the regions the QC coverage step (mosdepth ``--by``) measures, so
+named ``GENE_exonN`` with the MANE exon number), the regions the QC coverage step (oncopanel.coverage) measures, so
 one coverage step serves both. Exons without a coding part (BRCA1 and BRCA2 exon 1) are not captured and are
 listed as not assessable, never as normal.
 """

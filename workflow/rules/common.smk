@@ -302,7 +302,7 @@ def multiqc_inputs(wc):
     files = [f"{R}/qc/{s}.qc.json" for s in SAMPLES] + [f"{R}/qc/{b}_cnv_mqc.tsv" for b in BATCHES]  # rules/cnv.smk
     for s in SAMPLES:
         if inputs_ok(s):
-            files += [f"{R}/qc/samtools/{s}.stats.txt", f"{R}/coverage/{s}.mosdepth.summary.txt"]
+            files.append(f"{R}/qc/samtools/{s}.stats.txt")  # coverage: oncopanel's section (rule multiqc_oncopanel)
     return files
 
 

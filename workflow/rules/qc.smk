@@ -1,10 +1,13 @@
 # QC (samtools stats/flagstat come with markdup, rules/align.smk): samtools stats of each BAM lane's input (its reads
-# and Q30, which fastp gives for FASTQ), mosdepth over the sample's targets (MAPQ >= qc.min_mapping_quality,
-# duplicates excluded, overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch
-# MultiQC report.
+# and Q30, which fastp gives for FASTQ), the coverage of the sample's targets (oncopanel.coverage: samtools depth
+# through the BAM index over the targets only, MAPQ >= qc.min_mapping_quality, duplicates/secondary/QC-fail
+# excluded, overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
 
 
-rule mosdepth:
+rule coverage:
+    # The one coverage step: its regions file is the QC JSON's per-target depth and copy number's counts
+    # (rules/cnv.smk), its thresholds file the QC breadth, its depth distribution MultiQC's coverage plot. Cost
+    # follows the targets and the reads on them, not the chromosomes' lengths (BENCHMARKS.md "Coverage").
     input:
         bam=f"{R}/bam/{{sample}}.bam",
         bai=f"{R}/bam/{{sample}}.bam.bai",
@@ -12,27 +15,23 @@ rule mosdepth:
     output:
         regions=f"{R}/coverage/{{sample}}.regions.bed.gz",
         thresholds=f"{R}/coverage/{{sample}}.thresholds.bed.gz",
-        summary=f"{R}/coverage/{{sample}}.mosdepth.summary.txt",
-        dist=f"{R}/coverage/{{sample}}.mosdepth.region.dist.txt",
+        distribution=f"{R}/coverage/{{sample}}.depth_distribution.tsv",
     log:
-        f"{LOGS}/mosdepth/{{sample}}.log",
+        f"{LOGS}/coverage/{{sample}}.log",
     benchmark:
-        f"{BENCH}/mosdepth/{{sample}}.tsv"
+        f"{BENCH}/coverage/{{sample}}.tsv"
     conda:
-        "../envs/qc.yaml"
+        "../envs/coverage.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        # samtools depth holds the reads of one position's pileup; Python the panel's per-base depths (tens of kb)
+        mem_mb=500,
+        runtime=10,
     params:
-        prefix=lambda wc, output: output.regions.removesuffix(".regions.bed.gz"),
         mapq=config["qc"]["min_mapping_quality"],
-        thresholds=",".join(str(t) for t in config["qc"]["depth_thresholds"]),
-    shell:
-        "printf 'oncopanel-tool-version\\tmosdepth\\t%s\\t%s\\n' "
-        "mosdepth \"$(mosdepth --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
-        "mosdepth -n --by {input.targets} --mapq {params.mapq} --thresholds {params.thresholds} "
-        "{params.prefix} {input.bam} >> {log} 2>&1"
+        thresholds=config["qc"]["depth_thresholds"],
+    script:
+        "../scripts/coverage.py"
 
 
 rule input_bam_stats:
@@ -79,10 +78,11 @@ rule qc_summary:
 
 
 rule multiqc_oncopanel:
-    # oncopanel's own QC as MultiQC custom content: gates, per-gene and hotspot coverage, identity and
-    # contamination, demultiplexing, run controls (copy number: rules/cnv.smk's qc/{batch}_cnv_mqc.tsv)
+    # oncopanel's own QC as MultiQC custom content: gates, target coverage distribution, per-gene and hotspot
+    # coverage, identity and contamination, demultiplexing, run controls (copy number: rules/cnv.smk's qc/{batch}_cnv_mqc.tsv)
     input:
         qc=expand(f"{R}/qc/{{sample}}.qc.json", sample=SAMPLES),
+        coverage=lambda wc: [f"{R}/coverage/{s}.depth_distribution.tsv" for s in SAMPLES if inputs_ok(s)],
         hotspots=lambda wc: [f"{R}/hotspots/{s}.hotspots.tsv" for s in SAMPLES if inputs_ok(s)],
         batch_identity=expand(f"{R}/identity/{{batch}}.batch_identity.json", batch=BATCHES),
         demux=[f"{R}/demux/{run}/demux_report.json" for run in POOLED_RUNS],
@@ -122,7 +122,7 @@ rule multiqc:
         mem_mb=2000,
         runtime=30,
     params:
-        dirs=[f"{R}/qc", f"{R}/coverage", f"{R}/multiqc/oncopanel"],
+        dirs=[f"{R}/qc", f"{R}/multiqc/oncopanel"],
         outdir=lambda wc, output: os.path.dirname(output.html),
     shell:
         # no_version_check: MultiQC would otherwise look up its latest version online (no data leaves the centre).
