@@ -114,13 +114,35 @@ def target_coverage(targets: Sequence[Target], depths: dict[str, dict[int, int]]
     return out
 
 
-def measure(bam: Path | str, bed: Path | str, min_mapping_quality: int) -> list[TargetCoverage]:
-    """Run ``samtools depth`` on the BAM's targets and summarise each target."""
-    cmd = samtools_depth_command(bam, bed, min_mapping_quality)
+def in_reference_order(targets: Sequence[Target], contigs: Sequence[str]) -> list[Target]:
+    """The targets in the order mosdepth wrote them: by the BAM header's contig order, then by start (a stable sort:
+    targets starting together keep the BED's order). The QC JSON lists targets in this order."""
+    rank = {contig: i for i, contig in enumerate(contigs)}
+    missing = sorted({t.chrom for t in targets} - set(rank))
+    if missing:
+        raise InputError(f"targets on contigs the BAM's reference does not have: {', '.join(missing)}")
+    return sorted(targets, key=lambda t: (rank[t.chrom], t.start))
+
+
+def _run(cmd: list[str]) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    return target_coverage(read_targets(bed), depths_by_position(proc.stdout.splitlines()))
+    return proc.stdout
+
+
+def bam_contigs(bam: Path | str) -> list[str]:
+    """The contig names of the BAM header's @SQ lines, in order."""
+    header = _run(["samtools", "view", "-H", str(bam)])
+    return [f[3:] for line in header.splitlines() if line.startswith("@SQ")
+            for f in line.split("\t") if f.startswith("SN:")]  # fmt: skip
+
+
+def measure(bam: Path | str, bed: Path | str, min_mapping_quality: int) -> list[TargetCoverage]:
+    """Run ``samtools depth`` on the BAM's targets and summarise each target, in reference order."""
+    targets = in_reference_order(read_targets(bed), bam_contigs(bam))
+    depths = depths_by_position(_run(samtools_depth_command(bam, bed, min_mapping_quality)).splitlines())
+    return target_coverage(targets, depths)
 
 
 def _write_gz(path: Path, lines: Iterable[str]) -> None:

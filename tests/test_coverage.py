@@ -16,7 +16,9 @@ import pytest
 
 from oncopanel.cnv.counts import mosdepth_counts
 from oncopanel.coverage import (
+    Target,
     fraction_at_or_above,
+    in_reference_order,
     mean_depth,
     read_distribution,
     read_targets,
@@ -138,6 +140,15 @@ def test_mean_rounds_as_mosdepth_did_at_an_exact_tie():
     assert f"{mean_depth(values):.2f}" == "366.36"
     assert f"{sum(values) / len(values):.2f}" == "366.37"
     assert mean_depth([]) == 0.0
+
+
+def test_targets_come_in_reference_order_as_mosdepth_wrote_them():
+    bed = [Target("chr12", 500, 600, "K2"), Target("chr7", 900, 950, "E2"), Target("chr12", 100, 200, "K1"),
+           Target("chr7", 900, 920, "E3"), Target("chr7", 10, 20, "E1")]  # fmt: skip
+    ordered = in_reference_order(bed, ["chr1", "chr7", "chr12"])
+    assert [t.name for t in ordered] == ["E1", "E2", "E3", "K1", "K2"]  # same start: the BED's order
+    with pytest.raises(InputError, match="chr12"):
+        in_reference_order(bed, ["chr7"])  # never a target silently dropped
 
 
 def test_targets_bed_errors_name_the_line(tmp_path):
