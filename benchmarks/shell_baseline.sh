@@ -34,7 +34,7 @@ one_sample() {
   samtools index "$d/$s.bam" "$d/$s.bam.bai"
   samtools stats -@ 2 "$d/$s.bam" > "$d/stats.txt"
   samtools flagstat -@ 2 "$d/$s.bam" > "$d/flagstat.txt"
-  mosdepth -n --by "$TARGETS" --mapq "$MAPQ" --thresholds "$THRESHOLDS" "$d/$s" "$d/$s.bam"
+  samtools depth -s -Q "$MAPQ" -b "$TARGETS" "$d/$s.bam" > "$d/$s.depth.tsv"  # rule coverage's tool (oncopanel.coverage)
   freebayes -f "$FASTA" -t "$OUT/regions.bed" $FB_ARGS "$d/$s.bam" 2> "$d/freebayes.log" \
     | bcftools norm -f "$REF" -m- -Oz -o "$d/raw.vcf.gz" 2>> "$d/freebayes.log"
   bcftools norm -f "$REF" -m- -Ou "$d/raw.vcf.gz" 2> "$d/norm.log" \

@@ -127,8 +127,8 @@ def gene_coverage_table(qc: Mapping[str, Mapping]) -> Table:
     return Table(
         "gene_coverage", "oncopanel per-gene coverage",
         f"Length-weighted mean depth over each gene's targets and the fraction of target bases at >= {level}x "
-        "(mosdepth, MAPQ and duplicate filtered; qc/<sample>.qc.json genes). '.' = gene not on the sample's panels "
-        "or no reads.",
+        "(the coverage step: MAPQ and duplicate filtered; qc/<sample>.qc.json genes). '.' = gene not on the sample's "
+        "panels or no reads.",
         columns, rows,
     )  # fmt: skip
 

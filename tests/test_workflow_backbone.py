@@ -65,7 +65,7 @@ def test_good_sample_reads_land_on_kras_exon2(batch):
 
 
 def test_target_depth_matches_samtools_depth(batch):
-    """mosdepth per target = samtools depth with MAPQ >= 20, duplicates excluded, overlapping mates once."""
+    """The coverage step per target = samtools depth with MAPQ >= 20, duplicates excluded, overlapping mates once."""
     bam = batch["results"] / "bam" / "GOOD1.bam"
     bed = batch["results"] / "targets" / "EGFR_KRAS.bed"  # the BED of GOOD1's panels (rule panel_targets)
     cmd = ["samtools", "depth", "-a", "-s", "-Q", "20", "-b", str(bed), str(bam)]
