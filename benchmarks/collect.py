@@ -22,6 +22,7 @@ ORDER = [
     ("Reports: rendering time", "report.md"),
     ("Batching: planning and demultiplexing", "batching.md"),
     ("Scale: large batches and overhead", "scale.md"),
+    ("Coverage: the target coverage step (issue 21)", "coverage.md"),
     ("Reliability: bad inputs and kill/resume", "reliability.md"),
     ("Review application: pages, downloads and load (oncopanel serve)", "web.md"),
 ]

@@ -1,12 +1,13 @@
 """Coverage over a sample's panel targets: the one coverage step whose files serve the QC JSON (oncopanel.qc), copy
 number (oncopanel.cnv.counts) and MultiQC (oncopanel.multiqc).
 
-The depths come from ``samtools depth`` restricted to the targets (``-b``): it reads the BAM through its index, only
-the reads overlapping a target, so the cost follows the panel and the reads on it, not the genome (mosdepth, used
-before, walked a per-base array the length of every chromosome a read touched: ~1.9 GB and 3-4 CPU-s a demo sample,
-BENCHMARKS.md "Coverage"). Its filters are the QC's: mapping quality >= qc.min_mapping_quality (``-Q``), unmapped,
-secondary, QC-fail and duplicate reads excluded (its default ``--excl-flags``), overlapping mates of a fragment
-counted once (``-s``), deletions and reference skips not counted (as mosdepth counted them).
+The depths come from ``samtools depth`` restricted to the targets (``-b``): one streaming pass decodes the BAM's
+reads (what ``samtools view -c`` costs, ~0.04 CPU-s per 100k pairs) and counts depth only at target bases, so the
+cost follows the reads and the panel, not the genome (mosdepth, used before, filled and walked a per-base array the
+length of every chromosome a read touched: ~1.2-1.9 GB and 1.3-3.6 CPU-s a sample, BENCHMARKS.md "Coverage"). Its
+filters are the QC's: mapping quality >= qc.min_mapping_quality (``-Q``); unmapped, secondary, QC-fail and
+duplicate reads excluded (its default ``--excl-flags``); the alignments of one template counted once where they
+overlap (``-s``: mates, and a supplementary part over its mate); deletions and reference skips not counted.
 
 Files written (the formats the readers knew from mosdepth, so QC, copy number and their tests read them unchanged):
 

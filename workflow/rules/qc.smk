@@ -1,7 +1,7 @@
 # QC (samtools stats/flagstat come with markdup, rules/align.smk): samtools stats of each BAM lane's input (its reads
 # and Q30, which fastp gives for FASTQ), the coverage of the sample's targets (oncopanel.coverage: samtools depth
-# through the BAM index over the targets only, MAPQ >= qc.min_mapping_quality, duplicates/secondary/QC-fail
-# excluded, overlapping mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
+# at the target bases only, MAPQ >= qc.min_mapping_quality, duplicates/secondary/QC-fail excluded, overlapping
+# mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
 
 
 rule coverage:
