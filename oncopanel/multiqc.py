@@ -239,7 +239,9 @@ COVERAGE_POINTS = 200  # depths plotted per sample at most: the curve's shape, i
 def coverage_plot(distributions: Mapping[str, Path | str]) -> str:
     """MultiQC custom content (a line graph, one line per sample): the % of target bases at depth >= x, from each
     sample's ``coverage/{sample}.depth_distribution.tsv`` (oncopanel.coverage). x runs from 0 to the batch's
-    deepest base in equal steps; each point is exact at its depth. Empty when no sample has a distribution."""
+    deepest base in equal steps; each point is exact at its depth. Empty when no sample has a distribution.
+    MultiQC 1.14 keeps the points in multiqc_data.json (report_saved_raw_data); its .txt export of a custom-content
+    line graph leaves the cells empty (it looks float x values up by their text), this file has them."""
     dists = {sample: read_distribution(path) for sample, path in sorted(distributions.items())}
     if not dists:
         return ""
