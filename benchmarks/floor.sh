@@ -6,12 +6,12 @@
 # workflow/rules/align.smk (align_lane, markdup): fastp trims into a pipe (no intermediate gzip FASTQ), minimap2
 # loads the index and aligns, samtools fixmate + sort write the lane BAM uncompressed, markdup writes the BAM and
 # its index in one pass. The workflow's chain is these commands; tests/test_floor.py checks both give the same
-# BAM records. Environment: MMI (minimap2 index), FASTP_EXTRA (config fastp.extra), THREADS (the rules' 2).
+# BAM records. Environment: MMI (minimap2 index), FASTP_EXTRA (config fastp.extra), THREADS (the rules' 1).
 set -euo pipefail
 SAMPLES=$1 OUT=$2
 MMI=${MMI:-resources/index/grch38_panel_masked.mmi}
 FASTP_EXTRA=${FASTP_EXTRA:---detect_adapter_for_pe --length_required 50}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 mkdir -p "$OUT"
 
 one_sample() {

@@ -46,9 +46,12 @@ rule align_lane:
         f"{BENCH}/align/{{sample}}.{{lane}}.tsv"
     conda:
         "../envs/align.yaml"
-    threads: 2
+    # One thread: the pipe's CPU is the same with minimap2/sort at 1 or 2 threads (fastp -w 1 sets its pace), and a
+    # 1-thread job lets Snakemake run it beside another sample's alignment or light steps (BENCHMARKS.md, "Scale").
+    threads: 1
     resources:
-        mem_mb=8000,
+        # minimap2 with the masked GRCh38 index ~0.7 GB + sort -m 500M; bwa mem holds its ~5 GB index
+        mem_mb=8000 if config["aligner"] == "bwa" else 2000,
         runtime=120,
     params:
         extra=config["fastp"]["extra"],
@@ -112,9 +115,11 @@ rule markdup:
         f"{LOGS}/markdup/{{sample}}.log",
     benchmark:
         f"{BENCH}/markdup/{{sample}}.tsv"
+    # before other ready jobs: it deletes the sample's uncompressed lane BAMs (temp) as soon as they are written
+    priority: 1
     conda:
         "../envs/align.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
