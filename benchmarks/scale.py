@@ -2,9 +2,11 @@
 
     python benchmarks/scale.py dag --samples 1000 [--profile]    # `snakemake -n` time and jobs, before/after checks
     python benchmarks/scale.py slurm --samples 1000              # cluster submissions with and without groups
-    python benchmarks/scale.py throughput --samples 20 --depth 700 --chunk 20 --baseline --workflow-cores 2,4
-        # ART samples made per chunk, one snakemake run per chunk and --cores value under /usr/bin/time, then
-        # benchmarks/shell_baseline.sh on the same FASTQs, C/2 samples at a time for --cores C; deleted per chunk
+    python benchmarks/scale.py throughput --pairs 20000,100000,300000 --samples 8 --workflow-cores 2
+        # per size: ART samples (BRCA blood normals and EGFR_KRAS tumours, 2x150), benchmarks/floor.sh on them (the
+        # floor: fastp | minimap2 | fixmate | sort, markdup; one sample at a time) and one snakemake run, each under
+        # /usr/bin/time; the workflow's CPU and wall as ratios to the floor's, cores busy, per-rule CPU and peak
+        # memory from the benchmark TSVs; inputs and results deleted per chunk (--keep keeps them)
     python benchmarks/scale.py --quick    # CI: the three modes, small; results/benchmarks/quick/scale_<mode>.md
 
 Markdown goes to stdout and to $SCALE_OUT/scale_<mode>.md (default /tmp/oncopanel-scale); the results are
@@ -34,10 +36,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import LOCAL_RUN_ENV, write_sheet  # noqa: E402  (the same sheet writer the tests use)
 
-# The rules whose work is oncopanel's own Python; the rest run external tools (fastp, minimap2, samtools, ...).
+# The rules whose work is oncopanel's own Python; the rest run external tools (fastp, minimap2, samtools, ...;
+# calling/pon is freebayes over each normal).
 ONCOPANEL_RULES = {
-    "inputs", "targets", "qc_summary", "results", "calling/finalize", "calling/pon", "provenance", "batch_summary",
+    "inputs", "targets", "qc_summary", "results", "calling/finalize", "calling/background", "cnv", "identity",
+    "umi_consensus", "provenance", "batch_summary", "report_files", "multiqc_oncopanel",
 }  # fmt: skip
+# The rules doing the floor's work (benchmarks/floor.sh): reads to a duplicate-marked BAM.
+FLOOR_RULES = {"align", "markdup"}
 # KRAS exon 2 neighbourhood and EGFR exons 18-21 on the embedded reference (EGFR_KRAS panel targets)
 REGIONS = [("chr12", 25244800, 25250900), ("chr7", 55173900, 55192000)]
 
@@ -235,10 +241,11 @@ def slurm(n: int) -> str:
     return "\n".join(lines)
 
 
-def timed(cmd: list[str], log: Path, **kw) -> dict:
+def timed(cmd: list[str], log: Path, extra_env: dict | None = None, **kw) -> dict:
     """Run under /usr/bin/time -v: wall s, CPU s (user+system of the whole process tree), max RSS."""
     with open(log, "w") as fh:
-        proc = subprocess.Popen(["/usr/bin/time", "-v", *cmd], cwd=ROOT, env=env(), stdout=fh, stderr=fh, **kw)
+        run_env = dict(env(), **(extra_env or {}))
+        proc = subprocess.Popen(["/usr/bin/time", "-v", *cmd], cwd=ROOT, env=run_env, stdout=fh, stderr=fh, **kw)
         own_cpu = 0.0  # CPU of the top process itself (for snakemake: DAG, scheduling, bookkeeping), polled
         tick = os.sysconf("SC_CLK_TCK")
         while proc.poll() is None:
@@ -264,39 +271,53 @@ def timed(cmd: list[str], log: Path, **kw) -> dict:
 
 
 def rule_times(results: Path) -> dict[str, dict[str, float]]:
-    """Per rule (benchmark sub-directory): jobs, summed wall s and CPU s from the benchmark: TSVs."""
+    """Per rule (benchmark sub-directory): jobs, summed wall s and CPU s, and the largest max_rss (MB) of one job,
+    from the benchmark: TSVs."""
     per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
         parts = tsv.relative_to(results / "benchmarks").parts
         rule = "/".join(parts[:-1]) if len(parts) > 1 else parts[0].removesuffix(".tsv")
+        rule = "calling/plain_reference" if parts == ("calling", "plain_reference.tsv") else rule
         rule = "calling/pon" if rule.startswith("calling/pon") else rule
         with open(tsv) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
         per_rule[rule]["jobs"] += 1
         per_rule[rule]["wall_s"] += float(row["s"])
         per_rule[rule]["cpu_s"] += float(row.get("cpu_time") or 0.0)
+        rss = row.get("max_rss") or "0"
+        per_rule[rule]["max_rss_mb"] = max(per_rule[rule]["max_rss_mb"], float(rss) if rss != "NA" else 0.0)
     return {k: dict(v) for k, v in per_rule.items()}
 
 
-def make_samples(d: Path, n: int, depth: float, seed0: int, unique: int = 0, per_batch: int = 50) -> list[dict]:
-    """n tumour samples (EGFR_KRAS) simulated with ART over the panel targets at `depth`, one seed each, in batches
-    of `per_batch`. unique > 0: only that many read sets are simulated and the n samples cycle through them (every
-    sample is still processed on its own; this spares ART's ~1 s per sample on long runs)."""
-    from oncopanel.panels import genes_for, target_bed_rows
-    from oncosim.reads import simulate_sample
+# Sample kinds of a throughput batch, alternating: a BRCA blood normal, then an EGFR_KRAS FFPE tumour.
+SAMPLE_KINDS = (
+    {"specimen_type": "blood_germline", "oncotree_code": "BREAST", "panels": "BRCA"},
+    {"specimen_type": "tumour_ffpe", "tumour_content": 40, "oncotree_code": "LUAD", "panels": "EGFR_KRAS"},
+)
 
-    regions = target_bed_rows(genes_for(["EGFR_KRAS"]), 20)
+
+def make_samples(d: Path, n: int, pairs: int, seed0: int, unique: int = 0, per_batch: int = 50) -> list[dict]:
+    """n samples simulated with ART (2x150) over their panel's targets, ~`pairs` read pairs each, one seed each,
+    in batches of `per_batch`, alternating BRCA blood normals and EGFR_KRAS FFPE tumours. unique > 0: only that
+    many read sets are simulated and the n samples cycle through them (every sample is still processed on its
+    own; this spares ART's seconds per sample on long runs)."""
+    from oncopanel.panels import genes_for, target_bed_rows
+    from oncosim.reads import planned_pairs, simulate_sample
+
+    regions = [target_bed_rows(genes_for([kind["panels"]]), 20) for kind in SAMPLE_KINDS]
+    depths = [pairs * 100 / planned_pairs(r, 100) for r in regions]  # pairs grow linearly with depth
     d.mkdir(parents=True, exist_ok=True)
-    reads = [simulate_sample(d / f"R{seed0 + i:04d}", regions, [], depth, seed0 + i) for i in range(unique or n)]
+    count = min(n, unique + unique % 2) if unique else n  # even: sample i and read set i % count share a kind
+    reads = [simulate_sample(d / f"R{seed0 + i:05d}", regions[i % 2], [], depths[i % 2], seed0 + i)
+             for i in range(count)]  # fmt: skip
     rows = []
     for i in range(n):
-        r1, r2 = reads[i % len(reads)]
+        r1, r2 = reads[i % count]
         if i >= len(reads):  # a cycled read set: the sample's own copy (one file never serves two samples)
             r1, r2 = (own_copy(r, d / f"T{seed0 + i:05d}_R{m}.fastq.gz", i) for m, r in ((1, r1), (2, r2)))
         rows.append({"sample_id": f"T{seed0 + i:05d}", "patient": f"P{seed0 + i:05d}",
-                     "batch": f"B{seed0 // 1000:02d}x{i // per_batch:02d}", "specimen_type": "tumour_ffpe",
-                     "tumour_content": 40, "oncotree_code": "LUAD", "panels": "EGFR_KRAS", "fastq_1": r1,
-                     "fastq_2": r2})  # fmt: skip
+                     "batch": f"B{seed0 // 1000:02d}x{i // per_batch:02d}", **SAMPLE_KINDS[i % 2],
+                     "fastq_1": r1, "fastq_2": r2})  # fmt: skip
     return rows
 
 
@@ -307,120 +328,119 @@ def fastq_pairs(path: Path) -> int:
         return sum(1 for _ in fh) // 4
 
 
+def fastp_extra() -> str:
+    """config.yaml's fastp.extra: the floor trims as the workflow does."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "config/config.yaml").read_text())["fastp"]["extra"]
+
+
 def throughput(
-    n: int, chunk: int, depth: float, cores: int, out: Path, baseline: bool, keep: bool,
-    workflow_cores: tuple[int, ...] = (2,), baseline_chunks: int = 10**6, scheduler: str = "", unique: int = 0,
+    n: int, pairs: tuple[int, ...], chunk: int, out: Path, keep: bool, cores: int = 2, floor_chunks: int = 10**6,
+    scheduler: str = "", unique: int = 0,
 ) -> str:  # fmt: skip
-    """Run the workflow on n samples in chunks of `chunk` (one snakemake run per chunk and --cores value), and the
-    shell loop with the same threads in flight (workflow --cores C <-> the loop running C/2 samples at a time, as
-    the rules' tools run 2 threads); inputs deleted per chunk."""
+    """Per size in `pairs`: n samples in chunks of `chunk`; per chunk benchmarks/floor.sh on its FASTQs (the first
+    `floor_chunks` chunks), then one snakemake run with --cores `cores`, each under /usr/bin/time; inputs and
+    results deleted per chunk unless `keep`."""
     out.mkdir(parents=True, exist_ok=True)
     runs = []
-    for c0 in range(0, n, chunk):
-        d = out / f"chunk{c0 // chunk}"
-        t0 = time.perf_counter()
-        rows = make_samples(d / "fastq", min(chunk, n - c0), depth, 1000 * (1 + c0 // chunk) + c0 % 1000, unique)
-        gen_s = time.perf_counter() - t0
-        pairs = fastq_pairs(Path(rows[0]["fastq_1"]))
-        sheet = write_sheet(d / "samples.tsv", rows)
-        run = {"samples": len(rows), "pairs_per_sample": pairs, "generate_s": gen_s, "load_before": os.getloadavg()[0]}
-        for c in workflow_cores:
+    floor_env = {"FASTP_EXTRA": fastp_extra()}
+    for size in pairs:
+        for c0 in range(0, n, chunk):
+            d = out / f"p{size}" / f"chunk{c0 // chunk}"
+            t0 = time.perf_counter()
+            seed0 = 1000 * (1 + c0 // chunk) + c0 % 1000
+            rows = make_samples(d / "fastq", min(chunk, n - c0), size, seed0, unique)
+            run = {"size": size, "samples": len(rows), "generate_s": time.perf_counter() - t0,
+                   "pairs_per_sample": sum(fastq_pairs(Path(r["fastq_1"])) for r in rows) / len(rows),
+                   "load_before": os.getloadavg()[0]}  # fmt: skip
+            if c0 // chunk < floor_chunks:
+                tsv = d / "floor_samples.tsv"
+                tsv.write_text("".join(f"{r['sample_id']}\t{r['fastq_1']}\t{r['fastq_2']}\n" for r in rows))
+                cmd = ["bash", "benchmarks/floor.sh", str(tsv), str(d / "floor")]
+                run["floor"] = timed(cmd, d / "floor.log", extra_env=floor_env)
+                if run["floor"]["rc"]:
+                    raise SystemExit((d / "floor.log").read_text()[-3000:])
+                if not keep:
+                    shutil.rmtree(d / "floor", ignore_errors=True)
+            sheet = write_sheet(d / "samples.tsv", rows)
             extra = ("--scheduler", scheduler) if scheduler else ()
-            cmd = snakemake_cmd(sheet, d / f"results_c{c}", "--cores", str(c), "-k", "--rerun-incomplete", "--quiet",
-                                *extra, "all")  # fmt: skip
-            run[f"workflow_c{c}"] = timed(cmd, d / f"snakemake_c{c}.log")
-            run[f"rules_c{c}"] = rule_times(d / f"results_c{c}")
-            run[f"reports_c{c}"] = len(list((d / f"results_c{c}/reports").glob("*.pdf")))
-        if baseline and c0 // chunk < baseline_chunks:
-            tsv = d / "baseline_samples.tsv"
-            tsv.write_text("".join(f"{r['sample_id']}\t{r['fastq_1']}\t{r['fastq_2']}\n" for r in rows))
-            # rule panel_targets: one BED per panel combination
-            targets = d / f"results_c{workflow_cores[0]}/targets/EGFR_KRAS.bed"
-            for par in sorted({max(1, c // 2) for c in workflow_cores}):
-                cmd = ["bash", "benchmarks/shell_baseline.sh", str(tsv), str(d / f"baseline{par}"), str(targets),
-                       str(par)]  # fmt: skip
-                run[f"baseline_p{par}"] = timed(cmd, d / f"baseline{par}.log")
-        run["load_after"] = os.getloadavg()[0]
-        runs.append(run)
-        (out / "runs.json").write_text(json.dumps(runs, indent=1))
-        if not keep:
-            shutil.rmtree(d, ignore_errors=True)
-    return throughput_table(runs, cores, workflow_cores)
+            cmd = snakemake_cmd(sheet, d / f"results_c{cores}", "--cores", str(cores), "-k", "--rerun-incomplete",
+                                "--quiet", *extra, "all")  # fmt: skip
+            run["workflow"] = timed(cmd, d / f"snakemake_c{cores}.log")
+            run["rules"] = rule_times(d / f"results_c{cores}")
+            run["reports"] = len(list((d / f"results_c{cores}/reports").glob("*.pdf")))
+            run["load_after"] = os.getloadavg()[0]
+            runs.append(run)
+            (out / "runs.json").write_text(json.dumps(runs, indent=1))
+            if not keep:
+                shutil.rmtree(d, ignore_errors=True)
+    return throughput_table(runs, cores)
 
 
-def throughput_table(runs: list[dict], cores: int, workflow_cores: tuple[int, ...]) -> str:
-    n = sum(r["samples"] for r in runs)
-    pars = sorted({max(1, c // 2) for c in workflow_cores})
-    cols = [f"workflow_c{c}" for c in workflow_cores] + [f"baseline_p{p}" for p in pars]
-    heads = [f"workflow `--cores {c}`" for c in workflow_cores] + [f"shell loop, {p} sample(s) at a time" for p in pars]
+def throughput_table(runs: list[dict], cores: int) -> str:
+    """Per size: the workflow against the floor (chunks where both ran), then per rule CPU and peak memory."""
+    sizes = sorted({r["size"] for r in runs})
     lines = [
-        f"{n} samples of ~{runs[0]['pairs_per_sample']} read pairs in {len(runs)} chunk(s) on {cores} cores; "
-        f"load average before/after each chunk: "
-        + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
+        f"Workflow `--cores {cores}` against benchmarks/floor.sh (one sample at a time) on the same FASTQs; CPU = "
+        "user+sys of the whole process tree (/usr/bin/time); cores busy = CPU / (wall × cores). Load average "
+        "before/after each chunk: " + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
         "",
-        "| measure | " + " | ".join(heads) + " |",
-        "|---|" + "---:|" * len(cols),
+        "| read pairs per sample | samples | floor wall s | floor CPU s | workflow wall s | workflow CPU s | "
+        "of which snakemake's own process | **CPU ratio** | wall ratio | cores busy, workflow | cores busy, floor | "
+        "reports |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-
-    def total(key: str, col: str) -> float | None:
-        vals = [r[col][key] for r in runs if key in r.get(col, {})]
-        return sum(vals) if len(vals) == len(runs) else None
-
-    def cell(v: float | None, fmt: str = "{:.1f}") -> str:
-        return "–" if v is None else fmt.format(v)
-
-    def row(label: str, values: list, fmt: str = "{:.1f}") -> None:
-        lines.append(f"| {label} | " + " | ".join(cell(v, fmt) for v in values) + " |")
-
-    row("wall s", [total("wall_s", c) for c in cols])
-    row("CPU s (user+sys)", [total("cpu_s", c) for c in cols])
-    row("of which the snakemake process itself",
-        [total("top_process_cpu_s", c) if c.startswith("workflow") else None for c in cols])  # fmt: skip
-    util = [None if not total("wall_s", c) else total("cpu_s", c) / (total("wall_s", c) * cores) for c in cols]
-    row(f"CPU utilisation = CPU / (wall × {cores} cores)", util, "{:.0%}")
-    row("wall s per sample", [None if total("wall_s", c) is None else total("wall_s", c) / n for c in cols], "{:.2f}")
-    lines += ["", "| overhead ratio (same threads in flight) | wall | CPU |", "|---|---:|---:|"]
-    for c in workflow_cores:
-        base = f"baseline_p{max(1, c // 2)}"
-        w, b = total("wall_s", f"workflow_c{c}"), total("wall_s", base)
-        wc, bc = total("cpu_s", f"workflow_c{c}"), total("cpu_s", base)
-        if w and b:
-            lines.append(f"| workflow `--cores {c}` / loop with {max(1, c // 2)} at a time | **{w / b:.2f}** | "
-                         f"{wc / bc:.2f} |")  # fmt: skip
-    first = f"c{workflow_cores[0]}"
-    lines.append(f"\nReports written: {sum(r[f'reports_{first}'] for r in runs)}/{n} (`--cores {workflow_cores[0]}`)."
-                 f" Per rule, from the benchmark TSVs of the `--cores {workflow_cores[0]}` run(s):\n")  # fmt: skip
-    per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for r in runs:
-        for rule, v in r[f"rules_{first}"].items():
-            for k, x in v.items():
-                per_rule[rule][k] += x
-    lines += ["| rule (benchmark dir) | kind | jobs | wall s | CPU s | CPU s per sample |"]
-    lines.append("|---|---|---:|---:|---:|---:|")
-    own = {"wall_s": 0.0, "cpu_s": 0.0}
-    ext = {"wall_s": 0.0, "cpu_s": 0.0}
-    for rule, v in sorted(per_rule.items(), key=lambda kv: -kv[1]["cpu_s"]):
-        kind = "oncopanel" if rule in ONCOPANEL_RULES or rule.startswith("identity") else "external tools"
-        acc = own if kind == "oncopanel" else ext
-        acc["wall_s"] += v["wall_s"]
-        acc["cpu_s"] += v["cpu_s"]
-        lines.append(f"| {rule} | {kind} | {int(v['jobs'])} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | "
-                     f"{v['cpu_s'] / n:.2f} |")  # fmt: skip
-    for label, acc in (("oncopanel's own steps", own), ("external tools", ext)):
-        lines.append(f"| **{label}** | | | **{acc['wall_s']:.1f}** | **{acc['cpu_s']:.1f}** | "
-                     f"**{acc['cpu_s'] / n:.2f}** |")  # fmt: skip
+    for size in sizes:
+        both = [r for r in runs if r["size"] == size and "floor" in r]
+        if not both:
+            continue
+        n = sum(r["samples"] for r in both)
+        fw, fc = sum(r["floor"]["wall_s"] for r in both), sum(r["floor"]["cpu_s"] for r in both)
+        ww, wc = sum(r["workflow"]["wall_s"] for r in both), sum(r["workflow"]["cpu_s"] for r in both)
+        own = sum(r["workflow"]["top_process_cpu_s"] for r in both)
+        pairs = sum(r["pairs_per_sample"] * r["samples"] for r in both) / n
+        lines.append(f"| {pairs:,.0f} | {n} | {fw:.1f} | {fc:.1f} | {ww:.1f} | {wc:.1f} | {own:.1f} | "
+                     f"**{wc / fc:.2f}** | {ww / fw:.2f} | {wc / (ww * cores):.0%} | {fc / (fw * cores):.0%} | "
+                     f"{sum(r['reports'] for r in both)}/{n} |")  # fmt: skip
+    for size in sizes:
+        sized = [r for r in runs if r["size"] == size]
+        n = sum(r["samples"] for r in sized)
+        per_rule: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for r in sized:
+            for rule, v in r["rules"].items():
+                for k, x in v.items():
+                    per_rule[rule][k] = max(per_rule[rule][k], x) if k == "max_rss_mb" else per_rule[rule][k] + x
+        lines += ["", f"Per rule at ~{size:,} pairs ({n} samples; benchmark TSVs, whose sampler misses part of a "
+                  "short job's CPU):", "",
+                  "| rule (benchmark dir) | kind | jobs | CPU s per sample | peak memory of one job, MB |",
+                  "|---|---|---:|---:|---:|"]  # fmt: skip
+        totals: dict[str, float] = defaultdict(float)
+        for rule, v in sorted(per_rule.items(), key=lambda kv: -kv[1]["cpu_s"]):
+            kind = ("floor's work" if rule in FLOOR_RULES else
+                    "oncopanel" if rule.split("/")[0] in ONCOPANEL_RULES or rule in ONCOPANEL_RULES
+                    else "external tools")  # fmt: skip
+            totals[kind] += v["cpu_s"]
+            lines.append(f"| {rule} | {kind} | {int(v['jobs'])} | {v['cpu_s'] / n:.2f} | {v['max_rss_mb']:.0f} |")
+        for kind in ("floor's work", "external tools", "oncopanel"):
+            label = "oncopanel's own Python" if kind == "oncopanel" else kind
+            lines.append(f"| **{label}** | | | **{totals[kind] / n:.2f}** | |")
     return "\n".join(lines)
 
 
+QUICK_PAIRS = 2000  # the Makefile's backbone.py --quick reads this run: $(QUICK)/scale_run/p2000/chunk0/results_c2
+
+
 def quick() -> None:
-    """CI: every mode on a small scale (dag and slurm on 20 samples; throughput on 1 sample at 100x with the shell
-    baseline, its run kept for `backbone.py --quick`), written to results/benchmarks/quick/scale_<mode>.md."""
+    """CI: every mode on a small scale (dag and slurm on 20 samples; throughput on 2 samples of ~2,000 pairs, a BRCA
+    normal and an EGFR_KRAS tumour, against the floor; its run kept for `backbone.py --quick`), written to
+    results/benchmarks/quick/scale_<mode>.md."""
     out = QUICK_OUT / "scale_run"
     shutil.rmtree(out, ignore_errors=True)
     bodies = {
         "dag": dag(20, False),
         "slurm": slurm(20),
-        "throughput": throughput(1, 1, 100, 2, out, baseline=True, keep=True),
+        "throughput": throughput(2, (QUICK_PAIRS,), 2, out, keep=True),
     }
     QUICK_OUT.mkdir(parents=True, exist_ok=True)
     for mode, body in bodies.items():
@@ -439,15 +459,13 @@ def main() -> None:
     s = sub.add_parser("slurm")
     s.add_argument("--samples", type=int, default=1000)
     t = sub.add_parser("throughput")
-    t.add_argument("--samples", type=int, default=20)
-    t.add_argument("--chunk", type=int, default=20)
-    t.add_argument("--depth", type=float, default=700, help="ART depth over the targets (700: ~35k pairs)")
-    t.add_argument("--cores", type=int, default=2)
+    t.add_argument("--samples", type=int, default=8, help="samples per size")
+    t.add_argument("--pairs", default="20000,100000,300000", help="read pairs per sample, comma-separated sizes")
+    t.add_argument("--chunk", type=int, default=0, help="samples per snakemake run (default: all of them)")
     t.add_argument("--out", type=Path, default=Path("/tmp/oncopanel-scale/run"))
-    t.add_argument("--baseline", action="store_true", help="also time benchmarks/shell_baseline.sh per chunk")
     t.add_argument("--keep", action="store_true", help="keep inputs and results (default: deleted per chunk)")
-    t.add_argument("--workflow-cores", default="2", help="comma-separated --cores values, one workflow run each")
-    t.add_argument("--baseline-chunks", type=int, default=10**6, help="run the shell loop on the first K chunks")
+    t.add_argument("--workflow-cores", type=int, default=2, help="snakemake --cores")
+    t.add_argument("--floor-chunks", type=int, default=10**6, help="run benchmarks/floor.sh on the first K chunks")
     t.add_argument("--scheduler", default="", help="snakemake --scheduler (default: snakemake's)")
     t.add_argument("--unique", type=int, default=0, help="simulate only this many read sets per chunk, reused")
     args = parser.parse_args()
@@ -462,8 +480,8 @@ def main() -> None:
         body = slurm(args.samples)
     elif args.mode == "throughput":
         body = throughput(
-            args.samples, args.chunk, args.depth, args.cores, args.out, args.baseline, args.keep,
-            tuple(int(c) for c in args.workflow_cores.split(",")), args.baseline_chunks, args.scheduler, args.unique,
+            args.samples, tuple(int(p) for p in args.pairs.split(",")), args.chunk or args.samples, args.out,
+            args.keep, args.workflow_cores, args.floor_chunks, args.scheduler, args.unique,
         )  # fmt: skip
     text = f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n\n{body}\n"
     OUT.mkdir(parents=True, exist_ok=True)

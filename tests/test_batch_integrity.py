@@ -115,7 +115,7 @@ def test_one_failed_step_fails_only_its_sample_and_a_rerun_completes_it(reads, t
     assert "ANALYSIS INCOMPLETE — the laboratory will re-run the analysis" in text
     assert "No new specimen is needed" in text and "igzip" not in text and "stopped at" not in text
     assert "oncopanel: NA1 (B1): analysis_incomplete — the lab re-runs the analysis (no new specimen) " \
-           "[the analysis stopped at fastp;" in failed.stderr
+           "[the analysis stopped at align_lane;" in failed.stderr
     before = delivered(results, "G1")
 
     rerun = run_workflow(sheet, results)
