@@ -1,6 +1,7 @@
 # Shared set-up: config and sample-sheet validation (before anything runs), sample lookups, output paths.
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -67,6 +68,35 @@ wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9_-]*",
     lane="[A-Za-z0-9_.-]+",
     panels="[A-Za-z0-9_+-]+",
+
+
+# ---- per-sample Python steps: `python -m oncopanel.steps` (oncopanel/steps.py) -------------------------------
+# Such a step runs as  f"{STEP} qc_summary --log {{log:q}} {{params.job:q}}"  (shell, with params job=step_job(...))
+# in place of script, whose preamble (importing snakemake, unpickling the job) cost as much CPU as the step.
+# Python as script: would pick it: the environment's or image's under conda/apptainer, else Snakemake's own.
+from snakemake.settings.types import DeploymentMethod as _DeploymentMethod
+
+_IN_ENVIRONMENT = bool(
+    {_DeploymentMethod.CONDA, _DeploymentMethod.APPTAINER} & set(workflow.deployment_settings.deployment_method)
+)
+STEP = ("python" if _IN_ENVIRONMENT else shlex.quote(sys.executable)) + " -m oncopanel.steps"
+
+
+def step_job(rule, **params):
+    """The job= parameter of a step run by STEP (named after its rule), a function of the job: its named inputs
+    and outputs, wildcards, threads and the given parameters (values, or functions of the wildcards) as one JSON
+    argument, read by oncopanel.steps.Job."""
+
+    def named(files):
+        return {"*": list(files), **dict(files.items())}
+
+    def job(wildcards, input, output, threads):
+        values = {k: v(wildcards) if callable(v) else v for k, v in params.items()}
+        doc = {"rule": rule, "input": named(input), "output": named(output), "wildcards": dict(wildcards.items()),
+               "threads": threads, "params": values}  # fmt: skip
+        return json.dumps(doc, separators=(",", ":"))
+
+    return job
 
 
 def get_sample(sample_id):
@@ -161,11 +191,25 @@ def pooled_samples(run_id):
     ]
 
 
+_CHECKED_BATCHES = set()  # batches whose input check Snakemake counts as done in this process
+_INPUTS_OK = {}  # sample -> its input check's verdict, read once
+
+
 def inputs_ok(sample_id):
-    """Read the sample's input check (its batch's checkpoint): True when its reads can go on."""
-    getattr(checkpoints, batch_rule("check_inputs", get_sample(sample_id).batch)).get()
-    with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
-        return json.load(fh)["status"] == "ok"
+    """Read the sample's input check (its batch's checkpoint): True when its reads can go on.
+
+    Cached: a 5,000-sample DAG asks this ~10 times a sample, and each checkpoint lookup copies Snakemake's set of
+    every finished checkpoint output (O(samples) a call). A checkpoint counted as done stays done for the rest of
+    the process (Snakemake only ever adds to that set), so neither the lookup nor the status file can change."""
+    ok = _INPUTS_OK.get(sample_id)
+    if ok is None:
+        batch = get_sample(sample_id).batch
+        if batch not in _CHECKED_BATCHES:
+            getattr(checkpoints, batch_rule("check_inputs", batch)).get()  # raises until the batch is checked
+            _CHECKED_BATCHES.add(batch)
+        with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
+            ok = _INPUTS_OK[sample_id] = json.load(fh)["status"] == "ok"
+    return ok
 
 
 def qc_gates(sample_id):
@@ -202,8 +246,12 @@ def all_outputs():
 KB_FILES = [str(paths.ANNOTATION / "knowledge" / name) for name in ("kb.tsv", "kb_meta.json")]
 
 
+_BATCH_SAMPLES = {b: [s for s in SAMPLES if get_sample(s).batch == b] for b in BATCHES}
+
+
 def batch_samples(batch):
-    return [s for s in SAMPLES if get_sample(s).batch == batch]
+    """The batch's samples, sorted (a copy: callers may change it)."""
+    return list(_BATCH_SAMPLES.get(batch, []))
 
 
 def batch_patients(batch):
