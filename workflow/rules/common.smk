@@ -94,9 +94,16 @@ def step_job(rule, **params):
         values = {k: v(wildcards) if callable(v) else v for k, v in params.items()}
         doc = {"rule": rule, "input": named(input), "output": named(output), "wildcards": dict(wildcards.items()),
                "threads": threads, "params": values}  # fmt: skip
-        return json.dumps(doc, separators=(",", ":"))
+        return json.dumps(doc, separators=(",", ":"), default=path_text)
 
     return job
+
+
+def path_text(value):
+    """JSON of a step's parameter that is a path (UMI_YAML); anything else not JSON is a mistake, said at once."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"a step's parameter is not JSON: {value!r}")
 
 
 def get_sample(sample_id):
