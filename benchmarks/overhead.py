@@ -161,6 +161,7 @@ def main() -> None:
     ap.add_argument("--rules", nargs="*", default=RULES)
     ap.add_argument("--repeats", type=int, default=3, help="runs of each job alone; the median is reported")
     ap.add_argument("--log", type=Path, help="a finished scratch run's log (snakemake -p): time its step commands")
+    ap.add_argument("--jobs", type=int, default=0, help="at most this many jobs of each rule (0: all)")
     ap.add_argument("--as-script", metavar="REV", help="with --log: run the jobs as REV's script: adapters")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
@@ -169,6 +170,8 @@ def main() -> None:
     lines += [f"| {name} | {cpu:.3f} |" for name, cpu in components(sys.executable, 1 if args.quick else 5)]
     if args.log is not None:
         found = jobs(args.checkout.resolve(), args.log.read_text())
+        if args.jobs:
+            found = {step: argvs[: args.jobs] for step, argvs in found.items()}
         with tempfile.TemporaryDirectory(prefix="oncopanel-overhead-") as scratch:
             if args.as_script:
                 found = {step: [as_script(argv, args.as_script, Path(scratch)) for argv in argvs]
