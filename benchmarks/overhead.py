@@ -9,7 +9,9 @@ preamble and the work, measured job by job on a finished batch.
     python benchmarks/overhead.py --quick    # CI: the components only (python start, imports); no batch needed
 
 How: the results directory is copied (nothing in it is touched), Snakemake re-runs those rules' jobs on the copy
-(--forcerun/--until, --skip-script-cleanup, -p), then every job is run again alone, --repeats times, with its CPU
+(--forcerun/--until, --skip-script-cleanup, -p; the input check's marker is named after the sample records, whose
+pooled lanes name the results directory, so on a copy of a pooled batch like the demo's the whole batch re-runs
+first: slow; --log on a scratch run is the quick way), then every job is run again alone, --repeats times, with its CPU
 (user+sys of the process and its children, getrusage) taken from the kernel: a `shell:` job's printed command
 (`python -m oncopanel.steps ...`) or a `script:` job's kept script (Snakemake's preamble + the adapter). External
 tools a step runs (freebayes, bcftools) are in its CPU. With --log, the `python -m oncopanel.steps` commands a
