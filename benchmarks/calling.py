@@ -827,8 +827,8 @@ def main() -> None:
     mmi = mm2_index(args.workdir)
     report.notes += [
         "The calls are made by oncopanel.calling.run, the code the workflow's calling rules run (call_raw through "
-        "workflow/scripts/calling_freebayes.py for calling_freebayes and calling_pon_normal; finalize, index_vcf "
-        "and genotype_sample_hotspots through workflow/scripts/calling_finalize.py): what is measured here is what "
+        "oncopanel/steps.py for calling_freebayes and calling_pon_normal; finalize, index_vcf "
+        "and genotype_sample_hotspots through oncopanel/steps.py): what is measured here is what "
         "is deployed.",
         "freebayes 1.3.6, bcftools 1.16, minimap2 2.24, ART (HS25, 2x150, fragments 300±50); thresholds from "
         "config/calling.yaml at the time of the run.",

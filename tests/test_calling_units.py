@@ -201,8 +201,11 @@ def test_freebayes_command_from_settings(tmp_path):
 def test_calling_rules_run_the_package_not_their_own_commands():
     """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling.run."""
     text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
-    assert "shell:" not in text and "awk" not in text and "freebayes -f" not in text
-    assert text.count('"../scripts/calling_freebayes.py"') == 1  # one rule, reused for the panel of normals
+    assert "awk" not in text and "freebayes -f" not in text
+    # every shell: is the package's light entry point (oncopanel/steps.py)
+    shells = [block.split("\n", 2)[1].strip() for block in text.split("shell:")[1:]]
+    assert shells and all(line.startswith('f"{STEP} ') for line in shells), shells
+    assert text.count("{STEP} calling_freebayes ") == 1  # one rule, reused for the panel of normals
     assert "use rule calling_freebayes as calling_pon_normal with:" in text
 
 

@@ -1,8 +1,9 @@
 """The calling steps, run by the workflow's rules, the tests and the calling benchmark alike.
 
-The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_freebayes.py for
-calling_plain_reference, calling_freebayes and calling_pon_normal; scripts/calling_finalize.py for
-calling_finalize), so what the tests and benchmarks/calling.py measure is what the workflow runs:
+The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_plain_reference.py
+for calling_plain_reference; oncopanel.steps calling_freebayes for calling_freebayes and calling_pon_normal,
+oncopanel.steps calling_finalize for calling_finalize), so what the tests and benchmarks/calling.py measure is
+what the workflow runs:
 
 - :func:`plain_fasta`: a plain copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip);
 - :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: one

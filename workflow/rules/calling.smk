@@ -72,11 +72,14 @@ rule calling_freebayes:
         mem_mb=2000,
         runtime=60,
     params:
-        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        freebayes=lambda wc: config["calling"][_calling_plan.mode_for(CALLING_TABLE[wc.sample])]["freebayes"],
-        ref=REF,
-    script:
-        "../scripts/calling_freebayes.py"
+        job=step_job(
+            "calling_freebayes",
+            mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
+            freebayes=lambda wc: config["calling"][_calling_plan.mode_for(CALLING_TABLE[wc.sample])]["freebayes"],
+            ref=REF,
+        ),
+    shell:
+        f"{STEP} calling_freebayes --log {{log:q}} {{params.job:q}}"
 
 
 # the normal is called like a tumour (somatic mode), over the union of the batch's tumour targets
@@ -95,9 +98,7 @@ use rule calling_freebayes as calling_pon_normal with:
     benchmark:
         f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
     params:
-        mode="somatic",
-        freebayes=config["calling"]["somatic"]["freebayes"],
-        ref=REF,
+        job=step_job("calling_pon_normal", mode="somatic", freebayes=config["calling"]["somatic"]["freebayes"], ref=REF),
 
 
 rule calling_pon:
@@ -180,10 +181,13 @@ rule calling_finalize:
         mem_mb=2000,
         runtime=30,
     params:
-        mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-        panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
-        specimen_type=lambda wc: CALLING_TABLE[wc.sample].specimen_type,
-        reference=REF,
-        calling=lambda wc: calling_block_for(wc.sample),
-    script:
-        "../scripts/calling_finalize.py"
+        job=step_job(
+            "calling_finalize",
+            mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
+            panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
+            specimen_type=lambda wc: CALLING_TABLE[wc.sample].specimen_type,
+            reference=REF,
+            calling=lambda wc: calling_block_for(wc.sample),
+        ),
+    shell:
+        f"{STEP} calling_finalize --log {{log:q}} {{params.job:q}}"

@@ -161,11 +161,25 @@ def pooled_samples(run_id):
     ]
 
 
+_CHECKED_BATCHES = set()  # batches whose input check Snakemake counts as done in this process
+_INPUTS_OK = {}  # sample -> its input check's verdict, read once
+
+
 def inputs_ok(sample_id):
-    """Read the sample's input check (its batch's checkpoint): True when its reads can go on."""
-    getattr(checkpoints, batch_rule("check_inputs", get_sample(sample_id).batch)).get()
-    with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
-        return json.load(fh)["status"] == "ok"
+    """Read the sample's input check (its batch's checkpoint): True when its reads can go on.
+
+    Cached: a 5,000-sample DAG asks this ~10 times a sample, and each checkpoint lookup copies Snakemake's set of
+    every finished checkpoint output (O(samples) a call). A checkpoint counted as done stays done for the rest of
+    the process (Snakemake only ever adds to that set), so neither the lookup nor the status file can change."""
+    ok = _INPUTS_OK.get(sample_id)
+    if ok is None:
+        batch = get_sample(sample_id).batch
+        if batch not in _CHECKED_BATCHES:
+            getattr(checkpoints, batch_rule("check_inputs", batch)).get()  # raises until the batch is checked
+            _CHECKED_BATCHES.add(batch)
+        with open(f"{R}/inputs/{sample_id}.inputs.json") as fh:
+            ok = _INPUTS_OK[sample_id] = json.load(fh)["status"] == "ok"
+    return ok
 
 
 def qc_gates(sample_id):
@@ -202,8 +216,12 @@ def all_outputs():
 KB_FILES = [str(paths.ANNOTATION / "knowledge" / name) for name in ("kb.tsv", "kb_meta.json")]
 
 
+_BATCH_SAMPLES = {b: [s for s in SAMPLES if get_sample(s).batch == b] for b in BATCHES}
+
+
 def batch_samples(batch):
-    return [s for s in SAMPLES if get_sample(s).batch == batch]
+    """The batch's samples, sorted (a copy: callers may change it)."""
+    return list(_BATCH_SAMPLES.get(batch, []))
 
 
 def batch_patients(batch):

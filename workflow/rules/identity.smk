@@ -20,9 +20,9 @@ rule sample_identity:
         mem_mb=500,
         runtime=10,
     params:
-        specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
-    script:
-        "../scripts/sample_identity.py"
+        job=step_job("sample_identity", specimen_type=lambda wc: get_sample(wc.sample).specimen_type),
+    shell:
+        f"{STEP} sample_identity --log {{log:q}} {{params.job:q}}"
 
 
 rule batch_identity:

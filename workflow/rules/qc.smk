@@ -71,10 +71,9 @@ rule qc_summary:
         mem_mb=500,
         runtime=10,
     params:
-        gates=lambda wc: qc_gates(wc.sample),
-        thresholds=config["qc"]["depth_thresholds"],
-    script:
-        "../scripts/qc_summary.py"
+        job=step_job("qc_summary", gates=lambda wc: qc_gates(wc.sample), thresholds=config["qc"]["depth_thresholds"]),
+    shell:
+        f"{STEP} qc_summary --log {{log:q}} {{params.job:q}}"
 
 
 rule multiqc_oncopanel:

@@ -26,9 +26,12 @@ rule umi_consensus:
         mem_mb=4000,
         runtime=60,
     params:
-        duplex=lambda wc: umi_layout(wc.sample).duplex,
-        layout=lambda wc: umi_layout(wc.sample).text,
-        panels=lambda wc: list(get_sample(wc.sample).panels),
-        umi_config=UMI_YAML,
-    script:
-        "../scripts/umi_consensus.py"
+        job=step_job(
+            "umi_consensus",
+            duplex=lambda wc: umi_layout(wc.sample).duplex,
+            layout=lambda wc: umi_layout(wc.sample).text,
+            panels=lambda wc: list(get_sample(wc.sample).panels),
+            umi_config=UMI_YAML,
+        ),
+    shell:
+        f"{STEP} umi_consensus --log {{log:q}} {{params.job:q}}"

@@ -1,0 +1,205 @@
+"""The workflow's per-sample Python steps, run as `python -m oncopanel.steps STEP --log LOG JOB_JSON` from a
+rule's `shell:` (issue 21).
+
+Why not Snakemake's `script:`: each script job starts Python with a preamble that imports snakemake and unpickles
+its job object, and for a ~0.1 s step that preamble was as much CPU as the work; thousands of samples pay it
+once per step. Here the job is one JSON argument the rule builds (``step_job`` in workflow/rules/common.smk):
+its named inputs and outputs, wildcards, threads and parameters, read back into an object with the attributes the
+steps used from Snakemake's (``job.input.bam``, ``hasattr(job.input, "pon")``, ``job.output[0]``, ``job.log[0]``,
+``job.params.mode``, ``job.wildcards.sample``). Nothing is imported at module level beyond the standard library:
+each step imports the package modules it needs, so a step pays for its own imports only.
+
+A step that raises fails its job (and only that sample's job), as a script did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+
+class Files(list):
+    """A job's inputs or outputs: the list of every file, with the named ones as attributes (as Snakemake's)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__(spec.get("*", []))
+        self._named = {k: v for k, v in spec.items() if k != "*"}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_named"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Job:
+    """One job of a rule, from the JSON ``step_job`` wrote: what a step reads of it."""
+
+    def __init__(self, doc: dict[str, Any], log: list[str]) -> None:
+        self.rule: str = doc["rule"]
+        self.input = Files(doc.get("input", {}))
+        self.output = Files(doc.get("output", {}))
+        self.params = SimpleNamespace(**doc.get("params", {}))
+        self.wildcards = SimpleNamespace(**doc.get("wildcards", {}))
+        self.threads: int = int(doc.get("threads", 1))
+        self.log = list(log)
+
+
+def qc_summary(job: Job) -> None:
+    """The per-sample QC JSON from the tools' outputs and the config's gates (oncopanel.qc.summarise)."""
+    from oncopanel.qc import Gate, summarise
+
+    inp = job.input
+    check = json.loads(Path(inp.check).read_text())
+    summary = summarise(
+        job.wildcards.sample,
+        check,
+        gates=[Gate(g["metric"], g["op"], float(g["threshold"])) for g in job.params.gates],
+        thresholds=list(job.params.thresholds),
+        fastp_jsons=[Path(p) for p in getattr(inp, "fastp", [])],
+        samtools_stats=Path(inp.stats) if hasattr(inp, "stats") else None,
+        regions_bed=Path(inp.regions) if hasattr(inp, "regions") else None,
+        thresholds_bed=Path(inp.thresholds) if hasattr(inp, "thresholds") else None,
+        bam_input_stats=[Path(p) for p in getattr(inp, "bam_stats", [])],
+    )
+    tmp = Path(job.output[0] + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(job.output[0])
+    Path(job.log[0]).write_text(f"{job.wildcards.sample}: QC {summary['status']}\n" + "\n".join(summary["reasons"]))
+
+
+def sample_identity(job: Job) -> None:
+    """Identity SNP genotypes and a contamination estimate for one sample (oncopanel.sample_identity)."""
+    from oncopanel.sample_identity.criteria import load_criteria
+    from oncopanel.sample_identity.summary import identify_sample
+
+    sample = job.wildcards.sample
+    doc = identify_sample(job.input.bam, sample, job.params.specimen_type, job.output[0],
+                          load_criteria(job.input.criteria))  # fmt: skip
+    Path(job.log[0]).write_text(f"{sample}: contamination {doc.get('contamination', {}).get('reason', '')}\n")
+
+
+def calling_freebayes(job: Job) -> None:
+    """Rules calling_freebayes and calling_pon_normal: a BAM's raw calls over its mode's targets, by
+    oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run), under its mode's freebayes
+    block of the checked calling settings."""
+    from oncopanel.calling import settings as calling_settings
+    from oncopanel.calling.run import call_raw
+
+    call_raw(
+        job.input.bam,
+        list(job.input.targets),
+        job.params.mode,
+        calling_settings.freebayes_from_dict(job.params.freebayes),
+        job.input.fasta,
+        job.params.ref,
+        job.output.regions,
+        job.output.vcf,
+        log=job.log[0],
+        rule=job.rule,
+    )
+
+
+def calling_finalize(job: Job) -> None:
+    """Freebayes calls + hotspot genotyping -> contract VCF (normalised, sorted, indexed) and hotspot table."""
+    import logging
+    import tempfile
+
+    from oncopanel.calling import pon as pon_io
+    from oncopanel.calling import settings as calling_settings
+    from oncopanel.calling.background import model_from_files
+    from oncopanel.calling.run import genotype_sample_hotspots, index_vcf
+    from oncopanel.calling.vcf import SampleContext, background_provenance, finalize
+    from oncopanel.hotspots import write_hotspot_table
+    from oncopanel.panels import load_panels
+
+    logging.basicConfig(filename=job.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+    sample_id = job.wildcards.sample
+    params = job.params
+    settings = calling_settings.from_dict(params.calling)
+    panels = load_panels()
+    panel_lod = min((panels[p].stated_lod for p in params.panels), default=None)
+    stated_lod = settings.stated_lod(params.specimen_type, panel_lod)  # calling.lod per specimen type
+    # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
+    model = None
+    if hasattr(job.input, "background"):
+        model = model_from_files(job.input.background, params.panels, settings.background_model)
+    results, detected = genotype_sample_hotspots(
+        job.input.bam, sample_id, params.reference, stated_lod, settings.hotspots, model
+    )
+    write_hotspot_table(results, job.output.hotspots_tsv, job.output.hotspots_parquet, sample_id=sample_id)
+    pon = pon_io.read(job.input.pon) if hasattr(job.input, "pon") else None
+    ctx = SampleContext(sample_id, params.mode, params.reference, job.input.bam, pon, detected, model)
+    # scratch outside the results tree: a job killed here leaves nothing beside the deliverables
+    with tempfile.TemporaryDirectory(prefix="oncopanel-finalize-") as tmp:
+        unsorted = Path(tmp) / f"{sample_id}.unsorted.vcf"
+        summary = finalize(job.input.vcf, unsorted, ctx, settings)
+        index_vcf(unsorted, params.reference, job.output.vcf, log=job.log[0])
+    report = {
+        "sample_id": sample_id,
+        "mode": params.mode,
+        "records": summary.records,
+        "passed": summary.passed,
+        "hotspots_detected": [r.hotspot_id for r in results if r.status == "detected"],
+        "hotspots_forced": summary.forced,
+        "hotspots_not_forced": summary.unforced,
+        "pon": pon.status(settings.pon) if pon is not None else "not used (germline mode)",
+        "background": background_provenance(ctx) if params.mode == "somatic" else "not used (germline mode)",
+        "stated_lod": stated_lod,
+    }
+    Path(job.output.summary).write_text(json.dumps(report, indent=2) + "\n")
+    logging.info("%s", report)
+
+
+def umi_consensus(job: Job) -> None:
+    """A plasma sample's aligned reads -> consensus BAM (one read pair per molecule, oncopanel.umi.bam) and its
+    summary JSON (families, family sizes, depth at each hotspot both ways)."""
+    import logging
+
+    from oncopanel.hotspots import load_hotspots
+    from oncopanel.umi.bam import build_consensus, hotspot_depths
+    from oncopanel.umi.settings import load_settings
+
+    logging.basicConfig(filename=job.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+    params, sample = job.params, job.wildcards.sample
+    settings = load_settings(params.umi_config)
+    summary = build_consensus(job.input.bam, job.output.bam, settings, duplex=params.duplex, sample_id=sample)
+    hotspots = [h for h in load_hotspots() if h.panel in params.panels]
+    doc = {
+        "sample_id": sample,
+        "umi_layout": params.layout,
+        "duplex": params.duplex,
+        "min_family_size": settings.consensus.min_family_size,
+        "settings": settings.source,
+        **summary.__dict__,
+        "mean_family_size": round(summary.mean_family_size, 2),
+        "hotspot_depths": hotspot_depths(job.output.bam, hotspots),
+    }
+    doc["family_size_histogram"] = {str(k): v for k, v in summary.family_size_histogram.items()}
+    Path(job.output.summary).write_text(json.dumps(doc, indent=2) + "\n")
+    logging.info("%s: %d read pairs -> %d families (%d duplex)", sample, summary.read_pairs, summary.families,
+                 summary.duplex_families)  # fmt: skip
+
+
+STEPS: dict[str, Callable[[Job], None]] = {
+    f.__name__: f for f in (qc_summary, sample_identity, calling_freebayes, calling_finalize, umi_consensus)
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m oncopanel.steps", description=__doc__.split("\n\n")[0])
+    parser.add_argument("step", choices=sorted(STEPS))
+    parser.add_argument("--log", action="append", default=[], help="the job's log file(s)")
+    parser.add_argument("job", help="the job as JSON (workflow/rules/common.smk, step_job)")
+    args = parser.parse_args(argv)
+    STEPS[args.step](Job(json.loads(args.job), args.log))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
