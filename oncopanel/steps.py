@@ -50,6 +50,18 @@ class Job:
         self.log = list(log)
 
 
+def coverage(job: Job) -> None:
+    """The sample's target coverage files (oncopanel.coverage: samtools depth over the panel targets)."""
+    from oncopanel.coverage import COVERAGE_TOOLS, write_coverage_files
+    from oncopanel.provenance import write_tool_versions
+
+    write_tool_versions(job.log[0], job.rule, COVERAGE_TOOLS)
+    prefix = job.output.regions.removesuffix(".regions.bed.gz")
+    found = write_coverage_files(prefix, job.input.bam, job.input.targets, job.params.mapq, list(job.params.thresholds))
+    with open(job.log[0], "a") as fh:
+        fh.write(f"{job.wildcards.sample}: {len(found)} targets, {sum(c.target.length for c in found)} bases\n")
+
+
 def qc_summary(job: Job) -> None:
     """The per-sample QC JSON from the tools' outputs and the config's gates (oncopanel.qc.summarise)."""
     from oncopanel.qc import Gate, summarise
@@ -187,7 +199,7 @@ def umi_consensus(job: Job) -> None:
 
 
 STEPS: dict[str, Callable[[Job], None]] = {
-    f.__name__: f for f in (qc_summary, sample_identity, calling_freebayes, calling_finalize, umi_consensus)
+    f.__name__: f for f in (coverage, qc_summary, sample_identity, calling_freebayes, calling_finalize, umi_consensus)
 }
 
 

@@ -28,10 +28,9 @@ rule coverage:
         mem_mb=500,
         runtime=10,
     params:
-        mapq=config["qc"]["min_mapping_quality"],
-        thresholds=config["qc"]["depth_thresholds"],
-    script:
-        "../scripts/coverage.py"
+        job=step_job("coverage", mapq=config["qc"]["min_mapping_quality"], thresholds=config["qc"]["depth_thresholds"]),
+    shell:
+        f"{STEP} coverage --log {{log:q}} {{params.job:q}}"
 
 
 rule input_bam_stats:
