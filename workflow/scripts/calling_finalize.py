@@ -20,8 +20,8 @@ def main(smk) -> None:  # smk: the snakemake object
     sample_id = smk.wildcards.sample
     settings = calling_settings.from_dict(smk.params.calling)
     panels = load_panels()
-    panel_lod = min((panels[p].stated_lod for p in smk.params.panels), default=None)
-    stated_lod = settings.stated_lod(smk.params.specimen_type, panel_lod)  # calling.lod per specimen type
+    # calling.lod per specimen type, else the panels': recorded in calling.json for the result (deliver)
+    stated_lod = settings.sample_stated_lod(smk.params.specimen_type, (panels[p].stated_lod for p in smk.params.panels))
     # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
     model = None
     if hasattr(smk.input, "background"):
