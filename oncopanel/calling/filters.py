@@ -106,12 +106,13 @@ def somatic_reasons(
         reasons.append("low_mapping_quality")
     if imbalanced(ev.alt_fwd, ev.alt_rev, _expected(ev.ref_fwd, ev.ref_rev), f.strand_bias):
         reasons.append("strand_bias")
+    damage_class = f"{ev.ref}>{ev.alt}" in f.damage.substitutions
+    # the orientation test's tail: the looser clean_max_p only where the normals have shown this allele erring in
+    # neither orientation more than the other and it is no damage class (orientation_clean)
+    orientation_rule = f.orientation_bias.rule(orientation_clean(ev, f, allele_bg, model))
     if reads is not None and (
-        imbalanced(reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), f.orientation_bias)
-        or (
-            f"{ev.ref}>{ev.alt}" in f.damage.substitutions
-            and min(reads.alt_f1r2, reads.alt_f2r1) < f.damage.min_reads_per_orientation
-        )
+        imbalanced(reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), orientation_rule)
+        or (damage_class and min(reads.alt_f1r2, reads.alt_f2r1) < f.damage.min_reads_per_orientation)
     ):
         reasons.append("orientation_bias")
     near_end = (
@@ -124,6 +125,18 @@ def somatic_reasons(
     if ev.is_indel and homopolymer_len >= f.homopolymer.min_run and ev.vaf < f.homopolymer.max_vaf:
         reasons.append("homopolymer")
     return reasons
+
+
+def orientation_clean(
+    ev: RecordEvidence, f: SomaticFilters, allele_bg: AlleleBackground | None, model: ModelSettings | None
+) -> bool:
+    """True when a one-orientation pattern at this allele has no known artefact to come from: the allele's
+    background is learnt (enough normal fragments, calling.somatic.background_model), those normals show no
+    oriented error there (one orientation's rate < orientation_ratio x the other's) and the substitution is not
+    a library-damage class (FFPE/oxoG damage is the tumour's own: its normals never show it)."""
+    if allele_bg is None or model is None or f"{ev.ref}>{ev.alt}" in f.damage.substitutions:
+        return False
+    return not allele_bg.oriented(model.orientation_ratio)
 
 
 def above_background(ev: RecordEvidence, bg: Background) -> bool:
