@@ -262,12 +262,11 @@ def test_read_end_artefact_is_tested_against_the_reference_reads_at_the_position
     but is improbable where the reference reads place the position uniformly along 150-bp reads; at a target
     edge, where every read there ends near the position, the same median is what a true allele shows."""
     from oncopanel.calling.filters import ends_improbable
-    from oncopanel.calling.settings import Balance
-
-    rule = Balance(0.1, 0.01)
+    rule = 0.001
     uniform = tuple(sorted(list(range(75)) * 20))  # nearer-end distances of 150-bp reads covering a position
     assert ends_improbable(5, 19, uniform, rule)
     assert not ends_improbable(5, 3, uniform, rule)  # 2 of 3 within 5 bp: P = 0.018, not enough evidence
+    assert not ends_improbable(18, 19, uniform, rule)  # 10 of 19 within 18 bp (p 0.25): P = 0.009, a true allele
     assert not ends_improbable(30, 19, uniform, rule)
     assert not ends_improbable(5, 19, tuple(sorted(list(range(12)) * 20)), rule)  # a target edge: reads end there
     assert not ends_improbable(5, 19, (), rule)  # no reference reads: nothing to compare with

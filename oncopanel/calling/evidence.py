@@ -112,8 +112,9 @@ class ReadEvidence:
     ref_f1r2: int = 0
     ref_f2r1: int = 0
     alt_median_end_distance: float | None = None
-    # the reference reads' distances of the allele to their nearer read end, sorted: what a true allele's reads
-    # show at this very position (target edges and read lengths shape it), for the read-end test
+    # the reference fragments' distances of the allele to the nearer read end (the farther mate's when both read
+    # it, as for the alt fragments), sorted: what a true allele's fragments show at this very position (target
+    # edges and read lengths shape it), for the read-end test
     ref_end_distances: tuple[int, ...] = ()
     alt_paralogue_like: int = 0
     ref_paralogue_like: int = 0
@@ -171,7 +172,7 @@ def read_evidence(
     allele a read carries being oncopanel.counting's call over the allele's haplotypes ``hap``."""
     par = {"alt": 0, "ref": 0}
     seen = {"alt": 0, "ref": 0}
-    ref_ends: list[int] = []
+    ref_ends: dict[str, int] = {}
     own_edit = (
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
@@ -183,12 +184,12 @@ def read_evidence(
         if side not in ("alt", "ref"):
             continue
         if side == "ref":
-            ref_ends.append(support.end_distance)
+            ref_ends[read.query_name] = max(ref_ends.get(read.query_name, 0), support.end_distance)
         seen[side] += 1
         par[side] += _paralogue_like(read, own_edit if side == "alt" else 0, min_clip, min_extra_mm)
     return ReadEvidence(
         alt_f1r2=counts.alt_f1r2, alt_f2r1=counts.alt_f2r1, ref_f1r2=counts.ref_f1r2, ref_f2r1=counts.ref_f2r1,
-        alt_median_end_distance=counts.alt_end_distance, ref_end_distances=tuple(sorted(ref_ends)),
+        alt_median_end_distance=counts.alt_end_distance, ref_end_distances=tuple(sorted(ref_ends.values())),
         alt_paralogue_like=par["alt"], ref_paralogue_like=par["ref"],
         alt_paralogue_reads=seen["alt"], ref_paralogue_reads=seen["ref"],
     )  # fmt: skip

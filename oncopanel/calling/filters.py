@@ -122,7 +122,7 @@ def somatic_reasons(
         reasons.append("orientation_bias")
     near_end = reads is not None and reads.alt_median_end_distance is not None and (
         reads.alt_median_end_distance < f.min_median_distance_to_read_end
-        or ends_improbable(reads.alt_median_end_distance, reads.alt_reads, reads.ref_end_distances, f.read_position)
+        or ends_improbable(reads.alt_median_end_distance, reads.alt_reads, reads.ref_end_distances, f.read_end_max_p)
     )
     if near_end or imbalanced(ev.alt_left, ev.alt_right, 0.5, f.read_position):
         reasons.append("read_position")
@@ -131,19 +131,19 @@ def somatic_reasons(
     return reasons
 
 
-def ends_improbable(alt_median: float, alt_fragments: int, ref_distances: Sequence[int], rule: Balance) -> bool:
+def ends_improbable(alt_median: float, alt_fragments: int, ref_distances: Sequence[int], max_p: float) -> bool:
     """The alt fragments sit nearer the read ends than the reference reads at the same position make likely.
 
     Half or more of the alt fragments lie within ``alt_median`` of a read end (that is what a median says); a
     true allele's fragments are placed in reads as the reference reads there are, so each lies that near with
-    the reference reads' share p. Fails when P(>= half of n | n, p) < rule.max_p: an end-repair / adapter
-    artefact within a few bases of read ends at 19 fragments (median 5, p ~ 0.07) gives ~1e-7, while the fixed
-    floor min_median_distance_to_read_end needs the median below 5. A true allele is lost at most max_p of the
-    time (less: an overlapping fragment takes the farther mate's distance)."""
+    the reference fragments' share p (counted the same way: a fragment read by both mates takes the farther
+    mate's distance). Fails when P(>= half of n | n, p) < max_p: an end-repair / adapter artefact within a few
+    bases of read ends at 19 fragments (median 5, p ~ 0.07) gives ~1e-7, while the fixed floor
+    min_median_distance_to_read_end needs the median below 5. A true allele is lost about max_p of the time."""
     if alt_fragments <= 0 or not ref_distances:
         return False
     p = bisect.bisect_right(ref_distances, alt_median) / len(ref_distances)
-    return binom_sf(math.ceil(alt_fragments / 2), alt_fragments, p) < rule.max_p
+    return binom_sf(math.ceil(alt_fragments / 2), alt_fragments, p) < max_p
 
 
 def orientation_clean(

@@ -108,6 +108,7 @@ class SomaticFilters:
     min_median_distance_to_read_end: int
     homopolymer: Homopolymer
     likely_germline: LikelyGermline
+    read_end_max_p: float = 0.001  # the read-end test's tail (filters.ends_improbable)
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
             damage=damage,
             read_position=Balance(**sf["read_position"]),
             min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
+            read_end_max_p=sf["read_end_max_p"],
             homopolymer=Homopolymer(**sf["homopolymer"]),
             likely_germline=LikelyGermline(**sf["likely_germline"]),
         ),
