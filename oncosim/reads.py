@@ -155,6 +155,12 @@ class ReadPair:
     def orientation(self) -> Orientation:
         return "F2R1" if self.read1.reverse else "F1R2"
 
+    def read1_covers(self, off: int) -> bool:
+        return query_offset(self.read1, off) is not None
+
+    def read2_covers(self, off: int) -> bool:
+        return query_offset(self.read2, off) is not None
+
     @property
     def span(self) -> tuple[int, int]:
         starts = (self.read1.pos0, self.read2.pos0)
@@ -487,9 +493,14 @@ def apply_artefact(
         start, end = pair.span
         if off is not None and start <= off < end:
             covering.append((pair, off))
+    constrained = artefact.strand != "any" or artefact.read_end > 0 or artefact.mates == "read2"
+    if constrained:
+        # a read-specific error: its fraction is of the fragments READ at the site (a mate covers it), and only
+        # those with a mate of the named read / strand / end zone there can carry it
+        covering = [(p, off) for p, off in covering if p.read1_covers(off) or p.read2_covers(off)]
     eligible = [
         i for i, (p, off) in enumerate(covering)
-        if artefact.orientation in ("any", p.orientation) and _mates_hit(p, off, artefact)
+        if artefact.orientation in ("any", p.orientation) and (not constrained or _mates_hit(p, off, artefact))
     ]  # fmt: skip
     wanted = min(round(artefact.fraction * len(covering)), len(eligible))
     chosen = sorted(rng.choice(len(eligible), size=wanted, replace=False)) if wanted else []
