@@ -330,7 +330,7 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
         f"tumour; positions >= 400 bp apart in the genes' coding exons run out), {args.artefacts} FFPE C>T + "
         f"{args.artefacts} oxoG "
         f"G>T damage sites per tumour (1-4%, one orientation), {args.errors} non-damage error sites per family per "
-        "tumour (0.5-3%; every other one also in 2 of the normals), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
+        f"tumour (0.5-3%; every other one also in 2 of the normals), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
         f"duplicates (marked); {args.normals} normals at {args.normal_depth}x ({args.normals // 2} stored as an "
         "earlier batch, the rest this batch's).",
         "",
