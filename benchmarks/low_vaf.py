@@ -4,16 +4,22 @@
     .venv/bin/python benchmarks/low_vaf.py --quick    # CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals
     .venv/bin/python benchmarks/low_vaf.py --reuse-calls   # re-run only the finalising pass (filters) on the
                                                             # work dir's freebayes calls and background files
+    .venv/bin/python benchmarks/low_vaf.py --reuse-calls --calling-config other.yaml --out x.md
+                                                            # the same calls under other filter settings
 
 Per tumour: 1% SNVs and indels (1-3 bp) spread over panel coding exons (>= 400 bp apart: beyond nearly every
-fragment of 300±50), FFPE C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G
-sites of the same regions, simulated with oncosim.reads (ART HS25 2x150) at a nominal depth giving 2000x median
-usable fragment depth, with capture efficiency varying between regions (log-normal, CV 0.3) and 15% PCR
-duplicates on top (marked by samtools markdup after minimap2 -ax sr), then downsampled (samtools view -s) to
+fragment of 300±50), FFPE C>T and 8-oxoG G>T damage at 1-4% of fragments in one pair orientation at other C/G sites
+of the same regions, and NON-damage errors (oncosim.reads.pick_error_sites: one-orientation lesions of non-damage
+substitutions next to homopolymers, strand-specific and read-2-specific errors after GG motifs, errors within 8
+bases of read ends; 0.5-3% each) at further sites, simulated with oncosim.reads (ART HS25 2x150) at a nominal depth
+giving 2000x median usable fragment depth, with capture efficiency varying between regions (log-normal, CV 0.3) and
+15% PCR duplicates on top (marked by samtools markdup after minimap2 -ax sr), then downsampled (samtools view -s) to
 1000 and 500x median usable depth.
 Normals (blood: no spikes, no damage) are simulated over every tumour's regions at 1000x the same way; half of
 them are written to a background store as an earlier batch (oncopanel.calling.background.add_to_store) and the
-other half are this batch's normals, so the model pools both as the workflow does.
+other half are this batch's normals, so the model pools both as the workflow does. Every other error site of
+each family is recurrent: the odd-numbered normals (one stored, one this batch's) carry it too, as systematic
+chemistry errors recur; the rest are the tumour's own, which only the tumour's own tests can reject.
 
 Each tumour at each depth is called once with oncopanel.calling.run.call_raw (freebayes | bcftools norm, the
 workflow's rule) and finalised twice with oncopanel.calling.vcf.finalize: with the background model (its
@@ -116,6 +122,8 @@ def main() -> None:
     ap.add_argument("--snvs", type=int, default=30, help="1%% SNVs per tumour")
     ap.add_argument("--indels", type=int, default=10, help="1%% indels per tumour")
     ap.add_argument("--artefacts", type=int, default=6, help="damage sites per kind (FFPE, oxoG) per tumour")
+    ap.add_argument("--errors", type=int, default=6, help="non-damage error sites per family per tumour")
+    ap.add_argument("--calling-config", type=Path, help="another calling.yaml (counterfactual filter settings)")
     ap.add_argument("--normals", type=int, default=4, help="half stored as an earlier batch, half this batch's")
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500")
@@ -130,7 +138,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals at 2500x")
     args = ap.parse_args()
     if args.quick:
-        args.tumours, args.snvs, args.indels, args.artefacts, args.normals = 1, 6, 2, 2, 2
+        args.tumours, args.snvs, args.indels, args.artefacts, args.normals, args.errors = 1, 6, 2, 2, 2, 1
         args.depths, args.normal_depth = "1000", 2500  # 2 normals: enough pooled depth for the model to apply
     depths = [int(d) for d in args.depths.split(",")]
     scratch = ROOT / "results" / "benchmarks" / ("quick" if args.quick else "")
@@ -139,7 +147,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/low_vaf.py " + " ".join(sys.argv[1:])
     t_start = time.time()
-    settings = calling_settings.load()
+    settings = calling_settings.load(args.calling_config)
     fb = settings.somatic_freebayes
     rules = CountRules(fb.min_mapping_quality, fb.min_base_quality)
     fb_fasta = plain_fasta(cb.REF, ROOT / settings.plain_fasta)
@@ -153,14 +161,21 @@ def main() -> None:
         truths = design(fasta, t, args.snvs, args.indels, args.seed, taken)
         regions = cb.regions_for(truths)
         near = {(x.variant.chrom, x.variant.pos + d) for x in truths for d in range(-12, 13)}
-        from oncosim.reads import pick_artefact_sites
+        from oncosim.reads import ERROR_FAMILIES, pick_artefact_sites, pick_error_sites
 
         arts = []
         for kind in ("ffpe_deamination", "oxog"):
             these = pick_artefact_sites(regions, args.artefacts, kind, args.seed * 100 + t, seq, exclude=near)
-            near |= {(a.chrom, a.pos) for a in these}
-            arts += these
+            near |= {(a.chrom, a.pos + d) for a in these for d in range(-12, 13)}
+            arts += [(kind, a) for a in these]
+        for family in ERROR_FAMILIES if args.errors else ():
+            these = pick_error_sites(regions, args.errors, family, args.seed * 100 + t, seq, exclude=near)
+            near |= {(a.chrom, a.pos + d) for a in these for d in range(-12, 13)}
+            arts += [(family, a) for a in these]
         tumours.append((truths, regions, arts))
+    # every other error site of each family recurs in the odd-numbered normals (systematic chemistry errors)
+    recurrent = [a for _, _, arts in tumours for i, (f, a) in enumerate(arts)
+                 if f not in ("ffpe_deamination", "oxog") and i % 2 == 0]  # fmt: skip
     all_regions = [r for _, regions, _ in tumours for r in regions]
     all_regions = [(c, s, e, f"N{i}_exon1") for i, (c, s, e, _) in enumerate(sorted(all_regions))]
 
@@ -172,28 +187,30 @@ def main() -> None:
     t0 = time.time()
     normals = {}
     for n in range(args.normals):
-        d = work / f"normal{n}_d{args.normal_depth}_s{args.seed}_t{args.tumours}"
+        errs = f"_e{args.errors}" if args.errors else ""
+        d = work / f"normal{n}_d{args.normal_depth}_s{args.seed}_t{args.tumours}{errs}"
         d.mkdir(exist_ok=True)
-        normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, args.seed * 7 + n, [],
-                                         mmi, f"NORMAL{n}")  # fmt: skip
+        normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, args.seed * 7 + n,
+                                         recurrent if n % 2 else [], mmi, f"NORMAL{n}")  # fmt: skip
     timed("simulate + align normals", t0)
 
-    from oncosim.reads import Spike
+    from oncosim.reads import Spike, artefact_variant
 
     rows = []
     ms = settings.background_model
     stored_names = sorted(normals)[: args.normals // 2]
     batch_names = sorted(normals)[args.normals // 2 :]
-    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}"
+    errs = f"_e{args.errors}" if args.errors else ""
+    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}{errs}"
     prepared = []
     for t, (truths, regions, arts) in enumerate(tumours):
-        d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}"
+        d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}{errs}"
         d.mkdir(exist_ok=True)
         targets = d / "targets.bed"
         targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
         t0 = time.time()
         top = simulate(d / f"sim{TOP}", regions, [Spike(x.variant, x.vaf) for x in truths], round(TOP / USABLE),
-                       args.seed * 10 + t, arts, mmi, f"TUMOUR{t}")  # fmt: skip
+                       args.seed * 10 + t, [a for _, a in arts], mmi, f"TUMOUR{t}")  # fmt: skip
         timed("simulate + align tumours", t0)
         prepared.append((t, truths, arts, d, targets, top))
     for depth in depths:
@@ -214,7 +231,7 @@ def main() -> None:
             raws[t] = (bam, raw)
         t0 = time.time()
         version = f"SIMBATCH-earlier-{depth}x"
-        bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}.background.tsv"
+        bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}{errs}.background.tsv"
         if not (args.reuse_calls and bfile.exists() and (store / PANEL / version).exists()):
             alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
             floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
@@ -228,7 +245,9 @@ def main() -> None:
         for t, truths, arts, d, _targets, _top in prepared:
             bam, raw = raws[t]
             sample = f"TUMOUR{t}_{depth}x"
-            art_sites = {(a.chrom, a.pos) for a in arts}
+            art_sites = {(a.chrom, a.pos): f for f, a in arts}
+            art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
+            recurring = {id(a) for a in recurrent}
             for arm, bg in (("model", model), ("global", None)):
                 t0 = time.time()
                 ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)
@@ -253,10 +272,38 @@ def main() -> None:
                                  "detected": i in hit, "usable_depth": usable,
                                  "filter": ",".join(filtered[i]["filter"]) if i in filtered else
                                  ("PASS" if i in hit else "no record")})  # fmt: skip
+                for c in calls:  # what became of each injected artefact: its record's FILTER, or no record
+                    key = f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}"
+                    if key in art_alleles:
+                        fam, a = art_alleles.pop(key)
+                        rows.append(
+                            {
+                                "tumour": t,
+                                "depth": depth,
+                                "arm": arm,
+                                "artefact_site": fam,
+                                "key": key,
+                                "recurrent": id(a) in recurring,
+                                "filter": ",".join(c["filter"]),
+                            }
+                        )
+                for key, (fam, a) in art_alleles.items():
+                    rows.append(
+                        {
+                            "tumour": t,
+                            "depth": depth,
+                            "arm": arm,
+                            "artefact_site": fam,
+                            "key": key,
+                            "recurrent": id(a) in recurring,
+                            "filter": "no record",
+                        }
+                    )
+                art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
                 for f in fps:
                     rows.append({"tumour": t, "depth": depth, "arm": arm, "fp": True, "key":
                                  f"{f['chrom']}:{f['pos']}:{f['ref']}>{f['alt']}", "af": f["af"],
-                                 "artefact": (f["chrom"], f["pos"]) in art_sites,
+                                 "artefact": art_sites.get((f["chrom"], f["pos"]), ""),
                                  "kind": cb.kind_of(Variant(f["chrom"], f["pos"], f["ref"], f["alt"]))})  # fmt: skip
                 n_hit = sum(1 for r in rows if r.get("arm") == arm and r["depth"] == depth and r["tumour"] == t
                             and r.get("detected"))  # fmt: skip
@@ -282,7 +329,8 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
         f"{n_kind('snv')} SNVs + {n_kind('indel')} indels at 1% VAF in all (asked: {args.snvs} + {args.indels} a "
         f"tumour; positions >= 400 bp apart in the genes' coding exons run out), {args.artefacts} FFPE C>T + "
         f"{args.artefacts} oxoG "
-        f"G>T damage sites per tumour (1-4%, one orientation), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
+        f"G>T damage sites per tumour (1-4%, one orientation), {args.errors} non-damage error sites per family per "
+        f"tumour (0.5-3%; every other one also in 2 of the normals), capture CV {CAPTURE_CV}, {DUPLICATES:.0%} PCR "
         f"duplicates (marked); {args.normals} normals at {args.normal_depth}x ({args.normals // 2} stored as an "
         "earlier batch, the rest this batch's).",
         "",
@@ -315,9 +363,37 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
             sel = [r for r in truth_rows if r["arm"] == "model" and r["kind"] == kind and lo <= r["usable_depth"] < hi]
             cells.append(rate(sum(r["detected"] for r in sel), len(sel)))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", "False PASS records (all depths): " + (", ".join(
-        f"{r['arm']} {r['depth']}x {r['key']} AF {r['af']}{' (injected damage site)' if r['artefact'] else ''}"
-        for r in fp_rows) or "none")]  # fmt: skip
+
+    def fp_text(r: dict) -> str:
+        where = f" (injected {r['artefact']})" if r["artefact"] else ""
+        return f"{r['arm']} {r['depth']}x {r['key']} AF {r['af']}{where}"
+
+    lines += ["", "False PASS records (all depths): " + (", ".join(fp_text(r) for r in fp_rows) or "none")]
+    site_rows = [r for r in rows if "artefact_site" in r and r["arm"] == "model"]
+    if site_rows:
+        lines += [
+            "",
+            "Injected artefact sites with the model (all tumours; recurrent = also in 2 of the normals): "
+            "records written / PASS, and the FILTERs that held them back:",
+            "",
+            "| depth | artefact | sites | recurrent | with a record | PASS | FILTERs |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for depth in depths:
+            for fam in sorted({r["artefact_site"] for r in site_rows}):
+                sel = [r for r in site_rows if r["depth"] == depth and r["artefact_site"] == fam]
+                if not sel:
+                    continue
+                why: dict[str, int] = {}
+                for r in sel:
+                    if r["filter"] not in ("no record", "PASS"):
+                        why[r["filter"]] = why.get(r["filter"], 0) + 1
+                lines.append(
+                    f"| {depth}x | {fam} | {len(sel)} | {sum(r['recurrent'] for r in sel)} | "
+                    f"{sum(r['filter'] != 'no record' for r in sel)} | {sum(r['filter'] == 'PASS' for r in sel)} | "
+                    + ("; ".join(f"{k} x{v}" for k, v in sorted(why.items())) or "–")
+                    + " |"
+                )
     missed: dict[str, int] = {}
     for r in truth_rows:
         if r["arm"] == "model" and not r["detected"]:

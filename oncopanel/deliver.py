@@ -144,14 +144,18 @@ def _assemble(d: Delivery, settings: Settings, shared: dict) -> Assembled:
 
 
 def _stated_lod(sample: Sample, settings: Settings, shared: dict) -> float:
-    """The LoD the sample's hotspot statuses were decided against: the calling rule's summary records it (calling.lod
-    per specimen type, e.g. plasma on consensus reads); the panels' stated LoD where calling did not run."""
+    """The LoD the sample's hotspot statuses were decided against, as the calling rule's summary records it; where
+    calling did not run, the same rule's value (CallingSettings.sample_stated_lod: calling.lod per specimen type,
+    e.g. plasma on consensus reads, else the panels'), never a second definition."""
     summary = settings.results / "calls" / f"{sample.sample_id}.calling.json"
     if summary.exists():
         lod = json.loads(summary.read_text()).get("stated_lod")
         if lod is not None:
             return float(lod)
-    return min(shared["panels"][p].stated_lod for p in sample.panels)
+    from oncopanel.calling import settings as calling_settings
+
+    panel_lods = [shared["panels"][p].stated_lod for p in sample.panels]
+    return calling_settings.load().sample_stated_lod(sample.specimen_type, panel_lods)
 
 
 def _incomplete(sample: Sample, shared: dict, why: str) -> Assembled:

@@ -135,8 +135,8 @@ def calling_finalize(job: Job) -> None:
     params = job.params
     settings = calling_settings.from_dict(params.calling)
     panels = load_panels()
-    panel_lod = min((panels[p].stated_lod for p in params.panels), default=None)
-    stated_lod = settings.stated_lod(params.specimen_type, panel_lod)  # calling.lod per specimen type
+    # calling.lod per specimen type, else the panels': recorded in calling.json for the result (deliver)
+    stated_lod = settings.sample_stated_lod(params.specimen_type, (panels[p].stated_lod for p in params.panels))
     # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
     model = None
     if hasattr(job.input, "background"):

@@ -41,8 +41,13 @@ from oncopanel.errors import InputError
 from oncopanel.model import Variant
 from oncopanel.sequence import SequenceSource, reverse_complement
 
-ArtefactKind = Literal["ffpe_deamination", "oxog"]
+ArtefactKind = Literal["ffpe_deamination", "oxog", "sequencing_error"]
 Orientation = Literal["F1R2", "F2R1"]
+# the non-damage error families of pick_error_sites (benchmarks/low_vaf.py): what a looser balance test lets in
+ErrorFamily = Literal["oriented_lesion", "strand_error", "read2_error", "read_end_error"]
+ERROR_FAMILIES: tuple[str, ...] = ("oriented_lesion", "strand_error", "read2_error", "read_end_error")
+# damage-class substitutions (deamination, 8-oxoG): a non-damage error never reads as one of these
+_DAMAGE_CLASS = {("C", "T"), ("G", "A"), ("G", "T"), ("C", "A")}
 Origin = Literal["somatic", "germline"]
 
 DEFAULT_REFERENCE = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
@@ -75,15 +80,25 @@ class Artefact:
     plus strand). Damage on the plus strand (C>T deamination at a reference C, 8-oxoG G>T at a reference G)
     shows in F1R2 fragments only; its reverse-complement forms (G>A, C>A) come from the minus strand and show
     in F2R1. ``mates="both"`` changes every mate that covers the site (DNA damage, present in the template);
-    ``"read1"`` changes read 1 only, like a strand-specific sequencing error.
+    ``"read1"`` / ``"read2"`` changes that mate only, like a read-specific sequencing error.
+
+    Non-damage errors (kind ``"sequencing_error"``) read as ``alt`` (any base but the reference); they may sit on
+    both pair orientations (``orientation="any"``), on reads of one strand only (``strand``: a sequence-specific
+    error after GGC-like motifs shows on the reads that run through the motif in one direction) and only within
+    ``read_end`` bases of a mate's aligned end (end-repair / adapter artefacts; 0 = anywhere). A mate changed
+    while its overlapping mate is not makes the fragment disagree, and the allele engine leaves it out, as
+    real data does.
     """
 
     chrom: str
     pos: int  # 1-based
     kind: ArtefactKind
     fraction: float
-    orientation: Orientation
-    mates: Literal["both", "read1"] = "both"
+    orientation: Orientation | Literal["any"]
+    mates: Literal["both", "read1", "read2"] = "both"
+    alt: str = ""  # sequencing_error only: the base read instead
+    strand: Literal["any", "plus", "minus"] = "any"
+    read_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,12 @@ class ReadPair:
     @property
     def orientation(self) -> Orientation:
         return "F2R1" if self.read1.reverse else "F1R2"
+
+    def read1_covers(self, off: int) -> bool:
+        return query_offset(self.read1, off) is not None
+
+    def read2_covers(self, off: int) -> bool:
+        return query_offset(self.read2, off) is not None
 
     @property
     def span(self) -> tuple[int, int]:
@@ -414,17 +435,27 @@ def run_art(hap: Haplotype, index: int, seed: int, art: ArtSettings, workdir: Pa
 
 def check_artefact(a: Artefact) -> None:
     where = f"artefact {a.chrom}:{a.pos}"
-    if a.kind not in ("ffpe_deamination", "oxog"):
-        raise InputError(f"{where}: kind {a.kind!r} is not ffpe_deamination or oxog")
-    if a.orientation not in ("F1R2", "F2R1"):
-        raise InputError(f"{where}: orientation {a.orientation!r} is not F1R2 or F2R1")
-    if a.mates not in ("both", "read1"):
-        raise InputError(f"{where}: mates {a.mates!r} is not both or read1")
+    if a.kind not in ("ffpe_deamination", "oxog", "sequencing_error"):
+        raise InputError(f"{where}: kind {a.kind!r} is not ffpe_deamination, oxog or sequencing_error")
+    if a.orientation not in ("F1R2", "F2R1", "any"):
+        raise InputError(f"{where}: orientation {a.orientation!r} is not F1R2, F2R1 or any")
+    if a.mates not in ("both", "read1", "read2"):
+        raise InputError(f"{where}: mates {a.mates!r} is not both, read1 or read2")
+    if a.strand not in ("any", "plus", "minus"):
+        raise InputError(f"{where}: strand {a.strand!r} is not any, plus or minus")
+    if (a.kind == "sequencing_error") != (a.alt in ("A", "C", "G", "T")):
+        raise InputError(f"{where}: alt {a.alt!r}: a sequencing_error needs a base, damage takes none")
+    if a.read_end < 0:
+        raise InputError(f"{where}: read_end {a.read_end} < 0")
     if not 0 < a.fraction < 1:
         raise InputError(f"{where}: fraction {a.fraction} not in (0, 1)")
 
 
-def artefact_alt(kind: str, ref_base: str) -> str:
+def artefact_alt(kind: str, ref_base: str, alt: str = "") -> str:
+    if kind == "sequencing_error":
+        if alt.upper() == ref_base.upper():
+            raise InputError(f"a sequencing error reads {alt} at a reference {ref_base}: no change")
+        return alt.upper()
     try:
         return _ARTEFACT_ALT[(kind, ref_base.upper())]
     except KeyError:
@@ -439,7 +470,7 @@ def natural_orientation(kind: ArtefactKind, ref_base: str) -> Orientation:
 
 def artefact_variant(artefact: Artefact, sequence: SequenceSource) -> Variant:
     ref = sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos).upper()
-    return Variant(artefact.chrom, artefact.pos, ref, artefact_alt(artefact.kind, ref))
+    return Variant(artefact.chrom, artefact.pos, ref, artefact_alt(artefact.kind, ref, artefact.alt))
 
 
 def apply_artefact(
@@ -462,17 +493,39 @@ def apply_artefact(
         start, end = pair.span
         if off is not None and start <= off < end:
             covering.append((pair, off))
-    eligible = [i for i, (p, _) in enumerate(covering) if p.orientation == artefact.orientation]
+    constrained = artefact.strand != "any" or artefact.read_end > 0 or artefact.mates == "read2"
+    if constrained:
+        # a read-specific error: its fraction is of the fragments READ at the site (a mate covers it), and only
+        # those with a mate of the named read / strand / end zone there can carry it
+        covering = [(p, off) for p, off in covering if p.read1_covers(off) or p.read2_covers(off)]
+    eligible = [
+        i for i, (p, off) in enumerate(covering)
+        if artefact.orientation in ("any", p.orientation) and (not constrained or _mates_hit(p, off, artefact))
+    ]  # fmt: skip
     wanted = min(round(artefact.fraction * len(covering)), len(eligible))
     chosen = sorted(rng.choice(len(eligible), size=wanted, replace=False)) if wanted else []
     for k in chosen:
         pair, off = covering[eligible[k]]
-        mates = (pair.read1,) if artefact.mates == "read1" else (pair.read1, pair.read2)
-        for mate in mates:
+        for mate in _mates_hit(pair, off, artefact):
             q = query_offset(mate, off)
-            if q is not None:
-                mate.seq = mate.seq[:q] + alt_base + mate.seq[q + 1 :]
+            mate.seq = mate.seq[:q] + alt_base + mate.seq[q + 1 :]
     return wanted
+
+
+def _mates_hit(pair: ReadPair, off: int, artefact: Artefact) -> list[Mate]:
+    """The mates of ``pair`` the artefact changes at haplotype offset ``off`` (none: the pair is not eligible)."""
+    named = {"both": (pair.read1, pair.read2), "read1": (pair.read1,), "read2": (pair.read2,)}[artefact.mates]
+    out = []
+    for mate in named:
+        q = query_offset(mate, off)
+        if q is None:
+            continue
+        if artefact.strand != "any" and mate.reverse != (artefact.strand == "minus"):
+            continue
+        if artefact.read_end and min(q, len(mate.seq) - 1 - q) >= artefact.read_end:
+            continue
+        out.append(mate)
+    return out
 
 
 def pick_artefact_sites(
@@ -511,6 +564,73 @@ def pick_artefact_sites(
         chrom, pos, base = candidates[i]
         frac = round(float(rng.uniform(*fraction)), 4)
         out.append(Artefact(chrom, pos, kind, frac, natural_orientation(kind, base)))
+    return out
+
+
+def pick_error_sites(
+    regions: Iterable[Sequence[object]],
+    n: int,
+    family: ErrorFamily,
+    seed: int,
+    sequence: SequenceSource | None = None,
+    fraction: tuple[float, float] = (0.005, 0.03),
+    exclude: Iterable[tuple[str, int]] = (),
+) -> list[Artefact]:
+    """``n`` non-damage error sites (kind ``sequencing_error``, never a damage-class substitution) of one family,
+    at the contexts where such errors concentrate, each at a fraction drawn from ``fraction``:
+
+    - ``oriented_lesion``: a template-level error in ONE pair orientation (both mates), next to a homopolymer run
+      of >= 4; what the damage rule does not cover and only the orientation test can see;
+    - ``strand_error``: on the reads of one strand only, after a GG (GGC/GGT-like motifs read in that direction:
+      plus-strand reads after GG, minus-strand reads before CC), both pair orientations;
+    - ``read2_error``: read 2 only, plus-strand reads after GG: F2R1 fragments and one strand;
+    - ``read_end_error``: any base, within 8 bases of a mate's aligned end only.
+    """
+    from oncopanel.reference import SliceSequence
+
+    if family not in ERROR_FAMILIES:
+        raise InputError(f"error family {family!r} is not one of {', '.join(ERROR_FAMILIES)}")
+    sequence = sequence or SliceSequence()
+    rng = np.random.default_rng(subseed(seed, "error-sites", family))
+    skip = set(exclude)
+    candidates: list[tuple[str, int, str, str]] = []  # chrom, pos, base, context tag (strand)
+    for r in regions:
+        chrom, start0, end = str(r[0]), int(r[1]), int(r[2])
+        seq = sequence.fetch(chrom, start0 - 6, end + 6).upper()
+        for i in range(6, len(seq) - 6):
+            pos, base = start0 + i - 5, seq[i]
+            if base not in "ACGT" or (chrom, pos) in skip:
+                continue
+            if family == "oriented_lesion":
+                run = max(len(set(seq[i - 4 : i])) == 1 and seq[i - 1] != base,
+                          len(set(seq[i + 1 : i + 5])) == 1 and seq[i + 1] != base)  # fmt: skip
+                if run:
+                    candidates.append((chrom, pos, base, "any"))
+            elif family in ("strand_error", "read2_error"):
+                if seq[i - 2 : i] == "GG":
+                    candidates.append((chrom, pos, base, "plus"))
+                elif seq[i + 1 : i + 3] == "CC" and family == "strand_error":
+                    candidates.append((chrom, pos, base, "minus"))
+            else:
+                candidates.append((chrom, pos, base, "any"))
+    candidates = sorted(set(candidates))
+    if n > len(candidates):
+        raise InputError(f"only {len(candidates)} {family} sites in the regions, {n} asked")
+    out = []
+    for i in sorted(rng.choice(len(candidates), size=n, replace=False)):
+        chrom, pos, base, strand = candidates[i]
+        alts = [b for b in "ACGT" if b != base and (base, b) not in _DAMAGE_CLASS]
+        alt = alts[int(rng.integers(len(alts)))]
+        frac = round(float(rng.uniform(*fraction)), 4)
+        if family == "oriented_lesion":
+            out.append(Artefact(chrom, pos, "sequencing_error", frac, ("F1R2", "F2R1")[int(rng.integers(2))],
+                                alt=alt))  # fmt: skip
+        elif family == "strand_error":
+            out.append(Artefact(chrom, pos, "sequencing_error", frac, "any", alt=alt, strand=strand))
+        elif family == "read2_error":
+            out.append(Artefact(chrom, pos, "sequencing_error", frac, "any", "read2", alt=alt, strand=strand))
+        else:
+            out.append(Artefact(chrom, pos, "sequencing_error", frac, "any", alt=alt, read_end=8))
     return out
 
 
@@ -687,7 +807,8 @@ def simulate_sample(
         check_artefact(artefact)
         if not any(w.contains(artefact.chrom, artefact.pos) for w in windows):
             raise InputError(f"artefact {artefact.chrom}:{artefact.pos}: outside the simulated regions")
-        alts.append(artefact_alt(artefact.kind, sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos)))
+        ref_base = sequence.fetch(artefact.chrom, artefact.pos - 1, artefact.pos)
+        alts.append(artefact_alt(artefact.kind, ref_base, artefact.alt))
     pairs: list[ReadPair] = []
     with tempfile.TemporaryDirectory(prefix="oncopanel-art-") as tmp:
         for i, hap in enumerate(plan):

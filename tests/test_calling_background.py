@@ -9,6 +9,7 @@ from dataclasses import replace
 import pysam
 import pytest
 
+from oncopanel import paths
 from oncopanel.calling import background as bg
 from oncopanel.calling import settings as cs
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
@@ -97,6 +98,31 @@ def test_an_oriented_error_in_the_normals_is_tested_on_the_clean_orientation():
     assert reasons(NOISY, 24, 2000, m, f1r2=12) == []
     # the noise itself (F1R2 only) is below background, whatever the orientation filter also says
     assert "below_background" in reasons(NOISY, 12, 2000, m, f1r2=12)
+
+
+def test_the_orientation_tail_is_loosened_only_where_the_normals_show_the_allele_orientation_free():
+    """clean_max_p applies to a non-damage allele whose learnt background shows no oriented error; damage classes,
+    alleles without a learnt background and alleles the normals show erring in one orientation keep max_p."""
+    f = replace(F, orientation_bias=cs.OrientationBalance(0.1, 0.1, clean_max_p=0.001))
+    a_g = "chr7:55181410:A>G"
+    oriented = "chr7:55181420:A>G"
+    m = model({a_g: bg.SiteErrors(6000, 0, 0, 3), CLEAN: bg.SiteErrors(6000, 0, 0, 3),
+               oriented: bg.SiteErrors(6000, 4, 0, 3)})  # fmt: skip
+
+    def why(key: str, alt: int, f1r2: int, filters=f, with_model: bool = True) -> list[str]:
+        ev, reads, orientation = call(key, alt, 1000, f1r2)
+        allele = m.allele(key) if with_model else None
+        return somatic_reasons(ev, filters, reads, 0, allele, M, orientation)
+
+    # a true 1% A>G at 1000x that happens to sit 8/0: P = 0.5^8 = 0.004, rejected at 0.1, kept at 0.001
+    assert why(a_g, 8, 8) == []
+    assert why(a_g, 8, 8, filters=replace(F, orientation_bias=cs.OrientationBalance(0.1, 0.1))) == ["orientation_bias"]
+    assert why(a_g, 10, 10) == ["orientation_bias"]  # 10/0: P = 0.001, still one-sided enough
+    assert why(a_g, 8, 8, with_model=False) == ["low_vaf", "below_background", "orientation_bias"]  # global rate
+    assert m.allele(oriented).oriented(M.orientation_ratio) and not m.allele(a_g).oriented(M.orientation_ratio)
+    assert "orientation_bias" in why(oriented, 8, 8)  # the normals erred here in F1R2 only: max_p 0.1
+    assert why(CLEAN, 8, 8) == ["orientation_bias"]  # C>T: a damage class (and 0 F2R1 < 2 fragments)
+    assert why(CLEAN, 9, 6) == []  # balanced enough: 6/3
 
 
 def test_thin_evidence_and_no_normals_fall_back_to_the_global_rate(tmp_path):
@@ -273,3 +299,56 @@ def test_a_result_records_the_batch_background_it_used(tmp_path):
     bg.write_sites({CLEAN: bg.SiteErrors(3000, 0, 0, 2)}, table, {"batch": "B2", "store_versions": ""})
     files = SampleFiles(qc=tmp_path / "qc.json", input_check=tmp_path / "in.json", background=table)
     assert files.batch_inputs() == {"calling_background": sha256_file(table)}
+
+
+REFERENCE = paths.RESOURCES / "reference" / "grch38_panel_masked.fa.gz"
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="panel-masked reference not built")
+def test_each_hotspot_lod_is_the_models_at_its_own_usable_depth(tmp_path):
+    """Two hotspots of one sample at different usable depths: each LoD in the hotspot table (and the PDF line) is
+    the detection rule's at that hotspot's own depth and learnt background, never a sample-wide figure."""
+    from oncopanel.calling.run import genotype_sample_hotspots, learnt_background
+    from oncopanel.report.model import Hotspot
+    from oncopanel.report.pdf import hotspot_detail
+    from oncopanel.report.text import load_text
+
+    hs = {h.hotspot_id: h for h in load_hotspots()}
+    g12, q61 = hs["KRAS_G12"], hs["KRAS_Q61"]
+    fasta = pysam.FastaFile(str(REFERENCE))
+    bam = tmp_path / "two_depths.bam"
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": "chr12", "LN": fasta.get_reference_length("chr12")}]}  # fmt: skip
+    n = 0
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        for h, fragments in sorted(((q61, 150), (g12, 900)), key=lambda x: x[0].start):
+            for i, start in enumerate(sorted(h.start - 80 + i % 40 for i in range(fragments))):
+                read = pysam.AlignedSegment(out.header)
+                read.query_name, read.reference_id, read.reference_start = f"r{n}", 0, start
+                read.query_sequence = fasta.fetch("chr12", start, start + 120).upper()
+                read.cigarstring, read.mapping_quality, read.flag = "120M", 60, 16 if i % 2 else 0
+                read.query_qualities = pysam.qualitystring_to_array("I" * 120)
+                out.write(read)
+                n += 1
+    pysam.index(str(bam))
+    # the batch's normals learnt every single-base allele of both codons as clean (0 errors in 6000 fragments)
+    sites = {v.key: bg.SiteErrors(6000, 0, 0, 3) for h in (g12, q61) for v, _ in single_base_alleles(h)}
+    m = model(sites)
+    rule = S.hotspots
+    results, detected = genotype_sample_hotspots(bam, "S", str(REFERENCE), 0.05, rule, m)
+    by_id = {r.hotspot_id: r for r in results}
+    assert detected == ()
+    learnt = learnt_background(rule, m)
+    th = rule.thresholds(0.05)
+    for h, depth in ((g12, 900), (q61, 150)):
+        r = by_id[h.hotspot_id]
+        assert r.depth == depth
+        expected = limit_of_detection(depth, hotspot_background(h, learnt), th.min_alt, th.alpha, th.power)
+        assert r.lod == pytest.approx(expected)
+        assert r.status == ("not_detected" if expected <= 0.05 else "not_assessable")
+    assert by_id["KRAS_G12"].lod < by_id["KRAS_Q61"].lod  # 900x against 150x: not one figure for the sample
+    t = load_text("en")
+    line = hotspot_detail(Hotspot(**{k: getattr(by_id["KRAS_G12"], k) for k in (
+        "hotspot_id", "gene", "label", "status", "depth", "alt_count", "vaf", "vaf_ci_low", "vaf_ci_high", "lod",
+        "observed", "reason")}), 0.05, t)  # fmt: skip
+    assert line == f"LoD {by_id['KRAS_G12'].lod:.1%} at this hotspot's 900x"

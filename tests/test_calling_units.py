@@ -258,3 +258,18 @@ def test_recounted_evidence_keeps_freebayes_mean_base_quality():
     assert (counted.depth, counted.ref_reads, counted.alt_reads) == (98, 88, 9)
     assert counted.vaf == pytest.approx(9 / 98)
     assert counted.mean_alt_base_quality == pytest.approx(30.0)  # QA over the reads freebayes summed it over
+
+
+def test_read_end_artefact_is_tested_against_the_reference_reads_at_the_position():
+    """An end artefact within a few bases of read ends: median 5 over 19 fragments passes the fixed floor (< 5)
+    but is improbable where the reference reads place the position uniformly along 150-bp reads; at a target
+    edge, where every read there ends near the position, the same median is what a true allele shows."""
+    from oncopanel.calling.filters import ends_improbable
+    rule = 0.001
+    uniform = tuple(sorted(list(range(75)) * 20))  # nearer-end distances of 150-bp reads covering a position
+    assert ends_improbable(5, 19, uniform, rule)
+    assert not ends_improbable(5, 3, uniform, rule)  # 2 of 3 within 5 bp: P = 0.018, not enough evidence
+    assert not ends_improbable(18, 19, uniform, rule)  # 10 of 19 within 18 bp (p 0.25): P = 0.009, a true allele
+    assert not ends_improbable(30, 19, uniform, rule)
+    assert not ends_improbable(5, 19, tuple(sorted(list(range(12)) * 20)), rule)  # a target edge: reads end there
+    assert not ends_improbable(5, 19, (), rule)  # no reference reads: nothing to compare with

@@ -294,3 +294,28 @@ def test_a_full_disk_while_releasing_leaves_the_delivered_version_as_it_was(tmp_
     assert (results / "release/S1/index.json").read_bytes() == index
     monkeypatch.undo()
     assert deliver_batch([plan], _settings(results))[0].endswith("→ released as v2")
+
+
+def test_stated_lod_is_the_calling_record_else_the_same_rule(tmp_path):
+    """The LoD a result states is the one its hotspot statuses were decided against (calling.json, rule
+    calling_finalize); where calling did not run, the same rule (calling.lod per specimen type), not the panels'
+    lowest LoD: a plasma sample states 0.5%, never the tissue panel's 5%."""
+    from dataclasses import replace as _replace
+
+    from oncopanel.calling import settings as calling_settings
+    from oncopanel.deliver import _stated_lod
+    from oncopanel.panels import load_panels
+
+    settings = Settings(formulary=tmp_path / "f.json", provenance=tmp_path / "p.json", centre={}, results=tmp_path)
+    shared = {"panels": load_panels()}
+    tissue = _sample("S1")
+    plasma = _replace(_sample("S2"), specimen_type="plasma_cfdna")
+    calling = calling_settings.load()
+    assert _stated_lod(tissue, settings, shared) == calling.stated_lod("tumour_ffpe") == 0.05
+    assert _stated_lod(plasma, settings, shared) == calling.stated_lod("plasma_cfdna") == 0.005
+    (tmp_path / "calls").mkdir()
+    (tmp_path / "calls" / "S2.calling.json").write_text(json.dumps({"stated_lod": 0.0025}))
+    assert _stated_lod(plasma, settings, shared) == 0.0025  # the value the statuses were decided against
+    panel_lods = [shared["panels"][p].stated_lod for p in tissue.panels]
+    assert calling.sample_stated_lod("plasma_cfdna", panel_lods) == 0.005
+    assert calling.sample_stated_lod("no_entry_type", [0.04, 0.03]) == 0.03

@@ -25,6 +25,7 @@ from oncosim.reads import (
     haplotype_offset,
     haplotype_shares,
     natural_orientation,
+    pick_error_sites,
     sequencing_windows,
     simulate_sample,
     write_truth_vcf,
@@ -147,6 +148,48 @@ def test_artefact_on_one_orientation_at_its_fraction(tmp_path):
     assert fwd1 > 0 and rev2 > 0
     assert wrong <= 1  # a chance ART sequencing error at most
     assert (fwd1 + rev2) / total == pytest.approx(0.04, abs=0.015)
+
+
+@needs_reference
+@pytest.mark.parametrize("mates", ["both", "read2"])
+def test_strand_specific_sequencing_error_on_plus_strand_reads_only(tmp_path, mates):
+    """A non-damage error on the plus-strand reads (both pair orientations) reads as the alt in the FASTQ as
+    written (forward reads are not reverse-complemented), never as its reverse complement; read2-only: never in R1."""
+    site = Variant("chr12", 25245360, "C", "G")
+    error = Artefact(site.chrom, site.pos, "sequencing_error", 0.05, "any", mates, alt="G", strand="plus")
+    r1, r2 = simulate_sample(tmp_path / "s", [KRAS_EXON2], [], depth=1000, seed=5, artefacts=[error])
+    ref, alt = contexts(site)
+    reads1, reads2 = [s for _, s in read_fastq(r1)], [s for _, s in read_fastq(r2)]
+    plus1, plus2 = sum(alt in s for s in reads1), sum(alt in s for s in reads2)
+    minus = sum(revcomp(alt) in s for s in reads1 + reads2)
+    assert plus2 > 0 and minus <= 1  # a chance ART error at most
+    assert plus1 > 0 if mates == "both" else plus1 <= 1
+    fragments = sum(ref in s or revcomp(ref) in s or alt in s or revcomp(alt) in s for s in reads1)
+    assert plus1 + plus2 >= 0.05 * fragments * 0.5  # each changed fragment shows it on at least one mate
+
+
+@needs_reference
+def test_error_sites_are_non_damage_at_their_contexts():
+    seq = SliceSequence()
+    for family in ("oriented_lesion", "strand_error", "read2_error", "read_end_error"):
+        sites = pick_error_sites([KRAS_EXON2, EGFR_EXON19], 4, family, seed=2, sequence=seq)
+        assert len(sites) == 4
+        for a in sites:
+            ref = seq.fetch(a.chrom, a.pos - 1, a.pos)
+            assert a.kind == "sequencing_error" and a.alt != ref
+            assert f"{ref}>{a.alt}" not in ("C>T", "G>A", "G>T", "C>A")
+            assert 0.005 <= a.fraction <= 0.03
+            if family == "oriented_lesion":
+                assert a.orientation in ("F1R2", "F2R1") and a.mates == "both"
+            if family in ("strand_error", "read2_error") and a.strand == "plus":
+                assert seq.fetch(a.chrom, a.pos - 3, a.pos - 1) == "GG"
+            if family == "read2_error":
+                assert (a.mates, a.strand) == ("read2", "plus")
+            if family == "read_end_error":
+                assert a.read_end == 8 and a.orientation == "any"
+    with pytest.raises(InputError, match="needs a base"):
+        simulate_sample("/nonexistent/x", [KRAS_EXON2], [], 50, 1,
+                        artefacts=[Artefact("chr12", 25245360, "sequencing_error", 0.02, "any")])  # fmt: skip
 
 
 def test_artefact_needs_a_c_or_g_site_inside_the_regions(tmp_path):

@@ -85,6 +85,11 @@ class AlleleBackground:
     depth: int
     samples: int
 
+    def oriented(self, ratio: float) -> bool:
+        """The normals show an oriented error here: one orientation's rate >= ``ratio`` x the other's."""
+        lo, hi = sorted((self.rate_f1r2, self.rate_f2r1))
+        return hi >= ratio * lo
+
 
 @dataclass(frozen=True)
 class BackgroundModel:
@@ -158,12 +163,11 @@ def background_p(
     if alt <= 0 or depth <= 0:
         return 1.0
     p = binom_sf(alt, depth, bg.rate)
-    if orientation is not None:
-        lo, hi = sorted((bg.rate_f1r2, bg.rate_f2r1))
-        if hi >= orientation_ratio * lo:
-            clean = orientation[0] if bg.rate_f1r2 <= bg.rate_f2r1 else orientation[1]
-            if clean > 0:
-                p = min(p, binom_sf(clean, max(1, depth // 2), lo))
+    if orientation is not None and bg.oriented(orientation_ratio):
+        lo = min(bg.rate_f1r2, bg.rate_f2r1)
+        clean = orientation[0] if bg.rate_f1r2 <= bg.rate_f2r1 else orientation[1]
+        if clean > 0:
+            p = min(p, binom_sf(clean, max(1, depth // 2), lo))
     return p
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from oncopanel.counting import AlleleDepth, Haplotypes, read_call, usable
+from oncopanel.counting import AlleleDepth, Haplotypes, read_support, usable
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,10 @@ class ReadEvidence:
     ref_f1r2: int = 0
     ref_f2r1: int = 0
     alt_median_end_distance: float | None = None
+    # the reference fragments' distances of the allele to the nearer read end (the farther mate's when both read
+    # it, as for the alt fragments), sorted: what a true allele's fragments show at this very position (target
+    # edges and read lengths shape it), for the read-end test
+    ref_end_distances: tuple[int, ...] = ()
     alt_paralogue_like: int = 0
     ref_paralogue_like: int = 0
     # reads the paralogue counts are out of; None: the orientation counts' totals
@@ -164,24 +168,28 @@ def read_evidence(
     min_extra_mm: int = 2,
 ) -> ReadEvidence:
     """Orientation and end distance from ``counts`` (oncopanel.counting over the same reads: one vote per
-    fragment); the pseudogene signature counted over the reads, which allele a read carries being
-    oncopanel.counting's call over the allele's haplotypes ``hap``."""
+    fragment); the pseudogene signature and the reference reads' end distances counted over the reads, which
+    allele a read carries being oncopanel.counting's call over the allele's haplotypes ``hap``."""
     par = {"alt": 0, "ref": 0}
     seen = {"alt": 0, "ref": 0}
+    ref_ends: dict[str, int] = {}
     own_edit = (
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
     for read in reads:
         if not usable(read, min_mapq) or read.cigartuples is None:
             continue
-        side = read_call(read, hap, min_bq)
+        support = read_support(read, hap, min_bq)
+        side = support.call if support is not None else None
         if side not in ("alt", "ref"):
             continue
+        if side == "ref":
+            ref_ends[read.query_name] = max(ref_ends.get(read.query_name, 0), support.end_distance)
         seen[side] += 1
         par[side] += _paralogue_like(read, own_edit if side == "alt" else 0, min_clip, min_extra_mm)
     return ReadEvidence(
         alt_f1r2=counts.alt_f1r2, alt_f2r1=counts.alt_f2r1, ref_f1r2=counts.ref_f1r2, ref_f2r1=counts.ref_f2r1,
-        alt_median_end_distance=counts.alt_end_distance,
+        alt_median_end_distance=counts.alt_end_distance, ref_end_distances=tuple(sorted(ref_ends.values())),
         alt_paralogue_like=par["alt"], ref_paralogue_like=par["ref"],
         alt_paralogue_reads=seen["alt"], ref_paralogue_reads=seen["ref"],
     )  # fmt: skip

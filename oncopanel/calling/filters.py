@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Sequence
 
 from oncopanel.calling.background import AlleleBackground, ModelSettings, background_p
 from oncopanel.calling.evidence import ReadEvidence, RecordEvidence
 from oncopanel.calling.settings import Background, Balance, GermlineFilters, LikelyGermline, SomaticFilters
-from oncopanel.stats import binom_cdf, wilson_interval
+from oncopanel.stats import binom_cdf, binom_sf, wilson_interval
 
 # FILTER id -> header description. The VCF declares every one of these, used or not.
 FILTERS: dict[str, str] = {
@@ -31,7 +33,10 @@ FILTERS: dict[str, str] = {
         "Alt fragments in one pair orientation (F1R2/F2R1), or a damage-class substitution (C>T, G>A, G>T, C>A) "
         "without calling.somatic.filters.damage.min_reads_per_orientation fragments in each: FFPE / oxoG-like"
     ),
-    "read_position": "Alt fragments' reads placed on one side of the allele or at read ends (one vote per fragment)",
+    "read_position": (
+        "Alt fragments' reads placed on one side of the allele or at read ends (one vote per fragment; the end "
+        "distance tested against the reference reads' at the position)"
+    ),
     "homopolymer": "Low-fraction indel in a homopolymer run (calling.somatic.filters.homopolymer)",
     "pon": "Seen in the batch panel of normals (recurrent artefact or common germline variant)",
     "paralogue": "Alt reads carry a pseudogene signature (e.g. PTENP1 on PTEN): never a somatic call",
@@ -106,24 +111,51 @@ def somatic_reasons(
         reasons.append("low_mapping_quality")
     if imbalanced(ev.alt_fwd, ev.alt_rev, _expected(ev.ref_fwd, ev.ref_rev), f.strand_bias):
         reasons.append("strand_bias")
+    damage_class = f"{ev.ref}>{ev.alt}" in f.damage.substitutions
+    # the orientation test's tail: the looser clean_max_p only where the normals have shown this allele erring in
+    # neither orientation more than the other and it is no damage class (orientation_clean)
+    orientation_rule = f.orientation_bias.rule(orientation_clean(ev, f, allele_bg, model))
     if reads is not None and (
-        imbalanced(reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), f.orientation_bias)
-        or (
-            f"{ev.ref}>{ev.alt}" in f.damage.substitutions
-            and min(reads.alt_f1r2, reads.alt_f2r1) < f.damage.min_reads_per_orientation
-        )
+        imbalanced(reads.alt_f1r2, reads.alt_f2r1, _expected(reads.ref_f1r2, reads.ref_f2r1), orientation_rule)
+        or (damage_class and min(reads.alt_f1r2, reads.alt_f2r1) < f.damage.min_reads_per_orientation)
     ):
         reasons.append("orientation_bias")
-    near_end = (
-        reads is not None
-        and reads.alt_median_end_distance is not None
-        and reads.alt_median_end_distance < f.min_median_distance_to_read_end
+    near_end = reads is not None and reads.alt_median_end_distance is not None and (
+        reads.alt_median_end_distance < f.min_median_distance_to_read_end
+        or ends_improbable(reads.alt_median_end_distance, reads.alt_reads, reads.ref_end_distances, f.read_end_max_p)
     )
     if near_end or imbalanced(ev.alt_left, ev.alt_right, 0.5, f.read_position):
         reasons.append("read_position")
     if ev.is_indel and homopolymer_len >= f.homopolymer.min_run and ev.vaf < f.homopolymer.max_vaf:
         reasons.append("homopolymer")
     return reasons
+
+
+def ends_improbable(alt_median: float, alt_fragments: int, ref_distances: Sequence[int], max_p: float) -> bool:
+    """The alt fragments sit nearer the read ends than the reference reads at the same position make likely.
+
+    Half or more of the alt fragments lie within ``alt_median`` of a read end (that is what a median says); a
+    true allele's fragments are placed in reads as the reference reads there are, so each lies that near with
+    the reference fragments' share p (counted the same way: a fragment read by both mates takes the farther
+    mate's distance). Fails when P(>= half of n | n, p) < max_p: an end-repair / adapter artefact within a few
+    bases of read ends at 19 fragments (median 5, p ~ 0.07) gives ~1e-7, while the fixed floor
+    min_median_distance_to_read_end needs the median below 5. A true allele is lost about max_p of the time."""
+    if alt_fragments <= 0 or not ref_distances:
+        return False
+    p = bisect.bisect_right(ref_distances, alt_median) / len(ref_distances)
+    return binom_sf(math.ceil(alt_fragments / 2), alt_fragments, p) < max_p
+
+
+def orientation_clean(
+    ev: RecordEvidence, f: SomaticFilters, allele_bg: AlleleBackground | None, model: ModelSettings | None
+) -> bool:
+    """True when a one-orientation pattern at this allele has no known artefact to come from: the allele's
+    background is learnt (enough normal fragments, calling.somatic.background_model), those normals show no
+    oriented error there (one orientation's rate < orientation_ratio x the other's) and the substitution is not
+    a library-damage class (FFPE/oxoG damage is the tumour's own: its normals never show it)."""
+    if allele_bg is None or model is None or f"{ev.ref}>{ev.alt}" in f.damage.substitutions:
+        return False
+    return not allele_bg.oriented(model.orientation_ratio)
 
 
 def above_background(ev: RecordEvidence, bg: Background) -> bool:

@@ -6,6 +6,7 @@ which holds the defaults; the germline genes are the reporting policy's (oncopan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,24 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class OrientationBalance(Balance):
+    """The pair-orientation test, whose tail depends on what is known of the allele's errors.
+
+    ``max_p`` is the tail wherever a one-orientation pattern may be an artefact the tumour cannot be checked
+    against: damage-class substitutions, alleles without a learnt background, and alleles whose normals show an
+    oriented error. ``clean_max_p`` applies to the rest: alleles the normals show erring in neither orientation
+    more than the other (None: ``max_p`` everywhere)."""
+
+    clean_max_p: float | None = None
+
+    def rule(self, clean: bool) -> Balance:
+        """The test for an allele whose learnt background is (``clean``) or is not known to be orientation-free."""
+        if clean and self.clean_max_p is not None:
+            return Balance(self.min_minor_fraction, self.clean_max_p)
+        return Balance(self.min_minor_fraction, self.max_p)
+
+
+@dataclass(frozen=True)
 class Background:
     """Per-base rate of one specific wrong allele, and the binomial tail an allele must beat."""
 
@@ -83,12 +102,13 @@ class SomaticFilters:
     min_mean_alt_base_quality: float
     min_mapping_quality: float
     strand_bias: Balance
-    orientation_bias: Balance
+    orientation_bias: OrientationBalance
     damage: Damage
     read_position: Balance
     min_median_distance_to_read_end: int
     homopolymer: Homopolymer
     likely_germline: LikelyGermline
+    read_end_max_p: float = 0.001  # the read-end test's tail (filters.ends_improbable)
 
 
 @dataclass(frozen=True)
@@ -201,6 +221,12 @@ class CallingSettings:
             return self.lod[specimen_type]
         return panel_lod if panel_lod is not None else min(self.lod.values())
 
+    def sample_stated_lod(self, specimen_type: str, panel_lods: Iterable[float]) -> float:
+        """A sample's stated LoD: its specimen type's (calling.lod), else the lowest of its panels' stated LoDs.
+        The one way to it: rule calling_finalize decides hotspot statuses against it and records it in
+        calling.json; delivery reads that record, and computes it here only where calling did not run."""
+        return self.stated_lod(specimen_type, min(panel_lods, default=None))
+
 
 def check_block(block: dict[str, Any], source: str = "config") -> dict[str, Any]:
     """The ``calling:`` block checked against its schema (every problem at once), defaults filled."""
@@ -229,10 +255,11 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
             min_mean_alt_base_quality=sf["min_mean_alt_base_quality"],
             min_mapping_quality=sf["min_mapping_quality"],
             strand_bias=Balance(**sf["strand_bias"]),
-            orientation_bias=Balance(**sf["orientation_bias"]),
+            orientation_bias=OrientationBalance(**sf["orientation_bias"]),
             damage=damage,
             read_position=Balance(**sf["read_position"]),
             min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
+            read_end_max_p=sf["read_end_max_p"],
             homopolymer=Homopolymer(**sf["homopolymer"]),
             likely_germline=LikelyGermline(**sf["likely_germline"]),
         ),

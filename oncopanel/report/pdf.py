@@ -270,7 +270,8 @@ def hotspot_detail(h: Hotspot, stated_lod: float | None, t: Text) -> str:
             observed=observed,
         )
     if h.status == "not_detected":
-        return t("negatives.not_detected_detail", lod=pct(h.lod))
+        # the hotspot's own LoD at its own usable depth (oncopanel.hotspots), never a sample-wide figure
+        return t("negatives.not_detected_detail", lod=pct(h.lod), depth=h.depth)
     if h.cause in ("library_damage", "paralogue"):
         return t(f"negatives.not_assessable_{h.cause}")
     return t("negatives.not_assessable_detail", stated_lod=pct(stated_lod))
