@@ -144,6 +144,19 @@ def test_pon_round_trip_and_minimum_normals(tmp_path):
     assert two.status(S.pon).startswith("not_applied") and "needs >= 3" in two.status(S.pon)
 
 
+def test_a_normal_carries_an_allele_it_would_have_been_called_for():
+    """The PoN's carrier rule (counts from rule calling_background): the somatic freebayes candidate floors (-C 3
+    fragments, -F 0.5%) and the PoN's own min_alt_reads, whichever is stricter."""
+    fb = S.somatic_freebayes
+    assert (fb.min_alternate_count, fb.min_alternate_fraction, S.pon.min_alt_reads) == (3, 0.005, 2)
+    assert pon.carries(3, 100, S.pon, fb)
+    assert not pon.carries(2, 100, S.pon, fb)  # 2 fragments: freebayes never proposed it in the normal
+    assert not pon.carries(4, 1000, S.pon, fb)  # 0.4% < -F 0.5%
+    assert pon.carries(5, 1000, S.pon, fb) and not pon.carries(0, 0, S.pon, fb)
+    panel = pon.from_counts("B1", ["N2", "N1", "N3"], {"chr7:140753300:T>C": 2, "chr7:1:A>G": 0})
+    assert panel.normals == ("N1", "N2", "N3") and panel.counts == {"chr7:140753300:T>C": 2}
+
+
 def test_freebayes_arguments_come_from_config():
     som = " ".join(freebayes_args(S.freebayes("somatic")))
     assert "--pooled-continuous" in som and "--min-alternate-fraction 0.005" in som
@@ -202,8 +215,9 @@ def test_calling_rules_run_the_package_not_their_own_commands():
     """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling.run."""
     text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
     assert "shell:" not in text and "awk" not in text and "freebayes -f" not in text
-    assert text.count('"../scripts/calling_freebayes.py"') == 1  # one rule, reused for the panel of normals
-    assert "use rule calling_freebayes as calling_pon_normal with:" in text
+    assert text.count('"../scripts/calling_freebayes.py"') == 1
+    # each sample is called once: the panel of normals comes from calling_background's counts, not a second pass
+    assert "use rule calling_freebayes as" not in text and "pon=f\"{R}/calls/pon/{{batch}}.pon.tsv\"" in text
 
 
 def _read(seq: str, start: int, cigar: list[tuple[int, int]]):

@@ -1,12 +1,13 @@
 """The calling steps, run by the workflow's rules, the tests and the calling benchmark alike.
 
-The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_freebayes.py for
-calling_plain_reference, calling_freebayes and calling_pon_normal; scripts/calling_finalize.py for
-calling_finalize), so what the tests and benchmarks/calling.py measure is what the workflow runs:
+The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_<rule>.py for
+calling_plain_reference, calling_freebayes, calling_background (which also writes the batch's panel of normals)
+and calling_finalize), so what the tests and benchmarks/calling.py measure is what the workflow runs:
 
 - :func:`plain_fasta`: a plain copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip);
-- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: one
-  definition for a sample's own calls and a normal's panel-of-normals calls;
+- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: each
+  sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not called again:
+  :func:`build_batch_background`);
 - :func:`index_vcf`, :func:`genotype_sample_hotspots`: the finalize step's tools and hotspot genotyping;
 - :func:`call_sample`: one sample end to end (raw calls, finalize, index), for tests and benchmarks.
 """
@@ -18,17 +19,24 @@ import re
 import shlex
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oncopanel import clinical
+from oncopanel.calling import pon
 from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
 from oncopanel.hotspots.detection import BackgroundError
+from oncopanel.model import Variant
 from oncopanel.provenance import write_tool_versions
+
+if TYPE_CHECKING:
+    from oncopanel.counting import AlleleDepth
 
 PathLike = Path | str
 # the tools each step runs, in the order their version lines are written to the step's log
@@ -126,7 +134,7 @@ def call_raw(
     log: PathLike | None = None,
     rule: str | None = None,
 ) -> None:
-    """A BAM's raw calls (rules calling_freebayes and calling_pon_normal): the mode's targets (germline: the
+    """A BAM's raw calls (rule calling_freebayes): the mode's targets (germline: the
     germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm
     under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
@@ -203,20 +211,32 @@ def build_batch_background(
     settings: CallingSettings,
     out_tsv: PathLike,
     panels: Iterable[str] = (),
+    out_pon: PathLike | None = None,
 ) -> int:
     """Rule calling_background: the batch's normals counted at every candidate allele of its tumours' raw calls
     and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written.
 
     The header pins the store versions of the tumours' ``panels`` in use now (``store_versions``): every tumour of
-    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them."""
+    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them.
+
+    ``out_pon``: the batch's panel of normals from the same counts (oncopanel.calling.pon.carries), written where
+    a second freebayes pass over each normal used to put it: the PoN is only ever asked about these alleles."""
     fb = settings.somatic_freebayes
     m = settings.background_model
     alleles = sorted(set(candidate_alleles(tumour_vcfs)) | set(hotspot_alleles()))
+    carriers: Counter[str] = Counter()
+
+    def observe(_normal: str, v: Variant, c: AlleleDepth) -> None:
+        if pon.carries(c.alt, c.depth, settings.pon, fb):
+            carriers[v.key] += 1
+
     sites = count_normals(normal_bams, alleles, reference, fb.min_mapping_quality, fb.min_base_quality,
-                          m.max_normal_vaf)  # fmt: skip
+                          m.max_normal_vaf, observe)  # fmt: skip
     _, used = load_store(m.store, panels, m.store_version)
     header = {"batch": batch, "normals": ",".join(sorted(normal_bams)), "store_versions": ",".join(used)}
     write_sites(sites, out_tsv, header)
+    if out_pon is not None:
+        pon.write(pon.from_counts(batch, normal_bams, carriers), out_pon)
     return len(sites)
 
 

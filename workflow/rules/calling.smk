@@ -49,8 +49,9 @@ rule calling_plain_reference:
         "../scripts/calling_plain_reference.py"
 
 
-# A sample's own calls and (calling_pon_normal) a normal's panel-of-normals calls: one adapter over
-# oncopanel.calling.run.call_raw (target selection for the mode, interval merge, freebayes | bcftools norm).
+# A sample's own calls, once, in its mode: one adapter over oncopanel.calling.run.call_raw (target selection for
+# the mode, interval merge, freebayes | bcftools norm). A normal is not called again in somatic mode for the panel
+# of normals: calling_background counts it at the tumours' candidate alleles and writes the PoN from those counts.
 rule calling_freebayes:
     input:
         bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
@@ -79,58 +80,18 @@ rule calling_freebayes:
         "../scripts/calling_freebayes.py"
 
 
-# the normal is called like a tumour (somatic mode), over the union of the batch's tumour targets
-use rule calling_freebayes as calling_pon_normal with:
-    input:
-        bam=f"{R}/bam/{{normal}}.bam",
-        bai=f"{R}/bam/{{normal}}.bam.bai",
-        targets=lambda wc: sorted({targets_bed(t) for t in _calling_plan.batch_tumours(CALLING_TABLE, wc.batch)}),
-        fasta=CALLING_FASTA,
-        fai=f"{CALLING_FASTA}.fai",
-    output:
-        vcf=f"{R}/calls/pon/{{batch}}/{{normal}}.vcf.gz",
-        regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
-    log:
-        f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
-    benchmark:
-        f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
-    params:
-        mode="somatic",
-        freebayes=config["calling"]["somatic"]["freebayes"],
-        ref=REF,
-
-
-rule calling_pon:
-    input:
-        vcfs=lambda wc: [f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)],
-    output:
-        f"{R}/calls/pon/{{batch}}.pon.tsv",
-    log:
-        f"{LOGS}/calling/pon/{{batch}}.log",
-    benchmark:
-        f"{BENCH}/calling/pon/{{batch}}.tsv"
-    conda:
-        "../envs/oncopanel.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        normals=lambda wc: calling_normals(wc.batch),
-        calling=config["calling"],
-    script:
-        "../scripts/calling_pon.py"
-
-
 # The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele
 # of its tumours' raw calls and at the hotspot alleles. Read by calling_finalize with the store of earlier batches.
+# The batch's panel of normals comes from the same counts (oncopanel.calling.pon.carries): the only alleles a PoN
+# is asked about are the tumours' records, all of them counted here.
 rule calling_background:
     input:
         bams=lambda wc: [f"{R}/bam/{n}.bam" for n in calling_normals(wc.batch)],
         bais=lambda wc: [f"{R}/bam/{n}.bam.bai" for n in calling_normals(wc.batch)],
         vcfs=lambda wc: [f"{R}/calls/raw/{t}.freebayes.vcf.gz" for t in calling_tumours(wc.batch)],
     output:
-        f"{R}/calls/background/{{batch}}.background.tsv",
+        background=f"{R}/calls/background/{{batch}}.background.tsv",
+        pon=f"{R}/calls/pon/{{batch}}.pon.tsv",
     log:
         f"{LOGS}/calling/background/{{batch}}.log",
     benchmark:

@@ -1,4 +1,4 @@
-"""Snakemake adapter (rules calling_freebayes and calling_pon_normal): a BAM's raw calls over its mode's targets,
+"""Snakemake adapter (rule calling_freebayes): a BAM's raw calls over its mode's targets,
 by oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run). Gets only its mode's
 freebayes block of the checked calling settings."""
 
