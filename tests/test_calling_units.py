@@ -23,6 +23,7 @@ from oncopanel.calling.filters import (
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import Balance
 from oncopanel.calling.vcf import left_align
+from oncopanel.errors import InputError
 from oncopanel.model import Variant
 from oncopanel.stats import binom_cdf, wilson_interval
 
@@ -200,13 +201,20 @@ def test_freebayes_command_from_settings(tmp_path):
 
     fasta = tmp_path / "ref.fa"
     Path(f"{fasta}.fai").write_text("chr1\t1000\t6\t60\t61\n")
+    ref = tmp_path / "ref.fa.gz"
+    Path(f"{ref}.fai").write_text("chr1\t1000\t6\t60\t61\n")
     regions = tmp_path / "r.bed"
     regions.write_text("chr1\t10\t20\tKRAS_exon2\n")
-    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, "ref.fa.gz", "out.vcf.gz")
+    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
     fb, norm = cmd.split(" | ")
     args = freebayes_args(S.somatic_freebayes)
     assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *args, "s.bam"])
-    assert norm == "bcftools norm --no-version -f ref.fa.gz -m- -Oz -o out.vcf.gz"
+    assert norm == f"bcftools norm --no-version -f {ref} -m- -Oz -o out.vcf.gz"
+    # the calling copy cut short of a target (freebayes loads whole contigs, so the copy stops past the panels'
+    # transcripts): refused, never called on a stump
+    Path(f"{ref}.fai").write_text("chr1\t100000\t6\t60\t61\n")
+    with pytest.raises(InputError, match="beyond the calling reference"):
+        freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
     regions.write_text("")
     assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, S.germline_freebayes, fasta, "r", "o")
 

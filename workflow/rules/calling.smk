@@ -10,7 +10,8 @@ from oncopanel.calling import settings as _calling_settings
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
     config["calling"] = _calling_settings.load_block()
 CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
-# freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
+# freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy (panel contigs only, cut past the panels) is made
+# once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
 CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 # the batch's normals whose reads passed the input check (inputs_ok from common.smk): a normal that failed
@@ -29,9 +30,12 @@ wildcard_constraints:
     normal="[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
+# freebayes' copy of the reference: plain, and each panel contig cut 100 kb past its last panel transcript
+# (freebayes loads whole contigs); rebuilt when the transcripts change
 rule calling_plain_reference:
     input:
         fasta=REF,
+        transcripts=str(paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv"),
     output:
         fasta=CALLING.plain_fasta,
         fai=f"{CALLING.plain_fasta}.fai",
