@@ -105,6 +105,13 @@ def freebayes_cpu(bam: Path, regions: Path, fb: FreebayesSettings, fb_fasta: Pat
     return {"freebayes": t_fb, "norm": t_norm, "records": records}
 
 
+def records_of(vcf: Path) -> list[tuple]:
+    """A VCF's records without QUAL: freebayes' QUAL near 0 under --pooled-continuous moves in its third digit
+    with nothing but the reference's path string (3.405e-15 / 3.375e-15 at one record; benchmarks' notes)."""
+    with pysam.VariantFile(str(vcf)) as vf:
+        return [(r.chrom, r.pos, r.ref, r.alts, str(r.info.items()), str(r.samples[0].items())) for r in vf]
+
+
 def pairs_in(bam: Path) -> int:
     out = subprocess.run(["samtools", "view", "-c", "-f", "64", "-F", "0x904", str(bam)], check=True,
                          capture_output=True, text=True)  # fmt: skip
@@ -203,6 +210,13 @@ def sweep_settings(base: FreebayesSettings, quick: bool) -> list[tuple[str, Free
     return variants[:2] if quick else variants
 
 
+def chosen(variants: list[tuple[str, FreebayesSettings]], names: str) -> list[tuple[str, FreebayesSettings]]:
+    """--settings: comma-separated indices into the sweep list (0 = the config block)."""
+    if not names:
+        return variants
+    return [variants[int(i)] for i in names.split(",")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, help="default benchmarks/latest/calling_cost.md (--quick: under results/)")
@@ -215,7 +229,10 @@ def main() -> None:
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500,200", help="usable depths; the first is simulated")
     ap.add_argument("--sweep-depth", type=int, default=1000)
+    ap.add_argument("--settings", default="", help="sweep only these (indices, 0 = config block; default all)")
     ap.add_argument("--seed", type=int, default=23)
+    ap.add_argument("--whole-reference", type=Path, default=ROOT / "resources/reference/grch38_panel_masked.plain.fa",
+                    help="a plain copy with every contig whole (the copy before the cut), for the comparison")
     ap.add_argument("--quick", action="store_true", help="CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 settings")
     args = ap.parse_args()
     if args.quick:
@@ -285,11 +302,16 @@ def main() -> None:
         som_raw = d / f"{depth}.somatic.vcf.gz"
         s = freebayes_cpu(bam, regions_bed, som, fb_fasta, som_raw)
         g = freebayes_cpu(bam, regions_bed, germ, fb_fasta, d / f"{depth}.germline.vcf.gz")
+        whole = {}
+        if args.whole_reference and args.whole_reference.exists():  # the copy as it was: every contig, whole
+            whole = freebayes_cpu(bam, regions_bed, som, args.whole_reference, d / f"{depth}.somatic.whole.vcf.gz")
+            whole["same_records"] = records_of(som_raw) == records_of(d / f"{depth}.somatic.whole.vcf.gz")
         cost_rows.append({"tumour": t, "depth": depth, "pairs": pairs_in(bam), "kb": target_kb(regions_bed),
                           "somatic_freebayes": s["freebayes"], "somatic_norm": s["norm"],
                           "somatic_records": s["records"],
                           "germline_freebayes": g["freebayes"], "germline_norm": g["norm"],
-                          "germline_records": g["records"]})  # fmt: skip
+                          "germline_records": g["records"], "whole_freebayes": whole.get("freebayes"),
+                          "whole_same_records": whole.get("same_records")})  # fmt: skip
         log(f"tumour {t} {depth}x: freebayes somatic {s['freebayes']:.1f} CPU-s, germline {g['freebayes']:.1f}")
 
     # --- 2. the batch at each depth: background + PoN from counts, PoN the old way, finalize ---------------------
@@ -351,7 +373,7 @@ def main() -> None:
 
     # --- 3. freebayes settings at the sweep depth --------------------------------------------------------------
     sweep_rows = []
-    for label, fb in sweep_settings(som, args.quick):
+    for label, fb in chosen(sweep_settings(som, args.quick), args.settings):
         raws, cpu, records, cands = {}, 0.0, 0, 0
         for t, dep, bam, regions_bed, d in samples:
             if dep != args.sweep_depth:
@@ -399,10 +421,10 @@ def write_report(out: Path, command: str, args, depths, cost_rows, pon_rows, fin
         "",
         "## 1. Cost per sample by depth (median usable depth; mean over tumours)",
         "",
-        "| depth | read pairs | targets (kb, merged) | freebayes somatic | bcftools norm | finalize (model + PoN, "
-        "index) | somatic CPU-s per 100k pairs | somatic CPU-s per kb of targets | freebayes germline settings | "
-        "records somatic / germline |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| depth | read pairs | targets (kb, merged) | freebayes somatic | freebayes somatic, whole-contig copy "
+        "(records equal) | bcftools norm | finalize (model + PoN, index) | somatic CPU-s per 100k pairs | somatic "
+        "CPU-s per kb of targets | freebayes germline settings | records somatic / germline |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for depth in depths:
         rows = [r for r in cost_rows if r["depth"] == depth]
@@ -415,8 +437,11 @@ def write_report(out: Path, command: str, args, depths, cost_rows, pon_rows, fin
 
         fin = sum(fins) / len(fins) if fins else 0.0
         som = mean("somatic_freebayes") + mean("somatic_norm") + fin
+        wholes = [r["whole_freebayes"] for r in rows if r.get("whole_freebayes") is not None]
+        same = all(r.get("whole_same_records") for r in rows if r.get("whole_freebayes") is not None)
+        whole = f"{sum(wholes) / len(wholes):.2f} ({'yes' if same else 'NO'})" if wholes else "–"
         lines.append(
-            f"| {depth}x | {mean('pairs'):,.0f} | {mean('kb'):.1f} | {mean('somatic_freebayes'):.2f} | "
+            f"| {depth}x | {mean('pairs'):,.0f} | {mean('kb'):.1f} | {mean('somatic_freebayes'):.2f} | {whole} | "
             f"{mean('somatic_norm'):.2f} | {fin:.2f} | {som / mean('pairs') * 1e5:.2f} | {som / mean('kb'):.3f} | "
             f"{mean('germline_freebayes'):.2f} | {mean('somatic_records'):.0f} / {mean('germline_records'):.0f} |"
         )
