@@ -4,6 +4,7 @@
 # earlier batches), likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
+from oncopanel import paths as _paths
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 
@@ -35,7 +36,7 @@ wildcard_constraints:
 rule calling_plain_reference:
     input:
         fasta=REF,
-        transcripts=str(paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv"),
+        transcripts=str(_paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv"),
     output:
         fasta=CALLING.plain_fasta,
         fai=f"{CALLING.plain_fasta}.fai",
