@@ -63,7 +63,7 @@ test: setup
 ## Every benchmark in its quick mode (CI: none can rot unseen). Results and logs go to $(QUICK)/, never to
 ## benchmarks/latest/; a benchmark that crashes fails the target. backbone reads the run scale.py --quick keeps.
 QUICK := results/benchmarks/quick
-BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py low_vaf.py allele_counts.py hotspot_rule.py cnv.py plasma.py scale.py web.py coverage.py \
+BENCH_QUICK := hgvs.py knowledge.py report.py batching.py reliability.py calling.py calling_cost.py low_vaf.py allele_counts.py hotspot_rule.py cnv.py plasma.py scale.py web.py coverage.py \
   overhead.py "backbone.py --run $(QUICK)/scale_run/p2000/chunk0/results_c2"
 bench-quick: reference
 	@mkdir -p $(QUICK); start=$$(date +%s); \

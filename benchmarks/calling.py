@@ -635,7 +635,7 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
     """Batch PoN: normals (500x) carrying the tumour's recurrent library-damage sites (shearing oxidation and
     deamination occur in blood DNA libraries too); how many of those sites the PoN flags with 1-4 normals."""
     from oncopanel.calling import pon
-    from oncopanel.calling.run import call_raw
+    from oncopanel.calling.run import build_batch_background
     from oncopanel.calling.vcf import finalize
     from oncosim.reads import Artefact, simulate_sample
 
@@ -660,13 +660,15 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
             r1, r2 = simulate_sample(n / "sim", regions, [], args.pon_depth, seed=args.seed * 31 + i,
                                      artefacts=recurrent, sequence=fasta_source())  # fmt: skip
             align(mmi, r1, r2, f"NORMAL{i}", bam, markdup=False)
-        normals[f"NORMAL{i}"] = n / "pon.vcf.gz"
-        # rule calling_pon_normal's own step: the tumour's targets, merged, somatic mode
-        call_raw(bam, d / "targets.bed", "somatic", settings.somatic_freebayes, fb_fasta, str(REF), n / "pon.bed",
-                 normals[f"NORMAL{i}"])  # fmt: skip
+        normals[f"NORMAL{i}"] = bam
     rows = []
     for k in range(1, args.pon_normals + 1):
-        panel = pon.build("SIM", dict(list(normals.items())[:k]), settings.pon)
+        # rule calling_background's step: the first k normals counted at the tumour's candidate alleles, the PoN
+        # from those counts
+        bams = dict(list(normals.items())[:k])
+        build_batch_background("SIM", bams, [raw], str(REF), settings, d / f"pon_k{k}.background.tsv",
+                               out_pon=d / f"pon_k{k}.tsv")  # fmt: skip
+        panel = pon.read(d / f"pon_k{k}.tsv")
         out = d / f"pon_k{k}.vcf"
         finalize(raw, out, SampleContext("SIM0_500x", "somatic", str(REF), str(d / "sim500.bam"), panel), settings)
         calls = pass_calls(out)  # every record, with its FILTER list
@@ -679,7 +681,8 @@ def run_pon(args, work: Path, report: Report, settings, fb_fasta: Path, mmi: Pat
         "## Batch panel of normals (simulated)", "",
         f"Tumour: somatic replicate 0 at 500x. Normals: {args.pon_depth}x ART reads over the same regions carrying "
         f"the tumour's {len(recurrent)} recurrent damage sites (same fractions, 1-4%), no spike-ins. Counts are "
-        "freebayes records at those sites in the tumour (any FILTER) that carry FILTER pon.", "",
+        "freebayes records at those sites in the tumour (any FILTER) that carry FILTER pon (the PoN from rule "
+        "calling_background's counts of the normals at the tumour's candidate alleles).", "",
         "| normals | PoN status | recurrent artefact records flagged pon | tumour-only artefact records flagged pon "
         "| true spike-in records flagged pon |", "|---|---|---|---|---|", *rows, "",
     ]  # fmt: skip
@@ -827,9 +830,9 @@ def main() -> None:
     mmi = mm2_index(args.workdir)
     report.notes += [
         "The calls are made by oncopanel.calling.run, the code the workflow's calling rules run (call_raw through "
-        "oncopanel/steps.py for calling_freebayes and calling_pon_normal; finalize, index_vcf "
-        "and genotype_sample_hotspots through oncopanel/steps.py): what is measured here is what "
-        "is deployed.",
+        "oncopanel/steps.py for calling_freebayes; build_batch_background for calling_background and the batch's "
+        "panel of normals; finalize, index_vcf and genotype_sample_hotspots through oncopanel/steps.py): what is "
+        "measured here is what is deployed.",
         "freebayes 1.3.6, bcftools 1.16, minimap2 2.24, ART (HS25, 2x150, fragments 300±50); thresholds from "
         "config/calling.yaml at the time of the run.",
         f"Grid of this run: {args.replicates} somatic replicates x {args.per_cell} random spike-ins per (VAF, type) "

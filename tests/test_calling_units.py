@@ -23,6 +23,7 @@ from oncopanel.calling.filters import (
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import Balance
 from oncopanel.calling.vcf import left_align
+from oncopanel.errors import InputError
 from oncopanel.model import Variant
 from oncopanel.stats import binom_cdf, wilson_interval
 
@@ -144,6 +145,19 @@ def test_pon_round_trip_and_minimum_normals(tmp_path):
     assert two.status(S.pon).startswith("not_applied") and "needs >= 3" in two.status(S.pon)
 
 
+def test_a_normal_carries_an_allele_it_would_have_been_called_for():
+    """The PoN's carrier rule (counts from rule calling_background): the somatic freebayes candidate floors (-C 3
+    fragments, -F 0.5%) and the PoN's own min_alt_reads, whichever is stricter."""
+    fb = S.somatic_freebayes
+    assert (fb.min_alternate_count, fb.min_alternate_fraction, S.pon.min_alt_reads) == (3, 0.005, 2)
+    assert pon.carries(3, 100, S.pon, fb)
+    assert not pon.carries(2, 100, S.pon, fb)  # 2 fragments: freebayes never proposed it in the normal
+    assert not pon.carries(4, 1000, S.pon, fb)  # 0.4% < -F 0.5%
+    assert pon.carries(5, 1000, S.pon, fb) and not pon.carries(0, 0, S.pon, fb)
+    panel = pon.from_counts("B1", ["N2", "N1", "N3"], {"chr7:140753300:T>C": 2, "chr7:1:A>G": 0})
+    assert panel.normals == ("N1", "N2", "N3") and panel.counts == {"chr7:140753300:T>C": 2}
+
+
 def test_freebayes_arguments_come_from_config():
     som = " ".join(freebayes_args(S.freebayes("somatic")))
     assert "--pooled-continuous" in som and "--min-alternate-fraction 0.005" in som
@@ -187,13 +201,20 @@ def test_freebayes_command_from_settings(tmp_path):
 
     fasta = tmp_path / "ref.fa"
     Path(f"{fasta}.fai").write_text("chr1\t1000\t6\t60\t61\n")
+    ref = tmp_path / "ref.fa.gz"
+    Path(f"{ref}.fai").write_text("chr1\t1000\t6\t60\t61\n")
     regions = tmp_path / "r.bed"
     regions.write_text("chr1\t10\t20\tKRAS_exon2\n")
-    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, "ref.fa.gz", "out.vcf.gz")
+    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
     fb, norm = cmd.split(" | ")
     args = freebayes_args(S.somatic_freebayes)
     assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *args, "s.bam"])
-    assert norm == "bcftools norm --no-version -f ref.fa.gz -m- -Oz -o out.vcf.gz"
+    assert norm == f"bcftools norm --no-version -f {ref} -m- -Oz -o out.vcf.gz"
+    # the calling copy cut short of a target (freebayes loads whole contigs, so the copy stops past the panels'
+    # transcripts): refused, never called on a stump
+    Path(f"{ref}.fai").write_text("chr1\t100000\t6\t60\t61\n")
+    with pytest.raises(InputError, match="beyond the calling reference"):
+        freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
     regions.write_text("")
     assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, S.germline_freebayes, fasta, "r", "o")
 
@@ -205,8 +226,9 @@ def test_calling_rules_run_the_package_not_their_own_commands():
     # every shell: is the package's light entry point (oncopanel/steps.py)
     shells = [block.split("\n", 2)[1].strip() for block in text.split("shell:")[1:]]
     assert shells and all(line.startswith('f"{STEP} ') for line in shells), shells
-    assert text.count("{STEP} calling_freebayes ") == 1  # one rule, reused for the panel of normals
-    assert "use rule calling_freebayes as calling_pon_normal with:" in text
+    assert text.count("{STEP} calling_freebayes ") == 1
+    # each sample is called once: the panel of normals comes from calling_background's counts, not a second pass
+    assert "use rule calling_freebayes as" not in text and "pon=f\"{R}/calls/pon/{{batch}}.pon.tsv\"" in text
 
 
 def _read(seq: str, start: int, cigar: list[tuple[int, int]]):

@@ -13,7 +13,7 @@ import pytest
 from oncopanel.calling import pon
 from oncopanel.calling import settings as cs
 from oncopanel.calling.filters import FILTERS
-from oncopanel.calling.run import call_raw, call_sample, plain_fasta
+from oncopanel.calling.run import build_batch_background, call_raw, call_sample, index_vcf, plain_fasta
 from oncopanel.calling.vcf import HotspotAllele, SampleContext, finalize
 from oncopanel.model import Variant
 
@@ -38,23 +38,36 @@ def work(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("calling")
 
 
-@pytest.fixture(scope="session")
-def normal_vcfs(fb_fasta, work) -> dict[str, Path]:
-    """Rule calling_pon_normal's step: each normal in somatic mode over the union of the batch's tumour targets."""
-    out = {}
-    for n in ("normal1", "normal2", "normal3"):
-        out[n] = work / f"{n}.pon.vcf.gz"
-        beds = [DATA / "tumour.targets.bed", DATA / "blood.targets.bed"]
-        call_raw(DATA / f"{n}.bam", beds, "somatic", S.somatic_freebayes, fb_fasta, REF, work / f"{n}.pon.bed", out[n],
-                 log=work / f"{n}.pon.log", rule="calling_pon_normal")  # fmt: skip
-    return out
+NORMALS = ("normal1", "normal2", "normal3")
 
 
 @pytest.fixture(scope="session")
-def tumour(fb_fasta, work, normal_vcfs):
-    panel = pon.build("B1", normal_vcfs, S.pon)
-    ctx = SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), panel)
-    vcf, _ = call_sample(DATA / "tumour.bam", DATA / "tumour.targets.bed", ctx, S, fb_fasta, work / "t")
+def tumour_raw(fb_fasta, work) -> Path:
+    """Rule calling_freebayes for the tumour: its raw calls, whose alleles are where the batch's normals are
+    counted."""
+    d = work / "t"
+    d.mkdir(exist_ok=True)
+    raw = d / "TUMOUR1.freebayes.vcf.gz"
+    call_raw(DATA / "tumour.bam", DATA / "tumour.targets.bed", "somatic", S.somatic_freebayes, fb_fasta, REF,
+             d / "TUMOUR1.regions.bed", raw)  # fmt: skip
+    return raw
+
+
+def batch_pon(work: Path, raw: Path, batch: str, normals: tuple[str, ...]) -> pon.PanelOfNormals:
+    """Rule calling_background: the normals counted at the tumour's candidate alleles, the PoN from those counts."""
+    out = work / f"{batch}.pon.tsv"
+    bams = {n: DATA / f"{n}.bam" for n in normals}
+    build_batch_background(batch, bams, [raw], REF, S, work / f"{batch}.background.tsv", out_pon=out)
+    return pon.read(out)
+
+
+@pytest.fixture(scope="session")
+def tumour(work, tumour_raw):
+    ctx = SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), batch_pon(work, tumour_raw, "B1", NORMALS))
+    unsorted = work / "t" / "TUMOUR1.unsorted.vcf"
+    finalize(tumour_raw, unsorted, ctx, S)
+    vcf = work / "t" / "TUMOUR1.vcf.gz"
+    index_vcf(unsorted, REF, vcf)
     return vcf
 
 
@@ -111,9 +124,9 @@ def test_header_declares_every_filter_and_provenance(tumour):
     assert Path(f"{tumour}.tbi").exists()
 
 
-def test_pon_not_applied_with_too_few_normals(work, normal_vcfs):
-    two = pon.build("B2", {k: v for k, v in normal_vcfs.items() if k != "normal3"}, S.pon)
-    raw = work / "t" / "TUMOUR1.freebayes.vcf.gz"
+def test_pon_not_applied_with_too_few_normals(work, tumour_raw):
+    two = batch_pon(work, tumour_raw, "B2", ("normal1", "normal2"))
+    raw = tumour_raw
     out = work / "two.vcf"
     finalize(raw, out, SampleContext("TUMOUR1", "somatic", REF, str(DATA / "tumour.bam"), two), S)
     braf = records(out)[("chr7", 140753300, "T", "C")]
@@ -195,15 +208,18 @@ def test_empty_bam_hotspots_not_assessable():
     assert results and {r.status for r in results} == {"not_assessable"}
 
 
-def test_raw_calls_log_their_tool_versions_and_regions(work, normal_vcfs):
-    """call_raw (rules calling_freebayes and calling_pon_normal) starts its log with the version lines provenance
-    reads, and calls over the union of the given target BEDs, overlaps merged."""
+def test_raw_calls_log_their_tool_versions_and_regions(fb_fasta, work):
+    """call_raw (rule calling_freebayes) starts its log with the version lines provenance reads, and calls over the
+    union of the given target BEDs, overlaps merged."""
     from oncopanel.provenance import parse_tool_versions
 
-    versions = parse_tool_versions((work / "normal1.pon.log").read_text())
-    assert set(versions) == {"calling_pon_normal"} and set(versions["calling_pon_normal"]) == {"freebayes", "bcftools"}
-    assert all(re.fullmatch(r"\d+\.\d+[\w.+-]*", v) for v in versions["calling_pon_normal"].values())
-    regions = (work / "normal1.pon.bed").read_text().splitlines()
+    beds = [DATA / "tumour.targets.bed", DATA / "blood.targets.bed"]
+    call_raw(DATA / "normal1.bam", beds, "somatic", S.somatic_freebayes, fb_fasta, REF, work / "normal1.somatic.bed",
+             work / "normal1.somatic.vcf.gz", log=work / "normal1.somatic.log", rule="calling_freebayes")  # fmt: skip
+    versions = parse_tool_versions((work / "normal1.somatic.log").read_text())
+    assert set(versions) == {"calling_freebayes"} and set(versions["calling_freebayes"]) == {"freebayes", "bcftools"}
+    assert all(re.fullmatch(r"\d+\.\d+[\w.+-]*", v) for v in versions["calling_freebayes"].values())
+    regions = (work / "normal1.somatic.bed").read_text().splitlines()
     rows = [line.split("\t") for line in regions]
     assert rows == sorted(rows, key=lambda r: (r[0], int(r[1])))
     assert all(a[0] != b[0] or int(a[2]) < int(b[1]) for a, b in itertools.pairwise(rows))  # merged

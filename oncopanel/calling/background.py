@@ -28,14 +28,18 @@ which one it was tested against (INFO BG).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 from oncopanel.errors import InputError
 from oncopanel.model import Variant
 from oncopanel.stats import binom_sf, wilson_interval
+
+if TYPE_CHECKING:
+    from oncopanel.counting import AlleleDepth
 
 FILE_NAME = "background.tsv"
 COLUMNS = ("key", "depth", "alt_f1r2", "alt_f2r1", "samples")
@@ -181,9 +185,11 @@ def count_normals(
     min_mapping_quality: int,
     min_base_quality: int,
     max_normal_vaf: float,
+    observe: Callable[[str, Variant, AlleleDepth], None] | None = None,
 ) -> dict[str, SiteErrors]:
     """Each allele counted in each normal with the one allele engine; a normal carrying it (>= max_normal_vaf)
-    is left out of that allele."""
+    is left out of that allele. ``observe(normal, allele, count)`` sees every count first (the batch's panel of
+    normals is built from these same counts: oncopanel.calling.pon.carries)."""
     import pysam
 
     from oncopanel.counting import CountRules, count_allele
@@ -193,10 +199,12 @@ def count_normals(
     sequence = FastaSequence(reference)
     alleles = sorted(set(variants))
     sites: dict[str, SiteErrors] = {}
-    for path in bams.values():
+    for name, path in bams.items():
         with pysam.AlignmentFile(str(path)) as bam:
             for v in alleles:
                 c = count_allele(bam, v, sequence, rules)
+                if observe is not None:
+                    observe(name, v, c)
                 if c.depth == 0 or c.vaf >= max_normal_vaf:
                     continue
                 one = SiteErrors(c.depth, c.alt_f1r2, c.alt_f2r1, 1)

@@ -1,12 +1,16 @@
-"""Batch panel of normals: sites that the batch's blood/saliva samples carry under the somatic settings."""
+"""Batch panel of normals: alleles that the batch's blood/saliva samples carry under the somatic settings.
+
+Built by rule calling_background from its counts of the normals at the batch's tumour candidate alleles
+(oncopanel.calling.run.build_batch_background): no second freebayes pass over the normals (BENCHMARKS.md, calling
+cost)."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oncopanel.calling.settings import PonSettings
+from oncopanel.calling.settings import FreebayesSettings, PonSettings
 
 
 @dataclass(frozen=True)
@@ -29,28 +33,20 @@ class PanelOfNormals:
         return self.applied(s) and self.counts.get(key, 0) >= s.min_normals_with_alt
 
 
-def normal_sites(vcf_path: Path | str, min_alt_reads: int) -> set[str]:
-    """Keys (chrom:pos:ref>alt) of a normal's split, normalised somatic-mode calls with enough alt reads."""
-    import pysam
-
-    keys = set()
-    pysam.set_verbosity(0)  # no index needed for a full pass; silence htslib's notice
-    with pysam.VariantFile(str(vcf_path)) as vf:
-        for rec in vf:
-            sample = rec.samples[0] if len(rec.samples) else None
-            ad = sample.get("AD") if sample is not None else None
-            alt_reads = ad[1] if ad and len(ad) > 1 and ad[1] is not None else 0
-            for alt in rec.alts or ():
-                if alt_reads >= min_alt_reads:
-                    keys.add(f"{rec.chrom}:{rec.pos}:{rec.ref}>{alt}")
-    return keys
+def carries(alt: int, depth: int, s: PonSettings, candidate: FreebayesSettings) -> bool:
+    """Does a normal carry an allele it was counted at (oncopanel.counting fragments)? When it would be a candidate
+    under the somatic freebayes settings (``candidate``: -C alt fragments and -F of the depth), which is what the
+    PoN was once called with, and shows at least ``min_alt_reads`` alt fragments."""
+    need = max(s.min_alt_reads, candidate.min_alternate_count)
+    return depth > 0 and alt >= need and alt / depth >= candidate.min_alternate_fraction
 
 
-def build(batch: str, normal_vcfs: dict[str, Path | str], s: PonSettings) -> PanelOfNormals:
-    counts: Counter[str] = Counter()
-    for vcf in normal_vcfs.values():
-        counts.update(normal_sites(vcf, s.min_alt_reads))
-    return PanelOfNormals(batch, tuple(sorted(normal_vcfs)), dict(counts))
+def from_counts(batch: str, normals: Iterable[str], carriers: Mapping[str, int]) -> PanelOfNormals:
+    """The batch's PoN from how many of its ``normals`` carry each allele (:func:`carries`), counted where rule
+    calling_background counts the normals anyway: every candidate allele of the batch's tumours and the hotspot
+    alleles. A tumour record's key is looked up as it is, so a normal is asked about the very allele the tumour
+    shows, not about a freebayes record of its own that may spell the event differently."""
+    return PanelOfNormals(batch, tuple(sorted(normals)), {k: n for k, n in carriers.items() if n})
 
 
 def write(pon: PanelOfNormals, path: Path | str) -> None:

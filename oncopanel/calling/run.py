@@ -1,13 +1,15 @@
 """The calling steps, run by the workflow's rules, the tests and the calling benchmark alike.
 
 The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_plain_reference.py
-for calling_plain_reference; oncopanel.steps calling_freebayes for calling_freebayes and calling_pon_normal,
-oncopanel.steps calling_finalize for calling_finalize), so what the tests and benchmarks/calling.py measure is
-what the workflow runs:
+for calling_plain_reference, scripts/calling_background.py for calling_background (which also writes the batch's
+panel of normals), oncopanel.steps calling_freebayes and calling_finalize for those rules), so what the tests and
+benchmarks/calling.py measure is what the workflow runs:
 
-- :func:`plain_fasta`: a plain copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip);
-- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: one
-  definition for a sample's own calls and a normal's panel-of-normals calls;
+- :func:`plain_fasta`: the calling copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip, and loads
+  whole contigs: the copy stops past the panels' last transcript on each);
+- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: each
+  sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not called again:
+  :func:`build_batch_background`);
 - :func:`index_vcf`, :func:`genotype_sample_hotspots`: the finalize step's tools and hotspot genotyping;
 - :func:`call_sample`: one sample end to end (raw calls, finalize, index), for tests and benchmarks.
 """
@@ -19,17 +21,25 @@ import re
 import shlex
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oncopanel import clinical
+from oncopanel.calling import pon
 from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
+from oncopanel.errors import InputError
 from oncopanel.hotspots.detection import BackgroundError
+from oncopanel.model import Variant
 from oncopanel.provenance import write_tool_versions
+
+if TYPE_CHECKING:
+    from oncopanel.counting import AlleleDepth
 
 PathLike = Path | str
 # the tools each step runs, in the order their version lines are written to the step's log
@@ -43,19 +53,68 @@ def _run_shell(cmd: str, log: PathLike | None) -> None:
         subprocess.run(["bash", "-c", f"set -euo pipefail; {cmd}"], check=True, stderr=err)
 
 
-def plain_fasta(bgzipped: PathLike, out: PathLike, log: PathLike | None = None, rule: str | None = None) -> Path:
-    """A plain copy of a bgzipped FASTA with its .fai; reused when both exist. With ``rule``, ``log`` starts with the
-    step's tool-version lines (provenance)."""
+# freebayes 1.3.6 reads the WHOLE sequence of every contig it calls on (about 7 ns a base: 1.8 CPU-s for chr1),
+# however small the targets: at panel sizes that was most of a sample's freebayes time (BENCHMARKS.md, calling
+# cost). Its plain copy of the reference therefore stops this far past the last panel transcript of each contig
+# (reads, fragments and freebayes' haplotype windows reach a few hundred bases beyond a target).
+REACH_MARGIN = 100_000
+# a region must end this far inside the copy (freebayes reads and windows beyond a target), unless the contig is whole
+REGION_MARGIN = 10_000
+
+
+def panel_reach(margin: int = REACH_MARGIN) -> dict[str, int]:
+    """Contig -> bases of it the calling copy keeps: the end of its last panel transcript (annotation/transcripts,
+    every gene a panel can carry) plus ``margin``."""
+    from oncopanel.panels import load_transcripts
+
+    reach: dict[str, int] = {}
+    for tx in load_transcripts().values():
+        reach[tx.chrom] = max(reach.get(tx.chrom, 0), tx.tx_end + margin)
+    return reach
+
+
+def fai_lengths(fasta: PathLike) -> dict[str, int]:
+    lines = Path(f"{fasta}.fai").read_text().splitlines()
+    return {f[0]: int(f[1]) for f in (line.split("\t") for line in lines if line)}
+
+
+def plain_fasta(
+    bgzipped: PathLike, out: PathLike, log: PathLike | None = None, rule: str | None = None,
+    reach: dict[str, int] | None = None,
+) -> Path:  # fmt: skip
+    """The calling copy of a bgzipped FASTA with its .fai (freebayes cannot read bgzip); reused when both exist.
+    Only the contigs of ``reach`` (default :func:`panel_reach`), each cut after its reach, with their own names and
+    coordinates: freebayes loads whole contigs. With ``rule``, ``log`` starts with the step's tool-version lines
+    (provenance)."""
     out = Path(out)
     if rule and log:
         write_tool_versions(log, rule, PLAIN_REFERENCE_TOOLS)
     if not (out.exists() and Path(f"{out}.fai").exists()):
+        reach = panel_reach() if reach is None else reach
+        lengths = fai_lengths(bgzipped)
+        regions = [f"{c}:1-{min(n, reach[c])}" for c, n in lengths.items() if c in reach]
+        if not regions:
+            raise InputError(f"{bgzipped}: none of the panel contigs ({', '.join(sorted(reach))})")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
         q = shlex.quote
-        _run_shell(f"bgzip -dc {q(str(bgzipped))} > {q(str(tmp))} && mv {q(str(tmp))} {q(str(out))} "
-                   f"&& samtools faidx {q(str(out))}", log)  # fmt: skip
+        # samtools names each record after its region (chr1:1-N): the copy keeps the contig's own name
+        rename = "sed -E 's/^>(.+):1-[0-9]+$/>\\1/'"
+        _run_shell(f"samtools faidx {q(str(bgzipped))} {shlex.join(regions)} | {rename} > {q(str(tmp))} "
+                   f"&& mv {q(str(tmp))} {q(str(out))} && samtools faidx {q(str(out))}", log)  # fmt: skip
     return out
+
+
+def check_reach(regions_bed: PathLike, fb_fasta: PathLike, reference: PathLike) -> None:
+    """Every region inside the calling copy (:func:`plain_fasta`), REGION_MARGIN short of a cut contig's end: a
+    target beyond the copy's reach (a gene no panel transcript names) must fail, never be called on a stump."""
+    cut, whole = fai_lengths(fb_fasta), fai_lengths(reference)
+    for line in Path(regions_bed).read_text().splitlines():
+        c, _s, e = line.split("\t")[:3]
+        n = cut.get(c, 0)
+        if n < whole.get(c, 0) and int(e) + REGION_MARGIN > n:
+            raise InputError(f"{regions_bed}: {c}:{e} is beyond the calling reference {fb_fasta} ({c} kept to {n:,} "
+                             "bases, oncopanel.calling.run.panel_reach): rebuild it from the panels' transcripts")
 
 
 def merge_intervals(rows: Iterable[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
@@ -106,6 +165,7 @@ def freebayes_command(
     which gives a header-only VCF.
     """
     if Path(regions_bed).stat().st_size:
+        check_reach(regions_bed, fb_fasta, reference)
         where = ["-t", str(regions_bed)]
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
@@ -127,7 +187,7 @@ def call_raw(
     log: PathLike | None = None,
     rule: str | None = None,
 ) -> None:
-    """A BAM's raw calls (rules calling_freebayes and calling_pon_normal): the mode's targets (germline: the
+    """A BAM's raw calls (rule calling_freebayes): the mode's targets (germline: the
     germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm
     under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
@@ -204,20 +264,32 @@ def build_batch_background(
     settings: CallingSettings,
     out_tsv: PathLike,
     panels: Iterable[str] = (),
+    out_pon: PathLike | None = None,
 ) -> int:
     """Rule calling_background: the batch's normals counted at every candidate allele of its tumours' raw calls
     and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written.
 
     The header pins the store versions of the tumours' ``panels`` in use now (``store_versions``): every tumour of
-    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them."""
+    the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them.
+
+    ``out_pon``: the batch's panel of normals from the same counts (oncopanel.calling.pon.carries), written where
+    a second freebayes pass over each normal used to put it: the PoN is only ever asked about these alleles."""
     fb = settings.somatic_freebayes
     m = settings.background_model
     alleles = sorted(set(candidate_alleles(tumour_vcfs)) | set(hotspot_alleles()))
+    carriers: Counter[str] = Counter()
+
+    def observe(_normal: str, v: Variant, c: AlleleDepth) -> None:
+        if pon.carries(c.alt, c.depth, settings.pon, fb):
+            carriers[v.key] += 1
+
     sites = count_normals(normal_bams, alleles, reference, fb.min_mapping_quality, fb.min_base_quality,
-                          m.max_normal_vaf)  # fmt: skip
+                          m.max_normal_vaf, observe)  # fmt: skip
     _, used = load_store(m.store, panels, m.store_version)
     header = {"batch": batch, "normals": ",".join(sorted(normal_bams)), "store_versions": ",".join(used)}
     write_sites(sites, out_tsv, header)
+    if out_pon is not None:
+        pon.write(pon.from_counts(batch, normal_bams, carriers), out_pon)
     return len(sites)
 
 

@@ -275,7 +275,7 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
 
 def freebayes_from_dict(block: dict[str, Any]) -> FreebayesSettings:
     """One mode's ``freebayes:`` block (``calling.<mode>.freebayes``, checked with the calling block when the
-    workflow loaded it): what rules calling_freebayes and calling_pon_normal get as params."""
+    workflow loaded it): what rule calling_freebayes gets as params."""
     return FreebayesSettings(**block)
 
 

@@ -4,13 +4,15 @@
 # earlier batches), likely-germline and paralogue flags, hotspot force-in.
 # Per sample: {R}/calls/{sample}.vcf.gz(.tbi) (the contract VCF) and {R}/hotspots/{sample}.hotspots.tsv/.parquet.
 # Needs from common.smk: R, LOGS, BENCH, REF, SAMPLES, get_sample(), inputs_ok().
+from oncopanel import paths as _paths
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
     config["calling"] = _calling_settings.load_block()
 CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
-# freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy is made once when the reference is .gz
+# freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy (panel contigs only, cut past the panels) is made
+# once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
 CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
 # the batch's normals whose reads passed the input check (inputs_ok from common.smk): a normal that failed
@@ -29,9 +31,12 @@ wildcard_constraints:
     normal="[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
+# freebayes' copy of the reference: plain, and each panel contig cut 100 kb past its last panel transcript
+# (freebayes loads whole contigs); rebuilt when the transcripts change
 rule calling_plain_reference:
     input:
         fasta=REF,
+        transcripts=str(_paths.ANNOTATION / "transcripts" / "mane_select_panel_grch38.tsv"),
     output:
         fasta=CALLING.plain_fasta,
         fai=f"{CALLING.plain_fasta}.fai",
@@ -49,8 +54,9 @@ rule calling_plain_reference:
         "../scripts/calling_plain_reference.py"
 
 
-# A sample's own calls and (calling_pon_normal) a normal's panel-of-normals calls: one adapter over
-# oncopanel.calling.run.call_raw (target selection for the mode, interval merge, freebayes | bcftools norm).
+# A sample's own calls, once, in its mode: one adapter over oncopanel.calling.run.call_raw (target selection for
+# the mode, interval merge, freebayes | bcftools norm). A normal is not called again in somatic mode for the panel
+# of normals: calling_background counts it at the tumours' candidate alleles and writes the PoN from those counts.
 rule calling_freebayes:
     input:
         bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
@@ -82,56 +88,18 @@ rule calling_freebayes:
         f"{STEP} calling_freebayes --log {{log:q}} {{params.job:q}}"
 
 
-# the normal is called like a tumour (somatic mode), over the union of the batch's tumour targets
-use rule calling_freebayes as calling_pon_normal with:
-    input:
-        bam=f"{R}/bam/{{normal}}.bam",
-        bai=f"{R}/bam/{{normal}}.bam.bai",
-        targets=lambda wc: sorted({targets_bed(t) for t in _calling_plan.batch_tumours(CALLING_TABLE, wc.batch)}),
-        fasta=CALLING_FASTA,
-        fai=f"{CALLING_FASTA}.fai",
-    output:
-        vcf=f"{R}/calls/pon/{{batch}}/{{normal}}.vcf.gz",
-        regions=f"{R}/calls/pon/{{batch}}/{{normal}}.bed",
-    log:
-        f"{LOGS}/calling/pon/{{batch}}.{{normal}}.log",
-    benchmark:
-        f"{BENCH}/calling/pon/{{batch}}.{{normal}}.tsv"
-    params:
-        job=step_job("calling_pon_normal", mode="somatic", freebayes=config["calling"]["somatic"]["freebayes"], ref=REF),
-
-
-rule calling_pon:
-    input:
-        vcfs=lambda wc: [f"{R}/calls/pon/{wc.batch}/{n}.vcf.gz" for n in calling_normals(wc.batch)],
-    output:
-        f"{R}/calls/pon/{{batch}}.pon.tsv",
-    log:
-        f"{LOGS}/calling/pon/{{batch}}.log",
-    benchmark:
-        f"{BENCH}/calling/pon/{{batch}}.tsv"
-    conda:
-        "../envs/oncopanel.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        normals=lambda wc: calling_normals(wc.batch),
-        calling=config["calling"],
-    script:
-        "../scripts/calling_pon.py"
-
-
 # The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele
 # of its tumours' raw calls and at the hotspot alleles. Read by calling_finalize with the store of earlier batches.
+# The batch's panel of normals comes from the same counts (oncopanel.calling.pon.carries): the only alleles a PoN
+# is asked about are the tumours' records, all of them counted here.
 rule calling_background:
     input:
         bams=lambda wc: [f"{R}/bam/{n}.bam" for n in calling_normals(wc.batch)],
         bais=lambda wc: [f"{R}/bam/{n}.bam.bai" for n in calling_normals(wc.batch)],
         vcfs=lambda wc: [f"{R}/calls/raw/{t}.freebayes.vcf.gz" for t in calling_tumours(wc.batch)],
     output:
-        f"{R}/calls/background/{{batch}}.background.tsv",
+        background=f"{R}/calls/background/{{batch}}.background.tsv",
+        pon=f"{R}/calls/pon/{{batch}}.pon.tsv",
     log:
         f"{LOGS}/calling/background/{{batch}}.log",
     benchmark:

@@ -1,5 +1,6 @@
 """Snakemake adapter (rule calling_background): the batch's normals counted at its tumours' candidate alleles and
-the hotspot alleles -> the batch background table (oncopanel.calling.background)."""
+the hotspot alleles -> the batch background table (oncopanel.calling.background) and, from the same counts, the
+batch's panel of normals (oncopanel.calling.pon)."""
 
 import logging
 
@@ -12,8 +13,9 @@ def main(smk) -> None:  # smk: the snakemake object
     settings = calling_settings.from_dict(smk.params.calling)
     normals = dict(zip(smk.params.normals, smk.input.bams, strict=True))
     n = build_batch_background(
-        smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output[0], smk.params.panels
-    )
+        smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output.background,
+        smk.params.panels, smk.output.pon,
+    )  # fmt: skip
     logging.info("batch %s: %d normals, %d alleles counted", smk.wildcards.batch, len(normals), n)
 
 

@@ -1,4 +1,5 @@
-"""Snakemake adapter (rule calling_plain_reference): a plain copy of the bgzipped reference for freebayes, by
+"""Snakemake adapter (rule calling_plain_reference): freebayes' plain copy of the bgzipped reference (panel contigs,
+cut past the panels' transcripts), by
 oncopanel.calling.run.plain_fasta (the code the tests and benchmarks/calling.py run)."""
 
 from oncopanel.calling.run import plain_fasta
