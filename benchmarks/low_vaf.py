@@ -272,33 +272,12 @@ def main() -> None:
                                  "detected": i in hit, "usable_depth": usable,
                                  "filter": ",".join(filtered[i]["filter"]) if i in filtered else
                                  ("PASS" if i in hit else "no record")})  # fmt: skip
-                for c in calls:  # what became of each injected artefact: its record's FILTER, or no record
-                    key = f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}"
-                    if key in art_alleles:
-                        fam, a = art_alleles.pop(key)
-                        rows.append(
-                            {
-                                "tumour": t,
-                                "depth": depth,
-                                "arm": arm,
-                                "artefact_site": fam,
-                                "key": key,
-                                "recurrent": id(a) in recurring,
-                                "filter": ",".join(c["filter"]),
-                            }
-                        )
+                # what became of each injected artefact: its record's FILTER, or no record
+                fate = {f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}": ",".join(c["filter"]) for c in calls}
                 for key, (fam, a) in art_alleles.items():
-                    rows.append(
-                        {
-                            "tumour": t,
-                            "depth": depth,
-                            "arm": arm,
-                            "artefact_site": fam,
-                            "key": key,
-                            "recurrent": id(a) in recurring,
-                            "filter": "no record",
-                        }
-                    )
+                    rows.append({"tumour": t, "depth": depth, "arm": arm, "artefact_site": fam, "key": key,
+                                 "recurrent": id(a) in recurring,
+                                 "filter": fate.get(key, "no record")})  # fmt: skip
                 art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
                 for f in fps:
                     rows.append({"tumour": t, "depth": depth, "arm": arm, "fp": True, "key":
