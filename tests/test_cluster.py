@@ -72,9 +72,9 @@ def test_slurm_run_equals_local_run(slurm, tmp_path):
     assert cluster.returncode == 0, cluster.stderr[-3000:]
     submitted = re.findall(r"submitted with SLURM jobid", cluster.stderr)
     groups = set(re.findall(r"Group job \S+ \(jobs in lexicogr\. order\)|group job (\S+)", cluster.stderr))
-    # 4 sample groups + 2 panel-of-normals groups + per batch: input check, identity, calling background, variant
-    # filtering (one group job), copy number, results (12) + provenance, MultiQC and its tables, batch summary,
-    # report files: about 24, where ungrouped the same batch is over 40 jobs
+    # 4 sample groups + per batch: input check, identity, calling background (which also writes the panel of
+    # normals), variant filtering (one group job), copy number, results (12) + provenance, MultiQC and its tables,
+    # batch summary, report files: about 22, where ungrouped the same batch is over 40 jobs
     assert 12 <= len(submitted) <= 28, (len(submitted), cluster.stderr[-3000:])
     assert groups, "no group job was submitted"
     for sid in ("CL1", "CL2", "CLN", "CL3", "CLBAD"):
