@@ -2,7 +2,7 @@
 preamble and the work, measured job by job on a finished batch.
 
     python benchmarks/overhead.py --results /tmp/overhead_demo --configfile demo/generated/demo_config.yaml
-        # the demo batch's qc_summary, sample_identity, calling_freebayes, calling_finalize and umi_consensus jobs
+        # the demo batch's bam_qc, qc_summary, calling_freebayes, calling_finalize and umi_consensus jobs
     python benchmarks/overhead.py --results DIR --checkout /path/to/an/older/checkout ...   # the same, older code
     python benchmarks/overhead.py --log RUN.log    # the step commands a scratch run printed (-p), re-run in place
     python benchmarks/overhead.py --log RUN.log --as-script e79632c   # the same jobs as that revision's script:s
@@ -42,11 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = Path(os.environ.get("SCALE_OUT", "/tmp/oncopanel-scale"))
 QUICK_OUT = ROOT / "results" / "benchmarks" / "quick"
-RULES = ["qc_summary", "sample_identity", "calling_freebayes", "calling_finalize", "umi_consensus"]
+RULES = ["bam_qc", "qc_summary", "calling_freebayes", "calling_finalize", "umi_consensus"]
 # what each step imports (oncopanel/steps.py), to split a job's CPU into imports and work
 STEP_IMPORTS = {
     "qc_summary": "from oncopanel.qc import summarise",
-    "sample_identity": "from oncopanel.sample_identity.summary import identify_sample; "
+    "bam_qc": "from oncopanel.coverage import write_coverage_files; "
+    "from oncopanel.sample_identity.summary import identify_sample; "
     "from oncopanel.sample_identity.criteria import load_criteria",
     "calling_freebayes": "from oncopanel.calling.run import call_raw",
     "calling_finalize": "import oncopanel.calling.run, oncopanel.calling.vcf, oncopanel.calling.pon, "

@@ -50,16 +50,25 @@ class Job:
         self.log = list(log)
 
 
-def coverage(job: Job) -> None:
-    """The sample's target coverage files (oncopanel.coverage: samtools depth over the panel targets)."""
+def bam_qc(job: Job) -> None:
+    """The finished BAM's coverage files (oncopanel.coverage: samtools depth over the panel targets) and its identity
+    SNP genotypes with a contamination estimate (oncopanel.sample_identity), in one process: the two are one job
+    so that a sample starts Python once for both (the imports cost more than either's work on a panel)."""
     from oncopanel.coverage import COVERAGE_TOOLS, write_coverage_files
     from oncopanel.provenance import write_tool_versions
+    from oncopanel.sample_identity.criteria import load_criteria
+    from oncopanel.sample_identity.summary import identify_sample
 
-    write_tool_versions(job.log[0], job.rule, COVERAGE_TOOLS)
+    sample, log = job.wildcards.sample, job.log[0]
+    write_tool_versions(log, job.rule, COVERAGE_TOOLS)
     prefix = job.output.regions.removesuffix(".regions.bed.gz")
     found = write_coverage_files(prefix, job.input.bam, job.input.targets, job.params.mapq, list(job.params.thresholds))
-    with open(job.log[0], "a") as fh:
-        fh.write(f"{job.wildcards.sample}: {len(found)} targets, {sum(c.target.length for c in found)} bases\n")
+    with open(log, "a") as fh:
+        fh.write(f"{sample}: coverage over {len(found)} targets, {sum(c.target.length for c in found)} bases\n")
+    doc = identify_sample(job.input.bam, sample, job.params.specimen_type, job.output.identity,
+                          load_criteria(job.input.criteria))  # fmt: skip
+    with open(log, "a") as fh:
+        fh.write(f"{sample}: contamination {doc.get('contamination', {}).get('reason', '')}\n")
 
 
 def qc_summary(job: Job) -> None:
@@ -85,36 +94,12 @@ def qc_summary(job: Job) -> None:
     Path(job.log[0]).write_text(f"{job.wildcards.sample}: QC {summary['status']}\n" + "\n".join(summary["reasons"]))
 
 
-def sample_identity(job: Job) -> None:
-    """Identity SNP genotypes and a contamination estimate for one sample (oncopanel.sample_identity)."""
-    from oncopanel.sample_identity.criteria import load_criteria
-    from oncopanel.sample_identity.summary import identify_sample
+def calling_regions(job: Job) -> None:
+    """Rule calling_regions: the regions freebayes calls for one target set in one mode (oncopanel.calling.run)."""
+    from oncopanel.calling.run import calling_regions as write_regions
 
-    sample = job.wildcards.sample
-    doc = identify_sample(job.input.bam, sample, job.params.specimen_type, job.output[0],
-                          load_criteria(job.input.criteria))  # fmt: skip
-    Path(job.log[0]).write_text(f"{sample}: contamination {doc.get('contamination', {}).get('reason', '')}\n")
-
-
-def calling_freebayes(job: Job) -> None:
-    """Rules calling_freebayes and calling_pon_normal: a BAM's raw calls over its mode's targets, by
-    oncopanel.calling.run.call_raw (the code the tests and benchmarks/calling.py run), under its mode's freebayes
-    block of the checked calling settings."""
-    from oncopanel.calling import settings as calling_settings
-    from oncopanel.calling.run import call_raw
-
-    call_raw(
-        job.input.bam,
-        list(job.input.targets),
-        job.params.mode,
-        calling_settings.freebayes_from_dict(job.params.freebayes),
-        job.input.fasta,
-        job.params.ref,
-        job.output.regions,
-        job.output.vcf,
-        log=job.log[0],
-        rule=job.rule,
-    )
+    out = write_regions(job.input.targets, job.wildcards.mode, job.input.fasta, job.params.reference, job.output[0])
+    Path(job.log[0]).write_text(f"{out}: {len(out.read_text().splitlines())} regions ({job.wildcards.mode})\n")
 
 
 def calling_finalize(job: Job) -> None:
@@ -199,7 +184,7 @@ def umi_consensus(job: Job) -> None:
 
 
 STEPS: dict[str, Callable[[Job], None]] = {
-    f.__name__: f for f in (coverage, qc_summary, sample_identity, calling_freebayes, calling_finalize, umi_consensus)
+    f.__name__: f for f in (bam_qc, qc_summary, calling_regions, calling_finalize, umi_consensus)
 }
 
 

@@ -195,38 +195,51 @@ def test_target_selection_over_several_beds_by_mode(tmp_path):
 
 
 def test_freebayes_command_from_settings(tmp_path):
-    """The one command the rules, tests and benchmark run: settings' arguments, -t regions, or a 1-bp region of the
-    first contig when the mode leaves no target (a header-only VCF)."""
+    """The one command the rule, tests and benchmark run: the settings' arguments over the regions file."""
     from oncopanel.calling.run import freebayes_command
+
+    cmd = freebayes_command("s.bam", "r.bed", S.somatic_freebayes, "ref.fa", "ref.fa.gz", "out.vcf.gz")
+    fb, norm = cmd.split(" | ")
+    args = freebayes_args(S.somatic_freebayes)
+    assert fb == " ".join(["freebayes", "-f", "ref.fa", "-t", "r.bed", *args, "s.bam"])
+    assert norm == "bcftools norm --no-version -f ref.fa.gz -m- -Oz -o out.vcf.gz"
+
+
+def test_calling_regions_by_mode_reach_and_empty(tmp_path):
+    """A target set's regions in a mode: merged, refused beyond the calling copy's reach, and a 1-bp region of the
+    first contig when the mode leaves no target (freebayes then writes a header-only VCF)."""
+    from oncopanel.calling.run import calling_regions
 
     fasta = tmp_path / "ref.fa"
     Path(f"{fasta}.fai").write_text("chr1\t1000\t6\t60\t61\n")
     ref = tmp_path / "ref.fa.gz"
     Path(f"{ref}.fai").write_text("chr1\t1000\t6\t60\t61\n")
-    regions = tmp_path / "r.bed"
-    regions.write_text("chr1\t10\t20\tKRAS_exon2\n")
-    cmd = freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
-    fb, norm = cmd.split(" | ")
-    args = freebayes_args(S.somatic_freebayes)
-    assert fb == " ".join(["freebayes", "-f", str(fasta), "-t", str(regions), *args, "s.bam"])
-    assert norm == f"bcftools norm --no-version -f {ref} -m- -Oz -o out.vcf.gz"
+    targets = tmp_path / "t.bed"
+    targets.write_text("chr1\t10\t20\tKRAS_exon2\nchr1\t15\t30\tKRAS_exon2\n")
+    out = tmp_path / "r.bed"
+    assert calling_regions(targets, "somatic", fasta, ref, out).read_text() == "chr1\t10\t30\tKRAS_exon2\n"
     # the calling copy cut short of a target (freebayes loads whole contigs, so the copy stops past the panels'
     # transcripts): refused, never called on a stump
     Path(f"{ref}.fai").write_text("chr1\t100000\t6\t60\t61\n")
     with pytest.raises(InputError, match="beyond the calling reference"):
-        freebayes_command("s.bam", regions, S.somatic_freebayes, fasta, ref, "out.vcf.gz")
-    regions.write_text("")
-    assert f"-f {fasta} -r chr1:1-2 --" in freebayes_command("s.bam", regions, S.germline_freebayes, fasta, "r", "o")
+        calling_regions(targets, "somatic", fasta, ref, out)
+    # KRAS is no germline gene: nothing to call in germline mode
+    assert calling_regions(targets, "germline", fasta, ref, out).read_text() == "chr1\t0\t1\tno_germline_target\n"
 
 
 def test_calling_rules_run_the_package_not_their_own_commands():
-    """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling.run."""
+    """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling, and rule
+    calling_freebayes runs the package's freebayes_command as its shell (no Python start a sample)."""
     text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
     assert "awk" not in text and "freebayes -f" not in text
-    # every shell: is the package's light entry point (oncopanel/steps.py)
+    # every shell: is the package's light entry point (oncopanel/steps.py), but calling_freebayes': the package's
+    # command after the version lines provenance reads
     shells = [block.split("\n", 2)[1].strip() for block in text.split("shell:")[1:]]
-    assert shells and all(line.startswith('f"{STEP} ') for line in shells), shells
-    assert text.count("{STEP} calling_freebayes ") == 1
+    steps = [line for line in shells if line.startswith('f"{STEP} ')]
+    assert len(steps) == len(shells) - 1, shells
+    freebayes_rule = text.split("rule calling_freebayes:")[1].split("\nrule ")[0]
+    assert "_freebayes_command(" in freebayes_rule and '"({params.command}) 2>> {log}"' in freebayes_rule
+    assert text.count("rule calling_freebayes:") == 1
     # each sample is called once: the panel of normals comes from calling_background's counts, not a second pass
     assert "use rule calling_freebayes as" not in text and "pon=f\"{R}/calls/pon/{{batch}}.pon.tsv\"" in text
 

@@ -166,7 +166,7 @@ def test_provenance_records_the_code_the_configuration_and_each_jobs_tools(run):
     minimap2 = subprocess.run(["minimap2", "--version"], capture_output=True, text=True).stdout.strip()
     fastp = subprocess.run(["fastp", "--version"], capture_output=True, text=True).stderr.split()[-1]
     assert by_rule["align_lane"] == {"fastp": fastp, "minimap2": minimap2, "samtools": by_rule["markdup"]["samtools"]}
-    assert set(by_rule) == {"align_lane", "markdup", "coverage", "calling_freebayes"}
+    assert set(by_rule) == {"align_lane", "markdup", "bam_qc", "calling_freebayes"}
     assert {tool for tools in by_rule.values() for tool in tools} == {
         "fastp", "minimap2", "samtools", "freebayes", "bcftools",
     }  # fmt: skip

@@ -1,9 +1,11 @@
-"""freebayes command-line arguments from the calling settings (oncopanel.calling.run builds the command)."""
+"""freebayes' command from the calling settings: light to import, as the workflow builds rule calling_freebayes'
+command with it at DAG time (oncopanel.calling.run runs the same command for the tests and benchmarks)."""
 
 from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 from oncopanel.calling.settings import FreebayesSettings
 
@@ -27,3 +29,19 @@ def target_name_regex(genes: tuple[str, ...] | list[str]) -> str:
         if not re.fullmatch(r"[A-Za-z0-9-]+", gene):
             raise ValueError(f"gene name {gene!r} is not a plain symbol")
     return "^(" + "|".join(genes) + ")_"
+
+
+def freebayes_command(
+    bam: str | Path,
+    regions_bed: str | Path,
+    freebayes: FreebayesSettings,
+    fb_fasta: str | Path,
+    reference: str | Path,
+    out_vcf_gz: str | Path,
+) -> str:
+    """freebayes over the regions (oncopanel.calling.run.calling_regions) | bcftools norm -f ref -m- (one record per
+    allele), as one shell pipeline: the command rule calling_freebayes runs as it is, and oncopanel.calling.run's
+    call_raw for the tests and benchmarks."""
+    fb = ["freebayes", "-f", str(fb_fasta), "-t", str(regions_bed), *freebayes_args(freebayes), str(bam)]
+    norm = ["bcftools", "norm", "--no-version", "-f", str(reference), "-m-", "-Oz", "-o", str(out_vcf_gz)]
+    return f"{shlex.join(fb)} | {shlex.join(norm)}"

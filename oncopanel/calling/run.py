@@ -2,12 +2,14 @@
 
 The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_plain_reference.py
 for calling_plain_reference, scripts/calling_background.py for calling_background (which also writes the batch's
-panel of normals), oncopanel.steps calling_freebayes and calling_finalize for those rules), so what the tests and
-benchmarks/calling.py measure is what the workflow runs:
+panel of normals), oncopanel.steps calling_regions and calling_finalize for those rules, and rule calling_freebayes
+runs :func:`freebayes_command` as its shell), so what the tests and benchmarks/calling.py measure is what the
+workflow runs:
 
 - :func:`plain_fasta`: the calling copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip, and loads
   whole contigs: the copy stops past the panels' last transcript on each);
-- :func:`call_raw`: target selection (the mode's genes), interval merging, freebayes | bcftools norm -m-: each
+- :func:`calling_regions`, :func:`freebayes_command`, :func:`call_raw`: target selection (the mode's genes),
+  interval merging, freebayes | bcftools norm -m-: each
   sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not called again:
   :func:`build_batch_background`);
 - :func:`index_vcf`, :func:`genotype_sample_hotspots`: the finalize step's tools and hotspot genotyping;
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 from oncopanel import clinical
 from oncopanel.calling import pon
 from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
-from oncopanel.calling.freebayes import freebayes_args, target_name_regex
+from oncopanel.calling.freebayes import freebayes_command, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
 from oncopanel.errors import InputError
@@ -151,28 +153,22 @@ def select_targets(
     return bool(merged)
 
 
-def freebayes_command(
-    bam: PathLike,
-    regions_bed: PathLike,
-    freebayes: FreebayesSettings,
-    fb_fasta: PathLike,
-    reference: PathLike,
-    out_vcf_gz: PathLike,
-) -> str:
-    """freebayes over the regions | bcftools norm -f ref -m- (one record per allele), as one shell pipeline.
+def calling_regions(
+    targets_beds: PathLike | Iterable[PathLike], mode: str, fb_fasta: PathLike, reference: PathLike, out_bed: PathLike
+) -> Path:
+    """The regions freebayes calls in ``mode`` (rule calling_regions, one file per target set and mode): the mode's
+    targets (germline: the germline genes'; somatic: all), merged, each checked inside the calling copy's reach.
 
-    No region left (e.g. a blood sample whose panels carry no germline gene): a 1-bp region of the first contig,
-    which gives a header-only VCF.
+    No target left (a blood sample whose panels carry no germline gene): a 1-bp region at the start of the first
+    contig (telomeric N), which gives a header-only VCF.
     """
-    if Path(regions_bed).stat().st_size:
-        check_reach(regions_bed, fb_fasta, reference)
-        where = ["-t", str(regions_bed)]
+    genes = clinical.GERMLINE_GENES if mode == "germline" else None
+    if select_targets(targets_beds, genes, out_bed):
+        check_reach(out_bed, fb_fasta, reference)
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
-        where = ["-r", f"{first}:1-2"]
-    fb = ["freebayes", "-f", str(fb_fasta), *where, *freebayes_args(freebayes), str(bam)]
-    norm = ["bcftools", "norm", "--no-version", "-f", str(reference), "-m-", "-Oz", "-o", str(out_vcf_gz)]
-    return f"{shlex.join(fb)} | {shlex.join(norm)}"
+        Path(out_bed).write_text(f"{first}\t0\t1\tno_{mode}_target\n")
+    return Path(out_bed)
 
 
 def call_raw(
@@ -187,14 +183,13 @@ def call_raw(
     log: PathLike | None = None,
     rule: str | None = None,
 ) -> None:
-    """A BAM's raw calls (rule calling_freebayes): the mode's targets (germline: the
-    germline genes' targets; somatic: all), merged, written to ``regions_bed``, then freebayes | bcftools norm
-    under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
-    With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
+    """A BAM's raw calls as rules calling_regions and calling_freebayes make them: the mode's regions
+    (:func:`calling_regions`) written to ``regions_bed``, then :func:`freebayes_command` under the mode's
+    ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
+    With ``rule``, ``log`` starts with the step's tool-version lines (provenance), as the rule's shell writes them."""
     if rule and log:
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
-    genes = clinical.GERMLINE_GENES if mode == "germline" else None
-    select_targets(targets_beds, genes, regions_bed)
+    calling_regions(targets_beds, mode, fb_fasta, reference, regions_bed)
     _run_shell(freebayes_command(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz), log)
 
 

@@ -7,6 +7,7 @@
 from oncopanel import paths as _paths
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
+from oncopanel.calling.freebayes import freebayes_command as _freebayes_command
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
     config["calling"] = _calling_settings.load_block()
@@ -24,11 +25,18 @@ calling_normals = lambda batch: [  # noqa: E731
 calling_tumours = lambda batch: [  # noqa: E731
     t for t in _calling_plan.batch_tumours(CALLING_TABLE, batch) if inputs_ok(t)
 ]
+# a sample's calling regions (rule calling_regions): its target set's, in its mode
+calling_regions_bed = lambda sample: (  # noqa: E731
+    f"{R}/calls/regions/{Path(targets_bed(sample)).name.removesuffix('.bed')}"
+    f".{_calling_plan.mode_for(CALLING_TABLE[sample])}.bed"
+)
 
 
 wildcard_constraints:
     batch="[A-Za-z0-9][A-Za-z0-9_-]*",
     normal="[A-Za-z0-9][A-Za-z0-9_-]*",
+    mode="germline|somatic",
+    targets="[^/]+",
 
 
 # freebayes' copy of the reference: plain, and each panel contig cut 100 kb past its last panel transcript
@@ -54,19 +62,45 @@ rule calling_plain_reference:
         "../scripts/calling_plain_reference.py"
 
 
-# A sample's own calls, once, in its mode: one adapter over oncopanel.calling.run.call_raw (target selection for
-# the mode, interval merge, freebayes | bcftools norm). A normal is not called again in somatic mode for the panel
-# of normals: calling_background counts it at the tumours' candidate alleles and writes the PoN from those counts.
+# The regions freebayes calls for a target set in a mode (germline: the germline genes' targets; somatic: all),
+# merged and checked against the calling copy's reach (oncopanel.calling.run.calling_regions): one file per target
+# set and mode, shared by every sample with them.
+rule calling_regions:
+    input:
+        targets=f"{R}/targets/{{targets}}.bed",
+        fasta=CALLING_FASTA,
+        fai=f"{CALLING_FASTA}.fai",
+    output:
+        f"{R}/calls/regions/{{targets}}.{{mode}}.bed",
+    log:
+        f"{LOGS}/calling/regions/{{targets}}.{{mode}}.log",
+    benchmark:
+        f"{BENCH}/calling/regions/{{targets}}.{{mode}}.tsv"
+    conda:
+        "../envs/calling.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        job=step_job("calling_regions", reference=REF),
+    shell:
+        f"{STEP} calling_regions --log {{log:q}} {{params.job:q}}"
+
+
+# A sample's own calls, once, in its mode: the command of oncopanel.calling.freebayes.freebayes_command (freebayes |
+# bcftools norm, the mode's settings), run as the job's own command: no Python start a sample. A normal is not called
+# again in somatic mode for the panel of normals: calling_background counts it at the tumours' candidate alleles and
+# writes the PoN from those counts.
 rule calling_freebayes:
     input:
         bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
         bai=lambda wc: calling_bam(wc.sample) + ".bai",
-        targets=lambda wc: [targets_bed(wc.sample)],
+        regions=lambda wc: calling_regions_bed(wc.sample),
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
     output:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
-        regions=f"{R}/calls/regions/{{sample}}.bed",
     log:
         f"{LOGS}/calling/freebayes/{{sample}}.log",
     benchmark:
@@ -78,14 +112,19 @@ rule calling_freebayes:
         mem_mb=2000,
         runtime=60,
     params:
-        job=step_job(
-            "calling_freebayes",
-            mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
-            freebayes=lambda wc: config["calling"][_calling_plan.mode_for(CALLING_TABLE[wc.sample])]["freebayes"],
-            ref=REF,
+        command=lambda wc, input, output: _freebayes_command(
+            input.bam,
+            input.regions,
+            CALLING.freebayes(_calling_plan.mode_for(CALLING_TABLE[wc.sample])),
+            input.fasta,
+            REF,
+            output.vcf,
         ),
     shell:
-        f"{STEP} calling_freebayes --log {{log:q}} {{params.job:q}}"
+        "printf 'oncopanel-tool-version\\tcalling_freebayes\\t%s\\t%s\\n' "
+        "freebayes \"$(freebayes --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
+        "bcftools \"$(bcftools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
+        "({params.command}) 2>> {log}"
 
 
 # The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele

@@ -1,6 +1,6 @@
 # Copy number, one job per batch (oncopanel.cnv.batch): BRCA1/BRCA2 exon copy number of the germline samples against
 # each other (and the configured reference-store version), EGFR amplification of the tumours against the batch's
-# samples of the same panels. Counts are QC's per-target mean depths (the coverage rule's regions files: one coverage
+# samples of the same panels. Counts are QC's per-target mean depths (the regions files of bam_qc's coverage: one coverage
 # step serves both). Every patient sample gets {R}/cnv/{sample}.cnv.tsv (run controls are not references: their
 # material is not the batch's); the batch's table for MultiQC is {R}/qc/{batch}_cnv_mqc.tsv.
 # Needs from common.smk: R, LOGS, BENCH, BATCHES, batch_rule(), batch_patients(), get_sample(), inputs_ok().

@@ -1,28 +1,6 @@
 # Sample identity and run controls: identity SNP genotypes and contamination per sample; per batch, tumour/blood
-# concordance, index-hopping cross-talk and the run controls. A held batch or sample gets no released report.
-
-
-rule sample_identity:
-    input:
-        bam=f"{R}/bam/{{sample}}.bam",
-        bai=f"{R}/bam/{{sample}}.bam.bai",
-        criteria=config["controls"],
-    output:
-        f"{R}/identity/{{sample}}.identity.json",
-    log:
-        f"{LOGS}/identity/{{sample}}.log",
-    benchmark:
-        f"{BENCH}/identity/{{sample}}.tsv"
-    conda:
-        "../envs/oncopanel.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=10,
-    params:
-        job=step_job("sample_identity", specimen_type=lambda wc: get_sample(wc.sample).specimen_type),
-    shell:
-        f"{STEP} sample_identity --log {{log:q}} {{params.job:q}}"
+# concordance, index-hopping cross-talk and the run controls. The per-sample genotypes come from rule bam_qc
+# (rules/qc.smk), in one job with the sample's coverage. A held batch or sample gets no released report.
 
 
 rule batch_identity:

@@ -1,25 +1,30 @@
 # QC (samtools stats/flagstat come with markdup, rules/align.smk): samtools stats of each BAM lane's input (its reads
 # and Q30, which fastp gives for FASTQ), the coverage of the sample's targets (oncopanel.coverage: samtools depth
 # at the target bases only, MAPQ >= qc.min_mapping_quality, duplicates/secondary/QC-fail excluded, overlapping
-# mates once), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
+# mates once) and its identity genotypes (rule bam_qc), a per-sample QC JSON judged by the config's gates, and the batch MultiQC report.
 
 
-rule coverage:
-    # The one coverage step: its regions file is the QC JSON's per-target depth and copy number's counts
-    # (rules/cnv.smk), its thresholds file the QC breadth, its depth distribution MultiQC's coverage plot. Cost
-    # follows the targets and the reads on them, not the chromosomes' lengths (BENCHMARKS.md "Coverage").
+rule bam_qc:
+    # The finished BAM's two readings, in one job (one Python start a sample, issue 21):
+    # - coverage, the one coverage step: its regions file is the QC JSON's per-target depth and copy number's
+    #   counts (rules/cnv.smk), its thresholds file the QC breadth, its depth distribution MultiQC's coverage plot.
+    #   Cost follows the targets and the reads on them, not the chromosomes' lengths (BENCHMARKS.md "Coverage");
+    # - identity SNP genotypes and a contamination estimate (oncopanel.sample_identity), read by the batch's
+    #   identity check (rules/identity.smk).
     input:
         bam=f"{R}/bam/{{sample}}.bam",
         bai=f"{R}/bam/{{sample}}.bam.bai",
         targets=lambda wc: targets_bed(wc.sample),
+        criteria=config["controls"],
     output:
         regions=f"{R}/coverage/{{sample}}.regions.bed.gz",
         thresholds=f"{R}/coverage/{{sample}}.thresholds.bed.gz",
         distribution=f"{R}/coverage/{{sample}}.depth_distribution.tsv",
+        identity=f"{R}/identity/{{sample}}.identity.json",
     log:
-        f"{LOGS}/coverage/{{sample}}.log",
+        f"{LOGS}/bam_qc/{{sample}}.log",
     benchmark:
-        f"{BENCH}/coverage/{{sample}}.tsv"
+        f"{BENCH}/bam_qc/{{sample}}.tsv"
     conda:
         "../envs/coverage.yaml"
     threads: 1
@@ -28,9 +33,14 @@ rule coverage:
         mem_mb=500,
         runtime=10,
     params:
-        job=step_job("coverage", mapq=config["qc"]["min_mapping_quality"], thresholds=config["qc"]["depth_thresholds"]),
+        job=step_job(
+            "bam_qc",
+            mapq=config["qc"]["min_mapping_quality"],
+            thresholds=config["qc"]["depth_thresholds"],
+            specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
+        ),
     shell:
-        f"{STEP} coverage --log {{log:q}} {{params.job:q}}"
+        f"{STEP} bam_qc --log {{log:q}} {{params.job:q}}"
 
 
 rule input_bam_stats:

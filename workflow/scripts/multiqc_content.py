@@ -11,7 +11,7 @@ written = write_custom_content(
     hotspot_tables=list(smk.input.hotspots),
     batch_identity_jsons=list(smk.input.batch_identity),
     demux_reports=dict(zip(smk.params.runs, smk.input.demux, strict=True)),
-    # coverage/{sample}.depth_distribution.tsv (rule coverage)
+    # coverage/{sample}.depth_distribution.tsv (rule bam_qc)
     depth_distributions={Path(p).name.removesuffix(".depth_distribution.tsv"): p for p in smk.input.coverage},
 )
 Path(smk.log[0]).write_text("".join(f"wrote {p}\n" for p in written))
