@@ -64,7 +64,11 @@ rule calling_plain_reference:
 
 # The regions freebayes calls for a target set in a mode (germline: the germline genes' targets; somatic: all),
 # merged and checked against the calling copy's reach (oncopanel.calling.run.calling_regions): one file per target
-# set and mode, shared by every sample with them.
+# set and mode, shared by every sample with them (a local job on a cluster, as panel_targets: a fraction of a second).
+localrules:
+    calling_regions,
+
+
 rule calling_regions:
     input:
         targets=f"{R}/targets/{{targets}}.bed",
