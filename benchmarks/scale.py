@@ -39,7 +39,8 @@ from conftest import LOCAL_RUN_ENV, write_sheet  # noqa: E402  (the same sheet w
 # The rules whose work is oncopanel's own Python; the rest run external tools (fastp, minimap2, samtools, ...;
 # calling/pon, in runs before issue 21 removed it, was freebayes over each normal).
 ONCOPANEL_RULES = {
-    "inputs", "targets", "bam_qc", "qc_summary", "results", "calling/finalize", "calling/background", "cnv", "identity",
+    "inputs", "targets", "bam_qc", "qc_summary", "results", "calling/finalize", "calling/background", "calling/regions",
+    "cnv", "identity",
     "umi_consensus", "provenance", "batch_summary", "report_files", "multiqc_oncopanel",
 }  # fmt: skip
 # The rules doing the floor's work (benchmarks/floor.sh): reads to a duplicate-marked BAM.
