@@ -253,21 +253,11 @@ def main() -> None:
     mmi = cb.mm2_index(work)
     fasta = pysam.FastaFile(str(cb.REF))
     seq = cb.fasta_source()
-    from oncosim.reads import Spike, pick_artefact_sites
+    from oncosim.reads import Spike
 
     # --- samples ---------------------------------------------------------------------------------------------
-    taken: list = []
-    tumours = []
-    for t in range(args.tumours):
-        truths = lv.design(fasta, t, args.snvs, args.indels, args.seed, taken)
-        regions = cb.regions_for(truths)
-        near = {(x.variant.chrom, x.variant.pos + d) for x in truths for d in range(-12, 13)}
-        arts = []
-        for kind in ("ffpe_deamination", "oxog"):
-            these = pick_artefact_sites(regions, args.artefacts, kind, args.seed * 100 + t, seq, exclude=near)
-            near |= {(a.chrom, a.pos) for a in these}
-            arts += these
-        tumours.append((truths, regions, arts))
+    designs = lv.design_tumours(fasta, seq, args.tumours, args.snvs, args.indels, args.artefacts, args.seed, margin=0)
+    tumours = [(truths, regions, [a for _, a in arts]) for truths, regions, arts in designs]
     all_regions = sorted(r for _, regions, _ in tumours for r in regions)
     all_regions = [(c, s, e, f"N{i}_exon1") for i, (c, s, e, _) in enumerate(all_regions)]
     union_bed = work / "union.targets.bed"

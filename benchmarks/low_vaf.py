@@ -92,6 +92,33 @@ def design(fasta: pysam.FastaFile, sample: int, snvs: int, indels: int, seed: in
     return out
 
 
+def design_tumours(
+    fasta: pysam.FastaFile, seq, tumours: int, snvs: int, indels: int, artefacts: int, seed: int, errors: int = 0,
+    margin: int = 12,
+) -> list[tuple[list[cb.Truth], list, list]]:
+    """Each tumour's design: its true 1% variants (:func:`design`), their regions, and its artefact sites as (kind,
+    site): ``artefacts`` FFPE deamination and oxoG damage sites, and ``errors`` sites of each non-damage error
+    family; each site at least ``margin`` bases from a truth and from the sites picked before it (benchmarks/
+    calling_cost.py keeps its published design: margin 0 between artefact sites, no error families)."""
+    from oncosim.reads import ERROR_FAMILIES, pick_artefact_sites, pick_error_sites
+
+    taken: list = []
+    out = []
+    for t in range(tumours):
+        truths = design(fasta, t, snvs, indels, seed, taken)
+        regions = cb.regions_for(truths)
+        near = {(x.variant.chrom, x.variant.pos + d) for x in truths for d in range(-12, 13)}
+        arts = []
+        picks = [(k, pick_artefact_sites, artefacts) for k in ("ffpe_deamination", "oxog")]
+        picks += [(f, pick_error_sites, errors) for f in ERROR_FAMILIES if errors]
+        for kind, pick, n in picks:
+            these = pick(regions, n, kind, seed * 100 + t, seq, exclude=near)
+            near |= {(a.chrom, a.pos + d) for a in these for d in range(-margin, margin + 1)}
+            arts += [(kind, a) for a in these]
+        out.append((truths, regions, arts))
+    return out
+
+
 def simulate(prefix: Path, regions, spikes, depth: int, seed: int, artefacts, mmi: Path, name: str) -> Path:
     from oncosim.reads import simulate_sample
 
@@ -155,24 +182,7 @@ def main() -> None:
     fasta = pysam.FastaFile(str(cb.REF))
     seq = cb.fasta_source()
 
-    taken: list = []
-    tumours = []
-    for t in range(args.tumours):
-        truths = design(fasta, t, args.snvs, args.indels, args.seed, taken)
-        regions = cb.regions_for(truths)
-        near = {(x.variant.chrom, x.variant.pos + d) for x in truths for d in range(-12, 13)}
-        from oncosim.reads import ERROR_FAMILIES, pick_artefact_sites, pick_error_sites
-
-        arts = []
-        for kind in ("ffpe_deamination", "oxog"):
-            these = pick_artefact_sites(regions, args.artefacts, kind, args.seed * 100 + t, seq, exclude=near)
-            near |= {(a.chrom, a.pos + d) for a in these for d in range(-12, 13)}
-            arts += [(kind, a) for a in these]
-        for family in ERROR_FAMILIES if args.errors else ():
-            these = pick_error_sites(regions, args.errors, family, args.seed * 100 + t, seq, exclude=near)
-            near |= {(a.chrom, a.pos + d) for a in these for d in range(-12, 13)}
-            arts += [(family, a) for a in these]
-        tumours.append((truths, regions, arts))
+    tumours = design_tumours(fasta, seq, args.tumours, args.snvs, args.indels, args.artefacts, args.seed, args.errors)
     # every other error site of each family recurs in the odd-numbered normals (systematic chemistry errors)
     recurrent = [a for _, _, arts in tumours for i, (f, a) in enumerate(arts)
                  if f not in ("ffpe_deamination", "oxog") and i % 2 == 0]  # fmt: skip
