@@ -56,21 +56,12 @@ from oncopanel.calling.freebayes import freebayes_args  # noqa: E402
 from oncopanel.calling.run import hotspot_alleles, index_vcf, plain_fasta, select_targets  # noqa: E402
 from oncopanel.calling.settings import FreebayesSettings  # noqa: E402
 from oncopanel.calling.vcf import SampleContext, finalize  # noqa: E402
-from oncopanel.stats import wilson_interval  # noqa: E402
 
 BATCH = "COSTBATCH"
 pysam.set_verbosity(0)  # whole-file passes need no index: silence htslib's notices
 
 
-def log(msg: str) -> None:
-    print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-
-def rate(k: int, n: int) -> str:
-    if not n:
-        return "–"
-    lo, hi = wilson_interval(k, n)
-    return f"{k}/{n} = {k / n:.1%} [{lo:.1%}–{hi:.1%}]"
+log, rate = lv.log, lv.rate  # the low-VAF benchmark's progress lines and proportions with intervals
 
 
 def children_cpu() -> float:
