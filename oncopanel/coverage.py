@@ -117,11 +117,14 @@ def target_coverage(targets: Sequence[Target], depths: dict[str, dict[int, int]]
 
 def in_reference_order(targets: Sequence[Target], contigs: Sequence[str]) -> list[Target]:
     """The targets in the order mosdepth wrote them: by the BAM header's contig order, then by start (a stable sort:
-    targets starting together keep the BED's order). The QC JSON lists targets in this order."""
+    targets starting together keep the BED's order). The QC JSON lists targets in this order.
+
+    A target on a contig the BAM's reference lacks (a reference cut to some contigs) is never dropped: it comes
+    after the others, in the BED's contig order, and no read can cover it, so it counts 0 and the QC gates judge it.
+    """
     rank = {contig: i for i, contig in enumerate(contigs)}
-    missing = sorted({t.chrom for t in targets} - set(rank))
-    if missing:
-        raise InputError(f"targets on contigs the BAM's reference does not have: {', '.join(missing)}")
+    for t in targets:
+        rank.setdefault(t.chrom, len(rank))
     return sorted(targets, key=lambda t: (rank[t.chrom], t.start))
 
 
