@@ -406,6 +406,13 @@ def throughput_table(runs: list[dict], cores: int) -> str:
         lines.append(f"| {pairs:,.0f} | {n} | {fw:.1f} | {fc:.1f} | {ww:.1f} | {wc:.1f} | {own:.1f} | "
                      f"**{wc / fc:.2f}** | {ww / fw:.2f} | {wc / (ww * cores):.0%} | {fc / (fw * cores):.0%} | "
                      f"{sum(r['reports'] for r in both)}/{n} |")  # fmt: skip
+    for size in sizes:  # the whole run, floor or not: what a batch of this many samples costs end to end
+        sized = [r for r in runs if r["size"] == size]
+        n, ww = sum(r["samples"] for r in sized), sum(r["workflow"]["wall_s"] for r in sized)
+        wc = sum(r["workflow"]["cpu_s"] for r in sized)
+        lines += ["", f"All {n} samples at ~{size:,} pairs ({len(sized)} snakemake run(s), reads made beforehand): "
+                  f"workflow wall {ww:.0f} s ({ww / 60:.1f} min), CPU {wc:.0f} s ({wc / n:.2f} a sample), cores busy "
+                  f"{wc / (ww * cores):.0%}"]  # fmt: skip
     for size in sizes:
         sized = [r for r in runs if r["size"] == size]
         n = sum(r["samples"] for r in sized)
