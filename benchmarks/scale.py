@@ -394,6 +394,9 @@ def throughput_table(runs: list[dict], cores: int) -> str:
         "reports |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if not any("floor" in r for r in runs):  # --floor-chunks 0: the whole-run lines below only
+        lines[-4:] = [f"Workflow `--cores {cores}` (no floor run); CPU = user+sys of the whole process tree "
+                      "(/usr/bin/time); cores busy = CPU / (wall × cores)."]  # fmt: skip
     for size in sizes:
         both = [r for r in runs if r["size"] == size and "floor" in r]
         if not both:
