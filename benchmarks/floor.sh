@@ -10,7 +10,7 @@
 set -euo pipefail
 SAMPLES=$1 OUT=$2
 MMI=${MMI:-resources/index/grch38_panel_masked.mmi}
-FASTP_EXTRA=${FASTP_EXTRA:---detect_adapter_for_pe --length_required 50}
+FASTP_EXTRA=${FASTP_EXTRA:---length_required 50}
 THREADS=${THREADS:-1}
 mkdir -p "$OUT"
 

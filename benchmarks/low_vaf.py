@@ -1,6 +1,7 @@
 """Tissue variants at 1% VAF: the per-allele background model (oncopanel.calling.background) against the global rate.
 
     .venv/bin/python benchmarks/low_vaf.py            # 5 tumours x (30 SNVs + 10 indels) at 1%, 2000/1000/500x
+    .venv/bin/python benchmarks/low_vaf.py --seeds 11,12 --depths 2000,1000   # two independent batches, pooled
     .venv/bin/python benchmarks/low_vaf.py --quick    # CI: 1 tumour, 6 SNVs + 2 indels, 1000x, 2 normals
     .venv/bin/python benchmarks/low_vaf.py --reuse-calls   # re-run only the finalising pass (filters) on the
                                                             # work dir's freebayes calls and background files
@@ -154,7 +155,7 @@ def main() -> None:
     ap.add_argument("--normals", type=int, default=4, help="half stored as an earlier batch, half this batch's")
     ap.add_argument("--normal-depth", type=int, default=1000)
     ap.add_argument("--depths", default="2000,1000,500")
-    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--seeds", default="11", help="one independent batch (tumours, normals, store) per seed, pooled")
     ap.add_argument(
         "--reuse-calls",
         action="store_true",
@@ -182,125 +183,147 @@ def main() -> None:
     fasta = pysam.FastaFile(str(cb.REF))
     seq = cb.fasta_source()
 
-    tumours = design_tumours(fasta, seq, args.tumours, args.snvs, args.indels, args.artefacts, args.seed, args.errors)
-    # every other error site of each family recurs in the odd-numbered normals (systematic chemistry errors)
-    recurrent = [a for _, _, arts in tumours for i, (f, a) in enumerate(arts)
-                 if f not in ("ffpe_deamination", "oxog") and i % 2 == 0]  # fmt: skip
-    all_regions = [r for _, regions, _ in tumours for r in regions]
-    all_regions = [(c, s, e, f"N{i}_exon1") for i, (c, s, e, _) in enumerate(sorted(all_regions))]
-
     timing: dict[str, float] = {}
 
     def timed(key: str, t0: float) -> None:
         timing[key] = timing.get(key, 0.0) + time.time() - t0
 
-    t0 = time.time()
-    normals = {}
-    for n in range(args.normals):
+    rows: list[dict] = []
+    seeds = [int(x) for x in args.seeds.split(",")]
+
+    def batch(seed: int) -> None:
+        """One batch: its tumours' design, normals and store, called and finalised at every depth."""
+        tag = f"_s{seed}" if len(seeds) > 1 else ""
+        tumours = design_tumours(fasta, seq, args.tumours, args.snvs, args.indels, args.artefacts, seed, args.errors)
+        # every other error site of each family recurs in the odd-numbered normals (systematic chemistry errors)
+        recurrent = [a for _, _, arts in tumours for i, (f, a) in enumerate(arts)
+                     if f not in ("ffpe_deamination", "oxog") and i % 2 == 0]  # fmt: skip
+        all_regions = [r for _, regions, _ in tumours for r in regions]
+        all_regions = [(c, s, e, f"N{i}_exon1") for i, (c, s, e, _) in enumerate(sorted(all_regions))]
+
+        t0 = time.time()
+        normals = {}
+        for n in range(args.normals):
+            errs = f"_e{args.errors}" if args.errors else ""
+            d = work / f"normal{n}_d{args.normal_depth}_s{seed}_t{args.tumours}{errs}"
+            d.mkdir(exist_ok=True)
+            normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, seed * 7 + n,
+                                             recurrent if n % 2 else [], mmi, f"NORMAL{n}{tag}")  # fmt: skip
+        timed("simulate + align normals", t0)
+
+        from oncosim.reads import Spike, artefact_variant
+
+        ms = settings.background_model
+        stored_names = sorted(normals)[: args.normals // 2]
+        batch_names = sorted(normals)[args.normals // 2 :]
         errs = f"_e{args.errors}" if args.errors else ""
-        d = work / f"normal{n}_d{args.normal_depth}_s{args.seed}_t{args.tumours}{errs}"
-        d.mkdir(exist_ok=True)
-        normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, args.seed * 7 + n,
-                                         recurrent if n % 2 else [], mmi, f"NORMAL{n}")  # fmt: skip
-    timed("simulate + align normals", t0)
-
-    from oncosim.reads import Spike, artefact_variant
-
-    rows = []
-    ms = settings.background_model
-    stored_names = sorted(normals)[: args.normals // 2]
-    batch_names = sorted(normals)[args.normals // 2 :]
-    errs = f"_e{args.errors}" if args.errors else ""
-    store = work / f"store_s{args.seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}{errs}"
-    prepared = []
-    for t, (truths, regions, arts) in enumerate(tumours):
-        d = work / f"tumour{t}_s{args.seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}{errs}"
-        d.mkdir(exist_ok=True)
-        targets = d / "targets.bed"
-        targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
-        t0 = time.time()
-        top = simulate(d / f"sim{TOP}", regions, [Spike(x.variant, x.vaf) for x in truths], round(TOP / USABLE),
-                       args.seed * 10 + t, [a for _, a in arts], mmi, f"TUMOUR{t}")  # fmt: skip
-        timed("simulate + align tumours", t0)
-        prepared.append((t, truths, arts, d, targets, top))
-    for depth in depths:
-        # the batch's tumours at this depth are called first: their candidate alleles (and the hotspot alleles, as
-        # rule calling_background counts them) are where the normals are counted, once for the batch
-        raws = {}
-        for t, _truths, _arts, d, targets, top in prepared:
-            raw = d / f"{depth}.freebayes.vcf.gz"
-            bam = top if depth == TOP else d / f"sim{depth}.bam"
-            if args.reuse_calls and raw.exists() and Path(f"{bam}.bai").exists():
-                raws[t] = (bam, raw)
-                continue
-            if depth != TOP:
-                cb.downsample(top, depth / TOP, args.seed + t, bam)
+        store = work / f"store_s{seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}{errs}"
+        prepared = []
+        for t, (truths, regions, arts) in enumerate(tumours):
+            d = work / f"tumour{t}_s{seed}_n{len(truths)}_a{args.artefacts}_u{USABLE}{errs}"
+            d.mkdir(exist_ok=True)
+            targets = d / "targets.bed"
+            targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
             t0 = time.time()
-            call_raw(bam, targets, "somatic", fb, fb_fasta, str(cb.REF), d / f"{depth}.regions.bed", raw)
-            timed("freebayes", t0)
-            raws[t] = (bam, raw)
-        t0 = time.time()
-        version = f"SIMBATCH-earlier-{depth}x"
-        bfile = work / f"SIMBATCH_{depth}x_s{args.seed}_t{args.tumours}{errs}.background.tsv"
-        if not (args.reuse_calls and bfile.exists() and (store / PANEL / version).exists()):
-            alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
-            floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
-            stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
-            batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
-            if not (store / PANEL / version).exists():
-                bgm.add_to_store(store, PANEL, version, stored_sites)
-            bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
-        model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
-        timed("background model (count normals)", t0)
-        for t, truths, arts, d, _targets, _top in prepared:
-            bam, raw = raws[t]
-            sample = f"TUMOUR{t}_{depth}x"
-            art_sites = {(a.chrom, a.pos): f for f, a in arts}
-            art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
-            recurring = {id(a) for a in recurrent}
-            for arm, bg in (("model", model), ("global", None)):
+            top = simulate(d / f"sim{TOP}", regions, [Spike(x.variant, x.vaf) for x in truths], round(TOP / USABLE),
+                           seed * 10 + t, [a for _, a in arts], mmi, f"TUMOUR{t}{tag}")  # fmt: skip
+            timed("simulate + align tumours", t0)
+            prepared.append((t, truths, arts, d, targets, top))
+        for depth in depths:
+            # the batch's tumours at this depth are called first: their candidate alleles (and the hotspot alleles, as
+            # rule calling_background counts them) are where the normals are counted, once for the batch
+            raws = {}
+            for t, _truths, _arts, d, targets, top in prepared:
+                raw = d / f"{depth}.freebayes.vcf.gz"
+                bam = top if depth == TOP else d / f"sim{depth}.bam"
+                if args.reuse_calls and raw.exists() and Path(f"{bam}.bai").exists():
+                    raws[t] = (bam, raw)
+                    continue
+                if depth != TOP:
+                    cb.downsample(top, depth / TOP, seed + t, bam)
                 t0 = time.time()
-                ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)
-                unsorted = d / f"{depth}.{arm}.unsorted.vcf"
-                finalize(raw, unsorted, ctx, settings)
-                vcf = d / f"{depth}.{arm}.vcf.gz"
-                index_vcf(unsorted, str(cb.REF), vcf)
-                unsorted.unlink()
-                timed(f"finalize ({arm})", t0)
-                calls = cb.pass_calls(vcf)
-                everything = {(c["chrom"], c["pos"], c["ref"], c["alt"]): c for c in calls}
-                with pysam.VariantFile(str(vcf)) as vf:
-                    dp = {(r.chrom, r.pos, r.ref, r.alts[0]): r.samples[0]["DP"] for r in vf}
-                hit, fps, filtered = cb.match(truths, calls)
-                for i, x in enumerate(truths):
-                    v = x.variant
-                    k = (v.chrom, v.pos, v.ref, v.alt)
-                    usable = dp.get(k) if k in everything else None
-                    if usable is None:
-                        usable = usable_depth(bam, v, seq, rules)
-                    rows.append({"tumour": t, "depth": depth, "arm": arm, "kind": x.kind, "key": v.key,
-                                 "detected": i in hit, "usable_depth": usable,
-                                 "filter": ",".join(filtered[i]["filter"]) if i in filtered else
-                                 ("PASS" if i in hit else "no record")})  # fmt: skip
-                # what became of each injected artefact: its record's FILTER, or no record
-                fate = {f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}": ",".join(c["filter"]) for c in calls}
-                for key, (fam, a) in art_alleles.items():
-                    rows.append({"tumour": t, "depth": depth, "arm": arm, "artefact_site": fam, "key": key,
-                                 "recurrent": id(a) in recurring,
-                                 "filter": fate.get(key, "no record")})  # fmt: skip
+                call_raw(bam, targets, "somatic", fb, fb_fasta, str(cb.REF), d / f"{depth}.regions.bed", raw)
+                timed("freebayes", t0)
+                raws[t] = (bam, raw)
+            t0 = time.time()
+            version = f"SIMBATCH-earlier-{depth}x"
+            bfile = work / f"SIMBATCH_{depth}x_s{seed}_t{args.tumours}{errs}.background.tsv"
+            if not (args.reuse_calls and bfile.exists() and (store / PANEL / version).exists()):
+                alleles = sorted(set(bgm.candidate_alleles([raw for _, raw in raws.values()])) | set(hotspot_alleles()))
+                floors = (fb.min_mapping_quality, fb.min_base_quality, ms.max_normal_vaf)
+                stored_sites = bgm.count_normals({n: normals[n] for n in stored_names}, alleles, str(cb.REF), *floors)
+                batch_sites = bgm.count_normals({n: normals[n] for n in batch_names}, alleles, str(cb.REF), *floors)
+                if not (store / PANEL / version).exists():
+                    bgm.add_to_store(store, PANEL, version, stored_sites)
+                bgm.write_sites(batch_sites, bfile, {"batch": "SIMBATCH", "normals": ",".join(batch_names)})
+            model = bgm.model_from_files(bfile, [PANEL], replace(ms, store=str(store), store_version=version))
+            timed("background model (count normals)", t0)
+            for t, truths, arts, d, _targets, _top in prepared:
+                bam, raw = raws[t]
+                tid = f"{t}{tag}"
+                sample = f"TUMOUR{tid}_{depth}x"
+                art_sites = {(a.chrom, a.pos): f for f, a in arts}
                 art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
-                for f in fps:
-                    rows.append({"tumour": t, "depth": depth, "arm": arm, "fp": True, "key":
-                                 f"{f['chrom']}:{f['pos']}:{f['ref']}>{f['alt']}", "af": f["af"],
-                                 "artefact": art_sites.get((f["chrom"], f["pos"]), ""),
-                                 "kind": cb.kind_of(Variant(f["chrom"], f["pos"], f["ref"], f["alt"]))})  # fmt: skip
-                n_hit = sum(1 for r in rows if r.get("arm") == arm and r["depth"] == depth and r["tumour"] == t
-                            and r.get("detected"))  # fmt: skip
-                log(f"{sample} {arm}: {n_hit}/{len(truths)} detected, {len(fps)} FP PASS")
-        (work / "rows.json").write_text(json.dumps(rows, indent=0))
-        write_report(out, command, rows, depths, args, timing, time.time() - t_start, "running")
+                recurring = {id(a) for a in recurrent}
+                for arm, bg in (("model", model), ("global", None)):
+                    t0 = time.time()
+                    ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)
+                    unsorted = d / f"{depth}.{arm}.unsorted.vcf"
+                    finalize(raw, unsorted, ctx, settings)
+                    vcf = d / f"{depth}.{arm}.vcf.gz"
+                    index_vcf(unsorted, str(cb.REF), vcf)
+                    unsorted.unlink()
+                    timed(f"finalize ({arm})", t0)
+                    calls = cb.pass_calls(vcf)
+                    everything = {(c["chrom"], c["pos"], c["ref"], c["alt"]): c for c in calls}
+                    with pysam.VariantFile(str(vcf)) as vf:
+                        dp = {(r.chrom, r.pos, r.ref, r.alts[0]): r.samples[0]["DP"] for r in vf}
+                    hit, fps, filtered = cb.match(truths, calls)
+                    for i, x in enumerate(truths):
+                        v = x.variant
+                        k = (v.chrom, v.pos, v.ref, v.alt)
+                        usable = dp.get(k) if k in everything else None
+                        if usable is None:
+                            usable = usable_depth(bam, v, seq, rules)
+                        rows.append({"tumour": tid, "depth": depth, "arm": arm, "kind": x.kind, "key": v.key,
+                                     "detected": i in hit, "usable_depth": usable,
+                                     "filter": ",".join(filtered[i]["filter"]) if i in filtered else
+                                     ("PASS" if i in hit else "no record")})  # fmt: skip
+                    # what became of each injected artefact: its record's FILTER, or no record
+                    fate = {f"{c['chrom']}:{c['pos']}:{c['ref']}>{c['alt']}": ",".join(c["filter"]) for c in calls}
+                    for key, (fam, a) in art_alleles.items():
+                        rows.append({"tumour": tid, "depth": depth, "arm": arm, "artefact_site": fam, "key": key,
+                                     "recurrent": id(a) in recurring,
+                                     "filter": fate.get(key, "no record")})  # fmt: skip
+                    art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
+                    for f in fps:
+                        rows.append({"tumour": tid, "depth": depth, "arm": arm, "fp": True, "key":
+                                     f"{f['chrom']}:{f['pos']}:{f['ref']}>{f['alt']}", "af": f["af"],
+                                     "artefact": art_sites.get((f["chrom"], f["pos"]), ""),
+                                     "kind": cb.kind_of(Variant(f["chrom"], f["pos"], f["ref"], f["alt"]))},
+                                    )  # fmt: skip
+                    n_hit = sum(1 for r in rows if r.get("arm") == arm and r["depth"] == depth and r["tumour"] == tid
+                                and r.get("detected"))  # fmt: skip
+                    log(f"{sample} {arm}: {n_hit}/{len(truths)} detected, {len(fps)} FP PASS")
+            (work / "rows.json").write_text(json.dumps(rows, indent=0))
+            write_report(out, command, rows, depths, args, timing, time.time() - t_start, "running")
+
+    for seed in seeds:
+        batch(seed)
     write_report(out, command, rows, depths, args, timing, time.time() - t_start, "complete")
     log(f"wrote {out}")
+
+
+def usable_bins(depths: list[int]) -> list[tuple[int, int, str]]:
+    """Per-position depth bins, one centred (log scale) on each named depth, D/√2 to D·√2, plus what lies outside:
+    the issue's "depth" is the usable depth at each variant, not the cell's median."""
+    named = sorted(depths, reverse=True)
+    edges = [(round(d / 2**0.5), round(d * 2**0.5), d) for d in named]
+    out = [(edges[0][1], 10**9, f">= {edges[0][1]}x")]
+    for lo, hi, d in edges:
+        out.append((lo, hi, f"{d}x: {lo}–{hi - 1}x"))
+    out.append((0, edges[-1][0], f"< {edges[-1][0]}x"))
+    return out
 
 
 def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: float, status: str) -> None:
@@ -314,7 +337,8 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
         "# Tissue variants at 1% VAF (benchmarks/low_vaf.py)",
         "",
         f"Command: `{command.strip()}`  ",
-        f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours, "
+        f"Status: **{status}** ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); {args.tumours} tumours in each "
+        f"of {len(args.seeds.split(','))} independent batch(es) (seeds {args.seeds}: own design, normals and store), "
         f"{n_kind('snv')} SNVs + {n_kind('indel')} indels at 1% VAF in all (asked: {args.snvs} + {args.indels} a "
         f"tumour; positions >= 400 bp apart in the genes' coding exons run out), {args.artefacts} FFPE C>T + "
         f"{args.artefacts} oxoG "
@@ -343,10 +367,10 @@ def write_report(out: Path, command: str, rows, depths, args, timing, elapsed: f
             fp = sum(1 for r in fp_rows if r["depth"] == depth and r["arm"] == arm)
             cells.append(rate(tp, tp + fp))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    bins = [(1500, 10**9, ">= 1500x"), (750, 1500, "750-1499x"), (375, 750, "375-749x"), (0, 375, "< 375x")]
-    lines += ["", "By each spike's own usable depth (all cells pooled; with the model):", "",
+    lines += ["", "By each spike's own usable depth (all cells and batches pooled; with the model), in bins centred, "
+              "on a log scale, on each cell's depth (D/√2 to D·√2):", "",
               "| usable depth at the spike | SNV sensitivity | indel sensitivity |", "|---|---|---|"]  # fmt: skip
-    for lo, hi, label in bins:
+    for lo, hi, label in usable_bins(depths):
         cells = []
         for kind in ("snv", "indel"):
             sel = [r for r in truth_rows if r["arm"] == "model" and r["kind"] == kind and lo <= r["usable_depth"] < hi]

@@ -95,11 +95,16 @@ def qc_summary(job: Job) -> None:
 
 
 def calling_regions(job: Job) -> None:
-    """Rule calling_regions: the regions freebayes calls for one target set in one mode (oncopanel.calling.run)."""
+    """Rule calling_regions: the regions freebayes calls for one target set in one mode, and freebayes' reference
+    for them (oncopanel.calling.run)."""
     from oncopanel.calling.run import calling_regions as write_regions
+    from oncopanel.calling.run import fai_lengths
 
-    out = write_regions(job.input.targets, job.wildcards.mode, job.input.fasta, job.params.reference, job.output[0])
-    Path(job.log[0]).write_text(f"{out}: {len(out.read_text().splitlines())} regions ({job.wildcards.mode})\n")
+    out, mode = job.output.bed, job.wildcards.mode
+    write_regions(job.input.targets, mode, job.input.fasta, job.params.reference, out, job.output.fasta)
+    kept = ", ".join(f"{c}:1-{n}" for c, n in fai_lengths(job.output.fasta).items())
+    regions = len(Path(out).read_text().splitlines())
+    Path(job.log[0]).write_text(f"{out}: {regions} regions ({mode}); freebayes' reference {kept}\n")
 
 
 def calling_finalize(job: Job) -> None:

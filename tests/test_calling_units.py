@@ -227,6 +227,29 @@ def test_calling_regions_by_mode_reach_and_empty(tmp_path):
     assert calling_regions(targets, "germline", fasta, ref, out).read_text() == "chr1\t0\t1\tno_germline_target\n"
 
 
+def test_regions_reference_keeps_only_the_regions_contigs_cut_past_their_last_region(tmp_path, monkeypatch):
+    """freebayes' reference for a regions file: the contigs the regions name, each cut REACH_MARGIN past its last
+    region (a contig shorter than that whole), names and bases as the calling copy's; a stale copy is replaced."""
+    import pysam
+
+    from oncopanel.calling import run
+
+    monkeypatch.setattr(run, "REACH_MARGIN", 50)
+    seqs = {"chr1": "ACGT" * 100, "chr2": "GATTACA" * 10, "chr7": "TTGCA" * 80}
+    fasta = tmp_path / "calling.fa"
+    fasta.write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    pysam.faidx(str(fasta))
+    regions = tmp_path / "r.bed"
+    regions.write_text("chr7\t10\t40\tEGFR_exon18\nchr7\t100\t120\tEGFR_exon19\nchr2\t5\t30\tX_exon1\n")
+    out = tmp_path / "r.fa"
+    out.write_text(">stale\nN\n")
+    run.regions_reference(regions, fasta, out)
+    with pysam.FastaFile(str(out)) as fa:
+        assert dict(zip(fa.references, fa.lengths)) == {"chr2": 70, "chr7": 170}  # chr2 (70 bp) whole; chr1 gone
+        assert fa.fetch("chr7") == seqs["chr7"][:170]
+        assert fa.fetch("chr2") == seqs["chr2"]
+
+
 def test_calling_rules_run_the_package_not_their_own_commands():
     """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling, and rule
     calling_freebayes runs the package's freebayes_command as its shell (no Python start a sample)."""

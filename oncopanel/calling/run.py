@@ -9,9 +9,9 @@ workflow runs:
 - :func:`plain_fasta`: the calling copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip, and loads
   whole contigs: the copy stops past the panels' last transcript on each);
 - :func:`calling_regions`, :func:`freebayes_command`, :func:`call_raw`: target selection (the mode's genes),
-  interval merging, freebayes | bcftools norm -m-: each
-  sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not called again:
-  :func:`build_batch_background`);
+  interval merging, the regions' own cut of the calling copy (:func:`regions_reference`), freebayes | bcftools
+  norm -m-: each sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not
+  called again: :func:`build_batch_background`);
 - :func:`index_vcf`, :func:`genotype_sample_hotspots`: the finalize step's tools and hotspot genotyping;
 - :func:`call_sample`: one sample end to end (raw calls, finalize, index), for tests and benchmarks.
 """
@@ -154,10 +154,16 @@ def select_targets(
 
 
 def calling_regions(
-    targets_beds: PathLike | Iterable[PathLike], mode: str, fb_fasta: PathLike, reference: PathLike, out_bed: PathLike
+    targets_beds: PathLike | Iterable[PathLike],
+    mode: str,
+    fb_fasta: PathLike,
+    reference: PathLike,
+    out_bed: PathLike,
+    out_fasta: PathLike | None = None,
 ) -> Path:
     """The regions freebayes calls in ``mode`` (rule calling_regions, one file per target set and mode): the mode's
     targets (germline: the germline genes'; somatic: all), merged, each checked inside the calling copy's reach.
+    With ``out_fasta``, freebayes' reference for these regions (:func:`regions_reference`).
 
     No target left (a blood sample whose panels carry no germline gene): a 1-bp region at the start of the first
     contig (telomeric N), which gives a header-only VCF.
@@ -168,7 +174,23 @@ def calling_regions(
     else:
         first = Path(f"{fb_fasta}.fai").read_text().split("\t", 1)[0]
         Path(out_bed).write_text(f"{first}\t0\t1\tno_{mode}_target\n")
+    if out_fasta is not None:
+        regions_reference(out_bed, fb_fasta, out_fasta)
     return Path(out_bed)
+
+
+def regions_reference(regions_bed: PathLike, fb_fasta: PathLike, out: PathLike) -> Path:
+    """freebayes' reference for one regions file: only the contigs it names, each cut REACH_MARGIN past its last
+    region (from the calling copy, names and coordinates kept). The calling copy keeps every panel's contigs to the
+    farthest panel's reach (chr7 to BRAF); an EGFR/KRAS sample's freebayes then loaded chr7 to BRAF and chr1-chr3 of
+    panels it does not carry: ~1 CPU-s and 0.25 GB of its ~1.9 CPU-s and 0.48 GB (BENCHMARKS.md, Scale §7)."""
+    reach: dict[str, int] = {}
+    for line in Path(regions_bed).read_text().splitlines():
+        c, _s, e = line.split("\t")[:3]
+        reach[c] = max(reach.get(c, 0), int(e) + REACH_MARGIN)
+    for stale in (Path(out), Path(f"{out}.fai")):  # always this regions file's: plain_fasta reuses an existing copy
+        stale.unlink(missing_ok=True)
+    return plain_fasta(fb_fasta, out, reach=reach)
 
 
 def call_raw(
@@ -184,13 +206,14 @@ def call_raw(
     rule: str | None = None,
 ) -> None:
     """A BAM's raw calls as rules calling_regions and calling_freebayes make them: the mode's regions
-    (:func:`calling_regions`) written to ``regions_bed``, then :func:`freebayes_command` under the mode's
-    ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
+    (:func:`calling_regions`) written to ``regions_bed`` and their reference beside it (``.fa``), then
+    :func:`freebayes_command` under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance), as the rule's shell writes them."""
     if rule and log:
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
-    calling_regions(targets_beds, mode, fb_fasta, reference, regions_bed)
-    _run_shell(freebayes_command(bam, regions_bed, freebayes, fb_fasta, reference, out_vcf_gz), log)
+    regions_fasta = Path(regions_bed).with_suffix(".fa")
+    calling_regions(targets_beds, mode, fb_fasta, reference, regions_bed, regions_fasta)
+    _run_shell(freebayes_command(bam, regions_bed, freebayes, regions_fasta, reference, out_vcf_gz), log)
 
 
 def index_vcf(unsorted_vcf: PathLike, reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None = None) -> None:

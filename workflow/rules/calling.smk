@@ -25,10 +25,10 @@ calling_normals = lambda batch: [  # noqa: E731
 calling_tumours = lambda batch: [  # noqa: E731
     t for t in _calling_plan.batch_tumours(CALLING_TABLE, batch) if inputs_ok(t)
 ]
-# a sample's calling regions (rule calling_regions): its target set's, in its mode
-calling_regions_bed = lambda sample: (  # noqa: E731
+# a sample's calling regions and freebayes' reference for them (rule calling_regions): its target set's, in its mode
+calling_regions_file = lambda sample, suffix: (  # noqa: E731
     f"{R}/calls/regions/{Path(targets_bed(sample)).name.removesuffix('.bed')}"
-    f".{_calling_plan.mode_for(CALLING_TABLE[sample])}.bed"
+    f".{_calling_plan.mode_for(CALLING_TABLE[sample])}.{suffix}"
 )
 
 
@@ -63,8 +63,10 @@ rule calling_plain_reference:
 
 
 # The regions freebayes calls for a target set in a mode (germline: the germline genes' targets; somatic: all),
-# merged and checked against the calling copy's reach (oncopanel.calling.run.calling_regions): one file per target
-# set and mode, shared by every sample with them (a local job on a cluster, as panel_targets: a fraction of a second).
+# merged and checked against the calling copy's reach, and freebayes' reference for them: the calling copy's
+# contigs of these regions only, each cut past its last region (oncopanel.calling.run.calling_regions; freebayes
+# loads whole contigs). One of each per target set and mode, shared by every sample with them (a local job on a
+# cluster, as panel_targets: about a second).
 localrules:
     calling_regions,
 
@@ -75,7 +77,9 @@ rule calling_regions:
         fasta=CALLING_FASTA,
         fai=f"{CALLING_FASTA}.fai",
     output:
-        f"{R}/calls/regions/{{targets}}.{{mode}}.bed",
+        bed=f"{R}/calls/regions/{{targets}}.{{mode}}.bed",
+        fasta=f"{R}/calls/regions/{{targets}}.{{mode}}.fa",
+        fai=f"{R}/calls/regions/{{targets}}.{{mode}}.fa.fai",
     log:
         f"{LOGS}/calling/regions/{{targets}}.{{mode}}.log",
     benchmark:
@@ -100,9 +104,9 @@ rule calling_freebayes:
     input:
         bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
         bai=lambda wc: calling_bam(wc.sample) + ".bai",
-        regions=lambda wc: calling_regions_bed(wc.sample),
-        fasta=CALLING_FASTA,
-        fai=f"{CALLING_FASTA}.fai",
+        regions=lambda wc: calling_regions_file(wc.sample, "bed"),
+        fasta=lambda wc: calling_regions_file(wc.sample, "fa"),
+        fai=lambda wc: calling_regions_file(wc.sample, "fa.fai"),
     output:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
     log:
