@@ -72,6 +72,9 @@ class AlleleDepth:
     # median over alt fragments of the allele's distance to the nearer read end, the farther of the two mates
     # (an end artefact of one mate makes the mates disagree, and such a fragment is not counted at all)
     alt_end_distance: float | None = field(default=None, compare=False)
+    # the same distance of the alt fragment farthest from its read ends (all of an end artefact's fragments sit
+    # within a few bases of an end, which the median alone does not say at a handful of fragments)
+    alt_end_max: int | None = field(default=None, compare=False)
 
     @property
     def depth(self) -> int:
@@ -257,6 +260,7 @@ def _by_fragment(calls: Iterable[ReadSupport]) -> AlleleDepth:
         alt_fwd=n["alt"] - rev["alt"], alt_rev=rev["alt"], ref_fwd=n["ref"] - rev["ref"], ref_rev=rev["ref"],
         alt_left=alt_left, alt_right=n["alt"] - alt_left,
         alt_end_distance=statistics.median(end_distances) if end_distances else None,
+        alt_end_max=max(end_distances) if end_distances else None,
     )  # fmt: skip
 
 

@@ -331,3 +331,18 @@ def test_read_end_artefact_is_tested_against_the_reference_reads_at_the_position
     assert not ends_improbable(30, 19, uniform, rule)
     assert not ends_improbable(5, 19, tuple(sorted(list(range(12)) * 20)), rule)  # a target edge: reads end there
     assert not ends_improbable(5, 19, (), rule)  # no reference reads: nothing to compare with
+
+
+def test_read_end_artefact_with_few_fragments_is_caught_by_the_farthest_one():
+    """low_vaf.py's false PASS (1000x, an injected read-end error at 0.6%): 7 fragments at 0,5,5,5,6,7,7 bases
+    from their read ends. The median (5, reference share ~0.09) gives P = 0.002, not enough; that ALL seven lie
+    within 7 bases (share ~0.11) gives ~2e-7. A true allele's seven fragments spread along the reads pass."""
+    from oncopanel.calling.filters import ends_improbable
+
+    rule = 0.001
+    uniform = tuple(sorted(list(range(75)) * 20))
+    assert not ends_improbable(5, 7, uniform, rule)  # the median alone
+    assert ends_improbable(5, 7, uniform, rule, alt_max=7)
+    assert not ends_improbable(35, 7, uniform, rule, alt_max=70)  # 3, 12, 20, 35, 50, 60, 70
+    assert not ends_improbable(9, 5, uniform, rule, alt_max=20)  # five within 20 bases: (21/75)^5 = 0.002
+    assert not ends_improbable(5, 7, tuple(sorted(list(range(12)) * 20)), rule, alt_max=7)  # a target edge

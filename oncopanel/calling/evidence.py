@@ -112,6 +112,7 @@ class ReadEvidence:
     ref_f1r2: int = 0
     ref_f2r1: int = 0
     alt_median_end_distance: float | None = None
+    alt_max_end_distance: int | None = None
     # the reference fragments' distances of the allele to the nearer read end (the farther mate's when both read
     # it, as for the alt fragments), sorted: what a true allele's fragments show at this very position (target
     # edges and read lengths shape it), for the read-end test
@@ -189,7 +190,8 @@ def read_evidence(
         par[side] += _paralogue_like(read, own_edit if side == "alt" else 0, min_clip, min_extra_mm)
     return ReadEvidence(
         alt_f1r2=counts.alt_f1r2, alt_f2r1=counts.alt_f2r1, ref_f1r2=counts.ref_f1r2, ref_f2r1=counts.ref_f2r1,
-        alt_median_end_distance=counts.alt_end_distance, ref_end_distances=tuple(sorted(ref_ends.values())),
+        alt_median_end_distance=counts.alt_end_distance, alt_max_end_distance=counts.alt_end_max,
+        ref_end_distances=tuple(sorted(ref_ends.values())),
         alt_paralogue_like=par["alt"], ref_paralogue_like=par["ref"],
         alt_paralogue_reads=seen["alt"], ref_paralogue_reads=seen["ref"],
     )  # fmt: skip
