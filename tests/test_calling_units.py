@@ -245,7 +245,8 @@ def test_regions_reference_keeps_only_the_regions_contigs_cut_past_their_last_re
     out.write_text(">stale\nN\n")
     run.regions_reference(regions, fasta, out)
     with pysam.FastaFile(str(out)) as fa:
-        assert dict(zip(fa.references, fa.lengths)) == {"chr2": 70, "chr7": 170}  # chr2 (70 bp) whole; chr1 gone
+        # chr2 (70 bp) whole; chr1 gone
+        assert dict(zip(fa.references, fa.lengths, strict=True)) == {"chr2": 70, "chr7": 170}
         assert fa.fetch("chr7") == seqs["chr7"][:170]
         assert fa.fetch("chr2") == seqs["chr2"]
 
@@ -343,6 +344,11 @@ def test_read_end_artefact_with_few_fragments_is_caught_by_the_farthest_one():
     uniform = tuple(sorted(list(range(75)) * 20))
     assert not ends_improbable(5, 7, uniform, rule)  # the median alone
     assert ends_improbable(5, 7, uniform, rule, alt_max=7)
+    assert ends_improbable(5, 7, uniform, rule, alt_max=7, all_max_p=1e-5)  # (8/75)^7 = 1.6e-7: the config's tail
+    # a true 2000x SNV whose 30 fragments all fell within 57 of 74 bases by chance ((58/75)^30 = 4e-4): lost at
+    # the median's tail, kept at the config's
+    assert ends_improbable(30, 30, uniform, rule, alt_max=57)
+    assert not ends_improbable(30, 30, uniform, rule, alt_max=57, all_max_p=1e-5)
     assert not ends_improbable(35, 7, uniform, rule, alt_max=70)  # 3, 12, 20, 35, 50, 60, 70
     assert not ends_improbable(9, 5, uniform, rule, alt_max=20)  # five within 20 bases: (21/75)^5 = 0.002
     assert not ends_improbable(5, 7, tuple(sorted(list(range(12)) * 20)), rule, alt_max=7)  # a target edge

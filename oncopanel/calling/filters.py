@@ -123,7 +123,7 @@ def somatic_reasons(
     near_end = reads is not None and reads.alt_median_end_distance is not None and (
         reads.alt_median_end_distance < f.min_median_distance_to_read_end
         or ends_improbable(reads.alt_median_end_distance, reads.alt_reads, reads.ref_end_distances, f.read_end_max_p,
-                           reads.alt_max_end_distance)
+                           reads.alt_max_end_distance, f.read_end_all_max_p)
     )  # fmt: skip
     if near_end or imbalanced(ev.alt_left, ev.alt_right, 0.5, f.read_position):
         reasons.append("read_position")
@@ -133,7 +133,12 @@ def somatic_reasons(
 
 
 def ends_improbable(
-    alt_median: float, alt_fragments: int, ref_distances: Sequence[int], max_p: float, alt_max: int | None = None
+    alt_median: float,
+    alt_fragments: int,
+    ref_distances: Sequence[int],
+    max_p: float,
+    alt_max: int | None = None,
+    all_max_p: float | None = None,
 ) -> bool:
     """The alt fragments sit nearer the read ends than the reference reads at the same position make likely.
 
@@ -144,10 +149,10 @@ def ends_improbable(
     bases of read ends at 19 fragments (median 5, p ~ 0.07) gives ~1e-7, while the fixed floor
     min_median_distance_to_read_end needs the median below 5.
 
-    With ``alt_max`` (the farthest alt fragment's distance), also when ALL n lie within it: P = F(alt_max)^n,
-    F the reference share within alt_max. At a handful of fragments the median says little (7 fragments at
-    0,5,5,5,6,7,7 against p ~ 0.09 within 5: P = 0.002, passed) while all seven within 7 (F ~ 0.11) is ~2e-7.
-    A true allele is lost about max_p of the time by each of the two."""
+    With ``alt_max`` (the farthest alt fragment's distance), also when ALL n lie within it: P = F(alt_max)^n <
+    ``all_max_p`` (default max_p), F the reference share within alt_max. At a handful of fragments the median
+    says little (7 fragments at 0,5,5,5,6,7,7 against p ~ 0.09 within 5: P = 0.002, passed) while all seven
+    within 7 (F ~ 0.11) is ~2e-7. A true allele is lost about max_p (all_max_p) of the time by each test."""
     if alt_fragments <= 0 or not ref_distances:
         return False
     p = bisect.bisect_right(ref_distances, alt_median) / len(ref_distances)
@@ -155,7 +160,8 @@ def ends_improbable(
         return True
     if alt_max is None:
         return False
-    return (bisect.bisect_right(ref_distances, alt_max) / len(ref_distances)) ** alt_fragments < max_p
+    within = bisect.bisect_right(ref_distances, alt_max) / len(ref_distances)
+    return within**alt_fragments < (max_p if all_max_p is None else all_max_p)
 
 
 def orientation_clean(

@@ -109,6 +109,7 @@ class SomaticFilters:
     homopolymer: Homopolymer
     likely_germline: LikelyGermline
     read_end_max_p: float = 0.001  # the read-end test's tail (filters.ends_improbable)
+    read_end_all_max_p: float = 1.0e-5  # its tail for "all alt fragments within the farthest one's distance"
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
             read_position=Balance(**sf["read_position"]),
             min_median_distance_to_read_end=sf["min_median_distance_to_read_end"],
             read_end_max_p=sf["read_end_max_p"],
+            read_end_all_max_p=sf["read_end_all_max_p"],
             homopolymer=Homopolymer(**sf["homopolymer"]),
             likely_germline=LikelyGermline(**sf["likely_germline"]),
         ),
