@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -45,6 +46,15 @@ def test_calling_rules_end_to_end(tmp_path):
         assert (res / "hotspots" / f"{sample}.hotspots.parquet").exists()
     with pysam.VariantFile(str(res / "calls" / "TUMOUR1.vcf.gz")) as vf:
         recs = {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in vf}
+    # freebayes read its regions' own reference (rule calling_regions): those regions' contigs only, each cut
+    # past its last region, so a tumour does not load the contigs and lengths of panels it does not carry
+    with gzip.open(res / "calls" / "raw" / "TUMOUR1.freebayes.vcf.gz", "rt") as fh:
+        fb_ref = Path(next(line for line in fh if line.startswith("##reference=")).split("=", 1)[1].strip())
+    assert fb_ref.parent == res / "calls" / "regions" and fb_ref.name.endswith(".somatic.fa")
+    regions = [line.split("\t") for line in fb_ref.with_suffix(".bed").read_text().splitlines()]
+    kept = dict(line.split("\t")[:2] for line in Path(f"{fb_ref}.fai").read_text().splitlines())
+    assert set(kept) == {r[0] for r in regions}
+    assert all(int(kept[c]) <= max(int(r[2]) for r in regions if r[0] == c) + 100_000 for c in kept)
     kras = recs[("chr12", 25245350, "C", "T")]
     assert list(kras.filter.keys()) == ["PASS"] and kras.info["HOTSPOT"] == "KRAS_G12"
     assert list(recs[("chr7", 140753300, "T", "C")].filter.keys()) == ["pon"]  # 4 blood/saliva normals in B1
