@@ -53,7 +53,13 @@ from oncopanel.calling import background as bgm  # noqa: E402
 from oncopanel.calling import pon  # noqa: E402
 from oncopanel.calling import settings as calling_settings  # noqa: E402
 from oncopanel.calling.freebayes import freebayes_args  # noqa: E402
-from oncopanel.calling.run import hotspot_alleles, index_vcf, plain_fasta, select_targets  # noqa: E402
+from oncopanel.calling.run import (  # noqa: E402
+    hotspot_alleles,
+    index_vcf,
+    plain_fasta,
+    regions_reference,
+    select_targets,
+)
 from oncopanel.calling.settings import FreebayesSettings  # noqa: E402
 from oncopanel.calling.vcf import SampleContext, finalize  # noqa: E402
 
@@ -269,6 +275,7 @@ def main() -> None:
         targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
         regions_bed = d / "regions.bed"
         select_targets(targets, None, regions_bed)  # merged, as call_raw writes them
+        regions_reference(regions_bed, fb_fasta, regions_bed.with_suffix(".fa"))  # freebayes' own, as calling_regions
         top_bam = lv.simulate(d / f"sim{top}", regions, [Spike(x.variant, x.vaf) for x in truths],
                               round(top / lv.USABLE), args.seed * 10 + t, arts, mmi, f"TUMOUR{t}")  # fmt: skip
         for depth in depths:
@@ -281,8 +288,9 @@ def main() -> None:
     cost_rows = []
     for t, depth, bam, regions_bed, d in samples:
         som_raw = d / f"{depth}.somatic.vcf.gz"
-        s = freebayes_cpu(bam, regions_bed, som, fb_fasta, som_raw)
-        g = freebayes_cpu(bam, regions_bed, germ, fb_fasta, d / f"{depth}.germline.vcf.gz")
+        own = regions_bed.with_suffix(".fa")
+        s = freebayes_cpu(bam, regions_bed, som, own, som_raw)
+        g = freebayes_cpu(bam, regions_bed, germ, own, d / f"{depth}.germline.vcf.gz")
         whole = {}
         if args.whole_reference and args.whole_reference.exists():  # the copy as it was: every contig, whole
             whole = freebayes_cpu(bam, regions_bed, som, args.whole_reference, d / f"{depth}.somatic.whole.vcf.gz")
@@ -361,7 +369,7 @@ def main() -> None:
                 continue
             tag = "".join(ch if ch.isalnum() else "_" for ch in label)
             raw = d / f"{dep}.sweep.{tag}.vcf.gz"
-            r = freebayes_cpu(bam, regions_bed, fb, fb_fasta, raw)
+            r = freebayes_cpu(bam, regions_bed, fb, regions_bed.with_suffix(".fa"), raw)
             cpu += r["freebayes"] + r["norm"]
             records += r["records"]
             cands += candidates(raw, tumours[t][0])
