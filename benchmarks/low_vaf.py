@@ -194,6 +194,7 @@ def main() -> None:
     def batch(seed: int) -> None:
         """One batch: its tumours' design, normals and store, called and finalised at every depth."""
         tag = f"_s{seed}" if len(seeds) > 1 else ""
+        errs = f"_e{args.errors}" if args.errors else ""
         tumours = design_tumours(fasta, seq, args.tumours, args.snvs, args.indels, args.artefacts, seed, args.errors)
         # every other error site of each family recurs in the odd-numbered normals (systematic chemistry errors)
         recurrent = [a for _, _, arts in tumours for i, (f, a) in enumerate(arts)
@@ -204,7 +205,6 @@ def main() -> None:
         t0 = time.time()
         normals = {}
         for n in range(args.normals):
-            errs = f"_e{args.errors}" if args.errors else ""
             d = work / f"normal{n}_d{args.normal_depth}_s{seed}_t{args.tumours}{errs}"
             d.mkdir(exist_ok=True)
             normals[f"NORMAL{n}"] = simulate(d / "sim", all_regions, [], args.normal_depth, seed * 7 + n,
@@ -216,7 +216,7 @@ def main() -> None:
         ms = settings.background_model
         stored_names = sorted(normals)[: args.normals // 2]
         batch_names = sorted(normals)[args.normals // 2 :]
-        errs = f"_e{args.errors}" if args.errors else ""
+        recurring = {id(a) for a in recurrent}
         store = work / f"store_s{seed}_t{args.tumours}_n{args.normals}_d{args.normal_depth}_u{USABLE}{errs}"
         prepared = []
         for t, (truths, regions, arts) in enumerate(tumours):
@@ -264,7 +264,6 @@ def main() -> None:
                 sample = f"TUMOUR{tid}_{depth}x"
                 art_sites = {(a.chrom, a.pos): f for f, a in arts}
                 art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
-                recurring = {id(a) for a in recurrent}
                 for arm, bg in (("model", model), ("global", None)):
                     t0 = time.time()
                     ctx = SampleContext(sample, "somatic", str(cb.REF), str(bam), None, (), bg)
@@ -295,7 +294,6 @@ def main() -> None:
                         rows.append({"tumour": tid, "depth": depth, "arm": arm, "artefact_site": fam, "key": key,
                                      "recurrent": id(a) in recurring,
                                      "filter": fate.get(key, "no record")})  # fmt: skip
-                    art_alleles = {artefact_variant(a, seq).key: (f, a) for f, a in arts}
                     for f in fps:
                         rows.append({"tumour": tid, "depth": depth, "arm": arm, "fp": True, "key":
                                      f"{f['chrom']}:{f['pos']}:{f['ref']}>{f['alt']}", "af": f["af"],

@@ -384,19 +384,20 @@ def throughput(
 def throughput_table(runs: list[dict], cores: int) -> str:
     """Per size: the workflow against the floor (chunks where both ran), then per rule CPU and peak memory."""
     sizes = sorted({r["size"] for r in runs})
-    lines = [
-        f"Workflow `--cores {cores}` against benchmarks/floor.sh (one sample at a time) on the same FASTQs; CPU = "
-        "user+sys of the whole process tree (/usr/bin/time); cores busy = CPU / (wall × cores). Load average "
-        "before/after each chunk: " + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
-        "",
-        "| read pairs per sample | samples | floor wall s | floor CPU s | workflow wall s | workflow CPU s | "
-        "of which snakemake's own process | **CPU ratio** | wall ratio | cores busy, workflow | cores busy, floor | "
-        "reports |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    if not any("floor" in r for r in runs):  # --floor-chunks 0: the whole-run lines below only
-        lines[-4:] = [f"Workflow `--cores {cores}` (no floor run); CPU = user+sys of the whole process tree "
-                      "(/usr/bin/time); cores busy = CPU / (wall × cores)."]  # fmt: skip
+    if any("floor" in r for r in runs):
+        lines = [
+            f"Workflow `--cores {cores}` against benchmarks/floor.sh (one sample at a time) on the same FASTQs; CPU = "
+            "user+sys of the whole process tree (/usr/bin/time); cores busy = CPU / (wall × cores). Load average "
+            "before/after each chunk: " + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in runs),
+            "",
+            "| read pairs per sample | samples | floor wall s | floor CPU s | workflow wall s | workflow CPU s | "
+            "of which snakemake's own process | **CPU ratio** | wall ratio | cores busy, workflow | cores busy, "
+            "floor | reports |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    else:  # --floor-chunks 0: the whole-run lines below only
+        lines = [f"Workflow `--cores {cores}` (no floor run); CPU = user+sys of the whole process tree "
+                 "(/usr/bin/time); cores busy = CPU / (wall × cores)."]  # fmt: skip
     for size in sizes:
         both = [r for r in runs if r["size"] == size and "floor" in r]
         if not both:

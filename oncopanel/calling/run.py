@@ -85,25 +85,31 @@ def plain_fasta(
     reach: dict[str, int] | None = None,
 ) -> Path:  # fmt: skip
     """The calling copy of a bgzipped FASTA with its .fai (freebayes cannot read bgzip); reused when both exist.
-    Only the contigs of ``reach`` (default :func:`panel_reach`), each cut after its reach, with their own names and
-    coordinates: freebayes loads whole contigs. With ``rule``, ``log`` starts with the step's tool-version lines
-    (provenance)."""
+    Only the contigs of ``reach`` (default :func:`panel_reach`), each cut after its reach (:func:`cut_fasta`).
+    With ``rule``, ``log`` starts with the step's tool-version lines (provenance)."""
     out = Path(out)
     if rule and log:
         write_tool_versions(log, rule, PLAIN_REFERENCE_TOOLS)
     if not (out.exists() and Path(f"{out}.fai").exists()):
-        reach = panel_reach() if reach is None else reach
-        lengths = fai_lengths(bgzipped)
-        regions = [f"{c}:1-{min(n, reach[c])}" for c, n in lengths.items() if c in reach]
-        if not regions:
-            raise InputError(f"{bgzipped}: none of the panel contigs ({', '.join(sorted(reach))})")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-        q = shlex.quote
-        # samtools names each record after its region (chr1:1-N): the copy keeps the contig's own name
-        rename = "sed -E 's/^>(.+):1-[0-9]+$/>\\1/'"
-        _run_shell(f"samtools faidx {q(str(bgzipped))} {shlex.join(regions)} | {rename} > {q(str(tmp))} "
-                   f"&& mv {q(str(tmp))} {q(str(out))} && samtools faidx {q(str(out))}", log)  # fmt: skip
+        cut_fasta(bgzipped, out, panel_reach() if reach is None else reach, log)
+    return out
+
+
+def cut_fasta(source: PathLike, out: PathLike, reach: Mapping[str, int], log: PathLike | None = None) -> Path:
+    """``out`` (+ .fai): the contigs of ``reach`` from ``source`` (bgzipped or plain, indexed), each cut after its
+    reach, with their own names and coordinates (freebayes loads whole contigs). Always written anew, atomically."""
+    out = Path(out)
+    lengths = fai_lengths(source)
+    regions = [f"{c}:1-{min(n, reach[c])}" for c, n in lengths.items() if c in reach]
+    if not regions:
+        raise InputError(f"{source}: none of the panel contigs ({', '.join(sorted(reach))})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    q = shlex.quote
+    # samtools names each record after its region (chr1:1-N): the copy keeps the contig's own name
+    rename = "sed -E 's/^>(.+):1-[0-9]+$/>\\1/'"
+    _run_shell(f"samtools faidx {q(str(source))} {shlex.join(regions)} | {rename} > {q(str(tmp))} "
+               f"&& mv {q(str(tmp))} {q(str(out))} && samtools faidx {q(str(out))}", log)  # fmt: skip
     return out
 
 
@@ -181,16 +187,14 @@ def calling_regions(
 
 def regions_reference(regions_bed: PathLike, fb_fasta: PathLike, out: PathLike) -> Path:
     """freebayes' reference for one regions file: only the contigs it names, each cut REACH_MARGIN past its last
-    region (from the calling copy, names and coordinates kept). The calling copy keeps every panel's contigs to the
-    farthest panel's reach (chr7 to BRAF); an EGFR/KRAS sample's freebayes then loaded chr7 to BRAF and chr1-chr3 of
-    panels it does not carry: ~1 CPU-s and 0.25 GB of its ~1.9 CPU-s and 0.48 GB (BENCHMARKS.md, Scale §7)."""
+    region (:func:`cut_fasta` of the calling copy). The calling copy keeps every panel contig to the farthest
+    panel's reach, so an EGFR/KRAS sample's freebayes loaded chr7 to BRAF: DEMO-T02 2.98 -> 1.92 CPU-s and 477 ->
+    222 MB with its own copy, the same records (BENCHMARKS.md, Scale §7)."""
     reach: dict[str, int] = {}
     for line in Path(regions_bed).read_text().splitlines():
         c, _s, e = line.split("\t")[:3]
         reach[c] = max(reach.get(c, 0), int(e) + REACH_MARGIN)
-    for stale in (Path(out), Path(f"{out}.fai")):  # always this regions file's: plain_fasta reuses an existing copy
-        stale.unlink(missing_ok=True)
-    return plain_fasta(fb_fasta, out, reach=reach)
+    return cut_fasta(fb_fasta, out, reach)
 
 
 def call_raw(
