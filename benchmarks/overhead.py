@@ -47,11 +47,12 @@ RULES = ["bam_qc", "qc_summary", "calling_freebayes", "calling_finalize", "umi_c
 STEP_IMPORTS = {
     "qc_summary": "from oncopanel.qc import summarise",
     "bam_qc": "from oncopanel.coverage import write_coverage_files; "
+    "from oncopanel.provenance import write_tool_versions; "
     "from oncopanel.sample_identity.summary import identify_sample; "
-    "from oncopanel.sample_identity.criteria import load_criteria",
+    "from oncopanel.sample_identity.criteria import criteria_from_doc",
     "calling_freebayes": "from oncopanel.calling.run import call_raw",
     "calling_finalize": "import oncopanel.calling.run, oncopanel.calling.vcf, oncopanel.calling.pon, "
-    "oncopanel.calling.background, oncopanel.hotspots, oncopanel.panels",
+    "oncopanel.calling.background, oncopanel.hotspots, oncopanel.calling.settings",
     "umi_consensus": "import oncopanel.umi.bam, oncopanel.umi.settings, oncopanel.hotspots",
 }
 

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from oncopanel import __version__, paths
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -128,6 +126,8 @@ def pipeline_version() -> str:
 
 
 def _sets_calling(configfile: str) -> bool:
+    import yaml  # here: the per-sample steps import this module for write_tool_versions only
+
     try:
         data = yaml.safe_load(Path(configfile).read_text())
     except (OSError, yaml.YAMLError):

@@ -18,14 +18,17 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from oncopanel import paths
 from oncopanel.errors import OncopanelError, ValidationError
 from oncopanel.qc import Gate, metric_names
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# yaml and jsonschema are imported where a file is read or a document checked: a per-sample step given settings the
+# workflow already checked (rule params) then pays for neither (issue 21).
 
 # jsonschema's type names, as a person editing YAML reads them.
 _TYPE_WORDS = {
@@ -37,11 +40,15 @@ _TYPE_WORDS = {
 @functools.cache
 def schema(name: str) -> dict:
     """A schema of ``workflow/schemas/`` by file name."""
+    import yaml
+
     return yaml.safe_load((paths.SCHEMAS / name).read_text())
 
 
 def read_yaml(path: Path | str) -> Any:
     """The parsed file, or a one-line problem naming it (missing, unreadable, not YAML)."""
+    import yaml
+
     path = Path(path)
     try:
         text = path.read_text()
@@ -85,6 +92,8 @@ def check(doc: Any, schema_name: str, source: str, prefix: str = "") -> dict:
 
 def problems(doc: Any, root: dict, source: str, prefix: str = "") -> list[str]:
     """Every schema violation of ``doc`` as ``source: key.path: problem``, one line each."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(root)
     errors = validator.iter_errors(doc)
     # sorted by key path, so an unknown key and the missing one it was meant to be stand side by side

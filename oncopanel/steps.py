@@ -56,7 +56,7 @@ def bam_qc(job: Job) -> None:
     so that a sample starts Python once for both (the imports cost more than either's work on a panel)."""
     from oncopanel.coverage import COVERAGE_TOOLS, write_coverage_files
     from oncopanel.provenance import write_tool_versions
-    from oncopanel.sample_identity.criteria import load_criteria
+    from oncopanel.sample_identity.criteria import criteria_from_doc
     from oncopanel.sample_identity.summary import identify_sample
 
     sample, log = job.wildcards.sample, job.log[0]
@@ -66,7 +66,7 @@ def bam_qc(job: Job) -> None:
     with open(log, "a") as fh:
         fh.write(f"{sample}: coverage over {len(found)} targets, {sum(c.target.length for c in found)} bases\n")
     doc = identify_sample(job.input.bam, sample, job.params.specimen_type, job.output.identity,
-                          load_criteria(job.input.criteria))  # fmt: skip
+                          criteria_from_doc(job.params.criteria))  # fmt: skip
     with open(log, "a") as fh:
         fh.write(f"{sample}: contamination {doc.get('contamination', {}).get('reason', '')}\n")
 
@@ -118,15 +118,14 @@ def calling_finalize(job: Job) -> None:
     from oncopanel.calling.run import genotype_sample_hotspots, index_vcf
     from oncopanel.calling.vcf import SampleContext, background_provenance, finalize
     from oncopanel.hotspots import write_hotspot_table
-    from oncopanel.panels import load_panels
 
     logging.basicConfig(filename=job.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
     sample_id = job.wildcards.sample
     params = job.params
-    settings = calling_settings.from_dict(params.calling)
-    panels = load_panels()
-    # calling.lod per specimen type, else the panels': recorded in calling.json for the result (deliver)
-    stated_lod = settings.sample_stated_lod(params.specimen_type, (panels[p].stated_lod for p in params.panels))
+    settings = calling_settings.from_checked(params.calling)  # checked with the config when the DAG was built
+    # calling.lod per specimen type, else the panels' (annotation/panels.yaml, read when the DAG was built):
+    # recorded in calling.json for the result (deliver)
+    stated_lod = settings.sample_stated_lod(params.specimen_type, params.panel_lods)
     # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
     model = None
     if hasattr(job.input, "background"):
@@ -134,7 +133,7 @@ def calling_finalize(job: Job) -> None:
     results, detected = genotype_sample_hotspots(
         job.input.bam, sample_id, params.reference, stated_lod, settings.hotspots, model
     )
-    write_hotspot_table(results, job.output.hotspots_tsv, job.output.hotspots_parquet, sample_id=sample_id)
+    write_hotspot_table(results, job.output.hotspots_tsv, sample_id=sample_id)
     pon = pon_io.read(job.input.pon) if hasattr(job.input, "pon") else None
     ctx = SampleContext(sample_id, params.mode, params.reference, job.input.bam, pon, detected, model)
     # scratch outside the results tree: a job killed here leaves nothing beside the deliverables

@@ -43,7 +43,7 @@ def test_calling_rules_end_to_end(tmp_path):
     res = tmp_path / "results"
     for sample in ("TUMOUR1", "BLOOD1", "NORMAL1", "NORMAL2", "NORMAL3", "EMPTY1"):
         assert (res / "calls" / f"{sample}.vcf.gz.tbi").exists()
-        assert (res / "hotspots" / f"{sample}.hotspots.parquet").exists()
+        assert (res / "hotspots" / f"{sample}.hotspots.tsv").exists()
     with pysam.VariantFile(str(res / "calls" / "TUMOUR1.vcf.gz")) as vf:
         recs = {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in vf}
     # freebayes read its regions' own reference (rule calling_regions): those regions' contigs only, each cut

@@ -78,6 +78,19 @@ def test_kras_g12c_vcf_record(run):
     assert sample["AD"][1] >= 50 and sample["DP"] >= 400
 
 
+def test_hotspot_tables_per_sample_and_for_the_run(run):
+    """Each sample's hotspot TSV, and the run's Parquet table (rule batch_summary) holding the same rows, typed."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(run["results"] / "batch" / "hotspots.parquet").to_pylist()
+    assert {r["sample_id"] for r in table} == {"E2E-T1", "E2E-G1", "E2E-OFF"}
+    g12 = [r for r in table if r["sample_id"] == "E2E-T1" and r["hotspot_id"] == "KRAS_G12"]
+    tsv = (run["results"] / "hotspots" / "E2E-T1.hotspots.tsv").read_text().splitlines()
+    row = dict(zip(tsv[0].split("\t"), next(line for line in tsv if "\tKRAS_G12\t" in line).split("\t"), strict=True))
+    assert len(g12) == 1 and g12[0]["status"] == row["status"] == "detected"
+    assert g12[0]["alt_count"] == int(row["alt_count"]) and g12[0]["vaf"] == float(row["vaf"])
+
+
 def test_result_names_and_matches_the_variant(run):
     result = json.loads((run["results"] / "result" / "E2E-T1.result.json").read_text())
     assert result["status"] == "reported"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pysam
 import pytest
 
@@ -12,6 +13,7 @@ from oncopanel import paths
 from oncopanel.calling import settings as calling_settings
 from oncopanel.errors import InputError
 from oncopanel.hotspots import (
+    RESULT_COLUMNS,
     AlleleCount,
     HotspotCounts,
     assess_hotspot,
@@ -23,6 +25,7 @@ from oncopanel.hotspots import (
     load_hotspots,
     read_hotspot_table,
     results_by_id,
+    write_hotspot_parquet,
     write_hotspot_table,
 )
 from oncopanel.model import Variant
@@ -231,13 +234,21 @@ def test_genotype_batch_keeps_true_variants():
 
 def test_table_round_trip(tmp_path, kras_1000x):
     results = list(kras_1000x.values())
-    write_hotspot_table(results, tmp_path / "h.tsv", tmp_path / "h.parquet", sample_id="S1")
+    write_hotspot_table(results, tmp_path / "h.tsv", sample_id="S1")
     header = (tmp_path / "h.tsv").read_text().splitlines()[0].split("\t")
     assert header[:5] == ["sample_id", "hotspot_id", "gene", "label", "status"]
-    for path in (tmp_path / "h.tsv", tmp_path / "h.parquet"):
-        assert read_hotspot_table(path) == {"S1": results}
+    assert read_hotspot_table(tmp_path / "h.tsv") == {"S1": results}
     write_hotspot_table({"S1": results, "S2": results[:3]}, tmp_path / "b.tsv")
     assert {s: len(r) for s, r in read_hotspot_table(tmp_path / "b.tsv").items()} == {"S1": len(results), "S2": 3}
+    # the run's Parquet table (rule batch_summary): every sample's rows, typed, read back to the same results
+    write_hotspot_parquet([tmp_path / "h.tsv", tmp_path / "b.tsv"], tmp_path / "run.parquet")
+    back = pq.read_table(tmp_path / "run.parquet")
+    assert back.num_rows == 2 * len(results) + 3
+    assert str(back.schema.field("depth").type) == "int64" and str(back.schema.field("vaf").type) == "double"
+    write_hotspot_parquet([tmp_path / "h.tsv"], tmp_path / "one.parquet")
+    assert read_hotspot_table(tmp_path / "one.parquet") == {"S1": results}
+    write_hotspot_parquet([], tmp_path / "none.parquet")  # a run with no called sample: the columns, no rows
+    assert pq.read_table(tmp_path / "none.parquet").column_names == RESULT_COLUMNS
 
 
 def test_allele_names_on_a_minus_strand_gene():

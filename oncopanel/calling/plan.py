@@ -34,7 +34,6 @@ def outputs(results: str, sample_ids: list[str]) -> list[str]:
             f"{results}/calls/{s}.vcf.gz",
             f"{results}/calls/{s}.vcf.gz.tbi",
             f"{results}/hotspots/{s}.hotspots.tsv",
-            f"{results}/hotspots/{s}.hotspots.parquet",
         )
     ]
 

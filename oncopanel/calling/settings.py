@@ -198,7 +198,6 @@ def hotspot_rule(
 @dataclass(frozen=True)
 class CallingSettings:
     plain_fasta: str
-    germline_genes: tuple[str, ...]
     germline_freebayes: FreebayesSettings
     germline_filters: GermlineFilters
     somatic_freebayes: FreebayesSettings
@@ -210,6 +209,11 @@ class CallingSettings:
     force_hotspots: bool
     background_model: ModelSettings
     lod: dict[str, float]  # specimen type -> stated LoD (calling.lod)
+
+    @property
+    def germline_genes(self) -> tuple[str, ...]:
+        """The reporting policy's germline genes (oncopanel.clinical, their one home), read when first asked."""
+        return clinical.GERMLINE_GENES
 
     def freebayes(self, mode: str) -> FreebayesSettings:
         """The freebayes settings of ``germline`` or ``somatic`` mode."""
@@ -235,16 +239,19 @@ def check_block(block: dict[str, Any], source: str = "config") -> dict[str, Any]
 
 
 def from_dict(block: dict[str, Any], source: str = "config") -> CallingSettings:
-    """Build settings from the ``calling:`` block, checked first (a block a config file carries, or a rule's
-    params)."""
-    block = check_block(block, source)
+    """Build settings from the ``calling:`` block, checked first (a block a config file carries)."""
+    return from_checked(check_block(block, source))
+
+
+def from_checked(block: dict[str, Any]) -> CallingSettings:
+    """Build settings from a ``calling:`` block check_block already checked and filled: the workflow's config (the
+    settings layer checks it when the DAG is built) as a rule's params carry it to a job."""
     g, s = block["germline"], block["somatic"]
     sf = s["filters"]
     somatic_freebayes = FreebayesSettings(**s["freebayes"])
     damage = Damage(tuple(sf["damage"]["substitutions"]), sf["damage"]["min_reads_per_orientation"])
     return CallingSettings(
         plain_fasta=block["plain_fasta"],
-        germline_genes=clinical.GERMLINE_GENES,
         germline_freebayes=FreebayesSettings(**g["freebayes"]),
         germline_filters=GermlineFilters(**g["filters"]),
         somatic_freebayes=somatic_freebayes,

@@ -33,7 +33,13 @@ from oncopanel.hotspots.evaluate import (
     hotspot_background,
     single_base_alleles,
 )
-from oncopanel.hotspots.table import RESULT_COLUMNS, read_hotspot_table, results_by_id, write_hotspot_table
+from oncopanel.hotspots.table import (
+    RESULT_COLUMNS,
+    read_hotspot_table,
+    results_by_id,
+    write_hotspot_parquet,
+    write_hotspot_table,
+)
 from oncopanel.stats import binom_sf, wilson_interval
 
 __all__ = [
@@ -67,5 +73,6 @@ __all__ = [
     "single_base_alleles",
     "substitution_class",
     "wilson_interval",
+    "write_hotspot_parquet",
     "write_hotspot_table",
 ]

@@ -1,4 +1,4 @@
-"""The hotspot table (TSV + Parquet): one row per sample and hotspot."""
+"""The hotspot table: one row per sample and hotspot (a TSV per sample; the run's samples in one Parquet table)."""
 
 from __future__ import annotations
 
@@ -28,20 +28,15 @@ def _tsv_cell(value: object) -> str:
 def write_hotspot_table(
     results: Mapping[str, Sequence[HotspotResult]] | Sequence[HotspotResult],
     tsv_path: Path | str,
-    parquet_path: Path | str | None = None,
     *,
     sample_id: str = "",
 ) -> None:
     """One row per sample and hotspot; results: one sample's list (named by sample_id) or {sample: list}.
 
-    Written with the csv module, and the Parquet copy read back from that TSV by pyarrow's CSV reader with every
-    column typed: this runs once per sample, and pandas (or pyarrow's array builders, which load pandas) cost more
-    CPU to import than the hotspot genotyping itself."""
+    Written with the csv module: this runs once per sample (rule calling_finalize), and pandas or pyarrow cost more
+    CPU to import than the hotspot genotyping itself. The Parquet copy is the batch's, from these files
+    (write_hotspot_parquet)."""
     import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
 
     rows = _rows(results, sample_id)
     Path(tsv_path).parent.mkdir(parents=True, exist_ok=True)
@@ -49,14 +44,27 @@ def write_hotspot_table(
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(RESULT_COLUMNS)
         writer.writerows([_tsv_cell(row[c]) for c in RESULT_COLUMNS] for row in rows)
-    if parquet_path is not None:
-        types = {"depth": pa.int64(), "alt_count": pa.int64(), **dict.fromkeys(_FLOAT_COLUMNS, pa.float64())}
-        table = pa_csv.read_csv(
-            tsv_path,
+
+
+def write_hotspot_parquet(tsv_paths: Iterable[Path | str], parquet_path: Path | str) -> None:
+    """The hotspot tables of a run's samples (write_hotspot_table's TSVs) as one Parquet table, every column typed:
+    pyarrow's CSV reader over each file, so the run imports pyarrow once (rule batch_summary), not once a sample."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    types = {"depth": pa.int64(), "alt_count": pa.int64(), **dict.fromkeys(_FLOAT_COLUMNS, pa.float64())}
+    schema = pa.schema([(c, types.get(c, pa.string())) for c in RESULT_COLUMNS])
+    tables = [
+        pa_csv.read_csv(
+            path,
             parse_options=pa_csv.ParseOptions(delimiter="\t", newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(column_types={c: types.get(c, pa.string()) for c in RESULT_COLUMNS}),
+            convert_options=pa_csv.ConvertOptions(column_types=dict(zip(schema.names, schema.types, strict=True))),
         )
-        pq.write_table(table, parquet_path)
+        for path in tsv_paths
+    ]
+    Path(parquet_path).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.concat_tables(tables) if tables else schema.empty_table(), parquet_path)
 
 
 def read_hotspot_table(path: Path | str) -> dict[str, list[HotspotResult]]:

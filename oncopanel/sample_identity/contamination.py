@@ -19,11 +19,10 @@ is underestimated.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
-
-import numpy as np
 
 from oncopanel.sample_identity.criteria import ContaminationCriteria, default_criteria
 from oncopanel.sample_identity.genotype import SiteGenotype
@@ -54,6 +53,17 @@ def _foreign(g: SiteGenotype) -> tuple[int, float] | None:
     return None
 
 
+def _site_loglik(k: int, n: int, a: float, fraction: float, seq_error_rate: float) -> float:
+    """log P(k foreign reads of n | contamination fraction), the contaminant's dosage d of the foreign allele
+    (frequency a) summed out with Hardy-Weinberg priors: log-sum-exp over d of log prior + binomial kernel."""
+    terms = []
+    for d, prior in ((0, (1 - a) ** 2), (1, 2 * a * (1 - a)), (2, a**2)):
+        p = min(max(seq_error_rate + fraction * d / 2, 1e-9), 1 - 1e-9)
+        terms.append(math.log(max(prior, 1e-300)) + k * math.log(p) + (n - k) * math.log1p(-p))
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
 def estimate_contamination(
     site_genotypes: Sequence[SiteGenotype], criteria: ContaminationCriteria | None = None, population: str = "af_eas"
 ) -> ContaminationEstimate:
@@ -74,20 +84,16 @@ def estimate_contamination(
         return ContaminationEstimate("not_estimable", None, None, None, len(k), sum(k), sum(n), None,
                                      f"{len(k)} homozygous site(s) with depth >= {c.min_depth}, fewer than "
                                      f"{c.min_hom_sites}")  # fmt: skip
-    ks, ns, fa = np.array(k, float)[:, None], np.array(n, float)[:, None], np.array(a, float)[:, None]
-    grid = np.arange(0.0, 0.5 + c.grid_step / 2, c.grid_step)[None, :]
-    # per-site log-likelihood, summed (log-sum-exp) over the contaminant's dosage d of the foreign allele
-    site = np.full((len(k), grid.shape[1]), -np.inf)
-    for d, prior in ((0, (1 - fa) ** 2), (1, 2 * fa * (1 - fa)), (2, fa**2)):
-        p = np.clip(c.seq_error_rate + grid * d / 2, 1e-9, 1 - 1e-9)
-        site = np.logaddexp(site, np.log(np.maximum(prior, 1e-300)) + ks * np.log(p) + (ns - ks) * np.log1p(-p))
-    loglik = site.sum(axis=0)
-    best = int(np.argmax(loglik))
-    inside = grid[0, loglik >= loglik[best] - 1.92]
-    fraction = float(grid[0, best])
+    # a ~200-point grid over a few dozen sites: plain Python, so bam_qc does not import numpy for it (issue 21)
+    grid = [i * c.grid_step for i in range(math.ceil((0.5 + c.grid_step / 2) / c.grid_step))]
+    sites = list(zip(k, n, a, strict=True))
+    loglik = [sum(_site_loglik(ki, ni, ai, x, c.seq_error_rate) for ki, ni, ai in sites) for x in grid]
+    best = max(range(len(grid)), key=loglik.__getitem__)  # the first maximum, as argmax
+    inside = [x for x, ll in zip(grid, loglik, strict=True) if ll >= loglik[best] - 1.92]
+    fraction = grid[best]
     ok = fraction <= c.max_fraction
     return ContaminationEstimate(
-        "estimated", round(fraction, 4), round(float(inside.min()), 4), round(float(inside.max()), 4), len(k),
+        "estimated", round(fraction, 4), round(min(inside), 4), round(max(inside), 4), len(k),
         sum(k), sum(n), ok,
         f"{fraction:.1%} from {len(k)} homozygous sites" + ("" if ok else f", above the {c.max_fraction:.0%} limit"),
     )  # fmt: skip

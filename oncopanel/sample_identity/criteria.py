@@ -121,9 +121,18 @@ def reference_materials(path: Path | str | None = None) -> dict[str, ReferenceMa
     return {m.name: m for m in load_criteria(path).controls.materials}
 
 
+def load_doc(path: Path | str | None = None) -> dict:
+    """config/controls.yaml (or another file of its schema) checked, defaults filled; every problem at once."""
+    return settings.load(path or CONTROLS_YAML, SCHEMA)
+
+
 def load_criteria(path: Path | str | None = None) -> Criteria:
     """The criteria of config/controls.yaml (or another file of its schema); every problem at once."""
-    doc = settings.load(path or CONTROLS_YAML, SCHEMA)
+    return criteria_from_doc(load_doc(path))
+
+
+def criteria_from_doc(doc: dict) -> Criteria:
+    """The criteria of a document load_doc checked (a rule's params carry it: the job does not check it again)."""
     identity = doc["identity"]
     return Criteria(
         snps=paths.DATA / identity["snps"],  # a relative path names oncopanel's own SNP set (see lab.kit_path)

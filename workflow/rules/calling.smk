@@ -8,6 +8,7 @@ from oncopanel import paths as _paths
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
 from oncopanel.calling.freebayes import freebayes_command as _freebayes_command
+from oncopanel.panels import load_panels as _load_panels
 
 if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
     config["calling"] = _calling_settings.load_block()
@@ -16,6 +17,7 @@ CALLING = _calling_settings.from_dict(config["calling"])  # checked by the setti
 # once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF
 CALLING_TABLE = {s: get_sample(s) for s in SAMPLES}
+CALLING_PANELS = _load_panels()  # each panel's stated LoD, for calling_finalize
 # the batch's normals whose reads passed the input check (inputs_ok from common.smk): a normal that failed
 # must not hold up its batch's panel of normals
 calling_normals = lambda batch: [  # noqa: E731
@@ -183,7 +185,6 @@ rule calling_finalize:
         tbi=f"{R}/calls/{{sample}}.vcf.gz.tbi",
         summary=f"{R}/calls/{{sample}}.calling.json",
         hotspots_tsv=f"{R}/hotspots/{{sample}}.hotspots.tsv",
-        hotspots_parquet=f"{R}/hotspots/{{sample}}.hotspots.parquet",
     log:
         f"{LOGS}/calling/finalize/{{sample}}.log",
     benchmark:
@@ -200,6 +201,7 @@ rule calling_finalize:
             "calling_finalize",
             mode=lambda wc: _calling_plan.mode_for(CALLING_TABLE[wc.sample]),
             panels=lambda wc: list(CALLING_TABLE[wc.sample].panels),
+            panel_lods=lambda wc: [CALLING_PANELS[p].stated_lod for p in CALLING_TABLE[wc.sample].panels],
             specimen_type=lambda wc: CALLING_TABLE[wc.sample].specimen_type,
             reference=REF,
             calling=lambda wc: calling_block_for(wc.sample),

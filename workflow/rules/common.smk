@@ -1,4 +1,5 @@
 # Shared set-up: config and sample-sheet validation (before anything runs), sample lookups, output paths.
+import functools
 import json
 import os
 import sys
@@ -6,10 +7,12 @@ from pathlib import Path
 
 from oncopanel import paths, runlock
 from oncopanel.calling.settings import DEFAULT_FILE as CALLING_YAML
+from oncopanel.calling.settings import check_block as check_calling_block
 from oncopanel.calling.settings import load_block as calling_block
 from oncopanel.deliver import draft_paths, stage_paths
 from oncopanel.errors import ValidationError
 from oncopanel.inputs import refusal_text
+from oncopanel.sample_identity.criteria import load_doc as load_controls_doc
 from oncopanel.samplesheet import checked_marker, read_sample_sheet
 from oncopanel.settings import QcSettings, check_config, config_source, input_kind
 from oncopanel.scheduling import lift_local_rate_limit  # noqa: F401 (the Snakefile's onstart)
@@ -24,6 +27,7 @@ try:
     QC = QcSettings.from_config(config["qc"], config_source(workflow.configfiles))
     POOLED_RUNS = config["pooled_runs"]
     SAMPLE_TABLE = read_sample_sheet(config["samples"], pooled_batches=set(POOLED_RUNS), controls=config["controls"])
+    CONTROLS_DOC = load_controls_doc(config["controls"])  # checked once here; jobs get it as params
 except ValidationError as exc:
     # The problems are the whole message: printed one a line, then a plain exit (a WorkflowError would add
     # Snakemake's traceback fragment, which says nothing to the person fixing the sheet).
@@ -119,10 +123,14 @@ def without_background_if_consensus(sample_id, inputs):
 
 
 def calling_block_for(sample_id):
-    """calling.yaml's block; for consensus reads its hotspot test uses the consensus background (umi.yaml)."""
-    if uses_consensus(sample_id):
-        return _consensus_calling_block(config["calling"], UMI_SETTINGS)
-    return config["calling"]
+    """calling.yaml's block; for consensus reads its hotspot test uses the consensus background (umi.yaml). Both
+    checked here: calling_finalize builds its settings from them without checking again."""
+    return consensus_calling_block() if uses_consensus(sample_id) else config["calling"]
+
+
+@functools.cache
+def consensus_calling_block():
+    return check_calling_block(_consensus_calling_block(config["calling"], UMI_SETTINGS), "config/umi.yaml")
 
 
 def umi_fastp_args(sample_id):

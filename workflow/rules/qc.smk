@@ -38,6 +38,7 @@ rule bam_qc:
             mapq=config["qc"]["min_mapping_quality"],
             thresholds=config["qc"]["depth_thresholds"],
             specimen_type=lambda wc: get_sample(wc.sample).specimen_type,
+            criteria=CONTROLS_DOC,  # config["controls"] as the settings layer checked it
         ),
     shell:
         f"{STEP} bam_qc --log {{log:q}} {{params.job:q}}"

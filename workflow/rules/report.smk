@@ -1,4 +1,4 @@
-# The lab's batch summary and the batch therapy table (the clinician PDFs come with the results, rules/result.smk).
+# The lab's batch summary, the batch therapy and hotspot tables (the clinician PDFs come with the results, rules/result.smk).
 # Patients come from their result documents; run controls, which get none, from their QC JSON and each batch's
 # identity JSON (the one place control verdicts are computed).
 
@@ -8,11 +8,14 @@ rule batch_summary:
         results=[draft_paths(R, s)["result"] for s in PATIENTS],
         therapies=[draft_paths(R, s)["therapies"] for s in PATIENTS],
         control_qc=expand(f"{R}/qc/{{sample}}.qc.json", sample=CONTROLS),
+        # every called sample's hotspot table (patients' results already wait for them): the run's Parquet copy
+        hotspots=lambda wc: [f"{R}/hotspots/{s}.hotspots.tsv" for s in SAMPLES if inputs_ok(s)],
         batch_identity=expand(f"{R}/identity/{{batch}}.batch_identity.json", batch=BATCHES),
         lab=config["lab"],
     output:
         html=report(f"{R}/batch/summary.html", caption="../report/batch_summary.rst", category="Batch"),
         therapies=f"{R}/batch/therapies.parquet",
+        hotspots=f"{R}/batch/hotspots.parquet",
         ledger=f"{R}/batch/ledger.tsv",
     log:
         f"{LOGS}/batch_summary.log",

@@ -1,4 +1,5 @@
-"""Snakemake adapter: the lab's batch summary (HTML, with the run controls), the ledger and the therapy table."""
+"""Snakemake adapter: the lab's batch summary (HTML, with the run controls), the ledger, the therapy table and the
+hotspot table (every called sample's, one Parquet file)."""
 
 import datetime as dt
 import json
@@ -9,6 +10,7 @@ import pandas as pd
 
 from oncopanel.batch.lab import load_lab_config
 from oncopanel.batch.ledger import batch_ledger, write_ledger
+from oncopanel.hotspots import write_hotspot_parquet
 from oncopanel.report import load_result, render_batch_summary
 from oncopanel.report.batch import signed_dates
 
@@ -55,4 +57,5 @@ for path in smk.input.therapies:
             }
         )
 pd.DataFrame(rows).to_parquet(smk.output.therapies, index=False)
+write_hotspot_parquet(smk.input.hotspots, smk.output.hotspots)
 Path(smk.log[0]).write_text(f"{len(results)} results, {len(rows)} therapy rows\n")
