@@ -1,5 +1,4 @@
 # Shared set-up: config and sample-sheet validation (before anything runs), sample lookups, output paths.
-import functools
 import json
 import os
 import sys
@@ -92,6 +91,8 @@ try:  # a sample's own umi column, else its pooled run's; every bad layout refus
         for s in SAMPLES
     }
     UMI_SETTINGS = _load_umi_settings(UMI_YAML)
+    # the calling block of samples called on consensus reads, checked here (calling_finalize does not check again)
+    CONSENSUS_CALLING = check_calling_block(_consensus_calling_block(config["calling"], UMI_SETTINGS), str(UMI_YAML))
 except ValidationError as exc:
     print(refusal_text(exc.problems), file=sys.stderr)
     sys.exit(1)
@@ -125,12 +126,7 @@ def without_background_if_consensus(sample_id, inputs):
 def calling_block_for(sample_id):
     """calling.yaml's block; for consensus reads its hotspot test uses the consensus background (umi.yaml). Both
     checked here: calling_finalize builds its settings from them without checking again."""
-    return consensus_calling_block() if uses_consensus(sample_id) else config["calling"]
-
-
-@functools.cache
-def consensus_calling_block():
-    return check_calling_block(_consensus_calling_block(config["calling"], UMI_SETTINGS), "config/umi.yaml")
+    return CONSENSUS_CALLING if uses_consensus(sample_id) else config["calling"]
 
 
 def umi_fastp_args(sample_id):
