@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,61 @@ def test_the_steps_run_without_snakemake_or_the_heavy_libraries(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
     assert json.loads((tmp_path / "G1.qc.json").read_text())["sample_id"] == "G1"
+
+
+HEAVY = ("snakemake", "pandas", "pyarrow", "reportlab", "sqlalchemy", "numpy", "jsonschema", "yaml")
+CALLING_DATA = Path(__file__).parent / "data" / "calling"
+
+
+def _heavy_after(code: str) -> list[str]:
+    """The heavy libraries a fresh Python has imported after running ``code``."""
+    code += f"; import sys, json; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+@pytest.mark.skipif(shutil.which("samtools") is None, reason="needs samtools")
+def test_bam_qc_runs_on_the_criteria_the_workflow_checked_without_numpy_or_the_schema_libraries(tmp_path):
+    """bam_qc (coverage + identity genotypes + contamination) gets config/controls.yaml as the settings layer
+    checked it when the DAG was built (rule params), so the job reads no YAML and checks no schema, and the
+    contamination estimate needs no numpy (issue 21): the real step on a real BAM, then what it imported."""
+    from oncopanel.sample_identity.criteria import load_doc
+
+    out = {k: str(tmp_path / f"B1.{k}") for k in ("regions.bed.gz", "thresholds.bed.gz", "depth_distribution.tsv")}
+    bam, targets = CALLING_DATA / "blood.bam", CALLING_DATA / "blood.targets.bed"
+    job = {
+        "rule": "bam_qc",
+        "input": {"*": [str(bam), str(targets)], "bam": str(bam), "targets": str(targets)},
+        "output": {"regions": out["regions.bed.gz"], "thresholds": out["thresholds.bed.gz"],
+                   "distribution": out["depth_distribution.tsv"], "identity": str(tmp_path / "B1.identity.json")},
+        "wildcards": {"sample": "B1"},
+        "threads": 1,
+        "params": {"mapq": 20, "thresholds": [100, 200], "specimen_type": "blood_germline", "criteria": load_doc()},
+    }  # fmt: skip
+    log = str(tmp_path / "B1.log")
+    code = f"from oncopanel.steps import main; main(['bam_qc', '--log', {log!r}, {json.dumps(job)!r}])"
+    assert _heavy_after(code) == []
+    identity = json.loads((tmp_path / "B1.identity.json").read_text())
+    assert identity["sample_id"] == "B1" and "contamination" in identity
+    assert Path(out["regions.bed.gz"]).stat().st_size > 0
+
+
+def test_finalize_builds_its_settings_from_the_checked_block_without_the_schema_libraries(tmp_path):
+    """calling_finalize's settings: the calling block as the workflow checked it (config["calling"]) and the panels'
+    stated LoDs as parameters; building them imports neither jsonschema nor PyYAML, nor the reporting policy."""
+    from oncopanel.calling import settings as calling_settings
+
+    block = tmp_path / "calling.json"
+    block.write_text(json.dumps(calling_settings.load_block()))
+    code = (
+        "import json; from pathlib import Path; from oncopanel.calling import settings as s; "
+        "import oncopanel.calling.run, oncopanel.calling.vcf, oncopanel.calling.pon, oncopanel.calling.background, "
+        "oncopanel.hotspots; "
+        f"c = s.from_checked(json.loads(Path({str(block)!r}).read_text())); "
+        "assert c.sample_stated_lod('tumour_ffpe', [0.05]) > 0"
+    )
+    assert _heavy_after(code) == []
 
 
 def test_job_files_have_snakemakes_named_access():
