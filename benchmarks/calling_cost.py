@@ -57,6 +57,7 @@ from oncopanel.calling.run import (  # noqa: E402
     hotspot_alleles,
     index_vcf,
     plain_fasta,
+    regions_fasta_beside,
     regions_reference,
     select_targets,
 )
@@ -275,7 +276,8 @@ def main() -> None:
         targets.write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in regions))
         regions_bed = d / "regions.bed"
         select_targets(targets, None, regions_bed)  # merged, as call_raw writes them
-        regions_reference(regions_bed, fb_fasta, regions_bed.with_suffix(".fa"))  # freebayes' own, as calling_regions
+        # freebayes' own reference, as rule calling_regions writes it
+        regions_reference(regions_bed, fb_fasta, regions_fasta_beside(regions_bed))
         top_bam = lv.simulate(d / f"sim{top}", regions, [Spike(x.variant, x.vaf) for x in truths],
                               round(top / lv.USABLE), args.seed * 10 + t, arts, mmi, f"TUMOUR{t}")  # fmt: skip
         for depth in depths:
@@ -288,7 +290,7 @@ def main() -> None:
     cost_rows = []
     for t, depth, bam, regions_bed, d in samples:
         som_raw = d / f"{depth}.somatic.vcf.gz"
-        own = regions_bed.with_suffix(".fa")
+        own = regions_fasta_beside(regions_bed)
         s = freebayes_cpu(bam, regions_bed, som, own, som_raw)
         g = freebayes_cpu(bam, regions_bed, germ, own, d / f"{depth}.germline.vcf.gz")
         whole = {}
@@ -369,7 +371,7 @@ def main() -> None:
                 continue
             tag = "".join(ch if ch.isalnum() else "_" for ch in label)
             raw = d / f"{dep}.sweep.{tag}.vcf.gz"
-            r = freebayes_cpu(bam, regions_bed, fb, regions_bed.with_suffix(".fa"), raw)
+            r = freebayes_cpu(bam, regions_bed, fb, regions_fasta_beside(regions_bed), raw)
             cpu += r["freebayes"] + r["norm"]
             records += r["records"]
             cands += candidates(raw, tumours[t][0])

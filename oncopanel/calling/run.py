@@ -197,6 +197,12 @@ def regions_reference(regions_bed: PathLike, fb_fasta: PathLike, out: PathLike) 
     return cut_fasta(fb_fasta, out, reach)
 
 
+def regions_fasta_beside(regions_bed: PathLike) -> Path:
+    """Where call_raw keeps freebayes' reference for its regions: beside the BED, as ``.fa`` (the workflow's
+    ``calls/regions/{targets}.{mode}.bed`` and ``.fa``)."""
+    return Path(regions_bed).with_suffix(".fa")
+
+
 def call_raw(
     bam: PathLike,
     targets_beds: PathLike | Iterable[PathLike],
@@ -215,7 +221,7 @@ def call_raw(
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance), as the rule's shell writes them."""
     if rule and log:
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
-    regions_fasta = Path(regions_bed).with_suffix(".fa")
+    regions_fasta = regions_fasta_beside(regions_bed)
     calling_regions(targets_beds, mode, fb_fasta, reference, regions_bed, regions_fasta)
     _run_shell(freebayes_command(bam, regions_bed, freebayes, regions_fasta, reference, out_vcf_gz), log)
 
