@@ -249,6 +249,19 @@ def test_regions_reference_keeps_only_the_regions_contigs_cut_past_their_last_re
         assert dict(zip(fa.references, fa.lengths, strict=True)) == {"chr2": 70, "chr7": 170}
         assert fa.fetch("chr7") == seqs["chr7"][:170]
         assert fa.fetch("chr2") == seqs["chr2"]
+    # rule calling_regions' output is written under its own name: a job killed mid-write leaves Snakemake an
+    # incomplete output to remove, never a temporary file of its own in the results (the kill/resume test found a
+    # per-process temporary name left behind); the shared calling copy keeps its atomic rename
+    commands = []
+    real_shell = run._run_shell
+    monkeypatch.setattr(run, "_run_shell", lambda cmd, log=None: commands.append(cmd) or real_shell(cmd, log))
+    run.regions_reference(regions, fasta, out)
+    run.plain_fasta(fasta, tmp_path / "copy.fa", reach={"chr2": 70})
+    assert f"> {out} " in commands[0] and ".tmp" not in commands[0]
+    assert ".tmp" in commands[1] and (tmp_path / "copy.fa.fai").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "calling.fa", "calling.fa.fai", "copy.fa", "copy.fa.fai", "r.bed", "r.fa", "r.fa.fai"
+    ]  # fmt: skip
 
 
 def test_calling_rules_run_the_package_not_their_own_commands():

@@ -95,21 +95,27 @@ def plain_fasta(
     return out
 
 
-def cut_fasta(source: PathLike, out: PathLike, reach: Mapping[str, int], log: PathLike | None = None) -> Path:
+def cut_fasta(
+    source: PathLike, out: PathLike, reach: Mapping[str, int], log: PathLike | None = None, *, atomic: bool = True
+) -> Path:
     """``out`` (+ .fai): the contigs of ``reach`` from ``source`` (bgzipped or plain, indexed), each cut after its
-    reach, with their own names and coordinates (freebayes loads whole contigs). Always written anew, atomically."""
+    reach, with their own names and coordinates (freebayes loads whole contigs). Always written anew. ``atomic``:
+    through a temporary name beside it, for a copy that is reused when it exists (:func:`plain_fasta`); without,
+    straight to ``out``, for a job's output whose partial file Snakemake removes if the job is killed (a
+    temporary name would be left behind in the results)."""
     out = Path(out)
     lengths = fai_lengths(source)
     regions = [f"{c}:1-{min(n, reach[c])}" for c, n in lengths.items() if c in reach]
     if not regions:
         raise InputError(f"{source}: none of the panel contigs ({', '.join(sorted(reach))})")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}") if atomic else out
     q = shlex.quote
     # samtools names each record after its region (chr1:1-N): the copy keeps the contig's own name
     rename = "sed -E 's/^>(.+):1-[0-9]+$/>\\1/'"
+    move = f"&& mv {q(str(tmp))} {q(str(out))} " if atomic else ""
     _run_shell(f"samtools faidx {q(str(source))} {shlex.join(regions)} | {rename} > {q(str(tmp))} "
-               f"&& mv {q(str(tmp))} {q(str(out))} && samtools faidx {q(str(out))}", log)  # fmt: skip
+               f"{move}&& samtools faidx {q(str(out))}", log)  # fmt: skip
     return out
 
 
@@ -194,7 +200,7 @@ def regions_reference(regions_bed: PathLike, fb_fasta: PathLike, out: PathLike) 
     for line in Path(regions_bed).read_text().splitlines():
         c, _s, e = line.split("\t")[:3]
         reach[c] = max(reach.get(c, 0), int(e) + REACH_MARGIN)
-    return cut_fasta(fb_fasta, out, reach)
+    return cut_fasta(fb_fasta, out, reach, atomic=False)  # rule calling_regions' output
 
 
 def regions_fasta_beside(regions_bed: PathLike) -> Path:
