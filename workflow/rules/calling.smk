@@ -10,9 +10,9 @@ from oncopanel.calling import settings as _calling_settings
 from oncopanel.calling.freebayes import freebayes_command as _freebayes_command
 from oncopanel.panels import load_panels as _load_panels
 
-if "calling" not in config:  # config/calling.yaml unless the run's --configfile carries a calling: block
-    config["calling"] = _calling_settings.load_block()
-CALLING = _calling_settings.from_dict(config["calling"])  # checked by the settings layer
+# config["calling"]: config/calling.yaml's block or the run's own, checked and filled once by the settings layer
+# (common.smk's check_config); the jobs get it as it is
+CALLING = _calling_settings.from_checked(config["calling"])
 # freebayes 1.3.6 cannot read a bgzipped FASTA: a plain copy (panel contigs only, cut past the panels) is made
 # once when the reference is .gz
 CALLING_FASTA = CALLING.plain_fasta if REF.endswith(".gz") else REF

@@ -1,4 +1,5 @@
-# The lab's batch summary, the batch therapy and hotspot tables (the clinician PDFs come with the results, rules/result.smk).
+# The lab's batch summary, the batch therapy and hotspot tables (the clinician PDFs come with the results,
+# rules/result.smk).
 # Patients come from their result documents; run controls, which get none, from their QC JSON and each batch's
 # identity JSON (the one place control verdicts are computed).
 
