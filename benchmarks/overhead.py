@@ -6,6 +6,8 @@ preamble and the work, measured job by job on a finished batch.
     python benchmarks/overhead.py --results DIR --checkout /path/to/an/older/checkout ...   # the same, older code
     python benchmarks/overhead.py --log RUN.log    # the step commands a scratch run printed (-p), re-run in place
     python benchmarks/overhead.py --log RUN.log --as-script e79632c   # the same jobs as that revision's script:s
+    python benchmarks/overhead.py --log AFTER.log --before BEFORE.log --before-checkout /path/to/old/checkout
+        # before and after on the same samples, their jobs run alternately (the machine's speed drifts)
     python benchmarks/overhead.py --quick    # CI: the components only (python start, imports); no batch needed
 
 How: the results directory is copied (nothing in it is touched), Snakemake re-runs those rules' jobs on the copy
@@ -144,6 +146,45 @@ def as_script(argv: list[str], rev: str, scratch: Path) -> list[str]:
     return [sys.executable, str(script)]
 
 
+def by_sample(found: dict[str, list[list[str]]]) -> dict[tuple[str, str], list[str]]:
+    """{(step, sample): argv} of printed step commands (the sample from the job's wildcards)."""
+    import json
+
+    out = {}
+    for step, argvs in found.items():
+        for argv in argvs:
+            sample = json.loads(argv[-1])["wildcards"].get("sample") if "oncopanel.steps" in argv else None
+            if sample is not None:  # per-sample steps only (calling_regions is per mode)
+                out[(step, sample)] = argv
+    return out
+
+
+def compare(before: dict[str, list[list[str]]], after: dict[str, list[list[str]]], rules: list[str], repeats: int,
+            before_cwd: Path, after_cwd: Path) -> list[str]:  # fmt: skip
+    """Per step, the mean over the samples both runs have of each job's median CPU, before and after: each job's
+    two versions run alternately, `repeats` times each, so a drift in the machine's speed falls on both alike."""
+    old, new = by_sample(before), by_sample(after)
+    lines = ["", "| rule | samples | before: CPU s a job (mean) | after | change |", "|---|---:|---:|---:|---:|"]
+    total = [0.0, 0.0]
+    for step in rules:
+        keys = sorted(k for k in set(old) & set(new) if k[0] == step)
+        if not keys:
+            continue
+        sums = [0.0, 0.0]
+        for key in keys:
+            runs: tuple[list[float], list[float]] = ([], [])
+            for _ in range(repeats):
+                runs[0].append(cpu_of(old[key], before_cwd))
+                runs[1].append(cpu_of(new[key], after_cwd))
+            sums[0] += statistics.median(runs[0])
+            sums[1] += statistics.median(runs[1])
+        a, b = sums[0] / len(keys), sums[1] / len(keys)
+        total = [total[0] + a, total[1] + b]
+        lines.append(f"| {step} | {len(keys)} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
+    lines.append(f"| **per sample** | | **{total[0]:.3f}** | **{total[1]:.3f}** | **{total[1] - total[0]:+.3f}** |")
+    return lines
+
+
 def table(found: dict[str, list[list[str]]], rules: list[str], repeats: int, cwd: Path) -> list[str]:
     lines = ["", "| rule | jobs | how | CPU s per job (median over jobs) | min | max | sum |",
              "|---|---:|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -167,6 +208,8 @@ def main() -> None:
     ap.add_argument("--log", type=Path, help="a finished scratch run's log (snakemake -p): time its step commands")
     ap.add_argument("--jobs", type=int, default=0, help="at most this many jobs of each rule (0: all)")
     ap.add_argument("--as-script", metavar="REV", help="with --log: run the jobs as REV's script: adapters")
+    ap.add_argument("--before", type=Path, help="with --log: an older checkout's run log, its jobs run alternately")
+    ap.add_argument("--before-checkout", type=Path, help="the older checkout (its commands' working directory)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     lines = [f"Command: `python benchmarks/overhead.py {' '.join(sys.argv[1:])}` (checkout {args.checkout})", "",
@@ -180,7 +223,12 @@ def main() -> None:
             if args.as_script:
                 found = {step: [as_script(argv, args.as_script, Path(scratch)) for argv in argvs]
                          for step, argvs in found.items()}  # fmt: skip
-            lines += table(found, args.rules, args.repeats, args.checkout)
+            if args.before is not None:
+                older = args.before_checkout or args.checkout
+                lines += compare(jobs(older.resolve(), args.before.read_text()), found, args.rules, args.repeats,
+                                 older, args.checkout)  # fmt: skip
+            else:
+                lines += table(found, args.rules, args.repeats, args.checkout)
     elif not args.quick:
         if args.results is None:
             raise SystemExit("--results DIR (a finished batch) is needed, or --quick")

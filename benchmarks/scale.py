@@ -138,6 +138,10 @@ def dag(n: int, profile: bool) -> str:
             top = ", ".join(f"{r} {c}" for r, c in per_rule.most_common(4))
             out.append(f"| {n} | {label} | {t['wall_s']:.1f} | {t['cpu_s']:.1f} | {total} | {top} |")
             mark_inputs_ok(results, sheet)
+        bare = bare_dag(tmp / "bare", n, jobs_per_sample=round(total / n))
+        out.append(f"| {n} | Snakemake alone: {bare['jobs']} jobs of a bare workflow ({round(total / n)} chained "
+                   f"rules a sample, no input functions, no checkpoint) | {bare['wall_s']:.1f} | {bare['cpu_s']:.1f} "
+                   f"| {bare['jobs']} | |")  # fmt: skip
         if profile:  # where the full-DAG dry run spends its time
             prof = tmp / "dag.prof"
             cmd = [str(BIN / "python"), "-m", "cProfile", "-o", str(prof), *snakemake_cmd(sheet, results, "-n")]
@@ -147,6 +151,32 @@ def dag(n: int, profile: bool) -> str:
         return "\n".join(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bare_dag(tmp: Path, n: int, jobs_per_sample: int) -> dict:
+    """`snakemake -n` on a bare workflow of the same size: per sample a chain of `jobs_per_sample` shell rules
+    (plain wildcards, no input functions, params or checkpoints) and one rule gathering a file of each sample.
+    Snakemake's own cost for a DAG of this many jobs: the floor of the full workflow's dry run."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "in").mkdir(exist_ok=True)
+    for i in range(n):
+        (tmp / "in" / f"S{i:05d}.fq").touch()
+    k = max(1, jobs_per_sample)
+    rules = [f'SAMPLES = [f"S{{i:05d}}" for i in range({n})]',
+             f'rule all:\n    input: expand("r/{{s}}.{k}", s=SAMPLES), "r/summary"',
+             'rule summary:\n    input: expand("r/{s}.1", s=SAMPLES)\n    output: "r/summary"\n'
+             '    shell: "touch {output}"']  # fmt: skip
+    for step in range(1, k + 1):
+        source = '"in/{s}.fq"' if step == 1 else f'"r/{{s}}.{step - 1}"'
+        rules.append(f'rule step{step}:\n    input: {source}\n    output: "r/{{s}}.{step}"\n'
+                     f'    log: "logs/{{s}}.{step}.log"\n    threads: 1\n    shell: "touch {{output}}"')  # fmt: skip
+    (tmp / "Snakefile").write_text("\n".join(rules) + "\n")
+    log = tmp / "dry.log"
+    t = timed([str(BIN / "snakemake"), "-n", "--quiet", "rules", "--cores", "1", "--directory", str(tmp),
+               "--snakefile", str(tmp / "Snakefile")], log)  # fmt: skip
+    if t["rc"]:
+        raise SystemExit(log.read_text()[-3000:])
+    return {**t, "jobs": count_jobs(log.read_text())[0]}
 
 
 def _profile_top(prof: Path, n: int = 25) -> str:

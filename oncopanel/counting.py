@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from oncopanel.annotate.normalise import Window, shift, trim
 from oncopanel.model import Variant
-from oncopanel.sequence import UNUSABLE_READ_FLAGS, SequenceSource
+from oncopanel.sequence import UNUSABLE_READ_FLAGS, SequenceSource, aligned_query_positions
 from oncopanel.stats import wilson_interval
 
 Call = Literal["alt", "ref", "other"]
@@ -122,28 +122,14 @@ def haplotypes(variant: Variant, reference: SequenceSource, pad: int = 60) -> Ha
     return Haplotypes(edit.chrom, start0, end0, ref_span, alt_span, left, right)
 
 
-def _mismatches(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> int:
-    """Differences at bases of base quality >= min_bq (lower ones match anything)."""
-    pairs = enumerate(zip(seen, expected, strict=True))
-    return sum(a != b and (quals is None or quals[i] >= min_bq) for i, (a, b) in pairs)
-
-
-def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
-    """Query position of each 0-based reference position where the read has an aligned base there, else None
-    (a CIGAR walk: get_aligned_pairs costs a tuple per base)."""
-    out: list[int | None] = [None] * len(rpos)
-    q, r = 0, read.reference_start
-    for op, length in read.cigartuples:
-        if op in (0, 7, 8):  # M, =, X
-            for k, p in enumerate(rpos):
-                if r <= p < r + length:
-                    out[k] = q + p - r
-            q, r = q + length, r + length
-        elif op in (1, 4):  # I, S
-            q += length
-        elif op in (2, 3):  # D, N
-            r += length
-    return out
+def _differs(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> bool:
+    """A difference at a base of base quality >= min_bq (lower ones match anything). Whether, not how many: a read's
+    call needs no more, and most reads equal one of the two haplotypes outright."""
+    if seen == expected:
+        return False
+    if quals is None:
+        return True
+    return any(a != b and quals[i] >= min_bq for i, (a, b) in enumerate(zip(seen, expected, strict=True)))
 
 
 def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
@@ -179,20 +165,20 @@ def _read_call(read: Any, hap: Haplotypes, min_bq: int) -> tuple[Call | None, in
         return None, 0  # nothing to compare, or past the end of the available reference
     seen = seq[q0:q1].upper()
     qs = list(quals[q0:q1]) if quals is not None else None
-    d_ref, d_alt = _mismatches(seen, qs, ref_exp, min_bq), _mismatches(seen, qs, alt_exp, min_bq)
+    d_ref, d_alt = _differs(seen, qs, ref_exp, min_bq), _differs(seen, qs, alt_exp, min_bq)
     if d_ref and d_alt:
         # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
         # deletion, must not count for this one)
         return "other", at
     if d_ref == d_alt:
         return None, at  # the bases that tell them apart are low quality
-    if d_alt == 0 and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
+    if not d_alt and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
         # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
         # single-base variant beside it with a low-quality base at the other position is not evidence for both
         changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
         if any(qs[i] < min_bq for i in changed):
             return None, at
-    return ("alt" if d_alt == 0 else "ref"), at
+    return ("ref" if d_alt else "alt"), at
 
 
 def _clipped_start(read: Any) -> bool:

@@ -136,10 +136,12 @@ def _run(cmd: list[str]) -> str:
 
 
 def bam_contigs(bam: Path | str) -> list[str]:
-    """The contig names of the BAM header's @SQ lines, in order."""
-    header = _run(["samtools", "view", "-H", str(bam)])
-    return [f[3:] for line in header.splitlines() if line.startswith("@SQ")
-            for f in line.split("\t") if f.startswith("SN:")]  # fmt: skip
+    """The contig names of the BAM header's @SQ lines, in order (read with pysam, which the coverage step's job
+    has loaded for the identity genotypes: a samtools process for the header cost more than reading it)."""
+    import pysam
+
+    with pysam.AlignmentFile(str(bam), "rb", check_sq=False) as handle:
+        return list(handle.references)
 
 
 def measure(bam: Path | str, bed: Path | str, min_mapping_quality: int) -> list[TargetCoverage]:

@@ -1,8 +1,9 @@
-"""DNA helpers shared by every stage: complement, reverse complement, the standard genetic code."""
+"""DNA helpers shared by every stage: complement, reverse complement, the standard genetic code, where a read
+has its base at a reference position."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 _BASES = "TCAG"
@@ -31,3 +32,21 @@ class SequenceSource(Protocol):
 
 # Reads no pileup counts: unmapped, secondary, QC fail, duplicate, supplementary.
 UNUSABLE_READ_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800
+
+
+def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
+    """Query position of each 0-based reference position where the read has an aligned base there, else None
+    (a CIGAR walk: get_aligned_pairs costs a tuple per base)."""
+    out: list[int | None] = [None] * len(rpos)
+    q, r = 0, read.reference_start
+    for op, length in read.cigartuples or ():  # no CIGAR: nothing aligned
+        if op in (0, 7, 8):  # M, =, X
+            for k, p in enumerate(rpos):
+                if r <= p < r + length:
+                    out[k] = q + p - r
+            q, r = q + length, r + length
+        elif op in (1, 4):  # I, S
+            q += length
+        elif op in (2, 3):  # D, N
+            r += length
+    return out

@@ -14,9 +14,9 @@ A step that raises fails its job (and only that sample's job), as a script did.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,6 +48,12 @@ class Job:
         self.wildcards = SimpleNamespace(**doc.get("wildcards", {}))
         self.threads: int = int(doc.get("threads", 1))
         self.log = list(log)
+
+
+def log_line(log: str, message: str) -> None:
+    """Append one time-stamped line to a job's log (what logging's basicConfig wrote, without importing logging)."""
+    with open(log, "a") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
 
 def bam_qc(job: Job) -> None:
@@ -109,7 +115,6 @@ def calling_regions(job: Job) -> None:
 
 def calling_finalize(job: Job) -> None:
     """Freebayes calls + hotspot genotyping -> contract VCF (normalised, sorted, indexed) and hotspot table."""
-    import logging
     import tempfile
 
     from oncopanel.calling import pon as pon_io
@@ -119,7 +124,6 @@ def calling_finalize(job: Job) -> None:
     from oncopanel.calling.vcf import SampleContext, background_provenance, finalize
     from oncopanel.hotspots import write_hotspot_table
 
-    logging.basicConfig(filename=job.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
     sample_id = job.wildcards.sample
     params = job.params
     settings = calling_settings.from_checked(params.calling)  # checked with the config when the DAG was built
@@ -154,19 +158,16 @@ def calling_finalize(job: Job) -> None:
         "stated_lod": stated_lod,
     }
     Path(job.output.summary).write_text(json.dumps(report, indent=2) + "\n")
-    logging.info("%s", report)
+    log_line(job.log[0], str(report))
 
 
 def umi_consensus(job: Job) -> None:
     """A plasma sample's aligned reads -> consensus BAM (one read pair per molecule, oncopanel.umi.bam) and its
     summary JSON (families, family sizes, depth at each hotspot both ways)."""
-    import logging
-
     from oncopanel.hotspots import load_hotspots
     from oncopanel.umi.bam import build_consensus, hotspot_depths
     from oncopanel.umi.settings import load_settings
 
-    logging.basicConfig(filename=job.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
     params, sample = job.params, job.wildcards.sample
     settings = load_settings(params.umi_config)
     summary = build_consensus(job.input.bam, job.output.bam, settings, duplex=params.duplex, sample_id=sample)
@@ -183,8 +184,8 @@ def umi_consensus(job: Job) -> None:
     }
     doc["family_size_histogram"] = {str(k): v for k, v in summary.family_size_histogram.items()}
     Path(job.output.summary).write_text(json.dumps(doc, indent=2) + "\n")
-    logging.info("%s: %d read pairs -> %d families (%d duplex)", sample, summary.read_pairs, summary.families,
-                 summary.duplex_families)  # fmt: skip
+    log_line(job.log[0], f"{sample}: {summary.read_pairs} read pairs -> {summary.families} families "
+                         f"({summary.duplex_families} duplex)")  # fmt: skip
 
 
 STEPS: dict[str, Callable[[Job], None]] = {
@@ -192,13 +193,38 @@ STEPS: dict[str, Callable[[Job], None]] = {
 }
 
 
+USAGE = "usage: python -m oncopanel.steps STEP --log LOG [--log LOG ...] JOB_JSON"
+
+
+def parse_args(argv: list[str]) -> tuple[str, list[str], str]:
+    """(step, logs, job JSON) from the command line, refused as argparse would (exit 2); argparse itself is not
+    imported: it cost a step ~0.005 CPU-s for three arguments."""
+    logs: list[str] = []
+    positional: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--log":
+            logs.append(next(args, None) or _refuse("argument --log: expected one argument"))
+        elif arg.startswith("--log="):
+            logs.append(arg.removeprefix("--log="))
+        else:
+            positional.append(arg)
+    if len(positional) != 2:
+        _refuse("expected a step and the job as JSON")
+    step, job = positional
+    if step not in STEPS:
+        _refuse(f"argument step: invalid choice: {step!r} (choose from {', '.join(sorted(STEPS))})")
+    return step, logs, job
+
+
+def _refuse(message: str) -> str:
+    print(f"{USAGE}\npython -m oncopanel.steps: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oncopanel.steps", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=sorted(STEPS))
-    parser.add_argument("--log", action="append", default=[], help="the job's log file(s)")
-    parser.add_argument("job", help="the job as JSON (workflow/rules/common.smk, step_job)")
-    args = parser.parse_args(argv)
-    STEPS[args.step](Job(json.loads(args.job), args.log))
+    step, logs, job = parse_args(sys.argv[1:] if argv is None else argv)
+    STEPS[step](Job(json.loads(job), logs))
     return 0
 
 

@@ -352,3 +352,28 @@ def test_each_hotspot_lod_is_the_models_at_its_own_usable_depth(tmp_path):
         "hotspot_id", "gene", "label", "status", "depth", "alt_count", "vaf", "vaf_ci_low", "vaf_ci_high", "lod",
         "observed", "reason")}), 0.05, t)  # fmt: skip
     assert line == f"LoD {by_id['KRAS_G12'].lod:.1%} at this hotspot's 900x"
+
+
+def test_the_rate_bound_is_scipy_stats_beta_quantile_without_importing_scipy_stats():
+    """The upper bound of a learnt rate over a class prior is the beta posterior's quantile: computed with
+    scipy.special's inverse incomplete beta (the routine behind scipy.stats' beta.ppf, bit for bit), because importing
+    scipy.stats cost a somatic finalize ~1 CPU-s (issue 21)."""
+    import subprocess
+    import sys
+
+    from scipy.stats import beta
+
+    m = model({})
+    rng = random.Random(5)
+    for _ in range(2000):
+        depth = rng.choice([rng.randint(1, 100), rng.randint(100, 100_000)])
+        alt = rng.randint(0, min(depth, 50))
+        prior, prior_depth = rng.choice([1e-6, 1e-4, 3e-3, 0.02]), rng.choice([50, 500.0, 5000])
+        a, b = alt + prior * prior_depth, depth - alt + (1 - prior) * prior_depth
+        assert m.upper(alt, depth, prior, prior_depth) == max(M.min_rate, float(beta.ppf(M.confidence, a, b)))
+    code = ("import sys, json; from oncopanel.calling import background as bg, settings as cs; "
+            "m = bg.BackgroundModel({}, cs.load().background_model, 'test'); m.upper(3, 1000, 1e-4, 500); "
+            "print(json.dumps('scipy.stats' in sys.modules))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "false"

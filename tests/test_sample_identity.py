@@ -19,7 +19,6 @@ from oncopanel.annotate.transcripts import load_transcripts
 from oncopanel.reference import SliceSequence, read_chromosome_lengths
 from oncopanel.sample_identity import (
     check_pairs,
-    concordance,
     estimate_contamination,
     genotype_identity_snps,
     load_criteria,
@@ -28,6 +27,7 @@ from oncopanel.sample_identity import (
     snp_set_version,
     write_genotypes,
 )
+from oncopanel.sample_identity.concordance import concordance
 from oncopanel.sample_identity.criteria import default_criteria
 from oncopanel.sample_identity.snps import expected_match_probability
 
@@ -355,3 +355,42 @@ def test_per_sample_identity_files_and_batch_summary_hold_a_swapped_pair(tmp_pat
     out = write_batch_identity(tmp_path / "B1.batch_identity.json", summary)
     assert any(r.startswith("P1-B and P3-B belong to patients P1 and P3 but match") for r in summary["reasons"])
     assert json.loads(out.read_text())["identity"]["samples_held"] == ["P1-B", "P1-T", "P2-B", "P2-T", "P3-B"]
+
+
+def test_the_snp_base_is_read_through_clips_insertions_and_deletions(tmp_path):
+    """count_alleles finds the SNP's base by walking each read's CIGAR: a soft clip or an insertion before the SNP
+    shifts it in the read, a deletion or a skip over it gives no base, a base below the quality floor is not read,
+    and mates that disagree are one fragment left out."""
+    from oncopanel.sample_identity.genotype import count_alleles
+
+    snp = replace(SNPS[0], chrom="chrT", pos=101, ref="C", alt="T")  # 0-based 100
+    reads = [  # (name, start0, cigar, query, base quality at the SNP)
+        ("match", 90, "20M", "A" * 10 + "T" + "A" * 9, 30),  # T at query 10
+        ("clipped", 95, "5S15M", "G" * 5 + "A" * 5 + "T" + "A" * 9, 30),  # 5 clipped bases, then T at query 10
+        ("inserted", 90, "5M3I12M", "A" * 8 + "A" * 5 + "C" + "A" * 6, 30),  # 3 inserted bases: C at query 13
+        ("deleted", 95, "4M3D10M", "A" * 14, 30),  # 100 lies in the deletion (99-101): no base
+        ("skipped", 80, "10M30N10M", "A" * 20, 30),  # 100 in the skip: no base
+        ("poor", 90, "20M", "A" * 10 + "T" + "A" * 9, 5),  # below the base-quality floor
+        ("mates", 90, "20M", "A" * 10 + "T" + "A" * 9, 30),  # mates agree: one fragment
+        ("mates", 95, "20M", "A" * 5 + "T" + "A" * 14, 30),
+        ("discord", 90, "20M", "A" * 10 + "T" + "A" * 9, 30),  # mates disagree: left out
+        ("discord", 95, "20M", "A" * 5 + "C" + "A" * 14, 30),
+        ("third", 90, "20M", "A" * 10 + "G" + "A" * 9, 30),  # another base: other
+    ]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chrT", "LN": 1000}]}
+    path = tmp_path / "cigars.bam"
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for name, start0, cigar, seq, snp_quality in sorted(reads, key=lambda r: r[1]):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.reference_name, a.reference_start, a.mapping_quality = name, "chrT", start0, 60
+            a.query_sequence, a.cigarstring = seq, cigar
+            quals = [30] * len(seq)
+            at = [q for q, r in a.get_aligned_pairs(matches_only=True) if r == 100]
+            if at:
+                quals[at[0]] = snp_quality
+            a.query_qualities = pysam.qualitystring_to_array("".join(chr(q + 33) for q in quals))
+            out.write(a)
+    pysam.index(str(path))
+    with pysam.AlignmentFile(str(path)) as bam:
+        ref, alt, other = count_alleles(bam, snp, default_criteria().genotyping)
+    assert (ref, alt, other) == (1, 3, 1)  # ref: inserted; alt: match, clipped, mates; other: third

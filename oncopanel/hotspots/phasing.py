@@ -11,8 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from oncopanel.counting import aligned_query_positions, usable
+from oncopanel.counting import usable
 from oncopanel.model import Variant
+from oncopanel.sequence import aligned_query_positions
 
 NOT_DETERMINED = "not determined"
 

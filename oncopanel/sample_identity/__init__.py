@@ -1,35 +1,34 @@
 """Sample identity: tumour/blood concordance on common SNPs, contamination, index-hopping cross-talk, and batch
-run controls (no-template control, positive reference) whose failure holds a batch."""
+run controls (no-template control, positive reference) whose failure holds a batch.
 
-from oncopanel.sample_identity.concordance import (
-    ConcordanceResult,
-    IdentityCheck,
-    PairCheck,
-    check_pairs,
-    concordance,
-)
-from oncopanel.sample_identity.contamination import ContaminationEstimate, estimate_contamination
-from oncopanel.sample_identity.controls import (
-    BatchControlVerdict,
-    RunResult,
-    evaluate_controls,
-    load_run_result,
-)
-from oncopanel.sample_identity.criteria import Criteria, load_criteria
-from oncopanel.sample_identity.crosstalk import CrossTalkReport, SampleCrossTalk, index_hopping_rate
-from oncopanel.sample_identity.genotype import (
-    SiteGenotype,
-    genotype_identity_snps,
-    read_genotypes,
-    write_genotypes,
-)
-from oncopanel.sample_identity.snps import IdentitySnp, load_identity_snps, snp_set_version
-from oncopanel.sample_identity.summary import batch_identity, identify_sample, write_batch_identity
+The names below are loaded from their modules when first asked (PEP 562): the per-sample step (bam_qc) imports
+``oncopanel.sample_identity.summary`` for genotypes and contamination only, and should not pay for the batch's
+concordance, cross-talk and control modules (issue 21)."""
 
-__all__ = [
-    "BatchControlVerdict", "ConcordanceResult", "ContaminationEstimate", "Criteria", "CrossTalkReport",
-    "IdentityCheck", "IdentitySnp", "PairCheck", "RunResult", "SampleCrossTalk", "SiteGenotype",
-    "batch_identity", "check_pairs", "concordance", "estimate_contamination", "evaluate_controls",
-    "genotype_identity_snps", "identify_sample", "index_hopping_rate", "load_criteria", "load_identity_snps",
-    "load_run_result", "read_genotypes", "snp_set_version", "write_batch_identity", "write_genotypes",
-]  # fmt: skip
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    # the function concordance() is imported from its module: a submodule's name on the package is the module
+    "concordance": ("ConcordanceResult", "IdentityCheck", "PairCheck", "check_pairs"),
+    "contamination": ("ContaminationEstimate", "estimate_contamination"),
+    "controls": ("BatchControlVerdict", "RunResult", "evaluate_controls", "load_run_result"),
+    "criteria": ("Criteria", "load_criteria"),
+    "crosstalk": ("CrossTalkReport", "SampleCrossTalk", "index_hopping_rate"),
+    "genotype": ("SiteGenotype", "genotype_identity_snps", "read_genotypes", "write_genotypes"),
+    "snps": ("IdentitySnp", "load_identity_snps", "snp_set_version"),
+    "summary": ("batch_identity", "identify_sample", "write_batch_identity"),
+}
+_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

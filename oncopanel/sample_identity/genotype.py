@@ -17,7 +17,7 @@ import pysam
 from oncopanel.errors import InputError
 from oncopanel.sample_identity.criteria import GenotypingSettings, default_criteria
 from oncopanel.sample_identity.snps import IdentitySnp
-from oncopanel.sequence import UNUSABLE_READ_FLAGS
+from oncopanel.sequence import UNUSABLE_READ_FLAGS, aligned_query_positions
 
 NO_CALL = "./."
 
@@ -62,16 +62,10 @@ def count_alleles(bam: pysam.AlignmentFile, snp: IdentitySnp, settings: Genotypi
     for read in bam.fetch(snp.chrom, pos0, snp.pos):
         if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < settings.min_mapping_quality:
             continue
-        base = None
-        for qpos, rpos in read.get_aligned_pairs(matches_only=True):
-            if rpos == pos0:
-                if read.query_qualities[qpos] >= settings.min_base_quality:
-                    base = read.query_sequence[qpos].upper()
-                break
-            if rpos > pos0:
-                break
-        if base is None:
-            continue
+        (qpos,) = aligned_query_positions(read, pos0)
+        if qpos is None or read.query_qualities[qpos] < settings.min_base_quality:
+            continue  # a deletion or skip here, or a base too poor to read
+        base = read.query_sequence[qpos].upper()
         name = read.query_name
         if name in bases and bases[name] != base:
             bases[name] = None  # mates disagree: neither is trusted

@@ -14,15 +14,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oncopanel.model import TUMOUR_SPECIMENS
-from oncopanel.sample_identity.concordance import check_pairs
 from oncopanel.sample_identity.contamination import estimate_contamination
-from oncopanel.sample_identity.controls import RunResult, evaluate_controls
 from oncopanel.sample_identity.criteria import Criteria, load_criteria
-from oncopanel.sample_identity.crosstalk import index_hopping_rate
 from oncopanel.sample_identity.genotype import genotype_identity_snps, read_genotypes, write_genotypes
 from oncopanel.sample_identity.snps import load_identity_snps, snp_set_version
+
+if TYPE_CHECKING:
+    from oncopanel.sample_identity.controls import RunResult
 
 
 def identify_sample(bam: Path | str, sample_id: str, specimen_type: str, out_json: Path | str,
@@ -59,6 +60,11 @@ def batch_identity(
     `controls.run_controls` holds each run control's verdict with its criteria and observed values: the batch
     summary's run-controls section reads it from here (controls get no result document).
     """
+    # the batch's modules, imported here: the per-sample step (identify_sample) does not need them
+    from oncopanel.sample_identity.concordance import check_pairs
+    from oncopanel.sample_identity.controls import evaluate_controls
+    from oncopanel.sample_identity.crosstalk import index_hopping_rate
+
     c = criteria or load_criteria()
     snps = load_identity_snps(c.snps)
     genotypes, contamination = {}, {}
