@@ -215,6 +215,9 @@ def main() -> None:
     lines = [f"Command: `python benchmarks/overhead.py {' '.join(sys.argv[1:])}` (checkout {args.checkout})", "",
              "| component | CPU s |", "|---|---:|"]  # fmt: skip
     lines += [f"| {name} | {cpu:.3f} |" for name, cpu in components(sys.executable, 1 if args.quick else 5)]
+    if args.quick:  # --before's comparison on a stand-in job (a bare Python start), so that path cannot rot either
+        stand_in = [sys.executable, "-c", "pass", "oncopanel.steps", '{"wildcards": {"sample": "S1"}}']
+        lines += compare({"qc_summary": [stand_in]}, {"qc_summary": [stand_in]}, ["qc_summary"], 1, ROOT, ROOT)
     if args.log is not None:
         found = jobs(args.checkout.resolve(), args.log.read_text())
         if args.jobs:
