@@ -165,20 +165,20 @@ def _read_call(read: Any, hap: Haplotypes, min_bq: int) -> tuple[Call | None, in
         return None, 0  # nothing to compare, or past the end of the available reference
     seen = seq[q0:q1].upper()
     qs = list(quals[q0:q1]) if quals is not None else None
-    d_ref, d_alt = _differs(seen, qs, ref_exp, min_bq), _differs(seen, qs, alt_exp, min_bq)
-    if d_ref and d_alt:
+    off_ref, off_alt = _differs(seen, qs, ref_exp, min_bq), _differs(seen, qs, alt_exp, min_bq)
+    if off_ref and off_alt:
         # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
         # deletion, must not count for this one)
         return "other", at
-    if d_ref == d_alt:
+    if not off_ref and not off_alt:
         return None, at  # the bases that tell them apart are low quality
-    if not d_alt and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
+    if not off_alt and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
         # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
         # single-base variant beside it with a low-quality base at the other position is not evidence for both
         changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
         if any(qs[i] < min_bq for i in changed):
             return None, at
-    return ("ref" if d_alt else "alt"), at
+    return ("ref" if off_alt else "alt"), at
 
 
 def _clipped_start(read: Any) -> bool:

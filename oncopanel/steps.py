@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NoReturn
 
 
 class Files(list):
@@ -217,7 +217,7 @@ def parse_args(argv: list[str]) -> tuple[str, list[str], str]:
     return step, logs, job
 
 
-def _refuse(message: str) -> str:
+def _refuse(message: str) -> NoReturn:
     print(f"{USAGE}\npython -m oncopanel.steps: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

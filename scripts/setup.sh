@@ -52,7 +52,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.oncopanel-installed"
 # What was installed: a different install (extras, mode) installs again.
-installed="extras=$EXTRAS editable=$EDITABLE mode=compat"
+if [ "$EDITABLE" = 1 ]; then mode=compat; else mode=copy; fi
+installed="extras=$EXTRAS editable=$EDITABLE mode=$mode"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$installed" ] || [ pyproject.toml -nt "$stamp" ] \
   || { [ -f "$LOCK" ] && [ "$LOCK" -nt "$stamp" ]; }; then
   echo ">> installing oncopanel and its Python dependencies into $VENV"
