@@ -133,7 +133,8 @@ def calling_finalize(job: Job) -> None:
     # per-allele background: the batch's normals (rule calling_background) + the store's files of the panels
     model = None
     if hasattr(job.input, "background"):
-        model = model_from_files(job.input.background, params.panels, settings.background_model)
+        model = model_from_files(job.input.background, params.panels, settings.background_model,
+                                 job.input.background_bounds)  # fmt: skip
     results, detected = genotype_sample_hotspots(
         job.input.bam, sample_id, params.reference, stated_lod, settings.hotspots, model
     )

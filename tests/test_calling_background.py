@@ -377,3 +377,44 @@ def test_the_rate_bound_is_scipy_stats_beta_quantile_without_importing_scipy_sta
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "false"
+
+
+def test_the_batch_computes_each_tumours_rate_bounds_and_the_tumour_does_not_import_scipy(tmp_path):
+    """Rule calling_background computes the rates' beta bounds once for every panel set of its tumours (each pools
+    the store's files of its own panels); a tumour's model with them gives the very rates it would compute, and its
+    job does not import scipy (~0.4 CPU-s a tumour, issue 21). Bounds for another confidence are not used."""
+    import json
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    filler = {k: bg.SiteErrors(s.depth, int(s.alt_f1r2), s.alt_f2r1, s.samples) for k, s in FILLER.items()}
+    bg.add_to_store(store, "EGFR_KRAS", "v1", {**filler, CLEAN: bg.SiteErrors(3000, 1, 0, 2)})
+    bg.add_to_store(store, "BRCA", "v1", {NOISY: bg.SiteErrors(5000, 4, 3, 3)})
+    settings = replace(M, store=str(store))
+    batch = tmp_path / "B2.background.tsv"
+    _, used = bg.load_store(str(store), ["BRCA", "EGFR_KRAS"])
+    sites = {CLEAN: bg.SiteErrors(4000, 0, 1, 2), NOISY: bg.SiteErrors(2500, 2, 0, 2)}
+    bg.write_sites(sites, batch, {"batch": "B2", "normals": "N1,N2", "store_versions": ",".join(used)})
+    panel_sets = [("EGFR_KRAS",), ("BRCA", "EGFR_KRAS")]
+    bounds = bg.batch_bounds(batch, panel_sets, [CLEAN, NOISY], settings)
+    table = tmp_path / "B2.bounds.tsv"
+    bg.write_bounds(bounds, table, settings.confidence)
+    assert bg.read_bounds(table, settings.confidence) == bounds and len(bounds) >= 6
+    for panels in panel_sets:
+        own = bg.model_from_files(batch, panels, settings)
+        given = bg.model_from_files(batch, panels, settings, table)
+        assert [own.allele(k) for k in (CLEAN, NOISY)] == [given.allele(k) for k in (CLEAN, NOISY)]
+        assert given.bounds == bounds  # nothing computed again
+    assert bg.read_bounds(table, 0.99) == {}
+
+    code = ("import sys, json; from dataclasses import replace; from oncopanel.calling import background as bg, "
+            f"settings as cs; s = replace(cs.load().background_model, store={str(store)!r}); "
+            f"m = bg.model_from_files({str(batch)!r}, ['EGFR_KRAS'], s, {str(table)!r}); "
+            f"rates = [m.allele(k).rate for k in ({CLEAN!r}, {NOISY!r})]; "
+            "print(json.dumps(['scipy' in sys.modules, rates]))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    imported, rates = json.loads(proc.stdout)
+    own = bg.model_from_files(batch, ["EGFR_KRAS"], settings)
+    assert not imported and rates == [own.allele(CLEAN).rate, own.allele(NOISY).rate]

@@ -102,6 +102,10 @@ class BackgroundModel:
     version: str  # what the rates came from, for the result's provenance (batch normals + store version)
     normals: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    # upper()'s beta quantiles by (alt, depth, prior, prior_depth), at settings.confidence: those computed here,
+    # and those rule calling_background computed once for the batch's tumours (``bounds_from_batch``), so a
+    # tumour's job need not import scipy (~0.4 CPU-s a tumour, issue 21)
+    bounds: dict = field(default_factory=dict, compare=False, repr=False)
 
     def class_rate(self, error_class: str) -> float | None:
         """Pooled alt / depth over every allele of the class; None below 10 x prior_depth fragments (a prior
@@ -121,13 +125,17 @@ class BackgroundModel:
         s = self.settings
         if prior is None:
             return max(s.min_rate, wilson_interval(alt, depth, NormalDist().inv_cdf(s.confidence))[1])
-        # the beta quantile as scipy.special's inverse regularised incomplete beta: the Boost routine behind
-        # scipy.stats' beta.ppf (the same bits on 200,000 random arguments), without importing scipy.stats, which
-        # cost a somatic finalize ~1 CPU-s (issue 21)
-        from scipy.special import betaincinv
+        key = (alt, depth, prior, prior_depth)
+        bound = self.bounds.get(key)
+        if bound is None:
+            # the beta quantile as scipy.special's inverse regularised incomplete beta: the Boost routine behind
+            # scipy.stats' beta.ppf (the same bits on 200,000 random arguments), without importing scipy.stats,
+            # which cost a somatic finalize ~1 CPU-s (issue 21)
+            from scipy.special import betaincinv
 
-        m = max(prior, 1e-7)  # a class never seen wrong still has some rate: beta needs a > 0
-        bound = float(betaincinv(alt + m * prior_depth, depth - alt + (1 - m) * prior_depth, s.confidence))
+            m = max(prior, 1e-7)  # a class never seen wrong still has some rate: beta needs a > 0
+            bound = float(betaincinv(alt + m * prior_depth, depth - alt + (1 - m) * prior_depth, s.confidence))
+            self.bounds[key] = bound
         return max(s.min_rate, bound)
 
     def allele(self, key: str) -> AlleleBackground | None:
@@ -288,8 +296,7 @@ def load_store(
     if pinned is not None:
         panels = [p for p in panels if p in pinned]
     # the copy-number reference store's layout and version ids (<version>@sha256:...), one store mechanism
-    from oncopanel.cnv.batch import newest_version
-    from oncopanel.cnv.counts import store_version
+    from oncopanel.store import newest_version, store_version
 
     root = Path(store)
     sites: dict[str, SiteErrors] = {}
@@ -314,7 +321,7 @@ def load_store(
 
 def add_to_store(store: Path | str, panel: str, version: str, sites: Mapping[str, SiteErrors]) -> str:
     """Write a batch's background as a new store version of a panel (never over an existing one)."""
-    from oncopanel.cnv.counts import store_version
+    from oncopanel.store import store_version
 
     directory = Path(store) / panel / version
     if directory.exists():
@@ -330,10 +337,15 @@ def combine(batch: Mapping[str, SiteErrors], stored: Mapping[str, SiteErrors]) -
     return out
 
 
-def model_from_files(batch_file: Path | str | None, panels: Iterable[str], settings: ModelSettings) -> BackgroundModel:
+def model_from_files(
+    batch_file: Path | str | None,
+    panels: Iterable[str],
+    settings: ModelSettings,
+    bounds_file: Path | str | None = None,
+) -> BackgroundModel:
     """The model a tumour is tested against: its batch's background table (rule calling_background) pooled with
     the store's files of the tumour's panels, in the versions that table's header pins; the version string names
-    both."""
+    both. ``bounds_file``: the rate bounds the batch's job computed for it (``write_bounds``)."""
     batch_sites: dict[str, SiteErrors] = {}
     header: dict[str, str] = {}
     if batch_file is not None and Path(batch_file).is_file():
@@ -346,7 +358,53 @@ def model_from_files(batch_file: Path | str | None, panels: Iterable[str], setti
     parts = [f"batch {header.get('batch', '?')} ({len(normals)} normals)"] if batch_file is not None else []
     parts += [f"store {u}" for u in used]
     version = " + ".join(parts) or "none (global rate)"
-    return BackgroundModel(combine(batch_sites, stored), settings, version, normals)
+    bounds = read_bounds(bounds_file, settings.confidence) if bounds_file is not None else {}
+    return BackgroundModel(combine(batch_sites, stored), settings, version, normals, bounds=bounds)
+
+
+# --- the rate bounds, computed once a batch ---------------------------------------------------------------------
+
+BOUNDS_COLUMNS = ("alt", "depth", "prior", "prior_depth", "bound")
+
+
+def batch_bounds(
+    batch_file: Path | str, panel_sets: Iterable[Iterable[str]], keys: Iterable[str], settings: ModelSettings
+) -> dict:
+    """The beta quantiles of ``keys``' rates in the model of each of the batch's tumours' panel sets: what their
+    finalize jobs would compute (``BackgroundModel.upper``), computed by the same code once for the batch."""
+    keys = list(keys)
+    bounds: dict = {}
+    for panels in panel_sets:
+        model = model_from_files(batch_file, panels, settings)
+        for key in keys:
+            model.allele(key)
+        bounds.update(model.bounds)
+    return bounds
+
+
+def write_bounds(bounds: Mapping, path: Path | str, confidence: float) -> None:
+    """Rate bounds as text that reads back to the same floats (repr), under the confidence they are for."""
+    with open(path, "w") as fh:
+        fh.write(f"#confidence={confidence!r}\n" + "\t".join(BOUNDS_COLUMNS) + "\n")
+        for (alt, depth, prior, prior_depth), bound in sorted(bounds.items()):
+            fh.write(f"{alt}\t{depth}\t{prior!r}\t{float(prior_depth)!r}\t{bound!r}\n")
+
+
+def read_bounds(path: Path | str, confidence: float) -> dict:
+    """The bounds of ``write_bounds``; none when written for another confidence (each is computed again)."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or lines[0] != f"#confidence={confidence!r}":
+        return {}
+    if len(lines) < 2 or tuple(lines[1].split("\t")) != BOUNDS_COLUMNS:
+        raise InputError(f"{path}: not a background bounds table (columns {', '.join(BOUNDS_COLUMNS)})")
+    bounds = {}
+    for n, line in enumerate(lines[2:], start=3):
+        try:
+            alt, depth, prior, prior_depth, bound = line.split("\t")
+            bounds[(int(alt), int(depth), float(prior), float(prior_depth))] = float(bound)
+        except ValueError:
+            raise InputError(f"{path}: row {n}: {line}") from None
+    return bounds
 
 
 def empty(settings: ModelSettings) -> BackgroundModel:

@@ -47,4 +47,5 @@ def finalize_inputs(results: str, sample_id: str, record: Any) -> dict[str, str]
     if mode_for(record) == "somatic":
         inputs["pon"] = f"{results}/calls/pon/{record.batch}.pon.tsv"
         inputs["background"] = f"{results}/calls/background/{record.batch}.background.tsv"
+        inputs["background_bounds"] = f"{results}/calls/background/{record.batch}.bounds.tsv"
     return inputs

@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING
 
 from oncopanel import clinical
 from oncopanel.calling import pon
-from oncopanel.calling.background import BackgroundModel, candidate_alleles, count_normals, load_store, write_sites
+from oncopanel.calling.background import (
+    BackgroundModel,
+    batch_bounds,
+    candidate_alleles,
+    count_normals,
+    load_store,
+    write_bounds,
+    write_sites,
+)
 from oncopanel.calling.freebayes import freebayes_command, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
@@ -299,6 +307,8 @@ def build_batch_background(
     out_tsv: PathLike,
     panels: Iterable[str] = (),
     out_pon: PathLike | None = None,
+    out_bounds: PathLike | None = None,
+    panel_sets: Iterable[Iterable[str]] = (),
 ) -> int:
     """Rule calling_background: the batch's normals counted at every candidate allele of its tumours' raw calls
     and at every hotspot single-base allele (oncopanel.calling.background); returns the alleles written.
@@ -307,7 +317,10 @@ def build_batch_background(
     the batch is tested against the same ones, and the file's SHA-256 in a result's provenance names them.
 
     ``out_pon``: the batch's panel of normals from the same counts (oncopanel.calling.pon.carries), written where
-    a second freebayes pass over each normal used to put it: the PoN is only ever asked about these alleles."""
+    a second freebayes pass over each normal used to put it: the PoN is only ever asked about these alleles.
+
+    ``out_bounds``: the rates' beta bounds at these alleles in the model of each of ``panel_sets`` (the tumours'
+    panels), computed here once rather than in every tumour's job (oncopanel.calling.background.batch_bounds)."""
     fb = settings.somatic_freebayes
     m = settings.background_model
     alleles = sorted(set(candidate_alleles(tumour_vcfs)) | set(hotspot_alleles()))
@@ -324,6 +337,9 @@ def build_batch_background(
     write_sites(sites, out_tsv, header)
     if out_pon is not None:
         pon.write(pon.from_counts(batch, normal_bams, carriers), out_pon)
+    if out_bounds is not None:
+        bounds = batch_bounds(out_tsv, panel_sets, (v.key for v in alleles), m)
+        write_bounds(bounds, out_bounds, m.confidence)
     return len(sites)
 
 

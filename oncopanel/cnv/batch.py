@@ -24,6 +24,7 @@ from oncopanel.errors import InputError
 from oncopanel.panels import genes_for
 from oncopanel.reference import SliceSequence
 from oncopanel.samplesheet import Sample
+from oncopanel.store import newest_version
 
 NO_READS = "no coverage to count (the sample's reads did not pass the input check)"
 
@@ -43,13 +44,6 @@ class CnvSample:
         tc = sample.tumour_content / 100 if sample.tumour_content else None
         return cls(sample.sample_id, sample.is_germline_specimen, tuple(sorted(sample.panels)), tc,
                    Path(regions) if regions else None)  # fmt: skip
-
-
-def newest_version(store: Path, name: str = "counts.tsv") -> str:
-    """The newest stored version (names sort by date, e.g. 2026-11-BATCH07); "" when the store is empty. ``name``:
-    the file a version holds (the variant-calling background store uses the same layout)."""
-    versions = sorted(d.name for d in store.iterdir() if (d / name).is_file()) if store.is_dir() else []
-    return versions[-1] if versions else ""
 
 
 def reference_store(directory: str, version: str) -> CountTable | None:

@@ -11,7 +11,6 @@ directory name with the SHA-256 of the table, so a result can name exactly which
 from __future__ import annotations
 
 import gzip
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from oncopanel.cnv.targets import ExonTarget
 from oncopanel.errors import InputError
 from oncopanel.sequence import UNUSABLE_READ_FLAGS
+from oncopanel.store import store_version
 
 
 @dataclass(frozen=True)
@@ -134,12 +134,6 @@ def read_table(path: Path | str, version: str = "") -> CountTable:
         samples.append(f[0])
     return CountTable(tuple(samples), targets, np.array(rows, dtype=float).reshape(len(samples), len(targets)),
                       version)  # fmt: skip
-
-
-def store_version(directory: Path, name: str = "counts.tsv") -> str:
-    """``<version>@sha256:<digest of the stored file>`` (also the variant-calling background store's ids)."""
-    digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
-    return f"{directory.name}@sha256:{digest}"
 
 
 def add_to_store(store: Path | str, version: str, table: CountTable) -> str:

@@ -148,6 +148,7 @@ rule calling_background:
         vcfs=lambda wc: [f"{R}/calls/raw/{t}.freebayes.vcf.gz" for t in calling_tumours(wc.batch)],
     output:
         background=f"{R}/calls/background/{{batch}}.background.tsv",
+        bounds=f"{R}/calls/background/{{batch}}.bounds.tsv",
         pon=f"{R}/calls/pon/{{batch}}.pon.tsv",
     log:
         f"{LOGS}/calling/background/{{batch}}.log",
@@ -163,6 +164,8 @@ rule calling_background:
         normals=lambda wc: calling_normals(wc.batch),
         # the store versions of these panels are pinned in the table's header for the whole batch
         panels=lambda wc: sorted({p for t in calling_tumours(wc.batch) for p in CALLING_TABLE[t].panels}),
+        # each tumour's model pools the store's files of its own panels: the rate bounds are computed per panel set
+        panel_sets=lambda wc: sorted({tuple(sorted(CALLING_TABLE[t].panels)) for t in calling_tumours(wc.batch)}),
         reference=REF,
         calling=config["calling"],
     script:

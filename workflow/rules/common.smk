@@ -119,7 +119,7 @@ def without_background_if_consensus(sample_id, inputs):
     """Consensus reads (plasma with UMIs) are not tested against rates learnt from the normals' raw reads: their
     error is the consensus background of config/umi.yaml (calling_block_for)."""
     if uses_consensus(sample_id):
-        return {k: v for k, v in inputs.items() if k != "background"}
+        return {k: v for k, v in inputs.items() if k not in ("background", "background_bounds")}
     return inputs
 
 

@@ -14,7 +14,7 @@ def main(smk) -> None:  # smk: the snakemake object
     normals = dict(zip(smk.params.normals, smk.input.bams, strict=True))
     n = build_batch_background(
         smk.wildcards.batch, normals, smk.input.vcfs, smk.params.reference, settings, smk.output.background,
-        smk.params.panels, smk.output.pon,
+        smk.params.panels, smk.output.pon, smk.output.bounds, smk.params.panel_sets,
     )  # fmt: skip
     logging.info("batch %s: %d normals, %d alleles counted", smk.wildcards.batch, len(normals), n)
 
