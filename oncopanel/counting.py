@@ -37,6 +37,9 @@ from oncopanel.stats import wilson_interval
 Call = Literal["alt", "ref", "other"]
 INDEL_FLANK = 3  # reference bases past an indel's window that a read must also show (confirms where it ends)
 MIN_CLIPPED = 3  # bases a read clipped before the window must show (fewer match either allele by chance)
+# bases around a hotspot or a record whose reads ReadWindows holds: room for its allele's window to shift through a
+# repeat (a longer shift is fetched from the BAM as before)
+WINDOW_MARGIN = 50
 
 
 @dataclass(frozen=True)
@@ -100,12 +103,20 @@ class Haplotypes:
     alt: str
     left: str  # reference bases before start0 (for reads anchored on the right)
     right: str  # reference bases from end0 (for reads anchored on the left)
+    # what every read is compared with, made once per allele rather than once per read (issue 21):
+    length: int = field(init=False, compare=False, repr=False)  # query bases compared: the longer haplotype + flank
+    ref_right: str = field(init=False, compare=False, repr=False)  # a left-anchored read's expected bases
+    alt_right: str = field(init=False, compare=False, repr=False)
+    left_ref: str = field(init=False, compare=False, repr=False)  # a right-anchored read's, before its anchor
+    left_alt: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def length(self) -> int:
-        """Query bases compared for every read: the longer haplotype plus the flank."""
+    def __post_init__(self) -> None:
         flank = INDEL_FLANK if len(self.ref) != len(self.alt) else 0
-        return max(len(self.ref), len(self.alt)) + flank
+        m = max(len(self.ref), len(self.alt)) + flank
+        for name, value in (("length", m), ("ref_right", (self.ref + self.right)[:m]),
+                            ("alt_right", (self.alt + self.right)[:m]), ("left_ref", self.left + self.ref),
+                            ("left_alt", self.left + self.alt)):  # fmt: skip
+            object.__setattr__(self, name, value)
 
 
 def haplotypes(variant: Variant, reference: SequenceSource, pad: int = 60) -> Haplotypes:
@@ -122,67 +133,64 @@ def haplotypes(variant: Variant, reference: SequenceSource, pad: int = 60) -> Ha
     return Haplotypes(edit.chrom, start0, end0, ref_span, alt_span, left, right)
 
 
-def _differs(seen: str, quals: list[int] | None, expected: str, min_bq: int) -> bool:
-    """A difference at a base of base quality >= min_bq (lower ones match anything). Whether, not how many: a read's
-    call needs no more, and most reads equal one of the two haplotypes outright."""
+def _differs(seen: str, quals: Any, q0: int, expected: str, min_bq: int) -> bool:
+    """A difference at a base of base quality >= min_bq (lower ones match anything; ``quals[q0 + i]`` is the
+    quality of ``seen[i]``). Whether, not how many: a read's call needs no more, and most reads equal one of the
+    two haplotypes outright."""
     if seen == expected:
         return False
     if quals is None:
         return True
-    return any(a != b and quals[i] >= min_bq for i, (a, b) in enumerate(zip(seen, expected, strict=True)))
+    return any(a != b and quals[q0 + i] >= min_bq for i, (a, b) in enumerate(zip(seen, expected, strict=True)))
 
 
 def read_call(read: Any, hap: Haplotypes, min_bq: int) -> Call | None:
     """What one read says about the allele; None when it does not cover the window with M query bases."""
-    return _read_call(read, hap, min_bq)[0]
+    return _read_call(read, read.cigartuples, hap, min_bq)[0]
 
 
-def _read_call(read: Any, hap: Haplotypes, min_bq: int) -> tuple[Call | None, int]:
+def _read_call(read: Any, cigar: Any, hap: Haplotypes, min_bq: int) -> tuple[Call | None, int]:
     """``read_call`` and the query position the allele is read at (the window's first base for a read anchored on
-    the left, its last for one anchored on the right)."""
-    left_q, right_q = aligned_query_positions(read, hap.start0 - 1, hap.end0)
+    the left, its last for one anchored on the right). ``cigar``: the read's cigartuples (pysam builds the list
+    anew at every access)."""
+    left_q, right_q = aligned_query_positions(read, hap.start0 - 1, hap.end0, cigar=cigar)
     m = hap.length
-    seq, quals = read.query_sequence, read.query_qualities
+    seq = read.query_sequence
     if seq is None:
         return None, 0
     if left_q is not None and left_q + 1 + m <= len(seq):
         q0, q1 = left_q + 1, left_q + 1 + m
         at = q0
-        ref_exp = (hap.ref + hap.right)[:m]
-        alt_exp = (hap.alt + hap.right)[:m]
-    elif right_q is not None and (right_q >= m or (_clipped_start(read) and right_q >= min(m, MIN_CLIPPED))):
+        ref_exp, alt_exp = hap.ref_right, hap.alt_right
+    elif right_q is not None and (right_q >= m or (cigar and cigar[0][0] == 4 and right_q >= min(m, MIN_CLIPPED))):
         # A read starting a few bases before an indel is soft-clipped there rather than gapped, so its left
         # anchor is missing: read what it has before the right anchor, as a reference read starting at the same
         # place is read from its (aligned) left anchor.
         m = min(m, right_q)
         q0, q1 = right_q - m, right_q
         at = right_q - 1
-        ref_exp = (hap.left + hap.ref)[-m:] if m else ""
-        alt_exp = (hap.left + hap.alt)[-m:] if m else ""
+        ref_exp = hap.left_ref[-m:] if m else ""
+        alt_exp = hap.left_alt[-m:] if m else ""
     else:
         return None, 0
     if m == 0 or len(ref_exp) < m or len(alt_exp) < m:
         return None, 0  # nothing to compare, or past the end of the available reference
     seen = seq[q0:q1].upper()
-    qs = list(quals[q0:q1]) if quals is not None else None
-    off_ref, off_alt = _differs(seen, qs, ref_exp, min_bq), _differs(seen, qs, alt_exp, min_bq)
+    quals = read.query_qualities
+    off_ref, off_alt = _differs(seen, quals, q0, ref_exp, min_bq), _differs(seen, quals, q0, alt_exp, min_bq)
     if off_ref and off_alt:
         # another allele, or an error (no tolerance: a read of a nearby allele, such as another exon 19
         # deletion, must not count for this one)
         return "other", at
     if not off_ref and not off_alt:
         return None, at  # the bases that tell them apart are low quality
-    if not off_alt and len(hap.ref) == len(hap.alt) > 1 and qs is not None:
+    if not off_alt and len(hap.ref) == len(hap.alt) > 1 and quals is not None:
         # a multi-base substitution is this read's allele only if it shows every changed base: a read of the
         # single-base variant beside it with a low-quality base at the other position is not evidence for both
         changed = [i for i, (r, a) in enumerate(zip(ref_exp, alt_exp, strict=True)) if r != a]
-        if any(qs[i] < min_bq for i in changed):
+        if any(quals[q0 + i] < min_bq for i in changed):
             return None, at
     return ("ref" if off_alt else "alt"), at
-
-
-def _clipped_start(read: Any) -> bool:
-    return bool(read.cigartuples) and read.cigartuples[0][0] == 4
 
 
 def usable(read: Any, min_mapping_quality: int) -> bool:
@@ -194,7 +202,7 @@ def f1r2(read: Any) -> bool:
     return read.is_read1 != read.is_reverse if read.is_paired else not read.is_reverse
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per read: slots, not frozen, as frozen dataclasses are slow to build
 class ReadSupport:
     """One read's call at the allele, with what the balance tests need from it."""
 
@@ -206,9 +214,9 @@ class ReadSupport:
     end_distance: int  # allele to the nearer end of the read's aligned part
 
 
-def read_support(read: Any, hap: Haplotypes, min_bq: int) -> ReadSupport | None:
+def read_support(read: Any, hap: Haplotypes, min_bq: int, cigar: Any = None) -> ReadSupport | None:
     """``read_call`` with the read's strand, orientation and the allele's place in it; None: no call."""
-    call, at = _read_call(read, hap, min_bq)
+    call, at = _read_call(read, read.cigartuples if cigar is None else cigar, hap, min_bq)
     if call is None:
         return None
     to_left, to_right = at - read.query_alignment_start, read.query_alignment_end - 1 - at
@@ -250,18 +258,68 @@ def _by_fragment(calls: Iterable[ReadSupport]) -> AlleleDepth:
     )  # fmt: skip
 
 
+def read_supports(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> list[tuple[Any, ReadSupport]]:
+    """Each usable read with its call at the allele, in the reads' order (reads without a call left out): what
+    ``count_supports`` counts and the record's read evidence (oncopanel.calling.evidence) looks at."""
+    out = []
+    min_mq, min_bq = rules.min_mapping_quality, rules.min_base_quality
+    for read in reads:
+        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < min_mq:  # usable(), inlined: once per read
+            continue
+        cigar = read.cigartuples
+        if cigar is None:
+            continue
+        support = read_support(read, hap, min_bq, cigar)
+        if support is not None:
+            out.append((read, support))
+    return out
+
+
+def count_supports(supports: Iterable[tuple[Any, ReadSupport]]) -> AlleleDepth:
+    """Fragments supporting the allele, from ``read_supports``."""
+    return _by_fragment(support for _, support in supports)
+
+
 def count_reads(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> AlleleDepth:
     """Fragments supporting the allele among reads (already fetched around the window)."""
+    return count_supports(read_supports(reads, hap, rules))
 
-    def calls() -> Iterable[ReadSupport]:
-        for read in reads:
-            if not usable(read, rules.min_mapping_quality) or read.cigartuples is None:
-                continue
-            support = read_support(read, hap, rules.min_base_quality)
-            if support is not None:
-                yield support
 
-    return _by_fragment(calls())
+class ReadWindows:
+    """A BAM whose reads over a few windows are decoded once: ``fetch`` answers as pysam's does (the reads
+    overlapping the region, in the file's order) from the window holding the region, else from the BAM itself.
+
+    Hotspots, the alleles found at them and a sample's calls cluster in a few exons, and each of their fetches
+    used to decompress and decode the same reads again (~1-2 us a read; issue 21). Windows within ``gap`` bases
+    of each other are one; one window's reads are held at a time, so callers visit their regions in order."""
+
+    def __init__(self, bam: Any, regions: Iterable[tuple[str, int, int]], gap: int = 150):
+        self.bam = bam
+        self.references = bam.references
+        self._windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for chrom, start, end in sorted(regions):
+            spans = self._windows[chrom]
+            if spans and start <= spans[-1][1] + gap:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+            else:
+                spans.append((max(0, start), end))
+        self._held: tuple[str, int, int] | None = None
+        self._reads: list[tuple[int, int, Any]] = []
+
+    def fetch(self, chrom: str, start: int, end: int) -> Iterable[Any]:
+        window = next(((chrom, s, e) for s, e in self._windows.get(chrom, ()) if s <= start and end <= e), None)
+        if window is None:
+            return self.bam.fetch(chrom, start, end)
+        if window != self._held:
+            self._held, self._reads = window, [(r.reference_start, _end_pos(r), r) for r in self.bam.fetch(*window)]
+        return [r for s, e, r in self._reads if s < end and e > start]
+
+
+def _end_pos(read: Any) -> int:
+    """Where htslib's region query takes a read to end (bam_endpos, which pysam's reference_end is for a read with
+    a CIGAR): one base past its start for a read without one."""
+    end = read.reference_end
+    return end if end is not None else read.reference_start + 1
 
 
 def count_allele(bam: Any, variant: Variant, reference: SequenceSource, rules: CountRules) -> AlleleDepth:

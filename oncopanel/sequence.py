@@ -34,12 +34,13 @@ class SequenceSource(Protocol):
 UNUSABLE_READ_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800
 
 
-def aligned_query_positions(read: Any, *rpos: int) -> list[int | None]:
+def aligned_query_positions(read: Any, *rpos: int, cigar: Any = None) -> list[int | None]:
     """Query position of each 0-based reference position where the read has an aligned base there, else None
-    (a CIGAR walk: get_aligned_pairs costs a tuple per base)."""
+    (a CIGAR walk: get_aligned_pairs costs a tuple per base). ``cigar``: the read's cigartuples, when the caller
+    has them already (pysam builds the list at every access)."""
     out: list[int | None] = [None] * len(rpos)
     q, r = 0, read.reference_start
-    for op, length in read.cigartuples or ():  # no CIGAR: nothing aligned
+    for op, length in (read.cigartuples if cigar is None else cigar) or ():  # no CIGAR: nothing aligned
         if op in (0, 7, 8):  # M, =, X
             for k, p in enumerate(rpos):
                 if r <= p < r + length:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pysam
 import pytest
 
-from oncopanel.counting import AlleleDepth, CountRules, count_reads, haplotypes
+from oncopanel.counting import AlleleDepth, CountRules, ReadWindows, count_reads, haplotypes
 from oncopanel.model import Variant
 from oncopanel.reference import SliceSequence
 
@@ -166,3 +166,40 @@ def test_deletions_and_insertions_need_the_same_read_length(seq):
     start = end - 100
     ref_short = read("s", start, seq.fetch("chr7", start, end), [(0, 100)])
     assert count_reads([ref_short], hap, RULES) == AlleleDepth(alt=0, ref=0)
+
+
+def test_read_windows_answer_every_fetch_as_the_bam_does(tmp_path):
+    """ReadWindows (reads of nearby regions decoded once, issue 21) returns for any region exactly the reads
+    pysam's fetch returns, in the same order: reads that end at the region's first base or start at its end are
+    not in it; an unmapped read placed at its mate's position, a read that is all insertion and soft clip, a
+    deletion or a skip spanning the region, and regions outside every window are all answered as htslib does."""
+    import random
+
+    rng = random.Random(7)
+    unsorted = tmp_path / "u.bam"
+    with pysam.AlignmentFile(str(unsorted), "wb", header=HEADER) as out:
+        for i in range(600):
+            start0 = 1000 + rng.randint(0, 1500)
+            kind = rng.random()
+            if kind < 0.05:  # unmapped, placed at its mate's position
+                a = read(f"u{i}", start0, "A" * 50, [(0, 50)], flag=0x4)
+                a.cigartuples = None
+            elif kind < 0.1:
+                a = read(f"s{i}", start0, "A" * 50, [(4, 20), (1, 30)])  # no reference bases
+            elif kind < 0.2:
+                a = read(f"d{i}", start0, "A" * 60, [(0, 30), (rng.choice([2, 3]), rng.randint(1, 400)), (0, 30)])
+            else:
+                a = read(f"m{i}", start0, "A" * 100, [(4, 10), (0, 90)])
+            out.write(a)
+    bam_path = tmp_path / "s.bam"
+    pysam.sort("-o", str(bam_path), str(unsorted))
+    pysam.index(str(bam_path))
+    regions = [("chr7", s, s + rng.choice([1, 3, 20])) for s in (rng.randint(900, 2700) for _ in range(80))]
+    with pysam.AlignmentFile(str(bam_path)) as bam:
+        windows = ReadWindows(bam, [(c, s - 40, e + 40) for c, s, e in regions[:60]])
+        held = 0
+        for c, s, e in sorted(regions) + regions + [("chr7", 0, 5000), ("chr7", 2600, 2601)]:
+            expected = [(r.query_name, r.flag) for r in bam.fetch(c, s, e)]
+            assert [(r.query_name, r.flag) for r in windows.fetch(c, s, e)] == expected, (s, e)
+            held += windows._held is not None
+        assert held  # the windows were used, not only the fallback

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from oncopanel.counting import AlleleDepth, Haplotypes, read_support, usable
+from oncopanel.counting import AlleleDepth, ReadSupport
 
 
 @dataclass(frozen=True)
@@ -158,30 +158,25 @@ def _paralogue_like(read: Any, own_edit: int, min_clip: int, min_extra_mm: int) 
 
 
 def read_evidence(
-    reads: Iterable[Any],
-    hap: Haplotypes,
+    supports: Iterable[tuple[Any, ReadSupport]],
     counts: AlleleDepth,
     ref: str,
     alt: str,
-    min_mapq: int = 20,
-    min_bq: int = 20,
     min_clip: int = 5,
     min_extra_mm: int = 2,
 ) -> ReadEvidence:
     """Orientation and end distance from ``counts`` (oncopanel.counting over the same reads: one vote per
     fragment); the pseudogene signature and the reference reads' end distances counted over the reads, which
-    allele a read carries being oncopanel.counting's call over the allele's haplotypes ``hap``."""
+    allele a read carries being oncopanel.counting's call (``supports``: ``read_supports`` of the record's reads,
+    the calls ``counts`` was counted from)."""
     par = {"alt": 0, "ref": 0}
     seen = {"alt": 0, "ref": 0}
     ref_ends: dict[str, int] = {}
     own_edit = (
         max(len(ref), len(alt)) - 1 if len(ref) != len(alt) else sum(a != b for a, b in zip(ref, alt, strict=True))
     )
-    for read in reads:
-        if not usable(read, min_mapq) or read.cigartuples is None:
-            continue
-        support = read_support(read, hap, min_bq)
-        side = support.call if support is not None else None
+    for read, support in supports:
+        side = support.call
         if side not in ("alt", "ref"):
             continue
         if side == "ref":

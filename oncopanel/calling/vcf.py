@@ -28,7 +28,15 @@ from oncopanel.calling.evidence import (
 from oncopanel.calling.filters import FILTERS, germline_reasons, likely_germline, somatic_reasons
 from oncopanel.calling.pon import PanelOfNormals
 from oncopanel.calling.settings import CallingSettings, ParalogueRegion
-from oncopanel.counting import AlleleDepth, CountRules, Haplotypes, count_reads, haplotypes
+from oncopanel.counting import (
+    WINDOW_MARGIN,
+    AlleleDepth,
+    CountRules,
+    ReadWindows,
+    count_supports,
+    haplotypes,
+    read_supports,
+)
 from oncopanel.model import Variant
 
 Mode = Literal["germline", "somatic"]
@@ -186,18 +194,15 @@ def _fill_format(new: Any, ev: RecordEvidence, mode: Mode, settings: CallingSett
 
 def _somatic_annotate(
     new: Any, ev: RecordEvidence, ctx: SampleContext, settings: CallingSettings, fasta: Any,
-    bam: Any = None, hap: Haplotypes | None = None, counted: AlleleDepth | None = None,
+    supports: list | None = None, counted: AlleleDepth | None = None,
 ) -> list[str]:  # fmt: skip
+    """``supports``: the record's reads with their calls (oncopanel.counting.read_supports), ``counted`` their count."""
     f = settings.somatic_filters
     reads: ReadEvidence | None = None
     orientation = (counted.alt_f1r2, counted.alt_f2r1) if counted is not None else None
-    if bam is not None and hap is not None and counted is not None:
+    if supports is not None and counted is not None:
         pr = settings.paralogue_read
-        fb = settings.somatic_freebayes
-        reads = read_evidence(
-            bam.fetch(ev.chrom, max(0, hap.start0 - 1), hap.end0 + 1), hap, counted, ev.ref, ev.alt,
-            fb.min_mapping_quality, fb.min_base_quality, pr.min_soft_clip, pr.min_extra_mismatches,
-        )  # fmt: skip
+        reads = read_evidence(supports, counted, ev.ref, ev.alt, pr.min_soft_clip, pr.min_extra_mismatches)
         if reads.alt_reads:
             new.info["ORIENT"] = (reads.alt_f1r2, reads.alt_f2r1)
         if reads.alt_median_end_distance is not None:
@@ -266,7 +271,13 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
         pysam.FastaFile(ctx.reference) as fasta,
         contextlib.ExitStack() as stack,
     ):
-        bam = stack.enter_context(pysam.AlignmentFile(ctx.bam)) if ctx.bam else None
+        bam = None
+        if ctx.bam:
+            # the reads around the records, decoded once for the records near each other (issue 21)
+            with pysam.VariantFile(str(raw_vcf)) as records:
+                regions = [(r.chrom, r.pos - 1 - WINDOW_MARGIN, r.pos + len(r.ref) + WINDOW_MARGIN)
+                           for r in records]  # fmt: skip
+            bam = ReadWindows(stack.enter_context(pysam.AlignmentFile(ctx.bam)), regions)
         sequence = _Upper(fasta)
         hotspots = tuple(
             HotspotAllele(h.hotspot_id, left_align(h.variant, fasta.fetch), h.depth, h.alt_count) for h in ctx.hotspots
@@ -282,12 +293,14 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                     if key in written:  # one allele, one record (overlapping targets would repeat it)
                         continue
                     ev = from_freebayes(rec)
-                    hap = None
+                    supports = None
                     counted = None
                     if bam is not None:  # one counting rule for every table: fragments (oncopanel.counting)
                         hap = haplotypes(Variant(rec.chrom, rec.pos, rec.ref, alt), sequence)
                         fetched = bam.fetch(hap.chrom, max(0, hap.start0 - 1), hap.end0 + 1)
-                        counted = count_reads(fetched, hap, rules)
+                        # each read's call made once, for the count and the read evidence (issue 21)
+                        supports = read_supports(fetched, hap, rules)
+                        counted = count_supports(supports)
                         ev = ev.with_counts(counted)
                     new = _copy_record(out, rec)
                     _fill_format(new, ev, ctx.mode, settings)
@@ -295,7 +308,7 @@ def finalize(raw_vcf: Path | str, out_vcf: Path | str, ctx: SampleContext, setti
                         reasons = germline_reasons(ev, settings.germline_filters)
                         new.info["ORIGIN"] = "germline"
                     else:
-                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, bam, hap, counted)
+                        reasons = _somatic_annotate(new, ev, ctx, settings, fasta, supports, counted)
                         new.info["ORIGIN"] = "somatic"
                     if key in hotspot_ids:
                         new.info["HOTSPOT"] = ",".join(hotspot_ids[key])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from oncopanel.annotate.annotator import Annotator
 from oncopanel.annotate.protein import translate
-from oncopanel.counting import CountRules, count_allele, usable
+from oncopanel.counting import WINDOW_MARGIN, CountRules, ReadWindows, count_allele, usable
 from oncopanel.errors import InputError
 from oncopanel.hotspots.definitions import Hotspot, load_hotspots
 from oncopanel.hotspots.detection import substitution_class
@@ -61,12 +61,13 @@ class HotspotCounts:
         return sum(a.alt_count for a in self.alleles)
 
 
-def _aligned_bases(read, start0: int, end: int) -> list[int] | None:
+def _aligned_bases(read, start0: int, end: int, cigar=None) -> list[int] | None:
     """Query positions of reference positions start0..end-1, or None if any is not an aligned base or an
-    insertion falls inside the span (such reads say nothing clean about a codon)."""
+    insertion falls inside the span (such reads say nothing clean about a codon). ``cigar``: the read's
+    cigartuples when the caller has them (pysam builds the list at every access)."""
     qpos, rpos = 0, read.reference_start
     out: list[int] = []
-    for op, length in read.cigartuples:
+    for op, length in read.cigartuples if cigar is None else cigar:
         if op in (0, 7, 8):  # M, =, X
             for i in range(max(start0, rpos), min(end, rpos + length)):
                 out.append(qpos + i - rpos)
@@ -85,15 +86,16 @@ def _aligned_bases(read, start0: int, end: int) -> list[int] | None:
     return out if len(out) == end - start0 else None
 
 
-def _codon_observation(read, hotspot: Hotspot, min_bq: int) -> str | None:
+def _codon_observation(read, hotspot: Hotspot, min_bq: int, cigar=None) -> str | None:
     """Plus-strand bases of the read over the hotspot span, or None if unusable there."""
-    qpos = _aligned_bases(read, hotspot.start - 1, hotspot.end)
+    qpos = _aligned_bases(read, hotspot.start - 1, hotspot.end, cigar)
     if qpos is None:
         return None
     quals = read.query_qualities
     if quals is not None and min(quals[q] for q in qpos) < min_bq:
         return None
-    bases = "".join(read.query_sequence[q] for q in qpos).upper()
+    seq = read.query_sequence  # decoded once, not once a base
+    bases = "".join(seq[q] for q in qpos).upper()
     return None if "N" in bases else bases
 
 
@@ -107,7 +109,7 @@ class _Event:
     is_indel: bool
 
 
-def _read_events(read, ref: str, ref_start0: int, min_bq: int) -> list[_Event] | None:
+def _read_events(read, ref: str, ref_start0: int, min_bq: int, cigar=None) -> list[_Event] | None:
     """Indels within the fetched sequence, plus the mismatches near them (a delins is often written as an
     indel next to mismatches); None if an insertion is low quality. Reads without indels cost one CIGAR pass."""
     seq, quals = read.query_sequence, read.query_qualities
@@ -116,7 +118,7 @@ def _read_events(read, ref: str, ref_start0: int, min_bq: int) -> list[_Event] |
     events: list[_Event] = []
     blocks: list[tuple[int, int]] = []  # (ref start, query start) of aligned blocks, with their lengths below
     lengths: list[int] = []
-    for op, length in read.cigartuples:
+    for op, length in read.cigartuples if cigar is None else cigar:
         if op in (0, 7, 8):
             blocks.append((rpos, qpos))
             lengths.append(length)
@@ -193,11 +195,11 @@ def _indel_variant(chrom: str, start0: int, end0: int, alt: str, ref: str, ref_s
 
 
 def _class_observation(
-    read, hotspot: Hotspot, ref: str, ref_start0: int, min_bq: int
+    read, hotspot: Hotspot, ref: str, ref_start0: int, min_bq: int, cigar=None
 ) -> tuple[str, tuple[Variant, int] | None] | None:
     """('alt', (variant, edit distance of the event)) for an in-frame event of the class, ('ref', None)
     for a read spanning the window without one, None when the read is not informative."""
-    events = _read_events(read, ref, ref_start0, min_bq)
+    events = _read_events(read, ref, ref_start0, min_bq, cigar)
     if events is None:
         return None
     region0, region_end = hotspot.start - 1, hotspot.end
@@ -286,10 +288,13 @@ def count_hotspot(
     names: dict[Variant, str] = {}
     annotator = annotator or Annotator(sequence=reference)
     for read in bam.fetch(hotspot.chrom, fetch0, fetch_end):
-        if not usable(read, min_mapping_quality) or read.cigartuples is None:
+        if not usable(read, min_mapping_quality):
+            continue
+        cigar = read.cigartuples
+        if cigar is None:
             continue
         if hotspot.is_class:
-            obs = _class_observation(read, hotspot, ref, ref_start0, min_base_quality)
+            obs = _class_observation(read, hotspot, ref, ref_start0, min_base_quality, cigar)
             if obs is None:
                 continue
             key, own = "ref", 0
@@ -305,7 +310,7 @@ def count_hotspot(
                     "deletion" if hotspot.kind == "deletion_class" else "insertion",
                 )
         else:
-            bases = _codon_observation(read, hotspot, min_base_quality)
+            bases = _codon_observation(read, hotspot, min_base_quality, cigar)
             if bases is None:
                 continue
             allele = codon_allele(hotspot, bases)
@@ -368,10 +373,13 @@ def count_hotspots(
         if not bam.has_index():
             raise InputError(f"sample {sample_id}: BAM {bam_path} has no index (.bai/.csi)")
         annotator = Annotator(sequence=reference)
-        return [
-            count_hotspot(
-                bam, hs, reference, min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality,
-                annotator=annotator,
-            )
-            for hs in hotspots
-        ]  # fmt: skip
+        # each exon's reads decoded once for its hotspots and the alleles found there, visited in order
+        windows = ReadWindows(bam, [(h.chrom, min(h.start, h.window_start) - 1 - WINDOW_MARGIN,
+                                     max(h.end, h.window_end) + WINDOW_MARGIN) for h in hotspots])  # fmt: skip
+        counts: dict[int, HotspotCounts] = {}
+        for i in sorted(range(len(hotspots)), key=lambda i: (hotspots[i].chrom, hotspots[i].start)):
+            counts[i] = count_hotspot(
+                windows, hotspots[i], reference, min_base_quality=min_base_quality,
+                min_mapping_quality=min_mapping_quality, annotator=annotator,
+            )  # fmt: skip
+        return [counts[i] for i in range(len(hotspots))]
