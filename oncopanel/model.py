@@ -121,6 +121,10 @@ class Evidence:
     row_id: str = ""
 
 
+# a therapy's settings, in the order options are grouped when the sample sheet names no line of therapy (the
+# matching sets Therapy.setting, the PDF groups by it)
+SETTING_ORDER = ("first_line", "any_line", "maintenance", "after_progression", "adjuvant")
+
 @dataclass(frozen=True)
 class Therapy:
     """A matched regimen for one biomarker in this tumour type, ranked."""
@@ -142,7 +146,7 @@ class Therapy:
     # or level C-E), not_option (surgery, chemotherapy with no biomarker basis), no_match
     status: str = "option"
     reason: str = ""
-    setting: str = ""  # first_line | maintenance | after_progression | adjuvant | any_line
+    setting: str = ""  # one of SETTING_ORDER
     settings: tuple[str, ...] = ()  # every setting its on-label evidence names
     guideline: str = ""  # the guideline row that orders it (citation), if any
     evidence_tumour: str = ""  # the tumour type the evidence comes from, when not this one

@@ -153,3 +153,11 @@ def test_job_files_have_snakemakes_named_access():
     job = Job({"rule": "r", "params": {"mode": "somatic"}, "wildcards": {"sample": "S1"}}, ["x.log"])
     assert (job.rule, job.params.mode, job.wildcards.sample) == ("r", "somatic", "S1")
     assert (job.log, job.threads) == (["x.log"], 1)
+
+
+def test_the_batch_summary_and_report_files_jobs_import_no_pandas_or_numpy():
+    """The batch-level report jobs (batch summary, the workflow report's files) render from result JSONs: they
+    must not pay for pandas and numpy (~0.45 CPU-s a job, issue 21), which the knowledge base's tables need and
+    the PDF once pulled in for one constant (the therapy settings' order, now in oncopanel.model)."""
+    heavy = _heavy_after("import oncopanel.report, oncopanel.report.workflow_report")
+    assert "pandas" not in heavy and "numpy" not in heavy

@@ -57,7 +57,7 @@ from oncopanel.knowledge.biomarker import (
 from oncopanel.knowledge.kb import LEVEL_ORDER, SPECIFICITY, KBEvidence, KnowledgeBase, variant_match
 from oncopanel.knowledge.negative import NegativeResult, assess_all
 from oncopanel.knowledge.rules import GuidelineRow, PhaseRule, ResistanceRule, Rules, load_rules
-from oncopanel.model import Annotation, GermlineClassification, HotspotResult, Therapy
+from oncopanel.model import SETTING_ORDER, Annotation, GermlineClassification, HotspotResult, Therapy
 from oncopanel.paths import CONFIG
 
 NO_MATCHED_THERAPY = "no matched therapy"
@@ -68,7 +68,6 @@ GUIDELINE = "Guideline"  # KBEvidence.source of a guideline row
 PHASE = "Phase"  # KBEvidence.source of a phase.tsv regimen: an option in that phase only, at its own level
 # the order options are grouped in (Therapy.status), and settings when the sample sheet names no line of therapy
 STATUS_ORDER = ("option", "demoted", "agnostic", "resistance", "other_evidence", "not_option")
-SETTING_ORDER = ("first_line", "any_line", "maintenance", "after_progression", "adjuvant")
 # label setting text -> setting, first keyword found wins
 _SETTING_WORDS = (
     ("maintenance", "maintenance"), ("adjuvant", "adjuvant"), ("chemoradiation", "adjuvant"),

@@ -33,7 +33,7 @@ from reportlab.platypus import (
 )
 
 from oncopanel.clinical import GERMLINE_GENES
-from oncopanel.knowledge.matching import SETTING_ORDER
+from oncopanel.model import SETTING_ORDER
 from oncopanel.report.decisions import decided
 from oncopanel.report.identity import check_identity
 from oncopanel.report.model import (
