@@ -291,15 +291,16 @@ class ReadWindows:
 
     Hotspots, the alleles found at them and a sample's calls cluster in a few exons, and each of their fetches
     used to decompress and decode the same reads again (~1-2 us a read; issue 21). Windows within ``gap`` bases
-    of each other are one; one window's reads are held at a time, so callers visit their regions in order."""
+    of each other are one, up to ``max_span`` bases (the reads held stay a few exons' worth at any depth); one
+    window's reads are held at a time, so callers visit their regions in order."""
 
-    def __init__(self, bam: Any, regions: Iterable[tuple[str, int, int]], gap: int = 150):
+    def __init__(self, bam: Any, regions: Iterable[tuple[str, int, int]], gap: int = 150, max_span: int = 2000):
         self.bam = bam
         self.references = bam.references
         self._windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for chrom, start, end in sorted(regions):
             spans = self._windows[chrom]
-            if spans and start <= spans[-1][1] + gap:
+            if spans and start <= spans[-1][1] + gap and max(spans[-1][1], end) - spans[-1][0] <= max_span:
                 spans[-1] = (spans[-1][0], max(spans[-1][1], end))
             else:
                 spans.append((max(0, start), end))

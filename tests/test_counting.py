@@ -196,10 +196,11 @@ def test_read_windows_answer_every_fetch_as_the_bam_does(tmp_path):
     pysam.index(str(bam_path))
     regions = [("chr7", s, s + rng.choice([1, 3, 20])) for s in (rng.randint(900, 2700) for _ in range(80))]
     with pysam.AlignmentFile(str(bam_path)) as bam:
-        windows = ReadWindows(bam, [(c, s - 40, e + 40) for c, s, e in regions[:60]])
-        held = 0
-        for c, s, e in sorted(regions) + regions + [("chr7", 0, 5000), ("chr7", 2600, 2601)]:
-            expected = [(r.query_name, r.flag) for r in bam.fetch(c, s, e)]
-            assert [(r.query_name, r.flag) for r in windows.fetch(c, s, e)] == expected, (s, e)
-            held += windows._held is not None
-        assert held  # the windows were used, not only the fallback
+        for max_span in (2000, 100):  # one window for all, and many (visited out of order too)
+            windows = ReadWindows(bam, [(c, s - 40, e + 40) for c, s, e in regions[:60]], max_span=max_span)
+            held = set()
+            for c, s, e in sorted(regions) + regions + [("chr7", 0, 5000), ("chr7", 2600, 2601)]:
+                expected = [(r.query_name, r.flag) for r in bam.fetch(c, s, e)]
+                assert [(r.query_name, r.flag) for r in windows.fetch(c, s, e)] == expected, (max_span, s, e)
+                held.add(windows._held)
+            assert len(held - {None}) >= (1 if max_span == 2000 else 10)  # the windows were used
