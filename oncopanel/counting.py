@@ -15,10 +15,11 @@ however the aligner placed it (anywhere in its repeat, or soft-clipped past a re
   would let reads of a nearby allele count for this one).
 
 VAF = alt fragments / fragments covering the position (``AlleleDepth.vaf``). The VCF's FORMAT DP/AD/AF and the
-hotspot table both come from ``count_allele``, and so do the somatic filters' balance inputs (strand, pair
-orientation, placement in the read, distance to the read end): one vote per fragment, so the two overlapping mates
-of one fragment are not two pieces of evidence for or against an imbalance. UMI families (molecules) would be a
-further grouping key in ``_by_fragment`` with the same ``AlleleDepth`` result.
+hotspot table both come from this count (``count_allele``; the VCF writer counts ``read_supports`` of a record's
+reads once and hands the same per-read calls to its read evidence), and so do the somatic filters' balance inputs
+(strand, pair orientation, placement in the read, distance to the read end): one vote per fragment, so the two
+overlapping mates of one fragment are not two pieces of evidence for or against an imbalance. UMI families
+(molecules) would be a further grouping key in ``_by_fragment`` with the same ``AlleleDepth`` result.
 """
 
 from __future__ import annotations
