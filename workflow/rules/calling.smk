@@ -140,7 +140,8 @@ rule calling_freebayes:
 # The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele
 # of its tumours' raw calls and at the hotspot alleles. Read by calling_finalize with the store of earlier batches.
 # The batch's panel of normals comes from the same counts (oncopanel.calling.pon.carries): the only alleles a PoN
-# is asked about are the tumours' records, all of them counted here.
+# is asked about are the tumours' records, all of them counted here. The rates' beta bounds, for each panel set of
+# the batch's tumours, are computed here once (bounds.tsv), so a tumour's finalize job need not load SciPy.
 rule calling_background:
     input:
         bams=lambda wc: [f"{R}/bam/{n}.bam" for n in calling_normals(wc.batch)],
