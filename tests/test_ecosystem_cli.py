@@ -101,3 +101,15 @@ def test_knowledge_build_is_a_subcommand(tmp_path, capsys):
     assert main(["knowledge", "build", "--out", str(tmp_path), "--date", "2026-01-01"]) == 0
     assert capsys.readouterr().out.startswith("knowledge base 2026-01-01+")
     assert (tmp_path / "kb.tsv").exists() and (tmp_path / "kb_meta.json").exists()
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """`oncopanel` builds every command's parser at each start: that must not load pandas, numpy or the schema
+    libraries (the workflow runs `oncopanel reference targets` per panel set and batch; it cost 0.6 CPU-s, issue 21).
+    A command loads what it needs when it runs."""
+    code = ("import sys, json; from oncopanel.cli import build_parser; build_parser(); "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'pyarrow', "
+            "'scipy', 'jsonschema', 'sqlalchemy', 'reportlab'})))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []

@@ -9,20 +9,12 @@ import json
 import logging
 from pathlib import Path
 
-from oncopanel.batch.demux import demultiplex
-from oncopanel.batch.indexes import (
-    BCL_CONVERT_VERSION,
-    assign_indexes,
-    colour_balance,
-    load_kit,
-    write_bclconvert_sample_sheet,
-)
-from oncopanel.batch.lab import load_lab_config
-from oncopanel.batch.ledger import cost_ledger, ledger_by_run, ledger_by_site, with_signatures, write_ledger
-from oncopanel.batch.manifest import read_manifest
-from oncopanel.batch.plan import compare_strategies, plan_runs
-from oncopanel.batch.runs import read_plan, write_plan, write_samples_tsv
+from oncopanel.batch.indexes import BCL_CONVERT_VERSION
 from oncopanel.errors import InputError, ValidationError
+
+# Each command imports its modules when it runs: `oncopanel` builds every command's parser at every start, and the
+# planning, ledger and demultiplexing modules (numpy, YAML, schemas) cost the workflow's `oncopanel reference
+# targets` jobs and everyone's --help ~0.2 CPU-s (issue 21).
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +29,12 @@ def _format_table(rows: list[dict]) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from oncopanel.batch.indexes import load_kit
+    from oncopanel.batch.lab import load_lab_config
+    from oncopanel.batch.manifest import read_manifest
+    from oncopanel.batch.plan import compare_strategies, plan_runs
+    from oncopanel.batch.runs import write_plan
+
     lab = load_lab_config(args.lab)
     samples = read_manifest(args.manifest, lab)
     kit = load_kit(lab.kit_path())
@@ -53,6 +51,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_assign_indexes(args: argparse.Namespace) -> int:
+    from oncopanel.batch.indexes import assign_indexes, colour_balance, load_kit, write_bclconvert_sample_sheet
+    from oncopanel.batch.lab import load_lab_config
+    from oncopanel.batch.manifest import read_manifest
+    from oncopanel.batch.runs import read_plan, write_samples_tsv
+
     lab = load_lab_config(args.lab)
     samples = read_manifest(args.manifest, lab)
     plan = read_plan(args.plan, samples, lab)
@@ -96,6 +99,8 @@ def _indexes_from_samples_tsv(path: Path, batch: str | None = None) -> list[tupl
 
 
 def cmd_demux(args: argparse.Namespace) -> int:
+    from oncopanel.batch.demux import demultiplex
+
     samples = _indexes_from_samples_tsv(Path(args.samples), args.batch)
     stats = demultiplex(args.r1, args.r2, samples, args.out, args.platform, args.i5_orientation, args.max_mismatches)
     print(json.dumps({"read_pairs": stats.read_pairs, "assigned": sum(stats.assigned.values()),
@@ -104,6 +109,11 @@ def cmd_demux(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
+    from oncopanel.batch.lab import load_lab_config
+    from oncopanel.batch.ledger import cost_ledger, ledger_by_run, ledger_by_site, with_signatures, write_ledger
+    from oncopanel.batch.manifest import read_manifest
+    from oncopanel.batch.runs import read_plan
+
     lab = load_lab_config(args.lab)
     plan = read_plan(args.plan, read_manifest(args.manifest, lab), lab)
     benchmarks = sorted({p for pattern in args.benchmarks for p in glob.glob(pattern, recursive=True)})
