@@ -37,26 +37,16 @@ Output (``oncopanel.knowledge.output``):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from oncopanel.lazy import lazy_names
 
-# The names above are loaded from their modules when first asked (PEP 562): the sample sheet's tumour-type check
-# (oncotree) and the command line's parser should not pay for the knowledge base's tables (pandas, ~0.4 CPU-s at
-# every Snakemake start and `oncopanel` command; issue 21)
-_HOME = {
-    "kb": ("KBEvidence", "KnowledgeBase"),
-    "matching": ("NO_MATCHED_THERAPY", "FormularyEntry", "is_no_match", "load_formulary", "match_therapies"),
-    "oncotree": ("ancestors", "check_code", "closest_codes", "is_valid_code", "load_oncotree", "name"),
-    "output": ("batch_table", "sample_document", "write_batch_parquet", "write_sample_json"),
-}
-_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+# The names above are loaded from their modules when first asked: the sample sheet's tumour-type check (oncotree)
+# and the command line's parser should not pay for the knowledge base's tables (pandas, ~0.4 CPU-s; issue 21)
+__getattr__, __all__ = lazy_names(
+    __name__,
+    {
+        "kb": ("KBEvidence", "KnowledgeBase"),
+        "matching": ("NO_MATCHED_THERAPY", "FormularyEntry", "is_no_match", "load_formulary", "match_therapies"),
+        "oncotree": ("ancestors", "check_code", "closest_codes", "is_valid_code", "load_oncotree", "name"),
+        "output": ("batch_table", "sample_document", "write_batch_parquet", "write_sample_json"),
+    },
+)

@@ -7,28 +7,19 @@ concordance, cross-talk and control modules (issue 21)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from oncopanel.lazy import lazy_names
 
-_HOME = {
-    # the function concordance() is imported from its module: a submodule's name on the package is the module
-    "concordance": ("ConcordanceResult", "IdentityCheck", "PairCheck", "check_pairs"),
-    "contamination": ("ContaminationEstimate", "estimate_contamination"),
-    "controls": ("BatchControlVerdict", "RunResult", "evaluate_controls", "load_run_result"),
-    "criteria": ("Criteria", "load_criteria"),
-    "crosstalk": ("CrossTalkReport", "SampleCrossTalk", "index_hopping_rate"),
-    "genotype": ("SiteGenotype", "genotype_identity_snps", "read_genotypes", "write_genotypes"),
-    "snps": ("IdentitySnp", "load_identity_snps", "snp_set_version"),
-    "summary": ("batch_identity", "identify_sample", "write_batch_identity"),
-}
-_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __all__ = lazy_names(
+    __name__,
+    {
+        # the function concordance() is imported from its module: a submodule's name on the package is the module
+        "concordance": ("ConcordanceResult", "IdentityCheck", "PairCheck", "check_pairs"),
+        "contamination": ("ContaminationEstimate", "estimate_contamination"),
+        "controls": ("BatchControlVerdict", "RunResult", "evaluate_controls", "load_run_result"),
+        "criteria": ("Criteria", "load_criteria"),
+        "crosstalk": ("CrossTalkReport", "SampleCrossTalk", "index_hopping_rate"),
+        "genotype": ("SiteGenotype", "genotype_identity_snps", "read_genotypes", "write_genotypes"),
+        "snps": ("IdentitySnp", "load_identity_snps", "snp_set_version"),
+        "summary": ("batch_identity", "identify_sample", "write_batch_identity"),
+    },
+)
