@@ -103,7 +103,7 @@ class BackgroundModel:
     normals: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
     # upper()'s beta quantiles by (alt, depth, prior, prior_depth), at settings.confidence: those computed here,
-    # and those rule calling_background computed once for the batch's tumours (``bounds_from_batch``), so a
+    # and those rule calling_background computed once for the batch's tumours (``batch_bounds``), so a
     # tumour's job need not import scipy (~0.4 CPU-s a tumour, issue 21)
     bounds: dict = field(default_factory=dict, compare=False, repr=False)
 
