@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from oncopanel.annotate.normalise import Window, shift, trim
 from oncopanel.model import Variant
-from oncopanel.sequence import UNUSABLE_READ_FLAGS, SequenceSource, aligned_query_positions
+from oncopanel.sequence import SequenceSource, aligned_query_positions, usable
 from oncopanel.stats import wilson_interval
 
 Call = Literal["alt", "ref", "other"]
@@ -194,10 +194,6 @@ def _read_call(read: Any, cigar: Any, hap: Haplotypes, min_bq: int) -> tuple[Cal
     return ("ref" if off_alt else "alt"), at
 
 
-def usable(read: Any, min_mapping_quality: int) -> bool:
-    return not read.flag & UNUSABLE_READ_FLAGS and read.mapping_quality >= min_mapping_quality
-
-
 def f1r2(read: Any) -> bool:
     """The fragment's pair orientation, the same from either mate: read 1 forward (or read 2 reverse)."""
     return read.is_read1 != read.is_reverse if read.is_paired else not read.is_reverse
@@ -265,7 +261,7 @@ def read_supports(reads: Iterable[Any], hap: Haplotypes, rules: CountRules) -> l
     out = []
     min_mq, min_bq = rules.min_mapping_quality, rules.min_base_quality
     for read in reads:
-        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < min_mq:  # usable(), inlined: once per read
+        if not usable(read, min_mq):
             continue
         cigar = read.cigartuples
         if cigar is None:

@@ -34,6 +34,11 @@ class SequenceSource(Protocol):
 UNUSABLE_READ_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800
 
 
+def usable(read: Any, min_mapping_quality: int) -> bool:
+    """A read every count may use: none of UNUSABLE_READ_FLAGS, and at least the mapping quality asked."""
+    return not read.flag & UNUSABLE_READ_FLAGS and read.mapping_quality >= min_mapping_quality
+
+
 def aligned_query_positions(read: Any, *rpos: int, cigar: Any = None) -> list[int | None]:
     """Query position of each 0-based reference position where the read has an aligned base there, else None
     (a CIGAR walk: get_aligned_pairs costs a tuple per base). ``cigar``: the read's cigartuples, when the caller

@@ -19,7 +19,7 @@ import numpy as np
 
 from oncopanel.cnv.targets import ExonTarget
 from oncopanel.errors import InputError
-from oncopanel.sequence import UNUSABLE_READ_FLAGS
+from oncopanel.sequence import usable
 from oncopanel.store import store_version
 
 
@@ -70,7 +70,7 @@ def fragment_counts(
                 continue
             names = set()
             for read in bam.fetch(t.chrom, t.target_start0, t.target_end):
-                if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < min_mapping_quality:
+                if not usable(read, min_mapping_quality):
                     continue
                 names.add(read.query_name)
             out[t.target] = len(names)

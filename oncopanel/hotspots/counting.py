@@ -18,12 +18,12 @@ from pathlib import Path
 
 from oncopanel.annotate.annotator import Annotator
 from oncopanel.annotate.protein import translate
-from oncopanel.counting import WINDOW_MARGIN, CountRules, ReadWindows, count_allele, usable
+from oncopanel.counting import WINDOW_MARGIN, CountRules, ReadWindows, count_allele
 from oncopanel.errors import InputError
 from oncopanel.hotspots.definitions import Hotspot, load_hotspots
 from oncopanel.hotspots.detection import substitution_class
 from oncopanel.model import Variant
-from oncopanel.sequence import SequenceSource, reverse_complement
+from oncopanel.sequence import SequenceSource, reverse_complement, usable
 
 # Mismatches this close to an indel belong to the same event (aligners split a delins into del + mismatches).
 EVENT_MERGE_GAP = 3

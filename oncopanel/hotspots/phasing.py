@@ -11,9 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from oncopanel.counting import usable
 from oncopanel.model import Variant
-from oncopanel.sequence import aligned_query_positions
+from oncopanel.sequence import aligned_query_positions, usable
 
 NOT_DETERMINED = "not determined"
 

@@ -17,7 +17,7 @@ import pysam
 from oncopanel.errors import InputError
 from oncopanel.sample_identity.criteria import GenotypingSettings, default_criteria
 from oncopanel.sample_identity.snps import IdentitySnp
-from oncopanel.sequence import UNUSABLE_READ_FLAGS, aligned_query_positions
+from oncopanel.sequence import aligned_query_positions, usable
 
 NO_CALL = "./."
 
@@ -60,7 +60,7 @@ def count_alleles(bam: pysam.AlignmentFile, snp: IdentitySnp, settings: Genotypi
     bases: dict[str, str | None] = {}
     pos0 = snp.pos - 1
     for read in bam.fetch(snp.chrom, pos0, snp.pos):
-        if read.flag & UNUSABLE_READ_FLAGS or read.mapping_quality < settings.min_mapping_quality:
+        if not usable(read, settings.min_mapping_quality):
             continue
         (qpos,) = aligned_query_positions(read, pos0)
         if qpos is None or read.query_qualities[qpos] < settings.min_base_quality:
