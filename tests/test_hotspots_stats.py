@@ -97,3 +97,30 @@ def test_required_depth():
     depths = [required_depth(lod, 0.002, **LOD_RULE) for lod in (0.01, 0.02, 0.05)]
     assert depths[0] > depths[1] > depths[2]
     assert required_depth(0.0001, 0.002, **LOD_RULE, max_depth=1000) is None
+
+
+def scanned_required_depth(stated_lod: float, background: float, max_depth: int) -> int | None:
+    """required_depth's definition, by computing every depth's LoD: the depth after the last one whose LoD is above
+    stated_lod, among the depths up to twice the first one at or below it (for checking only)."""
+    ok = [False] + [
+        (lod := limit_of_detection(n, background, **LOD_RULE)) is not None and lod <= stated_lod
+        for n in range(1, max_depth + 1)
+    ]
+    first = next((n for n in range(1, max_depth + 1) if ok[n]), None)
+    if first is None:
+        return None
+    return max((n for n in range(first, min(2 * first, max_depth) + 1) if not ok[n]), default=first - 1) + 1
+
+
+@pytest.mark.parametrize("background", [0.002, 0.002 / 3, 0.0005, 1e-4])
+def test_required_depth_matches_every_depths_lod(background: float) -> None:
+    """required_depth decides most depths from two binomial tails instead of the LoD's bisection: the same answer
+    as computing each depth's LoD, at stated LoDs between the saw-tooth's steps and within the bisection's
+    tolerance of a depth's LoD (where the two tails cannot decide)."""
+    # the LoD at each answer's depth: moved by less than the tolerance, that depth passes or fails
+    edges = [limit_of_detection(required_depth(lod, background, **LOD_RULE), background, **LOD_RULE)
+             for lod in (0.05, 0.02, 0.01)]  # fmt: skip
+    for stated in (0.05, 0.0383, 0.02, 0.0144, *(lod + d for lod in edges for d in (0.0, -5e-8, 5e-8, -1e-6))):
+        assert required_depth(stated, background, **LOD_RULE, max_depth=4000) == scanned_required_depth(
+            stated, background, 4000
+        ), stated
