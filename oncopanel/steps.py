@@ -104,13 +104,24 @@ def calling_regions(job: Job) -> None:
     """Rule calling_regions: the regions freebayes calls for one target set in one mode, and freebayes' reference
     for them (oncopanel.calling.run)."""
     from oncopanel.calling.run import calling_regions as write_regions
-    from oncopanel.calling.run import fai_lengths
+    from oncopanel.calling.window import fai_lengths
 
     out, mode = job.output.bed, job.wildcards.mode
     write_regions(job.input.targets, mode, job.input.fasta, job.params.reference, out, job.output.fasta)
     kept = ", ".join(f"{c}:1-{n}" for c, n in fai_lengths(job.output.fasta).items())
     regions = len(Path(out).read_text().splitlines())
     Path(job.log[0]).write_text(f"{out}: {regions} regions ({mode}); freebayes' reference {kept}\n")
+
+
+def calling_freebayes(job: Job) -> None:
+    """Rule calling_freebayes: the sample's raw calls over its regions, freebayes | bcftools norm, on its reads moved
+    to the regions' windows where that costs less than the reference freebayes would read (oncopanel.calling.window;
+    this module imports pysam only then)."""
+    from oncopanel.calling.window import call_freebayes
+
+    moved = call_freebayes(job.input.bam, job.input.regions, job.params.options, job.input.fasta,
+                           job.params.reference, job.output.vcf, job.log[0])  # fmt: skip
+    log_line(job.log[0], f"{job.wildcards.sample}: " + ("reads moved to windows" if moved else "reads as aligned"))
 
 
 def calling_finalize(job: Job) -> None:
@@ -190,7 +201,7 @@ def umi_consensus(job: Job) -> None:
 
 
 STEPS: dict[str, Callable[[Job], None]] = {
-    f.__name__: f for f in (bam_qc, qc_summary, calling_regions, calling_finalize, umi_consensus)
+    f.__name__: f for f in (bam_qc, qc_summary, calling_regions, calling_freebayes, calling_finalize, umi_consensus)
 }
 
 

@@ -196,7 +196,7 @@ def test_target_selection_over_several_beds_by_mode(tmp_path):
 
 def test_freebayes_command_from_settings(tmp_path):
     """The one command the rule, tests and benchmark run: the settings' arguments over the regions file."""
-    from oncopanel.calling.run import freebayes_command
+    from oncopanel.calling.freebayes import freebayes_command
 
     cmd = freebayes_command("s.bam", "r.bed", S.somatic_freebayes, "ref.fa", "ref.fa.gz", "out.vcf.gz")
     fb, norm = cmd.split(" | ")
@@ -266,16 +266,16 @@ def test_regions_reference_keeps_only_the_regions_contigs_cut_past_their_last_re
 
 def test_calling_rules_run_the_package_not_their_own_commands():
     """calling.smk holds no calling command of its own: the rules are adapters over oncopanel.calling, and rule
-    calling_freebayes runs the package's freebayes_command as its shell (no Python start a sample)."""
+    calling_freebayes runs the package's step (oncopanel.calling.window.call_freebayes) after its version lines."""
     text = (ROOT / "workflow" / "rules" / "calling.smk").read_text()
     assert "awk" not in text and "freebayes -f" not in text
-    # every shell: is the package's light entry point (oncopanel/steps.py), but calling_freebayes': the package's
-    # command after the version lines provenance reads
+    # every shell: is the package's light entry point (oncopanel/steps.py), but calling_freebayes' starts with the
+    # version lines provenance reads
     shells = [block.split("\n", 2)[1].strip() for block in text.split("shell:")[1:]]
     steps = [line for line in shells if line.startswith('f"{STEP} ')]
     assert len(steps) == len(shells) - 1, shells
     freebayes_rule = text.split("rule calling_freebayes:")[1].split("\nrule ")[0]
-    assert "_freebayes_command(" in freebayes_rule and '"({params.command}) 2>> {log}"' in freebayes_rule
+    assert 'f"{STEP} calling_freebayes --log {{log:q}} {{params.job:q}}"' in freebayes_rule.split("shell:")[1]
     assert text.count("rule calling_freebayes:") == 1
     # each sample is called once: the panel of normals comes from calling_background's counts, not a second pass
     assert "use rule calling_freebayes as" not in text and "pon=f\"{R}/calls/pon/{{batch}}.pon.tsv\"" in text

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 from oncopanel.calling.settings import FreebayesSettings
+from oncopanel.calling.window import freebayes_pipeline
 
 
 def freebayes_args(fb: FreebayesSettings) -> list[str]:
@@ -40,8 +41,6 @@ def freebayes_command(
     out_vcf_gz: str | Path,
 ) -> str:
     """freebayes over the regions (oncopanel.calling.run.calling_regions) | bcftools norm -f ref -m- (one record per
-    allele), as one shell pipeline: the command rule calling_freebayes runs as it is, and oncopanel.calling.run's
-    call_raw for the tests and benchmarks."""
-    fb = ["freebayes", "-f", str(fb_fasta), "-t", str(regions_bed), *freebayes_args(freebayes), str(bam)]
-    norm = ["bcftools", "norm", "--no-version", "-f", str(reference), "-m-", "-Oz", "-o", str(out_vcf_gz)]
-    return f"{shlex.join(fb)} | {shlex.join(norm)}"
+    allele), as one shell pipeline, on the BAM as it is (oncopanel.calling.window.call_freebayes decides whether
+    the reads are moved to windows first)."""
+    return freebayes_pipeline(bam, regions_bed, freebayes_args(freebayes), fb_fasta, reference, out_vcf_gz)

@@ -2,13 +2,12 @@
 
 The rules of workflow/rules/calling.smk are thin adapters over these functions (scripts/calling_plain_reference.py
 for calling_plain_reference, scripts/calling_background.py for calling_background (which also writes the batch's
-panel of normals), oncopanel.steps calling_regions and calling_finalize for those rules, and rule calling_freebayes
-runs :func:`freebayes_command` as its shell), so what the tests and benchmarks/calling.py measure is what the
-workflow runs:
+panel of normals), oncopanel.steps calling_regions, calling_freebayes (oncopanel.calling.window.call_freebayes) and
+calling_finalize for those rules), so what the tests and benchmarks/calling.py measure is what the workflow runs:
 
 - :func:`plain_fasta`: the calling copy of the bgzipped reference (freebayes 1.3.6 cannot read bgzip, and loads
   whole contigs: the copy stops past the panels' last transcript on each);
-- :func:`calling_regions`, :func:`freebayes_command`, :func:`call_raw`: target selection (the mode's genes),
+- :func:`calling_regions`, :func:`call_raw`: target selection (the mode's genes),
   interval merging, the regions' own cut of the calling copy (:func:`regions_reference`), freebayes | bcftools
   norm -m-: each sample is called once, in its own mode (a normal's panel-of-normals evidence is counted, not
   called again: :func:`build_batch_background`);
@@ -40,9 +39,10 @@ from oncopanel.calling.background import (
     write_bounds,
     write_sites,
 )
-from oncopanel.calling.freebayes import freebayes_command, target_name_regex
+from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
+from oncopanel.calling.window import call_freebayes, fai_lengths, write_window_reference
 from oncopanel.errors import InputError
 from oncopanel.hotspots.detection import BackgroundError
 from oncopanel.model import Variant
@@ -81,11 +81,6 @@ def panel_reach(margin: int = REACH_MARGIN) -> dict[str, int]:
     for tx in load_transcripts().values():
         reach[tx.chrom] = max(reach.get(tx.chrom, 0), tx.tx_end + margin)
     return reach
-
-
-def fai_lengths(fasta: PathLike) -> dict[str, int]:
-    lines = Path(f"{fasta}.fai").read_text().splitlines()
-    return {f[0]: int(f[1]) for f in (line.split("\t") for line in lines if line)}
 
 
 def plain_fasta(
@@ -183,7 +178,8 @@ def calling_regions(
 ) -> Path:
     """The regions freebayes calls in ``mode`` (rule calling_regions, one file per target set and mode): the mode's
     targets (germline: the germline genes'; somatic: all), merged, each checked inside the calling copy's reach.
-    With ``out_fasta``, freebayes' reference for these regions (:func:`regions_reference`).
+    With ``out_fasta``, freebayes' reference for these regions (:func:`regions_reference`) and, beside it, the
+    windows' reference for reads moved to windows (oncopanel.calling.window.write_window_reference).
 
     No target left (a blood sample whose panels carry no germline gene): a 1-bp region at the start of the first
     contig (telomeric N), which gives a header-only VCF.
@@ -196,6 +192,7 @@ def calling_regions(
         Path(out_bed).write_text(f"{first}\t0\t1\tno_{mode}_target\n")
     if out_fasta is not None:
         regions_reference(out_bed, fb_fasta, out_fasta)
+        write_window_reference(out_bed, out_fasta)  # for reads moved to windows (oncopanel.calling.window)
     return Path(out_bed)
 
 
@@ -230,14 +227,15 @@ def call_raw(
     rule: str | None = None,
 ) -> None:
     """A BAM's raw calls as rules calling_regions and calling_freebayes make them: the mode's regions
-    (:func:`calling_regions`) written to ``regions_bed`` and their reference beside it (``.fa``), then
-    :func:`freebayes_command` under the mode's ``freebayes`` settings (``CallingSettings.freebayes(mode)``).
+    (:func:`calling_regions`) written to ``regions_bed`` and their references beside it (``.fa``, ``.window.fa``),
+    then oncopanel.calling.window.call_freebayes under the mode's ``freebayes`` settings
+    (``CallingSettings.freebayes(mode)``).
     With ``rule``, ``log`` starts with the step's tool-version lines (provenance), as the rule's shell writes them."""
     if rule and log:
         write_tool_versions(log, rule, FREEBAYES_TOOLS)
     regions_fasta = regions_fasta_beside(regions_bed)
     calling_regions(targets_beds, mode, fb_fasta, reference, regions_bed, regions_fasta)
-    _run_shell(freebayes_command(bam, regions_bed, freebayes, regions_fasta, reference, out_vcf_gz), log)
+    call_freebayes(bam, regions_bed, freebayes_args(freebayes), regions_fasta, reference, out_vcf_gz, log)
 
 
 def index_vcf(unsorted_vcf: PathLike, reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None = None) -> None:

@@ -7,7 +7,7 @@
 from oncopanel import paths as _paths
 from oncopanel.calling import plan as _calling_plan
 from oncopanel.calling import settings as _calling_settings
-from oncopanel.calling.freebayes import freebayes_command as _freebayes_command
+from oncopanel.calling.freebayes import freebayes_args as _freebayes_args
 from oncopanel.panels import load_panels as _load_panels
 
 # config["calling"]: config/calling.yaml's block or the run's own, checked and filled once by the settings layer
@@ -67,8 +67,8 @@ rule calling_plain_reference:
 # The regions freebayes calls for a target set in a mode (germline: the germline genes' targets; somatic: all),
 # merged and checked against the calling copy's reach, and freebayes' reference for them: the calling copy's
 # contigs of these regions only, each cut past its last region (oncopanel.calling.run.calling_regions; freebayes
-# loads whole contigs). One of each per target set and mode, shared by every sample with them (a local job on a
-# cluster, as panel_targets: about a second).
+# loads whole contigs), and the windows' reference for reads moved to windows (oncopanel.calling.window). One of
+# each per target set and mode, shared by every sample with them (a local job on a cluster, as panel_targets).
 localrules:
     calling_regions,
 
@@ -82,6 +82,9 @@ rule calling_regions:
         bed=f"{R}/calls/regions/{{targets}}.{{mode}}.bed",
         fasta=f"{R}/calls/regions/{{targets}}.{{mode}}.fa",
         fai=f"{R}/calls/regions/{{targets}}.{{mode}}.fa.fai",
+        window_fasta=f"{R}/calls/regions/{{targets}}.{{mode}}.window.fa",
+        window_fai=f"{R}/calls/regions/{{targets}}.{{mode}}.window.fa.fai",
+        windows=f"{R}/calls/regions/{{targets}}.{{mode}}.window.tsv",
     log:
         f"{LOGS}/calling/regions/{{targets}}.{{mode}}.log",
     benchmark:
@@ -98,10 +101,10 @@ rule calling_regions:
         f"{STEP} calling_regions --log {{log:q}} {{params.job:q}}"
 
 
-# A sample's own calls, once, in its mode: the command of oncopanel.calling.freebayes.freebayes_command (freebayes |
-# bcftools norm, the mode's settings), run as the job's own command: no Python start a sample. A normal is not called
-# again in somatic mode for the panel of normals: calling_background counts it at the tumours' candidate alleles and
-# writes the PoN from those counts.
+# A sample's own calls, once, in its mode: freebayes | bcftools norm under the mode's settings, on the sample's reads
+# moved to its regions' windows when that costs less than the reference freebayes would otherwise read
+# (oncopanel.calling.window.call_freebayes). A normal is not called again in somatic mode for the panel of normals:
+# calling_background counts it at the tumours' candidate alleles and writes the PoN from those counts.
 rule calling_freebayes:
     input:
         bam=lambda wc: calling_bam(wc.sample),  # consensus reads for plasma with UMIs (common.smk)
@@ -109,6 +112,9 @@ rule calling_freebayes:
         regions=lambda wc: calling_regions_file(wc.sample, "bed"),
         fasta=lambda wc: calling_regions_file(wc.sample, "fa"),
         fai=lambda wc: calling_regions_file(wc.sample, "fa.fai"),
+        window_fasta=lambda wc: calling_regions_file(wc.sample, "window.fa"),
+        window_fai=lambda wc: calling_regions_file(wc.sample, "window.fa.fai"),
+        windows=lambda wc: calling_regions_file(wc.sample, "window.tsv"),
     output:
         vcf=f"{R}/calls/raw/{{sample}}.freebayes.vcf.gz",
     log:
@@ -122,19 +128,16 @@ rule calling_freebayes:
         mem_mb=2000,
         runtime=60,
     params:
-        command=lambda wc, input, output: _freebayes_command(
-            input.bam,
-            input.regions,
-            CALLING.freebayes(_calling_plan.mode_for(CALLING_TABLE[wc.sample])),
-            input.fasta,
-            REF,
-            output.vcf,
+        job=step_job(
+            "calling_freebayes",
+            options=lambda wc: _freebayes_args(CALLING.freebayes(_calling_plan.mode_for(CALLING_TABLE[wc.sample]))),
+            reference=REF,
         ),
     shell:
         "printf 'oncopanel-tool-version\\tcalling_freebayes\\t%s\\t%s\\n' "
         "freebayes \"$(freebayes --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" "
         "bcftools \"$(bcftools --version 2>&1 | grep -m1 -E '[0-9]+[.][0-9]+')\" > {log}; "
-        "({params.command}) 2>> {log}"
+        f"{STEP} calling_freebayes --log {{log:q}} {{params.job:q}}"
 
 
 # The batch's per-allele background (oncopanel.calling.background): its normals counted at every candidate allele
