@@ -91,7 +91,7 @@ def test_the_choice_weighs_reads_against_the_reference_spared():
     assert not window.worth_moving(0, {"chr7": 300_000}, windows)  # nothing spared
 
 
-def test_a_read_before_its_window_stops_the_move(tmp_path):
+def test_a_read_that_cannot_be_placed_stops_the_move(tmp_path):
     header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "chr1", "LN": 100_000}]})
     bam = tmp_path / "r.bam"
     with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
@@ -104,6 +104,7 @@ def test_a_read_before_its_window_stops_the_move(tmp_path):
     # "long" spans 1,000-21,100; a window's regions begin WINDOW_MARGIN (10,000) after its start
     assert window.move_reads(bam, {"chr1": (11_000, 30_000)}, tmp_path / "moved.bam") is None  # reaches 21,000
     assert window.move_reads(bam, {"chr1": (12_000, 40_000)}, tmp_path / "moved.bam") == 1  # ends before 22,000
+    assert window.move_reads(bam, {"chr1": (0, 12_000)}, tmp_path / "moved.bam") is None  # regions end 2,000, it 21,100
     assert window.move_reads(bam, {"chr1": (1_000, 30_000)}, tmp_path / "moved.bam") == 2
     with pysam.AlignmentFile(str(tmp_path / "moved.bam")) as moved:
         assert [(r.query_name, r.reference_start) for r in moved.fetch("chr1", 0, 100_000)] == [

@@ -25,7 +25,7 @@ from pathlib import Path
 PathLike = Path | str
 
 # bases kept on each side of a contig's regions: a read overlapping a region, and freebayes' haplotype windows, lie
-# well within it (a read starting before its window stops the move: freebayes then reads the usual copy)
+# well within it (a read that starts before its window and still reaches a region stops the move: move_reads)
 WINDOW_MARGIN = 10_000
 # measured on this project's machines (BENCHMARKS.md, Scale §11): freebayes' CPU a reference base it loads, and the
 # CPU to move one read (pysam: decode, shift, write uncompressed BGZF)
@@ -44,7 +44,7 @@ def window_files(regions_fasta: PathLike) -> tuple[Path, Path]:
 
 def fai_lengths(fasta: PathLike) -> dict[str, int]:
     """Contig lengths from a FASTA's .fai."""
-    rows = (line.split("\t") for line in Path(f"{fasta}.fai").read_text().splitlines())
+    rows = (line.split("\t") for line in Path(f"{fasta}.fai").read_text().splitlines() if line)
     return {row[0]: int(row[1]) for row in rows}
 
 
@@ -99,7 +99,8 @@ def move_reads(bam_path: PathLike, windows: dict[str, tuple[int, int]], out_bam:
     """Write the reads overlapping the windows with positions relative to their window (mates' too, where the mate
     lies in a window), in the BAM's order, header unchanged, and index them. A read that starts before its window
     is left out when it ends before the window's regions (freebayes fetches only reads overlapping a region); one
-    that reaches them cannot be placed: None, and nothing usable written."""
+    that reaches them, or one from the regions that runs past the window's end, cannot be placed: None, and nothing
+    usable written."""
     import pysam
 
     n = 0
@@ -112,6 +113,8 @@ def move_reads(bam_path: PathLike, windows: dict[str, tuple[int, int]], out_bam:
                     if read.reference_start < start:
                         if (read.reference_end or start) <= start + WINDOW_MARGIN:
                             continue
+                        return None
+                    if (read.reference_end or 0) > end and read.reference_start < end - WINDOW_MARGIN:
                         return None
                     read.reference_start -= start
                     mate = offsets.get(read.next_reference_id)
