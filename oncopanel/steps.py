@@ -115,8 +115,8 @@ def calling_regions(job: Job) -> None:
 
 def calling_freebayes(job: Job) -> None:
     """Rule calling_freebayes: the sample's raw calls over its regions, freebayes | bcftools norm, on its reads moved
-    to the regions' windows where that costs less than the reference freebayes would read (oncopanel.calling.window;
-    this module imports pysam only then)."""
+    to the regions' windows where that costs less than the reference freebayes would read (oncopanel.calling.window:
+    the choice reads the BAM index's counts)."""
     from oncopanel.calling.window import call_freebayes
 
     moved = call_freebayes(job.input.bam, job.input.regions, job.params.options, job.input.fasta,

@@ -11,7 +11,7 @@ calling_regions writes it beside the regions, ``.window.fa`` and its offsets ``.
 are shifted back before ``bcftools norm``. The reads freebayes sees at each region are the same ones, in the same
 order, with the same bases around them; the calls are the same (tests/test_calling_window.py; the demo's raw VCFs).
 
-Light to import (standard library; pysam when reads are moved): rule calling_freebayes runs it as a step.
+Light to import (standard library; pysam inside the functions that read BAMs): rule calling_freebayes runs it as a step.
 """
 
 from __future__ import annotations
