@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,13 +58,21 @@ def run_workflow(
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+# the embedded masked GRCh38 (built below) and the calling fixtures (tests/data/calling, make_fixtures.py)
+MASKED_REF = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
+CALLING_DATA = ROOT / "tests" / "data" / "calling"
+needs_calling_tools = pytest.mark.skipif(
+    not (shutil.which("freebayes") and shutil.which("bcftools") and MASKED_REF.exists()),
+    reason="needs freebayes, bcftools and the embedded reference",
+)
+
+
 def pytest_configure(config):
     """Build the embedded masked reference once (~12 s) before collection, so no test skips for want of it."""
     from oncopanel.reference import write_masked_reference
 
-    fasta = ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz"
-    if not fasta.exists() or not Path(f"{fasta}.fai").exists():
-        write_masked_reference(fasta)
+    if not MASKED_REF.exists() or not Path(f"{MASKED_REF}.fai").exists():
+        write_masked_reference(MASKED_REF)
 
 
 @pytest.fixture

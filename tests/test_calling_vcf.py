@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 from pathlib import Path
 
 import pysam
 import pytest
+from conftest import CALLING_DATA, MASKED_REF, ROOT, needs_calling_tools
 
 from oncopanel.calling import pon
 from oncopanel.calling import settings as cs
@@ -17,15 +17,10 @@ from oncopanel.calling.run import build_batch_background, call_raw, call_sample,
 from oncopanel.calling.vcf import HotspotAllele, SampleContext, finalize
 from oncopanel.model import Variant
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data" / "calling"
-REF = str(ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz")
+DATA, REF = CALLING_DATA, str(MASKED_REF)
 S = cs.load()
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("freebayes") and shutil.which("bcftools") and Path(REF).exists()),
-    reason="needs freebayes, bcftools and the embedded reference",
-)
+pytestmark = needs_calling_tools
 
 
 @pytest.fixture(scope="session")

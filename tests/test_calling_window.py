@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 import tempfile
 from pathlib import Path
 
 import pysam
 import pytest
+from conftest import CALLING_DATA, MASKED_REF, ROOT, needs_calling_tools
 
 from oncopanel.calling import settings as cs
 from oncopanel.calling import window
 from oncopanel.calling.freebayes import freebayes_args
 from oncopanel.calling.run import calling_regions, plain_fasta
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data" / "calling"
-REF = str(ROOT / "resources" / "reference" / "grch38_panel_masked.fa.gz")
+DATA, REF = CALLING_DATA, str(MASKED_REF)
 S = cs.load()
-
-needs_tools = pytest.mark.skipif(
-    not (shutil.which("freebayes") and shutil.which("bcftools") and Path(REF).exists()),
-    reason="needs freebayes, bcftools and the embedded reference",
-)
 
 
 def body(vcf: Path, qual: bool = True) -> list[str]:
@@ -46,7 +39,7 @@ def regions(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-@needs_tools
+@needs_calling_tools
 @pytest.mark.parametrize(("sample", "mode"), [("tumour", "somatic"), ("normal1", "somatic"), ("blood", "germline")])
 def test_moved_reads_give_the_same_records(regions, tmp_path, monkeypatch, sample, mode):
     (tmp_path / "tmp").mkdir()
@@ -68,7 +61,7 @@ def test_moved_reads_give_the_same_records(regions, tmp_path, monkeypatch, sampl
     assert not list((tmp_path / "tmp").iterdir()), "the moved reads are deleted with the job"
 
 
-@needs_tools
+@needs_calling_tools
 def test_window_reference_is_the_regions_reference_from_each_window_start(regions):
     bed = regions["somatic"]
     windows = window.read_windows(window.window_files(bed.with_suffix(".fa"))[1])
