@@ -62,6 +62,22 @@ def test_moved_reads_give_the_same_records(regions, tmp_path, monkeypatch, sampl
 
 
 @needs_calling_tools
+def test_moved_calls_are_the_same_at_every_run(regions, tmp_path, monkeypatch):
+    """freebayes sees fixed file names in its work directory, wherever that is: the raw VCF, its command-line header
+    and the somatic QUAL near 0 (which moves with the path strings freebayes is given) included, is the same."""
+    bed, texts = regions["somatic"], []
+    for run in ("a", "b-with-a-longer-name"):
+        (tmp_path / run).mkdir()
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / run))
+        out = tmp_path / f"{run}.vcf.gz"
+        window.call_freebayes(DATA / "tumour.bam", bed, freebayes_args(S.somatic_freebayes), bed.with_suffix(".fa"),
+                              REF, out, move=True)  # fmt: skip
+        with gzip.open(out, "rt") as fh:
+            texts.append([line for line in fh if not line.startswith("##bcftools_normCommand=")])
+    assert texts[0] == texts[1] and any(line.startswith("##commandline=") for line in texts[0])
+
+
+@needs_calling_tools
 def test_window_reference_is_the_regions_reference_from_each_window_start(regions):
     bed = regions["somatic"]
     windows = window.read_windows(window.window_files(bed.with_suffix(".fa"))[1])

@@ -33,6 +33,8 @@ REFERENCE_BASE_CPU_S = 11.5e-9
 MOVE_READ_CPU_S = 5.5e-6
 # the raw VCF's header says where its records were called
 WINDOWS_HEADER = "##oncopanel_freebayes_windows="
+# what freebayes is given when the reads are moved, in its own work directory
+MOVED_BAM, MOVED_BED, MOVED_FASTA = "reads.bam", "regions.bed", "windows.fa"
 
 
 def window_files(regions_fasta: PathLike) -> tuple[Path, Path]:
@@ -173,14 +175,15 @@ def call_freebayes(
             move = worth_moving(mapped, fai_lengths(regions_fasta), windows)
         if move:
             with tempfile.TemporaryDirectory(prefix="oncopanel-windows-") as tmp:  # TMPDIR: node-local on a cluster
-                moved_bam = Path(tmp) / "reads.bam"
-                if move_reads(bam, windows, moved_bam) is not None:
-                    moved_bed = Path(tmp) / "regions.bed"
-                    moved_bed.write_text("".join(
+                work = Path(tmp)
+                if move_reads(bam, windows, work / MOVED_BAM) is not None:
+                    (work / MOVED_BED).write_text("".join(
                         f"{c}\t{s - windows[c][0]}\t{e - windows[c][0]}" + (f"\t{rest}" if rest else "") + "\n"
                         for c, s, e, rest in read_regions(regions_bed)
                     ))  # fmt: skip
-                    _freebayes_shifted(moved_bam, moved_bed, options, window_fa, windows, reference, out_vcf_gz, log)
+                    for suffix in ("", ".fai"):
+                        (work / f"{MOVED_FASTA}{suffix}").symlink_to(Path(f"{window_fa}{suffix}").resolve())
+                    _freebayes_shifted(work, options, windows, reference, out_vcf_gz, log)
                     moved = True
     if not moved:
         cmd = freebayes_pipeline(bam, regions_bed, options, regions_fasta, reference, out_vcf_gz)
@@ -190,12 +193,14 @@ def call_freebayes(
 
 
 def _freebayes_shifted(
-    bam: Path, regions_bed: Path, options: Sequence[str], window_fa: Path, windows: dict[str, tuple[int, int]],
-    reference: PathLike, out_vcf_gz: PathLike, log: PathLike | None,
+    work: Path, options: Sequence[str], windows: dict[str, tuple[int, int]], reference: PathLike,
+    out_vcf_gz: PathLike, log: PathLike | None,
 ) -> None:  # fmt: skip
-    fb, norm = _commands(bam, regions_bed, options, window_fa, reference, out_vcf_gz)
+    # freebayes runs in the work directory on its files' fixed names: the raw VCF's header (its command line) and
+    # its somatic QUAL near 0, which moves with the path strings it is given, are the same at every run
+    fb, norm = _commands(MOVED_BAM, MOVED_BED, options, MOVED_FASTA, reference, out_vcf_gz)
     with open(log or "/dev/null", "a") as err:
-        caller = subprocess.Popen(fb, stdout=subprocess.PIPE, stderr=err, text=True)
+        caller = subprocess.Popen(fb, stdout=subprocess.PIPE, stderr=err, text=True, cwd=work)
         normer = subprocess.Popen(norm, stdin=subprocess.PIPE, stderr=err, text=True)
         assert caller.stdout is not None and normer.stdin is not None
         try:
