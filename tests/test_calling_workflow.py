@@ -11,6 +11,8 @@ from pathlib import Path
 import pysam
 import pytest
 
+from oncopanel.calling.window import read_windows
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = ROOT / ".venv" / "bin" / "snakemake"
 HARNESS = ROOT / "tests" / "data" / "calling" / "Snakefile"
@@ -46,15 +48,25 @@ def test_calling_rules_end_to_end(tmp_path):
         assert (res / "hotspots" / f"{sample}.hotspots.tsv").exists()
     with pysam.VariantFile(str(res / "calls" / "TUMOUR1.vcf.gz")) as vf:
         recs = {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in vf}
-    # freebayes read its regions' own reference (rule calling_regions): those regions' contigs only, each cut
-    # past its last region, so a tumour does not load the contigs and lengths of panels it does not carry
+    # freebayes read its regions' own reference (rule calling_regions): those regions' contigs only, each cut past
+    # its last region, so a tumour does not load the contigs and lengths of panels it does not carry; and this
+    # fixture's few reads were moved to the regions' windows (oncopanel.calling.window), so it read only those
     with gzip.open(res / "calls" / "raw" / "TUMOUR1.freebayes.vcf.gz", "rt") as fh:
-        fb_ref = Path(next(line for line in fh if line.startswith("##reference=")).split("=", 1)[1].strip())
-    assert fb_ref.parent == res / "calls" / "regions" and fb_ref.name.endswith(".somatic.fa")
+        header = [line.strip() for line in fh if line.startswith("##")]
+    assert "##reference=windows.fa" in header
+    named = next(h for h in header if h.startswith("##oncopanel_freebayes_windows=")).split("=", 1)[1]
+    window_tsv = next(t for t in (res / "calls" / "regions").glob("*.somatic.window.tsv")
+                      if ",".join(f"{c}:{s + 1}-{e}" for c, (s, e) in read_windows(t).items()) == named)  # fmt: skip
+    fb_ref = window_tsv.with_name(window_tsv.name.replace(".window.tsv", ".fa"))
     regions = [line.split("\t") for line in fb_ref.with_suffix(".bed").read_text().splitlines()]
     kept = dict(line.split("\t")[:2] for line in Path(f"{fb_ref}.fai").read_text().splitlines())
     assert set(kept) == {r[0] for r in regions}
     assert all(int(kept[c]) <= max(int(r[2]) for r in regions if r[0] == c) + 100_000 for c in kept)
+    windows = read_windows(window_tsv)
+    assert set(windows) == set(kept)
+    for c, (start, end) in windows.items():  # each window is its contig's regions and 10 kb either side
+        assert start == max(0, min(int(r[1]) for r in regions if r[0] == c) - 10_000)
+        assert end == min(int(kept[c]), max(int(r[2]) for r in regions if r[0] == c) + 10_000)
     kras = recs[("chr12", 25245350, "C", "T")]
     assert list(kras.filter.keys()) == ["PASS"] and kras.info["HOTSPOT"] == "KRAS_G12"
     assert list(recs[("chr7", 140753300, "T", "C")].filter.keys()) == ["pon"]  # 4 blood/saliva normals in B1
