@@ -196,9 +196,10 @@ def test_target_selection_over_several_beds_by_mode(tmp_path):
 
 def test_freebayes_command_from_settings(tmp_path):
     """The one command the rule, tests and benchmark run: the settings' arguments over the regions file."""
-    from oncopanel.calling.freebayes import freebayes_command
+    from oncopanel.calling.freebayes import freebayes_args
+    from oncopanel.calling.window import freebayes_pipeline
 
-    cmd = freebayes_command("s.bam", "r.bed", S.somatic_freebayes, "ref.fa", "ref.fa.gz", "out.vcf.gz")
+    cmd = freebayes_pipeline("s.bam", "r.bed", freebayes_args(S.somatic_freebayes), "ref.fa", "ref.fa.gz", "out.vcf.gz")
     fb, norm = cmd.split(" | ")
     args = freebayes_args(S.somatic_freebayes)
     assert fb == " ".join(["freebayes", "-f", "ref.fa", "-t", "r.bed", *args, "s.bam"])

@@ -14,6 +14,7 @@ from oncopanel.calling import settings as cs
 from oncopanel.calling import window
 from oncopanel.calling.freebayes import freebayes_args
 from oncopanel.calling.run import calling_regions, plain_fasta
+from oncopanel.coverage import read_targets
 
 DATA, REF = CALLING_DATA, str(MASKED_REF)
 S = cs.load()
@@ -57,7 +58,7 @@ def test_moved_reads_give_the_same_records(regions, tmp_path, monkeypatch, sampl
     with gzip.open(out[True], "rt") as fh:
         header = [line for line in fh if line.startswith("##oncopanel_freebayes_windows=")]
     named = {w.split(":")[0] for w in header[0].split("=", 1)[1].strip().split(",")}
-    assert len(header) == 1 and named == {contig for contig, *_ in window.read_regions(bed)}
+    assert len(header) == 1 and named == {t.chrom for t in read_targets(bed)}
     assert not list((tmp_path / "tmp").iterdir()), "the moved reads are deleted with the job"
 
 
@@ -87,9 +88,9 @@ def test_window_reference_is_the_regions_reference_from_each_window_start(region
         for contig, (start, end) in windows.items():
             assert w.get_reference_length(contig) == end - start <= lengths[contig]
             assert w.fetch(contig) == whole.fetch(contig, start, end)
-    for contig, start, end, _ in window.read_regions(bed):
-        assert windows[contig][0] <= start - window.WINDOW_MARGIN or windows[contig][0] == 0
-        assert end + window.WINDOW_MARGIN <= windows[contig][1] or windows[contig][1] == lengths[contig]
+    for contig, start, end in ((t.chrom, t.start, t.end) for t in read_targets(bed)):
+        assert windows[contig][0] <= start - window.REGION_MARGIN or windows[contig][0] == 0
+        assert end + window.REGION_MARGIN <= windows[contig][1] or windows[contig][1] == lengths[contig]
 
 
 def test_the_choice_weighs_reads_against_the_reference_spared():
@@ -110,7 +111,7 @@ def test_a_read_that_cannot_be_placed_stops_the_move(tmp_path):
             read.cigarstring, read.query_sequence, read.mapping_quality = cigar, "A" * 100, 60
             out.write(read)
     pysam.index(str(bam))
-    # "long" spans 1,000-21,100; a window's regions begin WINDOW_MARGIN (10,000) after its start
+    # "long" spans 1,000-21,100; a window's regions begin REGION_MARGIN (10,000) after its start
     assert window.move_reads(bam, {"chr1": (11_000, 30_000)}, tmp_path / "moved.bam") is None  # reaches 21,000
     assert window.move_reads(bam, {"chr1": (12_000, 40_000)}, tmp_path / "moved.bam") == 1  # ends before 22,000
     assert window.move_reads(bam, {"chr1": (0, 12_000)}, tmp_path / "moved.bam") is None  # regions end 2,000, it 21,100

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -41,8 +40,10 @@ from oncopanel.calling.background import (
 )
 from oncopanel.calling.freebayes import freebayes_args, target_name_regex
 from oncopanel.calling.settings import CallingSettings, FreebayesSettings, HotspotRule
+from oncopanel.calling.shell import run_shell as _run_shell
 from oncopanel.calling.vcf import SampleContext, Summary, finalize
-from oncopanel.calling.window import call_freebayes, fai_lengths, write_window_reference
+from oncopanel.calling.window import REGION_MARGIN, call_freebayes, fai_lengths, region_windows, window_files
+from oncopanel.coverage import read_targets
 from oncopanel.errors import InputError
 from oncopanel.hotspots.detection import BackgroundError
 from oncopanel.model import Variant
@@ -57,19 +58,11 @@ PLAIN_REFERENCE_TOOLS = ("bgzip", "samtools")
 FREEBAYES_TOOLS = ("freebayes", "bcftools")
 
 
-def _run_shell(cmd: str, log: PathLike | None) -> None:
-    """bash with pipefail; the tools' messages are appended to ``log`` (discarded without one)."""
-    with open(log or os.devnull, "a") as err:
-        subprocess.run(["bash", "-c", f"set -euo pipefail; {cmd}"], check=True, stderr=err)
-
-
 # freebayes 1.3.6 reads the WHOLE sequence of every contig it calls on (about 7 ns a base: 1.8 CPU-s for chr1),
 # however small the targets: at panel sizes that was most of a sample's freebayes time (BENCHMARKS.md, calling
 # cost). Its plain copy of the reference therefore stops this far past the last panel transcript of each contig
 # (reads, fragments and freebayes' haplotype windows reach a few hundred bases beyond a target).
 REACH_MARGIN = 100_000
-# a region must end this far inside the copy (freebayes reads and windows beyond a target), unless the contig is whole
-REGION_MARGIN = 10_000
 
 
 def panel_reach(margin: int = REACH_MARGIN) -> dict[str, int]:
@@ -106,16 +99,25 @@ def cut_fasta(
     through a temporary name beside it, for a copy that is reused when it exists (:func:`plain_fasta`); without,
     straight to ``out``, for a job's output whose partial file Snakemake removes if the job is killed (a
     temporary name would be left behind in the results)."""
+    return cut_spans(source, out, {c: (0, end) for c, end in reach.items()}, log, atomic=atomic)
+
+
+def cut_spans(
+    source: PathLike, out: PathLike, spans: Mapping[str, tuple[int, int]], log: PathLike | None = None, *,
+    atomic: bool = True,
+) -> Path:  # fmt: skip
+    """:func:`cut_fasta` for spans (0-based start, end) of the contigs: each record named as its contig, its
+    sequence from the span's start (the windows' reference, oncopanel.calling.window)."""
     out = Path(out)
     lengths = fai_lengths(source)
-    regions = [f"{c}:1-{min(n, reach[c])}" for c, n in lengths.items() if c in reach]
+    regions = [f"{c}:{spans[c][0] + 1}-{min(n, spans[c][1])}" for c, n in lengths.items() if c in spans]
     if not regions:
-        raise InputError(f"{source}: none of the panel contigs ({', '.join(sorted(reach))})")
+        raise InputError(f"{source}: none of the panel contigs ({', '.join(sorted(spans))})")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}") if atomic else out
     q = shlex.quote
     # samtools names each record after its region (chr1:1-N): the copy keeps the contig's own name
-    rename = "sed -E 's/^>(.+):1-[0-9]+$/>\\1/'"
+    rename = "sed -E 's/^>(.+):[0-9]+-[0-9]+$/>\\1/'"
     move = f"&& mv {q(str(tmp))} {q(str(out))} " if atomic else ""
     _run_shell(f"samtools faidx {q(str(source))} {shlex.join(regions)} | {rename} > {q(str(tmp))} "
                f"{move}&& samtools faidx {q(str(out))}", log)  # fmt: skip
@@ -179,7 +181,7 @@ def calling_regions(
     """The regions freebayes calls in ``mode`` (rule calling_regions, one file per target set and mode): the mode's
     targets (germline: the germline genes'; somatic: all), merged, each checked inside the calling copy's reach.
     With ``out_fasta``, freebayes' reference for these regions (:func:`regions_reference`) and, beside it, the
-    windows' reference for reads moved to windows (oncopanel.calling.window.write_window_reference).
+    windows' reference for reads moved to windows (:func:`window_reference`).
 
     No target left (a blood sample whose panels carry no germline gene): a 1-bp region at the start of the first
     contig (telomeric N), which gives a header-only VCF.
@@ -192,7 +194,7 @@ def calling_regions(
         Path(out_bed).write_text(f"{first}\t0\t1\tno_{mode}_target\n")
     if out_fasta is not None:
         regions_reference(out_bed, fb_fasta, out_fasta)
-        write_window_reference(out_bed, out_fasta)  # for reads moved to windows (oncopanel.calling.window)
+        window_reference(out_bed, out_fasta)
     return Path(out_bed)
 
 
@@ -206,6 +208,16 @@ def regions_reference(regions_bed: PathLike, fb_fasta: PathLike, out: PathLike) 
         c, _s, e = line.split("\t")[:3]
         reach[c] = max(reach.get(c, 0), int(e) + REACH_MARGIN)
     return cut_fasta(fb_fasta, out, reach, atomic=False)  # rule calling_regions' output
+
+
+def window_reference(regions_bed: PathLike, regions_fasta: PathLike) -> tuple[Path, Path]:
+    """The windows' reference beside the regions' reference (oncopanel.calling.window): each contig's window
+    (:func:`cut_spans`, named as the contig, starting at the window's start) and the windows (contig, start, end)."""
+    out_fa, out_tsv = window_files(regions_fasta)
+    windows = region_windows(read_targets(regions_bed), fai_lengths(regions_fasta))
+    cut_spans(regions_fasta, out_fa, windows, atomic=False)  # rule calling_regions' output
+    out_tsv.write_text("".join(f"{c}\t{s}\t{e}\n" for c, (s, e) in windows.items()))
+    return out_fa, out_tsv
 
 
 def regions_fasta_beside(regions_bed: PathLike) -> Path:

@@ -6,7 +6,7 @@ uppercased to check its first 100 bases, once for use), from position 1 to the c
 of its freebayes CPU at 20k read pairs; for the extended panel (BRAF at chr7:140 Mb, PIK3CA at chr3:179 Mb) 586 Mb,
 7.3 CPU-s. The copy cannot start later: the BAM's coordinates are GRCh38's. So when rewriting the reads costs less
 than the reference they spare, each contig's reads near the regions are written shifted to the start of a window
-(the regions ± WINDOW_MARGIN), freebayes calls the shifted regions against the windows' own reference (rule
+(the regions ± REGION_MARGIN), freebayes calls the shifted regions against the windows' own reference (rule
 calling_regions writes it beside the regions, ``.window.fa`` and its offsets ``.window.tsv``), and the records
 are shifted back before ``bcftools norm``. The reads freebayes sees at each region are the same ones, in the same
 order, with the same bases around them; the calls are the same (tests/test_calling_window.py; the demo's raw VCFs).
@@ -22,11 +22,15 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from oncopanel.calling.shell import run_shell
+from oncopanel.coverage import Target, read_targets
+
 PathLike = Path | str
 
-# bases kept on each side of a contig's regions: a read overlapping a region, and freebayes' haplotype windows, lie
-# well within it (a read that starts before its window and still reaches a region stops the move: move_reads)
-WINDOW_MARGIN = 10_000
+# bases beyond a target that freebayes and the reads over it reach, kept on each side of a contig's regions in its
+# window (a read that starts before its window and still reaches a region stops the move: move_reads); also how far
+# inside the calling copy a region must end (oncopanel.calling.run.check_reach)
+REGION_MARGIN = 10_000
 # measured on this project's machines (BENCHMARKS.md, Scale §11): freebayes' CPU a reference base it loads, and the
 # CPU to move one read (pysam: decode, shift, write uncompressed BGZF)
 REFERENCE_BASE_CPU_S = 11.5e-9
@@ -50,40 +54,13 @@ def fai_lengths(fasta: PathLike) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in rows}
 
 
-def read_regions(regions_bed: PathLike) -> list[tuple[str, int, int, str]]:
-    """(contig, start, end, rest of the line) of a regions BED, in its order."""
-    out = []
-    for line in Path(regions_bed).read_text().splitlines():
-        if line.strip():
-            contig, start, end, *rest = line.split("\t")
-            out.append((contig, int(start), int(end), "\t".join(rest)))
-    return out
-
-
-def region_windows(regions: Iterable[tuple[str, int, int, str]], lengths: dict[str, int]) -> dict[str, tuple[int, int]]:
-    """Each contig's window: its regions' span ± WINDOW_MARGIN, within the contig (in the regions' order)."""
+def region_windows(regions: Iterable[Target], lengths: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Each contig's window: its regions' span ± REGION_MARGIN, within the contig (in the regions' order)."""
     spans: dict[str, tuple[int, int]] = {}
-    for contig, start, end, _ in regions:
+    for contig, start, end in ((r.chrom, r.start, r.end) for r in regions):
         lo, hi = spans.get(contig, (start, end))
         spans[contig] = (min(lo, start), max(hi, end))
-    return {c: (max(0, lo - WINDOW_MARGIN), min(lengths[c], hi + WINDOW_MARGIN)) for c, (lo, hi) in spans.items()}
-
-
-def write_window_reference(regions_bed: PathLike, regions_fasta: PathLike) -> tuple[Path, Path]:
-    """The windows' reference (named as the contigs, starting at each window's start) and their offsets
-    (contig, start, end), beside the regions' reference; freebayes reads these instead when reads are moved."""
-    import pysam
-
-    out_fa, out_tsv = window_files(regions_fasta)
-    windows = region_windows(read_regions(regions_bed), fai_lengths(regions_fasta))
-    with pysam.FastaFile(str(regions_fasta)) as fa, open(out_fa, "w") as fh:
-        for contig, (start, end) in windows.items():
-            seq = fa.fetch(contig, start, end)
-            fh.write(f">{contig}\n")
-            fh.writelines(seq[i : i + 60] + "\n" for i in range(0, len(seq), 60))
-    pysam.faidx(str(out_fa))
-    out_tsv.write_text("".join(f"{c}\t{s}\t{e}\n" for c, (s, e) in windows.items()))
-    return out_fa, out_tsv
+    return {c: (max(0, lo - REGION_MARGIN), min(lengths[c], hi + REGION_MARGIN)) for c, (lo, hi) in spans.items()}
 
 
 def read_windows(window_tsv: PathLike) -> dict[str, tuple[int, int]]:
@@ -113,10 +90,10 @@ def move_reads(bam_path: PathLike, windows: dict[str, tuple[int, int]], out_bam:
                 start, end = windows[contig]
                 for read in bam.fetch(contig, start, end):
                     if read.reference_start < start:
-                        if (read.reference_end or start) <= start + WINDOW_MARGIN:
+                        if (read.reference_end or start) <= start + REGION_MARGIN:
                             continue
                         return None
-                    if (read.reference_end or 0) > end and read.reference_start < end - WINDOW_MARGIN:
+                    if (read.reference_end or 0) > end and read.reference_start < end - REGION_MARGIN:
                         return None
                     read.reference_start -= start
                     mate = offsets.get(read.next_reference_id)
@@ -178,17 +155,15 @@ def call_freebayes(
                 work = Path(tmp)
                 if move_reads(bam, windows, work / MOVED_BAM) is not None:
                     (work / MOVED_BED).write_text("".join(
-                        f"{c}\t{s - windows[c][0]}\t{e - windows[c][0]}" + (f"\t{rest}" if rest else "") + "\n"
-                        for c, s, e, rest in read_regions(regions_bed)
+                        f"{t.chrom}\t{t.start - windows[t.chrom][0]}\t{t.end - windows[t.chrom][0]}\t{t.name}\n"
+                        for t in read_targets(regions_bed)
                     ))  # fmt: skip
                     for suffix in ("", ".fai"):
                         (work / f"{MOVED_FASTA}{suffix}").symlink_to(Path(f"{window_fa}{suffix}").resolve())
                     _freebayes_shifted(work, options, windows, reference, out_vcf_gz, log)
                     moved = True
     if not moved:
-        cmd = freebayes_pipeline(bam, regions_bed, options, regions_fasta, reference, out_vcf_gz)
-        with open(log or "/dev/null", "a") as err:
-            subprocess.run(["bash", "-c", f"set -euo pipefail; {cmd}"], check=True, stderr=err)
+        run_shell(freebayes_pipeline(bam, regions_bed, options, regions_fasta, reference, out_vcf_gz), log)
     return moved
 
 
